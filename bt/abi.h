@@ -1,0 +1,95 @@
+/* bt/abi.h — the contract between translated code and the monitor.
+ *
+ * While translated code runs (DESIGN §2):
+ *
+ *   host RAX..RDI  guest EAX..EDI (same register numbers), upper 32 bits zero
+ *   host RSP       guest ESP, upper 32 bits zero; never used as a host stack
+ *   host RFLAGS    guest CF PF AF ZF SF OF and DF; IF/IOPL/TF/AC... are virtual
+ *   host GS base   the active guest address space (4 GiB + guards)
+ *   R15            struct bt_cpu * (first member of the monitor's struct vcpu)
+ *   R14            the active address space base (== GS base): string rebasing
+ *   R13            the per-vCPU jump cache (struct bt_jcache_entry[BT_JCACHE_SIZE])
+ *   R8..R12        translator scratch, dead at every guest instruction boundary
+ *   x87/MMX/SSE    the guest's own state, live in the host FPU
+ *
+ * Translated code leaves it three ways, always through code that bt/ emits
+ * once per vCPU (bt_runtime_init):
+ *
+ *   exit      the block ends with target EIP in cpu->next_eip and the taken
+ *             exit slot in cpu->exit_slot (struct tb_exit *, or 0 if not
+ *             chainable); guest state is stored into the bt_cpu, the host
+ *             callee-saved registers and FPU state are restored, and
+ *             bt_enter() returns to the dispatcher.
+ *   callout   r10 = struct bt_site *, r11 = host resume address; guest state is
+ *             stored, C runs on the host stack: site->fn(cpu, site). It returns
+ *             BT_RESUME to continue at r11 with the (possibly changed) guest
+ *             registers, or BT_EXIT to leave to the dispatcher at cpu->next_eip.
+ *   signal    a host fault inside translated code; the monitor's handler
+ *             copies guest state out of the ucontext (the block's side table
+ *             gives the EIP) and resumes at cpu->tramp_signal_exit on the host
+ *             stack, which finishes like 'exit' without storing registers.
+ *
+ * Polling: each block starts with a load from the poll page (the page just
+ * below the bt_cpu). The monitor mprotects it PROT_NONE to make translated
+ * code stop at the next block entry; the load touches no flags. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define BT_JCACHE_BITS 16
+#define BT_JCACHE_SIZE (1u << BT_JCACHE_BITS)
+/* An empty jump-cache entry: no zero-extended guest EIP equals it. */
+#define BT_JCACHE_EMPTY (1ull << 32)
+
+struct bt_jcache_entry {
+    uint64_t eip;   /* zero-extended guest linear EIP, or BT_JCACHE_EMPTY */
+    uint64_t host;  /* RX address of the block's entry */
+};
+
+struct bt_cpu;
+struct bt_site;
+enum { BT_RESUME = 0, BT_EXIT = 1 };
+typedef int (*bt_callout_fn)(struct bt_cpu *cpu, const struct bt_site *site);
+
+/* One call site of a callout, allocated with the block (cache metadata). */
+struct bt_site {
+    bt_callout_fn fn;
+    uint32_t eip;        /* guest EIP of the instruction */
+    uint32_t next_eip;   /* guest EIP after it */
+    uint8_t  len;
+    uint8_t  bytes[15];  /* the guest instruction, for handlers that decode it */
+    uint32_t arg;        /* handler-specific (e.g. port, vector, kind) */
+    uint32_t arg2;
+};
+
+/* GPR indexes: x86 register numbers. */
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+
+/* The asm-visible part of the vCPU. Offsets are read by bt/ with offsetof. */
+struct bt_cpu {
+    uint32_t gpr[8];        /* valid while not in translated code */
+    uint32_t eip;           /* current guest EIP (dispatcher's view) */
+    uint32_t eflags;        /* guest EFLAGS: arith+DF from the host, the rest virtual */
+    uint32_t next_eip;      /* set by exits */
+    uint32_t exc_pending;   /* set by monitor code: exception to deliver, see emulator */
+    uint64_t exit_slot;     /* struct tb_exit * of the exit taken, 0 if none */
+    uint64_t host_rsp;      /* host stack pointer inside bt_enter */
+    uint64_t resume;        /* callout: host address to resume at */
+    uint64_t site;          /* callout: struct bt_site * being served */
+    uint64_t membase;       /* active address-space base (loaded into R14 and GS) */
+    uint64_t jcache;        /* struct bt_jcache_entry * (loaded into R13) */
+    uint64_t tramp_exit;        /* emitted by bt_runtime_init */
+    uint64_t tramp_callout;
+    uint64_t tramp_signal_exit;
+    uint8_t  vif;           /* virtual EFLAGS.IF */
+    uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
+    uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
+    uint8_t  pad0[5];
+    uint64_t callouts;      /* counters that emitted code bumps are kept by C instead */
+    _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
+    _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
+};
+
+/* Enter translated code at host address `code` with the guest state in cpu.
+ * Returns when translated code exits (exit or signal path). Emitted code. */
+typedef void (*bt_enter_fn)(struct bt_cpu *cpu, const void *code);
