@@ -10,7 +10,11 @@
  *
  * Direct exits are `jmp rel32` (or `jcc rel32`) instructions whose rel32
  * field is patched to the target block once it exists (chaining); each block
- * keeps the list of exits chained into it, so invalidating it unlinks them. */
+ * keeps the list of exits chained into it, so invalidating it unlinks them.
+ *
+ * All code — blocks and the runtime area (cache_alloc_runtime) — lies in one
+ * mapping of at most 2 GiB, so any rel32 between two of its bytes reaches.
+ * One thread owns a cache; nothing here locks. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,51 +60,116 @@ struct tb {
     uint32_t npcmap;
     struct tb *hnext;          /* key hash chain (cache private) */
     struct tb *pnext;          /* same-physical-page list (cache private) */
+    struct tb *pnext2;         /* second page's list, for a block spanning two (cache private) */
     void *user;                /* translator's per-block data */
 };
 
+/* Counters are totals since cache_create; *_bytes and live_blocks are the
+ * current occupancy. */
 struct cache_stats {
     uint64_t blocks, code_bytes, meta_bytes, flushes, chains, unchains, invalidations;
+    uint64_t live_blocks;    /* valid blocks now */
+    uint64_t runtime_bytes;  /* cache_alloc_runtime space handed out */
+    uint64_t revalidations;  /* invalidated blocks brought back by cache_revalidate */
 };
 
 struct code_cache;
 
-/* size: bytes of host code space. NULL (and a message in err) on failure. */
+/* size: bytes of host code space (at most 2 GiB), meta_size: bytes of the
+ * metadata arena; both rounded up to pages. NULL (and a message in err) on
+ * failure. */
 struct code_cache *cache_create(size_t code_size, size_t meta_size, char *err, size_t errlen);
 void cache_destroy(struct code_cache *c);
 
 /* Emission. cache_begin gives the RW and RX addresses of the free space and
  * how much is left; after writing n bytes at rw, cache_commit(n) makes them
  * part of the block being built. If the space or metadata runs out the
- * translator calls cache_flush and starts again. */
+ * translator calls cache_flush and starts again.
+ *
+ * A block may be committed in several pieces (they are contiguous); it ends
+ * at cache_insert, which pads the code area to the next 16-byte boundary
+ * with int3, so the rx of the first cache_begin after an insert or a flush
+ * is 16-byte aligned: use it as tb->host. Insert each block before emitting
+ * the next one (the host-address index relies on that order). */
 void cache_begin(struct code_cache *c, uint8_t **rw, uint8_t **rx, size_t *avail);
 void cache_commit(struct code_cache *c, size_t n);
-/* RW address for an RX address inside the cache (for patching). */
+/* RW address for an RX address inside the cache (for patching); NULL if rx
+ * is not in the code area. */
 uint8_t *cache_rw(struct code_cache *c, const void *rx);
+
+/* Runtime code (trampolines, callout stubs, the indirect-branch lookup):
+ * size bytes of RX memory, 16-aligned and filled with int3, that survive
+ * cache_flush and are never handed out again. *rw (if rw is not NULL) gets
+ * the RW view of it. Taken from the top of the code area, so it can be
+ * called at any time, before or after blocks exist, and is in rel32 reach of
+ * every block. NULL if the free space is smaller than size (flush first). */
+void *cache_alloc_runtime(struct code_cache *c, size_t size, uint8_t **rw);
 
 /* Metadata arena (tb, pcmap, callout sites): zeroed, 16-aligned; NULL when
  * full (then flush). Lives until the next flush. */
 void *cache_meta_alloc(struct code_cache *c, size_t size);
 struct tb *cache_new_tb(struct code_cache *c);   /* zeroed tb from the arena */
 
-/* Make tb findable (after its code is committed). */
+/* Make tb findable (after its code is committed) and close the block. The
+ * translator fills eip, phys, mode, guest_len (contiguous physical bytes on
+ * at most two pages), hash, host (and host_len, else it is taken as every
+ * byte committed from host on), the exits' offsets and pcmap. cache_insert
+ * sets valid and each exit's `from`. */
 void cache_insert(struct code_cache *c, struct tb *tb);
 struct tb *cache_lookup(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode);
-/* The valid block whose host code contains host_pc, or NULL. Async-signal-safe. */
+/* The block whose host code contains host_pc, or NULL. Async-signal-safe (no
+ * allocation, no locks). An invalidated block's code stays in place until
+ * the next flush, and it may still be running (a write to its own page
+ * invalidates it mid-block), so such a block IS returned, with valid false:
+ * its pcmap is still right; the caller must not re-enter or chain it. */
 struct tb *cache_find_by_host(struct code_cache *c, const void *host_pc);
-/* Guest offset (from tb->eip) and flags of the instruction containing host_pc. */
+/* Guest offset (from tb->eip) and flags of the instruction containing
+ * host_pc: the last row with host_off <= host_pc - tb->host; NULL if host_pc
+ * is outside the block or before the first row. */
 const struct tb_pcmap *tb_pc_lookup(const struct tb *tb, const void *host_pc);
 
-/* Patch exit e of its block to jump straight to `to`. */
+/* Patch exit e of its block to jump straight to `to`. Does nothing unless
+ * both blocks are valid and e->patch_off != 0 (check e->to == to to see
+ * whether it chained); an exit already chained elsewhere is unchained first.
+ * The rel32 must be the last 4 bytes of the jump instruction. */
 void cache_chain(struct code_cache *c, struct tb_exit *e, struct tb *to);
+/* Undo cache_chain: the exit jumps to its stub again. No-op if unchained. */
+void cache_unchain(struct code_cache *c, struct tb_exit *e);
 /* Invalidate one block: unlink its incoming and outgoing chains, drop it from
- * lookup. Its code stays in place until the next flush. */
+ * lookup. Its code stays in place until the next flush. Neither this nor
+ * cache_invalidate_phys allocates or locks, so the SIGSEGV handler may call
+ * them for a write fault raised by translated code. */
 void cache_invalidate(struct code_cache *c, struct tb *tb);
 /* Invalidate every block with guest bytes in [phys, phys+len). Returns how many. */
 unsigned cache_invalidate_phys(struct code_cache *c, uint32_t phys, uint32_t len);
-/* Callback for each valid block with bytes on the 4 KiB physical page. */
+/* Callback for each valid block with bytes on the 4 KiB physical page whose
+ * frame number (physical address >> 12) is `page`. fn may invalidate the
+ * block it is given, and no other. */
 void cache_for_page(struct code_cache *c, uint32_t page, void (*fn)(struct tb *, void *), void *arg);
-/* Drop everything. The caller must also clear every jump cache. */
+
+/* Self-modifying code (DESIGN §3): a write to a code page invalidates its
+ * blocks, but if the guest bytes turn out unchanged the old translation is
+ * taken back instead of translating again:
+ *
+ *     tb = cache_lookup(c, phys, eip, mode);
+ *     if (!tb && (tb = cache_lookup_stale(c, phys, eip, mode)) &&
+ *         !cache_revalidate(c, tb, guest_ptr(tb->phys, tb->guest_len)))
+ *         tb = NULL;
+ *     if (!tb) ...translate, with tb->hash = cache_hash_guest(bytes, len)...
+ *
+ * cache_hash_guest is the hash for tb->hash (XXH3-64). cache_lookup_stale
+ * finds the invalidated block with that key (there is at most one: inserting
+ * a new block with the same key drops it). cache_revalidate hashes tb's
+ * guest bytes (guest points at tb->guest_len bytes of guest physical memory
+ * at tb->phys; NULL counts as changed): if they match tb->hash the block is
+ * valid and findable again (unchained; chain it anew), otherwise it is
+ * dropped for good. Returns whether the block is valid. */
+uint64_t cache_hash_guest(const void *bytes, size_t len);
+struct tb *cache_lookup_stale(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode);
+bool cache_revalidate(struct code_cache *c, struct tb *tb, const void *guest);
+
+/* Drop every block and all metadata; the runtime area stays. The caller
+ * must also clear every jump cache and inline lookup table. */
 void cache_flush(struct code_cache *c);
 /* Bumped on every flush: a holder of a struct tb * from an older epoch must drop it. */
 uint64_t cache_epoch(const struct code_cache *c);

@@ -1,0 +1,18 @@
+/* Offsets into struct bt_cpu for runtime.S; bt/runtime.c checks each one
+ * against offsetof() at compile time. */
+#pragma once
+#define CPU_GPR         0x00
+#define CPU_EIP         0x20
+#define CPU_EFLAGS      0x24
+#define CPU_NEXT_EIP    0x28
+#define CPU_EXIT_SLOT   0x30
+#define CPU_HOST_RSP    0x38
+#define CPU_RESUME      0x40
+#define CPU_SITE        0x48
+#define CPU_MEMBASE     0x50
+#define CPU_JCACHE      0x58
+#define CPU_FX_GUEST    0xc0
+#define CPU_FX_HOST     0x2c0
+/* Guest-visible host RFLAGS bits: CF PF AF ZF SF OF and DF. */
+#define GUEST_HOST_FLAGS 0xcd5
+#define CPU_VIF         0x78

@@ -1,0 +1,68 @@
+/* bt — the translator: guest basic blocks in, host x86-64 blocks out.
+ *
+ * bt_translate decodes guest instructions from a byte buffer until a block
+ * end (control transfer, an instruction that must leave translated code, a
+ * page boundary or the size cap) and emits one host block into the code
+ * cache: a poll load, the instructions copied or rewritten per DESIGN §2,
+ * and numbered exits that the dispatcher can chain. Sensitive instructions
+ * become callouts to the handlers the monitor registers per kind. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bt/abi.h"
+#include "cache/cache.h"
+#include "decoder/decoder.h"
+
+/* Handler for each instruction kind that needs the monitor. The site carries
+ * the decoded instruction. Kinds without a handler raise #UD. */
+struct bt_handlers {
+    bt_callout_fn kind[K_COUNT];
+    bt_callout_fn invalid;    /* undecodable bytes: raise #UD */
+    bt_callout_fn helper[8];  /* BT_HELPER_*: instructions emulated in C (BCD, ...) */
+};
+
+enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_COUNT };
+
+/* A callout site: struct bt_site plus the decoded instruction. */
+struct bt_site_insn {
+    struct bt_site site;
+    struct insn insn;
+};
+
+struct bt_config {
+    bool no_chain;       /* never chain (the dispatcher reads this too) */
+    bool verify;         /* run the isolation verifier on every block */
+    FILE *trace;         /* per-block log, or NULL */
+    uint32_t max_insns;  /* block size cap in guest instructions (default 64) */
+};
+
+struct bt_stats {
+    uint64_t blocks, guest_insns, guest_bytes, host_bytes, callout_sites;
+    uint64_t verify_failures;
+};
+
+struct bt;
+
+struct bt *bt_create(struct code_cache *cache, const struct bt_config *cfg,
+                     const struct bt_handlers *h, char *err, size_t errlen);
+void bt_destroy(struct bt *bt);
+
+/* Emit the runtime trampolines into the cache (once) and fill the
+ * tramp_* fields of cpu. Returns the enter function. */
+bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu);
+
+/* Translate the block at guest linear eip whose bytes are code[0..avail)
+ * (avail may run past the page end so that an instruction crossing it can be
+ * decoded; the block stops at the first page boundary). phys is the guest
+ * physical address of code[0]; mode the block-key mode bits. Returns the
+ * new, inserted block, or NULL if the cache is full (the caller flushes and
+ * retries). */
+struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
+                        const uint8_t *code, size_t avail);
+
+/* Direct exits of a block to chain: the dispatcher calls cache_chain. */
+const struct bt_stats *bt_get_stats(const struct bt *bt);
+struct decoder *bt_decoder(struct bt *bt);

@@ -1,0 +1,119 @@
+/* runtime.S — the code that enters and leaves translated code (bt/abi.h).
+ * Position-independent: bt_runtime_init copies it into the code cache's
+ * runtime area so that blocks reach it with jmp rel32. */
+#include "bt/abi_offsets.h"
+
+        .intel_syntax noprefix
+        .text
+        .globl bt_rt_begin, bt_rt_enter, bt_rt_exit, bt_rt_callout, bt_rt_signal_exit, bt_rt_end
+
+bt_rt_begin:
+
+/* Load guest RFLAGS bits, GPRs and ESP from the bt_cpu at r15, then jump to
+ * r11. Host reserved RFLAGS bits are kept; only CF PF AF ZF SF OF DF come from
+ * the guest (IF, TF, AC... are virtual and never reach the host). */
+.macro LOAD_GUEST_AND_JMP target
+        pushfq
+        pop     rax
+        and     eax, ~GUEST_HOST_FLAGS
+        mov     ecx, [r15 + CPU_EFLAGS]
+        and     ecx, GUEST_HOST_FLAGS
+        or      eax, ecx
+        push    rax
+        popfq
+        mov     eax, [r15 + CPU_GPR + 0]
+        mov     ecx, [r15 + CPU_GPR + 4]
+        mov     edx, [r15 + CPU_GPR + 8]
+        mov     ebx, [r15 + CPU_GPR + 12]
+        mov     ebp, [r15 + CPU_GPR + 20]
+        mov     esi, [r15 + CPU_GPR + 24]
+        mov     edi, [r15 + CPU_GPR + 28]
+        mov     esp, [r15 + CPU_GPR + 16]
+        jmp     \target
+.endm
+
+/* Store guest GPRs, switch to the host stack, merge host RFLAGS into the
+ * guest's EFLAGS (keeping its virtual bits). Clobbers rax, rcx. */
+.macro SAVE_GUEST
+        mov     [r15 + CPU_GPR + 0], eax
+        mov     [r15 + CPU_GPR + 4], ecx
+        mov     [r15 + CPU_GPR + 8], edx
+        mov     [r15 + CPU_GPR + 12], ebx
+        mov     [r15 + CPU_GPR + 16], esp
+        mov     [r15 + CPU_GPR + 20], ebp
+        mov     [r15 + CPU_GPR + 24], esi
+        mov     [r15 + CPU_GPR + 28], edi
+        mov     rsp, [r15 + CPU_HOST_RSP]
+        pushfq
+        pop     rax
+        and     eax, GUEST_HOST_FLAGS
+        mov     ecx, [r15 + CPU_EFLAGS]
+        and     ecx, ~GUEST_HOST_FLAGS
+        or      eax, ecx
+        mov     [r15 + CPU_EFLAGS], eax
+.endm
+
+/* void enter(struct bt_cpu *cpu, const void *code) */
+bt_rt_enter:
+        push    rbp
+        push    rbx
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        sub     rsp, 8                  /* host_rsp 16-byte aligned for calls */
+        mov     r15, rdi
+        mov     [r15 + CPU_HOST_RSP], rsp
+        fxsave64 [r15 + CPU_FX_HOST]
+        fxrstor64 [r15 + CPU_FX_GUEST]
+        mov     r14, [r15 + CPU_MEMBASE]
+        mov     r13, [r15 + CPU_JCACHE]
+        mov     r11, rsi
+        LOAD_GUEST_AND_JMP r11
+
+/* Block exit: cpu->next_eip and cpu->exit_slot are already set. */
+bt_rt_exit:
+        SAVE_GUEST
+/* Signal exit: the handler stored the guest state and set rsp = host_rsp. */
+bt_rt_signal_exit:
+        fxsave64 [r15 + CPU_FX_GUEST]
+        fxrstor64 [r15 + CPU_FX_HOST]
+        add     rsp, 8
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        pop     rbp
+        ret
+
+/* Callout: r10 = struct bt_site *, r11 = resume address. C runs on the host
+ * stack with the guest's x87/SSE state saved, since libc may use vector
+ * registers. */
+bt_rt_callout:
+        mov     [r15 + CPU_RESUME], r11
+        mov     [r15 + CPU_SITE], r10
+        SAVE_GUEST
+        fxsave64 [r15 + CPU_FX_GUEST]
+        fxrstor64 [r15 + CPU_FX_HOST]
+        mov     rdi, r15
+        mov     rsi, [r15 + CPU_SITE]
+        call    [rsi]                   /* site->fn(cpu, site) */
+        test    eax, eax
+        jnz     1f
+        fxrstor64 [r15 + CPU_FX_GUEST]
+        mov     r14, [r15 + CPU_MEMBASE]        /* the callout may switch spaces */
+        mov     r11, [r15 + CPU_RESUME]
+        LOAD_GUEST_AND_JMP r11
+1:      mov     qword ptr [r15 + CPU_EXIT_SLOT], 0     /* BT_EXIT: not chainable */
+        add     rsp, 8
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     rbx
+        pop     rbp
+        ret
+
+bt_rt_end:
+        .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,51 @@
+/* xlate — internal to bt/: the state of one block being translated, and the
+ * per-kind translation functions (xlate_*.c) that the block loop calls. */
+#pragma once
+#include "bt/bt.h"
+#include "bt/emit.h"
+
+#define XL_MAX_INSNS 128
+
+struct bt {
+    struct code_cache *cache;
+    struct decoder *dec;
+    struct bt_config cfg;
+    struct bt_handlers h;
+    struct bt_stats stats;
+    uint64_t rt_enter, rt_exit, rt_callout, rt_signal_exit;  /* RX addresses */
+};
+
+struct xl {
+    struct bt *bt;
+    struct emit e;
+    struct tb *tb;
+    int nexits;
+    uint32_t exit_target[TB_MAX_EXITS];
+    size_t exit_patch[TB_MAX_EXITS];     /* offsets of rel32 fields jumping to the stubs */
+    bool ended;                          /* a control transfer closed the block */
+    struct tb_pcmap pc[XL_MAX_INSNS];
+    int npc;
+};
+
+/* Block exits (xlate_block.c). */
+void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
+void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
+/* Emit a callout to fn for instruction `in`; returns the site. */
+struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg);
+
+/* Copying guest instructions (xlate_copy.c). */
+void xl_copy(struct xl *xl, const struct insn *in);
+/* Emit `in` with its ModRM reg field replaced by host register reg (REX as
+ * needed), its opcode replaced by opc[0..opc_len), operand size prefix kept;
+ * the memory operand (if any) rewritten for guest memory (gs:, 0x67). */
+void xl_reencode(struct xl *xl, const struct insn *in, const uint8_t *opc, int opc_len,
+                 int reg, bool rexw, bool copy_imm);
+/* Load the r/m operand (32 or 16 bits zero-extended, per opsize) into host reg. */
+void xl_load_rm(struct xl *xl, const struct insn *in, int reg);
+
+/* Per-kind translations. Each returns false if it cannot translate `in`
+ * (the caller then emits a callout that stops with a clear message). */
+bool xl_stack(struct xl *xl, const struct insn *in);     /* PUSH POP PUSHA POPA ENTER LEAVE */
+bool xl_branch(struct xl *xl, const struct insn *in);    /* JCC JMP CALL RET LOOP JCXZ JMP_IND CALL_IND */
+bool xl_string(struct xl *xl, const struct insn *in);
+bool xl_misc(struct xl *xl, const struct insn *in);      /* INCDEC_SHORT MOFFS XLAT SALC CLI STI */

@@ -1,0 +1,279 @@
+/* xlate_block — the block loop: decode, translate each instruction, close
+ * the block with numbered exits, and record the side table.
+ *
+ * Layout of a block:
+ *
+ *   entry:  mov r11d, [r15-4096]        poll: faults when the monitor wants us out
+ *           ...translated instructions...
+ *           jmp/jcc rel32 -> stubN      exit N: patched to the target block on chaining
+ *   stubN:  mov dword [r15+next_eip], target
+ *           mov r11, &tb->exit[N]
+ *           mov [r15+exit_slot], r11
+ *           jmp bt_rt_exit
+ *
+ * Indirect branches end in an inline, flag-preserving jump-cache lookup. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/abi_offsets.h"
+#include "bt/verify.h"
+#include "bt/xlate.h"
+
+#define POLL_DISP (-4096)
+
+/* The instruction kinds whose callout may resume inside the block. */
+static bool callout_continues(int kind)
+{
+    return kind == K_IO || kind == K_PUSHF || kind == K_POPF || kind == K_BCD;
+}
+
+void xl_exit_direct(struct xl *xl, int cc, uint32_t target)
+{
+    size_t off;
+    uint64_t here = emit_rx_here(&xl->e);
+
+    if (xl->nexits == TB_MAX_EXITS) {   /* cannot happen: every kind uses at most two */
+        xl->e.overflow = true;
+        return;
+    }
+    off = cc < 0 ? emit_jmp_rel32(&xl->e, here) : emit_jcc_rel32(&xl->e, cc, here);
+    xl->exit_patch[xl->nexits] = off;
+    xl->exit_target[xl->nexits] = target;
+    xl->nexits++;
+    if (cc < 0)
+        xl->ended = true;
+}
+
+/* Target EIP in r11d (zero-extended). The jump cache is indexed by the low
+ * 16 bits of the EIP; the compare is `not`/`lea`/`jrcxz`, which leave the
+ * guest's flags alone (RCX, a guest register, is parked in r8). */
+void xl_exit_indirect_r11(struct xl *xl)
+{
+    struct emit *e = &xl->e;
+    size_t hit;
+
+    emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
+    emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
+    emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
+    emit_mov_r64_r64(e, H_R8, H_RCX);                    /* mov r8, rcx */
+    emit_mov_r64_m64(e, H_RCX, H_R10, 0);                /* mov rcx, [r10] */
+    emit_not_r64(e, H_RCX);                              /* not rcx */
+    emit_lea_r64(e, H_RCX, H_RCX, H_R11, 0, 1);          /* lea rcx, [rcx+r11+1] */
+    hit = emit_jrcxz_rel8(e);                            /* jrcxz hit */
+    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* mov rcx, r8 */
+    emit_mov_m32_r32(e, H_R15, CPU_NEXT_EIP, H_R11);     /* mov [r15+next_eip], r11d */
+    emit_modrm_mem(e, OPC_MOVL_EvIz | P_REXW, 0, H_R15, -1, 0, CPU_EXIT_SLOT);
+    emit_u32(e, 0);                                      /* mov qword [r15+exit_slot], 0 */
+    emit_jmp_rel32(e, xl->bt->rt_exit);
+    emit_patch_rel8_here(e, hit);
+    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* hit: mov rcx, r8 */
+    emit_jmp_m64(e, H_R10, 8);                           /* jmp [r10+8] */
+    xl->ended = true;
+}
+
+struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg)
+{
+    struct bt_site_insn *s = cache_meta_alloc(xl->bt->cache, sizeof *s);
+    struct emit *e = &xl->e;
+
+    if (!s) {
+        e->overflow = true;
+        return NULL;
+    }
+    s->site.fn = fn;
+    s->site.eip = in->eip;
+    s->site.next_eip = in->eip + in->len;
+    s->site.len = in->len;
+    memcpy(s->site.bytes, in->bytes, in->len);
+    s->site.arg = arg;
+    s->insn = *in;
+    emit_mov_r64_imm64(e, H_R10, (uint64_t)(uintptr_t)s);   /* mov r10, site */
+    emit_bytes(e, "\x4c\x8d\x1d\x05\x00\x00\x00", 7);        /* lea r11, [rip+5] */
+    emit_jmp_rel32(e, xl->bt->rt_callout);                   /* jmp bt_rt_callout */
+    xl->bt->stats.callout_sites++;
+    return s;
+}
+
+static void xl_unsupported(struct xl *xl, const struct insn *in, int helper)
+{
+    bt_callout_fn fn = xl->bt->h.helper[helper] ? xl->bt->h.helper[helper] : xl->bt->h.invalid;
+    xl_callout(xl, fn, in, (uint32_t)helper);
+    xl_exit_direct(xl, -1, in->eip + in->len);
+}
+
+static void translate_one(struct xl *xl, const struct insn *in)
+{
+    bool mem = in->modrm_off >= 0 && in->mod != 3;
+    bool ok = true;
+
+    if (mem && (in->flags & INSN_F_ADDR16)) {
+        /* TODO(#2): 16-bit addressing in 32-bit code is emulated by a helper. */
+        xl_unsupported(xl, in, BT_HELPER_ADDR16);
+        return;
+    }
+    switch (in->kind) {
+    case K_COPY:
+    case K_COPY_MEM:
+    case K_LEA:      /* gs: is ignored by LEA; 0x67 keeps the sum 32-bit */
+        xl_copy(xl, in);
+        break;
+    case K_INCDEC_SHORT: case K_MOFFS: case K_XLAT: case K_SALC: case K_CLI: case K_STI:
+        ok = xl_misc(xl, in);
+        break;
+    case K_PUSH: case K_POP: case K_PUSHA: case K_POPA: case K_ENTER: case K_LEAVE:
+        ok = xl_stack(xl, in);
+        break;
+    case K_STRING:
+        ok = xl_string(xl, in);
+        break;
+    case K_JCC: case K_JMP: case K_CALL: case K_RET: case K_LOOP: case K_JCXZ:
+    case K_JMP_IND: case K_CALL_IND:
+        ok = xl_branch(xl, in);
+        break;
+    case K_BCD:
+        xl_callout(xl, xl->bt->h.helper[BT_HELPER_BCD] ? xl->bt->h.helper[BT_HELPER_BCD]
+                                                       : xl->bt->h.invalid, in, 0);
+        break;
+    default: {
+        bt_callout_fn fn = xl->bt->h.kind[in->kind];
+        xl_callout(xl, fn ? fn : xl->bt->h.invalid, in, 0);
+        if (!callout_continues(in->kind))
+            xl_exit_direct(xl, -1, in->eip + in->len);
+        break;
+    }
+    }
+    if (!ok)
+        xl_unsupported(xl, in, BT_HELPER_ADDR16);
+}
+
+static void emit_stubs(struct xl *xl)
+{
+    struct emit *e = &xl->e;
+    struct tb *tb = xl->tb;
+
+    for (int k = 0; k < xl->nexits; k++) {
+        size_t stub = emit_off(e);
+        emit_mov_m32_imm32(e, H_R15, CPU_NEXT_EIP, xl->exit_target[k]);
+        emit_mov_r64_imm64(e, H_R11, (uint64_t)(uintptr_t)&tb->exit[k]);
+        emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R11);
+        emit_jmp_rel32(e, xl->bt->rt_exit);
+        emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + stub);
+        tb->exit[k].from = tb;
+        tb->exit[k].target_eip = xl->exit_target[k];
+        tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+        tb->exit[k].stub_off = (uint32_t)stub;
+    }
+}
+
+static void trace_block(struct xl *xl, const uint8_t *code)
+{
+    FILE *f = xl->bt->cfg.trace;
+    struct tb *tb = xl->tb;
+    char text[160];
+
+    fprintf(f, "block %08x phys %08x: %u insns, %u guest bytes -> %u host bytes at %p\n",
+            tb->eip, tb->phys, tb->ninsn, tb->guest_len, tb->host_len, (void *)tb->host);
+    for (uint32_t i = 0; i < tb->npcmap; i++) {
+        struct insn in;
+        uint32_t goff = tb->pcmap[i].guest_off;
+        uint32_t hend = i + 1 < tb->npcmap ? tb->pcmap[i + 1].host_off : tb->host_len;
+        if (decode_insn(xl->bt->dec, code + goff, 15, tb->eip + goff, &in) == 0)
+            insn_format(xl->bt->dec, &in, text, sizeof text);
+        else
+            snprintf(text, sizeof text, "(bad)");
+        fprintf(f, "  %08x  %-40s  host +%04x..+%04x\n", tb->eip + goff, text,
+                tb->pcmap[i].host_off, hend);
+    }
+}
+
+struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
+                        const uint8_t *code, size_t avail)
+{
+    uint8_t *rw, *rx;
+    size_t room;
+    uint32_t off = 0, page_left = 4096 - (phys & 4095);
+    uint32_t max = bt->cfg.max_insns ? bt->cfg.max_insns : 64;
+    struct xl xl;
+    struct tb *tb;
+
+    if (max > XL_MAX_INSNS - 1)
+        max = XL_MAX_INSNS - 1;
+    cache_begin(bt->cache, &rw, &rx, &room);
+    if (room < 8192)
+        return NULL;
+    tb = cache_new_tb(bt->cache);
+    if (!tb)
+        return NULL;
+    memset(&xl, 0, sizeof xl);
+    xl.bt = bt;
+    xl.tb = tb;
+    emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
+    emit_mov_r32_m32(&xl.e, H_R11, H_R15, POLL_DISP);
+
+    while (!xl.ended) {
+        struct insn in;
+        int r;
+
+        if (xl.npc >= (int)max || off >= page_left) {
+            xl_exit_direct(&xl, -1, eip + off);
+            break;
+        }
+        r = decode_insn(bt->dec, code + off, avail - off, eip + off, &in);
+        if (r == -2 && xl.npc > 0) {
+            xl_exit_direct(&xl, -1, eip + off);
+            break;
+        }
+        xl.pc[xl.npc].host_off = xl.npc == 0 ? 0 : (uint32_t)emit_off(&xl.e);
+        xl.pc[xl.npc].guest_off = (uint16_t)off;
+        xl.pc[xl.npc].flags = in.kind == K_STRING ? TB_PC_STRING_REBASED : 0;
+        xl.npc++;
+        if (r != 0) {
+            in.eip = eip + off;
+            if (in.len == 0)
+                in.len = 1;
+            xl_callout(&xl, bt->h.invalid, &in, 0);
+            xl_exit_direct(&xl, -1, eip + off);
+            off += in.len;
+            break;
+        }
+        translate_one(&xl, &in);
+        off += in.len;
+        if (xl.e.overflow)
+            return NULL;
+    }
+    emit_stubs(&xl);
+    if (xl.e.overflow)
+        return NULL;
+
+    tb->pcmap = cache_meta_alloc(bt->cache, sizeof(struct tb_pcmap) * (size_t)xl.npc);
+    if (!tb->pcmap)
+        return NULL;
+    memcpy(tb->pcmap, xl.pc, sizeof(struct tb_pcmap) * (size_t)xl.npc);
+    tb->npcmap = (uint32_t)xl.npc;
+    tb->eip = eip;
+    tb->phys = phys;
+    tb->mode = mode;
+    tb->guest_len = off;
+    tb->hash = cache_hash_guest(code, off);
+    tb->ninsn = (uint32_t)xl.npc;
+    tb->host = rx;
+    tb->host_len = (uint32_t)emit_off(&xl.e);
+    tb->valid = true;
+    cache_commit(bt->cache, tb->host_len);
+    cache_insert(bt->cache, tb);
+
+    bt->stats.blocks++;
+    bt->stats.guest_insns += tb->ninsn;
+    bt->stats.guest_bytes += off;
+    bt->stats.host_bytes += tb->host_len;
+    if (bt->cfg.verify) {
+        struct verify_result vr;
+        if (!bt_verify(rw, tb->host_len, 0, &vr)) {
+            bt->stats.verify_failures++;
+            fprintf(stderr, "bt86: verifier: block %08x: %s\n", eip, vr.why);
+        }
+    }
+    if (bt->cfg.trace)
+        trace_block(&xl, code);
+    return tb;
+}

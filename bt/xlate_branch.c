@@ -1,0 +1,73 @@
+/* xlate_branch — control transfers. Direct targets become chainable exits;
+ * returns and indirect jumps/calls end in the inline jump-cache lookup. */
+#include "bt/xlate.h"
+
+/* Push the return address (32 or 16 bits) the way CALL does. */
+static void push_return(struct emit *e, const struct insn *in)
+{
+    uint32_t next = in->eip + in->len;
+
+    if (in->opsize == 4)
+        emit_guest_store32_imm(e, H_RSP, -4, next);
+    else
+        emit_guest_store16_imm(e, H_RSP, -2, (uint16_t)next);
+    emit_lea_r32(e, H_RSP, H_RSP, -1, 0, -in->opsize);
+}
+
+/* loop/loope/loopne/jecxz: the host instruction with 0x67 (ECX), jumping
+ * over the fall-through exit to the taken exit. */
+static void counted_branch(struct xl *xl, const struct insn *in)
+{
+    uint8_t code[3] = { 0x67, in->opcode, 5 };
+
+    emit_bytes(&xl->e, code, 3);
+    xl_exit_direct(xl, -1, in->eip + in->len);
+    xl->ended = false;
+    xl_exit_direct(xl, -1, in->target);
+}
+
+bool xl_branch(struct xl *xl, const struct insn *in)
+{
+    struct emit *e = &xl->e;
+
+    switch (in->kind) {
+    case K_JCC:
+        xl_exit_direct(xl, in->opcode & 15, in->target);
+        xl_exit_direct(xl, -1, in->eip + in->len);
+        return true;
+    case K_JMP:
+        xl_exit_direct(xl, -1, in->target);
+        return true;
+    case K_CALL:
+        push_return(e, in);
+        xl_exit_direct(xl, -1, in->target);
+        return true;
+    case K_RET: {
+        uint16_t extra = in->opcode == 0xc2 ? (uint16_t)in->imm : 0;
+        if (in->opsize == 4)
+            emit_guest_load32(e, H_R11, H_RSP, 0);
+        else
+            emit_guest_load16z(e, H_R11, H_RSP, 0);
+        emit_lea_r32(e, H_RSP, H_RSP, -1, 0, in->opsize + extra);
+        xl_exit_indirect_r11(xl);
+        return true;
+    }
+    case K_LOOP:
+    case K_JCXZ:
+        if (in->addrsize != 4)
+            return false;      /* TODO(#2): CX-counted forms (0x67 prefix) */
+        counted_branch(xl, in);
+        return true;
+    case K_JMP_IND:
+        xl_load_rm(xl, in, H_R11);
+        xl_exit_indirect_r11(xl);
+        return true;
+    case K_CALL_IND:
+        xl_load_rm(xl, in, H_R11);   /* read before ESP moves: call [esp+4] */
+        push_return(e, in);
+        xl_exit_indirect_r11(xl);
+        return true;
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,65 @@
+/* xlate_misc — single instructions whose 32-bit encodings mean something
+ * else (or nothing) in 64-bit mode, and the inline virtual-IF updates. */
+#include <string.h>
+
+#include "bt/abi_offsets.h"
+#include "bt/xlate.h"
+
+static void copy_data16(struct emit *e, const struct insn *in)
+{
+    if (in->opsize == 2)
+        emit_u8(e, 0x66);
+}
+
+bool xl_misc(struct xl *xl, const struct insn *in)
+{
+    struct emit *e = &xl->e;
+    uint8_t op = in->opcode;
+
+    switch (in->kind) {
+    case K_INCDEC_SHORT:
+        /* 40+r / 48+r are REX prefixes in 64-bit mode: use FF /0, FF /1. */
+        copy_data16(e, in);
+        emit_u8(e, 0xff);
+        emit_u8(e, (uint8_t)(0xc0 | (op & 8) | (op & 7)));
+        return true;
+    case K_MOFFS: {
+        /* A0-A3: mov al/eax <-> [moffs32] becomes 8A/8B/88/89 with a no-base SIB. */
+        static const uint8_t as_modrm[4] = { 0x8a, 0x8b, 0x88, 0x89 };
+        uint32_t moffs;
+        if (in->addrsize != 4)
+            return false;
+        memcpy(&moffs, in->bytes + in->npfx + 1, 4);
+        emit_bytes(e, "\x65\x67", 2);
+        copy_data16(e, in);
+        emit_u8(e, as_modrm[op - 0xa0]);
+        emit_bytes(e, "\x04\x25", 2);
+        emit_u32(e, moffs);
+        return true;
+    }
+    case K_XLAT:
+        if (in->addrsize != 4)
+            return false;
+        emit_bytes(e, "\x65\x67\xd7", 3);   /* xlat gs:[ebx+al] with 32-bit addressing */
+        return true;
+    case K_SALC:
+        /* AL = CF ? 0xFF : 0, flags untouched: build both candidates, cmovc. */
+        emit_mov_r32_r32(e, H_R10, H_RAX);
+        emit_bytes(e, "\x41\xb2\xff", 3);           /* mov r10b, 0xff */
+        emit_mov_r32_r32(e, H_R11, H_RAX);
+        emit_bytes(e, "\x41\xb3\x00", 3);           /* mov r11b, 0 */
+        emit_bytes(e, "\x45\x0f\x42\xda", 4);       /* cmovc r11d, r10d */
+        emit_mov_r32_r32(e, H_RAX, H_R11);
+        return true;
+    case K_CLI:
+        /* TODO(#4): #GP when CPL > IOPL (blocks are keyed on CPL). */
+        emit_mov_m8_imm8(e, H_R15, CPU_VIF, 0);
+        return true;
+    case K_STI:
+        /* TODO(#4): interrupt shadow and the pending-interrupt check. */
+        emit_mov_m8_imm8(e, H_R15, CPU_VIF, 1);
+        return true;
+    default:
+        return false;
+    }
+}

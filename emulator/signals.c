@@ -1,0 +1,136 @@
+/* signals — host signals raised by translated code (DESIGN §5).
+ *
+ * Handlers run on a sigaltstack: the host RSP is the guest's ESP, so the
+ * kernel must never push a signal frame there. A fault inside a block is
+ * mapped back to the guest instruction through the block's side table; the
+ * guest registers come straight out of the ucontext (guest EAX..EDI are host
+ * RAX..RDI, truncated to 32 bits — which also undoes the rebasing of RSI/RDI
+ * around string instructions, since a space's base is 4 GiB aligned). The
+ * handler then resumes at bt_rt_signal_exit on the host stack, which returns
+ * to the dispatcher as a normal exit would.
+ *
+ * The one piece of per-process state is the vCPU the signal belongs to. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "emulator/vcpu.h"
+
+static struct vcpu *volatile current;
+static bool installed;
+
+static const int reg_of[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI };
+
+void signals_set_current(struct vcpu *v) { current = v; }
+
+void vcpu_request_exit(struct vcpu *v) { mprotect(vcpu_poll_page(v), 4096, PROT_NONE); }
+void vcpu_clear_exit_request(struct vcpu *v) { mprotect(vcpu_poll_page(v), 4096, PROT_READ); }
+
+static void die(const char *what, int sig, void *pc, void *addr)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "bt86: internal error: %s (signal %d at host pc %p, address %p)\n",
+                     what, sig, pc, addr);
+    if (write(2, msg, (size_t)n) < 0) { /* nothing more to do */ }
+    _exit(5);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    greg_t *g = uc->uc_mcontext.gregs;
+    struct vcpu *v = current;
+    void *pc = (void *)g[REG_RIP];
+    struct tb *tb;
+    const struct tb_pcmap *pm;
+    struct bt_cpu *cpu;
+    uint32_t eip;
+    uintptr_t addr = (uintptr_t)si->si_addr;
+
+    if (!v || !(tb = cache_find_by_host(v->vm->cache, pc)))
+        die("fault outside translated code", sig, pc, si->si_addr);
+    cpu = &v->bt;
+    pm = tb_pc_lookup(tb, pc);
+    eip = tb->eip + (pm ? pm->guest_off : 0);
+    for (int r = 0; r < 8; r++)
+        cpu->gpr[r] = (uint32_t)g[reg_of[r]];
+    cpu->eflags = (cpu->eflags & ~0xcd5u) | ((uint32_t)g[REG_EFL] & 0xcd5u);
+    cpu->next_eip = eip;
+    cpu->exit_slot = 0;
+    v->vm->stats.exits_signal++;
+
+    switch (sig) {
+    case SIGSEGV:
+    case SIGBUS:
+        if (addr >= (uintptr_t)vcpu_poll_page(v) && addr < (uintptr_t)v) {
+            v->vm->stats.polls++;   /* the monitor asked us to stop */
+            break;
+        }
+        if (space_contains(&v->vm->space, addr)) {
+            int64_t gaddr = (int64_t)(addr - (uintptr_t)v->vm->space.base);
+            /* TODO(#5): page faults, device memory, accesses across the 4 GiB wrap. */
+            snprintf(v->error, sizeof v->error,
+                     "guest access to unbacked physical memory at 0x%llx (EIP 0x%08x)",
+                     (long long)gaddr, eip);
+            v->exit = EXIT_ERROR;
+            break;
+        }
+        die("host memory fault in translated code", sig, pc, si->si_addr);
+        break;
+    case SIGFPE:
+        raise_exception(v, EXC_DE, eip, false, 0);
+        break;
+    case SIGILL:
+        raise_exception(v, EXC_UD, eip, false, 0);
+        break;
+    default:
+        die("unexpected signal in translated code", sig, pc, si->si_addr);
+    }
+    g[REG_RSP] = (greg_t)cpu->host_rsp;
+    g[REG_RIP] = (greg_t)cpu->tramp_signal_exit;
+    g[REG_R15] = (greg_t)(uintptr_t)cpu;
+}
+
+static void on_alarm(int sig)
+{
+    struct vcpu *v = current;
+    (void)sig;
+    if (v) {
+        v->exit = EXIT_TIMEOUT;
+        vcpu_request_exit(v);
+    }
+}
+
+int signals_install(char *err, size_t errlen)
+{
+    static uint8_t altstack[64 * 1024];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    struct sigaction sa;
+
+    if (installed)
+        return 0;
+    if (sigaltstack(&ss, NULL) < 0) {
+        snprintf(err, errlen, "sigaltstack failed");
+        return -1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
+    sigaction(SIGILL, &sa, NULL);
+    sigaction(SIGTRAP, &sa, NULL);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART | SA_ONSTACK;
+    sigaction(SIGALRM, &sa, NULL);
+    installed = true;
+    return 0;
+}

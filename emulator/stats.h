@@ -1,0 +1,25 @@
+/* stats — the monitor's counters: one X-macro list, each with its
+ * description, printed by --stats (DynamoRIO's statsx.h pattern). */
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decoder/decoder.h"
+
+#define VM_STATS(X)                                                                 \
+    X(dispatches,      "returns to the dispatcher")                                 \
+    X(chain_patches,   "exits chained to their target block")                       \
+    X(exits_indirect,  "indirect-branch lookups that missed the jump cache")        \
+    X(exits_callout,   "callouts that left translated code")                        \
+    X(exits_signal,    "host signals taken in translated code")                     \
+    X(polls,           "exits requested through the poll page")                     \
+    X(lookups_hit,     "dispatcher lookups found in the code cache")                \
+    X(translations,    "blocks translated")                                         \
+    X(cache_flushes,   "code cache flushes")
+
+struct vm_stats {
+#define X(name, desc) uint64_t name;
+    VM_STATS(X)
+#undef X
+    uint64_t callouts[K_COUNT + 1];   /* by instruction kind; [K_COUNT] = helpers */
+};

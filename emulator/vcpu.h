@@ -1,0 +1,82 @@
+/* vcpu — the monitor's internal machine state (struct vm, struct vcpu).
+ * Internal to emulator/; other folders see only vm.h and bt/abi.h. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bt/bt.h"
+#include "cache/cache.h"
+#include "emulator/devices.h"
+#include "emulator/io.h"
+#include "emulator/stats.h"
+#include "emulator/vm.h"
+#include "shadowmmu/space.h"
+
+enum exit_reason {
+    EXIT_NONE,
+    EXIT_HALT,
+    EXIT_DEBUG_EXIT,
+    EXIT_EXCEPTION,
+    EXIT_TRIPLE_FAULT,
+    EXIT_TIMEOUT,
+    EXIT_ERROR,
+};
+
+/* Architectural exception vectors (SDM vol. 3 §6.3.1). */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+    EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
+    EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+};
+
+struct vcpu {
+    struct bt_cpu bt;           /* first: R15 points here; the poll page is just below */
+    struct vm *vm;
+    bt_enter_fn enter;
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t cpl;
+    struct vm_exception exc;    /* the pending/last exception */
+    enum exit_reason exit;
+    char error[200];
+    struct bt_jcache_entry *jcache;
+};
+
+struct vm {
+    struct vm_config cfg;
+    struct guest_ram ram;
+    struct space space;
+    struct code_cache *cache;
+    struct bt *bt;
+    struct vcpu *vcpu;
+    uint8_t *vcpu_map;          /* poll page + vcpu pages */
+    size_t vcpu_map_len;
+    struct io_bus io;
+    struct uart uart;
+    struct debugcon debugcon;
+    struct debug_exit debug_exit;
+    int exit_status;
+    bool ram_mapped;
+    struct vm_stats stats;
+};
+
+static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }
+static inline uint8_t *vcpu_poll_page(struct vcpu *v) { return (uint8_t *)v - 4096; }
+
+/* Record exception `vector` at `eip` for the dispatcher; returns BT_EXIT so a
+ * callout can `return raise_exception(...)`. */
+int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, uint32_t error);
+/* Stop the run with a one-line message (monitor cannot continue). */
+int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Guest linear memory for callouts (paging off: linear = physical). Return
+ * false if the range is not backed; the caller raises the fault. */
+bool guest_read(struct vcpu *v, uint32_t lin, void *dst, size_t n);
+bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
+
+/* Callout handlers (callouts.c) and signals (signals.c). */
+void callouts_fill(struct bt_handlers *h);
+int signals_install(char *err, size_t errlen);
+void signals_set_current(struct vcpu *v);
+void vcpu_request_exit(struct vcpu *v);      /* async: make translated code stop at the next block */
+void vcpu_clear_exit_request(struct vcpu *v);

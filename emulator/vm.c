@@ -1,0 +1,295 @@
+/* vm — machine creation, guest memory and register access (vm.h). The
+ * dispatcher loop is in dispatch.c. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emulator/loader.h"
+#include "emulator/vcpu.h"
+
+#define CODE_CACHE_SIZE (64u << 20)
+#define META_SIZE       (32u << 20)
+
+static void on_debug_exit(void *opaque, int status)
+{
+    struct vm *vm = opaque;
+    vm->exit_status = status;
+    vm->vcpu->exit = EXIT_DEBUG_EXIT;
+}
+
+/* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
+static void fx_reset(uint8_t fx[512])
+{
+    memset(fx, 0, 512);
+    fx[0] = 0x7f;
+    fx[1] = 0x03;
+    fx[24] = 0x80;
+    fx[25] = 0x1f;
+    fx[28] = 0xff;   /* MXCSR_MASK */
+    fx[29] = 0xff;
+}
+
+static struct vcpu *vcpu_create(struct vm *vm, char *err, size_t errlen)
+{
+    size_t len = 4096 + ((sizeof(struct vcpu) + 4095) & ~(size_t)4095);
+    uint8_t *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct vcpu *v;
+
+    if (map == MAP_FAILED) {
+        snprintf(err, errlen, "cannot allocate the vCPU: %s", strerror(errno));
+        return NULL;
+    }
+    mprotect(map, 4096, PROT_READ);          /* the poll page */
+    v = (struct vcpu *)(map + 4096);
+    vm->vcpu_map = map;
+    vm->vcpu_map_len = len;
+    v->vm = vm;
+    v->jcache = malloc(sizeof(struct bt_jcache_entry) * BT_JCACHE_SIZE);
+    if (!v->jcache) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
+        v->jcache[i].eip = BT_JCACHE_EMPTY;
+    v->bt.jcache = (uint64_t)(uintptr_t)v->jcache;
+    v->bt.membase = (uint64_t)(uintptr_t)vm->space.base;
+    v->bt.eflags = 0x2;
+    v->cr0 = 0x11;                            /* PE|ET: Multiboot starts in protected mode */
+    v->exc.vector = -1;
+    fx_reset(v->bt.fx_guest);
+    return v;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
+{
+    struct vm *vm = calloc(1, sizeof *vm);
+    struct bt_handlers h = { 0 };
+    struct bt_config btc = { 0 };
+
+    if (!vm) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    vm->cfg = *cfg;
+    vm->ram.fd = -1;
+    if (cfg->ram_size < (2u << 20) || cfg->ram_size > (3072ull << 20)) {
+        snprintf(err, errlen, "RAM size %llu MiB out of range (2..3072)",
+                 (unsigned long long)(cfg->ram_size >> 20));
+        goto fail;
+    }
+    if (signals_install(err, errlen) < 0 || ram_init(&vm->ram, err, errlen) < 0 ||
+        ram_add(&vm->ram, 0, cfg->ram_size & ~4095ull, err, errlen) < 0 ||
+        space_init(&vm->space, err, errlen) < 0)
+        goto fail;
+    vm->cache = cache_create(CODE_CACHE_SIZE, META_SIZE, err, errlen);
+    if (!vm->cache)
+        goto fail;
+    callouts_fill(&h);
+    btc.no_chain = cfg->no_chain;
+    btc.verify = cfg->verify;
+    btc.trace = cfg->trace ? stderr : NULL;
+    vm->bt = bt_create(vm->cache, &btc, &h, err, errlen);
+    if (!vm->bt)
+        goto fail;
+    vm->vcpu = vcpu_create(vm, err, errlen);
+    if (!vm->vcpu)
+        goto fail;
+    vm->vcpu->enter = bt_runtime_init(vm->bt, &vm->vcpu->bt);
+
+    uart_init(&vm->uart, &vm->io, 0x3f8, cfg->console_fd, NULL, NULL, 4);
+    debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
+    debug_exit_init(&vm->debug_exit, &vm->io, 0xf4, 4, on_debug_exit, vm);
+    return vm;
+fail:
+    vm_destroy(vm);
+    return NULL;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->vcpu) {
+        signals_set_current(NULL);
+        free(vm->vcpu->jcache);
+    }
+    if (vm->vcpu_map)
+        munmap(vm->vcpu_map, vm->vcpu_map_len);
+    bt_destroy(vm->bt);
+    if (vm->cache)
+        cache_destroy(vm->cache);
+    space_destroy(&vm->space);
+    ram_destroy(&vm->ram);
+    free(vm);
+}
+
+int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t errlen)
+{
+    if (vm->ram_mapped) {
+        snprintf(err, errlen, "RAM can only be added before the first run");
+        return -1;
+    }
+    return ram_add(&vm->ram, gpa, size, err, errlen);
+}
+
+int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen)
+{
+    struct boot_info bi;
+    struct stat st;
+    uint8_t *file;
+    ssize_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open kernel '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "kernel '%s' is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size > (256 << 20)) {
+        snprintf(err, errlen, "kernel '%s' is larger than 256 MiB", path);
+        close(fd);
+        return -1;
+    }
+    file = malloc((size_t)st.st_size + 1);
+    while (file && got < st.st_size) {
+        ssize_t r = read(fd, file + got, (size_t)(st.st_size - got));
+        if (r <= 0)
+            break;
+        got += r;
+    }
+    close(fd);
+    if (!file || got != st.st_size) {
+        snprintf(err, errlen, "cannot read kernel '%s'", path);
+        free(file);
+        return -1;
+    }
+    rc = multiboot_load(file, (size_t)got, vm->ram.r[0].host, vm->ram.r[0].size,
+                        cmdline ? cmdline : "", &bi, err, errlen);
+    free(file);
+    if (rc < 0)
+        return -1;
+    vm->vcpu->bt.eip = bi.entry;
+    vm->vcpu->bt.gpr[R_EAX] = bi.eax;
+    vm->vcpu->bt.gpr[R_EBX] = bi.ebx;
+    return 0;
+}
+
+int vm_write_phys(struct vm *vm, uint32_t gpa, const void *src, size_t n)
+{
+    void *p = ram_ptr(&vm->ram, gpa, n);
+    if (!p)
+        return -1;
+    memcpy(p, src, n);
+    return 0;
+}
+
+int vm_read_phys(struct vm *vm, uint32_t gpa, void *dst, size_t n)
+{
+    void *p = ram_ptr(&vm->ram, gpa, n);
+    if (!p)
+        return -1;
+    memcpy(dst, p, n);
+    return 0;
+}
+
+void *vm_phys_ptr(struct vm *vm, uint32_t gpa, size_t n) { return ram_ptr(&vm->ram, gpa, n); }
+
+void vm_get_regs(struct vm *vm, struct vm_regs *r)
+{
+    struct vcpu *v = vm->vcpu;
+    memcpy(r->gpr, v->bt.gpr, sizeof r->gpr);
+    r->eip = v->bt.eip;
+    r->eflags = (v->bt.eflags & ~FL_IF) | (v->bt.vif ? FL_IF : 0) | 2;
+}
+
+void vm_set_regs(struct vm *vm, const struct vm_regs *r)
+{
+    struct vcpu *v = vm->vcpu;
+    memcpy(v->bt.gpr, r->gpr, sizeof r->gpr);
+    v->bt.eip = r->eip;
+    v->bt.eflags = (r->eflags & ~(FL_IF | FL_TF | FL_RF | FL_VM)) | 2;
+    v->bt.vif = (r->eflags & FL_IF) != 0;
+}
+
+void vm_get_fxsave(struct vm *vm, uint8_t out[512]) { memcpy(out, vm->vcpu->bt.fx_guest, 512); }
+void vm_set_fxsave(struct vm *vm, const uint8_t in[512]) { memcpy(vm->vcpu->bt.fx_guest, in, 512); }
+
+int vm_exit_status(struct vm *vm) { return vm->exit_status; }
+const struct vm_exception *vm_last_exception(struct vm *vm) { return &vm->vcpu->exc; }
+const char *vm_error(struct vm *vm) { return vm->vcpu->error; }
+
+int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, uint32_t error)
+{
+    v->exc.vector = vector;
+    v->exc.eip = eip;
+    v->exc.has_error_code = has_error;
+    v->exc.error_code = error;
+    v->bt.exc_pending = 1;
+    v->bt.next_eip = eip;
+    return BT_EXIT;
+}
+
+int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->error, sizeof v->error, fmt, ap);
+    va_end(ap);
+    v->exit = EXIT_ERROR;
+    v->bt.next_eip = eip;
+    return BT_EXIT;
+}
+
+bool guest_read(struct vcpu *v, uint32_t lin, void *dst, size_t n)
+{
+    void *p = ram_ptr(&v->vm->ram, lin, n);
+    if (!p)
+        return false;
+    memcpy(dst, p, n);
+    return true;
+}
+
+bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n)
+{
+    void *p = ram_ptr(&v->vm->ram, lin, n);
+    if (!p)
+        return false;
+    memcpy(p, src, n);
+    return true;
+}
+
+void vm_print_stats(struct vm *vm, FILE *f)
+{
+    const struct bt_stats *bs = bt_get_stats(vm->bt);
+    struct cache_stats cs;
+
+    cache_get_stats(vm->cache, &cs);
+    fprintf(f, "bt86 statistics\n");
+    fprintf(f, "  %-14s %12llu  %s\n", "blocks", (unsigned long long)bs->blocks, "blocks translated");
+    fprintf(f, "  %-14s %12llu  %s\n", "guest_insns", (unsigned long long)bs->guest_insns,
+            "guest instructions translated");
+    fprintf(f, "  %-14s %12llu  %s\n", "guest_bytes", (unsigned long long)bs->guest_bytes,
+            "guest code bytes translated");
+    fprintf(f, "  %-14s %12llu  %s (%.2f per guest byte)\n", "host_bytes",
+            (unsigned long long)bs->host_bytes, "host code bytes emitted",
+            bs->guest_bytes ? (double)bs->host_bytes / (double)bs->guest_bytes : 0.0);
+    fprintf(f, "  %-14s %12llu  %s\n", "cache_bytes", (unsigned long long)cs.code_bytes,
+            "code cache bytes in use");
+#define X(name, desc) fprintf(f, "  %-14s %12llu  %s\n", #name, (unsigned long long)vm->stats.name, desc);
+    VM_STATS(X)
+#undef X
+    for (int k = 0; k <= K_COUNT; k++)
+        if (vm->stats.callouts[k])
+            fprintf(f, "  callouts %-14s %8llu\n", k == K_COUNT ? "helpers" : insn_kind_name(k),
+                    (unsigned long long)vm->stats.callouts[k]);
+}

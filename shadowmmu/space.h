@@ -1,0 +1,57 @@
+/* space — guest address spaces in host virtual memory (DESIGN §2, §4).
+ *
+ * A space is a 4 GiB window of host address space, 4 GiB aligned, flanked by
+ * 16 GiB PROT_NONE guards on each side, all reserved with MAP_NORESERVE so it
+ * costs nothing until mapped. Guest memory operands are gs:-relative with
+ * 32-bit addresses, so they can only land in the window; rebased string
+ * instructions can run at most ECX*4 = 16 GiB past either end, into a guard.
+ * Guest RAM is one memfd; its regions are mapped into the window at their
+ * guest physical addresses (paging off: the identity space) and once more,
+ * linearly, for the monitor's own use. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPACE_WINDOW (1ull << 32)
+#define SPACE_GUARD  (16ull << 30)
+#define RAM_MAX_REGIONS 8
+
+struct ram_region {
+    uint32_t gpa;
+    uint64_t size;
+    uint64_t fd_off;      /* offset in the memfd */
+    uint8_t *host;        /* the monitor's linear view */
+};
+
+struct guest_ram {
+    int fd;
+    uint64_t fd_size;
+    struct ram_region r[RAM_MAX_REGIONS];
+    int n;
+};
+
+struct space {
+    uint8_t *reserve;     /* start of the whole reservation (lower guard) */
+    size_t reserve_len;
+    uint8_t *base;        /* guest address 0 */
+};
+
+int ram_init(struct guest_ram *ram, char *err, size_t errlen);
+/* Add RAM at guest physical [gpa, gpa+size) (page aligned, not overlapping). */
+int ram_add(struct guest_ram *ram, uint32_t gpa, uint64_t size, char *err, size_t errlen);
+void ram_destroy(struct guest_ram *ram);
+/* Monitor pointer for [gpa, gpa+n) if it lies in one region, else NULL. */
+void *ram_ptr(const struct guest_ram *ram, uint32_t gpa, size_t n);
+/* Bytes from gpa to the end of its region (0 if unbacked). */
+uint64_t ram_avail(const struct guest_ram *ram, uint32_t gpa);
+
+int space_init(struct space *s, char *err, size_t errlen);
+void space_destroy(struct space *s);
+/* Map every RAM region at its guest physical address, read-write. */
+int space_map_identity(struct space *s, const struct guest_ram *ram, char *err, size_t errlen);
+/* Is host address a inside the reservation (window or guards)? Signal-safe. */
+static inline bool space_contains(const struct space *s, uintptr_t a)
+{
+    return a >= (uintptr_t)s->reserve && a < (uintptr_t)s->reserve + s->reserve_len;
+}
