@@ -33,7 +33,8 @@ bt_rt_begin:
 .endm
 
 /* Store guest GPRs, switch to the host stack, merge host RFLAGS into the
- * guest's EFLAGS (keeping its virtual bits). Clobbers rax, rcx. */
+ * guest's EFLAGS (keeping its virtual bits), and clear DF for C.
+ * Clobbers rax, rcx. */
 .macro SAVE_GUEST
         mov     [r15 + CPU_GPR + 0], eax
         mov     [r15 + CPU_GPR + 4], ecx
@@ -51,6 +52,7 @@ bt_rt_begin:
         and     ecx, ~GUEST_HOST_FLAGS
         or      eax, ecx
         mov     [r15 + CPU_EFLAGS], eax
+        cld                             /* the C ABI wants DF clear; the guest's is saved */
 .endm
 
 /* void enter(struct bt_cpu *cpu, const void *code) */
@@ -76,6 +78,7 @@ bt_rt_exit:
         SAVE_GUEST
 /* Signal exit: the handler stored the guest state and set rsp = host_rsp. */
 bt_rt_signal_exit:
+        cld                             /* sigreturn restored the guest's DF */
         fxsave64 [r15 + CPU_FX_GUEST]
         fxrstor64 [r15 + CPU_FX_HOST]
         add     rsp, 8

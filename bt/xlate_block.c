@@ -214,7 +214,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
         struct insn in;
         int r;
 
-        if (xl.npc >= (int)max || off >= page_left) {
+        if (xl.npc >= (int)max || off >= page_left || (off >= avail && xl.npc > 0)) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }

@@ -11,7 +11,10 @@
  * Translated code only comes back here on an unchained exit, a jump-cache
  * miss, a callout that leaves, or a host signal. */
 #define _GNU_SOURCE
-#include <immintrin.h>
+#include <asm/prctl.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
@@ -33,7 +36,7 @@ void vm_flush_code(struct vm *vm)
 }
 
 /* The block for the current EIP: code cache, or a new translation. */
-static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip)
+static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip)
 {
     uint32_t phys = eip, mode = 0;   /* TODO(#5): walk the guest page tables */
     struct tb *tb = cache_lookup(vm->cache, phys, eip, mode);
@@ -50,9 +53,14 @@ static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip)
         vcpu_stop_error(v, eip, "guest executes outside RAM at EIP 0x%08x", eip);
         return NULL;
     }
+    if (avail > 4096 + 16)
+        avail = 4096 + 16;
+    /* A block never runs into the stop address: the caller owns the bytes there. */
+    if (stop_eip > eip && stop_eip - eip < avail)
+        avail = stop_eip - eip;
     for (int attempt = 0; attempt < 2; attempt++) {
         uint64_t before = cache_epoch(vm->cache);
-        tb = bt_translate(vm->bt, eip, phys, mode, code, avail > 4096 + 16 ? 4096 + 16 : avail);
+        tb = bt_translate(vm->bt, eip, phys, mode, code, avail);
         if (tb) {
             vm->stats.translations++;
             if (cache_epoch(vm->cache) != before)
@@ -63,6 +71,17 @@ static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip)
     }
     vcpu_stop_error(v, eip, "cannot translate the block at EIP 0x%08x", eip);
     return NULL;
+}
+
+/* Point GS at the active guest address space. WRGSBASE is a few cycles
+ * where the kernel enables it (Linux >= 5.9 sets CR4.FSGSBASE and reports
+ * HWCAP2_FSGSBASE); otherwise arch_prctl. */
+static void set_gs_base(uint64_t base)
+{
+    if (getauxval(AT_HWCAP2) & 2)
+        __asm__ volatile("wrgsbase %0" : : "r"(base) : "memory");
+    else
+        syscall(SYS_arch_prctl, ARCH_SET_GS, base);
 }
 
 static void arm_timeout(uint32_t ms)
@@ -99,8 +118,12 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         }
         vm->ram_mapped = true;
     }
+    if (signals_install(err, sizeof err) < 0) {
+        snprintf(v->error, sizeof v->error, "%s", err);
+        return VM_EXIT_ERROR;
+    }
     signals_set_current(v);
-    _writegsbase_u64((uint64_t)(uintptr_t)vm->space.base);
+    set_gs_base((uint64_t)(uintptr_t)vm->space.base);
     v->exit = EXIT_NONE;
     v->exc.vector = -1;
     cpu->exc_pending = 0;
@@ -122,7 +145,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             result = VM_EXIT_STOP_EIP;
             goto out;
         }
-        tb = find_block(vm, v, eip);
+        tb = find_block(vm, v, eip, stop_eip);
         if (!tb)
             break;
         if (cpu->exit_slot) {

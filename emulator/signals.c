@@ -22,7 +22,6 @@
 #include "emulator/vcpu.h"
 
 static struct vcpu *volatile current;
-static bool installed;
 
 static const int reg_of[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI };
 
@@ -106,14 +105,15 @@ static void on_alarm(int sig)
     }
 }
 
+/* Claimed at every vm_run, not once: a host program embedding the monitor
+ * (CMocka does, around each test) may have replaced them in between. */
 int signals_install(char *err, size_t errlen)
 {
     static uint8_t altstack[64 * 1024];
+    static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
     stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
     struct sigaction sa;
 
-    if (installed)
-        return 0;
     if (sigaltstack(&ss, NULL) < 0) {
         snprintf(err, errlen, "sigaltstack failed");
         return -1;
@@ -122,15 +122,11 @@ int signals_install(char *err, size_t errlen)
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
-    sigaction(SIGFPE, &sa, NULL);
-    sigaction(SIGILL, &sa, NULL);
-    sigaction(SIGTRAP, &sa, NULL);
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigaction(faults[i], &sa, NULL);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sa.sa_flags = SA_RESTART | SA_ONSTACK;
     sigaction(SIGALRM, &sa, NULL);
-    installed = true;
     return 0;
 }
