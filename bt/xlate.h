@@ -35,6 +35,8 @@ struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct in
 
 /* Copying guest instructions (xlate_copy.c). */
 void xl_copy(struct xl *xl, const struct insn *in);
+/* A K_COPY_MEM/K_LEA instruction with 16-bit addressing. */
+void xl_copy_addr16(struct xl *xl, const struct insn *in);
 /* Emit `in` with its ModRM reg field replaced by host register reg (REX as
  * needed), its opcode replaced by opc[0..opc_len), operand size prefix kept;
  * the memory operand (if any) rewritten for guest memory (gs:, 0x67). */

@@ -107,8 +107,10 @@ static void translate_one(struct xl *xl, const struct insn *in)
     bool ok = true;
 
     if (mem && (in->flags & INSN_F_ADDR16)) {
-        /* TODO(#2): 16-bit addressing in 32-bit code is emulated by a helper. */
-        xl_unsupported(xl, in, BT_HELPER_ADDR16);
+        if (in->kind == K_COPY_MEM || in->kind == K_LEA)
+            xl_copy_addr16(xl, in);
+        else    /* TODO(#2): stack, branch and string forms with 16-bit addresses */
+            xl_unsupported(xl, in, BT_HELPER_ADDR16);
         return;
     }
     switch (in->kind) {

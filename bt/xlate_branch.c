@@ -26,6 +26,26 @@ static void counted_branch(struct xl *xl, const struct insn *in)
     xl_exit_direct(xl, -1, in->target);
 }
 
+/* The CX-counted forms (0x67 prefix): run the ECX form on a zero-extended
+ * copy of CX, then put the low 16 bits back under the untouched upper half.
+ * LOOP's ECX != 0 test on the copy is exactly CX != 0. */
+static void counted_branch_cx(struct xl *xl, const struct insn *in)
+{
+    struct emit *e = &xl->e;
+    uint8_t code[3] = { 0x67, in->opcode, 12 };
+    static const uint8_t restore[7] = { 0x66, 0x41, 0x89, 0xca,    /* mov r10w, cx */
+                                        0x4c, 0x89, 0xd1 };        /* mov rcx, r10 */
+
+    emit_mov_r64_r64(e, H_R10, H_RCX);
+    emit_movzx_r32_r16(e, H_RCX, H_RCX);
+    emit_bytes(e, code, 3);
+    emit_bytes(e, restore, sizeof restore);
+    xl_exit_direct(xl, -1, in->eip + in->len);
+    xl->ended = false;
+    emit_bytes(e, restore, sizeof restore);
+    xl_exit_direct(xl, -1, in->target);
+}
+
 bool xl_branch(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
@@ -54,9 +74,10 @@ bool xl_branch(struct xl *xl, const struct insn *in)
     }
     case K_LOOP:
     case K_JCXZ:
-        if (in->addrsize != 4)
-            return false;      /* TODO(#2): CX-counted forms (0x67 prefix) */
-        counted_branch(xl, in);
+        if (in->addrsize == 4)
+            counted_branch(xl, in);
+        else
+            counted_branch_cx(xl, in);
         return true;
     case K_JMP_IND:
         xl_load_rm(xl, in, H_R11);

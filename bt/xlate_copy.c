@@ -10,6 +10,8 @@
  * 65 67 8b 04 25 00 10 00 00. */
 #include "bt/xlate.h"
 
+#include <string.h>
+
 static bool is_seg_prefix(uint8_t b)
 {
     return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65;
@@ -55,16 +57,14 @@ void xl_copy(struct xl *xl, const struct insn *in)
         emit_u8(e, b);
     }
     /* 0x82 is 0x80 under another name, invalid in 64-bit mode. */
-    if (in->opc_len == 1 && in->bytes[op] == 0x82) {
+    if (in->opc_len == 1 && in->bytes[op] == 0x82)
         emit_u8(e, 0x80);
-        emit_bytes(e, in->bytes + op + 1, (size_t)(in->len - op - 1));
-        return;
-    }
+    else
+        emit_bytes(e, in->bytes + op, in->opc_len);
     if (!mem) {
-        emit_bytes(e, in->bytes + op, (size_t)(in->len - op));
+        emit_bytes(e, in->bytes + op + in->opc_len, (size_t)(in->len - op - in->opc_len));
         return;
     }
-    emit_bytes(e, in->bytes + op, in->opc_len);
     emit_rm_operand(xl, in, in->reg);
     int end = operand_end(in);
     emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
@@ -95,4 +95,43 @@ void xl_load_rm(struct xl *xl, const struct insn *in, int reg)
         xl_reencode(xl, in, (const uint8_t *)"\x0f\xb7", 2, reg, false, false);  /* movzx r32, r/m16 */
     else
         xl_reencode(xl, in, (const uint8_t *)"\x8b", 1, reg, false, false);      /* mov r32, r/m32 */
+}
+
+/* 16-bit addressing (0x67 in 32-bit code, SDM vol. 2 table 2-1): 64-bit mode
+ * has no such forms, so the effective address is computed into a guest
+ * register the instruction does not use (ESI, EDI or EBP, parked in r10),
+ * truncated to 16 bits, and the instruction runs on gs:[that register]. No
+ * REX prefix is involved, so AH..BH keep their meaning. A fault while the
+ * register is borrowed is made precise by the side table (TB_PC_SPILL). */
+void xl_copy_addr16(struct xl *xl, const struct insn *in)
+{
+    static const int8_t base16[8] = { H_RBX, H_RBX, H_RBP, H_RBP, H_RSI, H_RDI, H_RBP, H_RBX };
+    static const int8_t index16[8] = { H_RSI, H_RDI, H_RSI, H_RDI, -1, -1, -1, -1 };
+    struct emit *e = &xl->e;
+    int x = in->reg != H_RSI ? H_RSI : H_RDI;
+    int base = base16[in->rm], index = index16[in->rm];
+    int32_t disp = in->disp;
+    int end = in->modrm_off + 1 + in->disp_size;
+
+    if (in->mod == 0 && in->rm == 6)
+        base = -1;                                  /* [disp16] */
+    if (in->mod == 0 && in->rm == 6)
+        disp = (uint16_t)in->disp;
+    emit_mov_r64_r64(e, H_R10, x);
+    xl->pc[xl->npc - 1].flags |= (uint16_t)TB_PC_SPILL(x);
+    if (base < 0)
+        emit_mov_r32_imm32(e, x, (uint32_t)disp);
+    else
+        emit_lea_r32(e, x, base, index, 0, disp);
+    emit_movzx_r32_r16(e, x, x);
+    emit_bytes(e, "\x65\x67", 2);
+    for (int i = 0; i < in->npfx; i++) {
+        uint8_t b = in->bytes[i];
+        if (b != 0x67 && b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65)
+            emit_u8(e, b);
+    }
+    emit_bytes(e, in->bytes + in->npfx, in->opc_len);
+    emit_u8(e, (uint8_t)((in->reg & 7) << 3 | (x & 7)));   /* mod=00 [esi] or [edi] */
+    emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
+    emit_mov_r64_r64(e, x, H_R10);
 }

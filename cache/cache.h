@@ -41,6 +41,9 @@ struct tb_pcmap {
 enum {
     TB_PC_STRING_REBASED = 1, /* RSI/RDI hold host addresses here: truncate to 32 bits */
 };
+/* The guest register reg (0..7) is borrowed here; its value is in host R10. */
+#define TB_PC_SPILL(reg) (((reg) + 1) << 8)
+#define TB_PC_SPILLED_REG(flags) ((int)((flags) >> 8 & 15) - 1)
 
 #define TB_MAX_EXITS 2
 

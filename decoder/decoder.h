@@ -64,6 +64,8 @@ enum insn_kind {
                         RDTSC, RDMSR, WRMSR, INVLPG, CLTS, LMSW, SMSW, SGDT.., LAR, LSL,
                         VERR, VERW, ARPL, BOUND, INVD, WBINVD, RDPMC, SYSENTER, SYSEXIT) */
     K_UD,            /* UD2, UD1, UD0: architectural #UD */
+    K_MASKMOV,       /* MASKMOVQ, MASKMOVDQU: implicit store to ds:[edi] (the segment can be
+                        overridden): copy with gs: + 0x67 although mod=3 */
     K_COUNT
 };
 
@@ -73,13 +75,21 @@ enum {
     INSN_F_ENDS_BLK  = 1u << 1,  /* translation must end the block after it */
     INSN_F_PRIV      = 1u << 2,  /* #GP(0) unless CPL 0 */
     INSN_F_IOPL      = 1u << 3,  /* #GP(0) unless CPL <= IOPL (CLI STI IN OUT INS OUTS) */
-    INSN_F_DISP32_ONLY = 1u << 4,/* ModRM mod=00 rm=101 (or SIB base=101 mod=00): RIP-relative in 64-bit */
+    INSN_F_DISP32_ONLY = 1u << 4,/* ModRM mod=00 rm=101 with 32-bit addressing: RIP-relative in
+                                    64-bit mode. Not set for SIB base=101 mod=00, which still
+                                    means disp32 with no base in 64-bit mode (SDM vol. 2 §2.2.1.6) */
     INSN_F_ADDR16    = 1u << 5,  /* 0x67 prefix: 16-bit addressing */
     INSN_F_LOCK      = 1u << 6,
     INSN_F_FPU       = 1u << 7,  /* x87 instruction */
     INSN_F_SSE       = 1u << 8,  /* MMX/SSE/SSE2 instruction */
     INSN_F_FPU_ENV   = 1u << 9,  /* stores an FPU instruction pointer: FNSTENV FNSAVE FXSAVE */
     INSN_F_WRITES_SP = 1u << 10, /* explicitly writes ESP (mov esp,..; add esp,..) */
+    INSN_F_OP82      = 1u << 11, /* opcode 0x82: alias of 0x80, #UD in 64-bit mode: re-encode as 0x80 */
+    INSN_F_HINT_NOP  = 1u << 12, /* reserved hint NOP (0F 0D, 0F 18-1F except PREFETCHh): no
+                                    architectural effect and no memory access; the host may give it
+                                    a meaning (MPX, CET), so it may be emitted as a plain NOP */
+    INSN_F_F3_BSF    = 1u << 13, /* F3 0F BC/BD: an i686 ignores the F3 and runs BSF/BSR; a host with
+                                    BMI1/ABM runs TZCNT/LZCNT. Drop the F3 to keep i686 semantics */
 };
 
 /* EFLAGS bits, as in the SDM. */
@@ -121,8 +131,12 @@ struct insn {
     int32_t  disp;          /* sign-extended displacement */
     int64_t  imm;           /* first immediate, sign-extended as the instruction does */
     uint32_t target;        /* relative branches: guest target, truncated to 16 bits for opsize 2 */
-    uint16_t flags_read;    /* EFLAGS bits read (FL_*), from the table */
+    uint16_t flags_read;    /* EFLAGS bits read (FL_*), from the table; includes the bits the
+                               instruction may pass through unchanged (shift by CL = 0, REP CMPS
+                               with ECX = 0, POPF's IF/IOPL at CPL > 0), so that
+                               live_in = flags_read | (live_out & ~flags_written) is exact */
     uint16_t flags_written; /* EFLAGS bits written or undefined */
+    uint16_t imm2;          /* second immediate: ENTER's nesting level, a far pointer's selector */
 };
 
 struct decoder;

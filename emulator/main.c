@@ -76,6 +76,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: guest halted with interrupts disabled\n");
         status = 0;
         break;
+    case VM_EXIT_RESET:
+        fprintf(stderr, "bt86: guest requested a reset\n");
+        status = 0;
+        break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);
         break;

@@ -21,6 +21,7 @@ struct options {
 };
 
 /* Parse argv. Returns 0 to run, 1 if --help/--version was printed (exit 0),
- * -1 on a bad option with a one-line message in err (exit 2). */
+ * -1 on a bad option with a one-line message in err (exit 2), without the
+ * "bt86: " prefix, which the caller prints: "unknown option '-x' (try --help)". */
 int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 void options_usage(FILE *f);

@@ -58,6 +58,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     eip = tb->eip + (pm ? pm->guest_off : 0);
     for (int r = 0; r < 8; r++)
         cpu->gpr[r] = (uint32_t)g[reg_of[r]];
+    if (pm && TB_PC_SPILLED_REG(pm->flags) >= 0)
+        cpu->gpr[TB_PC_SPILLED_REG(pm->flags)] = (uint32_t)g[REG_R10];
     cpu->eflags = (cpu->eflags & ~0xcd5u) | ((uint32_t)g[REG_EFL] & 0xcd5u);
     cpu->next_eip = eip;
     cpu->exit_slot = 0;

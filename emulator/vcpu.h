@@ -19,6 +19,7 @@ enum exit_reason {
     EXIT_EXCEPTION,
     EXIT_TRIPLE_FAULT,
     EXIT_TIMEOUT,
+    EXIT_RESET,
     EXIT_ERROR,
 };
 
@@ -54,6 +55,11 @@ struct vm {
     struct uart uart;
     struct debugcon debugcon;
     struct debug_exit debug_exit;
+    struct pic pic;
+    struct pit pit;
+    struct rtc rtc;
+    struct ps2 ps2;
+    struct misc_ports misc;
     int exit_status;
     bool ram_mapped;
     struct vm_stats stats;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emulator/loader.h"
@@ -21,6 +22,30 @@ static void on_debug_exit(void *opaque, int status)
     struct vm *vm = opaque;
     vm->exit_status = status;
     vm->vcpu->exit = EXIT_DEBUG_EXIT;
+}
+
+/* A reset request ends the run, as QEMU's -no-reboot does. */
+static void on_reset(void *opaque)
+{
+    struct vm *vm = opaque;
+    vm->vcpu->exit = EXIT_RESET;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
+static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
+
+/* The PIC's INTR output. TODO(#4): deliver through the guest IDT. */
+static void on_intr(void *opaque, int irq, int level)
+{
+    struct vm *vm = opaque;
+    vm->vcpu->bt.irq_pending = (uint8_t)level;
 }
 
 /* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
@@ -105,6 +130,13 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     uart_init(&vm->uart, &vm->io, 0x3f8, cfg->console_fd, NULL, NULL, 4);
     debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
     debug_exit_init(&vm->debug_exit, &vm->io, 0xf4, 4, on_debug_exit, vm);
+    pic_init(&vm->pic, &vm->io, on_intr, vm);
+    vm->uart.irq = pic_irq_line;
+    vm->uart.irq_opaque = &vm->pic;
+    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, pic_irq_line, &vm->pic);
+    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
+    ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
+    misc_init(&vm->misc, &vm->io, on_reset, vm);
     return vm;
 fail:
     vm_destroy(vm);

@@ -30,6 +30,7 @@ enum vm_exit {
     VM_EXIT_EXCEPTION,        /* stop_on_exception: vector/error/eip in vm_state */
     VM_EXIT_TRIPLE_FAULT,
     VM_EXIT_TIMEOUT,          /* the wall-clock budget of vm_run ran out */
+    VM_EXIT_RESET,            /* the guest pulsed the reset line (8042 0xFE, port 0x92) */
     VM_EXIT_ERROR,            /* the monitor could not continue: message in vm_error() */
 };
 

@@ -1,0 +1,200 @@
+/* The command line: bt86's own options and QEMU's spellings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "emulator/options.h"
+
+static struct options o;
+static char err[256];
+
+/* parse("a b c") splits on spaces; argv[0] is "bt86". */
+static int parse(const char *line)
+{
+    static char buf[512];
+    static char *argv[64];
+    int argc = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    argv[argc++] = "bt86";
+    for (char *t = strtok(buf, " "); t; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    err[0] = 0;
+    return options_parse(argc, argv, &o, err, sizeof err);
+}
+
+static void expect_error(const char *line, const char *fragment)
+{
+    assert_int_equal(parse(line), -1);
+    if (!strstr(err, fragment) || strchr(err, '\n'))
+        fail_msg("'%s' gave '%s', expected '%s'", line, err, fragment);
+}
+
+static void defaults(void **state)
+{
+    assert_int_equal(parse("kernel.elf"), 0);
+    assert_string_equal(o.kernel, "kernel.elf");
+    assert_string_equal(o.append, "");
+    assert_null(o.initrd);
+    assert_int_equal(o.ram_mb, 128);
+    assert_string_equal(o.serial, "stdio");
+    assert_false(o.debug_exit);
+    assert_int_equal(o.debug_exit_base, 0xf4);
+    assert_int_equal(o.debug_exit_size, 4);
+    assert_false(o.stats || o.no_chain || o.verify || o.trace || o.no_reboot);
+}
+
+static void kernel_spellings(void **state)
+{
+    assert_int_equal(parse("-kernel k1"), 0);
+    assert_string_equal(o.kernel, "k1");
+    assert_int_equal(parse("--kernel k1 k1"), 0);
+    expect_error("-kernel k1 k2", "two kernels");
+    expect_error("-m 64", "no kernel given");
+    expect_error("", "no kernel given");
+    assert_int_equal(parse("-- -odd-name"), 0);
+    assert_string_equal(o.kernel, "-odd-name");
+    assert_int_equal(parse("-"), 0);
+    assert_string_equal(o.kernel, "-");
+}
+
+static void strings_and_flags(void **state)
+{
+    assert_int_equal(parse("-append console=ttyS0 -initrd rd.img --stats --no-chain "
+                           "--verify --trace -no-reboot -nographic -display none k"), 0);
+    assert_string_equal(o.append, "console=ttyS0");
+    assert_string_equal(o.initrd, "rd.img");
+    assert_true(o.stats && o.no_chain && o.verify && o.trace && o.no_reboot);
+    assert_string_equal(o.kernel, "k");
+    assert_int_equal(parse("-stats k"), 0);                /* one dash works too */
+    assert_true(o.stats);
+    expect_error("-display sdl k", "no display");
+    expect_error("-append", "needs a value");
+}
+
+static void memory_sizes(void **state)
+{
+    static const struct { const char *arg; uint32_t mb; } ok[] = {
+        { "256", 256 }, { "256M", 256 }, { "256m", 256 }, { "1G", 1024 }, { "3g", 3072 },
+        { "2", 2 }, { "3072", 3072 }, { "2048K", 2 }, { "size=64M", 64 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "-m %s k", ok[i].arg);
+        assert_int_equal(parse(line), 0);
+        assert_int_equal(o.ram_mb, ok[i].mb);
+    }
+    expect_error("-m 1 k", "2 to 3072 MiB");
+    expect_error("-m 0 k", "2 to 3072 MiB");
+    expect_error("-m 3073 k", "2 to 3072 MiB");
+    expect_error("-m 4G k", "2 to 3072 MiB");
+    expect_error("-m 99999999999999999999999 k", "expected a size");
+    expect_error("-m 18446744073709551615G k", "2 to 3072 MiB");
+    expect_error("-m 2500K k", "whole number of MiB");
+    expect_error("-m abc k", "expected a size");
+    expect_error("-m 12X k", "expected a size");
+    expect_error("-m 128MB k", "expected a size");
+    expect_error("-m -5 k", "expected a size");
+    expect_error("k -m", "needs a value");
+}
+
+static void serial(void **state)
+{
+    assert_int_equal(parse("-serial null k"), 0);
+    assert_string_equal(o.serial, "null");
+    assert_int_equal(parse("-serial none k"), 0);
+    assert_string_equal(o.serial, "null");
+    assert_int_equal(parse("-serial mon:stdio k"), 0);
+    assert_string_equal(o.serial, "stdio");
+    assert_int_equal(parse("-serial file:/tmp/out.txt k"), 0);
+    assert_string_equal(o.serial, "file:/tmp/out.txt");
+    expect_error("-serial file: k", "stdio, null and file:PATH");
+    expect_error("-serial tcp::4444 k", "stdio, null and file:PATH");
+}
+
+static void debug_exit_device(void **state)
+{
+    assert_int_equal(parse("-device isa-debug-exit k"), 0);
+    assert_true(o.debug_exit);
+    assert_int_equal(o.debug_exit_base, 0xf4);
+    assert_int_equal(o.debug_exit_size, 4);
+    assert_int_equal(parse("-device isa-debug-exit,iobase=0x501,iosize=0x02 k"), 0);
+    assert_int_equal(o.debug_exit_base, 0x501);
+    assert_int_equal(o.debug_exit_size, 2);
+    assert_int_equal(parse("-device isa-debug-exit,iosize=1,iobase=244 k"), 0);
+    assert_int_equal(o.debug_exit_base, 0xf4);
+    assert_int_equal(o.debug_exit_size, 1);
+    expect_error("-device virtio-net k", "unsupported device");
+    expect_error("-device isa-debug-exitx k", "unsupported device");
+    expect_error("-device isa-debug-exit,speed=3 k", "unknown property 'speed'");
+    expect_error("-device isa-debug-exit,iobase k", "expected property=value");
+    expect_error("-device isa-debug-exit,iobase=0x10000 k", "bad iobase");
+    expect_error("-device isa-debug-exit,iobase=zz k", "bad iobase");
+    expect_error("-device isa-debug-exit,iobase= k", "bad iobase");
+    expect_error("-device isa-debug-exit,iobase=-1 k", "bad iobase");
+    expect_error("-device isa-debug-exit,iosize=0 k", "outside the I/O space");
+    expect_error("-device isa-debug-exit,iobase=0xffff,iosize=2 k", "outside the I/O space");
+}
+
+static void accel(void **state)
+{
+    assert_int_equal(parse("-accel tcg k"), 0);
+    assert_int_equal(parse("-accel tcg,thread=single k"), 0);
+    assert_int_equal(parse("-accel bt86 k"), 0);
+    expect_error("-accel kvm k", "its own accelerator");
+    expect_error("-accel tcgx k", "its own accelerator");
+}
+
+static void unknown_option(void **state)
+{
+    assert_int_equal(parse("-x k"), -1);
+    assert_string_equal(err, "unknown option '-x' (try --help)");
+    expect_error("--kernelx k", "unknown option '--kernelx'");
+    expect_error("---stats k", "unknown option");
+    char tiny[10];
+    char *argv[] = { "bt86", "-x", NULL };
+    assert_int_equal(options_parse(2, argv, &o, tiny, sizeof tiny), -1);
+    assert_string_equal(tiny, "unknown o");
+    assert_int_equal(options_parse(2, argv, &o, NULL, 0), -1);
+}
+
+static void help_and_version(void **state)
+{
+    assert_int_equal(parse("--help"), 1);
+    assert_int_equal(parse("-h k"), 1);
+    assert_int_equal(parse("k --version"), 1);
+    expect_error("-x --help", "unknown option");    /* left to right */
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    options_usage(f);
+    fclose(f);
+    static const char *const must[] = {
+        "bt86 [options] KERNEL", "-kernel FILE", "-append", "-initrd", "-m SIZE", "-serial",
+        "-display", "-nographic", "-no-reboot", "-device isa-debug-exit", "-accel",
+        "--stats", "--no-chain", "--verify", "--trace", "-h, --help", "--version",
+        "Exit status", "(v<<1)|1", "triple fault", "internal monitor error",
+    };
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+        if (!strstr(text, must[i]))
+            fail_msg("--help lacks '%s'", must[i]);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults), cmocka_unit_test(kernel_spellings),
+        cmocka_unit_test(strings_and_flags), cmocka_unit_test(memory_sizes),
+        cmocka_unit_test(serial), cmocka_unit_test(debug_exit_device),
+        cmocka_unit_test(accel), cmocka_unit_test(unknown_option),
+        cmocka_unit_test(help_and_version),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
