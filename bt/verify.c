@@ -13,8 +13,11 @@
  *     (c) the jump cache: [r13 + ...], or [reg + disp] where reg was computed
  *         by `lea reg,[r13 + ...]` (the inline lookup loads [r10], [r10+8]),
  *         with the whole access provably inside the table (see "values");
- *     (d) a string instruction's [rsi]/[rdi] after `lea rsi,[r14 + rsi]`
- *         rebased the pointer into the guest window (DESIGN §2, strings (b)).
+ *     (d) a string instruction's [rsi]/[rdi] holding r14 + a value below
+ *         2^32, i.e. after `lea rsi,[r14 + rsi]` rebased the zero-extended
+ *         guest ESI into the guest window (DESIGN §2, strings (b)); the
+ *         string instruction moves the pointer, so the next one needs
+ *         `mov esi,esi` and a fresh lea (the guards cover one operation).
  *     LEA and multi-byte NOP do not access memory and may use any form,
  *     RIP-relative included (LEA computes resume addresses). Every other
  *     RIP-relative operand is rejected — with or without gs:/0x67: it is what
@@ -39,7 +42,9 @@
  *     the end) leaves guest RAX..RDI with the upper 32 bits zero: the next
  *     block relies on it (bt/abi.h) when it rebases RSI/RDI or computes with
  *     64-bit registers. This catches a missing `mov esi,esi` after a string.
- *  7. Bytes Capstone cannot decode are rejected.
+ *  7. Bytes Capstone cannot decode are rejected — except the hint NOPs that
+ *     Capstone 4.0.2 cannot decode (0F 0D /0, register forms of 0F 18-1F),
+ *     which are recognised exactly and touch neither memory nor registers.
  *
  * Values. To decide 1c, 1d and 6 the verifier tracks, per general-purpose
  * register, an abstract value: a number in [0, hi], or r13 / r14 / r15 plus
@@ -61,9 +66,9 @@
  * (Capstone with detail on; one handle per thread, kept), then sweeps the
  * dataflow over all instructions until nothing changes — two or three sweeps
  * for straight-line blocks. Measured on blocks of i386 libc translated by
- * bt_translate (5 guest instructions, 88 host bytes on average): about 35 us
- * per block, most of it in Capstone, so --verify costs a few seconds over a
- * Linux boot's ~100k blocks. */
+ * bt_translate (5 guest instructions, 88 host bytes on average) on the
+ * shared development VM: 25-45 us per block, a third of it in Capstone, so
+ * --verify adds seconds, not minutes, to a boot that translates ~100k blocks. */
 #include "bt/verify.h"
 
 #include <capstone/capstone.h>
@@ -296,7 +301,6 @@ struct vinsn {
 
 struct block {
     csh h;
-    const uint8_t *code;
     size_t len;           /* bytes decoded */
     bool truncated;       /* Capstone stopped before the end */
     uint64_t addr;
@@ -422,12 +426,10 @@ static void transfer(const struct block *b, size_t i, const struct state *in,
         break;
     case X86_INS_AND:
         if (dst && x->op_count == 2 && op[1].type == X86_OP_IMM) {
+            /* x & m <= min(x, m) */
             uint64_t m = (uint64_t)op[1].imm & width_max(bits);
             struct val old = reg_get(in, op[0].reg);
-            nv = old.kind == V_NUM && (uint64_t)old.hi < m ? old : num(m);
-            if (m > (uint64_t)VAL_LIMIT && old.kind == V_NUM)
-                nv = old;
-            reg_set(out, op[0].reg, nv);
+            reg_set(out, op[0].reg, num(old.kind == V_NUM && (uint64_t)old.hi < m ? (uint64_t)old.hi : m));
         }
         break;
     case X86_INS_SHL:
@@ -450,9 +452,10 @@ static void transfer(const struct block *b, size_t i, const struct state *in,
     case X86_INS_LOOP:
     case X86_INS_LOOPE:
     case X86_INS_LOOPNE:
-        /* With 0x67 only ECX counts (Capstone says RCX either way). */
+        /* With 0x67 only ECX counts (Capstone says RCX either way); a
+         * zero-extended RCX stays so, whether or not the write extends. */
         if (v->a32)
-            reg_set(out, X86_REG_RCX, reg_get(in, X86_REG_ECX));
+            out->r[1] = in->r[1].kind == V_NUM && in->r[1].hi <= GUEST32 ? num(GUEST32) : top();
         break;
     default:
         break;
@@ -948,7 +951,7 @@ static bool handle_get(csh *h)
 
 bool bt_verify(const uint8_t *code, size_t len, uint64_t runtime_addr, struct verify_result *res)
 {
-    struct block b = { .code = code, .addr = runtime_addr };
+    struct block b = { .addr = runtime_addr };
     char why[160];
     bool ok = true;
 

@@ -120,6 +120,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
         xl_copy(xl, in);
         break;
     case K_INCDEC_SHORT: case K_MOFFS: case K_XLAT: case K_SALC: case K_CLI: case K_STI:
+    case K_MASKMOV:
         ok = xl_misc(xl, in);
         break;
     case K_PUSH: case K_POP: case K_PUSHA: case K_POPA: case K_ENTER: case K_LEAVE:
@@ -227,7 +228,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
         }
         xl.pc[xl.npc].host_off = xl.npc == 0 ? 0 : (uint32_t)emit_off(&xl.e);
         xl.pc[xl.npc].guest_off = (uint16_t)off;
-        xl.pc[xl.npc].flags = in.kind == K_STRING ? TB_PC_STRING_REBASED : 0;
+        xl.pc[xl.npc].flags = in.kind == K_STRING || in.kind == K_MASKMOV ? TB_PC_STRING_REBASED : 0;
         xl.npc++;
         if (r != 0) {
             in.eip = eip + off;

@@ -54,6 +54,10 @@ void xl_copy(struct xl *xl, const struct insn *in)
         uint8_t b = in->bytes[i];
         if (mem && (is_seg_prefix(b) || b == 0x67))
             continue;
+        /* F3 0F BC/BD is TZCNT/LZCNT on a BMI1/ABM host; an i686 ignores the
+         * F3 and runs BSF/BSR (Linux's __ffs uses rep bsf). */
+        if (b == 0xf3 && (in->flags & INSN_F_F3_BSF))
+            continue;
         emit_u8(e, b);
     }
     /* 0x82 is 0x80 under another name, invalid in 64-bit mode. */

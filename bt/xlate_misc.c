@@ -51,6 +51,18 @@ bool xl_misc(struct xl *xl, const struct insn *in)
         emit_bytes(e, "\x45\x0f\x42\xda", 4);       /* cmovc r11d, r10d */
         emit_mov_r32_r32(e, H_RAX, H_R11);
         return true;
+    case K_MASKMOV:
+        /* MASKMOVQ/MASKMOVDQU store to the implicit ds:[edi]: rebase EDI into
+         * the guest space around the host instruction, as for strings. */
+        if (in->addrsize != 4)
+            return false;
+        emit_lea_r64(e, H_RDI, H_R14, H_RDI, 0, 0);
+        for (int i = 0; i < in->npfx; i++)
+            if (in->bytes[i] == 0x66)
+                emit_u8(e, 0x66);
+        emit_bytes(e, in->bytes + in->npfx, (size_t)(in->len - in->npfx));
+        emit_mov_r32_r32(e, H_RDI, H_RDI);
+        return true;
     case K_CLI:
         /* TODO(#4): #GP when CPL > IOPL (blocks are keyed on CPL). */
         emit_mov_m8_imm8(e, H_R15, CPU_VIF, 0);

@@ -68,7 +68,7 @@ static bool truncated(struct decoder *d, const uint8_t *canon, size_t n, const s
     size_t need = p->n + 1;
     if (canon[p->n] == 0x0f) {
         need++;
-        if (n > p->n + 1 && (canon[p->n + 1] == 0x38 || canon[p->n + 1] == 0x3a))
+        if (n > p->n + 1u && (canon[p->n + 1] == 0x38 || canon[p->n + 1] == 0x3a))
             need++;
     }
     if (n < need)

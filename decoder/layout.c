@@ -101,15 +101,15 @@ static void fill_imm(struct insn *in, enum opmap map)
     uint8_t op = in->opcode;
     int first = in->imm_size;
 
-    if (map == MAP_1B && (op == 0x9a || op == 0xea)) {
+    if (map == MAP_1B && (op == 0x9a || op == 0xea) && in->imm_size >= 4) {
         first = in->imm_size - 2;                       /* ptr16:32 or ptr16:16 */
         in->imm2 = (uint16_t)read_le(b + first, 2, false);
-    } else if (map == MAP_1B && op == 0xc8) {
+    } else if (map == MAP_1B && op == 0xc8 && in->imm_size == 3) {
         first = 2;                                      /* ENTER iw, ib */
         in->imm2 = b[2];
     }
-    if (first <= 0 || first > 8)
-        return;
+    if (first > 8)
+        return;                                         /* not an instruction of ours */
     in->imm = read_le(b, first, imm_signed(map, op));
     if (rel_branch(map, op)) {
         uint32_t t = in->eip + in->len + (uint32_t)in->imm;
@@ -149,17 +149,21 @@ enum opmap layout_fill(struct insn *in, int modrm_off)
             in->mod = 3;
         } else if (in->mod != 3) {
             in->flags |= INSN_F_MEM;
-            if (!addr16 && in->rm == 4)
+            if (!addr16 && in->rm == 4 && end < in->len)
                 in->sib_off = (int8_t)end;
             if (!addr16 && in->mod == 0 && in->rm == 5)
                 in->flags |= INSN_F_DISP32_ONLY;
+            /* Never past the bytes, even where Capstone's length and the
+             * ModRM layout disagree (only encodings the table rejects). */
             int dend = layout_modrm_end(b, in->len, modrm_off, addr16);
+            if (dend < 0 || dend > in->len)
+                dend = in->len;
             if (dend > end + (in->sib_off >= 0)) {
                 in->disp_off = (int8_t)(end + (in->sib_off >= 0));
                 in->disp_size = (uint8_t)(dend - in->disp_off);
                 in->disp = (int32_t)read_le(b + in->disp_off, in->disp_size, true);
             }
-            end = dend > 0 ? dend : in->len;
+            end = dend;
         }
         if (map == MAP_0F && in->opcode == 0x0f)
             return map;                                 /* 3DNow!: suffix, not an imm */

@@ -361,6 +361,22 @@ static void test_invalid(void **state)
     assert_int_equal(in.npfx, 1);
 }
 
+/* Prefix idioms compilers and kernels emit: the prefix is ignored or a
+ * hint, the instruction is what it is without it. */
+static void test_idioms(void **state)
+{
+    expect_valid("f3 c3", 2, K_RET);                        /* rep ret (AMD tuning) */
+    expect_valid("f2 c3", 2, K_RET);                        /* bnd ret */
+    expect_valid("f2 e8 00 00 00 00", 6, K_CALL);           /* bnd call */
+    expect_valid("f2 ff e0", 3, K_JMP_IND);                 /* bnd jmp */
+    expect_valid("3e ff e0", 3, K_JMP_IND);                 /* notrack jmp */
+    expect_valid("3e 74 05", 3, K_JCC);                     /* branch-taken hint */
+    expect_valid("2e 0f 84 00 00 00 00", 7, K_JCC);         /* branch-not-taken hint */
+    expect_valid("66 66 2e 0f 1f 84 00 00 00 00 00", 11, K_COPY_MEM);
+    expect_valid("65 a1 14 00 00 00", 6, K_MOFFS);          /* mov eax, gs:[0x14] */
+    expect_valid("f3 ab", 2, K_STRING);
+}
+
 /* The last segment override and the last of F2/F3 win. */
 static void test_last_prefix_wins(void **state)
 {
@@ -510,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_lock),
         cmocka_unit_test(test_mov_sreg),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_idioms),
         cmocka_unit_test(test_last_prefix_wins),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_truncation_property),

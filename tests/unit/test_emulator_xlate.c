@@ -333,6 +333,42 @@ static void test_pushf_popf_cli_sti(void **s)
     assert_int_equal(r.eflags & 0xcd5, 0xcd5);
 }
 
+static void test_rep_bsf_is_bsf(void **s)
+{
+    /* An i686 ignores F3 on BSF; a BMI1 host would run TZCNT (ZF=0, EAX=32). */
+    struct vm_regs r = { .gpr = { [EAX] = 0x1234, [ECX] = 0, [EDX] = 8 } };
+    assert_int_equal(RUN("\xf3\x0f\xbc\xc1\x9c\x5e\xf3\x0f\xbc\xda", &r), VM_EXIT_STOP_EIP);
+    assert_true(r.gpr[ESI] & ZF);          /* bsf eax, ecx with ECX=0: ZF=1 */
+    assert_int_equal(r.gpr[EBX], 3);       /* bsf ebx, edx with EDX=8 */
+}
+
+static void test_maskmovq_stores_through_edi(void **s)
+{
+    struct vm_regs r = { .gpr = { [EBX] = DATA, [EDI] = DATA + 0x40 } };
+    uint64_t src = 0x1122334455667788ull, mask = 0x8000000000000080ull, out = 0;
+    vm_write_phys(vm, DATA, &src, 8);
+    vm_write_phys(vm, DATA + 8, &mask, 8);
+    vm_write_phys(vm, DATA + 0x40, &out, 8);
+    /* movq mm0,[ebx]; movq mm1,[ebx+8]; maskmovq mm0,mm1; emms */
+    assert_int_equal(RUN("\x0f\x6f\x03\x0f\x6f\x4b\x08\x0f\xf7\xc1\x0f\x77", &r), VM_EXIT_STOP_EIP);
+    vm_read_phys(vm, DATA + 0x40, &out, 8);
+    assert_true(out == 0x1100000000000088ull);
+    assert_int_equal(r.gpr[EDI], DATA + 0x40);
+}
+
+static void test_addr16_operands(void **s)
+{
+    /* lea eax,[bx+si+0x10] (67 8d 40 10) is 16-bit: the sum wraps at 64 KiB;
+     * mov cl,[bx+di] (67 8a 09) reads through a borrowed register. */
+    struct vm_regs r = { .gpr = { [EBX] = 0x1fff8, [ESI] = 0x10, [EDI] = 0x1000 } };
+    vm_write_phys(vm, (0xfff8 + 0x1000) & 0xffff, "\x5a", 1);
+    assert_int_equal(RUN("\x67\x8d\x40\x10\x67\x8a\x09", &r), VM_EXIT_STOP_EIP);
+    assert_int_equal(r.gpr[EAX], 0x0018);
+    assert_int_equal(r.gpr[ECX] & 0xff, 0x5a);
+    assert_int_equal(r.gpr[ESI], 0x10);
+    assert_int_equal(r.gpr[EDI], 0x1000);
+}
+
 static void test_unchained_matches_chained(void **s)
 {
     /* A loop across several blocks gives the same result as the chained run above. */
@@ -367,6 +403,9 @@ int main(void)
         cmocka_unit_test(test_ud2_and_garbage),
         cmocka_unit_test(test_int3_reports_next_eip),
         cmocka_unit_test(test_pushf_popf_cli_sti),
+        cmocka_unit_test(test_rep_bsf_is_bsf),
+        cmocka_unit_test(test_maskmovq_stores_through_edi),
+        cmocka_unit_test(test_addr16_operands),
         cmocka_unit_test(test_unchained_matches_chained),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
