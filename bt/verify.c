@@ -26,7 +26,8 @@
  *     segment prefixes on one instruction.
  *  2. Implicit memory. Anything that uses the host stack (PUSH POP CALL RET
  *     PUSHF POPF ENTER LEAVE, and any instruction Capstone says reads or
- *     writes RSP implicitly); XLAT and MASKMOV* unless gs: + 0x67.
+ *     writes RSP implicitly); XLAT unless gs: + 0x67; MASKMOV* (a store to
+ *     [rdi]) unless gs: + 0x67 or RDI is rebased as in 1d.
  *  3. System instructions: INT/INT3/INTO/SYSCALL/SYSENTER, IRET, far
  *     transfers, IN/OUT/INS/OUTS, HLT CLI STI, MOV to or from a segment,
  *     control or debug register, LxS, WRGSBASE/WRFSBASE (and the reads),
@@ -765,14 +766,25 @@ static const char *check(const struct block *b, size_t i, char *why, size_t whyl
     if (implicit_stack(ci))
         return "uses the host stack";
 
+    /* Implicit operands Capstone does not list: XLAT reads [rbx+al],
+     * MASKMOV* store to [rdi]. Both take a segment override, so gs:+0x67
+     * works; MASKMOV* may also run on a rebased RDI, like a string. */
+    bool gs32 = v->nseg == 1 && v->seg == 0x65 && v->a32;
     switch (ci->id) {
     case X86_INS_XLATB:
-    case X86_INS_MASKMOVQ:
-    case X86_INS_MASKMOVDQU:
-    case X86_INS_VMASKMOVDQU:
-        if (v->nseg != 1 || v->seg != 0x65 || !v->a32)
+        if (!gs32)
             return "implicit memory access without gs:+0x67";
         break;
+    case X86_INS_MASKMOVQ:
+    case X86_INS_MASKMOVDQU:
+    case X86_INS_VMASKMOVDQU: {
+        struct val rdi = b->st[i].r[7];
+        bool rebased = !v->a32 && v->seg != 0x64 && v->seg != 0x65 && v->nseg <= 1 &&
+                       rdi.kind == V_MEM && rdi.lo >= 0 && rdi.hi <= GUEST32;
+        if (!gs32 && !rebased)
+            return "implicit [rdi] store neither gs:+0x67 nor rebased (lea rdi,[r14+rdi])";
+        break;
+    }
     default:
         break;
     }

@@ -261,6 +261,15 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     tb->ninsn = (uint32_t)xl.npc;
     tb->host = rx;
     tb->host_len = (uint32_t)emit_off(&xl.e);
+    /* The isolation guarantee (DESIGN §2): a block the verifier rejects never runs. */
+    if (bt->cfg.verify) {
+        struct verify_result vr;
+        if (!bt_verify(rw, tb->host_len, (uint64_t)(uintptr_t)rx, &vr)) {
+            bt->stats.verify_failures++;
+            fprintf(stderr, "bt86: verifier rejects the block at %08x: %s\n", eip, vr.why);
+            return NULL;
+        }
+    }
     tb->valid = true;
     cache_commit(bt->cache, tb->host_len);
     cache_insert(bt->cache, tb);
@@ -269,13 +278,6 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     bt->stats.guest_insns += tb->ninsn;
     bt->stats.guest_bytes += off;
     bt->stats.host_bytes += tb->host_len;
-    if (bt->cfg.verify) {
-        struct verify_result vr;
-        if (!bt_verify(rw, tb->host_len, 0, &vr)) {
-            bt->stats.verify_failures++;
-            fprintf(stderr, "bt86: verifier: block %08x: %s\n", eip, vr.why);
-        }
-    }
     if (bt->cfg.trace)
         trace_block(&xl, code);
     return tb;

@@ -33,6 +33,15 @@ static void emit_rm_operand(struct xl *xl, const struct insn *in, int reg)
     emit_bytes(&xl->e, in->bytes + from, (size_t)(to - from));
 }
 
+/* The opcode bytes; 0x82 is 0x80 under another name, invalid in 64-bit mode. */
+static void emit_opcode(struct emit *e, const struct insn *in)
+{
+    if (in->flags & INSN_F_OP82)
+        emit_u8(e, 0x80);
+    else
+        emit_bytes(e, in->bytes + in->npfx, in->opc_len);
+}
+
 static int operand_end(const struct insn *in)
 {
     if (in->disp_off >= 0)
@@ -60,11 +69,7 @@ void xl_copy(struct xl *xl, const struct insn *in)
             continue;
         emit_u8(e, b);
     }
-    /* 0x82 is 0x80 under another name, invalid in 64-bit mode. */
-    if (in->opc_len == 1 && in->bytes[op] == 0x82)
-        emit_u8(e, 0x80);
-    else
-        emit_bytes(e, in->bytes + op, in->opc_len);
+    emit_opcode(e, in);
     if (!mem) {
         emit_bytes(e, in->bytes + op + in->opc_len, (size_t)(in->len - op - in->opc_len));
         return;
@@ -134,7 +139,7 @@ void xl_copy_addr16(struct xl *xl, const struct insn *in)
         if (b != 0x67 && b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65)
             emit_u8(e, b);
     }
-    emit_bytes(e, in->bytes + in->npfx, in->opc_len);
+    emit_opcode(e, in);
     emit_u8(e, (uint8_t)((in->reg & 7) << 3 | (x & 7)));   /* mod=00 [esi] or [edi] */
     emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
     emit_mov_r64_r64(e, x, H_R10);

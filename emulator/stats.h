@@ -15,7 +15,9 @@
     X(polls,           "exits requested through the poll page")                     \
     X(lookups_hit,     "dispatcher lookups found in the code cache")                \
     X(translations,    "blocks translated")                                         \
-    X(cache_flushes,   "code cache flushes")
+    X(cache_flushes,   "code cache flushes")                                       \
+    X(exceptions,      "exceptions delivered through the guest IDT")               \
+    X(interrupts,      "external interrupts delivered")
 
 struct vm_stats {
 #define X(name, desc) uint64_t name;

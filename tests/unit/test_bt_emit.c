@@ -377,6 +377,15 @@ static void prefix_flags(void **state)
         CHECK("mov qword ptr [r15 + 0x30], 0",
               emit_modrm_mem(e, OPC_MOVL_EvIz | P_REXW, 0, H_R15, -1, 0, 0x30); emit_u32(e, 0));
     }
+    /* emit_opc alone: prefixes, REX.W/R/X/B and escapes; the caller adds ModRM. */
+    CHECK("mov r9, r12", emit_opc(e, OPC_MOVL_GvEv | P_REXW, H_R9, H_R12, -1); emit_u8(e, 0xcc));
+    CHECK("lea eax, [rbx + r9]", emit_opc(e, OPC_LEA, H_RAX, H_RBX, H_R9);
+          emit_u8(e, 0x04); emit_u8(e, 0x0b));
+    CHECK("lea r8d, [r13 + r14*4]", emit_opc(e, OPC_LEA, H_R8, H_R13, H_R14);
+          emit_u8(e, 0x44); emit_u8(e, 0xb5); emit_u8(e, 0));
+    CHECK("cpuid", emit_opc(e, 0xa2 | P_EXT, 0, 0, -1));
+    CHECK("movzx ecx, word ptr gs:[eax]", emit_opc(e, OPC_MOVZWL | P_GUEST, H_RCX, H_RAX, -1);
+          emit_u8(e, 0x08));
     /* Without P_BYTER a byte opcode with reg 4..7 means ah..bh. */
     CHECK("mov byte ptr [rax], ah", emit_modrm_mem(e, 0x88, H_RSP, H_RAX, -1, 0, 0));
     DONE();

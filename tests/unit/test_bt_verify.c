@@ -102,6 +102,13 @@ GOOD(good_rebased_stos_only_rdi,
      0xf3, 0xab,                                /* rep stosd */
      0x89, 0xff)                                /* mov edi, edi */
 
+/* MASKMOV* store to [rdi]: overridable to gs:, or run on a rebased RDI. */
+GOOD(good_maskmov,
+     0x65, 0x67, 0x66, 0x0f, 0xf7, 0xc1,        /* maskmovdqu xmm0, xmm1 -> gs:[edi] */
+     0x49, 0x8d, 0x3c, 0x3e,                    /* lea rdi, [r14+rdi] */
+     0x0f, 0xf7, 0xc1,                          /* maskmovq mm0, mm1 */
+     0x89, 0xff)                                /* mov edi, edi */
+
 /* A callout (resumes after the jmp, entered from outside) and an exit stub. */
 GOOD(good_callout_and_stub,
      0x49, 0xba, 0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12, 0x00, 0x00, /* movabs r10, site */
@@ -273,8 +280,12 @@ BAD(bad_string_not_truncated, 0xa, "leaves the block with rdi still rebased onto
     0x89, 0xf6)                                 /* a mov esi, esi (mov edi,edi missing) */
 BAD(bad_xlat_plain, 0, "implicit memory access without gs:+0x67",
     0xd7)                                       /* xlat [rbx+al] */
-BAD(bad_maskmovdqu, 0, "implicit memory access without gs:+0x67",
+BAD(bad_maskmovdqu, 0, "implicit [rdi] store neither gs:+0x67 nor rebased",
     0x66, 0x0f, 0xf7, 0xc1)                     /* maskmovdqu xmm0, xmm1 ([rdi]) */
+BAD(bad_maskmovq_rebase_cleared, 6, "implicit [rdi] store neither gs:+0x67 nor rebased",
+    0x49, 0x8d, 0x3c, 0x3e,                     /* 0 lea rdi, [r14+rdi] */
+    0x89, 0xff,                                 /* 4 mov edi, edi */
+    0x0f, 0xf7, 0xc1)                           /* 6 maskmovq mm0, mm1 */
 
 /* ---- bad blocks: host stack, system instructions ------------------------ */
 
@@ -361,6 +372,7 @@ int main(void)
         cmocka_unit_test(good_indirect_lookup),
         cmocka_unit_test(good_rebased_string),
         cmocka_unit_test(good_rebased_stos_only_rdi),
+        cmocka_unit_test(good_maskmov),
         cmocka_unit_test(good_callout_and_stub),
         cmocka_unit_test(good_stack_translation),
         cmocka_unit_test(good_jmp_scratch_reg),
@@ -401,6 +413,7 @@ int main(void)
         cmocka_unit_test(bad_string_not_truncated),
         cmocka_unit_test(bad_xlat_plain),
         cmocka_unit_test(bad_maskmovdqu),
+        cmocka_unit_test(bad_maskmovq_rebase_cleared),
 
         cmocka_unit_test(bad_push),
         cmocka_unit_test(bad_pop),
