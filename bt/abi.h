@@ -90,6 +90,13 @@ struct bt_cpu {
     _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
 };
 
+/* The block mode word: what a translation depends on besides its bytes.
+ * Blocks are keyed on it; the dispatcher computes it from the vCPU. IOPL is
+ * only part of it when CPL > 0 (at CPL 0, CLI/STI are always allowed). */
+#define BT_MODE_CPL(m)      ((m) & 3u)
+#define BT_MODE_IOPL(m)     (((m) >> 2) & 3u)
+#define BT_MODE_MAKE(cpl, iopl) ((uint32_t)(cpl) | ((cpl) ? (uint32_t)(iopl) << 2 : 0u))
+
 /* Enter translated code at host address `code` with the guest state in cpu.
  * Returns when translated code exits (exit or signal path). Emitted code. */
 typedef void (*bt_enter_fn)(struct bt_cpu *cpu, const void *code);

@@ -16,3 +16,4 @@
 /* Guest-visible host RFLAGS bits: CF PF AF ZF SF OF and DF. */
 #define GUEST_HOST_FLAGS 0xcd5
 #define CPU_VIF         0x78
+#define CPU_IRQ_PENDING 0x79

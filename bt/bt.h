@@ -24,7 +24,9 @@ struct bt_handlers {
     bt_callout_fn helper[8];  /* BT_HELPER_*: instructions emulated in C (BCD, ...) */
 };
 
-enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_COUNT };
+/* BT_HELPER_IRQ_WINDOW: STI found an interrupt waiting for IF (cpu->irq_pending);
+ * the handler arranges for it to be taken at the next block boundary. */
+enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_IRQ_WINDOW, BT_HELPER_COUNT };
 
 /* A callout site: struct bt_site plus the decoded instruction. */
 struct bt_site_insn {

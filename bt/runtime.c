@@ -24,6 +24,7 @@ _Static_assert(offsetof(struct bt_cpu, site) == CPU_SITE, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, membase) == CPU_MEMBASE, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, jcache) == CPU_JCACHE, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, vif) == CPU_VIF, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, irq_pending) == CPU_IRQ_PENDING, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, fx_guest) == CPU_FX_GUEST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, fx_host) == CPU_FX_HOST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_site, fn) == 0, "runtime.S calls [site]");

@@ -19,6 +19,7 @@ struct xl {
     struct bt *bt;
     struct emit e;
     struct tb *tb;
+    uint32_t mode;                       /* BT_MODE_* of the block */
     int nexits;
     uint32_t exit_target[TB_MAX_EXITS];
     size_t exit_patch[TB_MAX_EXITS];     /* offsets of rel32 fields jumping to the stubs */

@@ -210,6 +210,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     memset(&xl, 0, sizeof xl);
     xl.bt = bt;
     xl.tb = tb;
+    xl.mode = mode;
     emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
     emit_mov_r32_m32(&xl.e, H_R11, H_R15, POLL_DISP);
 

@@ -11,6 +11,29 @@ static void copy_data16(struct emit *e, const struct insn *in)
         emit_u8(e, 0x66);
 }
 
+/* After STI: if an interrupt is waiting for IF, tell the monitor (which then
+ * stops translated code at the next block boundary, past STI's one-
+ * instruction shadow). The test is flag-free: RCX is parked in r8 and
+ * jrcxz tests the pending byte. The callout reloads RCX itself, so the
+ * resume path jumps over the `mov rcx, r8` of the no-interrupt path. */
+static void sti_check_pending(struct xl *xl, const struct insn *in)
+{
+    struct emit *e = &xl->e;
+    size_t skip, over;
+
+    emit_mov_r64_r64(e, H_R8, H_RCX);                                   /* mov r8, rcx */
+    emit_modrm_mem(e, OPC_MOVZBL, H_RCX, H_R15, -1, 0, CPU_IRQ_PENDING); /* movzx ecx, byte [r15+irq_pending] */
+    skip = emit_jrcxz_rel8(e);
+    emit_mov_r64_r64(e, H_RCX, H_R8);
+    xl_callout(xl, xl->bt->h.helper[BT_HELPER_IRQ_WINDOW], in, 0);
+    emit_u8(e, 0xeb);                                                   /* jmp over */
+    over = emit_off(e);
+    emit_u8(e, 0);
+    emit_patch_rel8_here(e, skip);
+    emit_mov_r64_r64(e, H_RCX, H_R8);
+    emit_patch_rel8_here(e, over);
+}
+
 bool xl_misc(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
@@ -64,12 +87,17 @@ bool xl_misc(struct xl *xl, const struct insn *in)
         emit_mov_r32_r32(e, H_RDI, H_RDI);
         return true;
     case K_CLI:
-        /* TODO(#4): #GP when CPL > IOPL (blocks are keyed on CPL). */
-        emit_mov_m8_imm8(e, H_R15, CPU_VIF, 0);
-        return true;
     case K_STI:
-        /* TODO(#4): interrupt shadow and the pending-interrupt check. */
-        emit_mov_m8_imm8(e, H_R15, CPU_VIF, 1);
+        /* SDM "CLI"/"STI": #GP(0) when CPL > IOPL. The block's mode says
+         * whether that can happen; then the monitor's handler decides. */
+        if (BT_MODE_CPL(xl->mode) > BT_MODE_IOPL(xl->mode)) {
+            bt_callout_fn fn = xl->bt->h.kind[in->kind];
+            xl_callout(xl, fn ? fn : xl->bt->h.invalid, in, 0);
+            return true;
+        }
+        emit_mov_m8_imm8(e, H_R15, CPU_VIF, in->kind == K_STI);
+        if (in->kind == K_STI && xl->bt->h.helper[BT_HELPER_IRQ_WINDOW])
+            sti_check_pending(xl, in);
         return true;
     default:
         return false;
