@@ -65,6 +65,10 @@ bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu);
 struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
                         const uint8_t *code, size_t avail);
 
-/* Direct exits of a block to chain: the dispatcher calls cache_chain. */
+/* The dispatcher reached block `to` (at guest EIP eip) through exit `ex`:
+ * chain a direct exit to it, or point an indirect site's inline cache at it.
+ * Returns true if something was patched. */
+bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip);
+
 const struct bt_stats *bt_get_stats(const struct bt *bt);
 struct decoder *bt_decoder(struct bt *bt);

@@ -23,6 +23,8 @@ struct xl {
     int nexits;
     uint32_t exit_target[TB_MAX_EXITS];
     size_t exit_patch[TB_MAX_EXITS];     /* offsets of rel32 fields jumping to the stubs */
+    size_t exit_stub[TB_MAX_EXITS];      /* indirect sites: where the unchained jump goes */
+    size_t exit_ic[TB_MAX_EXITS];        /* indirect sites: offset of the cached -EIP, else 0 */
     bool ended;                          /* a control transfer closed the block */
     struct tb_pcmap pc[XL_MAX_INSNS];
     int npc;
@@ -33,6 +35,10 @@ void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
 /* Emit a callout to fn for instruction `in`; returns the site. */
 struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg);
+
+/* Link an exit taken to the block it reached: chain a direct exit, or fill an
+ * indirect site's inline cache (xlate_block.c; the dispatcher calls it). */
+/* (declared in bt.h as bt_link) */
 
 /* Copying guest instructions (xlate_copy.c). */
 void xl_copy(struct xl *xl, const struct insn *in);

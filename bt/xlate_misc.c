@@ -49,10 +49,9 @@ bool xl_misc(struct xl *xl, const struct insn *in)
     case K_MOFFS: {
         /* A0-A3: mov al/eax <-> [moffs32] becomes 8A/8B/88/89 with a no-base SIB. */
         static const uint8_t as_modrm[4] = { 0x8a, 0x8b, 0x88, 0x89 };
-        uint32_t moffs;
-        if (in->addrsize != 4)
-            return false;
-        memcpy(&moffs, in->bytes + in->npfx + 1, 4);
+        uint32_t moffs = 0;
+        /* With 0x67 the offset is 16 bits wide (SDM "MOV": moffs16). */
+        memcpy(&moffs, in->bytes + in->npfx + 1, in->addrsize);
         emit_bytes(e, "\x65\x67", 2);
         copy_data16(e, in);
         emit_u8(e, as_modrm[op - 0xa0]);

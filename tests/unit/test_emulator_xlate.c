@@ -367,6 +367,12 @@ static void test_addr16_operands(void **s)
     assert_int_equal(r.gpr[ECX] & 0xff, 0x5a);
     assert_int_equal(r.gpr[ESI], 0x10);
     assert_int_equal(r.gpr[EDI], 0x1000);
+
+    /* mov eax,[moffs16] (67 a1 iw): a 16-bit offset */
+    struct vm_regs q = { 0 };
+    wr32(0x1234, 0x0badcafe);
+    assert_int_equal(RUN("\x67\xa1\x34\x12", &q), VM_EXIT_STOP_EIP);
+    assert_int_equal(q.gpr[EAX], 0x0badcafe);
 }
 
 static void test_unchained_matches_chained(void **s)
