@@ -50,9 +50,9 @@ void xl_exit_direct(struct xl *xl, int cc, uint32_t target)
  *   site:  mov r8, rcx
  *          lea ecx, [r11 + imm32]      imm32 = -(the site's last target)
  *          jrcxz hit
- *          mov rcx, r8
- *   slow:  jump-cache lookup by the low 16 bits of the EIP; on a miss, exit
- *          to the dispatcher naming this site, which fills the cache
+ *   slow:  jump-cache lookup by the low 16 bits of the EIP (RCX still in r8);
+ *          on a miss, exit to the dispatcher naming this site, which fills
+ *          the inline cache
  *   hit:   mov rcx, r8
  *          jmp rel32                   patched to the target block (else: slow)
  *
@@ -73,12 +73,10 @@ void xl_exit_indirect_r11(struct xl *xl)
     ic = emit_off(e) - 4;                                /* lea ecx, [r11 + imm32] */
     memset(e->start + ic, 0, e->overflow ? 0 : 4);
     hit = emit_jrcxz_rel8(e);                            /* jrcxz hit */
-    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* mov rcx, r8 */
-    slow = emit_off(e);
+    slow = emit_off(e);                                  /* slow: RCX is still in r8 */
     emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
     emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
     emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
-    emit_mov_r64_r64(e, H_R8, H_RCX);                    /* mov r8, rcx */
     emit_mov_r64_m64(e, H_RCX, H_R10, 0);                /* mov rcx, [r10] */
     emit_not_r64(e, H_RCX);                              /* not rcx */
     emit_lea_r64(e, H_RCX, H_RCX, H_R11, 0, 1);          /* lea rcx, [rcx+r11+1] */
