@@ -6,13 +6,13 @@
 #include <string.h>
 #include <x86intrin.h>
 
-#include "emulator/vcpu.h"
+#include "emulator/system.h"
 
-#define SITE_INSN(site) (&((const struct bt_site_insn *)(const void *)(site))->insn)
-
+/* Continue in the block, unless the run must stop, an exception is
+ * pending, or an interrupt became deliverable (taken after this insn). */
 static int resume_or_exit(struct vcpu *v, const struct bt_site *site)
 {
-    if (v->exit == EXIT_NONE && !v->bt.exc_pending)
+    if (v->exit == EXIT_NONE && !v->bt.exc_pending && !intr_deliverable(v))
         return BT_RESUME;
     if (!v->bt.exc_pending)
         v->bt.next_eip = site->next_eip;
@@ -35,19 +35,20 @@ static int co_unsupported(struct vcpu *v, const struct bt_site *site, const char
                            site->eip, text, what);
 }
 
+/* HLT: with IF clear nothing can wake the CPU, and the run ends (exit
+ * status 0); with IF set the dispatcher sleeps until an interrupt. */
 static int co_hlt(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     count(v, K_HLT);
+    if (v->cpl > 0)
+        return raise_fault(v, GP(0), site->eip);
     cpu->next_eip = site->next_eip;
-    if (!cpu->vif) {
+    if (!cpu->vif)
         v->exit = EXIT_HALT;
-        return BT_EXIT;
-    }
-    /* TODO(#4): sleep until the next interrupt; there is no interrupt source yet. */
-    return vcpu_stop_error(v, site->next_eip,
-                           "guest halted with interrupts enabled at EIP 0x%08x, and bt86 has no interrupt sources yet",
-                           site->eip);
+    else
+        v->halted = true;
+    return BT_EXIT;
 }
 
 /* ---- port I/O ---------------------------------------------------------- */
@@ -70,7 +71,11 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     int32_t step = (cpu->eflags & FL_DF) ? -size : size;
 
     count(v, K_IO);
-    /* TODO(#4): #GP(0) when CPL > IOPL and the TSS I/O bitmap denies the port. */
+    if (v->cpl > (cpu->eflags >> 12 & 3)) {
+        struct fault f = io_permission(v, port, (unsigned)size);
+        if (f.vec >= 0)
+            return raise_fault(v, f, site->eip);
+    }
     switch (op) {
     case 0xe4: case 0xe5: case 0xec: case 0xed:
         set_acc(cpu, size, io_in(io, port, size));
@@ -105,15 +110,32 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     default:
         return co_invalid(cpu, site);
     }
+    /* The PIT's and RTC's next event may have moved. */
+    if ((port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70)
+        events_rearm(v);
     return resume_or_exit(v, site);
 }
 
-/* ---- EFLAGS ------------------------------------------------------------ */
-
-static uint32_t guest_eflags(const struct bt_cpu *cpu)
+/* SDM vol. 1 §19.5: with CPL > IOPL each port's bit in the TSS I/O
+ * permission bitmap must be clear; the bitmap's offset is at TSS+102 and
+ * bits beyond the TSS limit count as set. */
+struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size)
 {
-    return (cpu->eflags & ~(FL_IF | FL_RF | FL_VM)) | (cpu->vif ? FL_IF : 0) | 2;
+    unsigned type = v->tr.ar >> 8 & 15;
+    uint16_t base = 0, bits = 0;
+
+    if ((type != SYS_TSS32_AVAIL && type != SYS_TSS32_BUSY) || v->tr.limit < 103 ||
+        !guest_read(v, v->tr.base + 102, &base, 2))
+        return GP(0);
+    if ((uint32_t)base + port / 8 + 1 > v->tr.limit ||
+        !guest_read(v, v->tr.base + base + port / 8, &bits, 2))
+        return GP(0);
+    if ((bits >> (port & 7)) & ((1u << size) - 1))
+        return GP(0);
+    return NO_FAULT;
 }
+
+/* ---- EFLAGS ------------------------------------------------------------ */
 
 static int co_pushf(struct bt_cpu *cpu, const struct bt_site *site)
 {
@@ -147,105 +169,20 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
         mask &= ~FL_IF;
     if (in->opsize == 2)
         mask &= 0xffff;
-    val = (old & ~mask) | (val & mask);
-    cpu->vif = (val & FL_IF) != 0;
-    cpu->eflags = (val & ~(FL_IF | FL_RF)) | 2;
+    set_guest_eflags(v, val, mask);
     cpu->gpr[R_ESP] += in->opsize;
-    /* TODO(#4): TF single-stepping; a pending interrupt once IF is set. */
-    return BT_RESUME;
-}
-
-/* ---- INT n, INT3, INTO, INT1, UD2 -------------------------------------- */
-
-static int co_int(struct bt_cpu *cpu, const struct bt_site *site)
-{
-    struct vcpu *v = vcpu_of(cpu);
-    const struct insn *in = SITE_INSN(site);
-
-    count(v, K_INT);
-    switch (in->opcode) {
-    case 0xcc: return raise_exception(v, EXC_BP, site->next_eip, false, 0);
-    case 0xcd: return raise_exception(v, in->bytes[in->imm_off], site->next_eip, false, 0);
-    case 0xf1: return raise_exception(v, EXC_DB, site->next_eip, false, 0);
-    case 0xce:
-        if (cpu->eflags & FL_OF)
-            return raise_exception(v, EXC_OF, site->next_eip, false, 0);
-        cpu->next_eip = site->next_eip;
+    /* TODO(#4): TF single-stepping (#DB). */
+    if (intr_deliverable(v)) {
+        cpu->next_eip = site->next_eip;    /* IF was just set: take the interrupt */
         return BT_EXIT;
-    default:
-        return co_invalid(cpu, site);
     }
+    return BT_RESUME;
 }
 
 static int co_ud(struct bt_cpu *cpu, const struct bt_site *site)
 {
     count(vcpu_of(cpu), K_UD);
     return raise_exception(vcpu_of(cpu), EXC_UD, site->eip, false, 0);
-}
-
-/* ---- system instructions (the subset the foundation needs) ------------- */
-
-static int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
-{
-    struct vcpu *v = vcpu_of(cpu);
-    const struct insn *in = SITE_INSN(site);
-
-    count(v, K_SYS);
-    cpu->next_eip = site->next_eip;
-    switch (in->id) {
-    case X86_INS_CPUID: {
-        /* A plain i686 (family 6): FPU TSC CX8 CMOV MMX FXSR SSE SSE2. */
-        uint32_t leaf = cpu->gpr[R_EAX];
-        uint32_t a = 0, b = 0, c = 0, d = 0;
-        if (leaf == 0) {
-            a = 1;
-            memcpy(&b, "Genu", 4); memcpy(&d, "ineI", 4); memcpy(&c, "ntel", 4);
-        } else if (leaf == 1) {
-            a = 0x0683;   /* family 6, model 8, stepping 3 */
-            d = (1u << 0) | (1u << 4) | (1u << 8) | (1u << 15) | (1u << 23) | (1u << 24) |
-                (1u << 25) | (1u << 26);
-        } else if (leaf == 0x80000000u) {
-            a = 0x80000000u;
-        }
-        cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
-        return BT_EXIT;
-    }
-    case X86_INS_RDTSC: {
-        uint64_t t = __rdtsc();
-        cpu->gpr[R_EAX] = (uint32_t)t;
-        cpu->gpr[R_EDX] = (uint32_t)(t >> 32);
-        return BT_EXIT;
-    }
-    case X86_INS_WBINVD:
-    case X86_INS_INVD:
-        return BT_EXIT;
-    case X86_INS_CLTS:
-        v->cr0 &= ~8u;
-        return BT_EXIT;
-    case X86_INS_MOV: {
-        uint32_t *cr[5] = { &v->cr0, NULL, &v->cr2, &v->cr3, &v->cr4 };
-        uint8_t op = in->opcode;
-        if ((op == 0x20 || op == 0x22) && in->reg < 5 && cr[in->reg]) {
-            if (op == 0x20) {
-                cpu->gpr[in->rm] = *cr[in->reg];
-                return BT_EXIT;
-            }
-            if (in->reg == 0 && (cpu->gpr[in->rm] & 0x80000000u))
-                return co_unsupported(v, site, "paging: TODO(#5)");
-            *cr[in->reg] = cpu->gpr[in->rm] | (in->reg == 0 ? 0x10u : 0);   /* CR0.ET is hardwired */
-            return BT_EXIT;
-        }
-        break;
-    }
-    default:
-        break;
-    }
-    return co_unsupported(v, site, "TODO(#4)");
-}
-
-static int co_todo4(struct bt_cpu *cpu, const struct bt_site *site)
-{
-    return co_unsupported(vcpu_of(cpu), site, "TODO(#4)");
 }
 
 /* ---- helpers: instructions emulated in C ------------------------------- */
@@ -379,9 +316,11 @@ void callouts_fill(struct bt_handlers *h)
     h->kind[K_INT] = co_int;
     h->kind[K_UD] = co_ud;
     h->kind[K_SYS] = co_sys;
-    h->kind[K_IRET] = co_todo4;
-    h->kind[K_FAR] = co_todo4;
-    h->kind[K_SEG] = co_todo4;
+    h->kind[K_IRET] = co_iret;
+    h->kind[K_FAR] = co_far;
+    h->kind[K_SEG] = co_seg;
+    h->kind[K_CLI] = co_cli;      /* used where the translator emits a callout (CPL > 0) */
+    h->kind[K_STI] = co_sti;
     h->helper[BT_HELPER_BCD] = co_bcd;
     h->helper[BT_HELPER_ENTER] = co_enter;
     h->helper[BT_HELPER_ADDR16] = co_addr16;

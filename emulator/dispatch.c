@@ -1,44 +1,82 @@
 /* dispatch — the loop between blocks (the shape of QEMU's cpu_exec):
  *
  *   for (;;) {
+ *       re-open the poll page if an exit was requested
  *       an exit reason (halt, debug-exit, error, timeout)?  -> return it
- *       an exception pending?        -> report it (or, later, deliver it)
- *       find the block for EIP (jump cache, code cache, else translate)
+ *       an exception pending?        -> deliver it through the IDT
+ *                                       (or report it: stop_on_exception)
+ *       the event timer fired?       -> bring the devices up to date
+ *       an interrupt deliverable?    -> deliver it
+ *       halted?                      -> sleep until an event
+ *       find the block for EIP (code cache, else translate)
  *       chain the exit we came from to it
  *       run translated code until it exits
  *   }
  *
  * Translated code only comes back here on an unchained exit, a jump-cache
- * miss, a callout that leaves, or a host signal. */
+ * miss, a callout that leaves, or a host signal (a fault, or the poll page
+ * that the timer or the time budget protected).
+ *
+ * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
+ * next block is a one-instruction block from a second translator (key mode
+ * MODE_STEP), so that exactly one instruction runs before an interrupt. */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 
-#include "emulator/vcpu.h"
-
-static const char *const exc_names[32] = {
-    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#MF-09", "#TS", "#NP",
-    "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
-};
+#include "emulator/system.h"
 
 void vm_flush_code(struct vm *vm)
 {
+    struct vcpu *v = vm->vcpu;
     cache_flush(vm->cache);
-    for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
-        vm->vcpu->jcache[i].eip = BT_JCACHE_EMPTY;
-    vm->vcpu->bt.exit_slot = 0;
+    for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++) {
+        v->jcache[i].eip = BT_JCACHE_EMPTY;
+        if (v->jcache_outer)
+            v->jcache_outer[i].eip = BT_JCACHE_EMPTY;
+    }
+    v->bt.exit_slot = 0;
     vm->stats.cache_flushes++;
 }
 
-/* The block for the current EIP: code cache, or a new translation. */
-static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip)
+/* Wiring of the system half (vm.c calls these from vm_create/vm_destroy). */
+int system_init(struct vm *vm, char *err, size_t errlen)
 {
-    uint32_t phys = eip, mode = 0;   /* TODO(#5): walk the guest page tables */
+    struct bt_handlers h;
+    struct bt_config btc = { .verify = vm->cfg.verify, .max_insns = 1,
+                             .trace = vm->cfg.trace ? stderr : NULL };
+
+    sys_reset(vm->vcpu);
+    callouts_fill(&h);
+    vm->bt_step = bt_create(vm->cache, &btc, &h, err, errlen);
+    if (!vm->bt_step)
+        return -1;
+    return events_create(vm, err, errlen);
+}
+
+void system_fini(struct vm *vm)
+{
+    events_destroy(vm);
+    bt_destroy(vm->bt_step);
+    vm->bt_step = NULL;
+    if (vm->vcpu) {
+        free(vm->vcpu->jcache_outer);
+        vm->vcpu->jcache_outer = NULL;
+    }
+}
+
+/* The block for the current EIP: code cache, or a new translation. step:
+ * a one-instruction block (interrupt shadow). */
+static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip, bool step)
+{
+    uint32_t phys = eip, mode = vcpu_mode(v) | (step ? MODE_STEP : 0);  /* TODO(#5): page tables */
+    struct bt *bt = step ? vm->bt_step : vm->bt;
     struct tb *tb = cache_lookup(vm->cache, phys, eip, mode);
     const uint8_t *code;
     uint64_t avail;
@@ -60,7 +98,7 @@ static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64
         avail = stop_eip - eip;
     for (int attempt = 0; attempt < 2; attempt++) {
         uint64_t before = cache_epoch(vm->cache);
-        tb = bt_translate(vm->bt, eip, phys, mode, code, avail);
+        tb = bt_translate(bt, eip, phys, mode, code, avail);
         if (tb) {
             vm->stats.translations++;
             if (cache_epoch(vm->cache) != before)
@@ -92,16 +130,23 @@ static void arm_timeout(uint32_t ms)
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* stop_on_exception: the caller (the Unicorn tester) gets the exception. */
 static enum vm_exit report_exception(struct vm *vm, struct vcpu *v)
 {
     v->bt.exc_pending = 0;
-    if (vm->cfg.stop_on_exception)
-        return VM_EXIT_EXCEPTION;
-    /* TODO(#4): deliver through the guest IDT. */
-    snprintf(v->error, sizeof v->error, "guest %s at EIP 0x%08x%s (exceptions are not yet delivered through the IDT)",
-             v->exc.vector < 32 && exc_names[v->exc.vector] ? exc_names[v->exc.vector] : "exception",
-             v->exc.eip, "");
+    snprintf(v->error, sizeof v->error, "guest %s at EIP 0x%08x", exc_name(v->exc.vector), v->exc.eip);
     return VM_EXIT_EXCEPTION;
+}
+
+/* After an exit request: unprotect the poll page. The flag is cleared
+ * first, so a request that arrives meanwhile is seen on the next round. */
+static void poll_rearm(struct vcpu *v)
+{
+    while (v->exit_req) {
+        v->exit_req = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        mprotect(vcpu_poll_page(v), 4096, PROT_READ);
+    }
 }
 
 enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
@@ -128,36 +173,58 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
     v->exc.vector = -1;
     cpu->exc_pending = 0;
     cpu->exit_slot = 0;
+    events_start(v);
     if (timeout_ms)
         arm_timeout(timeout_ms);
 
     for (;;) {
         struct tb *tb;
-        uint32_t eip = cpu->eip;
+        uint32_t eip;
+        bool step;
 
+        if (v->exit_req)
+            poll_rearm(v);
         if (v->exit != EXIT_NONE)
             break;
         if (cpu->exc_pending) {
-            result = report_exception(vm, v);
-            goto out;
+            if (vm->cfg.stop_on_exception) {
+                result = report_exception(vm, v);
+                goto out;
+            }
+            exc_deliver_pending(v);
+            continue;
         }
+        if (v->timer_fired)
+            events_service(v);
+        if (intr_deliverable(v)) {
+            intr_deliver(v);
+            continue;
+        }
+        if (v->halted) {
+            events_wait(v);
+            continue;
+        }
+        eip = cpu->eip;
         if (eip == stop_eip) {
             result = VM_EXIT_STOP_EIP;
             goto out;
         }
-        tb = find_block(vm, v, eip, stop_eip);
+        step = cpu->inhibit_irq;
+        tb = find_block(vm, v, eip, stop_eip, step);
         if (!tb)
             break;
         if (cpu->exit_slot) {
             struct tb_exit *ex = (struct tb_exit *)(uintptr_t)cpu->exit_slot;
-            if (!vm->cfg.no_chain && ex->patch_off && ex->target_eip == eip) {
-                cache_chain(vm->cache, ex, tb);
+            if (!step && !(ex->from->mode & MODE_STEP) && bt_link(vm->bt, ex, tb, eip))
                 vm->stats.chain_patches++;
-            }
         }
-        v->jcache[eip & (BT_JCACHE_SIZE - 1)].eip = eip;
-        v->jcache[eip & (BT_JCACHE_SIZE - 1)].host = (uint64_t)(uintptr_t)tb->host;
+        if (!step) {
+            struct bt_jcache_entry *jc = (struct bt_jcache_entry *)(uintptr_t)cpu->jcache;
+            jc[eip & (BT_JCACHE_SIZE - 1)].eip = eip;
+            jc[eip & (BT_JCACHE_SIZE - 1)].host = (uint64_t)(uintptr_t)tb->host;
+        }
         cpu->exit_slot = 0;
+        cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
         v->enter(cpu, tb->host);
         cpu->eip = cpu->next_eip;
         vm->stats.dispatches++;
@@ -175,6 +242,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
 out:
     if (timeout_ms)
         arm_timeout(0);
+    events_stop(v);
     vcpu_clear_exit_request(v);
     return result;
 }

@@ -19,7 +19,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "emulator/vcpu.h"
+#include "emulator/system.h"
 
 static struct vcpu *volatile current;
 
@@ -27,8 +27,20 @@ static const int reg_of[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_
 
 void signals_set_current(struct vcpu *v) { current = v; }
 
-void vcpu_request_exit(struct vcpu *v) { mprotect(vcpu_poll_page(v), 4096, PROT_NONE); }
-void vcpu_clear_exit_request(struct vcpu *v) { mprotect(vcpu_poll_page(v), 4096, PROT_READ); }
+/* exit_req tells the dispatcher that the page may be protected; it clears
+ * the flag before it unprotects (dispatch.c poll_rearm), so a request that
+ * races with the clearing is seen the next time round. */
+void vcpu_request_exit(struct vcpu *v)
+{
+    v->exit_req = 1;
+    mprotect(vcpu_poll_page(v), 4096, PROT_NONE);
+}
+
+void vcpu_clear_exit_request(struct vcpu *v)
+{
+    v->exit_req = 0;
+    mprotect(vcpu_poll_page(v), 4096, PROT_READ);
+}
 
 static void die(const char *what, int sig, void *pc, void *addr)
 {
@@ -84,7 +96,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         die("host memory fault in translated code", sig, pc, si->si_addr);
         break;
     case SIGFPE:
-        raise_exception(v, EXC_DE, eip, false, 0);
+        /* The host's vector tells integer divide (#DE) from x87 (#MF) and
+         * SIMD (#XM) exceptions, which the guest's unmasked FPU raised. */
+        if (g[REG_TRAPNO] == EXC_MF)
+            raise_exception(v, EXC_MF, eip, false, 0);
+        else if (g[REG_TRAPNO] == EXC_XM)
+            raise_exception(v, (v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, eip, false, 0);
+        else
+            raise_exception(v, EXC_DE, eip, false, 0);
         break;
     case SIGILL:
         raise_exception(v, EXC_UD, eip, false, 0);
@@ -95,6 +114,17 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     g[REG_RSP] = (greg_t)cpu->host_rsp;
     g[REG_RIP] = (greg_t)cpu->tramp_signal_exit;
     g[REG_R15] = (greg_t)(uintptr_t)cpu;
+}
+
+/* The event timer (interrupts.c): look at the devices. */
+static void on_timer(int sig)
+{
+    struct vcpu *v = current;
+    (void)sig;
+    if (v) {
+        v->timer_fired = 1;
+        vcpu_request_exit(v);
+    }
 }
 
 static void on_alarm(int sig)
@@ -130,5 +160,9 @@ int signals_install(char *err, size_t errlen)
     sa.sa_handler = on_alarm;
     sa.sa_flags = SA_RESTART | SA_ONSTACK;
     sigaction(SIGALRM, &sa, NULL);
+    /* Translated code runs on the guest's stack: every handler takes the
+     * alternate stack. */
+    sa.sa_handler = on_timer;
+    sigaction(events_timer_signal(), &sa, NULL);
     return 0;
 }

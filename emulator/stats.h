@@ -16,6 +16,8 @@
     X(lookups_hit,     "dispatcher lookups found in the code cache")                \
     X(translations,    "blocks translated")                                         \
     X(cache_flushes,   "code cache flushes")                                       \
+    X(soft_interrupts, "INT n, INT3, INTO, INT1 delivered")                        \
+    X(halt_sleeps,     "host sleeps in HLT")                                       \
     X(exceptions,      "exceptions delivered through the guest IDT")               \
     X(interrupts,      "external interrupts delivered")
 

@@ -30,6 +30,22 @@ enum {
     EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
 };
 
+/* A segment register and its hidden part (SDM vol. 3 §3.4.3): what the
+ * last load took from the descriptor. `ar` holds the access rights as LAR
+ * returns them (descriptor dword 1 & 0x00f0ff00: type, S, DPL, P in bits
+ * 8-15; AVL, D/B, G in bits 20-23); ar == 0 marks a null (unusable) one. */
+struct segreg {
+    uint16_t sel;
+    uint32_t base;
+    uint32_t limit;             /* in bytes, granularity applied */
+    uint32_t ar;
+};
+
+struct dtable {                 /* GDTR, IDTR */
+    uint32_t base;
+    uint16_t limit;
+};
+
 struct vcpu {
     struct bt_cpu bt;           /* first: R15 points here; the poll page is just below */
     struct vm *vm;
@@ -39,7 +55,26 @@ struct vcpu {
     struct vm_exception exc;    /* the pending/last exception */
     enum exit_reason exit;
     char error[200];
-    struct bt_jcache_entry *jcache;
+    struct bt_jcache_entry *jcache;   /* the ring-0 jump cache (see jcache_outer) */
+
+    /* Issue #4: system state (emulator/system.h). */
+    struct segreg seg[6];       /* ES CS SS DS FS GS (SEG_* order) */
+    struct segreg ldtr, tr;
+    struct dtable gdtr, idtr;
+    bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
+    uint32_t dr[8];
+    uint64_t tsc_offset;        /* guest TSC = host TSC + offset (WRMSR 0x10) */
+    uint64_t apic_base;         /* IA32_APIC_BASE */
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    bool halted;                /* HLT with IF=1: waiting for an interrupt */
+    volatile int exit_req;      /* the poll page is (being) protected */
+    volatile int timer_fired;   /* the host event timer expired */
+    uint8_t base_warned;        /* segment registers warned about a non-zero base */
+    /* The jump cache in use (bt.jcache) belongs to one mode; translated code
+     * of another CPL must not be found through it. jcache serves mode
+     * jcache_mode[0], jcache_outer mode jcache_mode[1]. */
+    struct bt_jcache_entry *jcache_outer;
+    uint32_t jcache_mode[2];
 };
 
 struct vm {
@@ -60,6 +95,8 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
+    struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
     bool ram_mapped;
     struct vm_stats stats;
@@ -79,6 +116,12 @@ int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
  * false if the range is not backed; the caller raises the fault. */
 bool guest_read(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
+
+/* The system half (issue #4, system.h): set up and torn down with the VM;
+ * intr_line is the PIC's INTR output. */
+int system_init(struct vm *vm, char *err, size_t errlen);
+void system_fini(struct vm *vm);
+void intr_line(struct vcpu *v, int level);
 
 /* Callout handlers (callouts.c) and signals (signals.c). */
 void callouts_fill(struct bt_handlers *h);

@@ -41,11 +41,11 @@ static uint64_t clock_ns(clockid_t id)
 static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
 static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
 
-/* The PIC's INTR output. TODO(#4): deliver through the guest IDT. */
+/* The PIC's INTR output: interrupts.c delivers through the guest IDT. */
 static void on_intr(void *opaque, int irq, int level)
 {
     struct vm *vm = opaque;
-    vm->vcpu->bt.irq_pending = (uint8_t)level;
+    intr_line(vm->vcpu, level);
 }
 
 /* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
@@ -137,6 +137,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
+    if (system_init(vm, err, errlen) < 0)
+        goto fail;
     return vm;
 fail:
     vm_destroy(vm);
@@ -147,6 +149,7 @@ void vm_destroy(struct vm *vm)
 {
     if (!vm)
         return;
+    system_fini(vm);
     if (vm->vcpu) {
         signals_set_current(NULL);
         free(vm->vcpu->jcache);

@@ -1,0 +1,258 @@
+/* exceptions — delivery of exceptions and interrupts through the guest IDT
+ * (SDM vol. 3 §6.10-6.15).
+ *
+ * An IDT entry (interrupt/trap gate, 32-bit; 16-bit gates push words):
+ *
+ *   63          48 47 46 45 44   40 39     32 31       16 15          0
+ *  +--------------+--+-----+--------+--------+-----------+-------------+
+ *  | offset 31:16 |P | DPL |0 D 1 1 T|   0    | selector  | offset 15:0 |
+ *  +--------------+--+-----+--------+--------+-----------+-------------+
+ *                                 T: 0 interrupt gate (clears IF), 1 trap gate
+ *
+ * Delivery (§6.12.1): check the gate (type, DPL for software interrupts,
+ * present), then its code segment; a non-conforming handler segment more
+ * privileged than CPL switches to the stack that the TSS holds for its
+ * level and pushes the old SS:ESP there first. Then EFLAGS, CS, EIP and the
+ * error code if the vector has one; TF, NT, RF, VM are cleared, and IF too
+ * through an interrupt gate.
+ *
+ * A fault while delivering is handled per table 6-5: two contributory
+ * faults (or a page fault then a contributory fault or page fault) make a
+ * double fault (#DF, error code 0); a fault while delivering #DF is a
+ * triple fault, which ends the run (a PC would reset; QEMU's -no-reboot
+ * stops). Everything else is handled serially: the new fault is delivered
+ * instead. Each attempt checks everything before it changes any state. */
+#include <stdio.h>
+#include <string.h>
+
+#include "emulator/system.h"
+
+static const char *const names[32] = {
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS", "#NP",
+    "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+};
+
+const char *exc_name(int vec)
+{
+    static char buf[16];
+    if (vec >= 0 && vec < 32 && names[vec])
+        return names[vec];
+    snprintf(buf, sizeof buf, "vector 0x%02x", vec & 0xff);
+    return buf;
+}
+
+int raise_fault(struct vcpu *v, struct fault f, uint32_t eip)
+{
+    return raise_exception(v, f.vec, eip, exc_has_error(f.vec), f.err);
+}
+
+enum { BENIGN, CONTRIBUTORY, PAGE_FAULT };
+
+static int exc_class(int vec)
+{
+    if (vec == EXC_DE || (vec >= EXC_TS && vec <= EXC_GP))
+        return CONTRIBUTORY;
+    return vec == EXC_PF ? PAGE_FAULT : BENIGN;
+}
+
+/* The stack for privilege level `dpl` from the current TSS (§7.2.1). */
+static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16_t *ss, uint32_t *esp)
+{
+    unsigned type = v->tr.ar >> 8 & 15;
+    bool tss32 = type == SYS_TSS32_AVAIL || type == SYS_TSS32_BUSY;
+    uint32_t at = tss32 ? 4 + 8 * dpl : 2 + 4 * dpl, size = tss32 ? 4 : 2, val = 0;
+    uint16_t sel = 0;
+    struct fault ts = FAULT(EXC_TS, (v->tr.sel & 0xfffcu) | ext);
+
+    if (!v->tr.ar || at + size + 1 > v->tr.limit)
+        return ts;
+    if (!guest_read(v, v->tr.base + at, &val, size) ||
+        !guest_read(v, v->tr.base + at + size, &sel, 2))
+        return ts;
+    *ss = sel;
+    *esp = val;
+    return NO_FAULT;
+}
+
+/* One delivery attempt. *stopped: the run was stopped with a message. */
+static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src, bool has_err,
+                                 uint32_t err, uint32_t eip, bool *stopped)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
+    uint32_t off, frame[6], esp, eflags = guest_eflags(cpu);
+    unsigned type, new_cpl, size, n = 0;
+    struct segreg new_ss = v->seg[SEG_SS];
+    struct desc gate, cs;
+    uint16_t sel;
+    uint8_t raw[8];
+
+    if ((uint32_t)vector * 8 + 7 > v->idtr.limit)
+        return GP(idt_err);
+    if (!guest_read(v, v->idtr.base + (uint32_t)vector * 8, raw, 8))
+        memset(raw, 0xff, 8);                   /* open bus */
+    memcpy(&gate.lo, raw, 4);
+    memcpy(&gate.hi, raw + 4, 4);
+    type = desc_type(gate);
+    if (desc_s(gate) || !(type == SYS_TASKGATE || type == SYS_INTGATE16 || type == SYS_TRAPGATE16 ||
+                          type == SYS_INTGATE32 || type == SYS_TRAPGATE32))
+        return GP(idt_err);
+    if (src == EV_SOFT && desc_dpl(gate) < v->cpl)
+        return GP(idt_err);                     /* §6.12.1.1: INT n, INT3, INTO only */
+    if (!desc_present(gate))
+        return FAULT(EXC_NP, idt_err);
+    if (type == SYS_TASKGATE) {
+        /* The checks of the task switch's target (SDM vol. 3 §7.3, table
+         * 7-1) that a garbage IDT trips over; a valid one is refused. */
+        struct desc tssd;
+        uint16_t tsel = (uint16_t)(gate.lo >> 16);
+        unsigned tt;
+        if ((tsel & 4) || !desc_read(v, tsel, &tssd))
+            return GP((tsel & 0xfffcu) | ext);
+        tt = desc_type(tssd);
+        if (desc_s(tssd) || (tt != SYS_TSS32_AVAIL && tt != SYS_TSS16_AVAIL))
+            return GP((tsel & 0xfffcu) | ext);
+        if (!desc_present(tssd))
+            return FAULT(EXC_NP, (tsel & 0xfffcu) | ext);
+        if (desc_limit(tssd) < (tt == SYS_TSS32_AVAIL ? 0x67u : 0x2bu))
+            return FAULT(EXC_TS, (tsel & 0xfffcu) | ext);
+        *stopped = true;
+        vcpu_stop_error(v, eip, "guest %s goes through a task gate: task switches are not supported "
+                        "yet (TODO(#4))", exc_name(vector));
+        return NO_FAULT;
+    }
+
+    sel = (uint16_t)(gate.lo >> 16);
+    off = (gate.lo & 0xffffu) | (gate.hi & 0xffff0000u);
+    size = type >= SYS_INTGATE32 ? 4 : 2;
+    if (size == 2)
+        off &= 0xffff;
+    if ((sel & 0xfffc) == 0)
+        return GP(ext);
+    if (!desc_read(v, sel, &cs) || !desc_is_code(cs) || desc_dpl(cs) > v->cpl)
+        return GP((sel & 0xfffcu) | ext);
+    if (!desc_present(cs))
+        return FAULT(EXC_NP, (sel & 0xfffcu) | ext);
+    new_cpl = (desc_type(cs) & 4) ? v->cpl : desc_dpl(cs);
+    if (off > desc_limit(cs))
+        return GP(ext);
+
+    esp = cpu->gpr[R_ESP];
+    if (new_cpl < v->cpl) {
+        uint16_t ss_sel;
+        struct fault f = tss_stack(v, new_cpl, ext, &ss_sel, &esp);
+        if (f.vec >= 0)
+            return f;
+        f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss);
+        if (f.vec >= 0)
+            return f;
+        frame[n++] = v->seg[SEG_SS].sel;
+        frame[n++] = cpu->gpr[R_ESP];
+    }
+    frame[n++] = eflags;
+    frame[n++] = v->seg[SEG_CS].sel;
+    frame[n++] = eip;
+    if (has_err)
+        frame[n++] = err;
+    if (!(cs.hi & (1u << 22)) || desc_base(cs) != 0) {
+        *stopped = true;
+        seg_set_cs(v, sel, cs, new_cpl, off);   /* refuses with the message */
+        return NO_FAULT;
+    }
+    /* Push on the new stack (its base, not the old SS's). */
+    for (unsigned i = 0; i < n; i++) {
+        esp -= size;
+        if (!guest_write(v, new_ss.base + esp, &frame[i], size)) {
+            *stopped = true;
+            vcpu_stop_error(v, eip, "delivering %s: the stack at 0x%08x is outside RAM",
+                            exc_name(vector), new_ss.base + esp);
+            return NO_FAULT;
+        }
+    }
+
+    /* Commit. */
+    if (new_cpl < v->cpl) {
+        struct desc ssd;
+        if (desc_read(v, new_ss.sel, &ssd))
+            desc_set_accessed(v, new_ss.sel, &ssd);
+        v->seg[SEG_SS] = new_ss;
+    }
+    desc_set_accessed(v, sel, &cs);
+    seg_set_cs(v, sel, cs, new_cpl, off);
+    cpu->gpr[R_ESP] = esp;
+    eflags &= ~(FL_TF | FL_NT | FL_RF | FL_VM);
+    if (type == SYS_INTGATE16 || type == SYS_INTGATE32)
+        eflags &= ~FL_IF;
+    set_guest_eflags(v, eflags, ~0u);
+    cpu->inhibit_irq = 0;
+    cpu->eip = cpu->next_eip = off;
+    return NO_FAULT;
+}
+
+static void triple_fault(struct vcpu *v, int first, enum event_src src, uint32_t eip, const char *chain)
+{
+    struct bt_cpu *cpu = &v->bt;
+    char what[40];
+
+    if (src == EV_EXTINT)
+        snprintf(what, sizeof what, "interrupt 0x%02x", first & 0xff);
+    else if (src == EV_SOFT)
+        snprintf(what, sizeof what, "INT 0x%02x", first & 0xff);
+    else
+        snprintf(what, sizeof what, "%s", exc_name(first));
+    snprintf(v->error, sizeof v->error,
+             "guest %s at EIP 0x%08x ended in a triple fault (then %s)%s\n"
+             "  CS=%04x SS=%04x CPL=%u CR0=%08x GDT=%08x+%04x IDT=%08x+%04x TR=%04x",
+             what, eip, chain, v->idt_loaded ? "" : "; no IDT was loaded",
+             v->seg[SEG_CS].sel, v->seg[SEG_SS].sel, v->cpl, v->cr0, v->gdtr.base,
+             v->gdtr.limit, v->idtr.base, v->idtr.limit, v->tr.sel);
+    v->exit = EXIT_TRIPLE_FAULT;
+    cpu->eip = cpu->next_eip = eip;
+}
+
+bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err, uint32_t err,
+                   uint32_t eip, uint32_t fault_eip)
+{
+    int first = vector, cur = vector;
+    enum event_src first_src = src;
+    char chain[64] = "";
+    size_t len = 0;
+
+    for (;;) {
+        bool stopped = false;
+        struct fault f = deliver_once(v, cur, src, has_err, err, eip, &stopped);
+        if (stopped)
+            return false;
+        if (f.vec < 0) {
+            v->halted = false;
+            return true;
+        }
+        if (src == EV_EXC && cur == EXC_DF) {
+            triple_fault(v, first, first_src, eip, len ? chain : "#DF");
+            return false;
+        }
+        int c1 = src == EV_EXC ? exc_class(cur) : BENIGN, c2 = exc_class(f.vec);
+        if ((c1 == CONTRIBUTORY && c2 == CONTRIBUTORY) || (c1 == PAGE_FAULT && c2 != BENIGN)) {
+            cur = EXC_DF;
+            err = 0;
+        } else {
+            cur = f.vec;
+            err = f.err;
+        }
+        if (len < sizeof chain - 8)
+            len += (size_t)snprintf(chain + len, sizeof chain - len, "%s%s", len ? ", " : "",
+                                    exc_name(cur));
+        has_err = exc_has_error(cur);
+        src = EV_EXC;
+        eip = fault_eip;
+    }
+}
+
+void exc_deliver_pending(struct vcpu *v)
+{
+    struct vm_exception *e = &v->exc;
+
+    v->bt.exc_pending = 0;
+    v->vm->stats.exceptions++;
+    event_deliver(v, e->vector, EV_EXC, e->has_error_code, e->error_code, e->eip, e->eip);
+}

@@ -1,0 +1,120 @@
+/* operand — the operands of instructions the monitor emulates in C: the
+ * ModRM effective address (SDM vol. 2 §2.1.5, tables 2-2 and 2-3), reads
+ * and writes through a segment, the stack, and the EFLAGS image.
+ *
+ * Linear = segment base + offset; paging is off (linear = physical, issue
+ * #5 changes guest_read/guest_write). Segment limits are not checked here,
+ * as translated code does not check them either (README). */
+#include "emulator/system.h"
+
+int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off)
+{
+    const struct bt_cpu *cpu = &v->bt;
+    uint32_t ea = (uint32_t)in->disp;
+    int seg = SEG_DS;
+
+    if (in->sib_off >= 0) {
+        uint8_t sib = in->bytes[in->sib_off];
+        unsigned base = sib & 7, index = sib >> 3 & 7, scale = sib >> 6;
+        if (!(base == R_EBP && in->mod == 0)) {
+            ea += cpu->gpr[base];
+            if (base == R_ESP || base == R_EBP)
+                seg = SEG_SS;
+        }
+        if (index != R_ESP)
+            ea += cpu->gpr[index] << scale;
+    } else if (!(in->mod == 0 && in->rm == R_EBP)) {
+        ea += cpu->gpr[in->rm];
+        if (in->rm == R_EBP)
+            seg = SEG_SS;
+    }
+    if (in->seg != SEG_NONE)
+        seg = in->seg;
+    *off = ea;
+    return seg;
+}
+
+static bool mem_fail(struct vcpu *v, uint32_t lin, uint32_t eip, const char *what)
+{
+    vcpu_stop_error(v, eip, "guest %s unbacked physical memory at 0x%08x (EIP 0x%08x)", what, lin, eip);
+    return false;
+}
+
+bool seg_read(struct vcpu *v, int sreg, uint32_t off, void *dst, unsigned n, uint32_t eip)
+{
+    uint32_t lin = v->seg[sreg].base + off;
+    return guest_read(v, lin, dst, n) || mem_fail(v, lin, eip, "reads");
+}
+
+bool seg_write(struct vcpu *v, int sreg, uint32_t off, const void *src, unsigned n, uint32_t eip)
+{
+    uint32_t lin = v->seg[sreg].base + off;
+    return guest_write(v, lin, src, n) || mem_fail(v, lin, eip, "writes");
+}
+
+void gpr_write(struct bt_cpu *cpu, int r, unsigned n, uint32_t val)
+{
+    if (n == 2)
+        cpu->gpr[r] = (cpu->gpr[r] & 0xffff0000u) | (val & 0xffff);
+    else
+        cpu->gpr[r] = val;
+}
+
+bool op_read_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t *val, uint32_t eip)
+{
+    uint32_t off;
+    int seg;
+
+    *val = 0;
+    if (in->mod == 3) {
+        *val = n == 2 ? v->bt.gpr[in->rm] & 0xffff : v->bt.gpr[in->rm];
+        return true;
+    }
+    seg = op_ea(v, in, &off);
+    return seg_read(v, seg, off, val, n, eip);
+}
+
+bool op_write_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t val, uint32_t eip)
+{
+    uint32_t off;
+    int seg;
+
+    if (in->mod == 3) {
+        gpr_write(&v->bt, in->rm, n, val);
+        return true;
+    }
+    seg = op_ea(v, in, &off);
+    return seg_write(v, seg, off, &val, n, eip);
+}
+
+bool stack_push(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t val, uint32_t eip)
+{
+    if (!seg_write(v, SEG_SS, *esp - n, &val, n, eip))
+        return false;
+    *esp -= n;
+    return true;
+}
+
+bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_t eip)
+{
+    *val = 0;
+    if (!seg_read(v, SEG_SS, *esp, val, n, eip))
+        return false;
+    *esp += n;
+    return true;
+}
+
+uint32_t guest_eflags(const struct bt_cpu *cpu)
+{
+    return (cpu->eflags & ~(FL_IF | FL_RF | FL_VM)) | (cpu->vif ? FL_IF : 0) | 2;
+}
+
+void set_guest_eflags(struct vcpu *v, uint32_t val, uint32_t mask)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint32_t fl = (guest_eflags(cpu) & ~mask) | (val & mask);
+
+    cpu->vif = (fl & FL_IF) != 0;
+    /* RF and VM are never kept: no debug faults, no virtual-8086 mode. */
+    cpu->eflags = (fl & ~(FL_IF | FL_RF | FL_VM | 0xffc00000u | 0x8028u)) | 2;
+}

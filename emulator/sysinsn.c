@@ -1,0 +1,368 @@
+/* sysinsn — K_SYS: the system instructions (SDM vol. 2 under each name).
+ *
+ * Descriptor-table registers (LGDT LIDT SGDT SIDT LLDT SLDT LTR STR),
+ * control and debug registers (MOV CRn/DRn, CLTS, LMSW, SMSW), the
+ * processor identity and counters (CPUID, RDTSC, RDMSR, WRMSR, RDPMC),
+ * cache and TLB control (INVD, WBINVD, INVLPG), BOUND, and the selector
+ * probes and SYSENTER/SYSEXIT, which live in seginsn.c and transfer.c.
+ *
+ * Privilege: the decoder marks with INSN_F_PRIV what needs CPL 0 outright
+ * (#GP(0) otherwise); RDTSC and RDPMC depend on CR4.TSD/PCE. */
+#include <capstone/capstone.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include "emulator/system.h"
+
+enum {
+    CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_ET = 1u << 4,
+    CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18, CR0_NW = 1u << 29, CR0_CD = 1u << 30,
+    CR0_PG = 1u << 31,
+    CR4_TSD = 1u << 2, CR4_DE = 1u << 3, CR4_PCE = 1u << 8,
+    /* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
+     * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
+    CR4_VALID = 0x7fcu,
+};
+
+/* CPUID.1:EDX — a plain i686 with what bt86 emulates: FPU, TSC, MSR, CX8,
+ * SEP, CMOV, MMX, FXSR, SSE, SSE2. PSE/PGE/PAE come with paging (#5). */
+#define CPUID1_EDX ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 15) | \
+                    (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
+
+static int gp0(struct vcpu *v, const struct bt_site *site) { return raise_fault(v, GP(0), site->eip); }
+static int ud(struct vcpu *v, const struct bt_site *site)
+{
+    return raise_exception(v, EXC_UD, site->eip, false, 0);
+}
+
+/* ---- descriptor-table registers --------------------------------------- */
+
+static int load_dtable(struct vcpu *v, const struct bt_site *site, struct dtable *t)
+{
+    const struct insn *in = SITE_INSN(site);
+    uint32_t off, limit = 0, base = 0;
+    int seg;
+
+    if (in->mod == 3)
+        return ud(v, site);
+    seg = op_ea(v, in, &off);
+    if (!seg_read(v, seg, off, &limit, 2, site->eip) || !seg_read(v, seg, off + 2, &base, 4, site->eip))
+        return BT_EXIT;
+    t->limit = (uint16_t)limit;
+    t->base = in->opsize == 2 ? base & 0xffffff : base;   /* SDM "LGDT/LIDT": 24-bit base */
+    if (t == &v->idtr)
+        v->idt_loaded = true;
+    return BT_EXIT;
+}
+
+static int store_dtable(struct vcpu *v, const struct bt_site *site, const struct dtable *t)
+{
+    const struct insn *in = SITE_INSN(site);
+    uint8_t img[6];
+    uint32_t off;
+    int seg;
+
+    if (in->mod == 3)
+        return ud(v, site);
+    memcpy(img, &t->limit, 2);
+    memcpy(img + 2, &t->base, 4);
+    seg = op_ea(v, in, &off);
+    seg_write(v, seg, off, img, 6, site->eip);
+    return BT_EXIT;
+}
+
+/* LLDT (SDM "LLDT"): a null selector leaves LDTR unusable. */
+static int lldt(struct vcpu *v, const struct bt_site *site)
+{
+    uint32_t sel = 0;
+    struct desc d;
+
+    if (!op_read_rm(v, SITE_INSN(site), 2, &sel, site->eip))
+        return BT_EXIT;
+    if ((sel & 0xfffc) == 0) {
+        v->ldtr = (struct segreg){ .sel = (uint16_t)sel };
+        return BT_EXIT;
+    }
+    if ((sel & 4) || !desc_read(v, (uint16_t)sel, &d) || desc_s(d) || desc_type(d) != SYS_LDT)
+        return raise_fault(v, GP(sel & 0xfffc), site->eip);
+    if (!desc_present(d))
+        return raise_fault(v, FAULT(EXC_NP, sel & 0xfffc), site->eip);
+    seg_from_desc(&v->ldtr, (uint16_t)sel, d);
+    return BT_EXIT;
+}
+
+/* LTR (SDM "LTR"): an available TSS, which the load marks busy. */
+static int ltr(struct vcpu *v, const struct bt_site *site)
+{
+    uint32_t sel = 0;
+    struct desc d;
+    uint8_t type_byte;
+
+    if (!op_read_rm(v, SITE_INSN(site), 2, &sel, site->eip))
+        return BT_EXIT;
+    if ((sel & 0xfffc) == 0)
+        return gp0(v, site);
+    if ((sel & 4) || !desc_read(v, (uint16_t)sel, &d) || desc_s(d) ||
+        (desc_type(d) != SYS_TSS32_AVAIL && desc_type(d) != SYS_TSS16_AVAIL))
+        return raise_fault(v, GP(sel & 0xfffc), site->eip);
+    if (!desc_present(d))
+        return raise_fault(v, FAULT(EXC_NP, sel & 0xfffc), site->eip);
+    d.hi |= 0x200;                                          /* busy */
+    type_byte = (uint8_t)(d.hi >> 8);
+    guest_write(v, v->gdtr.base + (sel & 0xfff8) + 5, &type_byte, 1);
+    seg_from_desc(&v->tr, (uint16_t)sel, d);
+    return BT_EXIT;
+}
+
+/* ---- control and debug registers -------------------------------------- */
+
+static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
+{
+    /* Reserved bits are ignored on a write; ET is hardwired (P6). */
+    val = (val & (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD |
+                  CR0_PG)) | CR0_ET;
+    if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+        return gp0(v, site);
+    if (val & CR0_PG)
+        return vcpu_stop_error(v, site->eip, "guest enables paging (MOV CR0 at EIP 0x%08x): not "
+                               "supported yet (TODO(#5))", site->eip);
+    if (!(val & CR0_PE))
+        return vcpu_stop_error(v, site->eip, "guest leaves protected mode (MOV CR0 at EIP 0x%08x): "
+                               "real mode is not supported", site->eip);
+    /* TODO(#4): #NM for x87/SSE when TS or EM is set is the translator's. */
+    v->cr0 = val;
+    return BT_EXIT;
+}
+
+static int mov_cr(struct vcpu *v, const struct bt_site *site)
+{
+    struct bt_cpu *cpu = &v->bt;
+    const struct insn *in = SITE_INSN(site);
+    unsigned cr = in->reg;
+    uint32_t val = cpu->gpr[in->rm];
+
+    if (cr == 1 || cr > 4)
+        return ud(v, site);
+    if (in->opcode == 0x20) {
+        static const size_t at[5] = { offsetof(struct vcpu, cr0), 0, offsetof(struct vcpu, cr2),
+                                      offsetof(struct vcpu, cr3), offsetof(struct vcpu, cr4) };
+        cpu->gpr[in->rm] = *(const uint32_t *)(const void *)((const char *)v + at[cr]);
+        return BT_EXIT;
+    }
+    switch (cr) {
+    case 0: return write_cr0(v, site, val);
+    case 2: v->cr2 = val; return BT_EXIT;
+    case 3: v->cr3 = val & 0xfffff018u; return BT_EXIT;    /* TODO(#5): paging */
+    default:
+        if (val & ~CR4_VALID)
+            return gp0(v, site);
+        v->cr4 = val;
+        return BT_EXIT;
+    }
+}
+
+/* MOV DRn (SDM "MOV-Move to/from Debug Registers"). DR4/DR5 alias DR6/DR7
+ * unless CR4.DE. Breakpoints are stored, not armed: TODO(#4). */
+static int mov_dr(struct vcpu *v, const struct bt_site *site)
+{
+    struct bt_cpu *cpu = &v->bt;
+    const struct insn *in = SITE_INSN(site);
+    unsigned dr = in->reg;
+
+    if (dr == 4 || dr == 5) {
+        if (v->cr4 & CR4_DE)
+            return ud(v, site);
+        dr += 2;
+    }
+    if (in->opcode == 0x21) {
+        cpu->gpr[in->rm] = v->dr[dr];
+        return BT_EXIT;
+    }
+    if (dr == 6)
+        v->dr[6] = (cpu->gpr[in->rm] & 0x0000e00fu) | 0xffff0ff0u;
+    else if (dr == 7)
+        v->dr[7] = (cpu->gpr[in->rm] & 0xffff2fffu) | 0x400u;
+    else
+        v->dr[dr] = cpu->gpr[in->rm];
+    return BT_EXIT;
+}
+
+static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
+{
+    const struct insn *in = SITE_INSN(site);
+    uint32_t val = 0;
+
+    if (!load) {
+        /* SMSW r32 stores all of CR0 on P6 and later; memory gets 16 bits. */
+        op_write_rm(v, in, in->mod == 3 ? in->opsize : 2, v->cr0, site->eip);
+        return BT_EXIT;
+    }
+    if (!op_read_rm(v, in, 2, &val, site->eip))
+        return BT_EXIT;
+    /* LMSW: PE MP EM TS only, and it cannot clear PE. */
+    v->cr0 = (v->cr0 & ~0xeu) | (val & 0xfu);
+    return BT_EXIT;
+}
+
+/* ---- identity and counters -------------------------------------------- */
+
+static void cpuid(struct bt_cpu *cpu)
+{
+    uint32_t leaf = cpu->gpr[R_EAX], a = 0, b = 0, c = 0, d = 0;
+
+    if (leaf > 2 && leaf < 0x80000000u)
+        leaf = 2;                /* beyond the last basic leaf: Intel repeats it */
+    switch (leaf) {
+    case 0:
+        a = 2;
+        memcpy(&b, "Genu", 4); memcpy(&d, "ineI", 4); memcpy(&c, "ntel", 4);
+        break;
+    case 1:
+        a = 0x0683;              /* family 6, model 8, stepping 3 */
+        d = CPUID1_EDX;
+        break;
+    case 2:
+        a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
+        d = 0x0c040843u;
+        break;
+    case 0x80000000u:
+        a = 0x80000000u;
+        break;
+    default:
+        break;
+    }
+    cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
+}
+
+static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->tsc_offset; }
+
+enum { MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_BIOS_SIGN_ID = 0x8b, MSR_SYSENTER_CS = 0x174,
+       MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176 };
+
+static int msr(struct vcpu *v, const struct bt_site *site, bool write)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint64_t val = (uint64_t)cpu->gpr[R_EDX] << 32 | cpu->gpr[R_EAX];
+
+    switch (cpu->gpr[R_ECX]) {
+    case MSR_TSC:
+        if (write)
+            v->tsc_offset = val - __rdtsc();
+        else
+            val = guest_tsc(v);
+        break;
+    case MSR_APIC_BASE:         /* TODO(#4): no local APIC behind it yet */
+        if (write)
+            v->apic_base = (val & 0xfffff800u) | (v->apic_base & 0x100);   /* BSP is read-only */
+        else
+            val = v->apic_base;
+        break;
+    case MSR_BIOS_SIGN_ID:      /* microcode revision: none */
+        val = 0;
+        break;
+    case MSR_SYSENTER_CS:
+    case MSR_SYSENTER_ESP:
+    case MSR_SYSENTER_EIP: {
+        uint32_t *r = cpu->gpr[R_ECX] == MSR_SYSENTER_CS ? &v->sysenter_cs
+                    : cpu->gpr[R_ECX] == MSR_SYSENTER_ESP ? &v->sysenter_esp : &v->sysenter_eip;
+        if (write)
+            *r = (uint32_t)val;
+        else
+            val = *r;
+        break;
+    }
+    default:
+        return gp0(v, site);
+    }
+    if (!write) {
+        cpu->gpr[R_EAX] = (uint32_t)val;
+        cpu->gpr[R_EDX] = (uint32_t)(val >> 32);
+    }
+    return BT_EXIT;
+}
+
+/* BOUND r, m (SDM "BOUND"): #BR unless lower <= r <= upper, signed. */
+static int bound(struct vcpu *v, const struct bt_site *site)
+{
+    const struct insn *in = SITE_INSN(site);
+    unsigned n = in->opsize;
+    uint32_t off, lo = 0, hi = 0;
+    int32_t idx = (int32_t)v->bt.gpr[in->reg];
+    int seg;
+
+    if (in->mod == 3)
+        return ud(v, site);
+    seg = op_ea(v, in, &off);
+    if (!seg_read(v, seg, off, &lo, n, site->eip) || !seg_read(v, seg, off + n, &hi, n, site->eip))
+        return BT_EXIT;
+    if (n == 2) {
+        idx = (int16_t)idx;
+        lo = (uint32_t)(int32_t)(int16_t)lo;
+        hi = (uint32_t)(int32_t)(int16_t)hi;
+    }
+    if (idx < (int32_t)lo || idx > (int32_t)hi)
+        return raise_exception(v, EXC_BR, site->eip, false, 0);
+    return BT_EXIT;
+}
+
+int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    const struct insn *in = SITE_INSN(site);
+
+    v->vm->stats.callouts[K_SYS]++;
+    cpu->next_eip = site->next_eip;
+    if ((in->flags & INSN_F_PRIV) && v->cpl > 0)
+        return gp0(v, site);
+    switch (in->id) {
+    case X86_INS_LGDT: return load_dtable(v, site, &v->gdtr);
+    case X86_INS_LIDT: return load_dtable(v, site, &v->idtr);
+    case X86_INS_SGDT: return store_dtable(v, site, &v->gdtr);
+    case X86_INS_SIDT: return store_dtable(v, site, &v->idtr);
+    case X86_INS_LLDT: return lldt(v, site);
+    case X86_INS_LTR: return ltr(v, site);
+    case X86_INS_SLDT:
+    case X86_INS_STR:
+        op_write_rm(v, in, in->mod == 3 ? in->opsize : 2,
+                    in->id == X86_INS_STR ? v->tr.sel : v->ldtr.sel, site->eip);
+        return BT_EXIT;
+    case X86_INS_LAR: case X86_INS_LSL: case X86_INS_VERR: case X86_INS_VERW: case X86_INS_ARPL:
+        return seg_insn_lar(v, site);
+    case X86_INS_SMSW: return smsw_lmsw(v, site, false);
+    case X86_INS_LMSW: return smsw_lmsw(v, site, true);
+    case X86_INS_CLTS:
+        v->cr0 &= ~CR0_TS;
+        return BT_EXIT;
+    case X86_INS_MOV:
+        return (in->opcode & ~2u) == 0x20 ? mov_cr(v, site) : mov_dr(v, site);
+    case X86_INS_INVD:
+    case X86_INS_WBINVD:
+        return BT_EXIT;
+    case X86_INS_INVLPG:        /* TODO(#5): flush the page's shadow entries */
+        return in->mod == 3 ? ud(v, site) : BT_EXIT;
+    case X86_INS_CPUID:
+        cpuid(cpu);
+        return BT_EXIT;
+    case X86_INS_RDTSC: {
+        uint64_t t;
+        if ((v->cr4 & CR4_TSD) && v->cpl > 0)
+            return gp0(v, site);
+        t = guest_tsc(v);
+        cpu->gpr[R_EAX] = (uint32_t)t;
+        cpu->gpr[R_EDX] = (uint32_t)(t >> 32);
+        return BT_EXIT;
+    }
+    case X86_INS_RDPMC:         /* two counters that count nothing */
+        if (cpu->gpr[R_ECX] > 1 || ((v->cr4 & CR4_PCE) == 0 && v->cpl > 0))
+            return gp0(v, site);
+        cpu->gpr[R_EAX] = cpu->gpr[R_EDX] = 0;
+        return BT_EXIT;
+    case X86_INS_RDMSR: return msr(v, site, false);
+    case X86_INS_WRMSR: return msr(v, site, true);
+    case X86_INS_BOUND: return bound(v, site);
+    case X86_INS_SYSENTER: return sys_sysenter(v, site);
+    case X86_INS_SYSEXIT: return sys_sysexit(v, site);
+    default:                    /* MONITOR, MWAIT: not advertised */
+        return ud(v, site);
+    }
+}

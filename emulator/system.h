@@ -1,0 +1,200 @@
+/* system — the internal interface of the system-virtualization half of the
+ * monitor (issue #4): descriptor tables and segment registers (desc.c),
+ * operands of emulated instructions (operand.c), delivery of exceptions and
+ * interrupts through the guest IDT (exceptions.c), the interrupt and timer
+ * plumbing (interrupts.c), and the callouts for sensitive instructions
+ * (sysinsn.c: K_SYS; seginsn.c: K_SEG, LAR/LSL/VERR/VERW/ARPL; transfer.c:
+ * K_FAR, K_IRET, K_INT, SYSENTER/SYSEXIT).
+ *
+ * Conventions. A check that may fault returns a `struct fault`; vec < 0
+ * means none. Handlers check everything before they change any guest state,
+ * so a fault leaves the instruction without effect (SDM vol. 3 §6.5: faults
+ * are restartable). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emulator/vcpu.h"
+
+#define SITE_INSN(site) (&((const struct bt_site_insn *)(const void *)(site))->insn)
+
+/* Block-key mode bits (dispatch.c find_block). CPL changes how sensitive
+ * instructions are translated; MODE_STEP marks the one-instruction blocks
+ * the dispatcher runs inside an interrupt shadow. TODO(#4): a signature of
+ * the data-segment bases once the translator folds them. */
+#define MODE_CPL_MASK 3u
+#define MODE_STEP     (1u << 31)
+static inline uint32_t vcpu_mode(const struct vcpu *v) { return v->cpl & MODE_CPL_MASK; }
+
+/* ---- faults ------------------------------------------------------------ */
+
+struct fault {
+    int vec;                    /* exception vector, or -1 for none */
+    uint32_t err;               /* error code, if the vector has one */
+};
+#define NO_FAULT         ((struct fault){ -1, 0 })
+#define FAULT(v, e)      ((struct fault){ (v), (e) })
+#define GP(e)            FAULT(EXC_GP, (e))
+
+/* SDM vol. 3 §6.13 / table 6-1: the vectors that push an error code. */
+static inline bool exc_has_error(int vec)
+{
+    return vec == EXC_DF || (vec >= EXC_TS && vec <= EXC_PF) || vec == EXC_AC;
+}
+/* Record f for delivery at `eip` (a fault's own EIP); returns BT_EXIT. */
+int raise_fault(struct vcpu *v, struct fault f, uint32_t eip);
+const char *exc_name(int vec);
+
+/* ---- descriptors (desc.c; SDM vol. 3 §3.4-3.5, §5) ----------------------- */
+
+struct desc {
+    uint32_t lo, hi;
+};
+static inline uint32_t desc_base(struct desc d)
+{
+    return (d.lo >> 16) | (d.hi & 0xffu) << 16 | (d.hi & 0xff000000u);
+}
+static inline uint32_t desc_limit(struct desc d)
+{
+    uint32_t l = (d.lo & 0xffffu) | (d.hi & 0x000f0000u);
+    return (d.hi & (1u << 23)) ? l << 12 | 0xfffu : l;      /* G: 4 KiB units */
+}
+static inline unsigned desc_type(struct desc d) { return d.hi >> 8 & 15; }
+static inline bool desc_s(struct desc d) { return d.hi >> 12 & 1; }       /* code/data */
+static inline unsigned desc_dpl(struct desc d) { return d.hi >> 13 & 3; }
+static inline bool desc_present(struct desc d) { return d.hi >> 15 & 1; }
+static inline uint32_t desc_ar(struct desc d) { return d.hi & 0x00f0ff00u; }
+
+/* Code/data type bits (S=1): bit 3 code; code: 2 conforming, 1 readable;
+ * data: 2 expand-down, 1 writable; bit 0 accessed. */
+static inline bool desc_is_code(struct desc d) { return desc_s(d) && (desc_type(d) & 8); }
+static inline bool desc_is_data(struct desc d) { return desc_s(d) && !(desc_type(d) & 8); }
+static inline bool ar_code(uint32_t ar) { return (ar >> 8 & 0x18) == 0x18; }
+static inline bool ar_conforming(uint32_t ar) { return ar_code(ar) && (ar >> 8 & 4); }
+static inline unsigned ar_dpl(uint32_t ar) { return ar >> 13 & 3; }
+static inline bool ar_big(uint32_t ar) { return ar >> 22 & 1; }            /* D/B */
+
+/* System descriptor types (S=0). */
+enum {
+    SYS_TSS16_AVAIL = 1, SYS_LDT = 2, SYS_TSS16_BUSY = 3, SYS_CALLGATE16 = 4, SYS_TASKGATE = 5,
+    SYS_INTGATE16 = 6, SYS_TRAPGATE16 = 7, SYS_TSS32_AVAIL = 9, SYS_TSS32_BUSY = 11,
+    SYS_CALLGATE32 = 12, SYS_INTGATE32 = 14, SYS_TRAPGATE32 = 15,
+};
+
+/* Read the descriptor of selector sel (its GDT or LDT entry). false when the
+ * index is beyond the table's limit, or TI=1 with no LDT. */
+bool desc_read(struct vcpu *v, uint16_t sel, struct desc *d);
+/* Set the accessed bit of a code/data descriptor in memory, as a load does. */
+void desc_set_accessed(struct vcpu *v, uint16_t sel, struct desc *d);
+void seg_from_desc(struct segreg *s, uint16_t sel, struct desc d);
+
+/* The checks of a segment-register load (SDM vol. 2 MOV, POP, LDS/LES/LFS/
+ * LGS/LSS "Protected Mode Exceptions"), into *out without committing it.
+ * sreg: SEG_DS/ES/FS/GS/SS (CS loads go through the far transfers). */
+struct fault seg_check_load(struct vcpu *v, int sreg, uint16_t sel, struct segreg *out);
+/* Make it the register's value (sets the accessed bit in the descriptor).
+ * Loading SS starts the one-instruction interrupt shadow. */
+void seg_commit(struct vcpu *v, int sreg, const struct segreg *s);
+/* Checks of a code segment for a far JMP/CALL to it (same privilege), or
+ * of the CS (rpl = the new CPL) of a RET/IRET: SDM "JMP", "RET", "IRET". */
+struct fault seg_check_code_jump(struct vcpu *v, uint16_t sel, struct desc *d);
+struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d);
+/* The SS of a stack switch to privilege level `cpl` (selector from a TSS or
+ * a return frame). err_vec is #TS for TSS stacks, #GP for return frames. */
+struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
+                             struct segreg *out);
+/* Switch CS to sel/d at privilege level cpl: the hidden part, CPL and the
+ * block-key mode (the caller sets the descriptor's accessed bit). false
+ * (and the run stopped with a message) for a code segment bt86 cannot run:
+ * 16-bit, or a non-zero base; nothing is changed then. */
+bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint32_t eip);
+/* After a return to an outer ring: null ES, DS, FS, GS if they are data or
+ * non-conforming code segments more privileged than the new CPL. */
+void seg_clear_inner(struct vcpu *v);
+/* Power-on state for a Multiboot kernel: flat 4 GiB segments, ring 0. */
+void sys_reset(struct vcpu *v);
+/* A far transfer or event changed CPL: select the jump cache for the mode. */
+void vcpu_mode_changed(struct vcpu *v);
+
+/* ---- operands (operand.c) ----------------------------------------------- */
+
+/* Segment register and offset of the ModRM memory operand of `in`
+ * (32-bit addressing; 16-bit addressing never reaches a callout). */
+int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off);
+/* Guest memory through a segment: the base is added; limits are not
+ * checked (README). false if the memory is not RAM: the run has been
+ * stopped with a message. */
+bool seg_read(struct vcpu *v, int sreg, uint32_t off, void *dst, unsigned n, uint32_t eip);
+bool seg_write(struct vcpu *v, int sreg, uint32_t off, const void *src, unsigned n, uint32_t eip);
+/* The r/m operand of `in` (register or memory), n = 2 or 4 bytes. */
+bool op_read_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t *val, uint32_t eip);
+bool op_write_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t val, uint32_t eip);
+/* Write n bytes of val into GPR r (n = 2 keeps the upper half). */
+void gpr_write(struct bt_cpu *cpu, int r, unsigned n, uint32_t val);
+/* Stack helpers on SS:ESP (32-bit stack). push updates *esp. */
+bool stack_push(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t val, uint32_t eip);
+bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_t eip);
+/* EFLAGS as the guest sees it (IF from the virtual IF; RF and VM clear). */
+uint32_t guest_eflags(const struct bt_cpu *cpu);
+/* Load EFLAGS bits `mask` from val (IF into the virtual IF). */
+void set_guest_eflags(struct vcpu *v, uint32_t val, uint32_t mask);
+
+/* ---- events (exceptions.c; SDM vol. 3 §6.12-6.15) ----------------------- */
+
+enum event_src {
+    EV_EXC,                     /* exception: EXT=1 in error codes, no gate-DPL check */
+    EV_SOFT,                    /* INT n, INT3, INTO: gate DPL >= CPL, EXT=0 */
+    EV_EXTINT,                  /* hardware interrupt: EXT=1 */
+    EV_ICEBP,                   /* INT1: like a hardware event, no DPL check */
+};
+/* Deliver vector through the guest IDT with `eip` as the return address,
+ * applying the double-fault rules to faults during delivery, which report
+ * fault_eip (a software interrupt's own EIP: the INT faults). Returns false
+ * if the run must stop (triple fault, or a state bt86 cannot run). */
+bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err, uint32_t err,
+                   uint32_t eip, uint32_t fault_eip);
+/* The dispatcher's half: deliver v->exc (raised by a callout or a signal). */
+void exc_deliver_pending(struct vcpu *v);
+
+/* ---- interrupts and timers (interrupts.c) -------------------------------- */
+
+/* A maskable interrupt can be taken now (IF=1, no shadow). */
+static inline bool intr_deliverable(const struct vcpu *v)
+{
+    return v->bt.irq_pending && v->bt.vif && !v->bt.inhibit_irq;
+}
+/* Acknowledge the PIC and deliver its vector (false: the run must stop). */
+bool intr_deliver(struct vcpu *v);
+
+int events_create(struct vm *vm, char *err, size_t errlen);
+void events_destroy(struct vm *vm);
+void events_start(struct vcpu *v);     /* vm_run begins */
+void events_stop(struct vcpu *v);      /* vm_run ends: no stray host timer */
+/* Device timing may have changed (a port write): arm the host timer for
+ * the next device event if it is earlier than the one armed. */
+void events_rearm(struct vcpu *v);
+/* Bring the devices up to date (PIT, RTC, UART input) if the timer fired. */
+void events_service(struct vcpu *v);
+/* HLT: sleep on the host until a device event or a signal. */
+void events_wait(struct vcpu *v);
+/* The host signal of the event timer; its handler (signals.c) sets
+ * timer_fired and requests an exit through the poll page. */
+int events_timer_signal(void);
+
+/* ---- callouts ---------------------------------------------------------- */
+
+int co_sys(struct bt_cpu *cpu, const struct bt_site *site);      /* sysinsn.c */
+int co_seg(struct bt_cpu *cpu, const struct bt_site *site);      /* seginsn.c */
+int seg_insn_lar(struct vcpu *v, const struct bt_site *site);    /* LAR LSL VERR VERW ARPL */
+int co_far(struct bt_cpu *cpu, const struct bt_site *site);      /* transfer.c */
+int co_iret(struct bt_cpu *cpu, const struct bt_site *site);
+int co_int(struct bt_cpu *cpu, const struct bt_site *site);
+int co_cli(struct bt_cpu *cpu, const struct bt_site *site);
+int co_sti(struct bt_cpu *cpu, const struct bt_site *site);
+int sys_sysenter(struct vcpu *v, const struct bt_site *site);
+int sys_sysexit(struct vcpu *v, const struct bt_site *site);
+/* #GP(0) unless CPL <= IOPL or the TSS I/O bitmap allows ports
+ * [port, port+size) (SDM vol. 1 §19.5.2). */
+struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size);
+/* One-line note on stderr, once per vCPU and topic (bit). */
+void sys_warn_once(struct vcpu *v, unsigned bit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,306 @@
+/* transfer — control transfers that change CS or the privilege level: far
+ * JMP/CALL/RET, IRET, INT n/INT3/INTO/INT1, CLI/STI at CPL > 0, and
+ * SYSENTER/SYSEXIT (SDM vol. 2 under each name; vol. 3 §5.8, §6.12).
+ *
+ * Each handler reads its operands and the return frame, checks the new CS
+ * (and SS for a return to an outer ring), and only then commits: a fault
+ * leaves the guest state as it was before the instruction. They end the
+ * block (BT_EXIT at cpu->next_eip); a CPL change also switches the block
+ * key's mode and the jump cache (vcpu_mode_changed). */
+#include "emulator/system.h"
+
+static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
+
+/* ---- far JMP, CALL, RET ------------------------------------------------ */
+
+static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
+{
+    struct bt_cpu *cpu = &v->bt;
+    const struct insn *in = SITE_INSN(site);
+    unsigned n = in->opsize;
+    uint32_t off, sel32 = 0, esp = cpu->gpr[R_ESP];
+    uint16_t sel;
+    struct desc d;
+    struct fault f;
+
+    if (in->opcode == 0xea || in->opcode == 0x9a) {
+        off = (uint32_t)in->imm;
+        sel = in->imm2;
+    } else {
+        uint32_t ea;
+        int seg;
+        if (in->mod == 3)
+            return raise_exception(v, EXC_UD, site->eip, false, 0);
+        seg = op_ea(v, in, &ea);
+        off = 0;
+        if (!seg_read(v, seg, ea, &off, n, site->eip) || !seg_read(v, seg, ea + n, &sel32, 2, site->eip))
+            return BT_EXIT;
+        sel = (uint16_t)sel32;
+    }
+    if (n == 2)
+        off &= 0xffff;
+    if ((sel & 0xfffc) && desc_read(v, sel, &d) && !desc_s(d)) {
+        /* Call gates, TSS and task gates (SDM "JMP"/"CALL": task switches,
+         * call gates). TODO(#4): call gates. */
+        return vcpu_stop_error(v, site->eip, "guest far %s through a %s (selector 0x%04x): not supported "
+                               "yet (TODO(#4))", call ? "CALL" : "JMP",
+                               (desc_type(d) & 7) == 4 ? "call gate" : "TSS or task gate", sel);
+    }
+    f = seg_check_code_jump(v, sel, &d);
+    if (f.vec >= 0)
+        return raise_fault(v, f, site->eip);
+    if (off > desc_limit(d))
+        return raise_fault(v, GP(0), site->eip);
+    if (call && (!stack_push(v, &esp, n, v->seg[SEG_CS].sel, site->eip) ||
+                 !stack_push(v, &esp, n, site->next_eip, site->eip)))
+        return BT_EXIT;
+    if (!seg_set_cs(v, sel, d, v->cpl, site->eip))
+        return BT_EXIT;
+    desc_set_accessed(v, sel, &d);
+    cpu->gpr[R_ESP] = esp;
+    cpu->next_eip = off;
+    return BT_EXIT;
+}
+
+/* The outer-ring part of RET/IRET: SS:ESP popped from the old stack. */
+static struct fault pop_outer_stack(struct vcpu *v, uint32_t *esp, unsigned n, unsigned rpl,
+                                    uint32_t eip, uint32_t *new_esp, struct segreg *ss, bool *ok)
+{
+    uint32_t sel = 0;
+    *ok = stack_pop(v, esp, n, new_esp, eip) && stack_pop(v, esp, n, &sel, eip);
+    if (!*ok)
+        return NO_FAULT;
+    return seg_check_stack(v, (uint16_t)sel, rpl, EXC_GP, 0, ss);
+}
+
+static void commit_outer_stack(struct vcpu *v, const struct segreg *ss)
+{
+    struct desc d;
+    if (desc_read(v, ss->sel, &d))
+        desc_set_accessed(v, ss->sel, &d);
+    v->seg[SEG_SS] = *ss;
+}
+
+static int far_ret(struct vcpu *v, const struct bt_site *site)
+{
+    struct bt_cpu *cpu = &v->bt;
+    const struct insn *in = SITE_INSN(site);
+    unsigned n = in->opsize, rpl;
+    uint32_t imm = in->opcode == 0xca ? (uint16_t)in->imm : 0;
+    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, new_esp = 0;
+    struct segreg ss;
+    struct desc d;
+    struct fault f;
+    bool ok, outer;
+
+    if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip))
+        return BT_EXIT;
+    f = seg_check_code_return(v, (uint16_t)cs, &d);
+    if (f.vec >= 0)
+        return raise_fault(v, f, site->eip);
+    rpl = cs & 3;
+    outer = rpl > v->cpl;
+    esp += imm;
+    if (outer) {
+        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ok);
+        if (!ok)
+            return BT_EXIT;
+        if (f.vec >= 0)
+            return raise_fault(v, f, site->eip);
+        esp = new_esp + imm;
+    }
+    if (n == 2)
+        eip &= 0xffff;
+    if (eip > desc_limit(d))
+        return raise_fault(v, GP(0), site->eip);
+    if (!seg_set_cs(v, (uint16_t)cs, d, rpl, site->eip))
+        return BT_EXIT;
+    desc_set_accessed(v, (uint16_t)cs, &d);
+    if (outer) {
+        commit_outer_stack(v, &ss);
+        seg_clear_inner(v);
+    }
+    cpu->gpr[R_ESP] = esp;
+    cpu->next_eip = eip;
+    return BT_EXIT;
+}
+
+int co_far(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    const struct insn *in = SITE_INSN(site);
+
+    count(v, K_FAR);
+    switch (in->opcode) {
+    case 0xea: return far_jmp_call(v, site, false);
+    case 0x9a: return far_jmp_call(v, site, true);
+    case 0xff: return far_jmp_call(v, site, in->reg == 3);
+    case 0xca: case 0xcb: return far_ret(v, site);
+    default: return raise_exception(v, EXC_UD, site->eip, false, 0);
+    }
+}
+
+/* ---- IRET (SDM "IRET", protected mode, no task return) ---------------- */
+
+int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    const struct insn *in = SITE_INSN(site);
+    unsigned n = in->opsize, rpl, iopl = cpu->eflags >> 12 & 3;
+    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, fl = 0, new_esp = 0, mask;
+    struct segreg ss;
+    struct desc d;
+    struct fault f;
+    bool ok, outer;
+
+    count(v, K_IRET);
+    if (cpu->eflags & FL_NT)
+        return vcpu_stop_error(v, site->eip, "guest IRET with EFLAGS.NT set (a task return): task "
+                               "switches are not supported yet (TODO(#4))");
+    if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip) ||
+        !stack_pop(v, &esp, n, &fl, site->eip))
+        return BT_EXIT;
+    if (n == 2) {
+        eip &= 0xffff;
+        fl = (guest_eflags(cpu) & 0xffff0000u) | (fl & 0xffff);
+    }
+    if ((fl & FL_VM) && v->cpl == 0)
+        return vcpu_stop_error(v, site->eip, "guest IRET to virtual-8086 mode: not supported (TODO(#4))");
+    f = seg_check_code_return(v, (uint16_t)cs, &d);
+    if (f.vec >= 0)
+        return raise_fault(v, f, site->eip);
+    rpl = cs & 3;
+    outer = rpl > v->cpl;
+    if (outer) {
+        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ok);
+        if (!ok)
+            return BT_EXIT;
+        if (f.vec >= 0)
+            return raise_fault(v, f, site->eip);
+        esp = new_esp;
+    }
+    if (eip > desc_limit(d))
+        return raise_fault(v, GP(0), site->eip);
+    /* What the old CPL may change: IOPL only at CPL 0, IF only at CPL <= IOPL. */
+    mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_AC | FL_ID;
+    if (v->cpl <= iopl)
+        mask |= FL_IF;
+    if (v->cpl == 0)
+        mask |= FL_IOPL;
+    if (n == 2)
+        mask &= 0xffff;
+    if (!seg_set_cs(v, (uint16_t)cs, d, rpl, site->eip))
+        return BT_EXIT;
+    desc_set_accessed(v, (uint16_t)cs, &d);
+    set_guest_eflags(v, fl, mask);
+    if (outer) {
+        commit_outer_stack(v, &ss);
+        seg_clear_inner(v);
+    }
+    cpu->gpr[R_ESP] = esp;
+    cpu->next_eip = eip;
+    return BT_EXIT;
+}
+
+/* ---- INT n, INT3, INTO, INT1 ------------------------------------------ */
+
+int co_int(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    const struct insn *in = SITE_INSN(site);
+    enum event_src src = EV_SOFT;
+    int vec;
+
+    count(v, K_INT);
+    switch (in->opcode) {
+    case 0xcc: vec = EXC_BP; break;
+    case 0xcd: vec = in->bytes[in->imm_off]; break;
+    case 0xf1: vec = EXC_DB; src = EV_ICEBP; break;
+    case 0xce:
+        if (!(cpu->eflags & FL_OF)) {
+            cpu->next_eip = site->next_eip;
+            return BT_EXIT;
+        }
+        vec = EXC_OF;
+        break;
+    default:
+        return raise_exception(v, EXC_UD, site->eip, false, 0);
+    }
+    /* Traps: the frame holds the next instruction's EIP. */
+    if (v->vm->cfg.stop_on_exception)
+        return raise_exception(v, vec, site->next_eip, false, 0);
+    v->vm->stats.soft_interrupts++;
+    event_deliver(v, vec, src, false, 0, site->next_eip, src == EV_SOFT ? site->eip : site->next_eip);
+    return BT_EXIT;
+}
+
+/* ---- CLI, STI where CPL > 0 (translated inline at CPL 0) --------------- */
+
+int co_cli(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+
+    count(v, K_CLI);
+    if (v->cpl > (cpu->eflags >> 12 & 3))
+        return raise_fault(v, GP(0), site->eip);
+    cpu->vif = 0;
+    return BT_RESUME;
+}
+
+int co_sti(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+
+    count(v, K_STI);
+    if (v->cpl > (cpu->eflags >> 12 & 3))
+        return raise_fault(v, GP(0), site->eip);
+    if (!cpu->vif) {
+        cpu->vif = 1;
+        cpu->inhibit_irq = 1;   /* SDM "STI": the next instruction runs first */
+    }
+    if (!cpu->irq_pending)
+        return BT_RESUME;
+    cpu->next_eip = site->next_eip;
+    return BT_EXIT;
+}
+
+/* ---- SYSENTER, SYSEXIT (SDM vol. 2; flat segments from IA32_SYSENTER_CS) */
+
+static struct desc flat_desc(bool code, unsigned dpl)
+{
+    return (struct desc){ 0x0000ffffu, 0x00cf9000u | (code ? 0xb00u : 0x300u) | dpl << 13 };
+}
+
+static void set_flat_ss(struct vcpu *v, uint16_t sel, unsigned dpl)
+{
+    seg_from_desc(&v->seg[SEG_SS], sel, flat_desc(false, dpl));
+}
+
+int sys_sysenter(struct vcpu *v, const struct bt_site *site)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
+
+    if (cs == 0)
+        return raise_fault(v, GP(0), site->eip);
+    seg_set_cs(v, cs, flat_desc(true, 0), 0, site->eip);
+    set_flat_ss(v, (uint16_t)(cs + 8), 0);
+    set_guest_eflags(v, 0, FL_VM | FL_IF | FL_RF);
+    cpu->gpr[R_ESP] = v->sysenter_esp;
+    cpu->next_eip = v->sysenter_eip;
+    return BT_EXIT;
+}
+
+int sys_sysexit(struct vcpu *v, const struct bt_site *site)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
+
+    if (cs == 0 || v->cpl != 0)
+        return raise_fault(v, GP(0), site->eip);
+    seg_set_cs(v, (uint16_t)((cs + 16) | 3), flat_desc(true, 3), 3, site->eip);
+    set_flat_ss(v, (uint16_t)((cs + 24) | 3), 3);
+    cpu->gpr[R_ESP] = cpu->gpr[R_ECX];
+    cpu->next_eip = cpu->gpr[R_EDX];
+    return BT_EXIT;
+}
