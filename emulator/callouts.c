@@ -305,6 +305,16 @@ static int co_addr16(struct bt_cpu *cpu, const struct bt_site *site)
     return co_unsupported(vcpu_of(cpu), site, "16-bit addressing: TODO(#2)");
 }
 
+/* An inline STI (CPL 0) found an interrupt waiting for IF: leave right after
+ * the STI; the dispatcher runs the one-instruction shadow (SDM "STI") and
+ * then delivers. */
+static int co_irq_window(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    cpu->inhibit_irq = 1;
+    cpu->next_eip = site->next_eip;
+    return BT_EXIT;
+}
+
 void callouts_fill(struct bt_handlers *h)
 {
     memset(h, 0, sizeof *h);
@@ -324,4 +334,5 @@ void callouts_fill(struct bt_handlers *h)
     h->helper[BT_HELPER_BCD] = co_bcd;
     h->helper[BT_HELPER_ENTER] = co_enter;
     h->helper[BT_HELPER_ADDR16] = co_addr16;
+    h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
 }
