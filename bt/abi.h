@@ -22,8 +22,12 @@
  *             bt_enter() returns to the dispatcher.
  *   callout   r10 = struct bt_site *, r11 = host resume address; guest state is
  *             stored, C runs on the host stack: site->fn(cpu, site). It returns
- *             BT_RESUME to continue at r11 with the (possibly changed) guest
- *             registers, or BT_EXIT to leave to the dispatcher at cpu->next_eip.
+ *             BT_RESUME to continue at cpu->resume (preset to r11; a handler may
+ *             point it at another block's entry) with the (possibly changed)
+ *             guest registers, or BT_EXIT to leave to the dispatcher at
+ *             cpu->next_eip. Only XMM0-7 and MXCSR are set aside around the
+ *             call (the guest cannot name XMM8-15, having no REX prefix), so
+ *             callout handlers must not execute x87 or MMX instructions.
  *   signal    a host fault inside translated code; the monitor's handler
  *             copies guest state out of the ucontext (the block's side table
  *             gives the EIP) and resumes at cpu->tramp_signal_exit on the host
@@ -86,8 +90,11 @@ struct bt_cpu {
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
     uint8_t  pad0[5];
     uint64_t callouts;      /* counters that emitted code bumps are kept by C instead */
+    uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
+    uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
     _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
+    _Alignas(16) uint8_t xmm_guest[128]; /* callout: guest XMM0-7 while C runs */
 };
 
 /* The block mode word: what a translation depends on besides its bytes.

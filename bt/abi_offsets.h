@@ -17,3 +17,6 @@
 #define GUEST_HOST_FLAGS 0xcd5
 #define CPU_VIF         0x78
 #define CPU_IRQ_PENDING 0x79
+#define CPU_MXCSR_GUEST 0x88
+#define CPU_MXCSR_HOST  0x8c
+#define CPU_XMM_GUEST   0x4c0

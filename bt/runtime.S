@@ -66,6 +66,7 @@ bt_rt_enter:
         sub     rsp, 8                  /* host_rsp 16-byte aligned for calls */
         mov     r15, rdi
         mov     [r15 + CPU_HOST_RSP], rsp
+        stmxcsr [r15 + CPU_MXCSR_HOST]
         fxsave64 [r15 + CPU_FX_HOST]
         fxrstor64 [r15 + CPU_FX_GUEST]
         mov     r14, [r15 + CPU_MEMBASE]
@@ -90,25 +91,54 @@ bt_rt_signal_exit:
         pop     rbp
         ret
 
+/* XMM0-7 and MXCSR of the guest, set aside while C runs in a callout. */
+.macro SAVE_XMM
+        movaps  [r15 + CPU_XMM_GUEST + 0x00], xmm0
+        movaps  [r15 + CPU_XMM_GUEST + 0x10], xmm1
+        movaps  [r15 + CPU_XMM_GUEST + 0x20], xmm2
+        movaps  [r15 + CPU_XMM_GUEST + 0x30], xmm3
+        movaps  [r15 + CPU_XMM_GUEST + 0x40], xmm4
+        movaps  [r15 + CPU_XMM_GUEST + 0x50], xmm5
+        movaps  [r15 + CPU_XMM_GUEST + 0x60], xmm6
+        movaps  [r15 + CPU_XMM_GUEST + 0x70], xmm7
+        stmxcsr [r15 + CPU_MXCSR_GUEST]
+        ldmxcsr [r15 + CPU_MXCSR_HOST]
+.endm
+.macro RESTORE_XMM
+        ldmxcsr [r15 + CPU_MXCSR_GUEST]
+        movaps  xmm0, [r15 + CPU_XMM_GUEST + 0x00]
+        movaps  xmm1, [r15 + CPU_XMM_GUEST + 0x10]
+        movaps  xmm2, [r15 + CPU_XMM_GUEST + 0x20]
+        movaps  xmm3, [r15 + CPU_XMM_GUEST + 0x30]
+        movaps  xmm4, [r15 + CPU_XMM_GUEST + 0x40]
+        movaps  xmm5, [r15 + CPU_XMM_GUEST + 0x50]
+        movaps  xmm6, [r15 + CPU_XMM_GUEST + 0x60]
+        movaps  xmm7, [r15 + CPU_XMM_GUEST + 0x70]
+.endm
+
 /* Callout: r10 = struct bt_site *, r11 = resume address. C runs on the host
- * stack with the guest's x87/SSE state saved, since libc may use vector
- * registers. */
+ * stack. The guest's x87 state stays in the FPU (the monitor's C code uses
+ * no x87/MMX); its XMM0-7 and MXCSR are set aside, since libc uses vector
+ * registers and the guest may have unmasked SSE exceptions. A full FXSAVE
+ * happens only if the callout leaves translated code. */
 bt_rt_callout:
         mov     [r15 + CPU_RESUME], r11
         mov     [r15 + CPU_SITE], r10
         SAVE_GUEST
-        fxsave64 [r15 + CPU_FX_GUEST]
-        fxrstor64 [r15 + CPU_FX_HOST]
+        SAVE_XMM
         mov     rdi, r15
         mov     rsi, [r15 + CPU_SITE]
         call    [rsi]                   /* site->fn(cpu, site) */
+        RESTORE_XMM
         test    eax, eax
         jnz     1f
-        fxrstor64 [r15 + CPU_FX_GUEST]
         mov     r14, [r15 + CPU_MEMBASE]        /* the callout may switch spaces */
+        mov     r13, [r15 + CPU_JCACHE]         /* ... or privilege level */
         mov     r11, [r15 + CPU_RESUME]
         LOAD_GUEST_AND_JMP r11
 1:      mov     qword ptr [r15 + CPU_EXIT_SLOT], 0     /* BT_EXIT: not chainable */
+        fxsave64 [r15 + CPU_FX_GUEST]
+        fxrstor64 [r15 + CPU_FX_HOST]
         add     rsp, 8
         pop     r15
         pop     r14

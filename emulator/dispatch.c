@@ -149,6 +149,21 @@ static void poll_rearm(struct vcpu *v)
     }
 }
 
+int callout_continue(struct vcpu *v)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint32_t eip = cpu->next_eip;
+    const struct bt_jcache_entry *e =
+        (const struct bt_jcache_entry *)(uintptr_t)cpu->jcache + (eip & (BT_JCACHE_SIZE - 1));
+
+    if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
+        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip || e->eip != eip)
+        return BT_EXIT;
+    cpu->eip = eip;
+    cpu->resume = e->host;
+    return BT_RESUME;
+}
+
 enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
 {
     struct vcpu *v = vm->vcpu;
@@ -171,6 +186,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
     set_gs_base((uint64_t)(uintptr_t)vm->space.base);
     v->exit = EXIT_NONE;
     v->exc.vector = -1;
+    vm->stop_eip = stop_eip;
     cpu->exc_pending = 0;
     cpu->exit_slot = 0;
     events_start(v);

@@ -198,3 +198,9 @@ int sys_sysexit(struct vcpu *v, const struct bt_site *site);
 struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size);
 /* One-line note on stderr, once per vCPU and topic (bit). */
 void sys_warn_once(struct vcpu *v, unsigned bit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* For a callout that moved EIP (INT, IRET, far transfers, SYSENTER/SYSEXIT):
+ * continue straight into the block at cpu->next_eip if the jump cache has it
+ * and nothing waits for the dispatcher, saving the round trip through
+ * bt_enter's full FPU save and restore. Returns BT_RESUME or BT_EXIT. */
+int callout_continue(struct vcpu *v);

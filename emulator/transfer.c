@@ -59,7 +59,7 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
     desc_set_accessed(v, sel, &d);
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = off;
-    return BT_EXIT;
+    return callout_continue(v);
 }
 
 /* The outer-ring part of RET/IRET: SS:ESP popped from the old stack. */
@@ -122,7 +122,7 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     }
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
-    return BT_EXIT;
+    return callout_continue(v);
 }
 
 int co_far(struct bt_cpu *cpu, const struct bt_site *site)
@@ -199,7 +199,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     }
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
-    return BT_EXIT;
+    return callout_continue(v);
 }
 
 /* ---- INT n, INT3, INTO, INT1 ------------------------------------------ */
@@ -231,7 +231,7 @@ int co_int(struct bt_cpu *cpu, const struct bt_site *site)
         return raise_exception(v, vec, site->next_eip, false, 0);
     v->vm->stats.soft_interrupts++;
     event_deliver(v, vec, src, false, 0, site->next_eip, src == EV_SOFT ? site->eip : site->next_eip);
-    return BT_EXIT;
+    return callout_continue(v);
 }
 
 /* ---- CLI, STI where CPL > 0 (translated inline at CPL 0) --------------- */
@@ -261,7 +261,7 @@ int co_sti(struct bt_cpu *cpu, const struct bt_site *site)
     if (!cpu->irq_pending)
         return BT_RESUME;
     cpu->next_eip = site->next_eip;
-    return BT_EXIT;
+    return callout_continue(v);
 }
 
 /* ---- SYSENTER, SYSEXIT (SDM vol. 2; flat segments from IA32_SYSENTER_CS) */
@@ -288,7 +288,7 @@ int sys_sysenter(struct vcpu *v, const struct bt_site *site)
     set_guest_eflags(v, 0, FL_VM | FL_IF | FL_RF);
     cpu->gpr[R_ESP] = v->sysenter_esp;
     cpu->next_eip = v->sysenter_eip;
-    return BT_EXIT;
+    return callout_continue(v);
 }
 
 int sys_sysexit(struct vcpu *v, const struct bt_site *site)
@@ -302,5 +302,5 @@ int sys_sysexit(struct vcpu *v, const struct bt_site *site)
     set_flat_ss(v, (uint16_t)((cs + 24) | 3), 3);
     cpu->gpr[R_ESP] = cpu->gpr[R_ECX];
     cpu->next_eip = cpu->gpr[R_EDX];
-    return BT_EXIT;
+    return callout_continue(v);
 }

@@ -98,6 +98,7 @@ struct vm {
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
+    uint64_t stop_eip;          /* vm_run's stop address (UINT64_MAX: none) */
     bool ram_mapped;
     struct vm_stats stats;
 };

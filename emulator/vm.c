@@ -103,6 +103,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     }
     vm->cfg = *cfg;
     vm->ram.fd = -1;
+    vm->stop_eip = UINT64_MAX;
     if (cfg->ram_size < (2u << 20) || cfg->ram_size > (3072ull << 20)) {
         snprintf(err, errlen, "RAM size %llu MiB out of range (2..3072)",
                  (unsigned long long)(cfg->ram_size >> 20));
