@@ -92,6 +92,7 @@ struct bt_cpu {
     uint64_t callouts;      /* counters that emitted code bumps are kept by C instead */
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
+    uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */
     _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
     _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
     _Alignas(16) uint8_t xmm_guest[128]; /* callout: guest XMM0-7 while C runs */

@@ -20,3 +20,4 @@
 #define CPU_MXCSR_GUEST 0x88
 #define CPU_MXCSR_HOST  0x8c
 #define CPU_XMM_GUEST   0x4c0
+#define CPU_RFLAGS_SLOT 0x90

@@ -39,6 +39,7 @@ struct bt_config {
     bool verify;         /* run the isolation verifier on every block */
     FILE *trace;         /* per-block log, or NULL */
     uint32_t max_insns;  /* block size cap in guest instructions (default 64) */
+    bool callout_flags;  /* POPF always through the monitor (slow path, for tests) */
 };
 
 struct bt_stats {

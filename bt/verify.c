@@ -27,7 +27,9 @@
  *  2. Implicit memory. Anything that uses the host stack (PUSH POP CALL RET
  *     PUSHF POPF ENTER LEAVE, and any instruction Capstone says reads or
  *     writes RSP implicitly); XLAT unless gs: + 0x67; MASKMOV* (a store to
- *     [rdi]) unless gs: + 0x67 or RDI is rebased as in 1d.
+ *     [rdi]) unless gs: + 0x67 or RDI is rebased as in 1d. The exception:
+ *     pushfq/popfq while RSP = r15 + offset, the vCPU's RFLAGS slot used by
+ *     the inline PUSHF/POPF translations.
  *  3. System instructions: INT/INT3/INTO/SYSCALL/SYSENTER, IRET, far
  *     transfers, IN/OUT/INS/OUTS, HLT CLI STI, MOV to or from a segment,
  *     control or debug register, LxS, WRGSBASE/WRFSBASE (and the reads),
@@ -543,8 +545,7 @@ struct rule {
 static const struct rule forbidden[] = {
     { X86_INS_PUSH, "uses the host stack" },    { X86_INS_POP, "uses the host stack" },
     { X86_INS_PUSHF, "uses the host stack" },   { X86_INS_PUSHFD, "uses the host stack" },
-    { X86_INS_PUSHFQ, "uses the host stack" },  { X86_INS_POPF, "uses the host stack" },
-    { X86_INS_POPFD, "uses the host stack" },   { X86_INS_POPFQ, "uses the host stack" },
+    { X86_INS_POPF, "uses the host stack" },    { X86_INS_POPFD, "uses the host stack" },
     { X86_INS_PUSHAL, "uses the host stack" },  { X86_INS_POPAL, "uses the host stack" },
     { X86_INS_ENTER, "uses the host stack" },   { X86_INS_LEAVE, "uses the host stack" },
     { X86_INS_CALL, "call pushes on the host stack" },
@@ -763,8 +764,16 @@ static const char *check(const struct block *b, size_t i, char *why, size_t whyl
         snprintf(why, whylen, "writes %s (%s)", reg_name(b, g), role[g - 13]);
         return why;
     }
-    if (implicit_stack(ci))
+    /* The inline PUSHF/POPF translations capture and set RFLAGS through an
+     * 8-byte slot of the vCPU: pushfq/popfq are allowed only while RSP was
+     * last set to r15 + an offset that keeps the slot inside the vCPU. */
+    if (ci->id == X86_INS_PUSHFQ || ci->id == X86_INS_POPFQ) {
+        struct val sp = b->st[i].r[4];
+        if (sp.kind != V_CPU || sp.lo < 8 || sp.hi > 8192 - 8)
+            return "uses the host stack (pushfq/popfq only with RSP pointing into the vCPU)";
+    } else if (implicit_stack(ci)) {
         return "uses the host stack";
+    }
 
     /* Implicit operands Capstone does not list: XLAT reads [rbx+al],
      * MASKMOV* store to [rdi]. Both take a segment override, so gs:+0x67

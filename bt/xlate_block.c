@@ -161,6 +161,15 @@ static void translate_one(struct xl *xl, const struct insn *in)
     case K_JMP_IND: case K_CALL_IND:
         ok = xl_branch(xl, in);
         break;
+    case K_PUSHF:
+        ok = xl_pushf(xl, in);
+        break;
+    case K_POPF:
+        if (BT_MODE_CPL(xl->mode) == 0 && in->opsize == 4 && !xl->bt->cfg.callout_flags)
+            ok = xl_popf(xl, in);
+        else
+            xl_callout(xl, xl->bt->h.kind[K_POPF] ? xl->bt->h.kind[K_POPF] : xl->bt->h.invalid, in, 0);
+        break;
     case K_BCD:
         xl_callout(xl, xl->bt->h.helper[BT_HELPER_BCD] ? xl->bt->h.helper[BT_HELPER_BCD]
                                                        : xl->bt->h.invalid, in, 0);

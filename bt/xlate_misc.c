@@ -11,15 +11,18 @@ static void copy_data16(struct emit *e, const struct insn *in)
         emit_u8(e, 0x66);
 }
 
-/* After STI: if an interrupt is waiting for IF, tell the monitor (which then
- * stops translated code at the next block boundary, past STI's one-
- * instruction shadow). The test is flag-free: RCX is parked in r8 and
+/* After STI or an inline POPF: if an interrupt is waiting for IF, tell the
+ * monitor, which leaves translated code after this instruction and takes
+ * the interrupt once IF allows it (after STI's one-instruction shadow). The test is flag-free: RCX is parked in r8 and
  * jrcxz tests the pending byte. The callout reloads RCX itself, so the
  * resume path jumps over the `mov rcx, r8` of the no-interrupt path. */
-static void sti_check_pending(struct xl *xl, const struct insn *in)
+void xl_check_irq_window(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
     size_t skip, over;
+
+    if (!xl->bt->h.helper[BT_HELPER_IRQ_WINDOW])
+        return;
 
     emit_mov_r64_r64(e, H_R8, H_RCX);                                   /* mov r8, rcx */
     emit_modrm_mem(e, OPC_MOVZBL, H_RCX, H_R15, -1, 0, CPU_IRQ_PENDING); /* movzx ecx, byte [r15+irq_pending] */
@@ -95,8 +98,8 @@ bool xl_misc(struct xl *xl, const struct insn *in)
             return true;
         }
         emit_mov_m8_imm8(e, H_R15, CPU_VIF, in->kind == K_STI);
-        if (in->kind == K_STI && xl->bt->h.helper[BT_HELPER_IRQ_WINDOW])
-            sti_check_pending(xl, in);
+        if (in->kind == K_STI)
+            xl_check_irq_window(xl, in);
         return true;
     default:
         return false;

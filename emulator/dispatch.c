@@ -122,12 +122,15 @@ static void set_gs_base(uint64_t base)
         syscall(SYS_arch_prctl, ARCH_SET_GS, base);
 }
 
+/* The run's budget is CPU time (ITIMER_VIRTUAL, SIGVTALRM), not wall time: a
+ * guest stuck in a loop burns CPU, but a monitor descheduled on a loaded
+ * host (CI, a throttled cgroup) must not be mistaken for one. */
 static void arm_timeout(uint32_t ms)
 {
     struct itimerval it = { 0 };
     it.it_value.tv_sec = ms / 1000;
     it.it_value.tv_usec = (ms % 1000) * 1000;
-    setitimer(ITIMER_REAL, &it, NULL);
+    setitimer(ITIMER_VIRTUAL, &it, NULL);
 }
 
 /* stop_on_exception: the caller (the Unicorn tester) gets the exception. */

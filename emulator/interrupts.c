@@ -231,7 +231,7 @@ void events_wait(struct vcpu *v)
     /* Block the signals that end the wait, check, and let ppoll unblock
      * them atomically: a signal between the check and the sleep is not lost. */
     sigemptyset(&block);
-    sigaddset(&block, SIGALRM);
+    sigaddset(&block, SIGVTALRM);
     sigaddset(&block, events_timer_signal());
     sigprocmask(SIG_BLOCK, &block, &old);
     if (v->exit == EXIT_NONE && !v->timer_fired)

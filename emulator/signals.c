@@ -159,7 +159,7 @@ int signals_install(char *err, size_t errlen)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sa.sa_flags = SA_RESTART | SA_ONSTACK;
-    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGVTALRM, &sa, NULL);      /* vm_run's CPU-time budget */
     /* Translated code runs on the guest's stack: every handler takes the
      * alternate stack. */
     sa.sa_handler = on_timer;

@@ -29,7 +29,7 @@ enum vm_exit {
     VM_EXIT_DEBUG_EXIT,       /* isa-debug-exit: status in vm_state.exit_status */
     VM_EXIT_EXCEPTION,        /* stop_on_exception: vector/error/eip in vm_state */
     VM_EXIT_TRIPLE_FAULT,
-    VM_EXIT_TIMEOUT,          /* the wall-clock budget of vm_run ran out */
+    VM_EXIT_TIMEOUT,          /* the CPU-time budget of vm_run ran out */
     VM_EXIT_RESET,            /* the guest pulsed the reset line (8042 0xFE, port 0x92) */
     VM_EXIT_ERROR,            /* the monitor could not continue: message in vm_error() */
 };
@@ -73,7 +73,9 @@ void vm_set_fxsave(struct vm *vm, const uint8_t in[512]);
 
 /* Run until an exit. stop_eip: stop when the guest is about to execute at
  * that address (UINT64_MAX: never). timeout_ms: 0 = unlimited; otherwise the
- * run is interrupted (through the poll page) once it has taken that long. */
+ * run is interrupted (through the poll page) once it has used that much CPU
+ * time — CPU, not wall time, so a loaded host does not cut a run short (a
+ * guest sleeping in HLT uses none). */
 enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms);
 
 int vm_exit_status(struct vm *vm);                 /* for VM_EXIT_DEBUG_EXIT */

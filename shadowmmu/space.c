@@ -86,6 +86,16 @@ uint64_t ram_avail(const struct guest_ram *ram, uint32_t gpa)
     return 0;
 }
 
+const struct ram_region *ram_region_of(const struct guest_ram *ram, uint32_t gpa)
+{
+    for (int i = 0; i < ram->n; i++) {
+        const struct ram_region *r = &ram->r[i];
+        if (gpa >= r->gpa && gpa - r->gpa < r->size)
+            return r;
+    }
+    return NULL;
+}
+
 int space_init(struct space *s, char *err, size_t errlen)
 {
     /* Over-reserve by one window so the guest window can be 4 GiB aligned:
@@ -124,4 +134,26 @@ int space_map_identity(struct space *s, const struct guest_ram *ram, char *err, 
         }
     }
     return 0;
+}
+
+int space_map(struct space *s, uint32_t linear, size_t len, int fd, uint64_t fd_off, int prot)
+{
+    void *p = mmap(s->base + linear, len, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd,
+                   (off_t)fd_off);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
+int space_unmap(struct space *s, uint32_t linear, uint64_t len)
+{
+    /* The flags of the reservation (space_init), so the range merges back
+     * into it; MAP_FIXED replaces the old pages in one step, leaving no
+     * hole another mmap could take. */
+    void *p = mmap(s->base + linear, len, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
+int space_protect(struct space *s, uint32_t linear, size_t len, int prot)
+{
+    return mprotect(s->base + linear, len, prot) < 0 ? -errno : 0;
 }

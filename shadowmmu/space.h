@@ -45,11 +45,28 @@ void ram_destroy(struct guest_ram *ram);
 void *ram_ptr(const struct guest_ram *ram, uint32_t gpa, size_t n);
 /* Bytes from gpa to the end of its region (0 if unbacked). */
 uint64_t ram_avail(const struct guest_ram *ram, uint32_t gpa);
+/* The region holding gpa, or NULL (device memory or nothing). Signal-safe. */
+const struct ram_region *ram_region_of(const struct guest_ram *ram, uint32_t gpa);
 
 int space_init(struct space *s, char *err, size_t errlen);
 void space_destroy(struct space *s);
 /* Map every RAM region at its guest physical address, read-write. */
 int space_map_identity(struct space *s, const struct guest_ram *ram, char *err, size_t errlen);
+/* Range operations on the window, for the shadow MMU (mmu.c). All are one
+ * system call, signal-safe, and return 0 or -errno (errno is clobbered).
+ * Every mapping uses the same flags, so the kernel merges neighbours that
+ * are contiguous in the memfd and share a protection into one VMA, and an
+ * unmapped range merges back into the PROT_NONE reservation.
+ *
+ * space_map: map memfd bytes [fd_off, fd_off + len) at guest linear address
+ *   `linear` with `prot` (PROT_READ, PROT_READ | PROT_WRITE), replacing
+ *   whatever was there.
+ * space_unmap: make [linear, linear + len) PROT_NONE again, as reserved
+ *   (len up to SPACE_WINDOW: the whole window).
+ * space_protect: change the protection of mapped pages. */
+int space_map(struct space *s, uint32_t linear, size_t len, int fd, uint64_t fd_off, int prot);
+int space_unmap(struct space *s, uint32_t linear, uint64_t len);
+int space_protect(struct space *s, uint32_t linear, size_t len, int prot);
 /* Is host address a inside the reservation (window or guards)? Signal-safe. */
 static inline bool space_contains(const struct space *s, uintptr_t a)
 {

@@ -294,6 +294,12 @@ BAD(bad_pop, 0, "uses the host stack", 0x58)                     /* pop rax */
 BAD(bad_call, 0, "call pushes on the host stack", 0xe8, 0, 0, 0, 0)
 BAD(bad_call_r11, 0, "call pushes on the host stack", 0x41, 0xff, 0xd3)
 BAD(bad_ret, 0, "ret pops the host stack", 0xc3)
+/* Inline PUSHF/POPF: RSP borrowed for one pushfq/popfq at the vCPU's RFLAGS slot. */
+GOOD(good_rflags_slot,
+     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x98, 0x00, 0x00, 0x00, 0x9c, 0x4c, 0x89, 0xd4,
+     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x90, 0x00, 0x00, 0x00, 0x9d, 0x4c, 0x89, 0xd4)
+/* lea rsp, [r14+0x98]; pushfq: RSP points into the guest window, not the vCPU */
+BAD(bad_pushfq_guest_window, 7, "uses the host stack", 0x49, 0x8d, 0xa6, 0x98, 0x00, 0x00, 0x00, 0x9c)
 BAD(bad_pushfq, 0, "uses the host stack", 0x9c)
 BAD(bad_popfq, 0, "uses the host stack", 0x9d)
 BAD(bad_enter, 0, "uses the host stack", 0xc8, 0x10, 0x00, 0x00)
@@ -420,6 +426,8 @@ int main(void)
         cmocka_unit_test(bad_call),
         cmocka_unit_test(bad_call_r11),
         cmocka_unit_test(bad_ret),
+        cmocka_unit_test(good_rflags_slot),
+        cmocka_unit_test(bad_pushfq_guest_window),
         cmocka_unit_test(bad_pushfq),
         cmocka_unit_test(bad_popfq),
         cmocka_unit_test(bad_enter),

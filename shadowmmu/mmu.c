@@ -1,0 +1,283 @@
+/* mmu — the shadow space manager: creation, the LRU cache of spaces keyed by
+ * (CR3, view), activation on CR0/CR3/CR4 writes and CPL changes, INVLPG and
+ * statistics. See mmu.h for the design and mmu_internal.h for the data
+ * structures; filling is in mmu_fill.c, protection in mmu_protect.c, the
+ * records and host mappings in mmu_map.c.
+ *
+ * Cache policy (DESIGN §4). Tracing keeps every cached space equal to what
+ * the guest's current page tables say, so a CR3 write needs no flush: it
+ * selects the cached space, or recycles the least recently activated one
+ * (one mmap over its window, and its rmap dependents dropped). What the
+ * cache cannot survive is a change of the rules a walk applies, since every
+ * space was built under them: CR0.WP and CR4.PSE (SDM vol. 3A §4.6, §4.3).
+ * And while paging is off the identity space maps page tables writable and
+ * untraced, so CR0.PG=0 drops all spaces too. */
+#define _GNU_SOURCE
+#include "shadowmmu/mmu_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CR0_WP (1u << 16)
+#define CR0_PG (1u << 31)
+#define CR4_PSE (1u << 4)
+#define CR4_PAE (1u << 5)
+
+/* The host's vm.max_map_count, and what the rest of the process (libraries,
+ * heap, code cache, stacks) keeps of it. */
+static uint32_t default_budget(void)
+{
+    char buf[32];
+    long max = 65530;
+    int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n > 0) {
+            buf[n] = 0;
+            max = strtol(buf, NULL, 10);
+        }
+        close(fd);
+    }
+    if (max < 4096)
+        max = 4096;
+    return (uint32_t)(max - (max / 8 > 1024 ? max / 8 : 1024));
+}
+
+static int init_space(struct mspace *s, uint16_t id, char *err, size_t errlen)
+{
+    if (space_init(&s->sp, err, errlen) < 0)
+        return -1;
+    s->id = id;
+    s->identity = id == IDENT_ID;
+    s->maps = 1;
+    return 0;
+}
+
+struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram,
+                       char *err, size_t errlen)
+{
+    struct mmu *m = calloc(1, sizeof *m);
+    struct rmap_config rc = { 0 };
+    struct rmap_ops ops = { 0 };
+    uint32_t buckets = 1, bits = 0;
+
+    if (!m) {
+        snprintf(err, errlen, "shadow MMU: out of memory");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    if (!m->cfg.spaces)
+        m->cfg.spaces = MMU_DEFAULT_SPACES;
+    if (!m->cfg.prefetch)
+        m->cfg.prefetch = MMU_DEFAULT_PREFETCH;
+    if (!m->cfg.max_records)
+        m->cfg.max_records = MMU_DEFAULT_RECORDS;
+    if (!m->cfg.rmap_pages)
+        m->cfg.rmap_pages = MMU_DEFAULT_RMAP_PAGES;
+    m->maps_budget = m->cfg.max_maps ? m->cfg.max_maps : default_budget();
+    if (m->cfg.spaces > MMU_MAX_SPACES || m->cfg.prefetch > 1024 ||
+        (m->cfg.prefetch & (m->cfg.prefetch - 1)) || m->cfg.max_records < m->cfg.prefetch ||
+        m->cfg.max_records >= (1u << 31)) {
+        snprintf(err, errlen, "shadow MMU: need 1..%u spaces, a power-of-two prefetch up to 1024 "
+                 "and at least that many records", MMU_MAX_SPACES);
+        free(m);
+        return NULL;
+    }
+    m->ram = ram;
+    while (buckets < m->cfg.max_records) {
+        buckets <<= 1;
+        bits++;
+    }
+    m->hash_shift = 32 - bits;
+    if (bits == 0) {            /* one bucket: the shift by 32 would be undefined */
+        buckets = 2;
+        m->hash_shift = 31;
+    }
+    m->rec = calloc((size_t)m->cfg.max_records + 1, sizeof *m->rec);
+    m->hash = calloc(buckets, sizeof *m->hash);
+    m->frame_head = calloc(FRAMES, sizeof *m->frame_head);
+    m->frame_flags = calloc(FRAMES, 1);
+    m->cand = calloc(m->cfg.prefetch, sizeof *m->cand);
+    m->want_w = calloc(m->cfg.prefetch, 1);
+    m->spaces = calloc(m->cfg.spaces, sizeof *m->spaces);
+    if (!m->rec || !m->hash || !m->frame_head || !m->frame_flags || !m->cand || !m->want_w ||
+        !m->spaces) {
+        snprintf(err, errlen, "shadow MMU: out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 1; i <= m->cfg.max_records; i++)
+        m->rec[i].hnext = i < m->cfg.max_records ? i + 1 : 0;
+    m->rec_free = 1;
+
+    if (init_space(&m->ident, IDENT_ID, err, errlen) < 0)
+        goto fail;
+    for (unsigned i = 0; i < m->cfg.spaces; i++)
+        if (init_space(&m->spaces[i], (uint16_t)i, err, errlen) < 0)
+            goto fail;
+    m->maps_total = m->cfg.spaces + 1;
+    m->st.maps_peak = m->maps_total;
+
+    rc.max_pages = m->cfg.rmap_pages;
+    rc.max_spaces = (uint16_t)m->cfg.spaces;
+    ops.opaque = m;
+    ops.zap = mmu_rmap_zap;
+    ops.untracked = mmu_rmap_untracked;
+    m->rm = rmap_create(&rc, &ops, err, errlen);
+    if (!m->rm)
+        goto fail;
+    m->mem = (struct walk_mem){ .opaque = m, .read32 = mmu_mem_read32,
+                                .cmpxchg32 = mmu_mem_cmpxchg32 };
+    return m;
+fail:
+    mmu_destroy(m);
+    return NULL;
+}
+
+void mmu_destroy(struct mmu *m)
+{
+    if (!m)
+        return;
+    rmap_destroy(m->rm);
+    space_destroy(&m->ident.sp);
+    for (unsigned i = 0; m->spaces && i < m->cfg.spaces; i++)
+        space_destroy(&m->spaces[i].sp);
+    free(m->spaces);
+    free(m->rec);
+    free(m->hash);
+    free(m->frame_head);
+    free(m->frame_flags);
+    free(m->cand);
+    free(m->want_w);
+    free(m);
+}
+
+struct space *mmu_identity(struct mmu *m) { return &m->ident.sp; }
+
+void mmu_flush_all(struct mmu *m)
+{
+    for (unsigned i = 0; i < m->cfg.spaces; i++) {
+        space_reset(m, &m->spaces[i], false);
+        m->spaces[i].drop_pending = false;
+    }
+    m->drops_pending = false;
+    rmap_clear(m->rm);
+    m->pend[0].used = m->pend[1].used = false;
+}
+
+static void touch(struct mmu *m, struct mspace *s)
+{
+    s->lru = ++m->tick;
+    m->cur = s;
+}
+
+struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl)
+{
+    uint8_t view = cpl == 3 ? MMU_VIEW_USER : MMU_VIEW_SUPER;
+    bool wp = (cr0 & CR0_WP) != 0, pse = (cr4 & CR4_PSE) != 0;
+    struct mspace *s = m->cur, *pick = NULL;
+
+    m->st.activations++;
+    mmu_settle(m);
+    if (!(cr0 & CR0_PG)) {
+        if (m->paging) {
+            mmu_flush_all(m);
+            m->st.flushes++;
+            m->paging = false;
+        }
+        if (!m->ident_mapped && ident_map(m) < 0)
+            return NULL;
+        m->cur = &m->ident;
+        return &m->ident.sp;
+    }
+    if (cr4 & CR4_PAE)
+        return NULL;    /* TODO(#5): PAE paging */
+    if (m->paging && (wp != m->wp || pse != m->pse)) {
+        mmu_flush_all(m);
+        m->st.flushes++;
+    }
+    m->paging = true;
+    m->wp = wp;
+    m->pse = pse;
+    m->cr3 = cr3;
+    cr3 &= PTE_FRAME;
+
+    if (s && s->keyed && s->cr3 == cr3 && s->view == view) {
+        m->st.cr3_hits++;
+        touch(m, s);
+        return &s->sp;
+    }
+    for (unsigned i = 0; i < m->cfg.spaces; i++) {
+        s = &m->spaces[i];
+        if (s->keyed && s->cr3 == cr3 && s->view == view) {
+            m->st.cr3_hits++;
+            touch(m, s);
+            return &s->sp;
+        }
+        if (!pick || (!s->keyed && pick->keyed) || (s->keyed == pick->keyed && s->lru < pick->lru))
+            pick = s;
+    }
+    if (pick->keyed) {
+        space_reset(m, pick, true);
+        m->st.spaces_recycled++;
+    } else {
+        m->st.spaces_created++;
+    }
+    pick->keyed = true;
+    pick->cr3 = cr3;
+    pick->view = view;
+    touch(m, pick);
+    return &pick->sp;
+}
+
+enum mmu_where mmu_locate(const struct mmu *m, uintptr_t host, struct space **sp, uint32_t *linear)
+{
+    for (unsigned i = 0; i <= m->cfg.spaces; i++) {
+        const struct mspace *s = i < m->cfg.spaces ? &m->spaces[i] : &m->ident;
+        if (space_contains(&s->sp, host)) {
+            uint64_t off = (uint64_t)host - (uint64_t)(uintptr_t)s->sp.base;
+            *sp = (struct space *)&s->sp;
+            *linear = (uint32_t)off;
+            return off < SPACE_WINDOW ? MMU_WINDOW : MMU_GUARD;
+        }
+    }
+    return MMU_OUTSIDE;
+}
+
+void mmu_invlpg(struct mmu *m, uint32_t linear)
+{
+    m->st.invlpgs++;
+    if (!m->paging)
+        return;
+    mmu_settle(m);
+    for (unsigned i = 0; i < m->cfg.spaces; i++) {
+        struct mspace *s = &m->spaces[i];
+        if (s->keyed && s->cr3 == (m->cr3 & PTE_FRAME))
+            zap_range(m, s, linear >> 12, 1);
+    }
+}
+
+void mmu_get_stats(const struct mmu *m, struct mmu_stats *st)
+{
+    struct rmap_stats rs;
+
+    rmap_get_stats(m->rm, &rs);
+    *st = m->st;
+    st->maps_in_use = m->maps_total;
+    st->maps_budget = m->maps_budget;
+    st->records_in_use = m->rec_used;
+    st->records_max = m->cfg.max_records;
+    st->traced_pages = rs.pages;
+}
+
+void mmu_space_info(const struct mmu *m, const struct space *sp, struct mmu_space_info *out)
+{
+    const struct mspace *s = (const struct mspace *)sp;
+
+    *out = (struct mmu_space_info){ .identity = s->identity, .keyed = s->keyed, .cr3 = s->cr3,
+                                    .view = (enum mmu_view)s->view, .pages = s->nrecs,
+                                    .maps = s->maps, .id = s->id };
+}

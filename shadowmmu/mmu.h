@@ -1,0 +1,281 @@
+/* mmu — shadow address spaces: the guest's page tables mirrored into host
+ * mappings that the host MMU walks, kept coherent by tracing (DESIGN §4).
+ *
+ * A *space* (space.h) is a 4 GiB host window addressed by translated code
+ * through the GS base. This module owns all of them:
+ *
+ *   identity space   paging off: every RAM region mapped read-write at its
+ *                    guest physical address (code frames read-only, §3)
+ *   paging spaces    an LRU cache of `spaces` windows, each keyed by
+ *                    (guest CR3 page-directory base, view). The supervisor
+ *                    view (CPL 0-2) maps what a supervisor may access; the
+ *                    user view (CPL 3) maps only user-accessible pages, so
+ *                    the host MMU enforces U/S (SDM vol. 3A §4.6). Returning
+ *                    to a cached CR3 is a GS-base change, no refill.
+ *
+ * Paging spaces start empty (PROT_NONE) and are filled lazily. A host fault
+ * in a window comes to mmu_fault(), which walks the guest tables (walk.h,
+ * §4.3), setting Accessed and Dirty (§4.8), and either reports a guest #PF
+ * (§4.7) or maps the 4 KiB guest frame from the RAM memfd at the faulting
+ * linear address — a *hidden* fault — together with the present, already
+ * accessed neighbours in the same guest page table (prefetch), one mmap per
+ * run of contiguous frames with the same protection. A page is mapped
+ *
+ *     writable  iff  the guest entries allow this view to write (R/W, U/S,
+ *                    CR0.WP), the Dirty bit is already set, the frame is not
+ *                    a traced page table and not a code frame;
+ *     read-only otherwise: the first write faults again and sets D, or is
+ *                    a traced or code write that the monitor handles.
+ *
+ * Tracing (DESIGN §4). Every page directory and page table a fill used is
+ * recorded in the reverse map (rmap.h) and write-protected in every space
+ * that maps it; a second index, frame -> (space, linear) for every mapped
+ * page, finds those mappings. A guest store to such a page faults with
+ * MMU_TRACED_WRITE; the monitor performs it (single-step with the host trap
+ * flag between mmu_unprotect_for_store and mmu_store_done, or
+ * mmu_write_phys), the rmap diffs the page and unmaps exactly the linear
+ * pages whose guest entries changed, in every space that depends on it. So
+ * cached spaces stay correct across CR3 switches without any flush, and
+ * INVLPG is only a courtesy. Code frames (DESIGN §3) are protected the same
+ * way and fault with MMU_CODE_WRITE.
+ *
+ * Resources are bounded and allocated by mmu_create: the mapping records,
+ * the rmap, every space's reservation. mmu_fault and everything it calls
+ * are async-signal-safe (no malloc, no stdio, only mmap/mprotect). The host
+ * limit vm.max_map_count is respected by modelling the VMAs of every
+ * window (mappings merge when contiguous in the memfd with one protection)
+ * against a budget; when the budget or the record pool runs out, or a
+ * system call fails with ENOMEM, the least recently used other space is
+ * emptied. Not thread-safe: one vCPU.
+ *
+ * Integration (the monitor, emulator/):
+ *
+ *   vm_create   after the RAM regions: m = mmu_create(&cfg, &vm->ram, ...)
+ *               with cfg.spaces from --shadow-spaces. It replaces vm->space.
+ *   vm_run      s = mmu_activate(m, cr0, cr3, cr4, cpl) (maps the identity
+ *               space the first time); GS base = cpu->membase = s->base.
+ *   MOV CR0/CR3/CR4, task switch, and every CPL change (interrupt/exception
+ *               delivery, IRET, far RET/CALL, SYSENTER/SYSEXIT):
+ *               s = mmu_activate(...) again and reload GS/membase if it
+ *               changed. It returns NULL for CR4.PAE=1 with CR0.PG=1
+ *               (unsupported: stop with an error). Changes of CR0.PG,
+ *               CR0.WP or CR4.PSE drop every cached space by themselves;
+ *               a plain CR3 write just selects another cached space.
+ *               Flush the jump cache on CR3 writes as today (DESIGN §3).
+ *   INVLPG      mmu_invlpg(m, linear) (and the jump cache).
+ *   SIGSEGV     mmu_locate(m, si_addr, &s, &linear):
+ *               MMU_WINDOW -> mmu_fault(m, s, linear, write ? MMU_WRITE :
+ *                 MMU_READ, cpl == 3, &r), write = gregs[REG_ERR] & 2; save
+ *                 and restore errno around it. Then by r.kind:
+ *                 HIDDEN        resume the faulting host instruction as is.
+ *                 GUEST_PF      CR2 = r.cr2, raise #PF with r.error.
+ *                 MMIO          emulate the access at r.gpa (decode the
+ *                               guest instruction, call the device).
+ *                 TRACED_WRITE  len = the store's size clipped to the page
+ *                               (decode the guest instruction; a REP string
+ *                               store: one element);
+ *                               mmu_unprotect_for_store(m, s, linear, r.gpa,
+ *                               len): MMU_STORE_STEP -> set TF in the
+ *                               ucontext's EFLAGS, resume; in the SIGTRAP
+ *                               handler clear TF (unless the guest's own TF
+ *                               is set) and call mmu_store_done(m, r.gpa,
+ *                               len). MMU_STORE_RETRY -> resume as is.
+ *                               A store that crosses into a second traced
+ *                               page faults again during the step: handle
+ *                               it the same way (two may be pending). If the
+ *                               step ends in another fault instead (a guest
+ *                               #PF on the second page), call
+ *                               mmu_store_done before delivering it: with
+ *                               nothing stored it changes nothing.
+ *                 CODE_WRITE    invalidate (unchain) the blocks on the page
+ *                               of r.gpa, mmu_unprotect_code(m, r.gpa),
+ *                               resume: the store now goes through. Re-
+ *                               protect when blocks are translated again.
+ *                 ERROR         out of host resources, or a shadow that
+ *                               could not be made coherent: stop the VM
+ *                               with an internal error.
+ *               MMU_GUARD -> the guest's 4 GiB wrap (emulate), `linear` is
+ *                 the wrapped guest address.
+ *   translator  mmu_protect_code(m, gpa) for each guest frame a new block
+ *               reads its bytes from (DESIGN §3).
+ *   monitor's own guest accesses (exception frames, descriptor tables,
+ *               device DMA, callouts that emulate stores): mmu_translate()
+ *               for linear -> physical with the guest's A/D updates, and
+ *               mmu_write_phys() for every store into guest RAM, so traced
+ *               pages stay coherent; it returns true if a code frame was
+ *               written (invalidate its blocks).
+ *   --stats     mmu_get_stats(), MMU_STATS(X) names and descriptions.
+ *
+ * Costs: each space reserves 40 GiB of address space (MAP_NORESERVE); a
+ * record is 32 bytes (4 MiB for the default 128 Ki); the frame index is
+ * 5 MiB of lazily touched memory; the rmap 4 KiB per traced page.
+ *
+ * Limits: 32-bit paging only (no PAE); CR4.PGE/G ignored (every translation
+ * is non-global, always safe since nothing is flushed on CR3 writes
+ * anyway); no SMEP/SMAP. A write flood on a page directory empties every
+ * space built on it (the rmap's rule). TODO(#5): PAE spaces; adaptive
+ * translation of instructions that keep faulting (a callout using
+ * mmu_translate + mmu_write_phys, chosen with mmu_is_traced/mmu_is_code). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shadowmmu/space.h"
+
+#define MMU_MAX_SPACES 256        /* a reservation is 40 GiB of address space */
+#define MMU_DEFAULT_SPACES 8
+#define MMU_DEFAULT_PREFETCH 16
+#define MMU_DEFAULT_RECORDS (128u << 10)
+#define MMU_DEFAULT_RMAP_PAGES 1024
+
+enum mmu_access { MMU_READ, MMU_WRITE, MMU_FETCH };
+enum mmu_view { MMU_VIEW_SUPER, MMU_VIEW_USER };
+
+struct mmu_config {
+    unsigned spaces;        /* cached paging spaces, 1..MMU_MAX_SPACES (0: 8) */
+    unsigned prefetch;      /* pages a fill maps around the faulting one: a power of two
+                               <= 1024 (0: 16; 1: no prefetch, the slow path) */
+    uint32_t max_records;   /* 4 KiB mappings recorded over all spaces (0: 128 Ki) */
+    uint32_t max_maps;      /* host mappings (VMAs) the windows may use (0: the host's
+                               vm.max_map_count minus a reserve for the rest of the
+                               process) */
+    uint32_t rmap_pages;    /* traced page-table pages, 4 KiB of snapshot each (0: 1024) */
+    bool pat;               /* CPUID reports PAT (walk.h) */
+};
+
+struct mmu;
+
+/* Reserves every space and allocates every pool. `ram` must outlive the
+ * mmu; regions may still be added until the first activation with paging
+ * off maps the identity space. NULL and a message on error. */
+struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram,
+                       char *err, size_t errlen);
+void mmu_destroy(struct mmu *m);
+
+/* The space translated code must use for this CPU state: the identity
+ * space when CR0.PG=0, else the cached space for (CR3, cpl == 3 ? user :
+ * supervisor), recycling the least recently used one on a miss. Drops all
+ * paging spaces when CR0.PG, CR0.WP or CR4.PSE changed since the previous
+ * call. NULL if CR0.PG=1 and CR4.PAE=1 (not supported), or if the identity
+ * space cannot be mapped. Not for the signal handler (the first call maps
+ * the identity space); a hit costs a compare, or a scan of the cache. */
+struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl);
+/* The identity space (for the monitor's setup before the first activation). */
+struct space *mmu_identity(struct mmu *m);
+
+enum mmu_where { MMU_OUTSIDE, MMU_WINDOW, MMU_GUARD };
+/* Which space a host address belongs to, and the guest linear address
+ * there (for a guard: the address after the guest's 32-bit wrap). */
+enum mmu_where mmu_locate(const struct mmu *m, uintptr_t host, struct space **s, uint32_t *linear);
+
+enum mmu_result {
+    MMU_HIDDEN,         /* mapped (or already fine): resume */
+    MMU_GUEST_PF,       /* the guest's tables deny it: #PF with error, CR2 = cr2 */
+    MMU_MMIO,           /* the frame is not RAM: emulate the access at gpa */
+    MMU_TRACED_WRITE,   /* a store to a traced page table at gpa: see mmu_unprotect_for_store */
+    MMU_CODE_WRITE,     /* a store to a frame holding translated code at gpa */
+    MMU_ERROR,          /* out of host resources that eviction could not free */
+};
+
+struct mmu_fault_result {
+    enum mmu_result kind;
+    uint32_t gpa;       /* MMIO, TRACED_WRITE, CODE_WRITE, HIDDEN: guest physical address */
+    uint32_t error;     /* GUEST_PF: #PF error code (walk.h PFEC_*) */
+    uint32_t cr2;       /* GUEST_PF: the faulting linear address */
+};
+
+/* A host fault at `linear` of space `s` (from mmu_locate), for an access of
+ * type `acc` by user (CPL 3) or supervisor code; `user` should match the
+ * space's view. Fills the shadow or says what the monitor must do. Async-
+ * signal-safe. Returns r->kind. */
+enum mmu_result mmu_fault(struct mmu *m, struct space *s, uint32_t linear, enum mmu_access acc,
+                          bool user, struct mmu_fault_result *r);
+
+/* Translate `linear` under the current paging state as an access of type
+ * `acc` would, setting A/D like the CPU (for the monitor's own accesses:
+ * fetching guest code, IDT delivery...). Maps nothing. Paging off: gpa =
+ * linear. Returns r->kind: MMU_HIDDEN with r->gpa, or MMU_GUEST_PF. */
+enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access acc, bool user,
+                              struct mmu_fault_result *r);
+
+/* Traced stores (result MMU_TRACED_WRITE). `len` bytes at `gpa`, within one
+ * page. STEP: the page is writable at `linear` of `s` until mmu_store_done:
+ * execute exactly the store (single-step), then call it. RETRY: nothing
+ * pending (the page stopped being traced — a write flood — or the mapping
+ * went away): resume the instruction, it now succeeds or faults anew. */
+enum mmu_store { MMU_STORE_STEP, MMU_STORE_RETRY };
+enum mmu_store mmu_unprotect_for_store(struct mmu *m, struct space *s, uint32_t linear,
+                                       uint32_t gpa, unsigned len);
+/* The stepped store is done: write-protect the page again and unmap the
+ * shadow pages whose guest entries it changed. */
+void mmu_store_done(struct mmu *m, uint32_t gpa, unsigned len);
+/* A store by the monitor into guest RAM: copies `len` bytes to `gpa`
+ * (may cross pages; bytes outside RAM are dropped) and keeps tracing
+ * coherent. Returns true if it wrote to a code frame. */
+bool mmu_write_phys(struct mmu *m, uint32_t gpa, const void *src, size_t len);
+
+/* Code pages (DESIGN §3). protect: the frame holding `gpa` holds translated
+ * code; every mapping of it, in every space including the identity space,
+ * becomes read-only, and so will future ones. unprotect: the blocks on it
+ * were invalidated; mappings whose guest entries allow writing become
+ * writable again. Idempotent; frames outside RAM are ignored. */
+void mmu_protect_code(struct mmu *m, uint32_t gpa);
+void mmu_unprotect_code(struct mmu *m, uint32_t gpa);
+bool mmu_is_code(const struct mmu *m, uint32_t gpa);
+/* Is the frame holding `gpa` a traced page directory or page table? (For
+ * adaptive translation: an instruction that keeps storing to one.) */
+bool mmu_is_traced(const struct mmu *m, uint32_t gpa);
+
+/* INVLPG: unmap the page in both views of the current CR3. */
+void mmu_invlpg(struct mmu *m, uint32_t linear);
+/* Drop every paging space (keys too) and all tracing. */
+void mmu_flush_all(struct mmu *m);
+
+/* Statistics (--stats). */
+#define MMU_STATS(X)                                                                      \
+    X(faults,          "host faults in shadow spaces handled")                           \
+    X(hidden,          "hidden faults: filled and resumed")                              \
+    X(guest_pf,        "page faults reflected to the guest")                             \
+    X(traced_writes,   "stores to traced page-table pages")                              \
+    X(code_writes,     "stores to frames holding translated code")                       \
+    X(mmio,            "accesses to device memory")                                      \
+    X(fills,           "host mmaps made by fills")                                       \
+    X(prefetched,      "pages mapped ahead of use by prefetch")                          \
+    X(dirty_upgrades,  "read-only mappings made writable by a later write")              \
+    X(write_protects,  "mappings write-protected for tracing or code")                   \
+    X(zaps,            "shadow ranges unmapped because guest entries changed")           \
+    X(zapped_pages,    "mapped pages removed by those")                                  \
+    X(invlpgs,         "INVLPGs")                                                        \
+    X(activations,     "space activations (CR3/CR0/CR4 writes, CPL changes)")            \
+    X(cr3_hits,        "activations that found a cached space")                          \
+    X(spaces_created,  "paging spaces keyed for the first time")                         \
+    X(spaces_recycled, "cached spaces recycled for another CR3 (LRU)")                   \
+    X(flushes,         "drops of all spaces (CR0.PG/WP or CR4.PSE changed)")             \
+    X(evictions,       "spaces emptied to free host mappings or records")                \
+    X(enomem,          "host system calls that failed with ENOMEM")
+
+struct mmu_stats {
+#define X(name, desc) uint64_t name;
+    MMU_STATS(X)
+#undef X
+    uint32_t maps_in_use;       /* modelled host mappings (VMAs) of all windows */
+    uint32_t maps_peak;
+    uint32_t maps_budget;
+    uint32_t records_in_use;    /* mapped 4 KiB pages over all paging spaces */
+    uint32_t records_max;
+    uint32_t traced_pages;      /* page-table pages being traced (rmap) */
+};
+void mmu_get_stats(const struct mmu *m, struct mmu_stats *st);
+
+/* One space's state, for tests and debugging. */
+struct mmu_space_info {
+    bool identity;
+    bool keyed;                 /* paging: holds a (CR3, view) */
+    uint32_t cr3;
+    enum mmu_view view;
+    uint32_t pages;             /* mapped 4 KiB pages recorded (paging spaces) */
+    uint32_t maps;              /* modelled VMAs of its reservation */
+    unsigned id;                /* its rmap space id */
+};
+void mmu_space_info(const struct mmu *m, const struct space *s, struct mmu_space_info *out);

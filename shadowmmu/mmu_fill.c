@@ -1,0 +1,340 @@
+/* mmu_fill — hidden faults: filling a shadow space from the guest's page
+ * tables (DESIGN §4), called from the SIGSEGV handler.
+ *
+ * mmu_fault() for a paging space:
+ *   1. walk32 the guest tables for the access, with WALK_SET_AD: A in every
+ *      entry used, D in the leaf on a write (SDM vol. 3A §4.8). A denial is
+ *      the guest's #PF with the error code of §4.7; nothing is written then.
+ *   2. Trace the page directory and, for a 4 KiB page, the page table it
+ *      used (rmap_add). A page newly traced is write-protected in every
+ *      space (mmu_protect.c).
+ *   3. The frame is not RAM: device memory, never mapped (MMU_MMIO).
+ *   4. Map it, read-only unless this view may write (§4.6: R/W and U/S
+ *      ANDed over both levels, CR0.WP), D is already set, and the frame is
+ *      neither traced nor code. Together with it, map the other pages of
+ *      the aligned group of cfg.prefetch pages around it that the guest
+ *      has present *and accessed* in the same page table (or the same
+ *      4 MiB page): mapping a page whose A bit is clear would let the first
+ *      access go unrecorded, so those wait for their own fault. A
+ *      prefetched page with D clear is read-only like any other. Runs of
+ *      contiguous frames with one protection become one mmap.
+ *   5. A write that still cannot go through is a traced or code write,
+ *      returned for the monitor to perform.
+ * A page that is already mapped only has its protection brought up to date
+ * (the write after D was clear; a frame no longer traced). */
+#define _GNU_SOURCE
+#include "shadowmmu/mmu_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+_Static_assert((int)MMU_READ == (int)WALK_READ && (int)MMU_WRITE == (int)WALK_WRITE &&
+               (int)MMU_FETCH == (int)WALK_FETCH, "mmu_access and walk_access agree");
+
+/* ---- guest physical memory for the walker ------------------------------- */
+
+uint32_t mmu_mem_read32(void *opaque, uint32_t gpa, bool *ok)
+{
+    struct mmu *m = opaque;
+    uint32_t *p = ram_ptr(m->ram, gpa, 4);
+
+    *ok = p != NULL;
+    return p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
+}
+
+/* The walker's A/D updates. The rmap's snapshot of a traced page must
+ * follow them (rmap.h contract), or the next diff would take them for a
+ * guest store. */
+bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new)
+{
+    struct mmu *m = opaque;
+    uint32_t *p = ram_ptr(m->ram, gpa, 4);
+
+    if (!p)
+        return true;
+    if (!__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return false;
+    rmap_sync_entry(m->rm, gpa, new);
+    return true;
+}
+
+/* ---- permissions -------------------------------------------------------- */
+
+static bool may_read(unsigned perm, bool user) { return !user || (perm & WALK_PERM_UR); }
+static bool may_write(unsigned perm, bool user)
+{
+    return (perm & (user ? WALK_PERM_UW : WALK_PERM_SW)) != 0;
+}
+
+static bool same_region(const struct ram_region *rg, uint32_t frame)
+{
+    uint64_t gpa = (uint64_t)frame << 12;
+    return gpa >= rg->gpa && gpa - rg->gpa < rg->size;
+}
+
+/* ---- the fill ----------------------------------------------------------- */
+
+/* Prefetch candidates of the group [base, base + n) in m->cand. */
+static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode,
+                   const struct walk *w, uint32_t base, uint32_t n, bool user)
+{
+    const uint32_t *pt = NULL;
+
+    if (w->page_size == PAGE_4K)
+        pt = ram_ptr(m->ram, w->pde & PTE_FRAME, 4096);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t lpn = base + i, leaf, frame;
+        unsigned perm;
+        bool want_w;
+
+        if (m->cand[i].ok)
+            continue;   /* the faulting page */
+        if (pt) {
+            leaf = pt[lpn & 0x3ff];
+            if (!(leaf & PTE_P) || !(leaf & PTE_A) || walk_pte_rsvd(mode, leaf))
+                continue;
+            perm = walk_perm(mode, w->pde, leaf);
+            frame = leaf >> 12;
+        } else {
+            leaf = w->pde;   /* one 4 MiB page: its A is set, D covers all of it */
+            perm = w->perm;
+            frame = (leaf & PDE_FRAME_4M) >> 12 | (lpn & 0x3ff);
+        }
+        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || rec_find(m, s, lpn))
+            continue;
+        want_w = may_write(perm, user) && (leaf & PTE_D);
+        m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
+                                    .prot = (uint8_t)prot_want(m, frame, want_w) };
+    }
+}
+
+/* Extent of the run through candidate i: contiguous frames in one region,
+ * one protection. */
+static uint32_t run_end(const struct mmu *m, uint32_t i, uint32_t n)
+{
+    const struct cand *c = m->cand;
+    const struct ram_region *rg = ram_region_of(m->ram, c[i].frame << 12);
+    uint32_t j = i;
+
+    while (j + 1 < n && c[j + 1].ok && c[j + 1].frame == c[j].frame + 1 &&
+           c[j + 1].prot == c[i].prot && same_region(rg, c[j + 1].frame))
+        j++;
+    return j;
+}
+
+static int map_cands(struct mmu *m, struct mspace *s, uint32_t base, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t i = lo; i <= hi; i++) {
+        m->want_w[i - lo] = m->cand[i].want_w;
+        m->cand[i].ok = 0;
+    }
+    return map_run(m, s, base + lo, hi - lo + 1, m->cand[lo].frame, m->cand[lo].prot, m->want_w);
+}
+
+static int fill(struct mmu *m, struct mspace *s, const struct walk_mode *mode, const struct walk *w,
+                uint32_t linear, bool user, int prot, bool want_w)
+{
+    uint32_t n = m->cfg.prefetch, lpn = linear >> 12, base = lpn & ~(n - 1), at = lpn - base;
+    const struct ram_region *rg;
+    uint32_t lo, hi;
+    int rc;
+
+    memset(m->cand, 0, n * sizeof *m->cand);
+    m->cand[at] = (struct cand){ .frame = w->frame >> 12, .ok = 1, .prot = (uint8_t)prot,
+                                 .want_w = want_w };
+    if (n > 1)
+        gather(m, s, mode, w, base, n, user);
+
+    /* The run through the faulting page first, with whatever eviction it
+     * takes; the faulting page alone if room is short; in an empty space
+     * if even that is short. */
+    rg = ram_region_of(m->ram, m->cand[at].frame << 12);
+    for (lo = at; lo > 0; lo--) {
+        const struct cand *c = &m->cand[lo - 1];
+        if (!c->ok || c->frame + 1 != m->cand[lo].frame || c->prot != prot ||
+            !same_region(rg, c->frame))
+            break;
+    }
+    hi = run_end(m, lo, n);
+    if (!mmu_reserve(m, s, 2, hi - lo + 1)) {
+        lo = hi = at;
+        if (!mmu_reserve(m, s, 2, 1))
+            space_reset(m, s, false);
+    }
+    rc = map_cands(m, s, base, lo, hi);
+    if (rc == -ENOMEM) {
+        /* The host refused even after other spaces were emptied: this
+         * space's own mappings go, then the faulting page alone. */
+        space_reset(m, s, false);
+        lo = hi = at;
+        m->want_w[0] = (uint8_t)want_w;
+        rc = map_run(m, s, lpn, 1, w->frame >> 12, prot, m->want_w);
+    }
+    if (rc < 0)
+        return rc;
+    m->st.prefetched += hi - lo;
+
+    /* The other runs only while there is room without evicting anything:
+     * a prefetch is a guess. */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j;
+        if (!m->cand[i].ok)
+            continue;
+        j = run_end(m, i, n);
+        if (rec_free_count(m) >= j - i + 1 && (uint64_t)m->maps_total + 2 <= m->maps_budget &&
+            map_cands(m, s, base, i, j) == 0)
+            m->st.prefetched += j - i + 1;
+        i = j;
+    }
+    return 0;
+}
+
+/* ---- faults ------------------------------------------------------------- */
+
+static enum mmu_result done(struct mmu_fault_result *r, enum mmu_result kind)
+{
+    r->kind = kind;
+    return kind;
+}
+
+/* Paging off: RAM is mapped read-write at its physical address except code
+ * frames; anything else is device memory. */
+static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_access acc,
+                                   struct mmu_fault_result *r)
+{
+    uint32_t frame = linear >> 12;
+
+    r->gpa = linear;
+    if (!ram_region_of(m->ram, linear)) {
+        m->st.mmio++;
+        return done(r, MMU_MMIO);
+    }
+    if (!m->ident_mapped)
+        return done(r, MMU_ERROR);      /* mmu_activate maps it, outside the handler */
+    if (acc == MMU_WRITE && frame_is_code(m, frame)) {
+        m->st.code_writes++;
+        return done(r, MMU_CODE_WRITE);
+    }
+    /* A stale fault: restate the page's protection. */
+    space_protect(&m->ident.sp, frame << 12, 4096, frame_is_code(m, frame) ? PROT_R : PROT_RW);
+    m->st.hidden++;
+    return done(r, MMU_HIDDEN);
+}
+
+/* Record the tables a walk used (DESIGN §4, Tracing). */
+static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk *w, uint32_t linear)
+{
+    uint32_t pd = w->pde_gpa & PTE_FRAME, pt = w->pte_gpa & PTE_FRAME;
+    enum rmap_add_result res;
+
+    res = rmap_add(m->rm, s->id, RMAP_PD, pd, ram_ptr(m->ram, pd, 4096));
+    if (res == RMAP_ADD_FULL)
+        return false;
+    if (res == RMAP_ADD_NEW)
+        protect_frame(m, pd >> 12);
+    if (w->page_size == PAGE_4K) {
+        res = rmap_add(m->rm, s->id, linear >> 22, pt, ram_ptr(m->ram, pt, 4096));
+        if (res == RMAP_ADD_FULL)
+            return false;
+        if (res == RMAP_ADD_NEW)
+            protect_frame(m, pt >> 12);
+    }
+    mmu_settle(m);
+    return true;
+}
+
+enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum mmu_access acc,
+                          bool user, struct mmu_fault_result *r)
+{
+    struct mspace *s = ms_of(sp);
+    struct walk_mode mode;
+    struct walk w;
+    uint32_t frame, lpn = linear >> 12, rec;
+    bool want_w;
+    int prot;
+
+    memset(r, 0, sizeof *r);
+    m->st.faults++;
+    if (m->broken)
+        return done(r, MMU_ERROR);
+    mmu_settle(m);
+    if (s->identity)
+        return ident_fault(m, linear, acc, r);
+    if (!s->keyed)
+        return done(r, MMU_ERROR);
+    user = user || s->view == MMU_VIEW_USER;    /* the user view maps only what CPL 3 may touch */
+    mode = mmu_mode(m, s->cr3);
+
+    if (!walk32(&m->mem, &mode, linear, (enum walk_access)acc, (user ? WALK_USER : 0) | WALK_SET_AD,
+                &w)) {
+        r->error = w.error;
+        r->cr2 = w.cr2;
+        m->st.guest_pf++;
+        return done(r, MMU_GUEST_PF);
+    }
+    r->gpa = w.gpa;
+    if (!trace_tables(m, s, &w, linear))
+        return done(r, MMU_ERROR);
+    frame = w.frame >> 12;
+    if (!ram_region_of(m->ram, w.frame)) {
+        m->st.mmio++;
+        return done(r, MMU_MMIO);
+    }
+    want_w = may_write(w.perm, user) && w.dirty;
+    prot = prot_want(m, frame, want_w);
+
+    rec = rec_find(m, s, lpn);
+    if (rec && m->rec[rec].frame == frame) {
+        m->rec[rec].want_w = want_w;
+        if (m->rec[rec].prot != prot) {
+            if (set_prot(m, rec, prot) < 0)
+                return done(r, MMU_ERROR);
+            if (prot == PROT_RW)
+                m->st.dirty_upgrades++;
+        }
+    } else {
+        /* A record for another frame cannot outlive a traced change of its
+         * PTE; unmap it properly all the same. */
+        if (rec && zap_range(m, s, lpn, 1) < 0)
+            return done(r, MMU_ERROR);
+        if (fill(m, s, &mode, &w, linear, user, prot, want_w) < 0)
+            return done(r, MMU_ERROR);
+    }
+
+    if (acc == MMU_WRITE && prot != PROT_RW) {
+        /* The walk allowed the write and set D, so only tracing or code
+         * protection holds it back. Code first: the monitor invalidates
+         * the blocks, and the retried store faults again if traced. */
+        if (frame_is_code(m, frame)) {
+            m->st.code_writes++;
+            return done(r, MMU_CODE_WRITE);
+        }
+        m->st.traced_writes++;
+        return done(r, MMU_TRACED_WRITE);
+    }
+    m->st.hidden++;
+    return done(r, MMU_HIDDEN);
+}
+
+enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access acc, bool user,
+                              struct mmu_fault_result *r)
+{
+    struct walk_mode mode;
+    struct walk w;
+
+    memset(r, 0, sizeof *r);
+    if (!m->paging) {
+        r->gpa = linear;
+        return done(r, MMU_HIDDEN);
+    }
+    mmu_settle(m);
+    mode = mmu_mode(m, m->cr3 & PTE_FRAME);
+    if (!walk32(&m->mem, &mode, linear, (enum walk_access)acc, (user ? WALK_USER : 0) | WALK_SET_AD,
+                &w)) {
+        r->error = w.error;
+        r->cr2 = w.cr2;
+        return done(r, MMU_GUEST_PF);
+    }
+    r->gpa = w.gpa;
+    return done(r, MMU_HIDDEN);
+}

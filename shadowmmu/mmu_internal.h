@@ -1,0 +1,172 @@
+/* mmu_internal — the state shared by mmu.c (spaces, activation), mmu_map.c
+ * (mapping records and the host-mapping model), mmu_fill.c (faults, walks,
+ * prefetch) and mmu_protect.c (tracing, code pages, traced stores).
+ *
+ * Mapping records. Every 4 KiB page mapped in a paging space has one record
+ * (struct mrec) in a pool allocated at create, linked three ways:
+ *
+ *     hash[(space id, linear page)] -> record      find what a page maps
+ *     frame_head[gpa >> 12] -> records of a frame  every mapping of a frame:
+ *                                                  write-protect it when it
+ *                                                  becomes traced or code
+ *     space->recs -> records of a space            empty a space
+ *
+ * Index 0 is never a record, so 0 ends every list and zeroed memory is an
+ * empty index. The identity space has no records: its page for a frame is
+ * at linear == gpa, mapped iff the frame is RAM, read-only iff code.
+ *
+ * Host-mapping model. The kernel merges neighbouring pages into one VMA
+ * when both are unmapped (the PROT_NONE reservation), or both map
+ * contiguous memfd offsets with the same protection (checked on Linux 6.x:
+ * mmap, mprotect and MAP_FIXED replacement all merge). A reservation then
+ * holds 1 + (number of adjacent page pairs that do not merge) VMAs, a
+ * function of the pages' state alone, so each change updates the count by
+ * looking at the pairs around the pages it changed (breaks_around). This
+ * is what the map budget (vm.max_map_count) is checked against. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shadowmmu/mmu.h"
+#include "shadowmmu/rmap.h"
+#include "shadowmmu/walk.h"
+
+#define LPNS (1u << 20)            /* 4 KiB pages in a window */
+#define FRAMES (1u << 20)          /* 4 KiB frames in the 32-bit physical space */
+#define PROT_R 1                   /* == PROT_READ */
+#define PROT_RW 3                  /* == PROT_READ | PROT_WRITE */
+#define FRAME_CODE 1u              /* frame_flags: holds translated code */
+#define IDENT_ID 0xffffu
+
+struct mrec {
+    uint32_t frame;                /* gpa >> 12 */
+    uint32_t key;                  /* space id << 20 | linear >> 12 */
+    uint32_t fprev, fnext;         /* the frame's records */
+    uint32_t sprev, snext;         /* the space's records */
+    uint32_t hnext;                /* hash chain; free list */
+    uint8_t prot;                  /* PROT_R or PROT_RW, as mapped now */
+    uint8_t want_w;                /* guest entries let this view write and D is set:
+                                      writable once neither traced nor code */
+};
+
+struct mspace {
+    struct space sp;               /* first: a struct space * is a struct mspace * */
+    uint16_t id;                   /* rmap space id, IDENT_ID for the identity space */
+    bool identity;
+    bool keyed;                    /* holds (cr3, view) */
+    bool drop_pending;             /* emptied inside an rmap callback: rmap_drop_space later */
+    uint8_t view;                  /* enum mmu_view */
+    uint32_t cr3;                  /* page-directory base (CR3 & PTE_FRAME) */
+    uint64_t lru;                  /* last activation; 0: emptied, recycle first */
+    uint32_t recs, nrecs;          /* its records */
+    uint32_t maps;                 /* modelled VMAs of the reservation */
+};
+
+/* A page a fill may map: the faulting one or a prefetch candidate. */
+struct cand {
+    uint32_t frame;
+    uint8_t ok, prot, want_w;
+};
+
+/* A traced store being single-stepped (mmu_unprotect_for_store). */
+struct pending {
+    struct mspace *s;
+    uint32_t lpn, frame;
+    bool used;
+    bool traced;                   /* rmap_write_begin said so: diff at the end */
+    bool temp;                     /* mapped only for the store: unmap at the end */
+};
+
+struct mmu {
+    struct mmu_config cfg;
+    const struct guest_ram *ram;
+    struct mspace ident;
+    struct mspace *spaces;         /* cfg.spaces paging spaces, id = index */
+    struct mspace *cur;            /* the last one activated */
+    bool ident_mapped;
+    bool broken;                   /* a shadow could not be made coherent: faults say ERROR */
+    /* Paging state of the last activation (walk.h struct walk_mode). */
+    bool paging, wp, pse;
+    uint32_t cr3;
+    uint64_t tick;
+    /* Records. */
+    struct mrec *rec;
+    uint32_t rec_free, rec_used;
+    uint32_t *hash;
+    uint32_t hash_shift;
+    uint32_t *frame_head;          /* FRAMES */
+    uint8_t *frame_flags;          /* FRAMES */
+    /* Host mappings. */
+    uint32_t maps_total, maps_budget;
+    uint64_t evict_gen;            /* bumped whenever a space is emptied */
+    struct rmap *rm;
+    struct walk_mem mem;
+    bool in_cb;                    /* inside an rmap callback: no rmap calls */
+    bool drops_pending;
+    struct pending pend[2];
+    struct cand *cand;             /* cfg.prefetch entries: scratch of a fill (the
+                                      signal stack is too small for it) */
+    uint8_t *want_w;               /* cfg.prefetch entries: scratch for map_run */
+    struct mmu_stats st;
+};
+
+static inline struct mspace *ms_of(struct space *s) { return (struct mspace *)s; }
+static inline struct mspace *space_of_rec(struct mmu *m, const struct mrec *r)
+{
+    return &m->spaces[r->key >> 20];
+}
+static inline uint32_t lpn_of_rec(const struct mrec *r) { return r->key & (LPNS - 1); }
+static inline bool frame_is_code(const struct mmu *m, uint32_t frame)
+{
+    return (m->frame_flags[frame] & FRAME_CODE) != 0;
+}
+/* rmap_tracked is a hash lookup; this is the protection rule of mmu.h. */
+static inline int prot_want(const struct mmu *m, uint32_t frame, bool want_w)
+{
+    if (want_w && !frame_is_code(m, frame) && !rmap_tracked(m->rm, frame << 12))
+        return PROT_RW;
+    return PROT_R;
+}
+static inline struct walk_mode mmu_mode(const struct mmu *m, uint32_t cr3)
+{
+    return (struct walk_mode){ .cr3 = cr3, .wp = m->wp, .pse = m->pse, .pat = m->cfg.pat };
+}
+
+/* mmu_map.c: records and host mappings. Functions that change mappings
+ * return 0 or -errno and keep records, model and host in step. `keep` is
+ * the space being worked on: eviction never empties it. */
+uint32_t rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
+/* Protection a record should have now: writable only if the guest allows
+ * it and the frame is neither traced nor code. */
+int rec_desired_prot(const struct mmu *m, const struct mrec *r);
+/* Map n pages at lpn (all without records) to frames frame.. frame+n-1,
+ * which lie in one RAM region, with prot; want_w[i] per page. */
+int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t frame, int prot,
+            const uint8_t *want_w);
+int set_prot(struct mmu *m, uint32_t r, int prot);
+/* Unmap the recorded pages of [lpn, lpn + n). */
+int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
+/* Unmap everything in s; drop_deps: also forget its rmap dependents (now,
+ * or after the callback we are in). */
+void space_reset(struct mmu *m, struct mspace *s, bool drop_deps);
+/* Make room for `maps` more VMAs and `recs` more records by emptying other
+ * spaces, least recently used first. False if that was not enough. */
+bool mmu_reserve(struct mmu *m, struct mspace *keep, uint32_t maps, uint32_t recs);
+/* A system call failed with ENOMEM: empty one other space. False if none. */
+bool mmu_relieve(struct mmu *m, struct mspace *keep);
+uint32_t rec_free_count(const struct mmu *m);
+/* Identity space: map RAM; set a frame's code protection. */
+int ident_map(struct mmu *m);
+int ident_set_code(struct mmu *m, uint32_t frame, bool code);
+void model_adjust(struct mmu *m, struct mspace *s, int delta);
+
+/* mmu_protect.c */
+void protect_frame(struct mmu *m, uint32_t frame);
+void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages);
+void mmu_rmap_untracked(void *opaque, uint32_t gpa, enum rmap_why why);
+/* Deferred rmap_drop_space calls (see struct mspace). */
+void mmu_settle(struct mmu *m);
+
+/* mmu_fill.c */
+uint32_t mmu_mem_read32(void *opaque, uint32_t gpa, bool *ok);
+bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new);
