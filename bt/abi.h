@@ -104,6 +104,11 @@ struct bt_cpu {
 #define BT_MODE_CPL(m)      ((m) & 3u)
 #define BT_MODE_IOPL(m)     (((m) >> 2) & 3u)
 #define BT_MODE_MAKE(cpl, iopl) ((uint32_t)(cpl) | ((cpl) ? (uint32_t)(iopl) << 2 : 0u))
+/* Paging is on: a block's linear page may map elsewhere after a CR3 write or
+ * INVLPG, so exits only chain to blocks on the same linear page (QEMU's rule
+ * for system mode); other targets go through the jump cache, which is
+ * flushed on such changes. */
+#define BT_MODE_PG          (1u << 4)
 
 /* Enter translated code at host address `code` with the guest state in cpu.
  * Returns when translated code exits (exit or signal path). Emitted code. */

@@ -26,7 +26,13 @@ struct bt_handlers {
 
 /* BT_HELPER_IRQ_WINDOW: STI found an interrupt waiting for IF (cpu->irq_pending);
  * the handler arranges for it to be taken at the next block boundary. */
-enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_IRQ_WINDOW, BT_HELPER_COUNT };
+/* BT_HELPER_MEMOP: adaptive translation (DESIGN §4) — an instruction with a
+ * memory operand that bt_config.slow_mem named is emitted as a callout that
+ * performs the whole instruction in the monitor (a traced page-table store,
+ * device memory) instead of taking a host fault each time. The callout
+ * continues in the block (BT_RESUME) unless it raises an exception. */
+enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
+       BT_HELPER_COUNT };
 
 /* A callout site: struct bt_site plus the decoded instruction. */
 struct bt_site_insn {
@@ -40,10 +46,15 @@ struct bt_config {
     FILE *trace;         /* per-block log, or NULL */
     uint32_t max_insns;  /* block size cap in guest instructions (default 64) */
     bool callout_flags;  /* POPF always through the monitor (slow path, for tests) */
+    /* Adaptive translation: should the memory instruction at guest linear eip
+     * (physical phys) be a BT_HELPER_MEMOP callout? NULL: never. */
+    bool (*slow_mem)(void *opaque, uint32_t eip, uint32_t phys);
+    void *slow_mem_opaque;
 };
 
 struct bt_stats {
     uint64_t blocks, guest_insns, guest_bytes, host_bytes, callout_sites;
+    uint64_t memop_callouts;   /* instructions translated as BT_HELPER_MEMOP (adaptive) */
     uint64_t verify_failures;
 };
 

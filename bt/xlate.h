@@ -20,6 +20,7 @@ struct xl {
     struct emit e;
     struct tb *tb;
     uint32_t mode;                       /* BT_MODE_* of the block */
+    uint32_t tb_eip, tb_phys;            /* the block's first byte, linear and physical */
     int nexits;
     uint32_t exit_target[TB_MAX_EXITS];
     size_t exit_patch[TB_MAX_EXITS];     /* offsets of rel32 fields jumping to the stubs */

@@ -133,6 +133,16 @@ static void translate_one(struct xl *xl, const struct insn *in)
 {
     bool mem = in->modrm_off >= 0 && in->mod != 3;
     bool ok = true;
+    struct bt *bt = xl->bt;
+
+    /* Adaptive translation: the monitor asked for this one to be emulated. */
+    if ((mem || in->kind == K_MOFFS || in->kind == K_STRING) && bt->cfg.slow_mem &&
+        bt->h.helper[BT_HELPER_MEMOP] &&
+        bt->cfg.slow_mem(bt->cfg.slow_mem_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip))) {
+        xl_callout(xl, bt->h.helper[BT_HELPER_MEMOP], in, 0);
+        bt->stats.memop_callouts++;
+        return;
+    }
 
     if (mem && (in->flags & INSN_F_ADDR16)) {
         if (in->kind == K_COPY_MEM || in->kind == K_LEA)
@@ -257,6 +267,8 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     xl.bt = bt;
     xl.tb = tb;
     xl.mode = mode;
+    xl.tb_eip = eip;
+    xl.tb_phys = phys;
     emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
     emit_mov_r32_m32(&xl.e, H_R11, H_R15, POLL_DISP);
 
@@ -333,6 +345,8 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
 {
     if (bt->cfg.no_chain || !ex->patch_off || ex->to)
+        return false;
+    if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
         return false;
     if (ex->ic_off) {
         int32_t neg = -(int32_t)eip;
