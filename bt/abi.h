@@ -109,6 +109,12 @@ struct bt_cpu {
  * for system mode); other targets go through the jump cache, which is
  * flushed on such changes. */
 #define BT_MODE_PG          (1u << 4)
+/* Segment-base set: 0 when ES CS SS DS FS GS all have base 0; otherwise the
+ * monitor's index for the tuple of bases, which the translator reads back
+ * through bt_config.seg_bases (DESIGN §2: folded in with lea, block keyed on
+ * the bases). */
+#define BT_MODE_SEGSET(m)   (((m) >> 8) & 0xffu)
+#define BT_MODE_SEGSET_SHIFT 8
 
 /* Enter translated code at host address `code` with the guest state in cpu.
  * Returns when translated code exits (exit or signal path). Emitted code. */

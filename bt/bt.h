@@ -50,6 +50,10 @@ struct bt_config {
      * (physical phys) be a BT_HELPER_MEMOP callout? NULL: never. */
     bool (*slow_mem)(void *opaque, uint32_t eip, uint32_t phys);
     void *slow_mem_opaque;
+    /* The segment bases (ES CS SS DS FS GS) of segment-base set `set` (see
+     * BT_MODE_SEGSET); NULL: every set is flat. */
+    void (*seg_bases)(void *opaque, uint32_t set, uint32_t base[6]);
+    void *seg_bases_opaque;
 };
 
 struct bt_stats {

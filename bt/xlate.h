@@ -21,6 +21,7 @@ struct xl {
     struct tb *tb;
     uint32_t mode;                       /* BT_MODE_* of the block */
     uint32_t tb_eip, tb_phys;            /* the block's first byte, linear and physical */
+    uint32_t seg_base[6];                /* ES CS SS DS FS GS bases (BT_MODE_SEGSET != 0) */
     int nexits;
     uint32_t exit_target[TB_MAX_EXITS];
     size_t exit_patch[TB_MAX_EXITS];     /* offsets of rel32 fields jumping to the stubs */
@@ -43,8 +44,16 @@ struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct in
 
 /* Copying guest instructions (xlate_copy.c). */
 void xl_copy(struct xl *xl, const struct insn *in);
-/* A K_COPY_MEM/K_LEA instruction with 16-bit addressing. */
-void xl_copy_addr16(struct xl *xl, const struct insn *in);
+/* A memory operand reached through a borrowed register: 16-bit addressing,
+ * or a segment with a non-zero base (seg_base, added to the address). */
+void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base);
+/* The segment (SEG_*) the instruction's ModRM operand goes through. */
+int xl_operand_seg(const struct insn *in);
+/* That segment's base in this block's mode (0 when flat). */
+static inline uint32_t xl_seg_base(const struct xl *xl, int seg)
+{
+    return BT_MODE_SEGSET(xl->mode) ? xl->seg_base[seg] : 0;
+}
 /* Emit `in` with its ModRM reg field replaced by host register reg (REX as
  * needed), its opcode replaced by opc[0..opc_len), operand size prefix kept;
  * the memory operand (if any) rewritten for guest memory (gs:, 0x67). */

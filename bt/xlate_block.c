@@ -129,6 +129,28 @@ static void xl_unsupported(struct xl *xl, const struct insn *in, int helper)
     xl_exit_direct(xl, -1, in->eip + in->len);
 }
 
+/* Kinds whose implicit segment must be flat in this translation: the stack
+ * (SS) and string/XLAT operands (DS or the override, ES). TODO(#4): fold
+ * those bases too; kernels keep SS, DS and ES flat and use FS/GS for
+ * per-CPU data, which the ModRM path handles. */
+static bool segments_supported(const struct xl *xl, const struct insn *in)
+{
+    if (!BT_MODE_SEGSET(xl->mode))
+        return true;
+    switch (in->kind) {
+    case K_PUSH: case K_POP: case K_PUSHA: case K_POPA: case K_ENTER: case K_LEAVE:
+    case K_CALL: case K_RET: case K_CALL_IND: case K_PUSHF: case K_POPF:
+        return xl_seg_base(xl, SEG_SS) == 0;
+    case K_STRING: case K_MASKMOV:
+        return xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS) == 0 &&
+               xl_seg_base(xl, SEG_ES) == 0;
+    case K_XLAT:
+        return xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS) == 0;
+    default:
+        return true;
+    }
+}
+
 static void translate_one(struct xl *xl, const struct insn *in)
 {
     bool mem = in->modrm_off >= 0 && in->mod != 3;
@@ -144,12 +166,20 @@ static void translate_one(struct xl *xl, const struct insn *in)
         return;
     }
 
-    if (mem && (in->flags & INSN_F_ADDR16)) {
-        if (in->kind == K_COPY_MEM || in->kind == K_LEA)
-            xl_copy_addr16(xl, in);
-        else    /* TODO(#2): stack, branch and string forms with 16-bit addresses */
-            xl_unsupported(xl, in, BT_HELPER_ADDR16);
+    if (!segments_supported(xl, in)) {
+        xl_unsupported(xl, in, BT_HELPER_ADDR16);
         return;
+    }
+    if (mem) {
+        /* LEA computes an offset: segment bases do not apply to it. */
+        uint32_t base = in->kind == K_LEA ? 0 : xl_seg_base(xl, xl_operand_seg(in));
+        if ((in->flags & INSN_F_ADDR16) || base) {
+            if (in->kind == K_COPY_MEM || in->kind == K_LEA)
+                xl_copy_borrowed(xl, in, base);
+            else    /* TODO(#2): stack and branch forms with 16-bit or based operands */
+                xl_unsupported(xl, in, BT_HELPER_ADDR16);
+            return;
+        }
     }
     switch (in->kind) {
     case K_COPY:
@@ -269,6 +299,8 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     xl.mode = mode;
     xl.tb_eip = eip;
     xl.tb_phys = phys;
+    if (BT_MODE_SEGSET(mode) && bt->cfg.seg_bases)
+        bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(mode), xl.seg_base);
     emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
     emit_mov_r32_m32(&xl.e, H_R11, H_R15, POLL_DISP);
 

@@ -33,6 +33,22 @@ static void emit_rm_operand(struct xl *xl, const struct insn *in, int reg)
     emit_bytes(&xl->e, in->bytes + from, (size_t)(to - from));
 }
 
+/* The guest's legacy prefixes; for a memory operand, without its segment
+ * override and 0x67 (gs: and 0x67 replace them). */
+static void copy_prefixes(struct emit *e, const struct insn *in, bool mem)
+{
+    for (int i = 0; i < in->npfx; i++) {
+        uint8_t b = in->bytes[i];
+        if (mem && (is_seg_prefix(b) || b == 0x67))
+            continue;
+        /* F3 0F BC/BD is TZCNT/LZCNT on a BMI1/ABM host; an i686 ignores the
+         * F3 and runs BSF/BSR (Linux's __ffs uses rep bsf). */
+        if (b == 0xf3 && (in->flags & INSN_F_F3_BSF))
+            continue;
+        emit_u8(e, b);
+    }
+}
+
 /* The opcode bytes; 0x82 is 0x80 under another name, invalid in 64-bit mode. */
 static void emit_opcode(struct emit *e, const struct insn *in)
 {
@@ -59,16 +75,7 @@ void xl_copy(struct xl *xl, const struct insn *in)
 
     if (mem)
         emit_bytes(e, "\x65\x67", 2);
-    for (int i = 0; i < in->npfx; i++) {
-        uint8_t b = in->bytes[i];
-        if (mem && (is_seg_prefix(b) || b == 0x67))
-            continue;
-        /* F3 0F BC/BD is TZCNT/LZCNT on a BMI1/ABM host; an i686 ignores the
-         * F3 and runs BSF/BSR (Linux's __ffs uses rep bsf). */
-        if (b == 0xf3 && (in->flags & INSN_F_F3_BSF))
-            continue;
-        emit_u8(e, b);
-    }
+    copy_prefixes(e, in, mem);
     emit_opcode(e, in);
     if (!mem) {
         emit_bytes(e, in->bytes + op + in->opc_len, (size_t)(in->len - op - in->opc_len));
@@ -106,41 +113,87 @@ void xl_load_rm(struct xl *xl, const struct insn *in, int reg)
         xl_reencode(xl, in, (const uint8_t *)"\x8b", 1, reg, false, false);      /* mov r32, r/m32 */
 }
 
-/* 16-bit addressing (0x67 in 32-bit code, SDM vol. 2 table 2-1): 64-bit mode
- * has no such forms, so the effective address is computed into a guest
- * register the instruction does not use (ESI, EDI or EBP, parked in r10),
- * truncated to 16 bits, and the instruction runs on gs:[that register]. No
- * REX prefix is involved, so AH..BH keep their meaning. A fault while the
- * register is borrowed is made precise by the side table (TB_PC_SPILL). */
-void xl_copy_addr16(struct xl *xl, const struct insn *in)
+/* The segment an operand goes through: the override, else SS for
+ * EBP/ESP-based addresses and DS otherwise (SDM vol. 1 §3.7.4). */
+int xl_operand_seg(const struct insn *in)
+{
+    if (in->seg != SEG_NONE)
+        return in->seg;
+    if (in->modrm_off < 0 || in->mod == 3)
+        return SEG_DS;
+    if (in->flags & INSN_F_ADDR16)
+        return (in->rm == 2 || in->rm == 3 || (in->rm == 6 && in->mod != 0)) ? SEG_SS : SEG_DS;
+    if (in->rm == 4 && in->sib_off >= 0) {
+        int base = in->bytes[in->sib_off] & 7;
+        return base == 4 || (base == 5 && in->mod != 0) ? SEG_SS : SEG_DS;
+    }
+    return in->rm == 5 && in->mod != 0 ? SEG_SS : SEG_DS;
+}
+
+/* The operand's address as base + index<<shift + disp (base/index -1: none). */
+static void operand_ea(const struct insn *in, int *base, int *index, int *shift, int32_t *disp)
 {
     static const int8_t base16[8] = { H_RBX, H_RBX, H_RBP, H_RBP, H_RSI, H_RDI, H_RBP, H_RBX };
     static const int8_t index16[8] = { H_RSI, H_RDI, H_RSI, H_RDI, -1, -1, -1, -1 };
+
+    *disp = in->disp;
+    *shift = 0;
+    if (in->flags & INSN_F_ADDR16) {
+        *base = base16[in->rm];
+        *index = index16[in->rm];
+        if (in->mod == 0 && in->rm == 6) {             /* [disp16] */
+            *base = -1;
+            *disp = (uint16_t)in->disp;
+        }
+        return;
+    }
+    if (in->rm == 4 && in->sib_off >= 0) {
+        uint8_t sib = in->bytes[in->sib_off];
+        *base = (sib & 7) == 5 && in->mod == 0 ? -1 : sib & 7;
+        *index = (sib >> 3 & 7) == 4 ? -1 : sib >> 3 & 7;
+        *shift = sib >> 6;
+        return;
+    }
+    *base = in->mod == 0 && in->rm == 5 ? -1 : in->rm;
+    *index = -1;
+}
+
+/* Operands 64-bit mode cannot express directly — 16-bit addressing (0x67 in
+ * 32-bit code, SDM vol. 2 table 2-1) and segments with a non-zero base
+ * (DESIGN §2) — are reached through a borrowed guest register: ESI or EDI,
+ * whichever the instruction does not name, is parked in r10, loaded with the
+ * linear address (lea wraps at 32 bits; 16-bit addresses are truncated to
+ * 16 bits before the base is added), and the instruction runs on gs:[it].
+ * No REX prefix is involved, so AH..BH keep their meaning. A fault while the
+ * register is borrowed is made precise by the side table (TB_PC_SPILL). */
+void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base)
+{
     struct emit *e = &xl->e;
     int x = in->reg != H_RSI ? H_RSI : H_RDI;
-    int base = base16[in->rm], index = index16[in->rm];
-    int32_t disp = in->disp;
-    int end = in->modrm_off + 1 + in->disp_size;
+    int base, index, shift;
+    int32_t disp;
 
-    if (in->mod == 0 && in->rm == 6)
-        base = -1;                                  /* [disp16] */
-    if (in->mod == 0 && in->rm == 6)
-        disp = (uint16_t)in->disp;
+    operand_ea(in, &base, &index, &shift, &disp);
     emit_mov_r64_r64(e, H_R10, x);
     xl->pc[xl->npc - 1].flags |= (uint16_t)TB_PC_SPILL(x);
-    if (base < 0)
-        emit_mov_r32_imm32(e, x, (uint32_t)disp);
-    else
-        emit_lea_r32(e, x, base, index, 0, disp);
-    emit_movzx_r32_r16(e, x, x);
-    emit_bytes(e, "\x65\x67", 2);
-    for (int i = 0; i < in->npfx; i++) {
-        uint8_t b = in->bytes[i];
-        if (b != 0x67 && b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65)
-            emit_u8(e, b);
+    if (in->flags & INSN_F_ADDR16) {
+        if (base < 0)
+            emit_mov_r32_imm32(e, x, (uint32_t)disp);
+        else
+            emit_lea_r32(e, x, base, index, 0, disp);
+        emit_movzx_r32_r16(e, x, x);
+        if (seg_base)
+            emit_lea_r32(e, x, x, -1, 0, (int32_t)seg_base);
+    } else if (base < 0 && index < 0) {
+        emit_mov_r32_imm32(e, x, (uint32_t)disp + seg_base);
+    } else {
+        emit_lea_r32(e, x, base, index, shift, (int32_t)((uint32_t)disp + seg_base));
     }
+    emit_bytes(e, "\x65\x67", 2);
+    copy_prefixes(e, in, true);
     emit_opcode(e, in);
     emit_u8(e, (uint8_t)((in->reg & 7) << 3 | (x & 7)));   /* mod=00 [esi] or [edi] */
+    int end = operand_end(in);
     emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
     emit_mov_r64_r64(e, x, H_R10);
 }

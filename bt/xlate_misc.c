@@ -55,6 +55,7 @@ bool xl_misc(struct xl *xl, const struct insn *in)
         uint32_t moffs = 0;
         /* With 0x67 the offset is 16 bits wide (SDM "MOV": moffs16). */
         memcpy(&moffs, in->bytes + in->npfx + 1, in->addrsize);
+        moffs += xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS);
         emit_bytes(e, "\x65\x67", 2);
         copy_data16(e, in);
         emit_u8(e, as_modrm[op - 0xa0]);
