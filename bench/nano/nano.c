@@ -1,0 +1,467 @@
+/* nano — the nanobenchmark kernel: what one sensitive operation costs.
+ *
+ * After Adams & Agesen, "A Comparison of Software and Hardware Techniques
+ * for x86 Virtualization" (ASPLOS 2006): each benchmark runs a loop of n
+ * iterations, each holding UNROLL copies of one operation, between two
+ * RDTSC reads; the same loop without the operation is timed too and
+ * subtracted. The best of TRIALS runs (after one warm-up run, which in a
+ * translator also pays for translation) is reported as
+ *
+ *     nano <name> <TSC ticks per operation, one decimal>
+ *
+ * on COM1, then the kernel leaves through isa-debug-exit with value 0.
+ * Under QEMU TCG and bt86 the guest's RDTSC reads the host's TSC, so the
+ * numbers are host TSC ticks and compare directly between the two.
+ *
+ * Command line (Multiboot): the names of the benchmarks to run, or "all".
+ * Words that are not names but look like a path (QEMU passes the kernel's
+ * file name first) are skipped. With no name the kernel lists them.
+ *
+ * Needs: "sys" benchmarks need the IDT, rings and exceptions of issue 4;
+ * "mmu" ones need paging and the shadow MMU of issue 5. They run in QEMU
+ * today and will fail in bt86 until those land (the harness shows "-"). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UNROLL 10
+#define TRIALS 5
+#define REP10(s) s s s s s s s s s s
+
+/* boot.S */
+extern const uint32_t exc_stubs[32];
+void isr_unexpected(void), isr_iret(void), isr_de_skip(void), isr_pf_skip(void);
+void isr_leave_user(void), nano_ret(void);
+void enter_user(void (*fn)(void), uint32_t user_esp);
+
+/* ---- Port I/O, COM1, exit ---------------------------------------------- */
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+static void putc_serial(char c)
+{
+    for (int i = 0; i < 100000 && !(inb(0x3F8 + 5) & 0x20); i++)   /* LSR.THRE */
+        ;
+    outb(0x3F8, (uint8_t)c);
+}
+
+static void puts_serial(const char *s)
+{
+    while (*s) {
+        if (*s == '\n')
+            putc_serial('\r');
+        putc_serial(*s++);
+    }
+}
+
+static void put_u64(uint64_t v)
+{
+    char buf[24];
+    int i = 0;
+    do { buf[i++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (i)
+        putc_serial(buf[--i]);
+}
+
+static void put_hex(uint32_t v)
+{
+    puts_serial("0x");
+    for (int s = 28; s >= 0; s -= 4)
+        putc_serial("0123456789abcdef"[(v >> s) & 15]);
+}
+
+static _Noreturn void nano_exit(uint8_t value)
+{
+    outb(0xF4, value);                 /* isa-debug-exit: status (value << 1) | 1 */
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+/* ---- Descriptor tables ------------------------------------------------- */
+
+struct tss {
+    uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    uint32_t es, cs, ss, ds, fs, gs, ldt;
+    uint16_t trap, iomap;
+};
+
+struct gate { uint16_t off_lo, sel; uint8_t zero, attr; uint16_t off_hi; };
+
+enum { SEL_KCODE = 0x08, SEL_KDATA = 0x10, SEL_UCODE = 0x1B, SEL_UDATA = 0x23, SEL_TSS = 0x28 };
+
+static uint64_t gdt[6];
+static struct gate idt[256];
+static struct tss tss;
+static uint8_t kstack[16384] __attribute__((aligned(16)));   /* ring-0 stack for ring-3 traps */
+static uint8_t ustack[16384] __attribute__((aligned(16)));
+
+static uint64_t seg_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+    return (limit & 0xFFFFull) | ((uint64_t)(base & 0xFFFFFF) << 16) | ((uint64_t)access << 40)
+         | ((uint64_t)((limit >> 16) & 0xF) << 48) | ((uint64_t)(flags & 0xF) << 52)
+         | ((uint64_t)(base >> 24) << 56);
+}
+
+static void set_gate(int v, void (*fn)(void), int dpl)
+{
+    uint32_t off = (uint32_t)(uintptr_t)fn;
+    idt[v] = (struct gate){ (uint16_t)off, SEL_KCODE, 0, (uint8_t)(0x8E | dpl << 5), (uint16_t)(off >> 16) };
+}
+
+/* Our own GDT (with ring-3 segments and a TSS) and IDT. Only the benchmarks
+ * that need them load them, so that the others run on a monitor without
+ * LGDT/LIDT/LTR: Multiboot's flat segments are all they need. */
+static void setup_tables(void)
+{
+    gdt[0] = 0;
+    gdt[1] = seg_desc(0, 0xFFFFF, 0x9A, 0xC);      /* ring-0 code, flat */
+    gdt[2] = seg_desc(0, 0xFFFFF, 0x92, 0xC);      /* ring-0 data */
+    gdt[3] = seg_desc(0, 0xFFFFF, 0xFA, 0xC);      /* ring-3 code */
+    gdt[4] = seg_desc(0, 0xFFFFF, 0xF2, 0xC);      /* ring-3 data */
+    gdt[5] = seg_desc((uint32_t)(uintptr_t)&tss, sizeof tss - 1, 0x89, 0x0);  /* 32-bit TSS */
+    tss.ss0 = SEL_KDATA;
+    tss.esp0 = (uint32_t)(uintptr_t)(kstack + sizeof kstack);
+    tss.iomap = sizeof tss;                        /* no I/O bitmap */
+
+    for (int v = 0; v < 256; v++)
+        set_gate(v, v < 32 ? (void (*)(void))(uintptr_t)exc_stubs[v] : isr_unexpected, 0);
+    set_gate(0x30, isr_iret, 0);
+    set_gate(0x80, isr_iret, 3);
+    set_gate(0x81, isr_leave_user, 3);
+
+    struct __attribute__((packed)) { uint16_t limit; uint32_t base; }
+        gdtr = { sizeof gdt - 1, (uint32_t)(uintptr_t)gdt },
+        idtr = { sizeof idt - 1, (uint32_t)(uintptr_t)idt };
+    __asm__ volatile(
+        "lgdt %0\n\t"
+        "ljmp $0x08, $1f\n"
+        "1:\n\t"
+        "mov $0x10, %%ax\n\t"
+        "mov %%ax, %%ds\n\t" "mov %%ax, %%es\n\t" "mov %%ax, %%ss\n\t"
+        "mov %%ax, %%fs\n\t" "mov %%ax, %%gs\n\t"
+        "lidt %1\n\t"
+        "mov $0x28, %%ax\n\t"
+        "ltr %%ax"
+        :: "m"(gdtr), "m"(idtr) : "eax", "memory");
+}
+
+/* Called by boot.S for any exception we did not expect. */
+struct exc_frame { uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax, vector, error, eip, cs, eflags; };
+
+void nano_exception(const struct exc_frame *f)
+{
+    puts_serial("nano: unexpected ");
+    if (f->vector == 255) {
+        puts_serial("interrupt");
+    } else {
+        puts_serial("exception ");
+        put_u64(f->vector);
+        puts_serial(" error ");
+        put_hex(f->error);
+    }
+    puts_serial(" at eip ");
+    put_hex(f->eip);
+    puts_serial("\n");
+    nano_exit(1);
+}
+
+/* ---- Paging (identity map of the first 8 MiB, 4 KiB pages) ------------- */
+
+#define PG_P  0x001u
+#define PG_RW 0x002u
+#define FAULT_PAGE 0x00700000u      /* kept not-present: the page-fault benchmark */
+#define PTE_PAGE   0x00701000u      /* its PTE is rewritten: the PTE benchmark */
+
+static uint32_t pgdir[1024] __attribute__((aligned(4096)));
+static uint32_t pgtab[2][1024] __attribute__((aligned(4096)));
+
+static void paging_on(void)
+{
+    for (uint32_t i = 0; i < 2048; i++)
+        pgtab[i / 1024][i % 1024] = (i << 12) | PG_P | PG_RW;
+    pgtab[FAULT_PAGE >> 22][(FAULT_PAGE >> 12) & 1023] = 0;
+    pgdir[0] = (uint32_t)(uintptr_t)pgtab[0] | PG_P | PG_RW;
+    pgdir[1] = (uint32_t)(uintptr_t)pgtab[1] | PG_P | PG_RW;
+    __asm__ volatile(
+        "mov %0, %%cr3\n\t"
+        "mov %%cr0, %%eax\n\t"
+        "or $0x80000000, %%eax\n\t"
+        "mov %%eax, %%cr0"
+        :: "r"(pgdir) : "eax", "memory");
+}
+
+static void paging_off(void)
+{
+    __asm__ volatile(
+        "mov %%cr0, %%eax\n\t"
+        "and $0x7FFFFFFF, %%eax\n\t"
+        "mov %%eax, %%cr0"
+        ::: "eax", "memory");
+}
+
+/* ---- The benchmarks ---------------------------------------------------- */
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* Each returns the TSC ticks of n iterations of UNROLL operations. */
+typedef uint64_t (*bench_fn)(uint32_t n);
+
+static uint64_t b_empty(uint32_t n)
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n) :: "cc");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_regmov(uint32_t n)      /* mov ebx,eax; mov eax,ebx: a copied pair */
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("mov %%eax, %%ebx\n\tmov %%ebx, %%eax\n\t") "dec %0\n\tjnz 1b"
+                     : "+r"(n) :: "eax", "ebx", "cc");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_callret(uint32_t n)
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("call nano_ret\n\t") "dec %0\n\tjnz 1b" : "+r"(n) :: "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_cli_sti(uint32_t n)
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("cli\n\tsti\n\t") "dec %0\n\tjnz 1b\n\tcli" : "+r"(n) :: "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_pushf_popf(uint32_t n)
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("pushf\n\tpopf\n\t") "dec %0\n\tjnz 1b" : "+r"(n) :: "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_in80(uint32_t n)
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("inb $0x80, %%al\n\t") "dec %0\n\tjnz 1b" : "+r"(n) :: "eax", "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_int_iret(uint32_t n)    /* ring 0 to ring 0 */
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("int $0x30\n\t") "dec %0\n\tjnz 1b" : "+r"(n) :: "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_div0(uint32_t n)        /* div ecx with ecx = 0; the handler skips it */
+{
+    uint32_t zero = 0;
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10(".byte 0xF7, 0xF1\n\t") "dec %0\n\tjnz 1b"
+                     : "+r"(n) : "c"(zero) : "eax", "edx", "cc", "memory");
+    return rdtsc() - t0;
+}
+
+/* The syscall benchmark runs entirely at CPL 3 (RDTSC is allowed there
+ * while CR4.TSD is clear); enter_user calls this with its input and output
+ * in globals. */
+static volatile uint32_t user_n;
+static volatile uint64_t user_ticks;
+
+static void user_syscall_loop(void)
+{
+    uint32_t n = user_n;
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("int $0x80\n\t") "dec %0\n\tjnz 1b" : "+r"(n) :: "cc", "memory");
+    user_ticks = rdtsc() - t0;
+}
+
+static uint64_t b_syscall(uint32_t n)
+{
+    user_n = n;
+    enter_user(user_syscall_loop, (uint32_t)(uintptr_t)(ustack + sizeof ustack));
+    return user_ticks;
+}
+
+static uint64_t b_cr3_write(uint32_t n)   /* reload the same CR3: a full (non-global) TLB flush */
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("mov %1, %%cr3\n\t") "dec %0\n\tjnz 1b"
+                     : "+r"(n) : "r"(pgdir) : "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_pgfault(uint32_t n)     /* mov eax,[ebx] on a not-present page; the handler skips it */
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10(".byte 0x8B, 0x03\n\t") "dec %0\n\tjnz 1b"
+                     : "+r"(n) : "b"(FAULT_PAGE) : "eax", "cc", "memory");
+    return rdtsc() - t0;
+}
+
+static uint64_t b_ptemod(uint32_t n)      /* store to a live PTE, alternating two frames */
+{
+    uint32_t *pte = &pgtab[PTE_PAGE >> 22][(PTE_PAGE >> 12) & 1023];
+    uint32_t a = PTE_PAGE | PG_P | PG_RW, b = (PTE_PAGE + 0x1000) | PG_P | PG_RW;
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("mov %2, (%1)\n\t" "mov %3, (%1)\n\t") "dec %0\n\tjnz 1b"
+                     : "+r"(n) : "r"(pte), "r"(b), "r"(a) : "cc", "memory");
+    return rdtsc() - t0;
+}
+
+enum need { NEED_NONE, NEED_SYS, NEED_MMU };
+
+struct bench {
+    const char *name;
+    bench_fn fn;
+    uint32_t n;           /* iterations; each runs ops_per_iter operations */
+    uint32_t ops_per_iter;
+    enum need need;
+    void (*setup)(void);
+    void (*teardown)(void);
+};
+
+static void de_on(void)  { set_gate(0, isr_de_skip, 0); }
+static void de_off(void) { set_gate(0, (void (*)(void))(uintptr_t)exc_stubs[0], 0); }
+static void pf_on(void)  { paging_on(); set_gate(14, isr_pf_skip, 0); }
+static void pf_off(void) { set_gate(14, (void (*)(void))(uintptr_t)exc_stubs[14], 0); paging_off(); }
+
+static const struct bench benches[] = {
+    { "regmov",     b_regmov,     100000, UNROLL,     NEED_NONE, 0, 0 },
+    { "callret",    b_callret,    20000,  UNROLL,     NEED_NONE, 0, 0 },
+    { "cli_sti",    b_cli_sti,    20000,  UNROLL,     NEED_NONE, 0, 0 },
+    { "pushf_popf", b_pushf_popf, 20000,  UNROLL,     NEED_NONE, 0, 0 },
+    { "in80",       b_in80,       2000,   UNROLL,     NEED_NONE, 0, 0 },
+    { "int_iret",   b_int_iret,   2000,   UNROLL,     NEED_SYS,  0, 0 },
+    { "syscall",    b_syscall,    2000,   UNROLL,     NEED_SYS,  0, 0 },
+    { "div0",       b_div0,       1000,   UNROLL,     NEED_SYS,  de_on, de_off },
+    { "cr3_write",  b_cr3_write,  1000,   UNROLL,     NEED_MMU,  paging_on, paging_off },
+    { "pgfault",    b_pgfault,    1000,   UNROLL,     NEED_MMU,  pf_on, pf_off },
+    { "ptemod",     b_ptemod,     1000,   2 * UNROLL, NEED_MMU,  paging_on, paging_off },
+};
+#define NBENCH ((int)(sizeof benches / sizeof benches[0]))
+
+static uint64_t best_of(bench_fn fn, uint32_t n)
+{
+    uint64_t best = UINT64_MAX;
+    fn(n);                              /* warm-up: translation, caches */
+    for (int t = 0; t < TRIALS; t++) {
+        uint64_t v = fn(n);
+        if (v < best)
+            best = v;
+    }
+    return best;
+}
+
+static void run_bench(const struct bench *b)
+{
+    static bool tables_loaded;
+    if (b->need != NEED_NONE && !tables_loaded) {
+        setup_tables();
+        tables_loaded = true;
+    }
+    if (b->setup)
+        b->setup();
+    uint64_t op = best_of(b->fn, b->n);
+    uint64_t empty = best_of(b_empty, b->n);
+    if (b->teardown)
+        b->teardown();
+    uint64_t ops = (uint64_t)b->n * b->ops_per_iter;
+    /* Tenths of a tick per operation, rounded; clamp at 0 (noise can make
+     * a free operation come out below the empty loop). */
+    uint64_t tenths = op > empty ? ((op - empty) * 10 + ops / 2) / ops : 0;
+    puts_serial("nano ");
+    puts_serial(b->name);
+    putc_serial(' ');
+    put_u64(tenths / 10);
+    putc_serial('.');
+    put_u64(tenths % 10);
+    puts_serial("\n");
+}
+
+/* ---- Command line ------------------------------------------------------ */
+
+struct multiboot_info { uint32_t flags, mem_lower, mem_upper, boot_device, cmdline; };
+
+static bool word_eq(const char *w, int len, const char *s)
+{
+    for (int i = 0; i < len; i++)
+        if (s[i] != w[i])
+            return false;
+    return s[len] == 0;
+}
+
+static bool looks_like_path(const char *w, int len)
+{
+    for (int i = 0; i < len; i++)
+        if (w[i] == '/' || w[i] == '.')
+            return true;
+    return false;
+}
+
+static void list_benches(void)
+{
+    puts_serial("nano: benchmarks:");
+    for (int i = 0; i < NBENCH; i++) {
+        putc_serial(' ');
+        puts_serial(benches[i].name);
+    }
+    puts_serial("\n");
+}
+
+void nano_main(uint32_t magic, const struct multiboot_info *mbi)
+{
+    /* Mask both PICs: STI in the CLI/STI benchmark must not let the timer in. */
+    outb(0x21, 0xFF);
+    outb(0xA1, 0xFF);
+    if (magic != 0x2BADB002) {
+        puts_serial("nano: not started by a Multiboot loader\n");
+        nano_exit(1);
+    }
+    const char *cmd = (mbi->flags & 4) ? (const char *)(uintptr_t)mbi->cmdline : "";
+    int ran = 0;
+    while (*cmd) {
+        while (*cmd == ' ')
+            cmd++;
+        const char *w = cmd;
+        while (*cmd && *cmd != ' ')
+            cmd++;
+        int len = (int)(cmd - w);
+        if (len == 0 || looks_like_path(w, len))
+            continue;
+        if (word_eq(w, len, "list")) {
+            list_benches();
+            ran++;
+            continue;
+        }
+        bool all = word_eq(w, len, "all"), found = false;
+        for (int i = 0; i < NBENCH; i++) {
+            if (all || word_eq(w, len, benches[i].name)) {
+                run_bench(&benches[i]);
+                found = true;
+                ran++;
+            }
+        }
+        if (!found) {
+            puts_serial("nano: unknown benchmark '");
+            for (int i = 0; i < len; i++)
+                putc_serial(w[i]);
+            puts_serial("'\n");
+            list_benches();
+            nano_exit(1);
+        }
+    }
+    if (!ran)
+        list_benches();
+    nano_exit(0);
+}
