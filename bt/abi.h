@@ -113,6 +113,10 @@ struct bt_cpu {
  * monitor's index for the tuple of bases, which the translator reads back
  * through bt_config.seg_bases (DESIGN §2: folded in with lea, block keyed on
  * the bases). */
+/* CR0.TS or CR0.EM is set: every x87/MMX/SSE instruction (and FWAIT) goes
+ * to the monitor, which raises #NM or #UD as CR0 says (SDM vol. 3A §2.5,
+ * table 2-2). */
+#define BT_MODE_FPU_TRAP    (1u << 5)
 #define BT_MODE_SEGSET(m)   (((m) >> 8) & 0xffu)
 #define BT_MODE_SEGSET_SHIFT 8
 

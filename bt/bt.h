@@ -16,14 +16,6 @@
 #include "cache/cache.h"
 #include "decoder/decoder.h"
 
-/* Handler for each instruction kind that needs the monitor. The site carries
- * the decoded instruction. Kinds without a handler raise #UD. */
-struct bt_handlers {
-    bt_callout_fn kind[K_COUNT];
-    bt_callout_fn invalid;    /* undecodable bytes: raise #UD */
-    bt_callout_fn helper[8];  /* BT_HELPER_*: instructions emulated in C (BCD, ...) */
-};
-
 /* BT_HELPER_IRQ_WINDOW: STI found an interrupt waiting for IF (cpu->irq_pending);
  * the handler arranges for it to be taken at the next block boundary. */
 /* BT_HELPER_MEMOP: adaptive translation (DESIGN §4) — an instruction with a
@@ -31,8 +23,20 @@ struct bt_handlers {
  * performs the whole instruction in the monitor (a traced page-table store,
  * device memory) instead of taking a host fault each time. The callout
  * continues in the block (BT_RESUME) unless it raises an exception. */
+/* BT_HELPER_FPU_TRAP: an x87/MMX/SSE instruction in a BT_MODE_FPU_TRAP block;
+ * the handler raises #NM/#UD, or returns BT_RESUME to skip it (FWAIT with
+ * CR0.MP clear). */
 enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
-       BT_HELPER_COUNT };
+       BT_HELPER_FPU_TRAP, BT_HELPER_COUNT };
+
+/* Handler for each instruction kind that needs the monitor. The site carries
+ * the decoded instruction. Kinds without a handler raise #UD. */
+struct bt_handlers {
+    bt_callout_fn kind[K_COUNT];
+    bt_callout_fn invalid;    /* undecodable bytes: raise #UD */
+    bt_callout_fn helper[BT_HELPER_COUNT];  /* instructions emulated in C (BCD, ...) */
+};
+
 
 /* A callout site: struct bt_site plus the decoded instruction. */
 struct bt_site_insn {

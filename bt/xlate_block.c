@@ -166,6 +166,11 @@ static void translate_one(struct xl *xl, const struct insn *in)
         return;
     }
 
+    if ((xl->mode & BT_MODE_FPU_TRAP) && (in->flags & (INSN_F_FPU | INSN_F_SSE))) {
+        xl_callout(xl, bt->h.helper[BT_HELPER_FPU_TRAP] ? bt->h.helper[BT_HELPER_FPU_TRAP]
+                                                       : bt->h.invalid, in, 0);
+        return;
+    }
     if (!segments_supported(xl, in)) {
         xl_unsupported(xl, in, BT_HELPER_ADDR16);
         return;
