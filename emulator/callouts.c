@@ -6,7 +6,7 @@
 #include <string.h>
 #include <x86intrin.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 /* Continue in the block, unless the run must stop, an exception is
  * pending, or an interrupt became deliverable (taken after this insn). */
@@ -89,13 +89,17 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
         while (!rep || cpu->gpr[R_ECX] != 0) {
             uint32_t val = 0;
             if (op <= 0x6d) {
+                /* The store is checked before the port is read (SDM "INS":
+                 * a fault leaves the port unread). */
+                unsigned fl = GM_WRITE | (v->cpl == 3 ? GM_USER : 0);
+                if (!guest_access(v, cpu->gpr[R_EDI], NULL, (size_t)size, fl | GM_PROBE))
+                    return guest_mem_fail(v, site->eip, cpu->gpr[R_EDI], "INS writes");
                 val = io_in(io, port, size);
-                if (!guest_write(v, cpu->gpr[R_EDI], &val, (size_t)size))
-                    return vcpu_stop_error(v, site->eip, "INS to unbacked memory at 0x%08x", cpu->gpr[R_EDI]);
+                guest_access(v, cpu->gpr[R_EDI], &val, (size_t)size, fl);
                 cpu->gpr[R_EDI] += (uint32_t)step;
             } else {
                 if (!guest_read(v, cpu->gpr[R_ESI], &val, (size_t)size))
-                    return vcpu_stop_error(v, site->eip, "OUTS from unbacked memory at 0x%08x", cpu->gpr[R_ESI]);
+                    return guest_mem_fail(v, site->eip, cpu->gpr[R_ESI], "OUTS reads");
                 io_out(io, port, size, val);
                 cpu->gpr[R_ESI] += (uint32_t)step;
             }
@@ -125,10 +129,10 @@ struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size)
     uint16_t base = 0, bits = 0;
 
     if ((type != SYS_TSS32_AVAIL && type != SYS_TSS32_BUSY) || v->tr.limit < 103 ||
-        !guest_read(v, v->tr.base + 102, &base, 2))
+        !sys_read(v, v->tr.base + 102, &base, 2))
         return GP(0);
     if ((uint32_t)base + port / 8 + 1 > v->tr.limit ||
-        !guest_read(v, v->tr.base + base + port / 8, &bits, 2))
+        !sys_read(v, v->tr.base + base + port / 8, &bits, 2))
         return GP(0);
     if ((bits >> (port & 7)) & ((1u << size) - 1))
         return GP(0);
@@ -146,7 +150,7 @@ static int co_pushf(struct bt_cpu *cpu, const struct bt_site *site)
 
     count(v, K_PUSHF);
     if (!guest_write(v, esp, &fl, in->opsize))
-        return vcpu_stop_error(v, site->eip, "PUSHF to unbacked memory at 0x%08x", esp);
+        return guest_mem_fail(v, site->eip, esp, "PUSHF writes");
     cpu->gpr[R_ESP] = esp;
     return BT_RESUME;
 }
@@ -160,7 +164,7 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
 
     count(v, K_POPF);
     if (!guest_read(v, cpu->gpr[R_ESP], &val, in->opsize))
-        return vcpu_stop_error(v, site->eip, "POPF from unbacked memory at 0x%08x", cpu->gpr[R_ESP]);
+        return guest_mem_fail(v, site->eip, cpu->gpr[R_ESP], "POPF reads");
     /* SDM "POPF": IOPL changes only at CPL 0, IF only when CPL <= IOPL;
      * VM, VIP, VIF are unaffected and RF is cleared. */
     if (v->cpl > 0)
@@ -297,7 +301,7 @@ static int co_enter(struct bt_cpu *cpu, const struct bt_site *site)
     cpu->gpr[R_ESP] = esp - size;
     return BT_RESUME;
 bad:
-    return vcpu_stop_error(v, site->eip, "ENTER touches unbacked memory near 0x%08x", esp);
+    return guest_mem_fail(v, site->eip, esp, "ENTER touches");
 }
 
 static int co_addr16(struct bt_cpu *cpu, const struct bt_site *site)
@@ -335,4 +339,5 @@ void callouts_fill(struct bt_handlers *h)
     h->helper[BT_HELPER_ENTER] = co_enter;
     h->helper[BT_HELPER_ADDR16] = co_addr16;
     h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
+    h->helper[BT_HELPER_MEMOP] = co_memop;
 }

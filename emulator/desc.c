@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 void sys_warn_once(struct vcpu *v, unsigned bit, const char *fmt, ...)
 {
@@ -48,9 +48,15 @@ bool desc_read(struct vcpu *v, uint16_t sel, struct desc *d)
     }
     if (idx + 7 > limit)
         return false;
-    /* Outside RAM reads float high, as on a PC's bus: not a valid descriptor. */
-    if (!guest_read(v, base + idx, raw, 8))
+    /* An implicit supervisor read (SDM vol. 3A §4.6). A page fault is left
+     * in v->pf for the caller's fault to become (raise_fault, pf_take);
+     * outside RAM reads float high, as on a PC's bus: not a valid
+     * descriptor. */
+    if (!sys_read(v, base + idx, raw, 8)) {
+        if (v->pf.pending)
+            return false;
         memset(raw, 0xff, 8);
+    }
     memcpy(&d->lo, raw, 4);
     memcpy(&d->hi, raw + 4, 4);
     return true;
@@ -65,7 +71,8 @@ void desc_set_accessed(struct vcpu *v, uint16_t sel, struct desc *d)
         return;
     d->hi |= 0x100;
     type_byte = (uint8_t)(d->hi >> 8);
-    guest_write(v, base + (sel & 0xfff8u) + 5, &type_byte, 1);
+    if (!sys_write(v, base + (sel & 0xfff8u) + 5, &type_byte, 1))
+        v->pf.pending = false;  /* TODO(#5): a #PF setting the accessed bit */
 }
 
 void seg_from_desc(struct segreg *s, uint16_t sel, struct desc d)
@@ -217,29 +224,9 @@ void seg_clear_inner(struct vcpu *v)
 
 void vcpu_mode_changed(struct vcpu *v)
 {
-    uint32_t mode = vcpu_mode(v);
-    struct bt_jcache_entry *jc;
-
     v->bt.exit_slot = 0;        /* never chain across a mode change */
-    if (mode == v->jcache_mode[0]) {
-        jc = v->jcache;
-    } else {
-        if (!v->jcache_outer) {
-            v->jcache_outer = malloc(sizeof(struct bt_jcache_entry) * BT_JCACHE_SIZE);
-            if (!v->jcache_outer) {
-                vcpu_stop_error(v, v->bt.eip, "out of memory for a jump cache");
-                return;
-            }
-            v->jcache_mode[1] = ~mode;
-        }
-        if (v->jcache_mode[1] != mode) {
-            for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
-                v->jcache_outer[i].eip = BT_JCACHE_EMPTY;
-            v->jcache_mode[1] = mode;
-        }
-        jc = v->jcache_outer;
-    }
-    v->bt.jcache = (uint64_t)(uintptr_t)jc;
+    if (jc_select(v, vcpu_mode(v)))
+        paging_sync(v);         /* the user or the supervisor view of the space */
 }
 
 void sys_reset(struct vcpu *v)
@@ -263,6 +250,4 @@ void sys_reset(struct vcpu *v)
     v->dr[6] = 0xffff0ff0u;
     v->dr[7] = 0x400;
     v->apic_base = 0xfee00900u;      /* BSP, enabled */
-    v->jcache_mode[0] = 0;
-    v->jcache_mode[1] = ~0u;
 }

@@ -20,27 +20,19 @@
  * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
  * next block is a one-instruction block from a second translator (key mode
  * MODE_STEP), so that exactly one instruction runs before an interrupt. */
-#define _GNU_SOURCE
-#include <asm/prctl.h>
-#include <sys/auxv.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 void vm_flush_code(struct vm *vm)
 {
     struct vcpu *v = vm->vcpu;
     cache_flush(vm->cache);
-    for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++) {
-        v->jcache[i].eip = BT_JCACHE_EMPTY;
-        if (v->jcache_outer)
-            v->jcache_outer[i].eip = BT_JCACHE_EMPTY;
-    }
+    jc_flush_all(v);
+    smc_flushed(vm);
     v->bt.exit_slot = 0;
     vm->stats.cache_flushes++;
 }
@@ -65,61 +57,6 @@ void system_fini(struct vm *vm)
     events_destroy(vm);
     bt_destroy(vm->bt_step);
     vm->bt_step = NULL;
-    if (vm->vcpu) {
-        free(vm->vcpu->jcache_outer);
-        vm->vcpu->jcache_outer = NULL;
-    }
-}
-
-/* The block for the current EIP: code cache, or a new translation. step:
- * a one-instruction block (interrupt shadow). */
-static struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip, bool step)
-{
-    uint32_t phys = eip, mode = vcpu_mode(v) | (step ? MODE_STEP : 0);  /* TODO(#5): page tables */
-    struct bt *bt = step ? vm->bt_step : vm->bt;
-    struct tb *tb = cache_lookup(vm->cache, phys, eip, mode);
-    const uint8_t *code;
-    uint64_t avail;
-
-    if (tb) {
-        vm->stats.lookups_hit++;
-        return tb;
-    }
-    avail = ram_avail(&vm->ram, phys);
-    code = ram_ptr(&vm->ram, phys, 1);
-    if (!code || avail == 0) {
-        vcpu_stop_error(v, eip, "guest executes outside RAM at EIP 0x%08x", eip);
-        return NULL;
-    }
-    if (avail > 4096 + 16)
-        avail = 4096 + 16;
-    /* A block never runs into the stop address: the caller owns the bytes there. */
-    if (stop_eip > eip && stop_eip - eip < avail)
-        avail = stop_eip - eip;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        uint64_t before = cache_epoch(vm->cache);
-        tb = bt_translate(bt, eip, phys, mode, code, avail);
-        if (tb) {
-            vm->stats.translations++;
-            if (cache_epoch(vm->cache) != before)
-                v->bt.exit_slot = 0;
-            return tb;
-        }
-        vm_flush_code(vm);
-    }
-    vcpu_stop_error(v, eip, "cannot translate the block at EIP 0x%08x", eip);
-    return NULL;
-}
-
-/* Point GS at the active guest address space. WRGSBASE is a few cycles
- * where the kernel enables it (Linux >= 5.9 sets CR4.FSGSBASE and reports
- * HWCAP2_FSGSBASE); otherwise arch_prctl. */
-static void set_gs_base(uint64_t base)
-{
-    if (getauxval(AT_HWCAP2) & 2)
-        __asm__ volatile("wrgsbase %0" : : "r"(base) : "memory");
-    else
-        syscall(SYS_arch_prctl, ARCH_SET_GS, base);
 }
 
 /* The run's budget is CPU time (ITIMER_VIRTUAL, SIGVTALRM), not wall time: a
@@ -160,8 +97,16 @@ int callout_continue(struct vcpu *v)
         (const struct bt_jcache_entry *)(uintptr_t)cpu->jcache + (eip & (BT_JCACHE_SIZE - 1));
 
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
-        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip || e->eip != eip)
+        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip)
         return BT_EXIT;
+    if (e->eip != eip) {
+        /* Not in the jump cache (just flushed by a CR3 write or INVLPG, say):
+         * a block already translated will do, without the round trip. */
+        struct tb *tb = find_cached_block(v->vm, v, eip);
+        if (!tb)
+            return BT_EXIT;
+        jc_fill(v, eip, tb->host);
+    }
     cpu->eip = eip;
     cpu->resume = e->host;
     return BT_RESUME;
@@ -174,20 +119,15 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
     enum vm_exit result;
     char err[200];
 
-    if (!vm->ram_mapped) {
-        if (space_map_identity(&vm->space, &vm->ram, err, sizeof err) < 0) {
-            snprintf(v->error, sizeof v->error, "%s", err);
-            return VM_EXIT_ERROR;
-        }
-        vm->ram_mapped = true;
-    }
     if (signals_install(err, sizeof err) < 0) {
         snprintf(v->error, sizeof v->error, "%s", err);
         return VM_EXIT_ERROR;
     }
     signals_set_current(v);
-    set_gs_base((uint64_t)(uintptr_t)vm->space.base);
     v->exit = EXIT_NONE;
+    v->bt.membase = 0;          /* GS is set anew: the caller may have changed it */
+    if (!paging_sync(v))
+        return VM_EXIT_ERROR;
     v->exc.vector = -1;
     vm->stop_eip = stop_eip;
     cpu->exc_pending = 0;
@@ -203,6 +143,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
 
         if (v->exit_req)
             poll_rearm(v);
+        v->pf.pending = false;
         if (v->exit != EXIT_NONE)
             break;
         if (cpu->exc_pending) {
@@ -230,18 +171,19 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         }
         step = cpu->inhibit_irq;
         tb = find_block(vm, v, eip, stop_eip, step);
-        if (!tb)
+        if (!tb) {
+            if (cpu->exc_pending && v->exit == EXIT_NONE)
+                continue;           /* a #PF on the fetch */
             break;
+        }
         if (cpu->exit_slot) {
             struct tb_exit *ex = (struct tb_exit *)(uintptr_t)cpu->exit_slot;
-            if (!step && !(ex->from->mode & MODE_STEP) && bt_link(vm->bt, ex, tb, eip))
+            if (!step && !(ex->from->mode & MODE_STEP) && block_linkable(v, tb) &&
+                bt_link(vm->bt, ex, tb, eip))
                 vm->stats.chain_patches++;
         }
-        if (!step) {
-            struct bt_jcache_entry *jc = (struct bt_jcache_entry *)(uintptr_t)cpu->jcache;
-            jc[eip & (BT_JCACHE_SIZE - 1)].eip = eip;
-            jc[eip & (BT_JCACHE_SIZE - 1)].host = (uint64_t)(uintptr_t)tb->host;
-        }
+        if (!step)
+            jc_fill(v, eip, tb->host);
         cpu->exit_slot = 0;
         cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
         v->enter(cpu, tb->host);

@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 static const char *const names[32] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS", "#NP",
@@ -43,6 +43,11 @@ const char *exc_name(int vec)
 
 int raise_fault(struct vcpu *v, struct fault f, uint32_t eip)
 {
+    /* A page fault met while reading a descriptor or the TSS for this
+     * instruction comes first: the fault derived from the failed read
+     * (#GP, #TS) would not have happened (SDM vol. 3A §6.15, #PF). */
+    if (v->pf.pending && v->pf.site == v->bt.site)
+        f = pf_take(v, f);
     return raise_exception(v, f.vec, eip, exc_has_error(f.vec), f.err);
 }
 
@@ -66,9 +71,8 @@ static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16
 
     if (!v->tr.ar || at + size + 1 > v->tr.limit)
         return ts;
-    if (!guest_read(v, v->tr.base + at, &val, size) ||
-        !guest_read(v, v->tr.base + at + size, &sel, 2))
-        return ts;
+    if (!sys_read(v, v->tr.base + at, &val, size) || !sys_read(v, v->tr.base + at + size, &sel, 2))
+        return pf_take(v, ts);
     *ss = sel;
     *esp = val;
     return NO_FAULT;
@@ -89,8 +93,11 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
 
     if ((uint32_t)vector * 8 + 7 > v->idtr.limit)
         return GP(idt_err);
-    if (!guest_read(v, v->idtr.base + (uint32_t)vector * 8, raw, 8))
+    if (!sys_read(v, v->idtr.base + (uint32_t)vector * 8, raw, 8)) {
+        if (v->pf.pending)
+            return pf_take(v, NO_FAULT);
         memset(raw, 0xff, 8);                   /* open bus */
+    }
     memcpy(&gate.lo, raw, 4);
     memcpy(&gate.hi, raw + 4, 4);
     type = desc_type(gate);
@@ -108,7 +115,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         uint16_t tsel = (uint16_t)(gate.lo >> 16);
         unsigned tt;
         if ((tsel & 4) || !desc_read(v, tsel, &tssd))
-            return GP((tsel & 0xfffcu) | ext);
+            return pf_take(v, GP((tsel & 0xfffcu) | ext));
         tt = desc_type(tssd);
         if (desc_s(tssd) || (tt != SYS_TSS32_AVAIL && tt != SYS_TSS16_AVAIL))
             return GP((tsel & 0xfffcu) | ext);
@@ -129,7 +136,9 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         off &= 0xffff;
     if ((sel & 0xfffc) == 0)
         return GP(ext);
-    if (!desc_read(v, sel, &cs) || !desc_is_code(cs) || desc_dpl(cs) > v->cpl)
+    if (!desc_read(v, sel, &cs))
+        return pf_take(v, GP((sel & 0xfffcu) | ext));
+    if (!desc_is_code(cs) || desc_dpl(cs) > v->cpl)
         return GP((sel & 0xfffcu) | ext);
     if (!desc_present(cs))
         return FAULT(EXC_NP, (sel & 0xfffcu) | ext);
@@ -139,13 +148,13 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
 
     esp = cpu->gpr[R_ESP];
     if (new_cpl < v->cpl) {
-        uint16_t ss_sel;
+        uint16_t ss_sel = 0;
         struct fault f = tss_stack(v, new_cpl, ext, &ss_sel, &esp);
         if (f.vec >= 0)
             return f;
         f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss);
         if (f.vec >= 0)
-            return f;
+            return pf_take(v, f);
         frame[n++] = v->seg[SEG_SS].sel;
         frame[n++] = cpu->gpr[R_ESP];
     }
@@ -159,15 +168,24 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         seg_set_cs(v, sel, cs, new_cpl, off);   /* refuses with the message */
         return NO_FAULT;
     }
-    /* Push on the new stack (its base, not the old SS's). */
-    for (unsigned i = 0; i < n; i++) {
-        esp -= size;
-        if (!guest_write(v, new_ss.base + esp, &frame[i], size)) {
+    /* Push on the new stack (its base, not the old SS's), as the new CPL,
+     * in one store: the first word pushed is the highest. Every page is
+     * checked first, so a #PF leaves nothing half written. */
+    {
+        uint8_t img[sizeof frame];
+        unsigned fl = GM_WRITE | (new_cpl == 3 ? GM_USER : 0);
+        for (unsigned i = 0; i < n; i++)
+            memcpy(img + (n - 1 - i) * size, &frame[i], size);
+        esp -= n * size;
+        if (!guest_access(v, new_ss.base + esp, NULL, n * size, fl | GM_PROBE)) {
+            if (v->pf.pending)
+                return pf_take(v, NO_FAULT);
             *stopped = true;
             vcpu_stop_error(v, eip, "delivering %s: the stack at 0x%08x is outside RAM",
                             exc_name(vector), new_ss.base + esp);
             return NO_FAULT;
         }
+        guest_access(v, new_ss.base + esp, img, n * size, fl);
     }
 
     /* Commit. */
@@ -254,5 +272,7 @@ void exc_deliver_pending(struct vcpu *v)
 
     v->bt.exc_pending = 0;
     v->vm->stats.exceptions++;
+    if (e->vector == EXC_PF)
+        v->pf_return = (struct pf_return){ .pending = true, .eip = e->eip, .lin = v->cr2 };
     event_deliver(v, e->vector, EV_EXC, e->has_error_code, e->error_code, e->eip, e->eip);
 }

@@ -2,10 +2,11 @@
  * ModRM effective address (SDM vol. 2 §2.1.5, tables 2-2 and 2-3), reads
  * and writes through a segment, the stack, and the EFLAGS image.
  *
- * Linear = segment base + offset; paging is off (linear = physical, issue
- * #5 changes guest_read/guest_write). Segment limits are not checked here,
- * as translated code does not check them either (README). */
-#include "emulator/system.h"
+ * Linear = segment base + offset, then the guest's page tables
+ * (guestmem.c): a page fault is raised as #PF at the instruction. Segment
+ * limits are not checked here, as translated code does not check them
+ * either (README). */
+#include "emulator/paging.h"
 
 int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off)
 {
@@ -36,7 +37,7 @@ int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off)
 
 static bool mem_fail(struct vcpu *v, uint32_t lin, uint32_t eip, const char *what)
 {
-    vcpu_stop_error(v, eip, "guest %s unbacked physical memory at 0x%08x (EIP 0x%08x)", what, lin, eip);
+    guest_mem_fail(v, eip, lin, what);
     return false;
 }
 

@@ -21,6 +21,7 @@
 #define RAM_DEFAULT_MB 128
 #define DEBUG_EXIT_BASE 0xf4
 #define DEBUG_EXIT_SIZE 4
+#define SHADOW_SPACES_MAX 256     /* shadowmmu/mmu.h MMU_MAX_SPACES */
 
 struct parse {
     struct options *o;
@@ -170,6 +171,19 @@ static int opt_accel(struct parse *p, const char *v)
                 "and ignored)", (int)n, v);
 }
 
+/* --shadow-spaces N: cached shadow address spaces (DESIGN §4), each a
+ * 40 GiB reservation of host address space (shadowmmu/mmu.h). */
+static int opt_shadow_spaces(struct parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || *end || *v == '-' || errno == ERANGE || n < 1 || n > SHADOW_SPACES_MAX)
+        return fail(p, "--shadow-spaces '%s': expected 1 to %d", v, SHADOW_SPACES_MAX);
+    p->o->shadow_spaces = (unsigned)n;
+    return 0;
+}
+
 static int opt_stats(struct parse *p, const char *v) { p->o->stats = true; return 0; }
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
@@ -212,6 +226,8 @@ static const struct opt opts[] = {
       "writing v to iobase ends the run with status (v<<1)|1" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
+    { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
+      "shadow address spaces kept mapped, 1-256 (default 8)" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,
       "never chain translated blocks (slow path, for tests)" },
     { "--", "verify", NULL, NULL, opt_verify, "check every translated block for isolation" },

@@ -18,6 +18,7 @@ struct options {
     bool trace;               /* --trace: log each block, guest insns and host code, to stderr */
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
+    unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
 };
 
 /* Parse argv. Returns 0 to run, 1 if --help/--version was printed (exit 0),

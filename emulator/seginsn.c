@@ -4,7 +4,7 @@
  * and commit only when every check and memory access has succeeded. */
 #include <capstone/capstone.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
 
@@ -160,6 +160,8 @@ int seg_insn_lar(struct vcpu *v, const struct bt_site *site)
     default:
         return raise_exception(v, EXC_UD, site->eip, false, 0);
     }
+    if (!ok && v->pf.pending)   /* the descriptor table's page is not present */
+        return raise_fault(v, pf_take(v, NO_FAULT), site->eip);
     set_zf(cpu, ok);
     return BT_EXIT;
 }

@@ -9,8 +9,13 @@
  * handler then resumes at bt_rt_signal_exit on the host stack, which returns
  * to the dispatcher as a normal exit would.
  *
+ * Faults in a shadow address space go to memfault.c first: a hidden fault,
+ * a traced store (which comes back here as SIGTRAP after the single step)
+ * and a write to a code page resume translated code where it was.
+ *
  * The one piece of per-process state is the vCPU the signal belongs to. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +24,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 static struct vcpu *volatile current;
 
@@ -60,14 +65,35 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     struct tb *tb;
     const struct tb_pcmap *pm;
     struct bt_cpu *cpu;
-    uint32_t eip;
+    uint32_t eip, off;
     uintptr_t addr = (uintptr_t)si->si_addr;
+    enum mf_action act = MF_OUTSIDE;
 
+    if (sig == SIGTRAP && v && v->step.n) {
+        int saved = errno;
+        memfault_trap(v, uc);   /* a traced store was single-stepped */
+        errno = saved;
+        return;
+    }
     if (!v || !(tb = cache_find_by_host(v->vm->cache, pc)))
         die("fault outside translated code", sig, pc, si->si_addr);
     cpu = &v->bt;
     pm = tb_pc_lookup(tb, pc);
-    eip = tb->eip + (pm ? pm->guest_off : 0);
+    off = pm ? pm->guest_off : 0;
+    eip = tb->eip + off;
+    /* A host #GP (SIGSEGV with SI_KERNEL, no address): in translated code
+     * only a misaligned 16-byte SSE operand causes one (addresses are 32-bit
+     * and gs-relative), which is #GP(0) for the guest too (SDM vol. 1
+     * §11.6.7). */
+    bool gp = sig == SIGSEGV && si->si_code == SI_KERNEL;
+    if ((sig == SIGSEGV || sig == SIGBUS) && !gp &&
+        !(addr >= (uintptr_t)vcpu_poll_page(v) && addr < (uintptr_t)v)) {
+        int saved = errno;
+        act = memfault_segv(v, uc, addr, tb, eip, off);
+        errno = saved;
+        if (act == MF_RESUME)
+            return;             /* hidden fault, traced store, code write */
+    }
     for (int r = 0; r < 8; r++)
         cpu->gpr[r] = (uint32_t)g[reg_of[r]];
     if (pm && TB_PC_SPILLED_REG(pm->flags) >= 0)
@@ -76,21 +102,22 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     cpu->next_eip = eip;
     cpu->exit_slot = 0;
     v->vm->stats.exits_signal++;
+    if (v->step.n)
+        memfault_abort_step(v, uc);     /* the step ended in another fault */
 
     switch (sig) {
     case SIGSEGV:
     case SIGBUS:
-        if (addr >= (uintptr_t)vcpu_poll_page(v) && addr < (uintptr_t)v) {
-            v->vm->stats.polls++;   /* the monitor asked us to stop */
+        if (gp) {
+            raise_exception(v, EXC_GP, eip, true, 0);
             break;
         }
-        if (space_contains(&v->vm->space, addr)) {
-            int64_t gaddr = (int64_t)(addr - (uintptr_t)v->vm->space.base);
-            /* TODO(#5): page faults, device memory, accesses across the 4 GiB wrap. */
-            snprintf(v->error, sizeof v->error,
-                     "guest access to unbacked physical memory at 0x%llx (EIP 0x%08x)",
-                     (long long)gaddr, eip);
-            v->exit = EXIT_ERROR;
+        if (act != MF_OUTSIDE) {
+            memfault_finish(v, act, tb, eip);
+            break;
+        }
+        if (addr >= (uintptr_t)vcpu_poll_page(v) && addr < (uintptr_t)v) {
+            v->vm->stats.polls++;   /* the monitor asked us to stop */
             break;
         }
         die("host memory fault in translated code", sig, pc, si->si_addr);

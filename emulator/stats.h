@@ -19,7 +19,15 @@
     X(soft_interrupts, "INT n, INT3, INTO, INT1 delivered")                        \
     X(halt_sleeps,     "host sleeps in HLT")                                       \
     X(exceptions,      "exceptions delivered through the guest IDT")               \
-    X(interrupts,      "external interrupts delivered")
+    X(interrupts,      "external interrupts delivered")                            \
+    X(cr3_writes,      "CR3 writes")                                               \
+    X(traced_steps,    "stores to traced page tables single-stepped (host TF)")    \
+    X(smc_writes,      "guest stores that faulted on a frame holding code")        \
+    X(smc_blocks,      "blocks invalidated by stores to their bytes")             \
+    X(memop_emulated,  "faulting instructions emulated (device memory, 4 GiB wrap)") \
+    X(adaptive,        "instructions re-translated to call the monitor (adaptive)") \
+    X(memop_callouts,  "monitor calls made by re-translated instructions")         \
+    X(mmio_accesses,   "device-memory accesses")
 
 struct vm_stats {
 #define X(name, desc) uint64_t name;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <x86intrin.h>
 
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 enum {
     CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_ET = 1u << 4,
@@ -24,10 +24,12 @@ enum {
     CR4_VALID = 0x7fcu,
 };
 
-/* CPUID.1:EDX — a plain i686 with what bt86 emulates: FPU, TSC, MSR, CX8,
- * SEP, CMOV, MMX, FXSR, SSE, SSE2. PSE/PGE/PAE come with paging (#5). */
-#define CPUID1_EDX ((1u << 0) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 15) | \
-                    (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
+/* CPUID.1:EDX — a plain i686 with what bt86 emulates: FPU, PSE (4 MiB
+ * pages), TSC, MSR, CX8, SEP, CMOV, PAT (its bits are honoured as not
+ * reserved, walk.h), MMX, FXSR, SSE, SSE2. Not PGE (global pages would be
+ * treated as non-global) nor PAE. */
+#define CPUID1_EDX ((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | \
+                    (1u << 15) | (1u << 16) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 
 static int gp0(struct vcpu *v, const struct bt_site *site) { return raise_fault(v, GP(0), site->eip); }
 static int ud(struct vcpu *v, const struct bt_site *site)
@@ -109,7 +111,8 @@ static int ltr(struct vcpu *v, const struct bt_site *site)
         return raise_fault(v, FAULT(EXC_NP, sel & 0xfffc), site->eip);
     d.hi |= 0x200;                                          /* busy */
     type_byte = (uint8_t)(d.hi >> 8);
-    guest_write(v, v->gdtr.base + (sel & 0xfff8) + 5, &type_byte, 1);
+    if (!sys_write(v, v->gdtr.base + (sel & 0xfff8) + 5, &type_byte, 1) && v->pf.pending)
+        return raise_fault(v, pf_take(v, NO_FAULT), site->eip);
     seg_from_desc(&v->tr, (uint16_t)sel, d);
     return BT_EXIT;
 }
@@ -118,19 +121,24 @@ static int ltr(struct vcpu *v, const struct bt_site *site)
 
 static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
 {
+    uint32_t old;
+
     /* Reserved bits are ignored on a write; ET is hardwired (P6). */
     val = (val & (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD |
                   CR0_PG)) | CR0_ET;
     if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
         return gp0(v, site);
-    if (val & CR0_PG)
-        return vcpu_stop_error(v, site->eip, "guest enables paging (MOV CR0 at EIP 0x%08x): not "
-                               "supported yet (TODO(#5))", site->eip);
     if (!(val & CR0_PE))
         return vcpu_stop_error(v, site->eip, "guest leaves protected mode (MOV CR0 at EIP 0x%08x): "
                                "real mode is not supported", site->eip);
-    /* TODO(#4): #NM for x87/SSE when TS or EM is set is the translator's. */
+    /* SDM vol. 3A §4.1.2: PG (with PE) turns 32-bit paging on or off (PAE:
+     * CR4.PAE, refused by paging_sync); WP changes what supervisor writes
+     * may do. The callout ends the block, so the next instruction is
+     * fetched under the new mode. TODO(#4): #NM for x87/SSE when TS or EM
+     * is set is the translator's. */
+    old = v->cr0;
     v->cr0 = val;
+    paging_cr_written(v, 0, old);
     return BT_EXIT;
 }
 
@@ -152,12 +160,23 @@ static int mov_cr(struct vcpu *v, const struct bt_site *site)
     switch (cr) {
     case 0: return write_cr0(v, site, val);
     case 2: v->cr2 = val; return BT_EXIT;
-    case 3: v->cr3 = val & 0xfffff018u; return BT_EXIT;    /* TODO(#5): paging */
-    default:
+    case 3: {
+        /* SDM vol. 3A §4.3: the page-directory base, PWT, PCD; the load
+         * flushes the guest's TLB (here: the jump caches). */
+        uint32_t old = v->cr3;
+        v->cr3 = val & 0xfffff018u;
+        if (!paging_cr_written(v, 3, old))
+            return BT_EXIT;
+        return callout_continue(v);     /* hot in kernels: no round trip */
+    }
+    default: {
+        uint32_t old = v->cr4;
         if (val & ~CR4_VALID)
             return gp0(v, site);
         v->cr4 = val;
+        paging_cr_written(v, 4, old);
         return BT_EXIT;
+    }
     }
 }
 
@@ -338,8 +357,15 @@ int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
     case X86_INS_INVD:
     case X86_INS_WBINVD:
         return BT_EXIT;
-    case X86_INS_INVLPG:        /* TODO(#5): flush the page's shadow entries */
-        return in->mod == 3 ? ud(v, site) : BT_EXIT;
+    case X86_INS_INVLPG: {      /* SDM "INVLPG": no fault, whatever the page's state */
+        uint32_t off;
+        int seg;
+        if (in->mod == 3)
+            return ud(v, site);
+        seg = op_ea(v, in, &off);
+        paging_invlpg(v, v->seg[seg].base + off);
+        return callout_continue(v);
+    }
     case X86_INS_CPUID:
         cpuid(cpu);
         return BT_EXIT;

@@ -7,7 +7,7 @@
  * leaves the guest state as it was before the instruction. They end the
  * block (BT_EXIT at cpu->next_eip); a CPL change also switches the block
  * key's mode and the jump cache (vcpu_mode_changed). */
-#include "emulator/system.h"
+#include "emulator/paging.h"
 
 static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
 
@@ -199,6 +199,8 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     }
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
+    if (v->pf_return.pending)
+        paging_pf_return(v, eip);
     return callout_continue(v);
 }
 

@@ -8,9 +8,10 @@
 #include "cache/cache.h"
 #include "emulator/devices.h"
 #include "emulator/io.h"
+#include "emulator/jcache.h"
 #include "emulator/stats.h"
 #include "emulator/vm.h"
-#include "shadowmmu/space.h"
+#include "shadowmmu/mmu.h"
 
 enum exit_reason {
     EXIT_NONE,
@@ -46,6 +47,41 @@ struct dtable {                 /* GDTR, IDTR */
     uint16_t limit;
 };
 
+#define CR0_PG_BIT (1u << 31)
+
+/* A page fault met by one of the monitor's own guest accesses
+ * (guestmem.c): the caller raises it. `site` is the callout being served,
+ * so a note left by an access whose failure was tolerated is not taken
+ * for another instruction's. */
+struct pf_note {
+    bool pending;
+    uint32_t cr2, err;
+    uint64_t site;
+};
+
+/* What the SIGSEGV handler decided (memfault.c), for after the guest state
+ * is copied out of the signal context. */
+struct mf_note {
+    uint32_t cr2, err;          /* MF_PF */
+    struct insn insn;           /* MF_EMULATE: the faulting instruction */
+    uint32_t fail_lin;          /* memop_run: the linear address an access failed at */
+};
+
+/* The last #PF delivered, until the handler returns to the instruction
+ * (paging_pf_return). */
+struct pf_return {
+    bool pending;
+    uint32_t eip, lin;
+};
+
+/* Traced stores being single-stepped with the host trap flag (mmu.h:
+ * mmu_unprotect_for_store ... mmu_store_done). A store crossing two traced
+ * pages has two. */
+struct step_state {
+    uint8_t n;
+    struct { uint32_t gpa; uint16_t len; } st[2];
+};
+
 struct vcpu {
     struct bt_cpu bt;           /* first: R15 points here; the poll page is just below */
     struct vm *vm;
@@ -55,7 +91,6 @@ struct vcpu {
     struct vm_exception exc;    /* the pending/last exception */
     enum exit_reason exit;
     char error[200];
-    struct bt_jcache_entry *jcache;   /* the ring-0 jump cache (see jcache_outer) */
 
     /* Issue #4: system state (emulator/system.h). */
     struct segreg seg[6];       /* ES CS SS DS FS GS (SEG_* order) */
@@ -71,16 +106,49 @@ struct vcpu {
     volatile int timer_fired;   /* the host event timer expired */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
-     * of another CPL must not be found through it. jcache serves mode
-     * jcache_mode[0], jcache_outer mode jcache_mode[1]. */
-    struct bt_jcache_entry *jcache_outer;
-    uint32_t jcache_mode[2];
+     * of another CPL must not be found through it (jcache.h). */
+    struct jcache jc[2];
+    int jc_cur;
+
+    /* Issue #5: shadow paging (paging.h). */
+    bool pg;                    /* CR0.PG the jump caches were set up for */
+    struct pf_note pf;
+    struct pf_return pf_return;
+    struct mf_note mf;
+    struct step_state step;
+    const struct tb *smc_cur;   /* the block an emulated store runs in (smc.c) */
+    bool smc_cur_hit;           /* ... and a store invalidated it */
 };
+
+/* A device's guest-physical range (mmio.c, vm_mmio_register). */
+#define MMIO_MAX 16
+struct mmio_region {
+    uint32_t gpa, size;
+    const struct vm_mmio_ops *ops;
+    void *opaque;
+};
+
+/* A block translated from two pages that are not physically contiguous
+ * (paging on, an instruction crossing the page end): the cache indexes it
+ * by its first frame only, so the second is recorded here (smc.c). */
+#define XPAGE_N 256
+struct xpage {
+    struct tb *tb;
+    uint32_t frame2;
+};
+
+/* Adaptive translation (adaptive.c): faults per guest instruction. */
+struct adapt_slot {
+    uint32_t phys;
+    uint8_t used, faults, slow;
+};
+#define ADAPT_SLOTS 4096
 
 struct vm {
     struct vm_config cfg;
     struct guest_ram ram;
-    struct space space;
+    struct mmu *mmu;            /* every guest address space (shadowmmu/mmu.h) */
+    struct space *cur_space;    /* the one translated code runs in (paging_sync) */
     struct code_cache *cache;
     struct bt *bt;
     struct vcpu *vcpu;
@@ -101,6 +169,12 @@ struct vm {
     uint64_t stop_eip;          /* vm_run's stop address (UINT64_MAX: none) */
     bool ram_mapped;
     struct vm_stats stats;
+    struct mmio_region mmio[MMIO_MAX];
+    int nmmio;
+    struct xpage xpage[XPAGE_N];
+    uint32_t xpage_next;
+    struct adapt_slot *adapt;   /* ADAPT_SLOTS */
+    uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
 };
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }
@@ -113,8 +187,10 @@ int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, ui
 int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Guest linear memory for callouts (paging off: linear = physical). Return
- * false if the range is not backed; the caller raises the fault. */
+/* Guest linear memory for callouts, as an explicit access at the current
+ * CPL (guestmem.c; paging.h has the implicit supervisor kind). false: a
+ * page fault (v->pf.pending, the caller raises it) or memory that is
+ * neither RAM nor a device (the caller stops the run). */
 bool guest_read(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
 

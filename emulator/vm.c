@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "emulator/loader.h"
-#include "emulator/vcpu.h"
+#include "emulator/paging.h"
 
 #define CODE_CACHE_SIZE (64u << 20)
 #define META_SIZE       (32u << 20)
@@ -75,15 +75,11 @@ static struct vcpu *vcpu_create(struct vm *vm, char *err, size_t errlen)
     vm->vcpu_map = map;
     vm->vcpu_map_len = len;
     v->vm = vm;
-    v->jcache = malloc(sizeof(struct bt_jcache_entry) * BT_JCACHE_SIZE);
-    if (!v->jcache) {
+    if (!jc_init(v)) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
-        v->jcache[i].eip = BT_JCACHE_EMPTY;
-    v->bt.jcache = (uint64_t)(uintptr_t)v->jcache;
-    v->bt.membase = (uint64_t)(uintptr_t)vm->space.base;
+    v->bt.membase = 0;                        /* vm_run activates an address space */
     v->bt.eflags = 0x2;
     v->cr0 = 0x11;                            /* PE|ET: Multiboot starts in protected mode */
     v->exc.vector = -1;
@@ -111,7 +107,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     }
     if (signals_install(err, errlen) < 0 || ram_init(&vm->ram, err, errlen) < 0 ||
         ram_add(&vm->ram, 0, cfg->ram_size & ~4095ull, err, errlen) < 0 ||
-        space_init(&vm->space, err, errlen) < 0)
+        paging_init(vm, err, errlen) < 0)
         goto fail;
     vm->cache = cache_create(CODE_CACHE_SIZE, META_SIZE, err, errlen);
     if (!vm->cache)
@@ -120,6 +116,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     btc.no_chain = cfg->no_chain;
     btc.verify = cfg->verify;
     btc.trace = cfg->trace ? stderr : NULL;
+    btc.slow_mem = adapt_slow_mem;          /* adaptive translation (adaptive.c) */
+    btc.slow_mem_opaque = vm;
     vm->bt = bt_create(vm->cache, &btc, &h, err, errlen);
     if (!vm->bt)
         goto fail;
@@ -153,14 +151,14 @@ void vm_destroy(struct vm *vm)
     system_fini(vm);
     if (vm->vcpu) {
         signals_set_current(NULL);
-        free(vm->vcpu->jcache);
+        jc_fini(vm->vcpu);
     }
     if (vm->vcpu_map)
         munmap(vm->vcpu_map, vm->vcpu_map_len);
     bt_destroy(vm->bt);
     if (vm->cache)
         cache_destroy(vm->cache);
-    space_destroy(&vm->space);
+    paging_fini(vm);
     ram_destroy(&vm->ram);
     free(vm);
 }
@@ -220,24 +218,6 @@ int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *e
     return 0;
 }
 
-int vm_write_phys(struct vm *vm, uint32_t gpa, const void *src, size_t n)
-{
-    void *p = ram_ptr(&vm->ram, gpa, n);
-    if (!p)
-        return -1;
-    memcpy(p, src, n);
-    return 0;
-}
-
-int vm_read_phys(struct vm *vm, uint32_t gpa, void *dst, size_t n)
-{
-    void *p = ram_ptr(&vm->ram, gpa, n);
-    if (!p)
-        return -1;
-    memcpy(dst, p, n);
-    return 0;
-}
-
 void *vm_phys_ptr(struct vm *vm, uint32_t gpa, size_t n) { return ram_ptr(&vm->ram, gpa, n); }
 
 void vm_get_regs(struct vm *vm, struct vm_regs *r)
@@ -286,24 +266,6 @@ int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
     return BT_EXIT;
 }
 
-bool guest_read(struct vcpu *v, uint32_t lin, void *dst, size_t n)
-{
-    void *p = ram_ptr(&v->vm->ram, lin, n);
-    if (!p)
-        return false;
-    memcpy(dst, p, n);
-    return true;
-}
-
-bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n)
-{
-    void *p = ram_ptr(&v->vm->ram, lin, n);
-    if (!p)
-        return false;
-    memcpy(p, src, n);
-    return true;
-}
-
 void vm_print_stats(struct vm *vm, FILE *f)
 {
     const struct bt_stats *bs = bt_get_stats(vm->bt);
@@ -324,6 +286,18 @@ void vm_print_stats(struct vm *vm, FILE *f)
 #define X(name, desc) fprintf(f, "  %-14s %12llu  %s\n", #name, (unsigned long long)vm->stats.name, desc);
     VM_STATS(X)
 #undef X
+    fprintf(f, "  %-14s %12llu  %s\n", "revalidations", (unsigned long long)cs.revalidations,
+            "invalidated blocks brought back: their bytes had not changed");
+    {
+        struct mmu_stats ms;
+        mmu_get_stats(vm->mmu, &ms);
+#define X(name, desc) fprintf(f, "  mmu_%-10s %12llu  %s\n", #name, (unsigned long long)ms.name, desc);
+        MMU_STATS(X)
+#undef X
+        fprintf(f, "  %-14s %12u  %s (peak %u, budget %u)\n", "mmu_maps", ms.maps_in_use,
+                "host mappings of the shadow spaces", ms.maps_peak, ms.maps_budget);
+        fprintf(f, "  %-14s %12u  %s\n", "mmu_traced", ms.traced_pages, "page-table pages traced");
+    }
     for (int k = 0; k <= K_COUNT; k++)
         if (vm->stats.callouts[k])
             fprintf(f, "  callouts %-14s %8llu\n", k == K_COUNT ? "helpers" : insn_kind_name(k),

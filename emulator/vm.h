@@ -21,6 +21,7 @@ struct vm_config {
     bool stop_on_exception;   /* report guest exceptions to the caller instead of
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
+    unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
 };
 
 enum vm_exit {
@@ -58,7 +59,24 @@ int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t err
 /* Load a Multiboot kernel file and set the boot state (EAX, EBX, EIP). */
 int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen);
 
-/* Guest physical memory access for the caller (not for device MMIO). */
+/* Device memory (DESIGN §4): guest physical [gpa, gpa+size) belongs to a
+ * device and is never mapped; every guest access to it is emulated and
+ * calls these with the offset into the range and a size of 1, 2 or 4
+ * (wider accesses are split). The range must not overlap RAM or another
+ * device. Returns 0, or -1 with a message. */
+struct vm_mmio_ops {
+    uint32_t (*read)(void *opaque, uint32_t off, unsigned size);
+    void (*write)(void *opaque, uint32_t off, unsigned size, uint32_t val);
+};
+int vm_mmio_register(struct vm *vm, uint32_t gpa, uint32_t size, const struct vm_mmio_ops *ops,
+                     void *opaque, char *err, size_t errlen);
+
+/* Control registers for the next run, as MOV CRn would set them (the
+ * differential tester turns paging on this way). */
+void vm_set_control(struct vm *vm, uint32_t cr0, uint32_t cr3, uint32_t cr4);
+
+/* Guest physical memory access for the caller (not for device MMIO).
+ * Writes keep traced page tables and translated code coherent. */
 int vm_write_phys(struct vm *vm, uint32_t gpa, const void *src, size_t n);
 int vm_read_phys(struct vm *vm, uint32_t gpa, void *dst, size_t n);
 /* Monitor's pointer to guest physical gpa, valid for n bytes, or NULL. */

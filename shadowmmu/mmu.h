@@ -113,9 +113,12 @@
  * Limits: 32-bit paging only (no PAE); CR4.PGE/G ignored (every translation
  * is non-global, always safe since nothing is flushed on CR3 writes
  * anyway); no SMEP/SMAP. A write flood on a page directory empties every
- * space built on it (the rmap's rule). TODO(#5): PAE spaces; adaptive
- * translation of instructions that keep faulting (a callout using
- * mmu_translate + mmu_write_phys, chosen with mmu_is_traced/mmu_is_code). */
+ * space built on it (the rmap's rule). Adaptive translation of the
+ * instructions that keep faulting (a callout using mmu_translate +
+ * mmu_write_phys) is the monitor's: emulator/adaptive.c. TODO(#5): PAE
+ * spaces; a traced store that changes a present entry into another present,
+ * accessed one could remap the page in place (one mmap) instead of zapping
+ * it and refilling on the next access. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

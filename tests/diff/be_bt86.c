@@ -1,7 +1,8 @@
 /* be_bt86 — the backend under test: a bare bt86 VM driven in-process
- * through emulator/vm.h (ring 0, flat segments, paging off, guest
- * exceptions reported to the caller). One VM per worker, reused across
- * cases: the regions are rewritten and the translations flushed per case.
+ * through emulator/vm.h (ring 0, flat segments, paging off or, with
+ * --paging, on through dt_page_tables(); guest exceptions reported to the
+ * caller). One VM per worker, reused across cases: the regions are
+ * rewritten and the translations flushed per case.
  *
  * RAM is BT86_RAM at 0 (it holds the low regions; bt86's minimum is 2 MiB)
  * plus one page at 0xFFFFF000. The first DT_RAM_SIZE bytes outside the
@@ -61,6 +62,14 @@ static void bt_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     for (int i = 0; i < DT_NREGIONS; i++)
         vm_write_phys(vm, dt_regions[i].base, c->in.mem + dt_regions[i].off, dt_regions[i].size);
     vm_flush_code(vm);
+    if (dt_paging) {
+        /* Rewritten each case: the traced tables' A/D bits go back to clear
+         * and the shadow follows. */
+        static uint32_t pt[3][1024];
+        dt_page_tables(pt);
+        vm_write_phys(vm, DT_PT, pt, sizeof pt);
+        vm_set_control(vm, 0x80010011, DT_PT, 0);   /* PG WP ET PE */
+    }
     struct vm_regs regs;
     memcpy(regs.gpr, c->in.gpr, sizeof regs.gpr);
     regs.eip = DT_CODE;

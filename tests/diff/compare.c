@@ -23,6 +23,28 @@ const char *dt_ref_unusable(const struct dt_result *ref) {
     return NULL;
 }
 
+static bool f32_nan(uint32_t v) { return (v & 0x7f800000u) == 0x7f800000u && (v & 0x7fffffu); }
+static bool f64_nan(uint64_t v) { return (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull && (v & 0xfffffffffffffull); }
+
+/* U17: in an XMM register written by SSE arithmetic, lanes that are NaN in
+ * both results count as equal — Intel hardware returns the first operand's
+ * NaN when both are NaN (SDM vol. 1 §4.8.3.5, table 4-7), Unicorn the second. */
+static bool xmm_nan_equal(const struct dt_result *ref, int i, const uint8_t *a, const uint8_t *b) {
+    bool n32 = ref->an.xmm_nan32 >> i & 1, n64 = ref->an.xmm_nan64 >> i & 1;
+    if (!n32 && !n64) return false;
+    for (int k = 0; k < 16; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + k, 8); memcpy(&y, b + k, 8);
+        if (x == y) continue;
+        if (n64 && f64_nan(x) && f64_nan(y)) continue;
+        for (int h = 0; h < 2; h++) {
+            uint32_t u = (uint32_t)(x >> 32 * h), w = (uint32_t)(y >> 32 * h);
+            if (u != w && !(n32 && f32_nan(u) && f32_nan(w))) return false;
+        }
+    }
+    return true;
+}
+
 static const char *exit_str(const struct dt_result *r, char *buf, size_t n) {
     switch (r->exit) {
     case DT_EXIT_STOP: snprintf(buf, n, "stop"); break;
@@ -116,7 +138,7 @@ int dt_compare(const struct dt_case *c, const struct dt_result *ref, const struc
     }
     for (int i = 0; i < 8; i++) {
         const uint8_t *a = fa8 + 160 + 16 * i, *b = fb8 + 160 + 16 * i;
-        if (!memcmp(a, b, 16)) continue;
+        if (!memcmp(a, b, 16) || xmm_nan_equal(ref, i, a, b)) continue;
         char nm[8]; snprintf(nm, sizeof nm, "xmm%d", i);
         uint64_t a0, a1, c0, c1;
         memcpy(&a0, a, 8); memcpy(&a1, a + 8, 8); memcpy(&c0, b, 8); memcpy(&c1, b + 8, 8);

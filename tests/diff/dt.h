@@ -11,7 +11,10 @@
  *
  * Guest memory is the same set of regions in every backend (layout.c): a page
  * pair near 0, the code, a data area, the stack and the last page below
- * 4 GiB, so wraparound can be exercised. Ring 0, flat segments, paging off. */
+ * 4 GiB, so wraparound can be exercised. Ring 0, flat segments, paging off,
+ * or with --paging on through page tables that map each region at its own
+ * address (Unicorn 2.0.1 uses the linear address as the physical one even
+ * with paging on: capstone-unicorn note §3.3), everything else not present. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +35,7 @@ enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
 #define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
 #define F_COMPARED (F_ARITH | F_DF)   /* IF and the system flags are virtual in bt86 */
 
-/* Memory layout (guest physical = linear; paging off). */
+/* Memory layout (guest physical = linear). */
 #define DT_LOW    0x00000000u   /* 2 pages: 0 page and the wrap target */
 #define DT_CODE   0x00010000u   /* 2 pages of code */
 #define DT_DATA   0x00020000u   /* 2 pages the pointer registers aim into */
@@ -83,6 +86,8 @@ struct dt_analysis {
     uint32_t reg_unknown[8];   /* bit mask of undefined register bits */
     uint16_t fsw_unknown;      /* undefined x87 condition codes (C0-C3) */
     bool x87_approx;           /* a transcendental ran: low mantissa bits unknown */
+    uint8_t xmm_nan32;         /* U17: XMM registers written by single-precision SSE arithmetic */
+    uint8_t xmm_nan64;         /* U17: ... by double-precision SSE arithmetic */
     bool tainted;              /* an undefined value was consumed: case unusable */
     uint32_t steps;            /* instructions executed */
     char why[96];
@@ -100,4 +105,13 @@ struct dt_result {
 /* Deterministic background for memory and the FPU (layout.c): every region
  * filled from seed (0: zeros) and a valid, varied FXSAVE image. */
 void dt_fill(struct dt_state *s, uint64_t seed);
+
+/* --paging: both backends run each case with CR0.PG|WP set and CR3 =
+ * DT_PT, whose three pages (a page directory and the page tables of the
+ * first and the last 4 MiB) dt_page_tables() fills: present, writable
+ * PTEs for exactly the regions' pages, Accessed and Dirty clear (so every
+ * case walks and sets them again). Nothing compares the tables. */
+#define DT_PT 0x00100000u
+extern bool dt_paging;
+void dt_page_tables(uint32_t pt[3][1024]);
 void dt_fx_default(uint8_t fx[512]);   /* the FNINIT/reset image */

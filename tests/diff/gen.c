@@ -429,6 +429,7 @@ bool gen_case(uint64_t seed, int cls, struct dt_case *c, struct seq *s, int *cho
         unsigned top = (c->in.fx[3] >> 3) & 7, d = 0;
         while (d < 8 && (c->in.fx[4] >> ((top + d) & 7) & 1)) d++;
         g->fpu_depth = d;
+        g->fpu_unknown = false;
         g->next_part = 1;
         g->items_cap = SEQ_MAX - 24;
 

@@ -47,6 +47,8 @@ struct gen {
     int fpu_depth;           /* valid x87 registers ST0..ST(depth-1) */
     bool x87_done;           /* a transcendental ran: no more x87 */
     bool mmx_dirty;          /* MMX in use: EMMS before x87 */
+    bool fpu_unknown;        /* a region run 0..n times changed the x87 depth or MMX state:
+                                no more x87/MMX items (Unicorn quirk U11 would decide) */
     int depth;               /* nesting of structures */
     int budget;              /* templates left at top level */
     int items_cap;

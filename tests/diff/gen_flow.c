@@ -29,14 +29,26 @@ static int jmp_rel(struct gen *g, int label) {
     return 0;
 }
 
+/* x87/MMX state across a region that runs 0..n times: the stack depth and
+ * MMX state are only known afterwards if the region left them unchanged. */
+struct fpu_mark { int depth; bool mmx; };
+static struct fpu_mark fpu_mark(const struct gen *g) { return (struct fpu_mark){ g->fpu_depth, g->mmx_dirty }; }
+static void fpu_join(struct gen *g, struct fpu_mark m)
+{
+    if (g->fpu_depth != m.depth || g->mmx_dirty != m.mmx)
+        g->fpu_unknown = true;
+}
+
 /* A block executed 0 or 1 times: neutral, and its effects joined. */
 static void skippable_block(struct gen *g) {
     uint32_t unk = g->unk;
     uint16_t fsw = g->fsw_unk;
     int df = g->df;
+    struct fpu_mark fm = fpu_mark(g);
     g->neutral++; g->depth++;
     gen_body(g, 1 + RND(2));
     g->neutral--; g->depth--;
+    fpu_join(g, fm);
     g->unk |= unk;
     g->fsw_unk |= fsw;
     if (g->df != df) g->df = -1;
@@ -103,9 +115,11 @@ static bool t_loop(struct gen *g) {
     if (l < 0) return false;
     seq_bind(g->s, l, g->part);
     if (variant == 0) g->unk |= F_CF;                       /* DEC keeps the body's CF */
+    struct fpu_mark fm = fpu_mark(g);
     g->neutral++; g->depth++;
     gen_body(g, 1 + RND(2));
     g->neutral--; g->depth--;
+    fpu_join(g, fm);
     if (variant == 0) {
         g_emit_bytes(g, 1, 0x48 + r);                         /* dec r (short form) */
         jcc_rel(g, 5, l);                                   /* jnz */
@@ -129,9 +143,11 @@ static bool t_loopx(struct gen *g) {
     if (l < 0) return false;
     seq_bind(g->s, l, g->part);
     g->unk = F_ARITH;                    /* LOOP defines no flag: the back edge brings the body's */
+    struct fpu_mark fm = fpu_mark(g);
     g->neutral++; g->depth++;
     gen_body(g, 1 + RND(2));
     g->neutral--; g->depth--;
+    fpu_join(g, fm);
     struct ib x = { .n = 0 };
     if (g->a16 && CHANCE(50)) ib_put(&x, 0x67);             /* counter CX */
     ib_put(&x, 0xe0 + RND(3)); ib_put(&x, 0);               /* LOOPNE LOOPE LOOP */

@@ -144,10 +144,17 @@ static bool x87_control(struct gen *g) {
     case 2: return fmem_op(g, 0xd9, 7, 2, ACC_W);                       /* FNSTCW m16 */
     case 3: {                                                           /* FLDCW: all exceptions masked */
         struct rm o;
-        if (!fmem(g, 2, ACC_R, MP_EXACT, &o)) return false;
+        if (!fmem(g, 2, ACC_RW, MP_EXACT, &o)) return false;
         static const uint16_t pc[3] = { 0, 2, 3 };
         uint16_t cw = 0x007f | pc[RND(3)] << 8 | RND(4) << 10;
-        patch(g, o.m.ea, &cw, 2);
+        /* Store the word right before loading it: an earlier instruction of
+         * the sequence (FNSTSW m16, say) may have overwritten the patched
+         * background, and an unmasked exception is U6 territory. */
+        struct ib st = { .n = 0 };
+        g_ib_prefixes(g, &st, 2, &o, false);
+        ib_put(&st, 0xc7); g_ib_modrm(&st, 0, &o);                      /* mov word [m], cw */
+        ib_put(&st, (uint8_t)cw); ib_put(&st, (uint8_t)(cw >> 8));
+        if (!g_emit(g, &st)) return false;
         struct ib x = { .n = 0 };
         g_ib_prefixes(g, &x, 4, &o, false);
         ib_put(&x, 0xd9); g_ib_modrm(&x, 5, &o);
@@ -182,6 +189,7 @@ static bool x87_transcendental(struct gen *g) {
 }
 
 static bool t_x87(struct gen *g) {
+    if (g->fpu_unknown) return false;
     if (g->x87_done) return false;
     if (g->mmx_dirty) {
         if (!g_emit_bytes(g, 2, 0x0f, 0x77)) return false;               /* EMMS */
@@ -309,6 +317,7 @@ static bool t_sse(struct gen *g) {
 }
 
 static bool t_mmx(struct gen *g) {
+    if (g->fpu_unknown) return false;
     if (CHANCE(8)) {
         if (!g_emit_bytes(g, 2, 0x0f, 0x77)) return false;
         g->mmx_dirty = false; g->fpu_depth = 0;

@@ -25,6 +25,17 @@ bool dt_range_mapped(uint32_t a, uint32_t n) {
     return true;
 }
 
+bool dt_paging;
+
+void dt_page_tables(uint32_t pt[3][1024]) {
+    memset(pt, 0, 3 * 4096);
+    pt[0][0] = (DT_PT + 0x1000) | 7;                 /* P RW US: 0..4 MiB */
+    pt[0][1023] = (DT_PT + 0x2000) | 7;              /* the last 4 MiB */
+    for (int i = 0; i < DT_NREGIONS; i++)
+        for (uint32_t a = dt_regions[i].base; a - dt_regions[i].base < dt_regions[i].size; a += 4096)
+            pt[a >> 22 ? 2 : 1][(a >> 12) & 1023] = a | 3;   /* P RW */
+}
+
 void dt_fx_default(uint8_t fx[512]) {
     memset(fx, 0, 512);
     fx[0] = 0x7f; fx[1] = 0x03;                     /* FCW 0x037f */

@@ -97,8 +97,32 @@ static void regs_check(struct trace *t, uint32_t eip, const uint8_t *b, int len,
     cs_free(insn, 1);
 }
 
+/* U17: SSE arithmetic whose NaN result Unicorn picks differently when both
+ * operands are NaN. Marks the destination XMM register and the lane width. */
+static void note_sse_nan(struct trace *t, const uint8_t *b, int len, uint32_t eip) {
+    static const unsigned ps[] = { X86_INS_ADDPS, X86_INS_ADDSS, X86_INS_SUBPS, X86_INS_SUBSS,
+                                   X86_INS_MULPS, X86_INS_MULSS, X86_INS_DIVPS, X86_INS_DIVSS,
+                                   X86_INS_ADDSUBPS, X86_INS_HADDPS, X86_INS_HSUBPS };
+    static const unsigned pd[] = { X86_INS_ADDPD, X86_INS_ADDSD, X86_INS_SUBPD, X86_INS_SUBSD,
+                                   X86_INS_MULPD, X86_INS_MULSD, X86_INS_DIVPD, X86_INS_DIVSD,
+                                   X86_INS_ADDSUBPD, X86_INS_HADDPD, X86_INS_HSUBPD };
+    cs_insn *ci;
+    if (cs_disasm(cs(), b, (size_t)len, eip, 1, &ci) != 1) return;
+    const cs_x86 *x = &ci->detail->x86;
+    int width = 0;
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) if (ci->id == ps[i]) width = 32;
+    for (size_t i = 0; i < sizeof pd / sizeof pd[0]; i++) if (ci->id == pd[i]) width = 64;
+    if (width && x->op_count > 0 && x->operands[0].type == X86_OP_REG &&
+        x->operands[0].reg >= X86_REG_XMM0 && x->operands[0].reg <= X86_REG_XMM7) {
+        uint8_t bit = (uint8_t)(1u << (x->operands[0].reg - X86_REG_XMM0));
+        if (width == 32) t->an->xmm_nan32 |= bit; else t->an->xmm_nan64 |= bit;
+    }
+    cs_free(ci, 1);
+}
+
 void trace_step(struct trace *t, uint32_t eip, const uint8_t *b, int len, const struct dyn *d) {
     commit(t);
+    note_sse_nan(t, b, len, eip);
     t->an->steps++;
     struct effect e;
     insn_effect(b, len, d, &e);

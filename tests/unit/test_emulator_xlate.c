@@ -315,6 +315,17 @@ static void test_ud2_and_garbage(void **s)
     assert_int_equal(vm_last_exception(vm)->vector, 6);
 }
 
+static void test_misaligned_sse_is_gp(void **s)
+{
+    /* movaps xmm0,[ebx+1]: a misaligned 16-byte operand is #GP(0) (SDM vol. 1
+     * §11.6.7); the host raises #GP too, which must reach the guest. */
+    struct vm_regs r = { .gpr = { [EBX] = DATA } };
+    assert_int_equal(RUN("\x90\x0f\x28\x43\x01", &r), VM_EXIT_EXCEPTION);
+    assert_int_equal(vm_last_exception(vm)->vector, 13);
+    assert_int_equal(vm_last_exception(vm)->error_code, 0);
+    assert_int_equal(vm_last_exception(vm)->eip, CODE + 1);
+}
+
 static void test_int3_reports_next_eip(void **s)
 {
     struct vm_regs r = { 0 };
@@ -407,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_x87),
         cmocka_unit_test(test_divide_error_is_precise),
         cmocka_unit_test(test_ud2_and_garbage),
+        cmocka_unit_test(test_misaligned_sse_is_gp),
         cmocka_unit_test(test_int3_reports_next_eip),
         cmocka_unit_test(test_pushf_popf_cli_sti),
         cmocka_unit_test(test_rep_bsf_is_bsf),

@@ -1,0 +1,178 @@
+/* adaptive — adaptive translation (DESIGN §4, VMware's answer to trace
+ * faults): a host SIGSEGV round trip costs thousands of cycles, a callout
+ * tens. Each traced-store, code-frame or device fault is counted against
+ * the faulting guest instruction (keyed by its physical address); at the
+ * ADAPT_THRESHOLD-th, if memop.c can perform it, the instruction is marked
+ * slow and its block invalidated for good (no revalidation). The
+ * translator asks adapt_slow_mem() about every memory instruction it
+ * translates and emits a marked one as a BT_HELPER_MEMOP callout, whose
+ * handler performs the access with mmu_translate and mmu_write_phys: a PTE
+ * store is diffed and zapped, a device register read, without a fault.
+ * String instructions are never marked: a memcpy that once copied a page
+ * table would crawl through C forever after (write floods end their
+ * tracing instead). */
+#include <string.h>
+
+#include "emulator/paging.h"
+
+#define ADAPT_THRESHOLD 4
+#define PROBES 16
+
+static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
+{
+    uint32_t h = (phys * 0x9e3779b1u) >> 20;       /* ADAPT_SLOTS = 4096 */
+
+    for (unsigned i = 0; i < PROBES; i++) {
+        struct adapt_slot *s = &vm->adapt[(h + i) & (ADAPT_SLOTS - 1)];
+        if (s->used && s->phys == phys)
+            return s;
+        if (!s->used) {
+            if (!add)
+                return NULL;
+            *s = (struct adapt_slot){ .phys = phys, .used = 1 };
+            return s;
+        }
+    }
+    return NULL;    /* full around here: that instruction stays as it is */
+}
+
+/* Invalidate tb and keep it from being revalidated (its bytes did not
+ * change, but its translation must): it is translated anew. Signal-safe. */
+static void drop_for_good(struct vcpu *v, struct tb *tb)
+{
+    if (tb->valid) {
+        jc_drop(v, tb->eip, tb->host);
+        cache_invalidate(v->vm->cache, tb);
+    }
+    cache_revalidate(v->vm->cache, tb, NULL);
+}
+
+void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t phys)
+{
+    struct vm *vm = v->vm;
+    struct adapt_slot *s;
+
+    if ((tb->mode & MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
+        return;
+    if (!s->slow) {
+        if (++s->faults < ADAPT_THRESHOLD)
+            return;
+        s->slow = 1;
+        vm->stats.adaptive++;
+    }
+    /* Marked: this block (any block still holding the fast form) goes. */
+    drop_for_good(v, tb);
+}
+
+bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys)
+{
+    struct adapt_slot *s = slot(opaque, phys, false);
+    (void)eip;
+    return s && s->slow;
+}
+
+/* ---- performing the instruction ------------------------------------------ */
+
+static unsigned flags_of(const struct vcpu *v, bool write)
+{
+    return (write ? GM_WRITE : 0) | (v->cpl == 3 ? GM_USER : 0);
+}
+
+static bool bus_check(void *opaque, uint32_t lin, unsigned n, bool write)
+{
+    struct vcpu *v = opaque;
+    if (guest_access(v, lin, NULL, n, flags_of(v, write) | GM_PROBE))
+        return true;
+    v->mf.fail_lin = lin;
+    return false;
+}
+
+static bool bus_read(void *opaque, uint32_t lin, void *dst, unsigned n)
+{
+    struct vcpu *v = opaque;
+    if (guest_access(v, lin, dst, n, flags_of(v, false)))
+        return true;
+    v->mf.fail_lin = lin;
+    return false;
+}
+
+static bool bus_write(void *opaque, uint32_t lin, const void *src, unsigned n)
+{
+    struct vcpu *v = opaque;
+    if (guest_access(v, lin, (void *)src, n, flags_of(v, true)))
+        return true;
+    v->mf.fail_lin = lin;
+    return false;
+}
+
+enum memop_result memop_run(struct vcpu *v, const struct insn *in)
+{
+    struct bt_cpu *cpu = &v->bt;
+    struct memop_bus bus = { v, bus_check, bus_read, bus_write };
+    struct memop_regs r;
+    enum memop_result res;
+
+    memcpy(r.gpr, cpu->gpr, sizeof r.gpr);
+    r.eflags = cpu->eflags;
+    for (int i = 0; i < 6; i++)
+        r.seg_base[i] = v->seg[i].base;
+    res = memop_exec(in, &r, &bus);
+    if (res == MEMOP_UNSUPPORTED)
+        return res;
+    memcpy(cpu->gpr, r.gpr, sizeof r.gpr);      /* a REP string's progress too */
+    cpu->eflags = (cpu->eflags & ~FL_ARITH) | (r.eflags & FL_ARITH);
+    return res;
+}
+
+/* The physical address of a callout site's instruction: its block's
+ * first frame plus the offset (an instruction starts on that page). */
+static uint32_t site_phys(struct vcpu *v, const struct bt_site *site)
+{
+    const struct tb *tb = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)v->bt.resume);
+    return tb ? tb->phys + (site->eip - tb->eip) : 0;
+}
+
+int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    const struct insn *in = SITE_INSN(site);
+    enum memop_result res;
+    char text[120];
+
+    v->vm->stats.memop_callouts++;
+    v->pf.pending = false;
+    v->smc_cur = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
+    v->smc_cur_hit = false;
+    res = memop_run(v, in);
+    v->smc_cur = NULL;
+    switch (res) {
+    case MEMOP_DONE:
+        break;
+    case MEMOP_FAULT:
+        return guest_mem_fail(v, site->eip, v->mf.fail_lin, "touches");
+    default: {
+        /* A mark left by an instruction that used to be at this address
+         * (code rewritten since): forget it and run the instruction anew
+         * from a fresh translation. */
+        struct adapt_slot *sl = slot(v->vm, site_phys(v, site), false);
+        struct tb *tb = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
+        if (!sl || !sl->slow || !tb) {
+            insn_format(bt_decoder(v->vm->bt), in, text, sizeof text);
+            return vcpu_stop_error(v, site->eip, "the monitor cannot emulate the instruction at EIP "
+                                   "0x%08x: %s (TODO(#5))", site->eip, text);
+        }
+        sl->slow = 0;
+        sl->faults = 0;
+        drop_for_good(v, tb);
+        cpu->next_eip = site->eip;
+        return BT_EXIT;
+    }
+    }
+    /* It overwrote the rest of this very block, or the run must stop, or
+     * an interrupt became deliverable: leave after it. */
+    if (v->smc_cur_hit || v->exit != EXIT_NONE || intr_deliverable(v)) {
+        cpu->next_eip = site->next_eip;
+        return BT_EXIT;
+    }
+    return BT_RESUME;
+}

@@ -1,0 +1,192 @@
+/* guestmem — the monitor's own accesses to guest memory (DESIGN §4: the
+ * exception frames it pushes, the descriptors and TSS fields it reads, the
+ * operands of the instructions it emulates).
+ *
+ * They go through the guest's page tables like the CPU's would, with the
+ * Accessed and Dirty bits set (mmu_translate, SDM vol. 3A §4.8): explicit
+ * accesses as the current CPL makes them, descriptor-table and TSS
+ * accesses as implicit supervisor accesses (§4.6). Every page an access
+ * touches is translated before any byte moves, so a #PF leaves nothing
+ * half done; its CR2 and error code wait in v->pf for the caller to raise.
+ * Stores go through mmu_write_phys, which keeps traced page tables
+ * coherent, and invalidate the translated blocks whose bytes they change
+ * (smc.c); frames that are not RAM belong to a device (mmio.c). */
+#include <string.h>
+
+#include "emulator/paging.h"
+
+bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, uint32_t *gpa)
+{
+    struct mmu_fault_result r;
+
+    if (!paging_on(v)) {
+        *gpa = lin;
+        return true;
+    }
+    if (mmu_translate(v->vm->mmu, lin, acc, user, &r) == MMU_GUEST_PF) {
+        v->pf = (struct pf_note){ .pending = true, .cr2 = r.cr2, .err = r.error, .site = v->bt.site };
+        return false;
+    }
+    *gpa = r.gpa;
+    return true;
+}
+
+bool phys_read(struct vcpu *v, uint32_t gpa, void *dst, size_t n)
+{
+    const void *p = ram_ptr(&v->vm->ram, gpa, n);
+    const struct mmio_region *d;
+
+    if (p) {
+        memcpy(dst, p, n);
+        return true;
+    }
+    if (!(d = mmio_find(v->vm, gpa)))
+        return false;
+    v->vm->stats.mmio_accesses++;
+    mmio_read(d, gpa, dst, n);
+    return true;
+}
+
+bool phys_write(struct vcpu *v, uint32_t gpa, const void *src, size_t n)
+{
+    const struct mmio_region *d;
+
+    if (ram_ptr(&v->vm->ram, gpa, n)) {
+        if (mmu_write_phys(v->vm->mmu, gpa, src, n))
+            smc_code_write(v, gpa, (uint32_t)n, false);
+        return true;
+    }
+    if (!(d = mmio_find(v->vm, gpa)))
+        return false;
+    v->vm->stats.mmio_accesses++;
+    mmio_write(d, gpa, src, n);
+    return true;
+}
+
+/* Within one page of RAM, not traced, not code: a plain copy. */
+static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned flags)
+{
+    uint32_t gpa;
+    uint8_t *p;
+
+    if (!guest_xlate(v, lin, (flags & GM_WRITE) ? MMU_WRITE : MMU_READ, (flags & GM_USER) != 0, &gpa))
+        return false;
+    if (!(p = ram_ptr(&v->vm->ram, gpa, n)))
+        return (flags & GM_PROBE) ? mmio_find(v->vm, gpa) != NULL
+                                  : (flags & GM_WRITE) ? phys_write(v, gpa, buf, n) : phys_read(v, gpa, buf, n);
+    if (flags & GM_PROBE)
+        return true;
+    if (!(flags & GM_WRITE))
+        memcpy(buf, p, n);
+    else if (mmu_is_traced(v->vm->mmu, gpa) || mmu_is_code(v->vm->mmu, gpa))
+        return phys_write(v, gpa, buf, n);
+    else
+        memcpy(p, buf, n);
+    return true;
+}
+
+bool guest_access(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned flags)
+{
+    uint32_t gpa[3], len[3];
+    unsigned k = 0;
+    enum mmu_access acc = (flags & GM_WRITE) ? MMU_WRITE : MMU_READ;
+    bool user = (flags & GM_USER) != 0;
+    uint8_t *p = buf;
+
+    if ((lin & 4095) + n <= 4096)
+        return access_one_page(v, lin, buf, n, flags);
+    if (n > 8192)
+        return false;
+    for (size_t done = 0; done < n; k++) {
+        uint32_t a = lin + (uint32_t)done;          /* wraps at 4 GiB like the CPU */
+        len[k] = 4096 - (a & 4095);
+        if (len[k] > n - done)
+            len[k] = (uint32_t)(n - done);
+        if (!guest_xlate(v, a, acc, user, &gpa[k]))
+            return false;
+        done += len[k];
+    }
+    if (flags & GM_PROBE) {
+        /* Device memory passes; unbacked memory is refused now. */
+        for (unsigned i = 0; i < k; i++)
+            if (!ram_ptr(&v->vm->ram, gpa[i], len[i]) && !mmio_find(v->vm, gpa[i]))
+                return false;
+        return true;
+    }
+    for (unsigned i = 0; i < k; i++) {
+        bool ok = (flags & GM_WRITE) ? phys_write(v, gpa[i], p, len[i]) : phys_read(v, gpa[i], p, len[i]);
+        if (!ok)
+            return false;
+        p += len[i];
+    }
+    return true;
+}
+
+bool guest_read(struct vcpu *v, uint32_t lin, void *dst, size_t n)
+{
+    return guest_access(v, lin, dst, n, v->cpl == 3 ? GM_USER : 0);
+}
+
+bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n)
+{
+    return guest_access(v, lin, (void *)src, n, GM_WRITE | (v->cpl == 3 ? GM_USER : 0));
+}
+
+bool sys_read(struct vcpu *v, uint32_t lin, void *dst, size_t n)
+{
+    return guest_access(v, lin, dst, n, 0);
+}
+
+bool sys_write(struct vcpu *v, uint32_t lin, const void *src, size_t n)
+{
+    return guest_access(v, lin, (void *)src, n, GM_WRITE);
+}
+
+bool guest_write_cpl(struct vcpu *v, uint32_t lin, const void *src, size_t n, unsigned cpl)
+{
+    return guest_access(v, lin, (void *)src, n, GM_WRITE | (cpl == 3 ? GM_USER : 0));
+}
+
+struct fault pf_take(struct vcpu *v, struct fault otherwise)
+{
+    if (!v->pf.pending)
+        return otherwise;
+    v->pf.pending = false;
+    v->cr2 = v->pf.cr2;
+    return FAULT(EXC_PF, v->pf.err);
+}
+
+int guest_mem_fail(struct vcpu *v, uint32_t eip, uint32_t lin, const char *what)
+{
+    if (v->pf.pending)
+        return raise_fault(v, pf_take(v, NO_FAULT), eip);
+    return vcpu_stop_error(v, eip, "guest %s unbacked physical memory at linear 0x%08x (EIP 0x%08x)",
+                           what, lin, eip);
+}
+
+int vm_write_phys(struct vm *vm, uint32_t gpa, const void *src, size_t n)
+{
+    const uint8_t *p = src;
+
+    if (!ram_ptr(&vm->ram, gpa, n))
+        return -1;
+    while (n) {
+        size_t k = 4096 - (gpa & 4095);
+        if (k > n)
+            k = n;
+        phys_write(vm->vcpu, gpa, p, k);
+        gpa += (uint32_t)k;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+int vm_read_phys(struct vm *vm, uint32_t gpa, void *dst, size_t n)
+{
+    void *p = ram_ptr(&vm->ram, gpa, n);
+    if (!p)
+        return -1;
+    memcpy(dst, p, n);
+    return 0;
+}

@@ -1,0 +1,205 @@
+/* memfault — host faults in a shadow window (DESIGN §4, §5; the protocol
+ * is shadowmmu/mmu.h's "SIGSEGV" list).
+ *
+ * A SIGSEGV whose address lies in a space's window or guards comes here
+ * from signals.c, still inside the signal context:
+ *
+ *   hidden fault   the MMU filled the shadow from the guest's tables:
+ *                  resume the host instruction as if nothing happened.
+ *   guest #PF      the guest's tables deny the access: deliver #PF with
+ *                  the faulting instruction's EIP (side table), CR2 and
+ *                  the error code (SDM vol. 3A §4.7).
+ *   traced store   a store to a guest page table: the page is made
+ *                  writable for this one store, which runs with the host
+ *                  trap flag set; the SIGTRAP after it re-protects the
+ *                  page and zaps exactly the shadow entries it changed
+ *                  (mmu_store_done). The trap arrives on the alternate
+ *                  stack like every other signal: translated code's RSP is
+ *                  the guest's ESP.
+ *   code write     a store to a frame holding translated code: its blocks
+ *                  are invalidated (unchained, out of the jump caches) and
+ *                  the frame unprotected, then the store is retried. If it
+ *                  writes into the block that is running, that block's
+ *                  remaining code is stale: the store is emulated instead
+ *                  and the block left after it.
+ *   device, wrap   a frame that is not RAM, or an access running past
+ *                  4 GiB into the guard: the instruction is emulated
+ *                  (memop.c) and translated code left after it.
+ *
+ * Traced, code and device faults are counted per instruction (adaptive.c).
+ * Everything before the guest state is copied out runs on the signal
+ * stack without allocating, except the decoder (Capstone), which is safe
+ * here: these signals come from translated code, never from inside the
+ * monitor's own C code. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "emulator/paging.h"
+
+#define HOST_TF 0x100
+
+static bool decode_at(struct vcpu *v, struct tb *tb, uint32_t eip, uint32_t off, struct insn *in)
+{
+    uint8_t b[15];
+    size_t n;
+
+    smc_insn_bytes(v->vm, tb, off, b, &n);
+    return n && decode_insn(bt_decoder(v->vm->bt), b, n, eip, in) == 0;
+}
+
+/* A traced store: make the page writable for one single-stepped store. */
+static enum mf_action traced_store(struct vcpu *v, ucontext_t *uc, struct space *s, uint32_t lin,
+                                   uint32_t gpa, const struct insn *in, bool decoded)
+{
+    unsigned len = decoded ? memop_store_size(in) : 4, room = 4096 - (gpa & 4095);
+
+    if (len == 0 || len > room)
+        len = len ? room : 4;
+    if (mmu_unprotect_for_store(v->vm->mmu, s, lin, gpa, len) == MMU_STORE_STEP) {
+        struct step_state *st = &v->step;
+        unsigned i = st->n < 2 ? st->n++ : 1;
+        st->st[i].gpa = gpa;
+        st->st[i].len = (uint16_t)len;
+        uc->uc_mcontext.gregs[REG_EFL] |= HOST_TF;
+        v->vm->stats.traced_steps++;
+    }
+    return MF_RESUME;
+}
+
+/* A store to a code frame. */
+static enum mf_action code_write(struct vcpu *v, struct tb *tb, uint32_t gpa, const struct insn *in,
+                                 bool decoded)
+{
+    struct vm *vm = v->vm;
+    unsigned len = decoded ? memop_store_size(in) : 0;
+    bool into_self = len && smc_overlaps(vm, tb, gpa, (uint64_t)gpa + len);
+
+    vm->stats.smc_writes++;
+    smc_code_write(v, gpa, 4096, true);
+    mmu_unprotect_code(vm->mmu, gpa);
+    if (into_self && memop_supported(in)) {
+        /* The running block may hold a stale copy of what is stored: do
+         * the store here and leave it. TODO(#5): single-step the forms
+         * memop.c does not know to the next instruction boundary. */
+        return MF_EMULATE;
+    }
+    return MF_RESUME;
+}
+
+enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct tb *tb, uint32_t eip,
+                             uint32_t off)
+{
+    ucontext_t *uc = ucv;
+    struct vm *vm = v->vm;
+    struct mmu_fault_result r;
+    struct space *s;
+    uint32_t lin;
+    bool write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0, decoded;
+    enum mmu_where where = mmu_locate(vm->mmu, addr, &s, &lin);
+    struct insn *in = &v->mf.insn;
+
+    if (where == MMU_OUTSIDE)
+        return MF_OUTSIDE;
+    if (where == MMU_GUARD) {
+        /* Past the window: the guest's address wrapped at 4 GiB. */
+        if (decode_at(v, tb, eip, off, in))
+            return MF_EMULATE;
+        snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that "
+                 "wraps at 4 GiB", eip);
+        return MF_ERROR;
+    }
+    switch (mmu_fault(vm->mmu, s, lin, write ? MMU_WRITE : MMU_READ, v->cpl == 3, &r)) {
+    case MMU_HIDDEN:
+        return MF_RESUME;
+    case MMU_GUEST_PF:
+        v->mf.cr2 = r.cr2;
+        v->mf.err = r.error;
+        return MF_PF;
+    case MMU_MMIO:
+        if (!decode_at(v, tb, eip, off, in))
+            break;
+        adapt_fault(v, tb, in, tb->phys + off);
+        return MF_EMULATE;
+    case MMU_TRACED_WRITE:
+        decoded = decode_at(v, tb, eip, off, in);
+        if (decoded)
+            adapt_fault(v, tb, in, tb->phys + off);
+        return traced_store(v, uc, s, lin, r.gpa, in, decoded);
+    case MMU_CODE_WRITE:
+        decoded = decode_at(v, tb, eip, off, in);
+        if (decoded)
+            adapt_fault(v, tb, in, tb->phys + off);
+        return code_write(v, tb, r.gpa, in, decoded);
+    default:
+        snprintf(v->error, sizeof v->error, "shadow MMU out of host resources at guest address "
+                 "0x%08x (EIP 0x%08x)", lin, eip);
+        return MF_ERROR;
+    }
+    snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that touches "
+             "device memory at 0x%08x", eip, r.gpa);
+    return MF_ERROR;
+}
+
+void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t eip)
+{
+    struct bt_cpu *cpu = &v->bt;
+    const struct insn *in = &v->mf.insn;
+    char text[120];
+
+    switch (a) {
+    case MF_PF:
+        v->cr2 = v->mf.cr2;
+        raise_exception(v, EXC_PF, eip, true, v->mf.err);
+        return;
+    case MF_ERROR:
+        v->exit = EXIT_ERROR;
+        return;
+    case MF_EMULATE:
+        break;
+    default:
+        return;
+    }
+    v->pf.pending = false;
+    v->bt.site = 0;
+    v->smc_cur = NULL;
+    switch (memop_run(v, in)) {
+    case MEMOP_DONE:
+        v->vm->stats.memop_emulated++;
+        cpu->next_eip = eip + in->len;
+        return;
+    case MEMOP_FAULT:
+        guest_mem_fail(v, eip, v->mf.fail_lin, "touches");
+        return;
+    default:
+        insn_format(bt_decoder(v->vm->bt), in, text, sizeof text);
+        vcpu_stop_error(v, eip, "guest instruction at EIP 0x%08x touches device memory or wraps at "
+                        "4 GiB, which the monitor cannot emulate yet: %s (TODO(#5))", eip, text);
+        return;
+    }
+}
+
+bool memfault_trap(struct vcpu *v, void *ucv)
+{
+    ucontext_t *uc = ucv;
+
+    if (!v->step.n)
+        return false;
+    uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)HOST_TF;
+    memfault_abort_step(v, NULL);
+    return true;
+}
+
+void memfault_abort_step(struct vcpu *v, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    struct step_state *st = &v->step;
+
+    if (uc)
+        uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)HOST_TF;
+    for (unsigned i = 0; i < st->n; i++)
+        mmu_store_done(v->vm->mmu, st->st[i].gpa, st->st[i].len);
+    st->n = 0;
+}

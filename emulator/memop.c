@@ -1,0 +1,516 @@
+/* memop — see memop.h. Operands come from the decoder's byte layout
+ * (struct insn: ModRM, SIB, displacement, immediate); the opcode tables
+ * are SDM vol. 2 appendix A (one-byte map and the 0F map). */
+#include <string.h>
+
+#include "emulator/memop.h"
+
+enum { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
+
+#define ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* ---- the host ALU --------------------------------------------------------
+ * The operation runs on host registers between a POPFQ of the guest's
+ * arithmetic flags and a PUSHFQ, so every flag is what the hardware makes
+ * of it. The pushes go below the red zone. DF stays clear (C's ABI). */
+
+enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP,
+              A_TEST, A_INC, A_DEC, A_NEG, A_NOT, A_BT, A_BTS, A_BTR, A_BTC };
+
+#define PRE  "lea -128(%%rsp), %%rsp\n\tpushq %q[f]\n\tpopfq\n\t"
+#define POST "\n\tpushfq\n\tpopq %q[f]\n\tlea 128(%%rsp), %%rsp"
+#define BIN(m, c) __asm__ volatile(PRE m " %[b], %[a]" POST : [a] "+" c(a), [f] "+r"(f) \
+                                  : [b] c(b) : "cc", "memory")
+#define UN(m, c)  __asm__ volatile(PRE m " %[a]" POST : [a] "+" c(a), [f] "+r"(f) : : "cc", "memory")
+
+#define ALU_BODY(c)                                                    \
+    switch (op) {                                                      \
+    case A_ADD: BIN("add", c); break;                                  \
+    case A_OR:  BIN("or", c); break;                                   \
+    case A_ADC: BIN("adc", c); break;                                  \
+    case A_SBB: BIN("sbb", c); break;                                  \
+    case A_AND: BIN("and", c); break;                                  \
+    case A_SUB: BIN("sub", c); break;                                  \
+    case A_XOR: BIN("xor", c); break;                                  \
+    case A_CMP: BIN("cmp", c); break;                                  \
+    case A_TEST: BIN("test", c); break;                                \
+    case A_INC: UN("inc", c); break;                                   \
+    case A_DEC: UN("dec", c); break;                                   \
+    case A_NEG: UN("neg", c); break;                                   \
+    case A_NOT: a = ~a; break;                                         \
+    default: break;                                                    \
+    }
+
+static uint8_t alu8(int op, uint8_t a, uint8_t b, uint64_t *fp)
+{
+    uint64_t f = *fp;
+    ALU_BODY("q")
+    *fp = f;
+    return a;
+}
+
+static uint16_t alu16(int op, uint16_t a, uint16_t b, uint64_t *fp)
+{
+    uint64_t f = *fp;
+    ALU_BODY("r")
+    switch (op) {
+    case A_BT:  BIN("bt", "r"); break;
+    case A_BTS: BIN("bts", "r"); break;
+    case A_BTR: BIN("btr", "r"); break;
+    case A_BTC: BIN("btc", "r"); break;
+    default: break;
+    }
+    *fp = f;
+    return a;
+}
+
+static uint32_t alu32(int op, uint32_t a, uint32_t b, uint64_t *fp)
+{
+    uint64_t f = *fp;
+    ALU_BODY("r")
+    switch (op) {
+    case A_BT:  BIN("bt", "r"); break;
+    case A_BTS: BIN("bts", "r"); break;
+    case A_BTR: BIN("btr", "r"); break;
+    case A_BTC: BIN("btc", "r"); break;
+    default: break;
+    }
+    *fp = f;
+    return a;
+}
+
+/* a op b at `size` bytes; the guest's arithmetic flags in and out. */
+static uint32_t alu(int op, unsigned size, uint32_t a, uint32_t b, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+    uint32_t r;
+
+    if (size == 1)
+        r = alu8(op, (uint8_t)a, (uint8_t)b, &f);
+    else if (size == 2)
+        r = alu16(op, (uint16_t)a, (uint16_t)b, &f);
+    else
+        r = alu32(op, a, b, &f);
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+    return r;
+}
+
+/* ---- operands ----------------------------------------------------------- */
+
+struct mo {
+    const struct insn *in;
+    struct memop_regs *r;
+    const struct memop_bus *bus;
+    unsigned size;              /* operand size of the ModRM/moffs operand: 1, 2 or 4 */
+    uint32_t lin;               /* its linear address */
+};
+
+static uint32_t mask_of(unsigned size) { return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1; }
+
+static uint32_t reg_get(const struct memop_regs *r, unsigned reg, unsigned size)
+{
+    if (size == 1)
+        return reg < 4 ? r->gpr[reg] & 0xff : r->gpr[reg - 4] >> 8 & 0xff;
+    return r->gpr[reg] & mask_of(size);
+}
+
+static void reg_set(struct memop_regs *r, unsigned reg, unsigned size, uint32_t v)
+{
+    if (size == 1) {
+        if (reg < 4)
+            r->gpr[reg] = (r->gpr[reg] & ~0xffu) | (v & 0xff);
+        else
+            r->gpr[reg - 4] = (r->gpr[reg - 4] & ~0xff00u) | (v & 0xff) << 8;
+    } else if (size == 2) {
+        r->gpr[reg] = (r->gpr[reg] & ~0xffffu) | (v & 0xffff);
+    } else {
+        r->gpr[reg] = v;
+    }
+}
+
+/* The ModRM effective address (SDM vol. 2 §2.1.5, 32-bit addressing) and
+ * its default segment: SS when the base is ESP or EBP. */
+static uint32_t modrm_lin(const struct insn *in, const struct memop_regs *r)
+{
+    uint32_t ea = (uint32_t)in->disp;
+    int seg = SEG_DS;
+
+    if (in->sib_off >= 0) {
+        uint8_t sib = in->bytes[in->sib_off];
+        unsigned base = sib & 7, index = sib >> 3 & 7, scale = sib >> 6;
+        if (!(base == EBP && in->mod == 0)) {
+            ea += r->gpr[base];
+            if (base == ESP || base == EBP)
+                seg = SEG_SS;
+        }
+        if (index != ESP)
+            ea += r->gpr[index] << scale;
+    } else if (!(in->mod == 0 && in->rm == EBP)) {
+        ea += r->gpr[in->rm];
+        if (in->rm == EBP)
+            seg = SEG_SS;
+    }
+    if (in->seg != SEG_NONE)
+        seg = in->seg;
+    return r->seg_base[seg] + ea;
+}
+
+static bool ld(struct mo *m, uint32_t lin, unsigned n, uint32_t *v)
+{
+    *v = 0;
+    return m->bus->read(m->bus->opaque, lin, v, n);
+}
+
+static bool st(struct mo *m, uint32_t lin, unsigned n, uint32_t v)
+{
+    return m->bus->write(m->bus->opaque, lin, &v, n);
+}
+
+static bool probe_w(struct mo *m, uint32_t lin, unsigned n)
+{
+    return m->bus->check(m->bus->opaque, lin, n, true);
+}
+
+/* ---- conditions (SETcc) ------------------------------------------------- */
+
+static bool cond(unsigned cc, uint32_t fl)
+{
+    bool cf = fl & FL_CF, zf = fl & FL_ZF, sf = fl & FL_SF, of = fl & FL_OF, pf = fl & FL_PF, t;
+    switch (cc >> 1) {
+    case 0: t = of; break;
+    case 1: t = cf; break;
+    case 2: t = zf; break;
+    case 3: t = cf || zf; break;
+    case 4: t = sf; break;
+    case 5: t = pf; break;
+    case 6: t = sf != of; break;
+    default: t = zf || sf != of; break;
+    }
+    return (cc & 1) ? !t : t;
+}
+
+/* ---- the forms ---------------------------------------------------------- */
+
+/* ALU r/m,r / r,r/m / r/m,imm: result to memory unless CMP/TEST or a
+ * register destination. */
+static enum memop_result op_alu(struct mo *m, int op, bool to_reg, bool imm, uint32_t src_imm)
+{
+    const struct insn *in = m->in;
+    struct memop_regs *r = m->r;
+    bool writes = !to_reg && op != A_CMP && op != A_TEST;
+    uint32_t mem, other, res;
+
+    if (writes && !probe_w(m, m->lin, m->size))
+        return MEMOP_FAULT;
+    if (!ld(m, m->lin, m->size, &mem))
+        return MEMOP_FAULT;
+    other = imm ? src_imm & mask_of(m->size) : reg_get(r, in->reg, m->size);
+    if (to_reg) {
+        res = alu(op, m->size, other, mem, &r->eflags);
+        if (op != A_CMP && op != A_TEST)
+            reg_set(r, in->reg, m->size, res);
+        return MEMOP_DONE;
+    }
+    res = alu(op, m->size, mem, other, &r->eflags);
+    if (writes && !st(m, m->lin, m->size, res))
+        return MEMOP_FAULT;
+    return MEMOP_DONE;
+}
+
+static enum memop_result op_unary(struct mo *m, int op)
+{
+    uint32_t v;
+
+    if (!probe_w(m, m->lin, m->size) || !ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    v = alu(op, m->size, v, 0, &m->r->eflags);
+    return st(m, m->lin, m->size, v) ? MEMOP_DONE : MEMOP_FAULT;
+}
+
+/* BT/BTS/BTR/BTC m, r/imm8: a register offset addresses a bit string
+ * (SDM "BT": EA + size * (offset DIV bits), signed). */
+static enum memop_result op_bit(struct mo *m, int op, bool imm)
+{
+    unsigned bits = m->size * 8;
+    uint32_t lin = m->lin, v, off;
+
+    if (imm) {
+        off = (uint32_t)m->in->imm & (bits - 1);
+    } else {
+        int32_t o = m->size == 2 ? (int16_t)m->r->gpr[m->in->reg] : (int32_t)m->r->gpr[m->in->reg];
+        lin += (uint32_t)((o >> (m->size == 2 ? 4 : 5)) * (int32_t)m->size);
+        off = (uint32_t)o & (bits - 1);
+    }
+    if (op != A_BT && !probe_w(m, lin, m->size))
+        return MEMOP_FAULT;
+    if (!ld(m, lin, m->size, &v))
+        return MEMOP_FAULT;
+    v = alu(op, m->size, v, off, &m->r->eflags);
+    if (op != A_BT && !st(m, lin, m->size, v))
+        return MEMOP_FAULT;
+    return MEMOP_DONE;
+}
+
+static enum memop_result op_xchg(struct mo *m)
+{
+    uint32_t v;
+
+    if (!probe_w(m, m->lin, m->size) || !ld(m, m->lin, m->size, &v) ||
+        !st(m, m->lin, m->size, reg_get(m->r, m->in->reg, m->size)))
+        return MEMOP_FAULT;
+    reg_set(m->r, m->in->reg, m->size, v);
+    return MEMOP_DONE;
+}
+
+/* CMPXCHG (SDM: the destination is written back even when unequal). */
+static enum memop_result op_cmpxchg(struct mo *m)
+{
+    struct memop_regs *r = m->r;
+    uint32_t v, acc = reg_get(r, EAX, m->size);
+
+    if (!probe_w(m, m->lin, m->size) || !ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    alu(A_CMP, m->size, acc, v, &r->eflags);
+    if (r->eflags & FL_ZF)
+        return st(m, m->lin, m->size, reg_get(r, m->in->reg, m->size)) ? MEMOP_DONE : MEMOP_FAULT;
+    if (!st(m, m->lin, m->size, v))
+        return MEMOP_FAULT;
+    reg_set(r, EAX, m->size, v);
+    return MEMOP_DONE;
+}
+
+static enum memop_result op_xadd(struct mo *m)
+{
+    struct memop_regs *r = m->r;
+    uint32_t v, sum;
+
+    if (!probe_w(m, m->lin, m->size) || !ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    sum = alu(A_ADD, m->size, v, reg_get(r, m->in->reg, m->size), &r->eflags);
+    if (!st(m, m->lin, m->size, sum))
+        return MEMOP_FAULT;
+    reg_set(r, m->in->reg, m->size, v);
+    return MEMOP_DONE;
+}
+
+static enum memop_result op_load(struct mo *m, unsigned dst_size, bool sign)
+{
+    uint32_t v;
+
+    if (!ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    if (sign)
+        v = m->size == 1 ? (uint32_t)(int32_t)(int8_t)v : (uint32_t)(int32_t)(int16_t)v;
+    reg_set(m->r, m->in->reg, dst_size, v);
+    return MEMOP_DONE;
+}
+
+/* MOVS CMPS STOS LODS SCAS, one element or REP (SDM "REP/REPE/REPNE"):
+ * registers advance per completed element, so a fault mid-way restarts. */
+static enum memop_result op_string(struct mo *m)
+{
+    const struct insn *in = m->in;
+    struct memop_regs *r = m->r;
+    uint8_t op = in->opcode & 0xfe;
+    unsigned n = (in->opcode & 1) ? in->opsize : 1;
+    uint32_t step = (r->eflags & FL_DF) ? (uint32_t)-(int32_t)n : n;
+    int sseg = in->seg != SEG_NONE ? in->seg : SEG_DS;
+    bool rep = in->rep != 0;
+
+    while (!rep || r->gpr[ECX] != 0) {
+        uint32_t src = r->seg_base[sseg] + r->gpr[ESI], dst = r->seg_base[SEG_ES] + r->gpr[EDI];
+        uint32_t a, b;
+        bool stop = false;
+
+        switch (op) {
+        case 0xa4:      /* MOVS */
+            if (!m->bus->check(m->bus->opaque, src, n, false) || !probe_w(m, dst, n) ||
+                !ld(m, src, n, &a) || !st(m, dst, n, a))
+                return MEMOP_FAULT;
+            r->gpr[ESI] += step;
+            r->gpr[EDI] += step;
+            break;
+        case 0xaa:      /* STOS */
+            if (!st(m, dst, n, reg_get(r, EAX, n)))
+                return MEMOP_FAULT;
+            r->gpr[EDI] += step;
+            break;
+        case 0xac:      /* LODS */
+            if (!ld(m, src, n, &a))
+                return MEMOP_FAULT;
+            reg_set(r, EAX, n, a);
+            r->gpr[ESI] += step;
+            break;
+        case 0xa6:      /* CMPS: [ESI] - [EDI] */
+            if (!m->bus->check(m->bus->opaque, dst, n, false) || !ld(m, src, n, &a) ||
+                !ld(m, dst, n, &b))
+                return MEMOP_FAULT;
+            alu(A_CMP, n, a, b, &r->eflags);
+            r->gpr[ESI] += step;
+            r->gpr[EDI] += step;
+            stop = true;
+            break;
+        default:        /* 0xae SCAS: eAX - [EDI] */
+            if (!ld(m, dst, n, &b))
+                return MEMOP_FAULT;
+            alu(A_CMP, n, reg_get(r, EAX, n), b, &r->eflags);
+            r->gpr[EDI] += step;
+            stop = true;
+            break;
+        }
+        if (!rep)
+            break;
+        r->gpr[ECX]--;
+        if (stop && ((in->rep == 0xf3) != ((r->eflags & FL_ZF) != 0)))
+            break;      /* REPE ends on ZF=0, REPNE on ZF=1 */
+    }
+    return MEMOP_DONE;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static bool is_0f(const struct insn *in) { return in->opc_len == 2 && in->bytes[in->npfx] == 0x0f; }
+static bool is_1b(const struct insn *in) { return in->opc_len == 1; }
+static bool is_string(uint8_t op) { return op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9; }
+static bool is_alu(uint8_t op) { return op < 0x40 && (op & 7) <= 3; }
+
+/* 1: a form this file performs; 0: not one. */
+static int classify(const struct insn *in)
+{
+    uint8_t op = in->opcode;
+
+    if (in->flags & INSN_F_ADDR16)
+        return 0;
+    if (is_1b(in)) {
+        if (is_string(op))
+            return 1;
+        if (op >= 0xa0 && op <= 0xa3)
+            return 1;
+        if (in->modrm_off < 0 || in->mod == 3)
+            return 0;
+        if (is_alu(op) || (op >= 0x80 && op <= 0x8b) || ((op == 0xc6 || op == 0xc7) && in->reg == 0))
+            return 1;
+        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 3)
+            return 1;
+        if ((op == 0xfe || op == 0xff) && in->reg <= 1)
+            return 1;
+        return 0;
+    }
+    if (!is_0f(in) || in->modrm_off < 0 || in->mod == 3)
+        return 0;
+    if ((op >= 0x90 && op <= 0x9f) || op == 0xa3 || op == 0xab || op == 0xb3 || op == 0xbb ||
+        op == 0xb0 || op == 0xb1 || op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf ||
+        op == 0xc0 || op == 0xc1)
+        return 1;
+    if (op == 0xba && in->reg >= 4)
+        return 1;
+    return 0;
+}
+
+bool memop_supported(const struct insn *in)
+{
+    return classify(in) && !(is_1b(in) && is_string(in->opcode));
+}
+
+enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const struct memop_bus *bus)
+{
+    struct mo m = { .in = in, .r = r, .bus = bus };
+    uint8_t op = in->opcode;
+    bool w = op & 1;
+
+    if (!classify(in))
+        return MEMOP_UNSUPPORTED;
+    if (is_1b(in) && is_string(op))
+        return op_string(&m);
+    m.size = w ? in->opsize : 1;
+    if (is_1b(in) && op >= 0xa0 && op <= 0xa3) {
+        uint32_t v;
+        m.lin = r->seg_base[in->seg != SEG_NONE ? in->seg : SEG_DS] + (uint32_t)in->disp;
+        if (op >= 0xa2)
+            return st(&m, m.lin, m.size, reg_get(r, EAX, m.size)) ? MEMOP_DONE : MEMOP_FAULT;
+        if (!ld(&m, m.lin, m.size, &v))
+            return MEMOP_FAULT;
+        reg_set(r, EAX, m.size, v);
+        return MEMOP_DONE;
+    }
+    m.lin = modrm_lin(in, r);
+
+    if (is_1b(in)) {
+        if (is_alu(op))
+            return op_alu(&m, op >> 3, (op & 2) != 0, false, 0);
+        switch (op) {
+        case 0x80: case 0x81: case 0x82: case 0x83:
+            m.size = op == 0x81 || op == 0x83 ? in->opsize : 1;
+            return op_alu(&m, in->reg, false, true, (uint32_t)in->imm);
+        case 0x84: case 0x85:
+            return op_alu(&m, A_TEST, false, false, 0);
+        case 0x86: case 0x87:
+            return op_xchg(&m);
+        case 0x88: case 0x89:
+            return st(&m, m.lin, m.size, reg_get(r, in->reg, m.size)) ? MEMOP_DONE : MEMOP_FAULT;
+        case 0x8a: case 0x8b:
+            return op_load(&m, m.size, false);
+        case 0xc6: case 0xc7:
+            return st(&m, m.lin, m.size, (uint32_t)in->imm & mask_of(m.size)) ? MEMOP_DONE : MEMOP_FAULT;
+        case 0xf6: case 0xf7:
+            if (in->reg == 0)
+                return op_alu(&m, A_TEST, false, true, (uint32_t)in->imm);
+            return op_unary(&m, in->reg == 2 ? A_NOT : A_NEG);
+        default:    /* FE, FF /0 /1 */
+            return op_unary(&m, in->reg == 0 ? A_INC : A_DEC);
+        }
+    }
+    m.size = in->opsize;
+    switch (op) {
+    case 0xa3: return op_bit(&m, A_BT, false);
+    case 0xab: return op_bit(&m, A_BTS, false);
+    case 0xb3: return op_bit(&m, A_BTR, false);
+    case 0xbb: return op_bit(&m, A_BTC, false);
+    case 0xba: return op_bit(&m, A_BT + (in->reg - 4), true);
+    case 0xb0: case 0xb1:
+        m.size = w ? in->opsize : 1;
+        return op_cmpxchg(&m);
+    case 0xc0: case 0xc1:
+        m.size = w ? in->opsize : 1;
+        return op_xadd(&m);
+    case 0xb6: case 0xbe:
+        m.size = 1;
+        return op_load(&m, in->opsize, op == 0xbe);
+    case 0xb7: case 0xbf:
+        m.size = 2;
+        return op_load(&m, in->opsize, op == 0xbf);
+    default:        /* 0F 90-9F SETcc m8 */
+        m.size = 1;
+        return st(&m, m.lin, 1, cond(op & 15, r->eflags)) ? MEMOP_DONE : MEMOP_FAULT;
+    }
+}
+
+unsigned memop_store_size(const struct insn *in)
+{
+    uint8_t op = in->opcode;
+    unsigned size = (op & 1) ? in->opsize : 1;
+
+    if (classify(in)) {
+        if (is_1b(in)) {
+            if (is_string(op))
+                return (op & 0xfe) == 0xa4 || (op & 0xfe) == 0xaa ? size : 0;
+            if (op == 0x81 || op == 0x83)
+                return in->opsize;
+            return size;
+        }
+        if (op >= 0x90 && op <= 0x9f)
+            return 1;
+        if (op == 0xb0 || op == 0xb1 || op == 0xc0 || op == 0xc1)
+            return size;
+        return in->opsize;
+    }
+    if (is_0f(in) && op == 0xae && in->reg == 0)
+        return 512;                                     /* FXSAVE */
+    if (is_0f(in) && op == 0xc7)
+        return 8;                                       /* CMPXCHG8B */
+    if (in->flags & INSN_F_SSE)
+        return 16;
+    if (in->flags & INSN_F_FPU)
+        return in->opcode == 0xdd && in->reg == 6 ? 108 : in->opcode == 0xd9 && in->reg == 6 ? 28 : 10;
+    return in->opsize;
+}

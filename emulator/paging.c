@@ -1,0 +1,182 @@
+/* paging — which shadow space translated code runs in (DESIGN §4).
+ *
+ * Translated code reaches guest memory through the host GS base (and R14,
+ * reloaded from cpu->membase after every callout). Paging off, that is the
+ * identity space; paging on, the space the shadow MMU caches for (CR3,
+ * view), where the view is user at CPL 3 and supervisor otherwise, so the
+ * host MMU enforces U/S (SDM vol. 3A §4.6). paging_sync() runs after every
+ * change of CR0, CR3, CR4 and CPL; a hit in the MMU's cache of spaces
+ * makes a CR3 switch a GS-base write.
+ *
+ * Translations are keyed on the guest *physical* address, so a changed
+ * mapping makes the lookup find another block; only the jump caches map
+ * linear EIPs and need flushing (DESIGN §3): on CR3 writes, CR0.PG and
+ * CR4.PSE changes, and for the page of an INVLPG. Chains never cross a
+ * linear page with paging on (bt_link, BT_MODE_PG). */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "emulator/paging.h"
+#include "shadowmmu/walk.h"
+
+#define CR0_WP (1u << 16)
+#define CR4_PSE (1u << 4)
+#define CR4_PAE (1u << 5)
+#define CR4_PGE (1u << 7)
+
+/* WRGSBASE is a few cycles where the kernel enables it (Linux >= 5.9 sets
+ * CR4.FSGSBASE and reports HWCAP2_FSGSBASE); otherwise arch_prctl. */
+void set_gs_base(uint64_t base)
+{
+    static int fsgsbase = -1;
+    if (fsgsbase < 0)
+        fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
+    if (fsgsbase)
+        __asm__ volatile("wrgsbase %0" : : "r"(base) : "memory");
+    else
+        syscall(SYS_arch_prctl, ARCH_SET_GS, base);
+}
+
+int paging_init(struct vm *vm, char *err, size_t errlen)
+{
+    /* CPUID reports PAT (sysinsn.c), so PAT bits are not reserved (walk.h). */
+    struct mmu_config mc = { .spaces = vm->cfg.shadow_spaces, .pat = true };
+
+    vm->mmu = mmu_create(&mc, &vm->ram, err, errlen);
+    if (!vm->mmu)
+        return -1;
+    vm->adapt = calloc(ADAPT_SLOTS, sizeof *vm->adapt);
+    vm->code_buf = malloc(4096 + 16);
+    if (!vm->adapt || !vm->code_buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void paging_fini(struct vm *vm)
+{
+    mmu_destroy(vm->mmu);
+    vm->mmu = NULL;
+    free(vm->adapt);
+    vm->adapt = NULL;
+    free(vm->code_buf);
+    vm->code_buf = NULL;
+}
+
+bool paging_sync(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    bool pg = paging_on(v);
+    struct space *s;
+    uint64_t base;
+
+    if (!pg && !v->pg && vm->cur_space && vm->cur_space == mmu_identity(vm->mmu) &&
+        v->bt.membase == (uint64_t)(uintptr_t)vm->cur_space->base)
+        return true;            /* paging off: one space whatever the CPL */
+    if (pg != v->pg) {
+        /* Every linear EIP may now mean another physical address, and
+         * the ring-0 block mode is another one. */
+        v->pg = pg;
+        jc_reset_modes(v, pg ? BT_MODE_PG : 0);
+        v->bt.exit_slot = 0;
+        if (!jc_select(v, vcpu_mode(v)))
+            return false;
+    }
+    s = mmu_activate(vm->mmu, v->cr0, v->cr3, v->cr4, v->cpl);
+    if (!s) {
+        if (pg && (v->cr4 & CR4_PAE))
+            vcpu_stop_error(v, v->bt.eip, "guest enables PAE paging (CR4.PAE=1 with CR0.PG=1): not "
+                            "supported yet (TODO(#5))");
+        else
+            vcpu_stop_error(v, v->bt.eip, "cannot map guest RAM into its address space");
+        return false;
+    }
+    vm->ram_mapped = true;
+    vm->cur_space = s;
+    base = (uint64_t)(uintptr_t)s->base;
+    if (base != v->bt.membase) {
+        v->bt.membase = base;
+        set_gs_base(base);
+    }
+    return true;
+}
+
+bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
+{
+    uint32_t now = cr == 0 ? v->cr0 : cr == 3 ? v->cr3 : v->cr4;
+
+    if (cr == 3) {
+        v->vm->stats.cr3_writes++;
+        if (paging_on(v))
+            jc_flush_all(v);
+    } else if (cr == 0) {
+        if (!((old ^ now) & (CR0_PG_BIT | CR0_WP)))
+            return true;
+    } else {
+        if (!((old ^ now) & (CR4_PSE | CR4_PAE | CR4_PGE)))
+            return true;
+        if (paging_on(v))
+            jc_flush_all(v);
+    }
+    return paging_sync(v);
+}
+
+/* After INVLPG, map the page again at once if the guest's entries for it
+ * are present and already accessed: the access that usually follows (an
+ * INVLPG comes after a PTE update) then takes no hidden fault, and no
+ * Accessed bit is set that the guest did not set (the same rule as the
+ * fill's prefetch, mmu_fill.c). Anything else waits for its fault. */
+static void refill(struct vcpu *v, uint32_t lin)
+{
+    const struct guest_ram *ram = &v->vm->ram;
+    const uint32_t *pde = ram_ptr(ram, (v->cr3 & 0xfffff000u) + (lin >> 22) * 4, 4), *pte;
+    struct mmu_fault_result r;
+
+    if (!pde || (*pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || !v->vm->cur_space)
+        return;
+    if (!((v->cr4 & CR4_PSE) && (*pde & PTE_PS))) {
+        pte = ram_ptr(ram, (*pde & 0xfffff000u) + ((lin >> 12) & 1023) * 4, 4);
+        if (!pte || (*pte & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
+            return;
+    }
+    mmu_fault(v->vm->mmu, v->vm->cur_space, lin, MMU_READ, v->cpl == 3, &r);
+}
+
+/* A page-fault handler returns to the instruction that faulted: the page
+ * it made present (with A set, as Linux's protections have it) is mapped
+ * now, in the view the instruction runs in, instead of by a second host
+ * fault when it runs again. */
+void paging_pf_return(struct vcpu *v, uint32_t eip)
+{
+    struct pf_return *p = &v->pf_return;
+
+    if (p->pending && eip == p->eip && paging_on(v))
+        refill(v, p->lin);
+    p->pending = false;
+}
+
+void paging_invlpg(struct vcpu *v, uint32_t lin)
+{
+    mmu_invlpg(v->vm->mmu, lin);
+    jc_flush_page(v, lin >> 12);
+    if (paging_on(v))
+        refill(v, lin);
+}
+
+void vm_set_control(struct vm *vm, uint32_t cr0, uint32_t cr3, uint32_t cr4)
+{
+    struct vcpu *v = vm->vcpu;
+
+    v->cr0 = cr0;
+    v->cr3 = cr3;
+    v->cr4 = cr4;
+    if (paging_on(v))
+        jc_flush_all(v);
+    /* vm_run activates the space. */
+}

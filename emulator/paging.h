@@ -1,0 +1,155 @@
+/* paging — the internal interface of the shadow-paging half of the monitor
+ * (issue #5; DESIGN §3 "Self-modifying code", §4). The space manager
+ * itself is shadowmmu/ (mmu.h); this is the monitor's side of it:
+ *
+ *   paging.c    which space runs (CR0/CR3/CR4 writes, CPL changes, INVLPG),
+ *               the GS base, the jump caches on mapping changes
+ *   guestmem.c  the monitor's own guest accesses: linear -> physical
+ *               through the guest's tables, #PF notes, device memory,
+ *               stores that keep tracing and translated code coherent
+ *   fetch.c     the dispatcher's block lookup: EIP -> physical, code bytes
+ *               across a page end, revalidation, code-page protection
+ *   smc.c       self-modifying code: invalidating what a store changed
+ *   memfault.c  host SIGSEGV/SIGTRAP in a shadow window (hidden faults,
+ *               guest page faults, traced stores, code writes, devices)
+ *   memop.c     the emulator of memory instructions (memop.h)
+ *   adaptive.c  instructions that keep faulting become monitor callouts
+ *   mmio.c      device ranges (vm_mmio_register) */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emulator/memop.h"
+#include "emulator/system.h"
+
+/* ---- paging.c ------------------------------------------------------------ */
+
+int paging_init(struct vm *vm, char *err, size_t errlen);
+void paging_fini(struct vm *vm);
+/* Point GS (and cpu->membase, which R14 is loaded from) at the space for
+ * the vCPU's CR0/CR3/CR4 and CPL (SDM vol. 3A §4.1.1: CR0.PG, CR4.PSE and
+ * PAE select the paging mode); a change of CR0.PG also empties the jump
+ * caches. false: the run was stopped (PAE paging is not supported). */
+bool paging_sync(struct vcpu *v);
+/* MOV to CRn changed the register from `old`: flush what the change makes
+ * stale and resync. CR3 writes always flush the jump caches (a CR3 load
+ * flushes the guest's non-global TLB entries, SDM vol. 3A §4.10.4.1). */
+bool paging_cr_written(struct vcpu *v, int cr, uint32_t old);
+/* INVLPG (SDM vol. 3A §4.10.4.1). */
+void paging_invlpg(struct vcpu *v, uint32_t lin);
+/* IRET to eip with a #PF pending return: if it returns to the faulting
+ * instruction, map the page its handler made present (paging.c). */
+void paging_pf_return(struct vcpu *v, uint32_t eip);
+void set_gs_base(uint64_t base);
+static inline bool paging_on(const struct vcpu *v) { return (v->cr0 & CR0_PG_BIT) != 0; }
+
+/* ---- guestmem.c ---------------------------------------------------------- */
+
+enum {
+    GM_WRITE = 1,               /* a store (D bit, R/W check) */
+    GM_USER = 2,                /* a user-mode access (SDM vol. 3A §4.6) */
+    GM_PROBE = 4,               /* translate and check only */
+};
+/* n bytes (at most 8 KiB) at linear lin: every page is translated before
+ * anything is read or written. false with v->pf set on a page fault, or
+ * false alone on memory that is neither RAM nor a device. */
+bool guest_access(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned flags);
+/* Implicit supervisor accesses (descriptor tables, the TSS, the IDT; SDM
+ * vol. 3A §4.6: "implicit supervisor-mode access" at any CPL). */
+bool sys_read(struct vcpu *v, uint32_t lin, void *dst, size_t n);
+bool sys_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
+/* A store as CPL `cpl` would make it (an event's frame on its new stack). */
+bool guest_write_cpl(struct vcpu *v, uint32_t lin, const void *src, size_t n, unsigned cpl);
+/* Linear -> physical for an access by the vCPU (user: CPL 3). false with
+ * v->pf set when the guest's tables deny it. */
+bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, uint32_t *gpa);
+/* The page fault of v->pf as a fault to raise, CR2 set; `otherwise` if
+ * none is pending. */
+struct fault pf_take(struct vcpu *v, struct fault otherwise);
+/* A failed guest access at `lin` by the instruction at eip: raise the
+ * pending #PF, or stop the run ("guest <what> unbacked physical memory").
+ * Returns BT_EXIT. */
+int guest_mem_fail(struct vcpu *v, uint32_t eip, uint32_t lin, const char *what);
+/* Guest physical memory, RAM or device; one page at most. Stores keep
+ * tracing coherent and invalidate translated code they overwrite. */
+bool phys_read(struct vcpu *v, uint32_t gpa, void *dst, size_t n);
+bool phys_write(struct vcpu *v, uint32_t gpa, const void *src, size_t n);
+
+/* ---- mmio.c -------------------------------------------------------------- */
+
+const struct mmio_region *mmio_find(const struct vm *vm, uint32_t gpa);
+/* n bytes of the device at gpa (split into 4-, 2- and 1-byte accesses). */
+void mmio_read(const struct mmio_region *d, uint32_t gpa, void *dst, size_t n);
+void mmio_write(const struct mmio_region *d, uint32_t gpa, const void *src, size_t n);
+
+/* ---- fetch.c ------------------------------------------------------------- */
+
+/* The block for EIP: code cache, revalidated, or translated. NULL: an
+ * exception is pending (a #PF on the fetch) or the run was stopped. */
+struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip, bool step);
+/* The block for EIP if one is translated and valid, without translating
+ * or raising anything (callouts that continue into the next block). */
+struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip);
+/* May the dispatcher chain an exit to tb / put it in the jump cache? Not a
+ * block that crosses into a second page under paging: its second page is
+ * re-checked on every lookup. */
+bool block_linkable(const struct vcpu *v, const struct tb *tb);
+
+/* ---- smc.c --------------------------------------------------------------- */
+
+static inline bool tb_crosses(const struct tb *tb) { return (tb->eip & 4095) + tb->guest_len > 4096; }
+/* A block was translated or revalidated: write-protect its frames (both,
+ * if it crosses a page end; frame2 is the second one under paging, ~0u
+ * otherwise) and remember a non-contiguous second frame. */
+void smc_protect_block(struct vcpu *v, struct tb *tb, uint32_t frame2);
+/* The recorded second frame of a crossing block under paging, ~0u if none. */
+uint32_t smc_frame2(const struct vm *vm, const struct tb *tb);
+/* Guest bytes [gpa, gpa+len) were (about to be) written: invalidate the
+ * blocks they overlap (whole: every block with bytes on gpa's frame) and
+ * their jump-cache entries. Sets v->smc_cur_hit if v->smc_cur was one.
+ * Returns how many. Async-signal-safe. */
+unsigned smc_code_write(struct vcpu *v, uint32_t gpa, uint32_t len, bool whole);
+/* Do tb's guest bytes overlap physical [lo, hi)? */
+bool smc_overlaps(const struct vm *vm, const struct tb *tb, uint64_t lo, uint64_t hi);
+/* Instruction bytes of tb at guest offset off (up to 15, across its page
+ * end): *n of them in out. Async-signal-safe. */
+void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint8_t out[15], size_t *n);
+/* The code cache was flushed. */
+void smc_flushed(struct vm *vm);
+
+/* ---- memfault.c ---------------------------------------------------------- */
+
+enum mf_action {
+    MF_OUTSIDE,                 /* not a shadow window: not ours */
+    MF_RESUME,                  /* resume translated code as the context says */
+    MF_PF,                      /* deliver #PF (v->mf.cr2, v->mf.err) */
+    MF_EMULATE,                 /* emulate v->mf.insn, continue after it */
+    MF_ERROR,                   /* stop the run (v->error) */
+};
+/* A SIGSEGV/SIGBUS at host address addr in translated code (block tb, the
+ * guest instruction at eip). Decides, and does what can be done without
+ * leaving translated code. Async-signal-safe but for the decoder. */
+enum mf_action memfault_segv(struct vcpu *v, void *ucontext, uintptr_t addr, struct tb *tb,
+                             uint32_t eip, uint32_t guest_off);
+/* After the guest state was copied out: carry out MF_PF / MF_EMULATE. */
+void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t eip);
+/* SIGTRAP: the single-stepped store is done. false: no step was pending. */
+bool memfault_trap(struct vcpu *v, void *ucontext);
+/* Leaving translated code with a step pending (a fault during the step):
+ * finish it and clear the host trap flag. */
+void memfault_abort_step(struct vcpu *v, void *ucontext);
+
+/* ---- adaptive.c ---------------------------------------------------------- */
+
+/* The guest instruction `in` at guest physical phys (in block tb) took a
+ * traced, code or device fault: count it; the fourth turns it into a
+ * monitor callout (tb is invalidated and translated anew). */
+void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t phys);
+/* bt_config.slow_mem */
+bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys);
+/* BT_HELPER_MEMOP */
+int co_memop(struct bt_cpu *cpu, const struct bt_site *site);
+/* Perform `in` on the vCPU's registers with the monitor's accesses
+ * (translation, tracing, devices). MEMOP_FAULT: v->pf says which #PF, or
+ * nothing when the memory is not backed. */
+enum memop_result memop_run(struct vcpu *v, const struct insn *in);
