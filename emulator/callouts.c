@@ -319,6 +319,29 @@ static int co_irq_window(struct bt_cpu *cpu, const struct bt_site *site)
     return BT_EXIT;
 }
 
+/* An x87/MMX/SSE instruction while CR0.TS or CR0.EM is set (the block's mode
+ * has BT_MODE_FPU_TRAP). SDM vol. 3A §2.5 and table 2-2: EM makes x87
+ * instructions #NM and MMX/SSE ones #UD; TS makes all of them #NM; WAIT
+ * faults only when TS and MP are both set. */
+static int co_fpu_trap(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    const struct insn *in = SITE_INSN(site);
+    bool em = v->cr0 & 4, ts = v->cr0 & 8, mp = v->cr0 & 2;
+
+    if (in->id == X86_INS_WAIT) {
+        if (ts && mp)
+            return raise_exception(v, EXC_NM, site->eip, false, 0);
+        return BT_RESUME;           /* no pending x87 exception is modelled */
+    }
+    if ((in->flags & INSN_F_SSE) && em)
+        return raise_exception(v, EXC_UD, site->eip, false, 0);
+    if (em || ts)
+        return raise_exception(v, EXC_NM, site->eip, false, 0);
+    cpu->next_eip = site->eip;      /* translated under a stale mode: again */
+    return BT_EXIT;
+}
+
 void callouts_fill(struct bt_handlers *h)
 {
     memset(h, 0, sizeof *h);
@@ -339,5 +362,6 @@ void callouts_fill(struct bt_handlers *h)
     h->helper[BT_HELPER_ENTER] = co_enter;
     h->helper[BT_HELPER_ADDR16] = co_addr16;
     h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
+    h->helper[BT_HELPER_FPU_TRAP] = co_fpu_trap;
     h->helper[BT_HELPER_MEMOP] = co_memop;
 }

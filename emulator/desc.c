@@ -8,10 +8,9 @@
  *
  * Every segment-register load reads the descriptor from guest memory,
  * checks it, and caches base, limit and access rights in the vCPU, as the
- * processor's hidden part does. Translated code still assumes base 0
- * (DESIGN §2 folds non-zero bases in with `lea`): a load of a non-zero base
- * is recorded and noted once. Limits are cached but not enforced on
- * translated accesses (README). */
+ * processor's hidden part does. Translated code folds non-zero bases in
+ * with `lea` (DESIGN §2), keyed on the set of bases (segsets.c). Limits are
+ * cached but not enforced on translated accesses (README). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +118,6 @@ struct fault seg_check_load(struct vcpu *v, int sreg, uint16_t sel, struct segre
     return NO_FAULT;
 }
 
-static const char *const seg_names[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
-
 void seg_commit(struct vcpu *v, int sreg, const struct segreg *s)
 {
     if (s->ar) {
@@ -129,9 +126,7 @@ void seg_commit(struct vcpu *v, int sreg, const struct segreg *s)
             desc_set_accessed(v, s->sel, &d);
     }
     v->seg[sreg] = *s;
-    if (s->base != 0)
-        sys_warn_once(v, (unsigned)sreg, "guest loaded %s=0x%04x with base 0x%08x; translated code "
-                      "does not apply segment bases yet (TODO(#4))", seg_names[sreg], s->sel, s->base);
+    segset_update(v);
     if (sreg == SEG_SS) {
         v->bt.inhibit_irq = 1;  /* SDM "MOV": interrupts are inhibited until after the next instruction */
         if (!ar_big(s->ar) && s->ar)
@@ -220,6 +215,7 @@ void seg_clear_inner(struct vcpu *v)
         if (s->ar && !ar_conforming(s->ar) && ar_dpl(s->ar) < v->cpl)
             *s = (struct segreg){ 0 };
     }
+    segset_update(v);
 }
 
 void vcpu_mode_changed(struct vcpu *v)
@@ -250,4 +246,5 @@ void sys_reset(struct vcpu *v)
     v->dr[6] = 0xffff0ff0u;
     v->dr[7] = 0x400;
     v->apic_base = 0xfee00900u;      /* BSP, enabled */
+    v->segset = 0;                  /* every base is zero */
 }

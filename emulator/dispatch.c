@@ -42,7 +42,8 @@ int system_init(struct vm *vm, char *err, size_t errlen)
 {
     struct bt_handlers h;
     struct bt_config btc = { .verify = vm->cfg.verify, .max_insns = 1,
-                             .trace = vm->cfg.trace ? stderr : NULL };
+                             .trace = vm->cfg.trace ? stderr : NULL,
+                             .seg_bases = segset_bases, .seg_bases_opaque = vm };
 
     sys_reset(vm->vcpu);
     callouts_fill(&h);
@@ -186,7 +187,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             jc_fill(v, eip, tb->host);
         cpu->exit_slot = 0;
         cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
+        uint64_t epoch = cache_epoch(vm->cache);
         v->enter(cpu, tb->host);
+        if (cache_epoch(vm->cache) != epoch)
+            cpu->exit_slot = 0;     /* a callout flushed the cache: the slot is gone */
         cpu->eip = cpu->next_eip;
         vm->stats.dispatches++;
     }

@@ -194,6 +194,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         if (desc_read(v, new_ss.sel, &ssd))
             desc_set_accessed(v, new_ss.sel, &ssd);
         v->seg[SEG_SS] = new_ss;
+        segset_update(v);
     }
     desc_set_accessed(v, sel, &cs);
     seg_set_cs(v, sel, cs, new_cpl, off);

@@ -134,11 +134,14 @@ static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
     /* SDM vol. 3A §4.1.2: PG (with PE) turns 32-bit paging on or off (PAE:
      * CR4.PAE, refused by paging_sync); WP changes what supervisor writes
      * may do. The callout ends the block, so the next instruction is
-     * fetched under the new mode. TODO(#4): #NM for x87/SSE when TS or EM
-     * is set is the translator's. */
+     * fetched under the new mode; with TS or EM set, x87/MMX/SSE
+     * instructions are translated as callouts that raise #NM or #UD
+     * (fpu_trap in callouts.c). */
     old = v->cr0;
     v->cr0 = val;
     paging_cr_written(v, 0, old);
+    if ((old ^ val) & CR0_FPU_TRAP_BITS)
+        vcpu_mode_changed(v);       /* x87/SSE trap to the monitor, or stop trapping */
     return BT_EXIT;
 }
 
@@ -219,7 +222,10 @@ static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
     if (!op_read_rm(v, in, 2, &val, site->eip))
         return BT_EXIT;
     /* LMSW: PE MP EM TS only, and it cannot clear PE. */
+    uint32_t old = v->cr0;
     v->cr0 = (v->cr0 & ~0xeu) | (val & 0xfu);
+    if ((old ^ v->cr0) & CR0_FPU_TRAP_BITS)
+        vcpu_mode_changed(v);
     return BT_EXIT;
 }
 
@@ -350,7 +356,10 @@ int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
     case X86_INS_SMSW: return smsw_lmsw(v, site, false);
     case X86_INS_LMSW: return smsw_lmsw(v, site, true);
     case X86_INS_CLTS:
-        v->cr0 &= ~CR0_TS;
+        if (v->cr0 & CR0_TS) {
+            v->cr0 &= ~CR0_TS;
+            vcpu_mode_changed(v);
+        }
         return BT_EXIT;
     case X86_INS_MOV:
         return (in->opcode & ~2u) == 0x20 ? mov_cr(v, site) : mov_dr(v, site);

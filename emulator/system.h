@@ -27,8 +27,15 @@
 #define MODE_STEP     (1u << 31)
 static inline uint32_t vcpu_mode(const struct vcpu *v)
 {
-    return (v->cpl & MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0);
+    return (v->cpl & MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
+           ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
+           v->segset << BT_MODE_SEGSET_SHIFT;
 }
+
+/* Segment bases changed (segsets.c): recompute the base set in the mode. */
+void segset_update(struct vcpu *v);
+/* bt_config.seg_bases (opaque: struct vm *). */
+void segset_bases(void *opaque, uint32_t set, uint32_t base[6]);
 
 /* ---- faults ------------------------------------------------------------ */
 

@@ -79,6 +79,7 @@ static void commit_outer_stack(struct vcpu *v, const struct segreg *ss)
     if (desc_read(v, ss->sel, &d))
         desc_set_accessed(v, ss->sel, &d);
     v->seg[SEG_SS] = *ss;
+    segset_update(v);
 }
 
 static int far_ret(struct vcpu *v, const struct bt_site *site)
@@ -276,6 +277,7 @@ static struct desc flat_desc(bool code, unsigned dpl)
 static void set_flat_ss(struct vcpu *v, uint16_t sel, unsigned dpl)
 {
     seg_from_desc(&v->seg[SEG_SS], sel, flat_desc(false, dpl));
+    segset_update(v);
 }
 
 int sys_sysenter(struct vcpu *v, const struct bt_site *site)

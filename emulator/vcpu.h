@@ -48,6 +48,8 @@ struct dtable {                 /* GDTR, IDTR */
 };
 
 #define CR0_PG_BIT (1u << 31)
+#define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
+#define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
  * (guestmem.c): the caller raises it. `site` is the callout being served,
@@ -88,6 +90,9 @@ struct vcpu {
     bt_enter_fn enter;
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t cpl;
+    uint32_t segset;            /* index of the current segment bases (segsets.c), 0: flat */
+    unsigned nsegsets;
+    uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */
     enum exit_reason exit;
     char error[200];
