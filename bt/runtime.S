@@ -77,7 +77,8 @@ bt_rt_enter:
 /* Block exit: cpu->next_eip and cpu->exit_slot are already set. */
 bt_rt_exit:
         SAVE_GUEST
-/* Signal exit: the handler stored the guest state and set rsp = host_rsp. */
+/* Signal exit: the handler stored the guest state and set rsp = host_rsp.
+ * Also the tail of a callout that leaves translated code. */
 bt_rt_signal_exit:
         cld                             /* sigreturn restored the guest's DF */
         fxsave64 [r15 + CPU_FX_GUEST]
@@ -137,16 +138,7 @@ bt_rt_callout:
         mov     r11, [r15 + CPU_RESUME]
         LOAD_GUEST_AND_JMP r11
 1:      mov     qword ptr [r15 + CPU_EXIT_SLOT], 0     /* BT_EXIT: not chainable */
-        fxsave64 [r15 + CPU_FX_GUEST]
-        fxrstor64 [r15 + CPU_FX_HOST]
-        add     rsp, 8
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     rbx
-        pop     rbp
-        ret
+        jmp     bt_rt_signal_exit       /* guest state is stored: leave bt_enter */
 
 bt_rt_end:
         .section .note.GNU-stack,"",@progbits

@@ -153,6 +153,10 @@ void decoder_destroy(struct decoder *d);
 int decode_insn(struct decoder *d, const uint8_t *code, size_t avail, uint32_t eip,
                 struct insn *out);
 
+/* The offset of in's ModRM memory operand (32-bit addressing) given the
+ * guest registers EAX..EDI; *seg gets the segment it goes through. */
+uint32_t insn_ea32(const struct insn *in, const uint32_t gpr[8], int *seg);
+
 /* Names for logs and statistics. */
 const char *insn_class_name(enum insn_class c);
 const char *insn_kind_name(enum insn_kind k);

@@ -128,30 +128,11 @@ static void reg_set(struct memop_regs *r, unsigned reg, unsigned size, uint32_t 
     }
 }
 
-/* The ModRM effective address (SDM vol. 2 §2.1.5, 32-bit addressing) and
- * its default segment: SS when the base is ESP or EBP. */
+/* The linear address of the ModRM operand: its offset plus its segment's base. */
 static uint32_t modrm_lin(const struct insn *in, const struct memop_regs *r)
 {
-    uint32_t ea = (uint32_t)in->disp;
-    int seg = SEG_DS;
-
-    if (in->sib_off >= 0) {
-        uint8_t sib = in->bytes[in->sib_off];
-        unsigned base = sib & 7, index = sib >> 3 & 7, scale = sib >> 6;
-        if (!(base == EBP && in->mod == 0)) {
-            ea += r->gpr[base];
-            if (base == ESP || base == EBP)
-                seg = SEG_SS;
-        }
-        if (index != ESP)
-            ea += r->gpr[index] << scale;
-    } else if (!(in->mod == 0 && in->rm == EBP)) {
-        ea += r->gpr[in->rm];
-        if (in->rm == EBP)
-            seg = SEG_SS;
-    }
-    if (in->seg != SEG_NONE)
-        seg = in->seg;
+    int seg;
+    uint32_t ea = insn_ea32(in, r->gpr, &seg);
     return r->seg_base[seg] + ea;
 }
 

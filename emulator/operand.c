@@ -10,28 +10,8 @@
 
 int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off)
 {
-    const struct bt_cpu *cpu = &v->bt;
-    uint32_t ea = (uint32_t)in->disp;
-    int seg = SEG_DS;
-
-    if (in->sib_off >= 0) {
-        uint8_t sib = in->bytes[in->sib_off];
-        unsigned base = sib & 7, index = sib >> 3 & 7, scale = sib >> 6;
-        if (!(base == R_EBP && in->mod == 0)) {
-            ea += cpu->gpr[base];
-            if (base == R_ESP || base == R_EBP)
-                seg = SEG_SS;
-        }
-        if (index != R_ESP)
-            ea += cpu->gpr[index] << scale;
-    } else if (!(in->mod == 0 && in->rm == R_EBP)) {
-        ea += cpu->gpr[in->rm];
-        if (in->rm == R_EBP)
-            seg = SEG_SS;
-    }
-    if (in->seg != SEG_NONE)
-        seg = in->seg;
-    *off = ea;
+    int seg;
+    *off = insn_ea32(in, v->bt.gpr, &seg);
     return seg;
 }
 
