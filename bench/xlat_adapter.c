@@ -43,7 +43,7 @@ struct xa *xa_create(size_t guest_bytes, char *err, size_t errlen)
     for (int k = 0; k < K_COUNT; k++)
         h.kind[k] = never_called;
     h.invalid = never_called;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < BT_HELPER_COUNT; i++)
         h.helper[i] = never_called;
     struct bt_config cfg = { .max_insns = 0 };
     x->bt = bt_create(x->cache, &cfg, &h, err, errlen);
