@@ -1,9 +1,9 @@
 /* bt86 — run a 32-bit x86 kernel by binary translation.
  *
- * Exit status: 0 the guest halted with interrupts disabled; (v<<1)|1 the
- * guest wrote v to isa-debug-exit; 2 bad command line; 3 bad kernel file;
- * 4 guest fault the monitor cannot deliver, or triple fault; 5 internal
- * monitor error. */
+ * Exit status: 0 the guest halted with interrupts disabled, or requested a
+ * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
+ * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
+ * state bt86 does not support yet. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>

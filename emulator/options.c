@@ -306,12 +306,13 @@ void options_usage(FILE *f)
     fprintf(f,
             "\n"
             "Exit status:\n"
-            "  0         the guest halted with interrupts disabled\n"
+            "  0         the guest halted with interrupts disabled, or pulsed the\n"
+            "            reset line (8042 command 0xFE, port 0x92), as with -no-reboot\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
             "  3         bad kernel file\n"
-            "  4         guest fault the monitor cannot deliver (e.g. #UD with no IDT),\n"
-            "            or triple fault\n"
-            "  5         internal monitor error\n"
+            "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
+            "  5         internal monitor error, or a guest state bt86 does not support\n"
+            "            yet (the message says which)\n"
             "Statuses 3 and 5 are also what isa-debug-exit gives for v = 1 and 2.\n");
 }
