@@ -107,7 +107,7 @@ bool guest_access(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned fl
         done += len[k];
     }
     if (flags & GM_PROBE) {
-        /* Device memory passes; unbacked memory is refused now. */
+        /* Device memory passes, and so does the open bus (mmio.c). */
         for (unsigned i = 0; i < k; i++)
             if (!ram_ptr(&v->vm->ram, gpa[i], len[i]) && !mmio_find(v->vm, gpa[i]))
                 return false;

@@ -36,12 +36,25 @@ int vm_mmio_register(struct vm *vm, uint32_t gpa, uint32_t size, const struct vm
     return 0;
 }
 
+/* Physical addresses that are neither RAM nor a device: an ISA/PCI bus with
+ * nobody decoding the address floats high, so reads return all-ones and
+ * writes are lost (what a PC and QEMU do), rather than stopping the run. */
+static uint32_t open_bus_read(void *opaque, uint32_t off, unsigned size)
+{
+    return size >= 4 ? ~0u : (1u << (8 * size)) - 1;
+}
+
+static void open_bus_write(void *opaque, uint32_t off, unsigned size, uint32_t val) {}
+
+static const struct vm_mmio_ops open_bus_ops = { open_bus_read, open_bus_write };
+static const struct mmio_region open_bus = { 0, 0, &open_bus_ops, NULL };
+
 const struct mmio_region *mmio_find(const struct vm *vm, uint32_t gpa)
 {
     for (int i = 0; i < vm->nmmio; i++)
         if (gpa - vm->mmio[i].gpa < vm->mmio[i].size)
             return &vm->mmio[i];
-    return NULL;
+    return &open_bus;
 }
 
 /* The widest aligned access that fits: devices see 1, 2 or 4 bytes. */

@@ -230,6 +230,20 @@ static void test_wrap(void **s)
     assert_int_equal(got[3], 0x5a);
 }
 
+/* Neither RAM nor a device: reads float to all-ones and writes are lost,
+ * as on a PC's bus (and in QEMU), instead of stopping the run. */
+static void test_open_bus(void **s)
+{
+    struct vm_regs r = { .gpr = { [EBX] = 0x12345678 } };
+    /* mov eax,[0x3000000]; mov [0x3000000],ebx; mov ecx,[0x3000000]; mov dl,[0x3000001] */
+    assert_int_equal(RUN("\xa1\x00\x00\x00\x03\x89\x1d\x00\x00\x00\x03"
+                         "\x8b\x0d\x00\x00\x00\x03\x8a\x15\x01\x00\x00\x03", &r),
+                     VM_EXIT_STOP_EIP);
+    assert_int_equal(r.gpr[EAX], 0xffffffffu);
+    assert_int_equal(r.gpr[ECX], 0xffffffffu);
+    assert_int_equal(r.gpr[EDX] & 0xff, 0xff);
+}
+
 static void test_register_errors(void **s)
 {
     char err[200];
@@ -246,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_mmio_paging_off),
         cmocka_unit_test(test_mmio_paging_on),
         cmocka_unit_test(test_wrap),
+        cmocka_unit_test(test_open_bus),
         cmocka_unit_test(test_register_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
