@@ -54,6 +54,9 @@ static inline uint32_t xl_seg_base(const struct xl *xl, int seg)
 {
     return BT_MODE_SEGSET(xl->mode) ? xl->seg_base[seg] : 0;
 }
+/* The SS base as a displacement: stack accesses are gs:[esp+d] with 32-bit
+ * addressing, so adding the base to d wraps exactly as SS:ESP does. */
+static inline int32_t xl_ss(const struct xl *xl) { return (int32_t)xl_seg_base(xl, SEG_SS); }
 /* Emit `in` with its ModRM reg field replaced by host register reg (REX as
  * needed), its opcode replaced by opc[0..opc_len), operand size prefix kept;
  * the memory operand (if any) rewritten for guest memory (gs:, 0x67). */

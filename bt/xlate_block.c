@@ -129,21 +129,16 @@ static void xl_unsupported(struct xl *xl, const struct insn *in, int helper)
     xl_exit_direct(xl, -1, in->eip + in->len);
 }
 
-/* Kinds whose implicit segment must be flat in this translation: the stack
- * (SS) and string/XLAT operands (DS or the override, ES). TODO(#4): fold
- * those bases too; kernels keep SS, DS and ES flat and use FS/GS for
- * per-CPU data, which the ModRM path handles. */
+/* Kinds whose implicit segment must be flat in this translation: MASKMOV
+ * and XLAT operands (DS or the override). TODO(#4): fold those bases too;
+ * the ModRM path, the stack (xl_ss) and strings handle theirs. */
 static bool segments_supported(const struct xl *xl, const struct insn *in)
 {
     if (!BT_MODE_SEGSET(xl->mode))
         return true;
     switch (in->kind) {
-    case K_PUSH: case K_POP: case K_PUSHA: case K_POPA: case K_ENTER: case K_LEAVE:
-    case K_CALL: case K_RET: case K_CALL_IND: case K_PUSHF: case K_POPF:
-        return xl_seg_base(xl, SEG_SS) == 0;
-    case K_STRING: case K_MASKMOV:
-        return xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS) == 0 &&
-               xl_seg_base(xl, SEG_ES) == 0;
+    case K_MASKMOV:
+        return xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS) == 0;
     case K_XLAT:
         return xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS) == 0;
     default:
@@ -178,10 +173,12 @@ static void translate_one(struct xl *xl, const struct insn *in)
     if (mem) {
         /* LEA computes an offset: segment bases do not apply to it. */
         uint32_t base = in->kind == K_LEA ? 0 : xl_seg_base(xl, xl_operand_seg(in));
-        if ((in->flags & INSN_F_ADDR16) || base) {
+        bool loads_rm = in->kind == K_PUSH || in->kind == K_POP || in->kind == K_JMP_IND ||
+                        in->kind == K_CALL_IND;
+        if (in->flags & INSN_F_ADDR16 || (base && !loads_rm)) {
             if (in->kind == K_COPY_MEM || in->kind == K_LEA)
                 xl_copy_borrowed(xl, in, base);
-            else    /* TODO(#2): stack and branch forms with 16-bit or based operands */
+            else    /* TODO(#2): stack and branch operands with 16-bit addresses */
                 xl_unsupported(xl, in, BT_HELPER_ADDR16);
             return;
         }

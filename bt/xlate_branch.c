@@ -3,14 +3,14 @@
 #include "bt/xlate.h"
 
 /* Push the return address (32 or 16 bits) the way CALL does. */
-static void push_return(struct emit *e, const struct insn *in)
+static void push_return(struct emit *e, int32_t ss, const struct insn *in)
 {
     uint32_t next = in->eip + in->len;
 
     if (in->opsize == 4)
-        emit_guest_store32_imm(e, H_RSP, -4, next);
+        emit_guest_store32_imm(e, H_RSP, ss - 4, next);
     else
-        emit_guest_store16_imm(e, H_RSP, -2, (uint16_t)next);
+        emit_guest_store16_imm(e, H_RSP, ss - 2, (uint16_t)next);
     emit_lea_r32(e, H_RSP, H_RSP, -1, 0, -in->opsize);
 }
 
@@ -59,15 +59,15 @@ bool xl_branch(struct xl *xl, const struct insn *in)
         xl_exit_direct(xl, -1, in->target);
         return true;
     case K_CALL:
-        push_return(e, in);
+        push_return(e, xl_ss(xl), in);
         xl_exit_direct(xl, -1, in->target);
         return true;
     case K_RET: {
         uint16_t extra = in->opcode == 0xc2 ? (uint16_t)in->imm : 0;
         if (in->opsize == 4)
-            emit_guest_load32(e, H_R11, H_RSP, 0);
+            emit_guest_load32(e, H_R11, H_RSP, xl_ss(xl));
         else
-            emit_guest_load16z(e, H_R11, H_RSP, 0);
+            emit_guest_load16z(e, H_R11, H_RSP, xl_ss(xl));
         emit_lea_r32(e, H_RSP, H_RSP, -1, 0, in->opsize + extra);
         xl_exit_indirect_r11(xl);
         return true;
@@ -85,7 +85,7 @@ bool xl_branch(struct xl *xl, const struct insn *in)
         return true;
     case K_CALL_IND:
         xl_load_rm(xl, in, H_R11);   /* read before ESP moves: call [esp+4] */
-        push_return(e, in);
+        push_return(e, xl_ss(xl), in);
         xl_exit_indirect_r11(xl);
         return true;
     default:

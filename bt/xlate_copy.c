@@ -67,6 +67,8 @@ static int operand_end(const struct insn *in)
     return in->modrm_off + 1;
 }
 
+static void operand_ea(const struct insn *in, int *base, int *index, int *shift, int32_t *disp);
+
 void xl_copy(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
@@ -107,6 +109,21 @@ void xl_reencode(struct xl *xl, const struct insn *in, const uint8_t *opc, int o
 
 void xl_load_rm(struct xl *xl, const struct insn *in, int reg)
 {
+    uint32_t seg_base = in->mod != 3 ? xl_seg_base(xl, xl_operand_seg(in)) : 0;
+
+    if (seg_base) {
+        /* The linear address into r10 (lea wraps at 32 bits), then load. */
+        int base, index, shift;
+        int32_t disp;
+        operand_ea(in, &base, &index, &shift, &disp);
+        if (base < 0 && index < 0)
+            emit_mov_r32_imm32(&xl->e, H_R10, (uint32_t)disp + seg_base);
+        else
+            emit_lea_r32(&xl->e, H_R10, base, index, shift, (int32_t)((uint32_t)disp + seg_base));
+        emit_modrm_mem(&xl->e, (in->opsize == 2 ? OPC_MOVZWL : OPC_MOVL_GvEv) | P_GUEST, reg,
+                       H_R10, -1, 0, 0);
+        return;
+    }
     if (in->opsize == 2)
         xl_reencode(xl, in, (const uint8_t *)"\x0f\xb7", 2, reg, false, false);  /* movzx r32, r/m16 */
     else

@@ -62,9 +62,9 @@ bool xl_pushf(struct xl *xl, const struct insn *in)
     emit_bytes(e, "\x04\x7f\x9e", 3);                                /* add al, 0x7f; sahf */
     emit_mov_r64_r64(e, H_RAX, H_R8);
     if (in->opsize == 4)
-        emit_guest_store32(e, H_RSP, -4, H_R11);
+        emit_guest_store32(e, H_RSP, xl_ss(xl) - 4, H_R11);
     else
-        emit_guest_store16(e, H_RSP, -2, H_R11);
+        emit_guest_store16(e, H_RSP, xl_ss(xl) - 2, H_R11);
     emit_lea_r32(e, H_RSP, H_RSP, -1, 0, -in->opsize);
     return true;
 }
@@ -73,7 +73,7 @@ bool xl_popf(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
 
-    emit_guest_load32(e, H_R11, H_RSP, 0);
+    emit_guest_load32(e, H_R11, H_RSP, xl_ss(xl));
     emit_lea_r32(e, H_RSP, H_RSP, -1, 0, 4);
     emit_mov_r32_r32(e, H_R8, H_R11);
     and_r32_imm(e, H_R8, VIRTUAL);

@@ -20,8 +20,22 @@ bool xl_string(struct xl *xl, const struct insn *in)
     struct emit *e = &xl->e;
     uint8_t op = in->opcode;
 
+    int src = in->seg != SEG_NONE ? in->seg : SEG_DS;
+    int32_t ds = reads_esi(op) ? (int32_t)xl_seg_base(xl, src) : 0;
+    int32_t es = uses_edi(op) ? (int32_t)xl_seg_base(xl, SEG_ES) : 0;
+
     if (in->addrsize != 4)
         return false;   /* TODO(#2): SI/DI/CX string forms (0x67 prefix) */
+    /* Segment bases: added (wrapping at 32 bits) before the rebase and taken
+     * off again after; the side table tells the signal handler. */
+    if (ds) {
+        emit_lea_r32(e, H_RSI, H_RSI, -1, 0, ds);
+        xl->pc[xl->npc - 1].flags |= TB_PC_STR_SRC(src);
+    }
+    if (es) {
+        emit_lea_r32(e, H_RDI, H_RDI, -1, 0, es);
+        xl->pc[xl->npc - 1].flags |= TB_PC_STR_ES;
+    }
     if (reads_esi(op))
         emit_lea_r64(e, H_RSI, H_R14, H_RSI, 0, 0);   /* lea rsi, [r14+rsi] */
     if (uses_edi(op))
@@ -36,5 +50,9 @@ bool xl_string(struct xl *xl, const struct insn *in)
         emit_mov_r32_r32(e, H_RSI, H_RSI);
     if (uses_edi(op))
         emit_mov_r32_r32(e, H_RDI, H_RDI);
+    if (ds)
+        emit_lea_r32(e, H_RSI, H_RSI, -1, 0, -ds);
+    if (es)
+        emit_lea_r32(e, H_RDI, H_RDI, -1, 0, -es);
     return true;
 }

@@ -43,6 +43,11 @@ struct tb_pcmap {
 enum {
     TB_PC_STRING_REBASED = 1, /* RSI/RDI hold host addresses here: truncate to 32 bits */
 };
+/* A string instruction here added segment bases to ESI (the source's
+ * segment, SEG_*) and/or EDI (ES): a fault mid-REP subtracts them again. */
+#define TB_PC_STR_ES            2
+#define TB_PC_STR_SRC(seg)      ((uint16_t)(((seg) + 1) << 12))
+#define TB_PC_STR_SRC_SEG(flags) ((int)((flags) >> 12 & 7) - 1)
 /* The guest register reg (0..7) is borrowed here; its value is in host R10. */
 #define TB_PC_SPILL(reg) (((reg) + 1) << 8)
 #define TB_PC_SPILLED_REG(flags) ((int)((flags) >> 8 & 15) - 1)

@@ -98,6 +98,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         cpu->gpr[r] = (uint32_t)g[reg_of[r]];
     if (pm && TB_PC_SPILLED_REG(pm->flags) >= 0)
         cpu->gpr[TB_PC_SPILLED_REG(pm->flags)] = (uint32_t)g[REG_R10];
+    if (pm && BT_MODE_SEGSET(tb->mode) && BT_MODE_SEGSET(tb->mode) <= v->nsegsets) {
+        /* A string instruction ran on base-adjusted ESI/EDI (xlate_string.c). */
+        const uint32_t *b = v->segsets[BT_MODE_SEGSET(tb->mode)];
+        if (TB_PC_STR_SRC_SEG(pm->flags) >= 0)
+            cpu->gpr[R_ESI] -= b[TB_PC_STR_SRC_SEG(pm->flags)];
+        if (pm->flags & TB_PC_STR_ES)
+            cpu->gpr[R_EDI] -= b[SEG_ES];
+    }
     cpu->eflags = (cpu->eflags & ~0xcd5u) | ((uint32_t)g[REG_EFL] & 0xcd5u);
     cpu->next_eip = eip;
     cpu->exit_slot = 0;

@@ -32,7 +32,8 @@ static int setup(void **state)
     struct vm_config cfg = { .ram_size = 4u << 20, .stop_on_exception = true, .console_fd = -1,
                              .verify = true };
     char err[200];
-    uint64_t gdt[5] = { 0, 0x00cf9a000000ffffull, data_desc(0), data_desc(0x1000), data_desc(0xfffff000u) };
+    uint64_t gdt[6] = { 0, 0x00cf9a000000ffffull, data_desc(0), data_desc(0x1000), data_desc(0xfffff000u),
+                        data_desc(0x2000) };
     uint8_t gdtr[6] = { sizeof gdt - 1, 0, GDT & 0xff, GDT >> 8 & 0xff, 0, 0 };
 
     vm = vm_create(&cfg, err, sizeof err);
@@ -96,6 +97,56 @@ static void test_fs_gs_bases_are_applied(void **s)
     assert_int_equal(r.gpr[ESI], 0x33);       /* the borrowed register is given back */
 }
 
+static void test_ss_base_and_based_stack_operands(void **s)
+{
+    /* SS based at 0x2000: every push, pop, call, ret, PUSHF/POPF and PUSHA/
+     * POPA goes to 0x2000 + ESP; FS-based memory operands of PUSH, POP and
+     * JMP add FS's base. */
+    struct vm_regs r = { 0 };
+    wr32(0x1010, 0x55667788);
+    static char code[] =
+        LGDT
+        "\x66\xb8\x28\x00\x8e\xd0"          /* ss = 0x28 (base 0x2000) */
+        "\x68\x44\x33\x22\x11"              /* push 0x11223344 -> 0x2000+0x2fffc */
+        "\x5b"                                  /* pop ebx */
+        "\xe8\x02\x00\x00\x00"              /* call f */
+        "\xeb\x01"                             /* jmp over f */
+        "\xc3"                                  /* f: ret */
+        "\x9c\x9d\x60\x61"                   /* pushfd; popfd; pushad; popad */
+        "\x66\xb8\x18\x00\x8e\xe0"          /* fs = 0x18 (base 0x1000) */
+        "\x64\xff\x35\x10\x00\x00\x00"    /* push dword fs:[0x10] */
+        "\x64\x8f\x05\x20\x00\x00\x00"    /* pop dword fs:[0x20] */
+        "\x64\xff\x25\x30\x00\x00\x00";   /* jmp fs:[0x30] -> the stop address */
+    wr32(0x1030, CODE + sizeof code - 1);
+    assert_int_equal(run(code, sizeof code - 1, &r), VM_EXIT_STOP_EIP);
+    assert_int_equal(r.gpr[EBX], 0x11223344);
+    assert_int_equal(rd32(0x2000 + STACK - 4), 0x55667788);   /* the last push, via SS */
+    assert_int_equal(rd32(0x1020), 0x55667788);
+    assert_int_equal(r.gpr[ESP], STACK);
+}
+
+static void test_string_instructions_with_bases(void **s)
+{
+    /* ES based at 0x2000, the source through FS (base 0x1000): rep movsb
+     * copies 0x1010.. to 0x2040..; ESI and EDI stay offsets. Then repne
+     * scasb finds a byte through ES. */
+    struct vm_regs r = { .gpr = { [ECX] = 4, [ESI] = 0x10, [EDI] = 0x40, [EAX] = 0x33 } };
+    vm_write_phys(vm, 0x1010, "\x11\x22\x33\x44", 4);
+    static const char code[] =
+        LGDT
+        "\x66\xbb\x28\x00\x8e\xc3"          /* es = 0x28 (base 0x2000) */
+        "\x66\xbb\x18\x00\x8e\xe3"          /* fs = 0x18 (base 0x1000) */
+        "\xf3\x64\xa4"                        /* rep movsb es:[edi], fs:[esi] */
+        "\xbf\x40\x00\x00\x00"              /* mov edi, 0x40 */
+        "\xb9\x10\x00\x00\x00"              /* mov ecx, 16 */
+        "\xf2\xae";                            /* repne scasb: find AL=0x33 at es:[0x42] */
+    assert_int_equal(run(code, sizeof code - 1, &r), VM_EXIT_STOP_EIP);
+    assert_int_equal(rd32(0x2040), 0x44332211);
+    assert_int_equal(r.gpr[ESI], 0x14);
+    assert_int_equal(r.gpr[EDI], 0x43);
+    assert_int_equal(r.gpr[ECX], 13);
+}
+
 static void test_segment_base_with_addr16_and_lea(void **s)
 {
     /* mov cl, fs:[bx+si] (64 67 8a 08): 16-bit offset, then the base.
@@ -144,6 +195,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fs_gs_bases_are_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_base_with_addr16_and_lea, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ss_base_and_based_stack_operands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_instructions_with_bases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ts_makes_x87_nm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_em_makes_sse_ud_and_wait_follows_mp, setup, teardown),
     };
