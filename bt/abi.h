@@ -62,8 +62,7 @@ struct bt_site {
     uint32_t next_eip;   /* guest EIP after it */
     uint8_t  len;
     uint8_t  bytes[15];  /* the guest instruction, for handlers that decode it */
-    uint32_t arg;        /* handler-specific (e.g. port, vector, kind) */
-    uint32_t arg2;
+    uint32_t arg;        /* handler-specific */
 };
 
 /* GPR indexes: x86 register numbers. */
@@ -89,7 +88,6 @@ struct bt_cpu {
     uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
     uint8_t  pad0[5];
-    uint64_t callouts;      /* counters that emitted code bumps are kept by C instead */
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */

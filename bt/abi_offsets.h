@@ -17,7 +17,7 @@
 #define GUEST_HOST_FLAGS 0xcd5
 #define CPU_VIF         0x78
 #define CPU_IRQ_PENDING 0x79
-#define CPU_MXCSR_GUEST 0x88
-#define CPU_MXCSR_HOST  0x8c
+#define CPU_MXCSR_GUEST 0x80
+#define CPU_MXCSR_HOST  0x84
 #define CPU_XMM_GUEST   0x4c0
-#define CPU_RFLAGS_SLOT 0x90
+#define CPU_RFLAGS_SLOT 0x88

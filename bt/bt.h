@@ -26,7 +26,10 @@
 /* BT_HELPER_FPU_TRAP: an x87/MMX/SSE instruction in a BT_MODE_FPU_TRAP block;
  * the handler raises #NM/#UD, or returns BT_RESUME to skip it (FWAIT with
  * CR0.MP clear). */
-enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_ADDR16, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
+/* BT_HELPER_UNTRANSLATED: an operand form the translator does not handle
+ * (16-bit addresses in stack, branch and string operands; XLAT and MASKMOV
+ * through a based DS); the monitor stops with a message naming it. */
+enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_UNTRANSLATED, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
        BT_HELPER_FPU_TRAP, BT_HELPER_COUNT };
 
 /* Handler for each instruction kind that needs the monitor. The site carries

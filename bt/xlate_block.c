@@ -122,10 +122,10 @@ struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct in
     return s;
 }
 
-static void xl_unsupported(struct xl *xl, const struct insn *in, int helper)
+static void xl_unsupported(struct xl *xl, const struct insn *in)
 {
-    bt_callout_fn fn = xl->bt->h.helper[helper] ? xl->bt->h.helper[helper] : xl->bt->h.invalid;
-    xl_callout(xl, fn, in, (uint32_t)helper);
+    bt_callout_fn fn = xl->bt->h.helper[BT_HELPER_UNTRANSLATED];
+    xl_callout(xl, fn ? fn : xl->bt->h.invalid, in, 0);
     xl_exit_direct(xl, -1, in->eip + in->len);
 }
 
@@ -167,7 +167,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
         return;
     }
     if (!segments_supported(xl, in)) {
-        xl_unsupported(xl, in, BT_HELPER_ADDR16);
+        xl_unsupported(xl, in);
         return;
     }
     if (mem) {
@@ -179,7 +179,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
             if (in->kind == K_COPY_MEM || in->kind == K_LEA)
                 xl_copy_borrowed(xl, in, base);
             else    /* TODO(#2): stack and branch operands with 16-bit addresses */
-                xl_unsupported(xl, in, BT_HELPER_ADDR16);
+                xl_unsupported(xl, in);
             return;
         }
     }
@@ -225,7 +225,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
     }
     }
     if (!ok)
-        xl_unsupported(xl, in, BT_HELPER_ADDR16);
+        xl_unsupported(xl, in);
 }
 
 static void emit_stubs(struct xl *xl)
@@ -321,7 +321,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
         }
         xl.pc[xl.npc].host_off = xl.npc == 0 ? 0 : (uint32_t)emit_off(&xl.e);
         xl.pc[xl.npc].guest_off = (uint16_t)off;
-        xl.pc[xl.npc].flags = in.kind == K_STRING || in.kind == K_MASKMOV ? TB_PC_STRING_REBASED : 0;
+        xl.pc[xl.npc].flags = 0;
         xl.npc++;
         if (r != 0) {
             in.eip = eip + off;

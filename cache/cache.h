@@ -40,9 +40,6 @@ struct tb_pcmap {
     uint16_t guest_off;    /* from tb->eip */
     uint16_t flags;        /* TB_PC_* */
 };
-enum {
-    TB_PC_STRING_REBASED = 1, /* RSI/RDI hold host addresses here: truncate to 32 bits */
-};
 /* A string instruction here added segment bases to ESI (the source's
  * segment, SEG_*) and/or EDI (ES): a fault mid-REP subtracts them again. */
 #define TB_PC_STR_ES            2

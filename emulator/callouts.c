@@ -304,9 +304,9 @@ bad:
     return guest_mem_fail(v, site->eip, esp, "ENTER touches");
 }
 
-static int co_addr16(struct bt_cpu *cpu, const struct bt_site *site)
+static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 {
-    return co_unsupported(vcpu_of(cpu), site, "16-bit addressing: TODO(#2)");
+    return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }
 
 /* An inline STI (CPL 0) found an interrupt waiting for IF: leave right after
@@ -360,7 +360,7 @@ void callouts_fill(struct bt_handlers *h)
     h->kind[K_STI] = co_sti;
     h->helper[BT_HELPER_BCD] = co_bcd;
     h->helper[BT_HELPER_ENTER] = co_enter;
-    h->helper[BT_HELPER_ADDR16] = co_addr16;
+    h->helper[BT_HELPER_UNTRANSLATED] = co_untranslated;
     h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
     h->helper[BT_HELPER_FPU_TRAP] = co_fpu_trap;
     h->helper[BT_HELPER_MEMOP] = co_memop;

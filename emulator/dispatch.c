@@ -187,10 +187,14 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             jc_fill(v, eip, tb->host);
         cpu->exit_slot = 0;
         cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
-        uint64_t epoch = cache_epoch(vm->cache);
+        uint64_t epoch = cache_epoch(vm->cache), signals = vm->stats.exits_signal;
         v->enter(cpu, tb->host);
         if (cache_epoch(vm->cache) != epoch)
             cpu->exit_slot = 0;     /* a callout flushed the cache: the slot is gone */
+        else if (cpu->exit_slot && ((struct tb_exit *)(uintptr_t)cpu->exit_slot)->ic_off)
+            vm->stats.exits_indirect++;
+        else if (!cpu->exit_slot && vm->stats.exits_signal == signals)
+            vm->stats.exits_callout++;
         cpu->eip = cpu->next_eip;
         vm->stats.dispatches++;
     }
