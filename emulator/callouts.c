@@ -309,12 +309,12 @@ static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
     return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }
 
-/* An inline STI (CPL 0) found an interrupt waiting for IF: leave right after
- * the STI; the dispatcher runs the one-instruction shadow (SDM "STI") and
- * then delivers. */
+/* An inline STI or POPF (CPL 0) found an interrupt waiting for IF: leave
+ * right after it. After STI the dispatcher first runs the one-instruction
+ * shadow (SDM "STI"); POPF has no shadow, so the interrupt comes at once. */
 static int co_irq_window(struct bt_cpu *cpu, const struct bt_site *site)
 {
-    cpu->inhibit_irq = 1;
+    cpu->inhibit_irq = SITE_INSN(site)->kind == K_STI;
     cpu->next_eip = site->next_eip;
     return BT_EXIT;
 }

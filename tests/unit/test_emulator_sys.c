@@ -157,6 +157,53 @@ static void test_timer_wakes_hlt(void **s)
     assert_int_equal(r.eflags & 0x200, 0);
 }
 
+/* A timer interrupt is made to wait with IF clear (the PIC's IRR is polled
+ * until IRQ 0 is requested); then IF is set by an inline STI or POPF at
+ * CPL 0, followed by a run of `inc ecx`. The handler records ECX the first
+ * time: the interrupt must come after exactly one instruction for STI (its
+ * shadow) and immediately for POPF (SDM "STI", "POPF"), not whenever the
+ * monitor next looks. */
+static uint32_t first_interrupt_after(const char *enable, size_t enable_len)
+{
+    static const char setup_code[] =
+        LOAD_TABLES
+        "\xb0\x11\xe6\x20\xb0\x20\xe6\x21\xb0\x04\xe6\x21\xb0\x01\xe6\x21"  /* PIC: base 0x20 */
+        "\xb0\xfe\xe6\x21"                                                  /* IRQ 0 only */
+        "\xb0\x34\xe6\x43\xb0\xa9\xe6\x40\xb0\x04\xe6\x40"                  /* PIT 1 kHz */
+        "\xb0\x0a\xe6\x20"                                                  /* OCW3: read IRR */
+        "\xe4\x20\xa8\x01\x74\xfa"                                          /* wait: IRR bit 0 */
+        "\x31\xc9\xbb\xff\xff\xff\xff";                                     /* ecx = 0; ebx = -1 */
+    char code[256];
+    size_t n = 0;
+    struct vm_regs r = { 0 };
+
+    tables();
+    /* IRQ 0: if (ebx == -1) ebx = ecx; EOI; iret */
+    wr(HNDL, "\x83\xfb\xff\x75\x02\x89\xcb\xb0\x20\xe6\x20\xcf", 12);
+    gate(0x20, HNDL, 0xe, 0);
+    memcpy(code, setup_code, sizeof setup_code - 1);
+    n = sizeof setup_code - 1;
+    memcpy(code + n, enable, enable_len);
+    n += enable_len;
+    for (int i = 0; i < 40; i++)
+        code[n++] = 0x41;                                                   /* inc ecx */
+    code[n++] = (char)0xfa;                                                 /* cli */
+    assert_int_equal(run(code, n, &r, 5000), VM_EXIT_STOP_EIP);
+    assert_int_equal(r.gpr[ECX], 40);
+    return r.gpr[EBX];
+}
+
+static void test_sti_takes_waiting_interrupt_after_its_shadow(void **s)
+{
+    assert_int_equal(first_interrupt_after("\xfb", 1), 1);
+}
+
+static void test_popf_takes_waiting_interrupt_at_once(void **s)
+{
+    /* push 0x202; popf */
+    assert_int_equal(first_interrupt_after("\x68\x02\x02\x00\x00\x9d", 6), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +213,8 @@ int main(void)
         cmocka_unit_test(test_triple_fault),
         cmocka_unit_test(test_far_jump_and_segments),
         cmocka_unit_test(test_timer_wakes_hlt),
+        cmocka_unit_test(test_sti_takes_waiting_interrupt_after_its_shadow),
+        cmocka_unit_test(test_popf_takes_waiting_interrupt_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
