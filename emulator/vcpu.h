@@ -6,8 +6,8 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
-#include "emulator/devices.h"
-#include "emulator/io.h"
+#include "emulator/hw/devices.h"
+#include "emulator/hw/io.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
 #include "emulator/vm.h"

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "emulator/loader.h"
+#include "emulator/boot/loader.h"
 #include "emulator/paging.h"
 
 #define CODE_CACHE_SIZE (64u << 20)

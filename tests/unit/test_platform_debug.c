@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 static void debugcon_prints_and_reads_back(void **state)
 {

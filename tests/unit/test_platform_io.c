@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "emulator/io.h"
+#include "emulator/hw/io.h"
 
 struct probe {
     uint16_t port;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emulator/loader.h"
+#include "emulator/boot/loader.h"
 
 #define MIB (1024u * 1024u)
 #define RAM_SIZE (4 * MIB)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 struct fixture {
     struct io_bus bus;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #define S 1000000000ull
 /* Thursday 2024-02-29 23:59:58 UTC */

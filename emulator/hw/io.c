@@ -9,7 +9,7 @@
  * the wider access means (the UART, like most ISA parts, only looks at the
  * low byte). Nothing decodes an unclaimed port, so the data lines float high:
  * reads are all-ones and writes vanish. */
-#include "emulator/io.h"
+#include "emulator/hw/io.h"
 
 #include <stddef.h>
 

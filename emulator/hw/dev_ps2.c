@@ -19,7 +19,7 @@
  * with TIMEOUT, as from a real controller with an empty socket. The
  * keyboard/mouse disable bits of the command byte are kept but do not hold
  * bytes back. Output port bit 0 is the CPU reset line (active low). */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #define STAT_OBF      0x01
 #define STAT_SYS      0x04

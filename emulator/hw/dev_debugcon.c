@@ -2,7 +2,7 @@
  *
  * A write sends its low byte to out_fd; a read returns 0xE9, which is how
  * guests detect that the console is present (QEMU's debugcon readback). */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #include <errno.h>
 #include <unistd.h>

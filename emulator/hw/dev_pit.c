@@ -18,7 +18,7 @@
  * takes effect at once, not at the end of the period as on the chip.
  * Channel 0's OUT drives IRQ 0: each rising edge becomes a pulse on the
  * line (the PIC latches IRQ 0 on edges), delivered by pit_update(). */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #define PIT_HZ 1193182ull
 #define NS_PER_S 1000000000ull

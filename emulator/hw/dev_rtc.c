@@ -23,7 +23,7 @@
  * Status C's flags are worked out lazily from the clock time last examined
  * (checked_ns); IRQ 8 is IRQF, which stays up until C is read. The divider
  * bits are kept but not modelled: the time base is always 32.768 kHz. */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #include <time.h>
 

@@ -12,7 +12,7 @@
  *
  * Port A0=0 (0x20/0xA0): ICW1 (bit 4), OCW3 (bit 3), else OCW2.
  * Port A0=1 (0x21/0xA1): ICW2..ICW4 during initialisation, else OCW1 (IMR). */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #define MASTER 0
 #define SLAVE  1

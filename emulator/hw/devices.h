@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "emulator/io.h"
+#include "emulator/hw/io.h"
 
 /* An interrupt line: level 1 = asserted. */
 typedef void (*irq_fn)(void *opaque, int irq, int level);

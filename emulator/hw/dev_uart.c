@@ -21,7 +21,7 @@
  *
  * Like QEMU, the interrupt line is not gated by MCR.OUT2 (on a real PC board
  * OUT2 enables the IRQ buffer); kernels written for QEMU rely on that. */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #include <errno.h>
 #include <unistd.h>

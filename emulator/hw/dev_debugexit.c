@@ -4,7 +4,7 @@
  * (value << 1) | 1, so a guest can report success or failure while status 0
  * stays free for the monitor. Like QEMU, the port offset is not decoded and
  * reads return 0. */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 static uint32_t debug_exit_read(void *dev, uint16_t port, int size)
 {

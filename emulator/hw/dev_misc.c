@@ -14,7 +14,7 @@
  * 0x92: system control port A ("fast A20"). Bit 1 is the A20 gate, kept
  * (guest memory never wraps at 1 MiB); bit 0 going 0→1 resets the
  * machine, as QEMU does. */
-#include "emulator/devices.h"
+#include "emulator/hw/devices.h"
 
 #define PCI_ADDRESS_MASK 0x80FFFFFCu
 #define P92_RESET 0x01

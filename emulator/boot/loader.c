@@ -20,7 +20,7 @@
  *    The area ends below MB_INFO_LIMIT; a kernel segment overlapping the
  *    bytes actually used is an error. Modules go page-aligned above the
  *    kernel. */
-#include "emulator/loader.h"
+#include "emulator/boot/loader.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
