@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emulator/boot/file.h"
 #include "emulator/boot/loader.h"
 #include "emulator/paging.h"
 
@@ -177,39 +178,13 @@ int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t err
 int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen)
 {
     struct boot_info bi;
-    struct stat st;
     uint8_t *file;
-    ssize_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+    size_t got;
+    int rc;
 
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open kernel '%s': %s", path, strerror(errno));
+    if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
         return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "kernel '%s' is not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    if (st.st_size > (256 << 20)) {
-        snprintf(err, errlen, "kernel '%s' is larger than 256 MiB", path);
-        close(fd);
-        return -1;
-    }
-    file = malloc((size_t)st.st_size + 1);
-    while (file && got < st.st_size) {
-        ssize_t r = read(fd, file + got, (size_t)(st.st_size - got));
-        if (r <= 0)
-            break;
-        got += r;
-    }
-    close(fd);
-    if (!file || got != st.st_size) {
-        snprintf(err, errlen, "cannot read kernel '%s'", path);
-        free(file);
-        return -1;
-    }
-    rc = multiboot_load(file, (size_t)got, vm->ram.r[0].host, vm->ram.r[0].size,
+    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size,
                         cmdline ? cmdline : "", &bi, err, errlen);
     free(file);
     if (rc < 0)
