@@ -67,7 +67,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return 5;
     }
-    if (vm_load_kernel(vm, o.kernel, o.append, err, sizeof err) < 0) {
+    if (vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         return 3;

@@ -213,9 +213,9 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-    { "-", "kernel", NULL, "FILE", set_kernel, "the Multiboot kernel to run (same as KERNEL)" },
+    { "-", "kernel", NULL, "FILE", set_kernel, "the Multiboot or Linux bzImage kernel to run (same as KERNEL)" },
     { "-", "append", NULL, "STRING", opt_append, "the kernel command line" },
-    { "-", "initrd", NULL, "FILE", opt_initrd, "a file to pass as a Multiboot module" },
+    { "-", "initrd", NULL, "FILE", opt_initrd, "Linux: the initial ramdisk; Multiboot: modules \"F ARGS,F2\"" },
     { "-", "m", NULL, "SIZE", opt_memory, "guest RAM, 2M to 3G: MiB or K/M/G (default 128)" },
     { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null or file:PATH" },
     { "-", "display", NULL, "none", opt_display, "accepted; bt86 has no display" },
@@ -287,7 +287,7 @@ void options_usage(FILE *f)
 {
     fprintf(f,
             "Usage: bt86 [options] KERNEL\n"
-            "Run a 32-bit x86 Multiboot kernel in a binary-translating virtual machine.\n"
+            "Run a 32-bit x86 Multiboot or Linux kernel in a binary-translating virtual machine.\n"
             "Every option may be written with one dash or two; QEMU's spellings work.\n"
             "\n");
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {

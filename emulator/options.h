@@ -8,7 +8,7 @@
 struct options {
     const char *kernel;       /* KERNEL or -kernel K */
     const char *append;       /* -append S (kernel command line), "" if none */
-    const char *initrd;       /* -initrd F (accepted, loaded as a Multiboot module later) */
+    const char *initrd;       /* -initrd F: Linux initrd, or Multiboot modules */
     uint32_t ram_mb;          /* -m MB (default 128; 2..3072) */
     bool stats;               /* --stats: counters on exit, to stderr */
     bool debug_exit;          /* -device isa-debug-exit[,iobase=..,iosize=..] given */
