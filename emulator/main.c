@@ -3,7 +3,7 @@
  * Exit status: 0 the guest halted with interrupts disabled, or requested a
  * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
  * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
- * state bt86 does not support yet. */
+ * state bt86 does not support yet; 124 the --cpu-limit budget ran out. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         vm_destroy(vm);
         return 3;
     }
-    switch (vm_run(vm, UINT64_MAX, 0)) {
+    switch (vm_run(vm, UINT64_MAX, o.cpu_limit_ms)) {
     case VM_EXIT_HALT:
         fprintf(stderr, "bt86: guest halted with interrupts disabled\n");
         status = 0;
@@ -80,6 +80,11 @@ int main(int argc, char **argv)
     case VM_EXIT_RESET:
         fprintf(stderr, "bt86: guest requested a reset\n");
         status = 0;
+        break;
+    case VM_EXIT_TIMEOUT:
+        fprintf(stderr, "bt86: CPU-time limit (--cpu-limit) reached\n");
+        dump_regs(vm);
+        status = 124;
         break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);

@@ -184,6 +184,20 @@ static int opt_shadow_spaces(struct parse *p, const char *v)
     return 0;
 }
 
+/* --cpu-limit SECONDS: the run's CPU-time budget (vm_run's timeout), so
+ * tests bound a guest by the work it does, not by wall time on a loaded
+ * host. Fractions allowed: 0.5 is 500 ms. */
+static int opt_cpu_limit(struct parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (end == v || *end || errno == ERANGE || !(s >= 0.001 && s <= 4000000.0))
+        return fail(p, "--cpu-limit '%s': expected seconds of CPU time, 0.001 to 4000000", v);
+    p->o->cpu_limit_ms = (uint32_t)(s * 1000.0 + 0.5);
+    return 0;
+}
+
 static int opt_stats(struct parse *p, const char *v) { p->o->stats = true; return 0; }
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
@@ -228,6 +242,8 @@ static const struct opt opts[] = {
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
+    { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
+      "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,
       "never chain translated blocks (slow path, for tests)" },
     { "--", "verify", NULL, NULL, opt_verify, "check every translated block for isolation" },
@@ -314,5 +330,6 @@ void options_usage(FILE *f)
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"
+            "  124       the --cpu-limit budget ran out\n"
             "Statuses 3 and 5 are also what isa-debug-exit gives for v = 1 and 2.\n");
 }
