@@ -34,12 +34,18 @@ struct tb_exit {
                               0 for a direct exit */
 };
 
-/* Side table row: the guest instruction that starts at host offset host_off. */
+/* Side table row: from host offset host_off up to the next row, the host
+ * code belongs to the guest instruction at guest_off, in the state that
+ * flags describe. An instruction may have several rows: the state changes
+ * (e.g. a register is borrowed) at host instructions inside it. */
 struct tb_pcmap {
     uint32_t host_off;
     uint16_t guest_off;    /* from tb->eip */
     uint16_t flags;        /* TB_PC_* */
 };
+/* Row 0 of every block: its entry poll, before the first instruction ran
+ * (guest_off 0, nothing to undo). */
+#define TB_PC_ENTRY             1
 /* A string instruction here added segment bases to ESI (the source's
  * segment, SEG_*) and/or EDI (ES): a fault mid-REP subtracts them again. */
 #define TB_PC_STR_ES            2

@@ -94,6 +94,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         if (act == MF_RESUME)
             return;             /* hidden fault, traced store, code write */
     }
+    /* The row says what the block's code had done to the guest registers at
+     * pc; the entry poll's row (TB_PC_ENTRY) has nothing to undo. */
     for (int r = 0; r < 8; r++)
         cpu->gpr[r] = (uint32_t)g[reg_of[r]];
     if (pm && TB_PC_SPILLED_REG(pm->flags) >= 0)
