@@ -108,6 +108,11 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         if (pm->flags & TB_PC_STR_ES)
             cpu->gpr[R_EDI] -= b[SEG_ES];
     }
+    /* Left at the entry poll of a one-instruction block: the instruction in
+     * the STI / MOV SS shadow has not run, so the shadow still holds (the
+     * dispatcher cleared it on entering; SDM vol. 3A §6.8.3). */
+    if (pm && (pm->flags & TB_PC_ENTRY) && (tb->mode & MODE_STEP))
+        cpu->inhibit_irq = 1;
     cpu->eflags = (cpu->eflags & ~0xcd5u) | ((uint32_t)g[REG_EFL] & 0xcd5u);
     cpu->next_eip = eip;
     cpu->exit_slot = 0;

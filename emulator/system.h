@@ -188,6 +188,9 @@ void events_rearm(struct vcpu *v);
 void events_service(struct vcpu *v);
 /* HLT: sleep on the host until a device event or a signal. */
 void events_wait(struct vcpu *v);
+/* vm_config.poll_storm: maybe protect the poll page before entering the
+ * block at eip (poll_storm.c). */
+void poll_storm(struct vcpu *v, uint32_t eip);
 /* The host signal of the event timer; its handler (signals.c) sets
  * timer_fired and requests an exit through the poll page. */
 int events_timer_signal(void);

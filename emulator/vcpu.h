@@ -109,6 +109,7 @@ struct vcpu {
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
      * of another CPL must not be found through it (jcache.h). */

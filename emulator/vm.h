@@ -22,6 +22,8 @@ struct vm_config {
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
+                                 entries from the dispatcher (0: never; poll_storm.c) */
 };
 
 enum vm_exit {
