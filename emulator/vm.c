@@ -115,6 +115,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         goto fail;
     callouts_fill(&h);
     btc.no_chain = cfg->no_chain;
+    btc.max_insns = cfg->max_block_insns;
     btc.verify = cfg->verify;
     btc.trace = cfg->trace ? stderr : NULL;
     btc.slow_mem = adapt_slow_mem;          /* adaptive translation (adaptive.c) */

@@ -24,6 +24,7 @@ struct vm_config {
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
                                  entries from the dispatcher (0: never; poll_storm.c) */
+    unsigned max_block_insns; /* testing: guest instructions per block at most (0: 64) */
 };
 
 enum vm_exit {
