@@ -3,6 +3,7 @@
 #pragma once
 #include "bt/bt.h"
 #include "bt/emit.h"
+#include "bt/sidetable.h"
 
 #define XL_MAX_INSNS 128
 /* Side-table rows: the entry poll's, one per instruction, and one more at
