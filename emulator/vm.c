@@ -131,7 +131,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 
     uart_init(&vm->uart, &vm->io, 0x3f8, cfg->console_fd, NULL, NULL, 4);
     debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
-    debug_exit_init(&vm->debug_exit, &vm->io, 0xf4, 4, on_debug_exit, vm);
+    debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
+                    cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
     vm->uart.irq = pic_irq_line;
     vm->uart.irq_opaque = &vm->pic;
