@@ -52,7 +52,7 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
     struct vm *vm = v->vm;
     struct adapt_slot *s;
 
-    if ((tb->mode & MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
+    if ((tb->mode & BT_MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
         return;
     if (!s->slow) {
         if (++s->faults < ADAPT_THRESHOLD)

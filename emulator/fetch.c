@@ -129,7 +129,7 @@ struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
 
 struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip, bool step)
 {
-    uint32_t mode = vcpu_mode(v) | (step ? MODE_STEP : 0);
+    uint32_t mode = vcpu_mode(v) | (step ? BT_MODE_STEP : 0);
     struct bt *bt = step ? vm->bt_step : vm->bt;
     struct code_src cs;
     struct tb *tb;
