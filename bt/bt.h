@@ -63,10 +63,20 @@ struct bt_config {
     void *seg_bases_opaque;
 };
 
+/* The translator's counters, each with its --stats description. */
+#define BT_STATS(X)                                                                  \
+    X(blocks,          "blocks translated")                                          \
+    X(guest_insns,     "guest instructions translated")                              \
+    X(guest_bytes,     "guest code bytes translated")                                \
+    X(host_bytes,      "host code bytes emitted")                                    \
+    X(callout_sites,   "instructions translated into callouts")                      \
+    X(memop_sites,     "instructions translated into monitor memory accesses")       \
+    X(verify_failures, "blocks the verifier rejected")
+
 struct bt_stats {
-    uint64_t blocks, guest_insns, guest_bytes, host_bytes, callout_sites;
-    uint64_t memop_callouts;   /* instructions translated as BT_HELPER_MEMOP (adaptive) */
-    uint64_t verify_failures;
+#define X(name, desc) uint64_t name;
+    BT_STATS(X)
+#undef X
 };
 
 struct bt;

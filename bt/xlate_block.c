@@ -157,7 +157,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
         bt->h.helper[BT_HELPER_MEMOP] &&
         bt->cfg.slow_mem(bt->cfg.slow_mem_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip))) {
         xl_callout(xl, bt->h.helper[BT_HELPER_MEMOP], in, 0);
-        bt->stats.memop_callouts++;
+        bt->stats.memop_sites++;
         return;
     }
 

@@ -73,11 +73,23 @@ struct tb {
 
 /* Counters are totals since cache_create; *_bytes and live_blocks are the
  * current occupancy. */
+/* The code cache's counters, each with its --stats description. */
+#define CACHE_STATS(X)                                                               \
+    X(blocks,        "blocks added to the cache")                                    \
+    X(code_bytes,    "code cache bytes in use")                                      \
+    X(meta_bytes,    "metadata arena bytes in use")                                  \
+    X(flushes,       "code cache flushes")                                           \
+    X(chains,        "exits chained to their target block")                          \
+    X(unchains,      "chained exits undone (target invalidated)")                    \
+    X(invalidations, "blocks invalidated")                                           \
+    X(live_blocks,   "valid blocks now")                                             \
+    X(runtime_bytes, "runtime trampoline bytes")                                     \
+    X(revalidations, "invalidated blocks brought back: their bytes had not changed")
+
 struct cache_stats {
-    uint64_t blocks, code_bytes, meta_bytes, flushes, chains, unchains, invalidations;
-    uint64_t live_blocks;    /* valid blocks now */
-    uint64_t runtime_bytes;  /* cache_alloc_runtime space handed out */
-    uint64_t revalidations;  /* invalidated blocks brought back by cache_revalidate */
+#define X(name, desc) uint64_t name;
+    CACHE_STATS(X)
+#undef X
 };
 
 struct code_cache;

@@ -34,7 +34,6 @@ void vm_flush_code(struct vm *vm)
     jc_flush_all(v);
     smc_flushed(vm);
     v->bt.exit_slot = 0;
-    vm->stats.cache_flushes++;
 }
 
 /* Wiring of the system half (vm.c calls these from vm_create/vm_destroy). */
@@ -179,9 +178,8 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         }
         if (cpu->exit_slot) {
             struct tb_exit *ex = (struct tb_exit *)(uintptr_t)cpu->exit_slot;
-            if (!step && !(ex->from->mode & BT_MODE_STEP) && block_linkable(v, tb) &&
-                bt_link(vm->bt, ex, tb, eip))
-                vm->stats.chain_patches++;
+            if (!step && !(ex->from->mode & BT_MODE_STEP) && block_linkable(v, tb))
+                bt_link(vm->bt, ex, tb, eip);
         }
         if (!step)
             jc_fill(v, eip, tb->host);

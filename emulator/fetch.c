@@ -155,7 +155,6 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
         uint64_t before = cache_epoch(vm->cache);
         tb = bt_translate(bt, eip, cs.phys, mode, cs.code, cs.avail);
         if (tb) {
-            vm->stats.translations++;
             if (cache_epoch(vm->cache) != before)
                 v->bt.exit_slot = 0;
             smc_protect_block(v, tb, cs.frame2);
