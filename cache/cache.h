@@ -68,7 +68,6 @@ struct tb {
     struct tb *hnext;          /* key hash chain (cache private) */
     struct tb *pnext;          /* same-physical-page list (cache private) */
     struct tb *pnext2;         /* second page's list, for a block spanning two (cache private) */
-    void *user;                /* translator's per-block data */
 };
 
 /* Counters are totals since cache_create; *_bytes and live_blocks are the

@@ -58,8 +58,6 @@ bool guest_access(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned fl
  * vol. 3A §4.6: "implicit supervisor-mode access" at any CPL). */
 bool sys_read(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 bool sys_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
-/* A store as CPL `cpl` would make it (an event's frame on its new stack). */
-bool guest_write_cpl(struct vcpu *v, uint32_t lin, const void *src, size_t n, unsigned cpl);
 /* Linear -> physical for an access by the vCPU (user: CPL 3). false with
  * v->pf set when the guest's tables deny it. */
 bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, uint32_t *gpa);
