@@ -277,8 +277,8 @@ static void trace_block(struct xl *xl, const uint8_t *code)
     }
 }
 
-struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
-                        const uint8_t *code, size_t avail)
+struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t frame2,
+                        uint32_t mode, const uint8_t *code, size_t avail)
 {
     uint8_t *rw, *rx;
     size_t room;
@@ -364,6 +364,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
         }
     }
     tb->valid = true;
+    tb->frame2 = frame2;
     cache_commit(bt->cache, tb->host_len);
     cache_insert(bt->cache, tb);
 

@@ -32,7 +32,6 @@ void vm_flush_code(struct vm *vm)
     struct vcpu *v = vm->vcpu;
     cache_flush(vm->cache);
     jc_flush_all(v);
-    smc_flushed(vm);
     v->bt.exit_slot = 0;
 }
 

@@ -95,25 +95,21 @@ bool block_linkable(const struct vcpu *v, const struct tb *tb);
 
 /* ---- smc.c --------------------------------------------------------------- */
 
-static inline bool tb_crosses(const struct tb *tb) { return (tb->eip & 4095) + tb->guest_len > 4096; }
+/* The one way to invalidate a block: out of the jump cache and the code
+ * cache (which unchains it); notes it if it is the block a memory callout
+ * runs in (v->smc_cur). Async-signal-safe. */
+void block_invalidate(struct vcpu *v, struct tb *tb);
 /* A block was translated or revalidated: write-protect its frames (both,
- * if it crosses a page end; frame2 is the second one under paging, ~0u
- * otherwise) and remember a non-contiguous second frame. */
-void smc_protect_block(struct vcpu *v, struct tb *tb, uint32_t frame2);
-/* The recorded second frame of a crossing block under paging, ~0u if none. */
-uint32_t smc_frame2(const struct vm *vm, const struct tb *tb);
+ * if it crosses a page end). */
+void smc_protect_block(struct vcpu *v, struct tb *tb);
 /* Guest bytes [gpa, gpa+len) were (about to be) written: invalidate the
  * blocks they overlap (whole: every block with bytes on gpa's frame) and
  * their jump-cache entries. Sets v->smc_cur_hit if v->smc_cur was one.
  * Returns how many. Async-signal-safe. */
 unsigned smc_code_write(struct vcpu *v, uint32_t gpa, uint32_t len, bool whole);
-/* Do tb's guest bytes overlap physical [lo, hi)? */
-bool smc_overlaps(const struct vm *vm, const struct tb *tb, uint64_t lo, uint64_t hi);
 /* Instruction bytes of tb at guest offset off (up to 15, across its page
  * end): *n of them in out. Async-signal-safe. */
 void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint8_t out[15], size_t *n);
-/* The code cache was flushed. */
-void smc_flushed(struct vm *vm);
 
 /* ---- memfault.c ---------------------------------------------------------- */
 
