@@ -239,7 +239,7 @@ static void emit_stubs(struct xl *xl)
             /* An indirect site: unchained, its jump goes to the slow lookup. */
             emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + xl->exit_stub[k]);
             tb->exit[k].from = tb;
-            tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+            tb->exit[k].patch_off = (uint32_t)xl->exit_patch[k];
             tb->exit[k].stub_off = (uint32_t)xl->exit_stub[k];
             tb->exit[k].ic_off = (uint32_t)xl->exit_ic[k];
             continue;
@@ -251,7 +251,7 @@ static void emit_stubs(struct xl *xl)
         emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + stub);
         tb->exit[k].from = tb;
         tb->exit[k].target_eip = xl->exit_target[k];
-        tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+        tb->exit[k].patch_off = (uint32_t)xl->exit_patch[k];
         tb->exit[k].stub_off = (uint32_t)stub;
     }
 }
@@ -377,9 +377,15 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
     return tb;
 }
 
+bool bt_enterable(const struct tb *to)
+{
+    return !(to->mode & BT_MODE_STEP) && !((to->mode & BT_MODE_PG) && tb_crosses(to));
+}
+
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
 {
-    if (bt->cfg.no_chain || !ex->patch_off || ex->to)
+    if (bt->cfg.no_chain || !ex->patch_off || ex->to || (ex->from->mode & BT_MODE_STEP) ||
+        !bt_enterable(to))
         return false;
     if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
         return false;

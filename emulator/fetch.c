@@ -84,11 +84,6 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     return true;
 }
 
-bool block_linkable(const struct vcpu *v, const struct tb *tb)
-{
-    return !((tb->mode & BT_MODE_PG) && tb_crosses(tb));
-}
-
 /* A cached crossing block is only right if its second page still maps
  * the frame it was translated from. */
 static bool still_mapped(const struct tb *tb, const struct code_src *cs)
@@ -123,7 +118,7 @@ struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
         phys = r.gpa;
     }
     tb = cache_lookup(vm->cache, phys, eip, vcpu_mode(v));
-    return tb && block_linkable(v, tb) ? tb : NULL;
+    return tb && bt_enterable(tb) ? tb : NULL;
 }
 
 struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip, bool step)

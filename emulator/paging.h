@@ -88,10 +88,6 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
 /* The block for EIP if one is translated and valid, without translating
  * or raising anything (callouts that continue into the next block). */
 struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip);
-/* May the dispatcher chain an exit to tb / put it in the jump cache? Not a
- * block that crosses into a second page under paging: its second page is
- * re-checked on every lookup. */
-bool block_linkable(const struct vcpu *v, const struct tb *tb);
 
 /* ---- smc.c --------------------------------------------------------------- */
 
