@@ -168,6 +168,12 @@ static void test_timer_wakes_hlt(void **s)
     assert_int_equal(r.eflags & 0x200, 0);
 }
 
+/* The PICs at vector 0x20 with only IRQ 0 unmasked; the PIT at 1 kHz. */
+#define PIC_PIT_1KHZ                                                                    \
+    "\xb0\x11\xe6\x20\xb0\x20\xe6\x21\xb0\x04\xe6\x21\xb0\x01\xe6\x21"  /* PIC: base 0x20 */ \
+    "\xb0\xfe\xe6\x21"                                                  /* IRQ 0 only */      \
+    "\xb0\x34\xe6\x43\xb0\xa9\xe6\x40\xb0\x04\xe6\x40"                  /* PIT 1 kHz */
+
 /* A timer interrupt is made to wait with IF clear (the PIC's IRR is polled
  * until IRQ 0 is requested); then IF is set by an inline STI or POPF at
  * CPL 0, followed by a run of `inc ecx`. The handler records ECX the first
@@ -177,10 +183,7 @@ static void test_timer_wakes_hlt(void **s)
 static uint32_t first_interrupt_after(const char *enable, size_t enable_len)
 {
     static const char setup_code[] =
-        LOAD_TABLES
-        "\xb0\x11\xe6\x20\xb0\x20\xe6\x21\xb0\x04\xe6\x21\xb0\x01\xe6\x21"  /* PIC: base 0x20 */
-        "\xb0\xfe\xe6\x21"                                                  /* IRQ 0 only */
-        "\xb0\x34\xe6\x43\xb0\xa9\xe6\x40\xb0\x04\xe6\x40"                  /* PIT 1 kHz */
+        LOAD_TABLES PIC_PIT_1KHZ
         "\xb0\x0a\xe6\x20"                                                  /* OCW3: read IRR */
         "\xe4\x20\xa8\x01\x74\xfa"                                          /* wait: IRR bit 0 */
         "\x31\xc9\xbb\xff\xff\xff\xff";                                     /* ecx = 0; ebx = -1 */
@@ -225,10 +228,7 @@ static void test_popf_takes_waiting_interrupt_at_once(void **s)
 static uint32_t interrupts_in_shadow(const char *shadow, size_t shadow_len)
 {
     static const char setup_code[] =
-        LOAD_TABLES
-        "\xb0\x11\xe6\x20\xb0\x20\xe6\x21\xb0\x04\xe6\x21\xb0\x01\xe6\x21"  /* PIC: base 0x20 */
-        "\xb0\xfe\xe6\x21"                                                  /* IRQ 0 only */
-        "\xb0\x34\xe6\x43\xb0\xa9\xe6\x40\xb0\x04\xe6\x40"                  /* PIT 1 kHz */
+        LOAD_TABLES PIC_PIT_1KHZ
         "\x31\xdb\x31\xed\xb8\x10\x00\x00\x00\xfb";                           /* ebx = ebp = 0; eax = 0x10; sti */
     char code[256], handler[32];
     size_t n = sizeof setup_code - 1, loop = n;
