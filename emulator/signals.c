@@ -98,6 +98,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     cpu->eflags = (cpu->eflags & ~BT_ARITH_FLAGS) | st.arith;
     cpu->next_eip = eip;
     cpu->exit_slot = 0;
+    cpu->site = 0;      /* no callout is being served: an old one's #PF note is not ours */
     v->vm->stats.exits_signal++;
     if (v->step.n)
         memfault_abort_step(v, uc);     /* the step ended in another fault */
@@ -106,7 +107,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     case SIGSEGV:
     case SIGBUS:
         if (gp) {
-            raise_exception(v, EXC_GP, eip, true, 0);
+            raise_fault(v, FAULT(EXC_GP, 0), eip);
             break;
         }
         if (act != MF_OUTSIDE) {
@@ -123,14 +124,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         /* The host's vector tells integer divide (#DE) from x87 (#MF) and
          * SIMD (#XM) exceptions, which the guest's unmasked FPU raised. */
         if (g[REG_TRAPNO] == EXC_MF)
-            raise_exception(v, EXC_MF, eip, false, 0);
+            raise_fault(v, FAULT(EXC_MF, 0), eip);
         else if (g[REG_TRAPNO] == EXC_XM)
-            raise_exception(v, (v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, eip, false, 0);
+            raise_fault(v, FAULT((v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, 0), eip);
         else
-            raise_exception(v, EXC_DE, eip, false, 0);
+            raise_fault(v, FAULT(EXC_DE, 0), eip);
         break;
     case SIGILL:
-        raise_exception(v, EXC_UD, eip, false, 0);
+        raise_fault(v, FAULT(EXC_UD, 0), eip);
         break;
     default:
         die("unexpected signal in translated code", sig, pc, si->si_addr);

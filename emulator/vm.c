@@ -223,17 +223,6 @@ int vm_exit_status(struct vm *vm) { return vm->exit_status; }
 const struct vm_exception *vm_last_exception(struct vm *vm) { return &vm->vcpu->exc; }
 const char *vm_error(struct vm *vm) { return vm->vcpu->error; }
 
-int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, uint32_t error)
-{
-    v->exc.vector = vector;
-    v->exc.eip = eip;
-    v->exc.has_error_code = has_error;
-    v->exc.error_code = error;
-    v->bt.exc_pending = 1;
-    v->bt.next_eip = eip;
-    return BT_EXIT;
-}
-
 int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
 {
     va_list ap;
