@@ -53,6 +53,20 @@ static int co_hlt(struct bt_cpu *cpu, const struct bt_site *site)
 
 /* ---- port I/O ---------------------------------------------------------- */
 
+/* Between two iterations of a REP string the CPU recognizes interrupts
+ * (SDM vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": ECX, ESI and EDI are updated
+ * and EIP still points at the instruction, which resumes after the
+ * handler's IRET). The monitor stops a long repetition the same way when
+ * an interrupt is deliverable, a device event is due or the run must stop,
+ * and in any case after REP_CHUNK iterations so that the dispatcher looks. */
+#define REP_CHUNK 65536u
+
+bool rep_should_yield(struct vcpu *v, unsigned done)
+{
+    return done >= REP_CHUNK || v->exit != EXIT_NONE || v->timer_fired || v->exit_req ||
+           intr_deliverable(v);
+}
+
 static void set_acc(struct bt_cpu *cpu, int size, uint32_t val)
 {
     uint32_t mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
@@ -86,7 +100,11 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: {
         /* INS/OUTS: one element, or ECX of them with REP (SDM "INS"). */
         bool rep = in->rep != 0;
-        while (!rep || cpu->gpr[R_ECX] != 0) {
+        for (unsigned done = 0; !rep || cpu->gpr[R_ECX] != 0; done++) {
+            if (rep && done > 0 && rep_should_yield(v, done)) {
+                cpu->next_eip = site->eip;      /* the rest after the interrupt */
+                return BT_EXIT;
+            }
             uint32_t val = 0;
             if (op <= 0x6d) {
                 /* The store is checked before the port is read (SDM "INS":
@@ -106,8 +124,6 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
             if (!rep)
                 break;
             cpu->gpr[R_ECX]--;
-            if (v->exit != EXIT_NONE)
-                break;
         }
         break;
     }

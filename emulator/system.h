@@ -207,6 +207,9 @@ int sys_sysexit(struct vcpu *v, const struct bt_site *site);
 /* #GP(0) unless CPL <= IOPL or the TSS I/O bitmap allows ports
  * [port, port+size) (SDM vol. 1 §19.5.2). */
 struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size);
+/* A REP string that has done `done` iterations stops here, EIP at the
+ * instruction, so that an interrupt or device event is taken (callouts.c). */
+bool rep_should_yield(struct vcpu *v, unsigned done);
 /* One-line note on stderr, once per vCPU and topic (bit). */
 void sys_warn_once(struct vcpu *v, unsigned bit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
