@@ -1,6 +1,6 @@
 /* sys_exact.c — guest-visible exactness of string I/O and of corner cases
  * found by mutation testing (issue #15): interrupts taken between the
- * iterations of a long REP OUTS. */
+ * iterations of a long REP OUTS; INS/OUTS with a 16-bit address size. */
 #include "sys_lib.h"
 
 /* ---- an interrupt between REP iterations --------------------------------
@@ -57,9 +57,44 @@ static void test_rep_outs_interrupt(void)
     sys_irq_hook = NULL;
 }
 
+/* ---- INS/OUTS with the 0x67 prefix ---------------------------------------
+ * 16-bit addressing counts in CX and addresses through SI/DI, which wrap
+ * within 64 KiB; the upper halves of ECX/ESI/EDI are left alone. */
+
+#define SCR (COM1 + 7)                  /* the UART's scratch register */
+#define LOW_BUF 0x7000u                 /* below 64 KiB: reachable by SI/DI */
+
+static void test_addr16(void)
+{
+    volatile uint8_t *low = (volatile uint8_t *)LOW_BUF;
+    uint32_t ecx = 0x00010003, esi = 0xabcd0000 | LOW_BUF;
+
+    low[0] = 0x11; low[1] = 0x22; low[2] = 0x33; low[3] = 0x44;
+    __asm__ volatile("addr16 rep outsb" : "+c"(ecx), "+S"(esi) : "d"(SCR) : "memory");
+    CHECK_EQ(ecx, 0x00010000);
+    CHECK_EQ(esi, 0xabcd0000 | (LOW_BUF + 3));
+    CHECK_EQ(inb(SCR), 0x33);
+
+    /* INS backwards across DI = 0: 0x0001, 0x0000, 0xffff. */
+    uint32_t edi = 0x12340001, zero = 0;
+    __asm__("" : "+r"(zero));           /* address 0 is RAM here, not a null pointer */
+    volatile uint8_t *low0 = (volatile uint8_t *)zero, *top = low0 + 0xffff;
+    uint8_t saved[2] = { low0[0], low0[1] }, savedf = *top;
+    ecx = 0x7fff0003;
+    outb(SCR, 0x5a);
+    __asm__ volatile("std\n\taddr16 rep insb\n\tcld" : "+c"(ecx), "+D"(edi) : "d"(SCR) : "memory");
+    CHECK_EQ(ecx, 0x7fff0000);
+    CHECK_EQ(edi, 0x1234fffe);
+    CHECK_EQ(*top, 0x5a);
+    CHECK_EQ(low0[0], 0x5a);
+    CHECK_EQ(low0[1], 0x5a);
+    low0[0] = saved[0]; low0[1] = saved[1]; *top = savedf;
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
     test_rep_outs_interrupt();
+    test_addr16();
     test_finish("sys_exact");
 }
