@@ -81,8 +81,10 @@ static void add_masked(uint32_t *reg, uint32_t mask, uint32_t step)
 }
 
 /* INS/OUTS: one element, or (E)CX of them with REP (SDM vol. 2 "INS",
- * "OUTS"). The address size (0x67) picks CX/SI/DI or ECX/ESI/EDI. BT_RESUME
- * when done; BT_EXIT to stop early (interrupt, fault). */
+ * "OUTS"). The address size (0x67) picks CX/SI/DI or ECX/ESI/EDI. OUTS
+ * reads DS:(E)SI, or the override's segment; INS writes ES:(E)DI, which
+ * cannot be overridden. BT_RESUME when done; BT_EXIT to stop early
+ * (interrupt, fault). */
 static int io_string(struct vcpu *v, const struct bt_site *site, uint16_t port, int size)
 {
     struct bt_cpu *cpu = &v->bt;
@@ -91,6 +93,7 @@ static int io_string(struct vcpu *v, const struct bt_site *site, uint16_t port, 
     bool rep = in->rep != 0, ins = in->opcode <= 0x6d;
     uint32_t amask = (in->flags & INSN_F_ADDR16) ? 0xffffu : 0xffffffffu;
     uint32_t step = (cpu->eflags & FL_DF) ? (uint32_t)-size : (uint32_t)size;
+    uint32_t base = v->seg[ins ? SEG_ES : in->seg != SEG_NONE ? in->seg : SEG_DS].base;
 
     for (unsigned done = 0; !rep || (cpu->gpr[R_ECX] & amask) != 0; done++) {
         if (rep && done > 0 && rep_should_yield(v, done)) {
@@ -101,7 +104,7 @@ static int io_string(struct vcpu *v, const struct bt_site *site, uint16_t port, 
         if (ins) {
             /* The store is checked before the port is read (SDM "INS":
              * a fault leaves the port unread). */
-            uint32_t lin = cpu->gpr[R_EDI] & amask;
+            uint32_t lin = base + (cpu->gpr[R_EDI] & amask);
             unsigned fl = GM_WRITE | (v->cpl == 3 ? GM_USER : 0);
             if (!guest_access(v, lin, NULL, (size_t)size, fl | GM_PROBE))
                 return guest_mem_fail(v, site->eip, lin, "INS writes");
@@ -109,7 +112,7 @@ static int io_string(struct vcpu *v, const struct bt_site *site, uint16_t port, 
             guest_access(v, lin, &val, (size_t)size, fl);
             add_masked(&cpu->gpr[R_EDI], amask, step);
         } else {
-            uint32_t lin = cpu->gpr[R_ESI] & amask;
+            uint32_t lin = base + (cpu->gpr[R_ESI] & amask);
             if (!guest_read(v, lin, &val, (size_t)size))
                 return guest_mem_fail(v, site->eip, lin, "OUTS reads");
             io_out(io, port, size, val);

@@ -1,6 +1,7 @@
 /* sys_exact.c — guest-visible exactness of string I/O and of corner cases
  * found by mutation testing (issue #15): interrupts taken between the
- * iterations of a long REP OUTS; INS/OUTS with a 16-bit address size. */
+ * iterations of a long REP OUTS; INS/OUTS with a 16-bit address size and
+ * with segment bases and overrides. */
 #include "sys_lib.h"
 
 /* ---- an interrupt between REP iterations --------------------------------
@@ -91,10 +92,47 @@ static void test_addr16(void)
     low0[0] = saved[0]; low0[1] = saved[1]; *top = savedf;
 }
 
+/* ---- INS/OUTS through segments -------------------------------------------
+ * OUTS reads DS:ESI or its override's segment, INS writes ES:EDI whatever
+ * the prefix says (SDM vol. 2 "INS", "OUTS"). */
+
+#define SEL_BASED 0x38                  /* gdt[7]: data, base = seg_buf - 0x1000 */
+static uint8_t seg_buf[64];
+
+static void test_segments(void)
+{
+    uint32_t base = (uint32_t)seg_buf - 0x1000;
+    uint32_t esi = 0x1010, edi = 0x1020;
+
+    gdt[7] = seg_desc(base, 0xfffff, 0x92, 0xc);
+    seg_buf[0x10] = 0xa5;
+    /* fs: outsb reads fs:[esi]. */
+    __asm__ volatile("mov %[sel], %%fs\n\tfs outsb\n\tmov %[kd], %%fs"
+                     : "+S"(esi) : "d"(SCR), [sel] "r"(SEL_BASED), [kd] "r"(SEL_KDATA) : "memory");
+    CHECK_EQ(inb(SCR), 0xa5);
+    CHECK_EQ(esi, 0x1011);
+    /* outsb with DS based. */
+    seg_buf[0x11] = 0x3c;
+    __asm__ volatile("mov %[sel], %%ds\n\toutsb\n\tmov %[kd], %%ds"
+                     : "+S"(esi) : "d"(SCR), [sel] "r"(SEL_BASED), [kd] "r"(SEL_KDATA) : "memory");
+    CHECK_EQ(inb(SCR), 0x3c);
+    /* insb writes es:[edi]; an fs: prefix does not change that. */
+    outb(SCR, 0x77);
+    __asm__ volatile("mov %[sel], %%es\n\tinsb\n\tmov %[kd], %%es"
+                     : "+D"(edi) : "d"(SCR), [sel] "r"(SEL_BASED), [kd] "r"(SEL_KDATA) : "memory");
+    CHECK_EQ(seg_buf[0x20], 0x77);
+    outb(SCR, 0x78);
+    __asm__ volatile("mov %[sel], %%es\n\t.byte 0x64\n\tinsb\n\tmov %[kd], %%es"
+                     : "+D"(edi) : "d"(SCR), [sel] "r"(SEL_BASED), [kd] "r"(SEL_KDATA) : "memory");
+    CHECK_EQ(seg_buf[0x21], 0x78);
+    CHECK_EQ(edi, 0x1022);
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
     test_rep_outs_interrupt();
     test_addr16();
+    test_segments();
     test_finish("sys_exact");
 }
