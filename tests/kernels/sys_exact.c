@@ -1,7 +1,8 @@
 /* sys_exact.c — guest-visible exactness of string I/O and of corner cases
  * found by mutation testing (issue #15): interrupts taken between the
  * iterations of a long REP OUTS; INS/OUTS with a 16-bit address size and
- * with segment bases and overrides. */
+ * with segment bases and overrides; valid 15-byte instructions made of
+ * redundant prefixes. */
 #include "sys_lib.h"
 
 /* ---- an interrupt between REP iterations --------------------------------
@@ -128,11 +129,37 @@ static void test_segments(void)
     CHECK_EQ(edi, 0x1022);
 }
 
+/* ---- the longest valid instructions --------------------------------------
+ * 15 bytes thanks to redundant prefixes (SDM vol. 2 §2.1: the limit is 15
+ * bytes, repeats are allowed). The translation adds gs:, 0x67 and a SIB
+ * byte to a [disp32] operand and must still be a valid host instruction. */
+
+static volatile uint32_t long_target;
+
+static void test_long_insns(void)
+{
+    long_target = 0x10;
+    __asm__ volatile(".byte 0xf0, 0xf0, 0xf0, 0xf0, 0x81, 0x05\n\t.long long_target\n\t"
+                     ".long 0x01020304" ::: "memory");        /* lock x4 add [m], imm32 */
+    CHECK_EQ(long_target, 0x01020314);
+    __asm__ volatile(".byte 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0xc7, 0x05\n\t"
+                     ".long long_target\n\t.word 0xbeef" ::: "memory");   /* 66 x7 mov word [m], imm16 */
+    CHECK_EQ(long_target, 0x0102beef);
+    __asm__ volatile(".byte 0xf3, 0xf2, 0xf3, 0xf2, 0xf0, 0x81, 0x05\n\t.long long_target\n\t"
+                     ".long 0x00010000" ::: "memory");        /* F2/F3 (hints) lock add */
+    CHECK_EQ(long_target, 0x0103beef);
+    uint32_t eax = 0;
+    __asm__ volatile(".byte 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x8b, 0x05\n\t"
+                     ".long long_target" : "+a"(eax) : : "memory");        /* ds x9 mov eax, [m] */
+    CHECK_EQ(eax, 0x0103beef);
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
     test_rep_outs_interrupt();
     test_addr16();
     test_segments();
+    test_long_insns();
     test_finish("sys_exact");
 }
