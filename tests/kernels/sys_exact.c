@@ -154,6 +154,21 @@ static void test_long_insns(void)
     CHECK_EQ(eax, 0x0103beef);
 }
 
+/* Encodings an i686 runs as fences or hint NOPs, translated and accepted
+ * by the verifier (this kernel also runs under --verify). */
+static void test_hint_encodings(void)
+{
+    uint32_t eax = 1;
+    __asm__ volatile(".byte 0x0f, 0xae, 0xe9\n\t"          /* lfence, r/m = 1 */
+                     ".byte 0x0f, 0xae, 0xf3\n\t"          /* mfence, r/m = 3 */
+                     ".byte 0x0f, 0xae, 0xfe\n\t"          /* sfence, r/m = 6 */
+                     ".byte 0xf3, 0x0f, 0x1b, 0xc0\n\t"    /* hint NOPs */
+                     ".byte 0xf2, 0x0f, 0x1a, 0xc8\n\t"
+                     ".byte 0xf3, 0x0f, 0x1a, 0x03\n\t"    /* ... with a memory operand [ebx] */
+                     "inc %0" : "+a"(eax) : "b"(&long_target) : "memory");
+    CHECK_EQ(eax, 2);
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -161,5 +176,6 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     test_addr16();
     test_segments();
     test_long_insns();
+    test_hint_encodings();
     test_finish("sys_exact");
 }
