@@ -850,10 +850,12 @@ static bool fail(struct verify_result *res, uint32_t off, const char *fmt, ...)
 }
 
 /* Capstone 4.0.2 cannot decode some encodings of the hint-NOP space
- * (0F 0D /0 `prefetch`, the register forms of 0F 18-1F, F2/F3 0F 1A/1B,
- * fences with a non-zero r/m field) that guest code contains and the
- * translator copies. They neither access memory nor write a register, so they are
- * taken as NOPs — recognised exactly (no LOCK/REP/REPNE, no VEX), with the
+ * (0F 0D /0 `prefetch`, the register forms of 0F 18-1F; pinned by
+ * test_decoder_capstone.c; F2/F3 0F 1A/1B; fences with a non-zero r/m
+ * field) that guest code contains and the translator copies. They neither
+ * access memory nor write a register, so they are
+ * taken as NOPs — recognised exactly (no LOCK, no VEX, REP/REPNE only on
+ * 0F 1A/1B), with the
  * length the hardware gives them (SDM vol. 2 §2.1: prefixes, REX, opcode,
  * ModRM, SIB, displacement; no immediate). 0 if `b` is not one. */
 static size_t hint_nop_len(const uint8_t *b, size_t left)
