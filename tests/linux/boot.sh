@@ -41,6 +41,8 @@ out=$work/$flavour/console.log
     -display none -serial stdio "$@" </dev/null >"$out" 2>&1
 status=$?
 cat "$out"
+tr -d '\r' <"$out" >"$out.txt"    # the serial console ends lines with CR LF
+out=$out.txt
 
 fail=0
 if [ $status -ne 11 ]; then
