@@ -2,8 +2,8 @@
  * (issue #15): data segments nulled on a return to an outer ring, #DE
  * through a not-present gate, the I/O bitmap for wide accesses, CR4.TSD,
  * a stack segment with a non-zero base, a REP string with a based ES
- * taking a #PF midway, and code that differs between address spaces at
- * the same linear address. */
+ * taking a #PF midway, code that differs between address spaces at the
+ * same linear address, and a task switch that loads CR3 from the TSS. */
 #include "pg_lib.h"
 
 #define SEL_BASED_SS 0x38       /* gdt[7]: expand-up data, base STACK_BASE */
@@ -256,6 +256,49 @@ static void test_cr3_code(void)
     write_cr3((uint32_t)exact_pd);
 }
 
+/* ---- a task switch loads CR3 (SDM vol. 3A §7.3 step 12) ---------------------
+ * CR3 is a static field: read from the new TSS, never saved into the old
+ * one, so our own TSS must hold our CR3 for the way back. */
+#define SEL_TASK_T 0x48
+#define DATA_LIN   0x60000000u
+static struct tss task_t_tss;
+static uint8_t task_t_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t t_seen, t_cr3;
+__asm__(".text\ntask_t:\n"
+        "    mov 0x60000000, %eax\n    mov %eax, t_seen\n"
+        "    mov %cr3, %eax\n    mov %eax, t_cr3\n"
+        "    ljmp $0x28, $0\n    jmp task_t\n");
+void task_t(void);
+
+static void test_task_cr3(void)
+{
+    uint32_t *pd_t = pg_kernel_pd();
+    uint32_t *fa = pg_alloc(), *fb = pg_alloc();
+
+    fa[0] = 0xaaaa0001;
+    fb[0] = 0xbbbb0002;
+    pg_map(exact_pd, DATA_LIN, (uint32_t)fa, 0);
+    pg_map(pd_t, DATA_LIN, (uint32_t)fb, 0);
+    task_t_tss.eip = (uint32_t)task_t;
+    task_t_tss.eflags = 2;
+    task_t_tss.esp = (uint32_t)(task_t_stack + sizeof task_t_stack);
+    task_t_tss.cs = SEL_KCODE;
+    task_t_tss.ss = task_t_tss.ds = task_t_tss.es = task_t_tss.fs = task_t_tss.gs = SEL_KDATA;
+    task_t_tss.cr3 = (uint32_t)pd_t;
+    task_t_tss.iomap = 104;
+    gdt[SEL_TASK_T >> 3] = seg_desc((uint32_t)&task_t_tss, 103, 0x89, 0);
+    tss.cr3 = read_cr3();
+    for (int i = 0; i < 3; i++) {
+        __asm__ volatile("ljmp $0x48, $0" ::: "memory", "cc");
+        CHECK_EQ_CTX(t_seen, 0xbbbb0002, "round %d", i);
+        CHECK_EQ_CTX(t_cr3, (uint32_t)pd_t, "round %d", i);
+        CHECK_EQ_CTX(read_cr3(), (uint32_t)exact_pd, "round %d", i);
+        CHECK_EQ_CTX(peek32(DATA_LIN), 0xaaaa0001, "round %d", i);
+        CHECK_EQ_CTX(task_t_tss.cr3, (uint32_t)pd_t, "round %d", i);   /* never written */
+    }
+    __asm__ volatile("clts");
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -269,5 +312,6 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     pg_enable(exact_pd);
     test_rep_pf_based_es();
     test_cr3_code();
+    test_task_cr3();
     test_finish("pg_exact");
 }

@@ -9,7 +9,7 @@
 #define FL_NT 0x4000u
 
 enum { SEL_B = 0x38, SEL_C = 0x40, SEL_D = 0x48, SEL_DF = 0x50, SEL_GATE_B = 0x58,
-       SEL_SHORT = 0x60, SEL_ABSENT = 0x68 };
+       SEL_SHORT = 0x60, SEL_ABSENT = 0x68, SEL_E = 0x70 };
 
 /* A TSS without the I/O bitmap (limit 0x67). */
 struct tss32 {
@@ -19,10 +19,10 @@ struct tss32 {
     uint16_t trap, iomap;
 } __attribute__((packed));
 
-static struct tss32 tss_b, tss_c, tss_d, tss_df;
-static uint8_t stacks[4][4096] __attribute__((aligned(16)));
+static struct tss32 tss_b, tss_c, tss_d, tss_df, tss_e;
+static uint8_t stacks[5][4096] __attribute__((aligned(16)));
 
-static volatile uint32_t b_eax, b_eflags, b_tr, b_cr0, b_runs;
+static volatile uint32_t b_eax, b_eflags, b_tr, b_cr0, b_ldt, b_runs;
 static volatile uint32_t c_link, c_eflags, c_tr, c_runs;
 static volatile uint32_t d_link, d_eflags, d_runs;
 static volatile uint32_t df_link, df_err, df_eip, df_runs;
@@ -50,6 +50,9 @@ void task_b_body(uint32_t eax)
     b_eflags = read_flags();
     b_tr = read_tr();
     b_cr0 = read_cr0();
+    uint16_t ldt;
+    __asm__ volatile("sldt %0" : "=r"(ldt));
+    b_ldt = ldt;
     b_runs++;
 }
 __asm__(".text\ntask_b:\n"
@@ -121,6 +124,7 @@ static void test_jmp(void)
 {
     init_task(&tss_b, task_b, 0);
     tss_b.eax = 0x1234abcd;
+    tss_b.ldt = SEL_LDT;
     set_tss_desc(SEL_B, &tss_b, sizeof tss_b - 1);
     clts();
     uint32_t esi = 0x5151, edi = 0x7171;
@@ -129,10 +133,14 @@ static void test_jmp(void)
     CHECK_EQ(b_eax, 0x1234abcd);                /* loaded from the TSS */
     CHECK_EQ(b_eflags & FL_NT, 0);              /* JMP: no nesting */
     CHECK_EQ(b_tr, SEL_B);
+    CHECK_EQ(b_ldt, SEL_LDT);                   /* LDTR from B's TSS */
     CHECK(b_cr0 & 8);                           /* CR0.TS set by the switch */
     CHECK_EQ(esi, 0x5151);                      /* our registers came back from our TSS */
     CHECK_EQ(edi, 0x7171);
     CHECK_EQ(read_tr(), SEL_TSS);
+    uint16_t ldt;
+    __asm__ volatile("sldt %0" : "=r"(ldt));
+    CHECK_EQ(ldt, 0);                           /* and ours back from our TSS */
     CHECK_EQ(desc_type_of(SEL_B), 9);           /* B left by JMP: available again */
     CHECK_EQ(desc_type_of(SEL_TSS), 11);
     CHECK_EQ(tss.esi, 0x5151);                  /* our state, saved when we left */
@@ -207,6 +215,34 @@ static void test_double_fault(void)
     clts();
 }
 
+/* A bad segment in the new TSS faults in the new task's context (SDM
+ * vol. 3A §7.3 step 13, table 7-1): #TS with SS's selector, reported at
+ * the new task's EIP, with TR already the new task's. */
+extern const char task_e[], task_e_recover[];
+__asm__(".text\ntask_e:\n"
+        "    hlt\n"                              /* never runs: SS faults first */
+        "task_e_recover:\n"
+        "    mov $0x10, %eax\n    mov %eax, %ss\n"
+        "    str %eax\n    mov %eax, e_tr\n"
+        "    ljmp $0x28, $0\n");
+volatile uint32_t e_tr;
+
+static void test_new_task_fault(void)
+{
+    init_task(&tss_e, (void (*)(void))task_e, 4);
+    tss_e.ss = 0x7ff0;
+    set_tss_desc(SEL_E, &tss_e, sizeof tss_e - 1);
+    trap_reset();
+    resume_eip = (uint32_t)task_e_recover;
+    __asm__ volatile("ljmp $0x70, $0" ::: "memory", "cc");
+    CHECK_EQ(last_trap.vector, 10);
+    CHECK_EQ(last_trap.error, 0x7ff0);
+    CHECK_EQ(last_trap.eip, (uint32_t)task_e);
+    CHECK_EQ(e_tr, SEL_E);
+    CHECK_EQ(read_tr(), SEL_TSS);
+    clts();
+}
+
 /* Bad targets fault in the old task, which is left as it was. */
 static void test_faults(void)
 {
@@ -232,6 +268,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     test_call_iret();
     test_int_gate();
     test_double_fault();
+    test_new_task_fault();
     test_faults();
     test_finish("sys_task");
 }
