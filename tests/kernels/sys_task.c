@@ -7,9 +7,10 @@
 #include "sys_lib.h"
 
 #define FL_NT 0x4000u
+#define FL_IF 0x0200u
 
 enum { SEL_B = 0x38, SEL_C = 0x40, SEL_D = 0x48, SEL_DF = 0x50, SEL_GATE_B = 0x58,
-       SEL_SHORT = 0x60, SEL_ABSENT = 0x68, SEL_E = 0x70 };
+       SEL_SHORT = 0x60, SEL_ABSENT = 0x68, SEL_E = 0x70, SEL_F = 0x78, SEL_G = 0x80 };
 
 /* A TSS without the I/O bitmap (limit 0x67). */
 struct tss32 {
@@ -19,8 +20,8 @@ struct tss32 {
     uint16_t trap, iomap;
 } __attribute__((packed));
 
-static struct tss32 tss_b, tss_c, tss_d, tss_df, tss_e;
-static uint8_t stacks[5][4096] __attribute__((aligned(16)));
+static struct tss32 tss_b, tss_c, tss_d, tss_df, tss_e, tss_f, tss_g;
+static uint8_t stacks[7][4096] __attribute__((aligned(16)));
 
 static volatile uint32_t b_eax, b_eflags, b_tr, b_cr0, b_ldt, b_runs;
 static volatile uint32_t c_link, c_eflags, c_tr, c_runs;
@@ -243,6 +244,80 @@ static void test_new_task_fault(void)
     clts();
 }
 
+/* ---- a hardware interrupt through a task gate ----------------------------------
+ * Enabling the UART's THRE interrupt raises IRQ 4 at once; its IDT entry
+ * is a task gate to task F, which acknowledges it and IRETs back. */
+volatile uint32_t f_link, f_runs, f_ret_eip;
+void task_f_body(void)
+{
+    f_link = tss_f.link;
+    f_ret_eip = tss.eip;
+    f_runs++;
+    outb(COM1 + 1, 0);                           /* IER: off */
+    inb(COM1 + 2);
+    outb(0x20, 0x20);
+}
+__asm__(".text\ntask_f:\n"
+        "    call task_f_body\n    iret\n    jmp task_f\n");
+void task_f(void);
+extern const char irq_window[];
+
+static void test_irq_gate(void)
+{
+    init_task(&tss_f, task_f, 5);
+    set_tss_desc(SEL_F, &tss_f, sizeof tss_f - 1);
+    set_task_gate(&idt[0x24], SEL_F, 0);
+    outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
+    outb(0xa0, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
+    outb(0x21, 0xef);                            /* IRQ 4 only */
+    outb(0xa1, 0xff);
+    outb(COM1 + 1, 0x02);                        /* ETBEI: IRQ 4 now */
+    __asm__ volatile("sti\n\tnop\n\t.globl irq_window\nirq_window:\n\tcli" ::: "memory");
+    outb(0x21, 0xff);
+    CHECK_EQ(f_runs, 1);
+    CHECK_EQ(f_link, SEL_TSS);
+    CHECK_EQ(f_ret_eip, (uint32_t)irq_window);   /* after the STI shadow (the NOP) */
+    CHECK_EQ(tss_f.eflags & FL_IF, 0);           /* F ran with IF as its TSS said */
+    set_trap_gate_default(0x24);
+    clts();
+}
+
+/* ---- from ring 3 through a DPL-3 task gate to a ring-0 task and back ---------- */
+volatile uint32_t g_cs, g_link_cs, g_runs, u_after;
+void task_g_body(void)
+{
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    g_cs = cs;
+    g_link_cs = tss.cs;                          /* the caller's state, saved in its TSS */
+    g_runs++;
+}
+__asm__(".text\ntask_g:\n"
+        "    call task_g_body\n    iret\n    jmp task_g\n");
+void task_g(void);
+
+static void user_task_call(void)
+{
+    uint16_t cs;
+    __asm__ volatile("int $0x41" ::: "memory", "cc");
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    u_after = cs;
+}
+
+static void test_ring3_gate(void)
+{
+    init_task(&tss_g, task_g, 6);
+    set_tss_desc(SEL_G, &tss_g, sizeof tss_g - 1);
+    set_task_gate(&idt[0x41], SEL_G, 3);
+    run_user(user_task_call, 0);
+    CHECK_EQ(g_runs, 1);
+    CHECK_EQ(g_cs, SEL_KCODE);
+    CHECK_EQ(g_link_cs, SEL_UCODE);
+    CHECK_EQ(u_after, SEL_UCODE);                /* IRET went back to ring 3 */
+    set_trap_gate_default(0x41);
+    clts();
+}
+
 /* Bad targets fault in the old task, which is left as it was. */
 static void test_faults(void)
 {
@@ -269,6 +344,8 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     test_int_gate();
     test_double_fault();
     test_new_task_fault();
+    test_irq_gate();
+    test_ring3_gate();
     test_faults();
     test_finish("sys_task");
 }
