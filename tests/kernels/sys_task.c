@@ -318,6 +318,16 @@ static void test_ring3_gate(void)
     clts();
 }
 
+/* From ring 3, a DPL-0 TSS is out of reach: #GP(selector). */
+static volatile int u_trap = -2, u_err = -2;
+static void user_jmp_tss(void)
+{
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "ljmp $0x38, $0" TRY_END ::: "memory");
+    u_trap = last_trap.vector;
+    u_err = (int)last_trap.error;
+}
+
 /* Bad targets fault in the old task, which is left as it was. */
 static void test_faults(void)
 {
@@ -334,6 +344,9 @@ static void test_faults(void)
     CHECK_TRAP(11, SEL_ABSENT);
     CHECK_EQ(read_tr(), SEL_TSS);
     CHECK_EQ(read_cr0() & 8, 0);
+    run_user(user_jmp_tss, 0);
+    CHECK_EQ(u_trap, 13);
+    CHECK_EQ(u_err, SEL_B);
 }
 
 void kmain(uint32_t magic, struct mb_info *mbi)
