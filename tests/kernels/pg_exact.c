@@ -3,7 +3,8 @@
  * through a not-present gate, the I/O bitmap for wide accesses, CR4.TSD,
  * a stack segment with a non-zero base, a REP string with a based ES
  * taking a #PF midway, code that differs between address spaces at the
- * same linear address, and a task switch that loads CR3 from the TSS. */
+ * same linear address, a task switch that loads CR3 from the TSS, and a
+ * page fault through a task gate. */
 #include "pg_lib.h"
 
 #define SEL_BASED_SS 0x38       /* gdt[7]: expand-up data, base STACK_BASE */
@@ -299,6 +300,49 @@ static void test_task_cr3(void)
     __asm__ volatile("clts");
 }
 
+/* ---- #PF through a task gate ---------------------------------------------------
+ * The page-fault task gets the error code on its stack and CR2, maps the
+ * page and IRETs to the faulting task, which retries the access. */
+#define SEL_TASK_P 0x50
+#define PF_LIN     0x70000000u
+static struct tss task_p_tss;
+static uint8_t task_p_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t p_err, p_cr2, p_runs, p_saved_eip;
+void task_p_body(uint32_t err)
+{
+    p_err = err;
+    p_cr2 = read_cr2();
+    p_saved_eip = tss.eip;
+    p_runs++;
+    pg_map(exact_pd, PF_LIN, (uint32_t)pg_alloc(), PG_RW);
+}
+__asm__(".text\ntask_p:\n"
+        "    call task_p_body\n    add $4, %esp\n    iret\n    jmp task_p\n");
+void task_p(void);
+extern const char pf_store[];
+
+static void test_pf_task_gate(void)
+{
+    task_p_tss.eip = (uint32_t)task_p;
+    task_p_tss.eflags = 2;
+    task_p_tss.esp = (uint32_t)(task_p_stack + sizeof task_p_stack);
+    task_p_tss.cs = SEL_KCODE;
+    task_p_tss.ss = task_p_tss.ds = task_p_tss.es = task_p_tss.fs = task_p_tss.gs = SEL_KDATA;
+    task_p_tss.cr3 = (uint32_t)exact_pd;
+    task_p_tss.iomap = 104;
+    gdt[SEL_TASK_P >> 3] = seg_desc((uint32_t)&task_p_tss, 103, 0x89, 0);
+    idt[14] = (uint64_t)SEL_TASK_P << 16 | (uint64_t)0x85 << 40;
+    tss.cr3 = read_cr3();
+    __asm__ volatile(".globl pf_store\npf_store:\n\tmovl $0x600df00d, (%0)" : : "r"(PF_LIN) : "memory");
+    CHECK_EQ(p_runs, 1);
+    CHECK_EQ(p_err, PFE_W);                      /* not present, write, supervisor */
+    CHECK_EQ(p_cr2, PF_LIN);
+    CHECK_EQ(p_saved_eip, (uint32_t)pf_store);   /* the faulting store, retried after */
+    CHECK_EQ(peek32(PF_LIN), 0x600df00d);
+    pg_install_pf();
+    __asm__ volatile("clts");
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -313,5 +357,6 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     test_rep_pf_based_es();
     test_cr3_code();
     test_task_cr3();
+    test_pf_task_gate();
     test_finish("pg_exact");
 }
