@@ -263,6 +263,20 @@ static void test_cr3_code(void)
 #define SEL_TASK_T 0x48
 #define DATA_LIN   0x60000000u
 static struct tss task_t_tss;
+
+/* A ring-0 task at entry with its own stack and page directory, its TSS
+ * (limit 103: no I/O bitmap) at GDT selector sel. */
+static void init_task(struct tss *t, uint16_t sel, void (*entry)(void), uint8_t *stack_top, uint32_t *pd)
+{
+    t->eip = (uint32_t)entry;
+    t->eflags = 2;
+    t->esp = (uint32_t)stack_top;
+    t->cs = SEL_KCODE;
+    t->ss = t->ds = t->es = t->fs = t->gs = SEL_KDATA;
+    t->cr3 = (uint32_t)pd;
+    t->iomap = 104;
+    gdt[sel >> 3] = seg_desc((uint32_t)t, 103, 0x89, 0);
+}
 static uint8_t task_t_stack[4096] __attribute__((aligned(16)));
 static volatile uint32_t t_seen, t_cr3;
 __asm__(".text\ntask_t:\n"
@@ -280,14 +294,7 @@ static void test_task_cr3(void)
     fb[0] = 0xbbbb0002;
     pg_map(exact_pd, DATA_LIN, (uint32_t)fa, 0);
     pg_map(pd_t, DATA_LIN, (uint32_t)fb, 0);
-    task_t_tss.eip = (uint32_t)task_t;
-    task_t_tss.eflags = 2;
-    task_t_tss.esp = (uint32_t)(task_t_stack + sizeof task_t_stack);
-    task_t_tss.cs = SEL_KCODE;
-    task_t_tss.ss = task_t_tss.ds = task_t_tss.es = task_t_tss.fs = task_t_tss.gs = SEL_KDATA;
-    task_t_tss.cr3 = (uint32_t)pd_t;
-    task_t_tss.iomap = 104;
-    gdt[SEL_TASK_T >> 3] = seg_desc((uint32_t)&task_t_tss, 103, 0x89, 0);
+    init_task(&task_t_tss, SEL_TASK_T, task_t, task_t_stack + sizeof task_t_stack, pd_t);
     tss.cr3 = read_cr3();
     for (int i = 0; i < 3; i++) {
         __asm__ volatile("ljmp $0x48, $0" ::: "memory", "cc");
@@ -323,14 +330,7 @@ extern const char pf_store[];
 
 static void test_pf_task_gate(void)
 {
-    task_p_tss.eip = (uint32_t)task_p;
-    task_p_tss.eflags = 2;
-    task_p_tss.esp = (uint32_t)(task_p_stack + sizeof task_p_stack);
-    task_p_tss.cs = SEL_KCODE;
-    task_p_tss.ss = task_p_tss.ds = task_p_tss.es = task_p_tss.fs = task_p_tss.gs = SEL_KDATA;
-    task_p_tss.cr3 = (uint32_t)exact_pd;
-    task_p_tss.iomap = 104;
-    gdt[SEL_TASK_P >> 3] = seg_desc((uint32_t)&task_p_tss, 103, 0x89, 0);
+    init_task(&task_p_tss, SEL_TASK_P, task_p, task_p_stack + sizeof task_p_stack, exact_pd);
     idt[14] = (uint64_t)SEL_TASK_P << 16 | (uint64_t)0x85 << 40;
     tss.cr3 = read_cr3();
     __asm__ volatile(".globl pf_store\npf_store:\n\tmovl $0x600df00d, (%0)" : : "r"(PF_LIN) : "memory");
