@@ -73,5 +73,7 @@ bool xl_string(struct xl *xl, const struct insn *in);
 bool xl_misc(struct xl *xl, const struct insn *in);      /* INCDEC_SHORT MOFFS XLAT SALC CLI STI */
 bool xl_pushf(struct xl *xl, const struct insn *in);     /* inline PUSHF (xlate_flags.c) */
 bool xl_popf(struct xl *xl, const struct insn *in);      /* inline POPF at CPL 0, 32-bit */
+/* Inline RDTSC (xlate_rdtsc.c); false: the block needs the callout. */
+bool xl_rdtsc(struct xl *xl, const struct insn *in);
 /* After an instruction that may set IF: hand a waiting interrupt to the monitor. */
 void xl_check_irq_window(struct xl *xl, const struct insn *in);

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <capstone/capstone.h>
+
 #include "bt/abi_offsets.h"
 #include "bt/verify.h"
 #include "bt/xlate.h"
@@ -183,6 +185,8 @@ static void translate_one(struct xl *xl, const struct insn *in)
             return;
         }
     }
+    if (in->kind == K_SYS && in->id == X86_INS_RDTSC && xl_rdtsc(xl, in))
+        return;
     switch (in->kind) {
     case K_COPY:
     case K_COPY_MEM:
