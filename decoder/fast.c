@@ -3,7 +3,7 @@
  * Capstone 4.0.2 formats the text of every instruction it decodes and has no
  * option to skip it (CS_OPT_DETAIL off saves only the operand details; the
  * printer runs whatever the options), so a Capstone decode costs about
- * 300 ns, two thirds of it snprintf. bt86 never reads that text. For the
+ * 300 ns, two thirds of it formatting (perf on bench/xlat_throughput). bt86 never reads that text. For the
  * opcodes below — the integer instructions that make up nine in ten of
  * compiled code — this file gives decode_insn what it takes from Capstone:
  * the length, the Capstone id, the ModRM offset and whether an explicit
@@ -16,10 +16,11 @@
  * Only the forms whose meaning the prefixes cannot change are taken: no
  * LOCK, no F2/F3 (mandatory prefixes, REP, PAUSE), no 67 (16-bit
  * addressing); a 66 only where it just selects the 16-bit operand size, not
- * on branches, RET, LEAVE and NOP whose form it changes. Capstone's prefix
- * bugs (shared/notes/capstone-unicorn.md §2.4) all involve F2/F3 or LOCK,
- * so none of them can reach this path. Anything else returns false and goes
- * to Capstone. */
+ * on branches, RET, LEAVE and NOP whose form it changes. Capstone 4.0.2's
+ * decoding bugs (prefix.c, fallback.c, refine.c; test_decoder_capstone.c)
+ * all involve F2/F3, LOCK, 67 or opcodes not listed here, so none of them
+ * can reach this path, and the checks that guard against them (refine_valid)
+ * run on both routes. Anything else returns false and goes to Capstone. */
 #include "decoder/decoder_impl.h"
 
 enum {

@@ -32,7 +32,6 @@ void vm_flush_code(struct vm *vm)
     struct vcpu *v = vm->vcpu;
     cache_flush(vm->cache);
     jc_flush_all(v);
-    smc_flushed(vm);
     v->bt.exit_slot = 0;
 }
 
@@ -178,8 +177,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         }
         if (cpu->exit_slot) {
             struct tb_exit *ex = (struct tb_exit *)(uintptr_t)cpu->exit_slot;
-            if (!step && !(ex->from->mode & BT_MODE_STEP) && block_linkable(v, tb))
-                bt_link(vm->bt, ex, tb, eip);
+            bt_link(vm->bt, ex, tb, eip);
         }
         if (!step)
             jc_fill(v, eip, tb->host);
