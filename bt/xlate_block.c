@@ -187,6 +187,10 @@ static void translate_one(struct xl *xl, const struct insn *in)
     }
     if (in->kind == K_SYS && in->id == X86_INS_RDTSC && xl_rdtsc(xl, in))
         return;
+    if ((in->id == X86_INS_DIV || in->id == X86_INS_IDIV) && bt->cfg.checked_div &&
+        bt->cfg.checked_div(bt->cfg.checked_div_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip)) &&
+        xl_div_checked(xl, in))
+        return;
     switch (in->kind) {
     case K_COPY:
     case K_COPY_MEM:

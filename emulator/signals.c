@@ -137,8 +137,10 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
             raise_exception(v, EXC_MF, eip, false, 0);
         else if (g[REG_TRAPNO] == EXC_XM)
             raise_exception(v, (v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, eip, false, 0);
-        else
+        else {
+            adapt_divide_error(v, tb, tb->phys + off);  /* next time without a signal */
             raise_exception(v, EXC_DE, eip, false, 0);
+        }
         break;
     case SIGILL:
         raise_exception(v, EXC_UD, eip, false, 0);

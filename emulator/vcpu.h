@@ -138,6 +138,7 @@ struct mmio_region {
 struct adapt_slot {
     uint32_t phys;
     uint8_t used, faults, slow;
+    uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
 };
 #define ADAPT_SLOTS 4096
 
