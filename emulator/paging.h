@@ -139,6 +139,13 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
 bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys);
 /* BT_HELPER_MEMOP */
 int co_memop(struct bt_cpu *cpu, const struct bt_site *site);
+/* The DIV/IDIV at guest physical phys (in block tb) raised #DE through a
+ * host SIGFPE: from now on it is translated to check first (tb goes). */
+void adapt_divide_error(struct vcpu *v, struct tb *tb, uint32_t phys);
+/* bt_config.checked_div */
+bool adapt_checked_div(void *opaque, uint32_t eip, uint32_t phys);
+/* BT_HELPER_DIVIDE_ERROR: #DE, the guest state as before the instruction. */
+int co_divide_error(struct bt_cpu *cpu, const struct bt_site *site);
 /* Perform `in` on the vCPU's registers with the monitor's accesses
  * (translation, tracing, devices). MEMOP_FAULT: v->pf says which #PF, or
  * nothing when the memory is not backed. */
