@@ -112,7 +112,7 @@ void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint
 enum mf_action {
     MF_OUTSIDE,                 /* not a shadow window: not ours */
     MF_RESUME,                  /* resume translated code as the context says */
-    MF_PF,                      /* deliver #PF (v->mf.cr2, v->mf.err) */
+    MF_PF,                      /* deliver #PF (v->mf.pf) */
     MF_EMULATE,                 /* emulate v->mf.insn, continue after it */
     MF_ERROR,                   /* stop the run (v->error) */
 };
@@ -139,6 +139,13 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
 bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys);
 /* BT_HELPER_MEMOP */
 int co_memop(struct bt_cpu *cpu, const struct bt_site *site);
+/* The DIV/IDIV at guest physical phys (in block tb) raised #DE through a
+ * host SIGFPE: from now on it is translated to check first (tb goes). */
+void adapt_divide_error(struct vcpu *v, struct tb *tb, uint32_t phys);
+/* bt_config.checked_div */
+bool adapt_checked_div(void *opaque, uint32_t eip, uint32_t phys);
+/* BT_HELPER_DIVIDE_ERROR: #DE, the guest state as before the instruction. */
+int co_divide_error(struct bt_cpu *cpu, const struct bt_site *site);
 /* Perform `in` on the vCPU's registers with the monitor's accesses
  * (translation, tracing, devices). MEMOP_FAULT: v->pf says which #PF, or
  * nothing when the memory is not backed. */

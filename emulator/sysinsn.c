@@ -178,6 +178,8 @@ static int mov_cr(struct vcpu *v, const struct bt_site *site)
             return gp0(v, site);
         v->cr4 = val;
         paging_cr_written(v, 4, old);
+        if ((old ^ val) & CR4_TSD)
+            vcpu_mode_changed(v);   /* RDTSC at CPL > 0: inline, or a callout that checks TSD */
         return BT_EXIT;
     }
     }
@@ -259,7 +261,7 @@ static void cpuid(struct bt_cpu *cpu)
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
 }
 
-static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->tsc_offset; }
+static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->bt.tsc_offset; }
 
 enum { MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_BIOS_SIGN_ID = 0x8b, MSR_SYSENTER_CS = 0x174,
        MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176 };
@@ -272,7 +274,7 @@ static int msr(struct vcpu *v, const struct bt_site *site, bool write)
     switch (cpu->gpr[R_ECX]) {
     case MSR_TSC:
         if (write)
-            v->tsc_offset = val - __rdtsc();
+            v->bt.tsc_offset = val - __rdtsc();
         else
             val = guest_tsc(v);
         break;

@@ -23,6 +23,7 @@ static inline uint32_t vcpu_mode(const struct vcpu *v)
 {
     return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
+           ((v->cr4 & CR4_TSD_BIT) && v->cpl ? BT_MODE_TSC_TRAP : 0) |
            v->segset << BT_MODE_SEGSET_SHIFT;
 }
 

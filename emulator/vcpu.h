@@ -43,6 +43,7 @@ struct dtable {                 /* GDTR, IDTR */
 
 #define CR0_PG_BIT (1u << 31)
 #define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
+#define CR4_TSD_BIT (1u << 2)       /* RDTSC at CPL > 0 raises #GP(0) */
 #define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
@@ -97,7 +98,6 @@ struct vcpu {
     struct dtable gdtr, idtr;
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
-    uint64_t tsc_offset;        /* guest TSC = host TSC + offset (WRMSR 0x10) */
     uint64_t apic_base;         /* IA32_APIC_BASE */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
@@ -133,6 +133,7 @@ struct mmio_region {
 struct adapt_slot {
     uint32_t phys;
     uint8_t used, faults, slow;
+    uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
 };
 #define ADAPT_SLOTS 4096
 

@@ -355,6 +355,33 @@ BAD(bad_lsl, 0, "sensitive", 0x0f, 0x03, 0xc3)                /* lsl eax, ebx */
 BAD(bad_verr, 0, "sensitive", 0x0f, 0x00, 0xe0)               /* verr ax */
 BAD(bad_sgdt_after_ok, 2, "sensitive", 0x89, 0xd8, 0x65, 0x67, 0x0f, 0x01, 0x00)
 
+/* Inline RDTSC (bt/xlate_rdtsc.c): accepted only with the vCPU's offset added. */
+#define RDTSC_HEAD 0x0f, 0x31,                          /* 00 rdtsc */                    \
+                   0xc4, 0xe3, 0xfb, 0xf0, 0xd2, 0x20,  /* 02 rorx rdx, rdx, 32 */        \
+                   0x48, 0x8d, 0x04, 0x10               /* 08 lea rax, [rax+rdx] */
+#define RDTSC_TAIL 0xc4, 0xe3, 0xfb, 0xf0, 0xd0, 0x20,  /* rorx rdx, rax, 32 */           \
+                   0x89, 0xc0, 0x89, 0xd2               /* mov eax, eax; mov edx, edx */
+GOOD(good_inline_rdtsc,
+     RDTSC_HEAD,
+     0x4d, 0x8b, 0x9f, 0x90, 0x00, 0x00, 0x00,          /* 0c mov r11, [r15+0x90] */
+     0x4a, 0x8d, 0x04, 0x18,                            /* 13 lea rax, [rax+r11] */
+     RDTSC_TAIL)
+BAD(bad_rdtsc_other_offset, 0, "sensitive",             /* the RFLAGS slot, not tsc_offset */
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x88, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x88] */
+    0x4a, 0x8d, 0x04, 0x18, RDTSC_TAIL)
+BAD(bad_rdtsc_offset_not_added, 0, "sensitive",
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x90, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x90] */
+    0x4a, 0x8d, 0x0c, 0x18, RDTSC_TAIL)                 /* 13 lea rcx, [rax+r11] */
+BAD(bad_rdtsc_cut_short, 0, "sensitive", RDTSC_HEAD)
+BAD(bad_rdtsc_not_zero_extended, 0x1d, "leaves the block with rdx",
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x90, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x90] */
+    0x4a, 0x8d, 0x04, 0x18,                             /* 13 lea rax, [rax+r11] */
+    0xc4, 0xe3, 0xfb, 0xf0, 0xd0, 0x20,                 /* 17 rorx rdx, rax, 32 */
+    0x89, 0xc0)                                         /* 1d mov eax, eax (falls off) */
+
 /* ---- bad blocks: runtime registers, control flow, decoding -------------- */
 
 BAD(bad_write_r15, 0, "writes r15 (the vCPU pointer)", 0x49, 0x89, 0xc7)   /* mov r15, rax */
@@ -493,6 +520,11 @@ int main(void)
         cmocka_unit_test(bad_lsl),
         cmocka_unit_test(bad_verr),
         cmocka_unit_test(bad_sgdt_after_ok),
+        cmocka_unit_test(good_inline_rdtsc),
+        cmocka_unit_test(bad_rdtsc_other_offset),
+        cmocka_unit_test(bad_rdtsc_offset_not_added),
+        cmocka_unit_test(bad_rdtsc_cut_short),
+        cmocka_unit_test(bad_rdtsc_not_zero_extended),
 
         cmocka_unit_test(bad_write_r15),
         cmocka_unit_test(bad_write_r13d),
