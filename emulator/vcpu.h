@@ -6,6 +6,7 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
+#include "decoder/x86.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
@@ -41,9 +42,7 @@ struct dtable {                 /* GDTR, IDTR */
     uint16_t limit;
 };
 
-#define CR0_PG_BIT (1u << 31)
-#define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
-#define CR4_TSD_BIT (1u << 2)       /* RDTSC at CPL > 0 raises #GP(0) */
+#define CR0_FPU_TRAP_BITS (CR0_EM | CR0_TS)
 #define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
