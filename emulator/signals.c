@@ -100,6 +100,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     cpu->exit_slot = 0;
     cpu->site = 0;      /* no callout is being served: an old one's #PF note is not ours */
     v->vm->stats.exits_signal++;
+    v->left_by_signal = true;
     if (v->step.n)
         memfault_abort_step(v, uc);     /* the step ended in another fault */
 

@@ -102,6 +102,7 @@ struct vcpu {
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    bool left_by_signal;        /* the last run of translated code ended in a host signal */
     uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
