@@ -34,7 +34,9 @@
  *     transfers, IN/OUT/INS/OUTS, HLT CLI STI, MOV to or from a segment,
  *     control or debug register, LxS, WRGSBASE/WRFSBASE (and the reads),
  *     SWAPGS, LGDT.. and SGDT.., CPUID RDTSC RDMSR..., everything Capstone
- *     files under "privilege", "int", "iret" or "vm".
+ *     files under "privilege", "int", "iret" or "vm". The exception: an
+ *     RDTSC followed by exactly the inline translation's offset add
+ *     (bt/xlate_rdtsc.c), so the guest sees host TSC + the vCPU's offset.
  *  4. Control flow. Direct branches whose target lies inside the block must
  *     land on an instruction boundary. Indirect jumps only through a
  *     translator scratch register (r8-r12) or a memory operand of form 1b/1c:
@@ -747,6 +749,44 @@ static bool implicit_stack(const cs_insn *ci)
     return false;
 }
 
+static bool is_reg(const cs_x86_op *op, x86_reg r) { return op->type == X86_OP_REG && op->reg == r; }
+
+static bool is_mem(const cs_x86_op *op, x86_reg base, x86_reg index, int64_t disp)
+{
+    return op->type == X86_OP_MEM && op->mem.segment == X86_REG_INVALID && op->mem.base == base &&
+           op->mem.index == index && (index == X86_REG_INVALID || op->mem.scale == 1) &&
+           op->mem.disp == disp;
+}
+
+/* RDTSC at b->in[i] heads the inline translation: rorx rdx,rdx,32;
+ * lea rax,[rax+rdx]; mov r11,[r15+tsc_offset]; lea rax,[rax+r11] — the
+ * guest TSC is the host's plus the vCPU's offset before anything else can
+ * see RAX/RDX (rule 6 then checks the zero-extension). */
+static bool rdtsc_offset_added(const struct block *b, size_t i)
+{
+    if (i + 4 >= b->n)
+        return false;
+    const cs_x86 *x[4];
+    for (int k = 0; k < 4; k++) {
+        if (b->in[i + 1 + k].synthetic)
+            return false;
+        x[k] = &b->in[i + 1 + k].ci->detail->x86;
+    }
+    unsigned id[4] = { b->in[i + 1].ci->id, b->in[i + 2].ci->id, b->in[i + 3].ci->id,
+                       b->in[i + 4].ci->id };
+    return id[0] == X86_INS_RORX && x[0]->op_count == 3 && is_reg(&x[0]->operands[0], X86_REG_RDX) &&
+           is_reg(&x[0]->operands[1], X86_REG_RDX) && x[0]->operands[2].type == X86_OP_IMM &&
+           x[0]->operands[2].imm == 32 &&
+           id[1] == X86_INS_LEA && is_reg(&x[1]->operands[0], X86_REG_RAX) &&
+           is_mem(&x[1]->operands[1], X86_REG_RAX, X86_REG_RDX, 0) &&
+           id[2] == X86_INS_MOV && is_reg(&x[2]->operands[0], X86_REG_R11) &&
+           is_mem(&x[2]->operands[1], X86_REG_R15, X86_REG_INVALID,
+                  (int64_t)offsetof(struct bt_cpu, tsc_offset)) &&
+           x[2]->operands[1].size == 8 &&
+           id[3] == X86_INS_LEA && is_reg(&x[3]->operands[0], X86_REG_RAX) &&
+           is_mem(&x[3]->operands[1], X86_REG_RAX, X86_REG_R11, 0);
+}
+
 /* Why instruction i breaks a rule, or NULL. */
 static const char *check(const struct block *b, size_t i, char *why, size_t whylen)
 {
@@ -756,7 +796,7 @@ static const char *check(const struct block *b, size_t i, char *why, size_t whyl
     const char *r;
     int g;
 
-    if ((r = forbidden_why(ci)))
+    if (!(ci->id == X86_INS_RDTSC && rdtsc_offset_added(b, i)) && (r = forbidden_why(ci)))
         return r;
     if (writes_runtime_reg(v, &g)) {
         static const char *const role[3] = { "the jump cache", "the guest window base",

@@ -318,8 +318,8 @@ BAD(bad_call_r11, 0, "call pushes on the host stack", 0x41, 0xff, 0xd3)
 BAD(bad_ret, 0, "ret pops the host stack", 0xc3)
 /* Inline PUSHF/POPF: RSP borrowed for one pushfq/popfq at the vCPU's RFLAGS slot. */
 GOOD(good_rflags_slot,
-     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x98, 0x00, 0x00, 0x00, 0x9c, 0x4c, 0x89, 0xd4,
-     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x90, 0x00, 0x00, 0x00, 0x9d, 0x4c, 0x89, 0xd4)
+     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x80, 0x00, 0x00, 0x00, 0x9c, 0x4c, 0x89, 0xd4,
+     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x78, 0x00, 0x00, 0x00, 0x9d, 0x4c, 0x89, 0xd4)
 /* lea rsp, [r14+0x98]; pushfq: RSP points into the guest window, not the vCPU */
 BAD(bad_pushfq_guest_window, 7, "uses the host stack", 0x49, 0x8d, 0xa6, 0x98, 0x00, 0x00, 0x00, 0x9c)
 BAD(bad_pushfq, 0, "uses the host stack", 0x9c)
@@ -354,6 +354,33 @@ BAD(bad_lar, 0, "sensitive", 0x0f, 0x02, 0xc3)                /* lar eax, ebx */
 BAD(bad_lsl, 0, "sensitive", 0x0f, 0x03, 0xc3)                /* lsl eax, ebx */
 BAD(bad_verr, 0, "sensitive", 0x0f, 0x00, 0xe0)               /* verr ax */
 BAD(bad_sgdt_after_ok, 2, "sensitive", 0x89, 0xd8, 0x65, 0x67, 0x0f, 0x01, 0x00)
+
+/* Inline RDTSC (bt/xlate_rdtsc.c): accepted only with the vCPU's offset added. */
+#define RDTSC_HEAD 0x0f, 0x31,                          /* 00 rdtsc */                    \
+                   0xc4, 0xe3, 0xfb, 0xf0, 0xd2, 0x20,  /* 02 rorx rdx, rdx, 32 */        \
+                   0x48, 0x8d, 0x04, 0x10               /* 08 lea rax, [rax+rdx] */
+#define RDTSC_TAIL 0xc4, 0xe3, 0xfb, 0xf0, 0xd0, 0x20,  /* rorx rdx, rax, 32 */           \
+                   0x89, 0xc0, 0x89, 0xd2               /* mov eax, eax; mov edx, edx */
+GOOD(good_inline_rdtsc,
+     RDTSC_HEAD,
+     0x4d, 0x8b, 0x9f, 0x80, 0x00, 0x00, 0x00,          /* 0c mov r11, [r15+0x80] */
+     0x4a, 0x8d, 0x04, 0x18,                            /* 13 lea rax, [rax+r11] */
+     RDTSC_TAIL)
+BAD(bad_rdtsc_other_offset, 0, "sensitive",             /* the RFLAGS slot, not tsc_offset */
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x78, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x78] */
+    0x4a, 0x8d, 0x04, 0x18, RDTSC_TAIL)
+BAD(bad_rdtsc_offset_not_added, 0, "sensitive",
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x80, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x80] */
+    0x4a, 0x8d, 0x0c, 0x18, RDTSC_TAIL)                 /* 13 lea rcx, [rax+r11] */
+BAD(bad_rdtsc_cut_short, 0, "sensitive", RDTSC_HEAD)
+BAD(bad_rdtsc_not_zero_extended, 0x1d, "leaves the block with rdx",
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x80, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x80] */
+    0x4a, 0x8d, 0x04, 0x18,                             /* 13 lea rax, [rax+r11] */
+    0xc4, 0xe3, 0xfb, 0xf0, 0xd0, 0x20,                 /* 17 rorx rdx, rax, 32 */
+    0x89, 0xc0)                                         /* 1d mov eax, eax (falls off) */
 
 /* ---- bad blocks: runtime registers, control flow, decoding -------------- */
 
@@ -493,6 +520,11 @@ int main(void)
         cmocka_unit_test(bad_lsl),
         cmocka_unit_test(bad_verr),
         cmocka_unit_test(bad_sgdt_after_ok),
+        cmocka_unit_test(good_inline_rdtsc),
+        cmocka_unit_test(bad_rdtsc_other_offset),
+        cmocka_unit_test(bad_rdtsc_offset_not_added),
+        cmocka_unit_test(bad_rdtsc_cut_short),
+        cmocka_unit_test(bad_rdtsc_not_zero_extended),
 
         cmocka_unit_test(bad_write_r15),
         cmocka_unit_test(bad_write_r13d),
