@@ -159,6 +159,9 @@ int linux_load(const uint8_t *f, size_t size, uint8_t *ram, size_t ram_size,
 
     uint64_t klo, khi;
     kernel_extent(f, code32, payload, &klo, &khi);
+    if (klo < MIB)      /* it would overwrite the loader's low area */
+        return fail(err, errlen, "Linux kernel would decompress at 0x%llx, below 1 MiB",
+                    (unsigned long long)klo);
     if (khi > ram_size)
         return fail(err, errlen, "guest RAM (%zu MiB) is too small for this kernel: it "
                     "needs 0x%llx-0x%llx, use -m %llu or more", ram_size / MIB,

@@ -252,6 +252,10 @@ static void refuses_low_code32(void **state)
     struct fix *f = *state;
     put32(f->img + 0x214, 0x10000);
     refuse(f, IMG_SIZE, RAM_SIZE, "", 0, "below 1 MiB");
+    make_bzimage(f->img);
+    put32(f->img + 0x258, 0x8000);       /* not relocatable, pref_address in the low area */
+    f->img[0x234] = 0;
+    refuse(f, IMG_SIZE, RAM_SIZE, "", 0, "decompress at 0x8000, below 1 MiB");
 }
 
 static void detects_bzimage(void **state)
