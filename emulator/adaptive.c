@@ -93,7 +93,7 @@ int co_divide_error(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     v->vm->stats.divide_errors++;
-    return raise_exception(v, EXC_DE, site->eip, false, 0);
+    return raise_fault(v, FAULT(EXC_DE, 0), site->eip);
 }
 
 /* ---- performing the instruction ------------------------------------------ */
