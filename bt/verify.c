@@ -891,23 +891,41 @@ static bool fail(struct verify_result *res, uint32_t off, const char *fmt, ...)
 
 /* Capstone 4.0.2 cannot decode some encodings of the hint-NOP space
  * (0F 0D /0 `prefetch`, the register forms of 0F 18-1F; pinned by
- * test_decoder_capstone.c) that guest code contains and the translator
- * copies. They neither access memory nor write a register, so they are
- * taken as NOPs — recognised exactly (no LOCK/REP/REPNE, no VEX), with the
+ * test_decoder_capstone.c; F2/F3 0F 1A/1B; fences with a non-zero r/m
+ * field) that guest code contains and the translator copies. They neither
+ * access memory nor write a register, so they are
+ * taken as NOPs — recognised exactly (no LOCK, no VEX, REP/REPNE only on
+ * 0F 1A/1B), with the
  * length the hardware gives them (SDM vol. 2 §2.1: prefixes, REX, opcode,
  * ModRM, SIB, displacement; no immediate). 0 if `b` is not one. */
 static size_t hint_nop_len(const uint8_t *b, size_t left)
 {
     size_t i = 0, disp = 0;
+    bool rep = false, opsize = false;
 
     while (i < left && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x26 || b[i] == 0x2e ||
-                        b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x64 || b[i] == 0x65))
+                        b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x64 || b[i] == 0x65 ||
+                        b[i] == 0xf2 || b[i] == 0xf3)) {
+        rep |= b[i] == 0xf2 || b[i] == 0xf3;
+        opsize |= b[i] == 0x66;
         i++;
+    }
     if (i < left && (b[i] & 0xf0) == 0x40)      /* REX */
         i++;
-    if (i + 3 > left || b[i] != 0x0f || (b[i + 1] != 0x0d && (b[i + 1] < 0x18 || b[i + 1] > 0x1f)))
+    if (i + 3 > left || b[i] != 0x0f)
         return 0;
-    uint8_t modrm = b[i + 2], mod = modrm >> 6, rm = modrm & 7;
+    uint8_t op = b[i + 1], modrm = b[i + 2], mod = modrm >> 6, rm = modrm & 7, reg = modrm >> 3 & 7;
+    /* LFENCE/MFENCE/SFENCE (NP 0F AE /5 /6 /7, register form) with any
+     * r/m: the same fences (SDM vol. 2 "LFENCE"); with 66/F2/F3 these are
+     * other instructions (TPAUSE, UMWAIT, INCSSP...), not accepted. */
+    if (op == 0xae)
+        return !rep && !opsize && mod == 3 && reg >= 5 ? i + 3 : 0;
+    /* F2/F3 0F 1A/1B (the MPX space) are hint NOPs too; F2/F3 before any
+     * other hint NOP make it something else. */
+    if (rep && op != 0x1a && op != 0x1b)
+        return 0;
+    if (op != 0x0d && (op < 0x18 || op > 0x1f))
+        return 0;
     i += 3;
     if (mod != 3) {
         if (rm == 4) {

@@ -136,10 +136,15 @@ static bool bus_write(void *opaque, uint32_t lin, const void *src, unsigned n)
     return false;
 }
 
+static bool bus_yield(void *opaque, unsigned done)
+{
+    return rep_should_yield(opaque, done);
+}
+
 enum memop_result memop_run(struct vcpu *v, const struct insn *in)
 {
     struct bt_cpu *cpu = &v->bt;
-    struct memop_bus bus = { v, bus_check, bus_read, bus_write };
+    struct memop_bus bus = { v, bus_check, bus_read, bus_write, bus_yield };
     struct memop_regs r;
     enum memop_result res;
 
@@ -181,6 +186,9 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
         break;
     case MEMOP_FAULT:
         return guest_mem_fail(v, site->eip, v->mf.fail_lin, "touches");
+    case MEMOP_PARTIAL:
+        cpu->next_eip = site->eip;
+        return BT_EXIT;
     default: {
         /* A mark left by an instruction that used to be at this address
          * (code rewritten since): forget it and run the instruction anew

@@ -112,7 +112,7 @@ void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint
 enum mf_action {
     MF_OUTSIDE,                 /* not a shadow window: not ours */
     MF_RESUME,                  /* resume translated code as the context says */
-    MF_PF,                      /* deliver #PF (v->mf.cr2, v->mf.err) */
+    MF_PF,                      /* deliver #PF (v->mf.pf) */
     MF_EMULATE,                 /* emulate v->mf.insn, continue after it */
     MF_ERROR,                   /* stop the run (v->error) */
 };

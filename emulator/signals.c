@@ -128,7 +128,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         else if (g[REG_TRAPNO] == EXC_XM)
             raise_fault(v, FAULT((v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, 0), eip);
         else {
-            adapt_divide_error(v, tb, tb->phys + st.guest_off);   /* next time without a signal */
+            adapt_divide_error(v, tb, tb->phys + st.guest_off);  /* next time without a signal */
             raise_fault(v, FAULT(EXC_DE, 0), eip);
         }
         break;
