@@ -262,7 +262,8 @@ static void cpuid(struct bt_cpu *cpu)
         d = 0x0c040843u;
         break;
     default:
-        cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf >= 0x80000000u)
+            cpuid_ext(leaf, &a, &b, &c, &d);
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
