@@ -40,7 +40,7 @@ int system_init(struct vm *vm, char *err, size_t errlen)
 {
     struct bt_handlers h;
     struct bt_config btc = { .verify = vm->cfg.verify, .max_insns = 1,
-                             .trace = vm->cfg.trace ? stderr : NULL,
+                             .trace = vm->cfg.trace ? (vm->cfg.trace_file ? vm->cfg.trace_file : stderr) : NULL,
                              .seg_bases = segset_bases, .seg_bases_opaque = vm };
 
     sys_reset(vm->vcpu);

@@ -4,9 +4,12 @@
  * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
  * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
  * state bt86 does not support yet. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emulator/options.h"
@@ -26,6 +29,23 @@ static int open_serial(const char *spec, char *err, size_t errlen)
     }
     snprintf(err, errlen, "unsupported -serial '%s' (stdio, null or file:PATH)", spec);
     return -2;
+}
+
+/* -rtc base= and -D: what the options mean for the VM's configuration. */
+static int compat_config(const struct options *o, struct vm_config *cfg, char *err, size_t errlen)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (o->rtc_base == OPT_RTC_LOCAL && localtime_r(&now, &tm))
+        cfg->rtc_offset_s = tm.tm_gmtoff;
+    else if (o->rtc_base == OPT_RTC_DATE)
+        cfg->rtc_offset_s = o->rtc_date - (int64_t)now;
+    if (o->log_file && !(cfg->trace_file = fopen(o->log_file, "w"))) {
+        snprintf(err, errlen, "-D '%s': %s", o->log_file, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static void dump_regs(struct vm *vm)
@@ -59,6 +79,12 @@ int main(int argc, char **argv)
     cfg.shadow_spaces = o.shadow_spaces;
     cfg.debug_exit_base = o.debug_exit_base;
     cfg.debug_exit_size = o.debug_exit_size;
+    cfg.cpuid_edx_clear = ~o.cpuid_edx;
+    cfg.pc_testdev = o.pc_testdev;
+    if (compat_config(&o, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
     cfg.console_fd = open_serial(o.serial, err, sizeof err);
     if (cfg.console_fd == -2) {
         fprintf(stderr, "bt86: %s\n", err);

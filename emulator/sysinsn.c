@@ -244,7 +244,7 @@ static void cpuid(struct bt_cpu *cpu)
         break;
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
-        d = CPUID1_EDX;
+        d = CPUID1_EDX & ~vcpu_of(cpu)->vm->cfg.cpuid_edx_clear;     /* -cpu */
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */

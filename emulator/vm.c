@@ -116,7 +116,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     callouts_fill(&h);
     btc.no_chain = cfg->no_chain;
     btc.verify = cfg->verify;
-    btc.trace = cfg->trace ? stderr : NULL;
+    btc.trace = cfg->trace ? (cfg->trace_file ? cfg->trace_file : stderr) : NULL;
     btc.slow_mem = adapt_slow_mem;          /* adaptive translation (adaptive.c) */
     btc.slow_mem_opaque = vm;
     btc.seg_bases = segset_bases;           /* non-zero segment bases (segsets.c) */
@@ -138,6 +138,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->uart.irq_opaque = &vm->pic;
     pit_init(&vm->pit, &vm->io, monotonic_ns, vm, pic_irq_line, &vm->pic);
     rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
+    vm->rtc.offset_s = cfg->rtc_offset_s;
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     if (system_init(vm, err, errlen) < 0)
@@ -185,8 +186,17 @@ int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *e
 
     if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
         return -1;
-    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size,
-                        cmdline ? cmdline : "", &bi, err, errlen);
+    /* The Multiboot command line as QEMU builds it: "KERNEL-PATH ARGS". */
+    size_t mbl = strlen(path) + strlen(cmdline ? cmdline : "") + 2;
+    char *mbcmd = malloc(mbl);
+    if (!mbcmd) {
+        free(file);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(mbcmd, mbl, "%s %s", path, cmdline ? cmdline : "");
+    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size, mbcmd, &bi, err, errlen);
+    free(mbcmd);
     free(file);
     if (rc < 0)
         return -1;
