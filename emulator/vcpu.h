@@ -160,6 +160,7 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;

@@ -88,6 +88,20 @@ static struct vcpu *vcpu_create(struct vm *vm, char *err, size_t errlen)
     return v;
 }
 
+/* -device pc-testdev: its ports and its device memory. */
+static int pc_testdev_attach(struct vm *vm, char *err, size_t errlen)
+{
+    static const struct vm_mmio_ops ops = { pc_testdev_mem_read, pc_testdev_mem_write };
+
+    vm->pc_testdev = calloc(1, sizeof *vm->pc_testdev);
+    if (!vm->pc_testdev || pc_testdev_init(vm->pc_testdev, &vm->io, pic_irq_line, &vm->pic) < 0) {
+        snprintf(err, errlen, "cannot attach pc-testdev");
+        return -1;
+    }
+    return vm_mmio_register(vm, PC_TESTDEV_MEM_BASE, PC_TESTDEV_MEM_SIZE, &ops, vm->pc_testdev,
+                            err, errlen);
+}
+
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
     struct vm *vm = calloc(1, sizeof *vm);
@@ -130,7 +144,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->vcpu->enter = bt_runtime_init(vm->bt, &vm->vcpu->bt);
 
     uart_init(&vm->uart, &vm->io, 0x3f8, cfg->console_fd, NULL, NULL, 4);
-    debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
+    if (!cfg->pc_testdev)       /* pc-testdev's scratch register covers 0xe8-0xeb */
+        debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
     debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
                     cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
@@ -141,6 +156,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->rtc.offset_s = cfg->rtc_offset_s;
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
+    if (cfg->pc_testdev && pc_testdev_attach(vm, err, errlen) < 0)
+        goto fail;
     if (system_init(vm, err, errlen) < 0)
         goto fail;
     return vm;
@@ -165,6 +182,7 @@ void vm_destroy(struct vm *vm)
         cache_destroy(vm->cache);
     paging_fini(vm);
     ram_destroy(&vm->ram);
+    free(vm->pc_testdev);
     free(vm);
 }
 

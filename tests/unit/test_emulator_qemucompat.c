@@ -1,0 +1,72 @@
+/* Guest-visible effects of qemu-system-i386 options: -cpu (the CPUID.1:EDX
+ * features a VM offers, vm_config.cpuid_edx_clear) and -device pc-testdev
+ * wired to the guest's ports and physical memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "emulator/vm.h"
+
+#define CODE 0x10000u
+
+/* mov eax, 1; cpuid: EDX of leaf 1 as the guest sees it. */
+static uint32_t guest_cpuid1_edx(uint32_t clear)
+{
+    struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1, .cpuid_edx_clear = clear };
+    static const uint8_t code[] = { 0xb8, 1, 0, 0, 0, 0x0f, 0xa2 };
+    struct vm_regs r = { .eip = CODE, .eflags = 2 };
+    char err[200];
+    struct vm *vm = vm_create(&cfg, err, sizeof err);
+
+    assert_non_null(vm);
+    assert_int_equal(vm_write_phys(vm, CODE, code, sizeof code), 0);
+    r.gpr[4] = 0x8000;
+    vm_set_regs(vm, &r);
+    assert_int_equal(vm_run(vm, CODE + sizeof code, 5000), VM_EXIT_STOP_EIP);
+    vm_get_regs(vm, &r);
+    vm_destroy(vm);
+    return r.gpr[2];
+}
+
+static void features_cleared(void **state)
+{
+    uint32_t all = guest_cpuid1_edx(0), some = guest_cpuid1_edx(1u << 26 | 1u << 25);
+    assert_int_equal(all & (3u << 25), 3u << 25);       /* SSE, SSE2 */
+    assert_int_equal(some, all & ~(3u << 25));
+}
+
+/* mov dword [0xff000010], 0x11223344; mov ebx, [0xff000012];
+ * mov eax, 0xaabbccdd; out 0xe0, eax; in al, 0xe9 */
+static void pc_testdev_wired(void **state)
+{
+    static const uint8_t code[] = {
+        0xc7, 0x05, 0x10, 0x00, 0x00, 0xff, 0x44, 0x33, 0x22, 0x11,
+        0x8b, 0x1d, 0x12, 0x00, 0x00, 0xff,
+        0xb8, 0xdd, 0xcc, 0xbb, 0xaa, 0xe7, 0xe0, 0xe4, 0xe9,
+    };
+    for (int on = 0; on < 2; on++) {
+        struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1, .pc_testdev = on };
+        struct vm_regs r = { .eip = CODE, .eflags = 2 };
+        char err[200];
+        struct vm *vm = vm_create(&cfg, err, sizeof err);
+        assert_non_null(vm);
+        assert_int_equal(vm_write_phys(vm, CODE, code, sizeof code), 0);
+        r.gpr[4] = 0x8000;
+        vm_set_regs(vm, &r);
+        assert_int_equal(vm_run(vm, CODE + sizeof code, 5000), VM_EXIT_STOP_EIP);
+        vm_get_regs(vm, &r);
+        vm_destroy(vm);
+        /* Without the device: open bus, and 0xe9 is the debug console. */
+        assert_int_equal(r.gpr[3], on ? 0x1122 : 0xffffffffu);
+        assert_int_equal(r.gpr[0], on ? 0xaabbcccc : 0xaabbcce9);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = { cmocka_unit_test(features_cleared),
+                                        cmocka_unit_test(pc_testdev_wired) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
