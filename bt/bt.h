@@ -115,5 +115,20 @@ bool bt_enterable(const struct tb *to);
  * Returns true if something was patched. */
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip);
 
+/* Guest state at a host signal raised inside block tb (DESIGN §5): the
+ * side-table row of the host PC names the guest instruction and what the
+ * block's code had done to the guest registers there (a register borrowed
+ * into R10, string pointers rebased by segment bases), which is undone.
+ * Async-signal-safe; ucontext is the handler's ucontext_t. */
+struct bt_recovered {
+    uint32_t eip;          /* the guest instruction the host PC belongs to */
+    uint32_t guest_off;    /* eip - tb->eip */
+    bool at_entry;         /* the block's entry poll: nothing of it ran yet */
+    uint32_t gpr[8];       /* guest EAX..EDI */
+    uint32_t arith;        /* guest CF PF AF ZF SF OF DF (BT_ARITH_FLAGS bits) */
+};
+#define BT_ARITH_FLAGS 0xcd5u
+void bt_recover(const struct bt *bt, const struct tb *tb, const void *ucontext, struct bt_recovered *r);
+
 const struct bt_stats *bt_get_stats(const struct bt *bt);
 struct decoder *bt_decoder(struct bt *bt);

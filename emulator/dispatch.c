@@ -183,6 +183,8 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             jc_fill(v, eip, tb->host);
         cpu->exit_slot = 0;
         cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
+        if (vm->cfg.poll_storm)
+            poll_storm(v, eip);
         uint64_t epoch = cache_epoch(vm->cache), signals = vm->stats.exits_signal;
         v->enter(cpu, tb->host);
         if (cache_epoch(vm->cache) != epoch)

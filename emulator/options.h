@@ -19,8 +19,9 @@ struct options {
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
+    unsigned poll_storm;      /* --poll-storm N (0: off) */
 
-    /* qemu-system-i386 compatibility (issue #14; options_qemu.c) */
+    /* qemu-system-i386 compatibility (issue #14) */
     bool nodefaults;          /* -nodefaults: no COM1 output unless -serial names one */
     bool serial_given;        /* a -serial option was seen */
     uint32_t cpuid_edx;       /* -cpu: CPUID.1:EDX features to offer (OPT_CPU_ALL: all) */
