@@ -96,7 +96,8 @@ int callout_continue(struct vcpu *v)
         (const struct bt_jcache_entry *)(uintptr_t)cpu->jcache + (eip & (BT_JCACHE_SIZE - 1));
 
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
-        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip)
+        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip ||
+        (v->vm->dbg.active && (v->vm->dbg.step || dbg_bp_at(&v->vm->dbg, eip))))
         return BT_EXIT;
     if (e->eip != eip) {
         /* Not in the jump cache (just flushed by a CR3 write or INVLPG, say):
@@ -145,6 +146,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         v->pf.pending = false;
         if (v->exit != EXIT_NONE)
             break;
+        if (vm->dbg.active && v->timer_fired && dbg_wake_pending(v)) {
+            result = VM_EXIT_DEBUG;
+            goto out;
+        }
         if (cpu->exc_pending) {
             if (vm->cfg.stop_on_exception) {
                 result = report_exception(vm, v);
@@ -155,6 +160,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         }
         if (v->timer_fired)
             events_service(v);
+        if (vm->dbg.step && (vm->dbg.stepped || v->halted)) {
+            result = VM_EXIT_DEBUG;     /* interrupts wait while stepping */
+            goto out;
+        }
         if (intr_deliverable(v)) {
             intr_deliver(v);
             continue;
@@ -169,6 +178,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             goto out;
         }
         step = cpu->inhibit_irq;
+        if (vm->dbg.active && dbg_stop_before(v, eip, &step)) {
+            result = VM_EXIT_DEBUG;
+            goto out;
+        }
         tb = find_block(vm, v, eip, stop_eip, step);
         if (!tb) {
             if (cpu->exc_pending && v->exit == EXIT_NONE)
@@ -195,6 +208,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             vm->stats.exits_callout++;
         cpu->eip = cpu->next_eip;
         vm->stats.dispatches++;
+        vm->dbg.stepped = vm->dbg.step;
     }
 
     switch (v->exit) {

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emulator/gdbstub.h"
 #include "emulator/options.h"
 #include "emulator/vm.h"
 
@@ -64,12 +65,17 @@ int main(int argc, char **argv)
     struct vm *vm;
     char err[256] = "";
     int rc, status;
+    enum vm_exit end;
 
     rc = options_parse(argc, argv, &o, err, sizeof err);
     if (rc > 0)
         return 0;
     if (rc < 0) {
         fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
+    if (o.gdb_wait && !o.gdb) {
+        fprintf(stderr, "bt86: -S waits for a debugger: give -gdb DEV or -s too\n");
         return 2;
     }
     cfg.ram_size = (uint64_t)o.ram_mb << 20;
@@ -101,7 +107,16 @@ int main(int argc, char **argv)
         vm_destroy(vm);
         return 3;
     }
-    switch (vm_run(vm, UINT64_MAX, 0)) {
+    if (o.gdb) {
+        if (gdbstub_run(vm, o.gdb, o.gdb_wait, &end, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            vm_destroy(vm);
+            return 2;
+        }
+    } else {
+        end = vm_run(vm, UINT64_MAX, 0);
+    }
+    switch (end) {
     case VM_EXIT_HALT:
         fprintf(stderr, "bt86: guest halted with interrupts disabled\n");
         status = 0;
@@ -112,6 +127,10 @@ int main(int argc, char **argv)
         break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);
+        break;
+    case VM_EXIT_DEBUG:
+        fprintf(stderr, "bt86: killed by the debugger\n");
+        status = 0;
         break;
     case VM_EXIT_EXCEPTION:
     case VM_EXIT_TRIPLE_FAULT:

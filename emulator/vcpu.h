@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
+#include "emulator/debug.h"
 #include "emulator/hw/io.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
@@ -166,6 +167,7 @@ struct vm {
     int nmmio;
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
+    struct vm_debug dbg;        /* breakpoints, single steps (debug.c) */
 };
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }

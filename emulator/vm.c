@@ -115,6 +115,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->cfg = *cfg;
     vm->ram.fd = -1;
     vm->stop_eip = UINT64_MAX;
+    vm->dbg.wake_fd = -1;
     if (cfg->ram_size < (2u << 20) || cfg->ram_size > (3072ull << 20)) {
         snprintf(err, errlen, "RAM size %llu MiB out of range (2..3072)",
                  (unsigned long long)(cfg->ram_size >> 20));
@@ -136,6 +137,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     btc.slow_mem_opaque = vm;
     btc.seg_bases = segset_bases;           /* non-zero segment bases (segsets.c) */
     btc.seg_bases_opaque = vm;
+    btc.stop_at = dbg_translate_stop;       /* debugger breakpoints (debug.c) */
+    btc.stop_at_opaque = vm;
     vm->bt = bt_create(vm->cache, &btc, &h, err, errlen);
     if (!vm->bt)
         goto fail;

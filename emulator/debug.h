@@ -1,0 +1,36 @@
+/* debug — what a debugger (the GDB stub) needs from the dispatcher:
+ * breakpoints, single steps and stop requests (debug.c). Internal to
+ * emulator/; the stub uses the vm_debug_* functions of vm.h. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+
+#define DBG_MAX_BP 64
+
+struct vm_debug {
+    uint32_t bp[DBG_MAX_BP];      /* inserted breakpoints (guest linear addresses) */
+    int nbp;
+    /* Breakpoints no normal (non-step) translated block can run through or
+     * start at: present whenever blocks were translated since the last
+     * cache flush. Inserting one outside this set flushes the cache. */
+    uint32_t covered[DBG_MAX_BP];
+    int ncovered;
+    bool active;                  /* inside vm_debug_run */
+    bool step, stepped;           /* single-stepping; the instruction ran */
+    bool skip_bp;                 /* resuming at skip_eip: its breakpoint is not hit */
+    uint32_t skip_eip;
+    int wake_fd;                  /* readable: stop (the debugger's socket), or -1 */
+};
+
+/* Dispatcher hooks (dispatch.c), only called while dbg.active. */
+/* At the top of the loop: stop because the wake fd became readable? */
+bool dbg_wake_pending(struct vcpu *v);
+/* Before the block at eip: true = stop here (a breakpoint); *step is set
+ * when the block must be a one-instruction one. */
+bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step);
+/* Is there a breakpoint at eip (callouts that chain on their own ask)? */
+bool dbg_bp_at(const struct vm_debug *d, uint32_t eip);
+/* bt_config.stop_at: end translated blocks before breakpoints. */
+bool dbg_translate_stop(void *vm, uint32_t eip);
