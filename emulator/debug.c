@@ -14,6 +14,11 @@
  *               stepping, as QEMU's gdbstub does by default, so a step does
  *               not land in a timer handler. An exception the instruction
  *               raises is delivered, and the step ends at the handler.
+ *   watch       write watchpoints: while any is set every block is a
+ *               one-instruction block and the watched bytes are compared
+ *               after each (interrupts are taken as usual); the run stops
+ *               after the instruction that changed them, as a data
+ *               breakpoint does (SDM vol. 3B §17.3.1.2: a trap).
  *   resume      the instruction at a breakpoint the run resumes from runs as
  *               a step block, without hitting its breakpoint.
  *   stop        the debugger's socket, set to raise the event-timer signal
@@ -67,7 +72,11 @@ int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert)
     return 0;
 }
 
-void vm_debug_clear_breakpoints(struct vm *vm) { vm->dbg.nbp = 0; }
+void vm_debug_clear_breakpoints(struct vm *vm)
+{
+    vm->dbg.nbp = 0;
+    vm->dbg.nwatch = 0;
+}
 
 bool dbg_wake_pending(struct vcpu *v)
 {
@@ -82,15 +91,64 @@ bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step)
     bool skip = d->skip_bp && eip == d->skip_eip;
 
     d->skip_bp = false;
-    if (d->step) {
+    if (d->step || d->nwatch) {
         *step = true;
-        return false;
+        if (d->step)
+            return false;
     }
     if (!d->nbp || !dbg_bp_at(d, eip))
         return false;
     if (skip)
         *step = true;               /* resuming from this breakpoint */
     return !skip;
+}
+
+static bool watch_read(struct vm *vm, struct dbg_watch *w, uint8_t *now)
+{
+    return vm_debug_read(vm, w->lin, now, w->len) == w->len;
+}
+
+void dbg_after_block(struct vcpu *v)
+{
+    struct vm_debug *d = &v->vm->dbg;
+    uint8_t now[DBG_WATCH_LEN];
+
+    for (int i = 0; i < d->nwatch && !d->watch_hit; i++) {
+        struct dbg_watch *w = &d->watch[i];
+        bool ok = watch_read(v->vm, w, now);
+        if (ok != w->readable || (ok && memcmp(now, w->old, w->len) != 0))
+            d->watch_hit = i + 1;
+        if (ok)
+            memcpy(w->old, now, w->len);
+        w->readable = ok;
+    }
+}
+
+int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert)
+{
+    struct vm_debug *d = &vm->dbg;
+    if (len == 0 || len > DBG_WATCH_LEN)
+        return -1;
+    for (int i = 0; i < d->nwatch; i++)
+        if (d->watch[i].lin == lin && d->watch[i].len == len) {
+            if (!insert)
+                d->watch[i] = d->watch[--d->nwatch];
+            return 0;
+        }
+    if (!insert || d->nwatch == DBG_MAX_WATCH)
+        return -1;
+    d->watch[d->nwatch] = (struct dbg_watch){ .lin = lin, .len = len };
+    d->nwatch++;
+    return 0;
+}
+
+bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin)
+{
+    struct vm_debug *d = &vm->dbg;
+    if (!d->watch_hit)
+        return false;
+    *lin = d->watch[d->watch_hit - 1].lin;
+    return true;
 }
 
 /* The event-timer signal when the fd becomes readable (fcntl(2) F_SETSIG). */
@@ -128,6 +186,9 @@ enum vm_exit vm_debug_run(struct vm *vm, bool step, int wake_fd)
     d->skip_bp = true;
     d->skip_eip = vm->vcpu->bt.eip;
     d->wake_fd = wake_fd;
+    d->watch_hit = 0;
+    for (int i = 0; i < d->nwatch; i++)     /* the values the run starts from */
+        d->watch[i].readable = watch_read(vm, &d->watch[i], d->watch[i].old);
     d->active = true;
     if (wake_fd >= 0)
         wake_on_input(wake_fd, true);

@@ -8,6 +8,15 @@
 struct vcpu;
 
 #define DBG_MAX_BP 64
+#define DBG_MAX_WATCH 8
+#define DBG_WATCH_LEN 8
+
+/* A write watchpoint: the bytes last seen there. */
+struct dbg_watch {
+    uint32_t lin, len;
+    uint8_t old[DBG_WATCH_LEN];
+    bool readable;              /* old[] holds the memory's value */
+};
 
 struct vm_debug {
     uint32_t bp[DBG_MAX_BP];      /* inserted breakpoints (guest linear addresses) */
@@ -22,6 +31,9 @@ struct vm_debug {
     bool skip_bp;                 /* resuming at skip_eip: its breakpoint is not hit */
     uint32_t skip_eip;
     int wake_fd;                  /* readable: stop (the debugger's socket), or -1 */
+    struct dbg_watch watch[DBG_MAX_WATCH];
+    int nwatch;
+    int watch_hit;                /* index + 1 of the watchpoint that changed, or 0 */
 };
 
 /* Dispatcher hooks (dispatch.c), only called while dbg.active. */
@@ -30,6 +42,8 @@ bool dbg_wake_pending(struct vcpu *v);
 /* Before the block at eip: true = stop here (a breakpoint); *step is set
  * when the block must be a one-instruction one. */
 bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step);
+/* After a block: with watchpoints set, did the instruction change one? */
+void dbg_after_block(struct vcpu *v);
 /* Is there a breakpoint at eip (callouts that chain on their own ask)? */
 bool dbg_bp_at(const struct vm_debug *d, uint32_t eip);
 /* bt_config.stop_at: end translated blocks before breakpoints. */

@@ -97,7 +97,8 @@ int callout_continue(struct vcpu *v)
 
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
         v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip ||
-        (v->vm->dbg.active && (v->vm->dbg.step || dbg_bp_at(&v->vm->dbg, eip))))
+        (v->vm->dbg.active &&
+         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, eip))))
         return BT_EXIT;
     if (e->eip != eip) {
         /* Not in the jump cache (just flushed by a CR3 write or INVLPG, say):
@@ -146,7 +147,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         v->pf.pending = false;
         if (v->exit != EXIT_NONE)
             break;
-        if (vm->dbg.active && v->timer_fired && dbg_wake_pending(v)) {
+        if (vm->dbg.active && ((v->timer_fired && dbg_wake_pending(v)) || vm->dbg.watch_hit)) {
             result = VM_EXIT_DEBUG;
             goto out;
         }
@@ -209,6 +210,8 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         cpu->eip = cpu->next_eip;
         vm->stats.dispatches++;
         vm->dbg.stepped = vm->dbg.step;
+        if (vm->dbg.active && vm->dbg.nwatch)
+            dbg_after_block(v);
     }
 
     switch (v->exit) {

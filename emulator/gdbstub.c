@@ -7,8 +7,9 @@
  * that stop is reported as SIGINT, a breakpoint or finished step as
  * SIGTRAP. One thread ("thread 1"); registers and memory as in
  * gdbstub_regs.c and vm_debug_read/write; software and hardware
- * breakpoints (Z0, Z1) are the same translated breakpoints; watchpoints
- * (Z2-Z4) are not supported (empty reply, which GDB understands). When the
+ * breakpoints (Z0, Z1) are the same translated breakpoints; write
+ * watchpoints (Z2) are checked after every instruction (debug.c); read and
+ * access watchpoints (Z3, Z4) are not supported (empty reply). When the
  * guest ends the run, GDB gets W (exit status); D detaches and lets the
  * guest run on; k ends the run. */
 #define _GNU_SOURCE
@@ -353,21 +354,25 @@ static void cmd_registers(struct gdb *g, char kind, const char *args)
     }
 }
 
-/* Z0/Z1 (software, hardware breakpoint), z0/z1: "TYPE,ADDR,KIND". */
+/* Z0/Z1 (software, hardware breakpoint), Z2 (write watchpoint), and z:
+ * "TYPE,ADDR,KIND" (KIND: the watched length). */
 static void cmd_breakpoint(struct gdb *g, bool insert, const char *args)
 {
     uint32_t addr, kind;
     const char *rest;
+    int rc;
 
-    if ((args[0] != '0' && args[0] != '1') || args[1] != ',') {
-        gdb_send(g, "");            /* watchpoints: not supported */
+    if (args[0] < '0' || args[0] > '2' || args[1] != ',') {
+        gdb_send(g, "");            /* read and access watchpoints: not supported */
         return;
     }
     if (!parse_addr_len(args + 2, &addr, &kind, &rest)) {
         gdb_send(g, "E22");
         return;
     }
-    gdb_send(g, vm_debug_breakpoint(g->vm, addr, insert) == 0 || !insert ? "OK" : "E28");
+    rc = args[0] == '2' ? vm_debug_watchpoint(g->vm, addr, kind, insert)
+                        : vm_debug_breakpoint(g->vm, addr, insert);
+    gdb_send(g, rc == 0 || !insert ? "OK" : "E28");
 }
 
 /* qXfer:features:read:ANNEX:OFFSET,LENGTH */
@@ -527,7 +532,7 @@ int gdbstub_run(struct vm *vm, const char *spec, bool start_stopped, enum vm_exi
 {
     struct gdb *g = calloc(1, sizeof *g);
     bool running = !start_stopped, step = false, reply = false;
-    char msg[32];
+    char msg[48];
 
     if (!g) {
         snprintf(err, errlen, "out of memory");
@@ -559,7 +564,12 @@ int gdbstub_run(struct vm *vm, const char *spec, bool start_stopped, enum vm_exi
                 gdb_accept(g);      /* a debugger attaches to the running guest */
                 continue;
             }
-            snprintf(msg, sizeof msg, "T%02xthread:01;", took_interrupt(g) ? SIGINT_NUM : SIGTRAP_NUM);
+            uint32_t watched;
+            if (vm_debug_watch_hit(vm, &watched))
+                snprintf(msg, sizeof msg, "T%02xwatch:%08x;thread:01;", SIGTRAP_NUM, watched);
+            else
+                snprintf(msg, sizeof msg, "T%02xthread:01;",
+                         took_interrupt(g) ? SIGINT_NUM : SIGTRAP_NUM);
             if (reply)
                 gdb_send(g, msg);
             reply = false;

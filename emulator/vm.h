@@ -117,9 +117,15 @@ void vm_flush_code(struct vm *vm);
  * linear addresses, done in translation (no guest byte is patched):
  * insert/remove returns 0, or -1 (table full, or not there). */
 int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert);
+/* Write watchpoints of 1 to 8 bytes: the run stops after an instruction
+ * that changed them. vm_debug_clear_breakpoints clears them too. */
+int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert);
+/* After VM_EXIT_DEBUG: was it a watchpoint (its address in *lin)? */
+bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin);
 void vm_debug_clear_breakpoints(struct vm *vm);
 /* vm_run until an exit, or VM_EXIT_DEBUG: at an inserted breakpoint (not
- * the one the run resumes from), after one instruction if step, or when
+ * the one the run resumes from), after one instruction if step, after an
+ * instruction that changed a watchpoint's bytes, or when
  * wake_fd (>= 0) becomes readable. */
 enum vm_exit vm_debug_run(struct vm *vm, bool step, int wake_fd);
 /* Guest linear memory as a supervisor access through the current page

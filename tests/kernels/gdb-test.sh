@@ -5,6 +5,7 @@
 #      memory, detach; the kernel then passes only because of the write.
 #   2. Ctrl-C: the kernel spins, gdb is interrupted (SIGINT -> 0x03 byte).
 #   3. -gdb without -S: gdb attaches to the running, spinning guest.
+#   4. a write watchpoint.
 # The waits are for guest output ("spinning"); timeouts are a safety net.
 set -u
 bt86=$1
@@ -106,6 +107,17 @@ gdb_batch -ex 'p gdb_spins > 0' -ex 'set var gdb_release = 1' -ex 'set var gdb_a
 cat "$dir/attach.gdb"
 finish_vm attach
 expect "$dir/attach.gdb" '^\$1 = 1$'
+
+# 4. a write watchpoint
+start_vm watch -S
+gdb_batch -ex 'watch gdb_counter' -ex continue -ex continue -ex delete \
+    -ex 'set var gdb_answer = 42' -ex detach >"$dir/watch.gdb" 2>&1
+cat "$dir/watch.gdb"
+finish_vm watch
+expect "$dir/watch.gdb" '^Hardware watchpoint 1: gdb_counter'
+expect "$dir/watch.gdb" '^New value = 1$'
+expect "$dir/watch.gdb" '^Old value = 1$'
+expect "$dir/watch.gdb" '^New value = 3$'
 
 [ $fail = 0 ] && echo "gdb-test: PASS"
 exit $fail

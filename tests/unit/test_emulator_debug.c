@@ -1,6 +1,6 @@
 /* Debugger support (debug.c, gdbstub_regs.c): breakpoints in code that is
  * already translated and chained, single steps, resuming from a
- * breakpoint, memory and the GDB register image. */
+ * breakpoint, write watchpoints, memory and the GDB register image. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +98,34 @@ static void single_steps(void **state)
     assert_int_equal(vm_debug_run(vm, false, -1), VM_EXIT_HALT);
 }
 
+/* mov dword [0x20010], 5; nop; add dword [0x20010], 0; add dword [0x20010], 2; cli; hlt */
+static void write_watchpoint(void **state)
+{
+    static const uint8_t w[] = {
+        0xc7, 0x05, 0x10, 0x00, 0x02, 0x00, 0x05, 0x00, 0x00, 0x00, 0x90,
+        0x83, 0x05, 0x10, 0x00, 0x02, 0x00, 0x00,
+        0x83, 0x05, 0x10, 0x00, 0x02, 0x00, 0x02, 0xfa, 0xf4,
+    };
+    struct vm_regs r = { .eip = 0x30000, .eflags = 2 };
+    uint32_t lin = 0, val = 0;
+
+    assert_int_equal(vm_write_phys(vm, 0x30000, w, sizeof w), 0);
+    assert_int_equal(vm_write_phys(vm, 0x20010, &val, 4), 0);
+    r.gpr[4] = 0x8000;
+    vm_set_regs(vm, &r);
+    assert_int_equal(vm_debug_watchpoint(vm, 0x20010, 4, true), 0);
+    assert_int_equal(vm_debug_watchpoint(vm, 0x20010, 9, true), -1);
+    assert_int_equal(vm_debug_run(vm, false, -1), VM_EXIT_DEBUG);
+    assert_true(vm_debug_watch_hit(vm, &lin));
+    assert_int_equal(lin, 0x20010);
+    assert_int_equal(regs().eip, 0x3000a);                  /* right after the store */
+    assert_int_equal(vm_debug_run(vm, false, -1), VM_EXIT_DEBUG);
+    assert_int_equal(regs().eip, 0x30019);                  /* the add of 0 changed nothing */
+    assert_int_equal(vm_debug_watchpoint(vm, 0x20010, 4, false), 0);
+    assert_int_equal(vm_debug_run(vm, false, -1), VM_EXIT_HALT);
+    assert_false(vm_debug_watch_hit(vm, &lin));
+}
+
 static void memory_and_registers(void **state)
 {
     uint8_t buf[8], img[512], one[16];
@@ -131,6 +159,7 @@ int main(void)
         cmocka_unit_test(breakpoint_in_translated_block),
         cmocka_unit_test(breakpoint_at_a_chained_target),
         cmocka_unit_test(single_steps),
+        cmocka_unit_test(write_watchpoint),
         cmocka_unit_test(memory_and_registers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
