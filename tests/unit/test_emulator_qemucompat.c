@@ -1,6 +1,7 @@
 /* Guest-visible effects of qemu-system-i386 options: -cpu (the CPUID.1:EDX
  * features a VM offers, vm_config.cpuid_edx_clear) and -device pc-testdev
- * wired to the guest's ports and physical memory. */
+ * wired to the guest's ports and physical memory, and -rtc base= (the CMOS
+ * clock's offset). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,9 +65,34 @@ static void pc_testdev_wired(void **state)
     }
 }
 
+/* -rtc base=DATE: the CMOS clock runs from vm_config.rtc_offset_s.
+ * mov al, 9; out 0x70, al; in al, 0x71 (the year, BCD) */
+static void rtc_offset(void **state)
+{
+    static const uint8_t code[] = { 0xb0, 0x09, 0xe6, 0x70, 0xe4, 0x71 };
+    int years[2];
+    for (int i = 0; i < 2; i++) {
+        struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1,
+                                 .rtc_offset_s = i ? 20 * 31556952 : 0 };   /* 20 years */
+        struct vm_regs r = { .eip = CODE, .eflags = 2 };
+        char err[200];
+        struct vm *vm = vm_create(&cfg, err, sizeof err);
+        assert_non_null(vm);
+        assert_int_equal(vm_write_phys(vm, CODE, code, sizeof code), 0);
+        r.gpr[4] = 0x8000;
+        vm_set_regs(vm, &r);
+        assert_int_equal(vm_run(vm, CODE + sizeof code, 5000), VM_EXIT_STOP_EIP);
+        vm_get_regs(vm, &r);
+        vm_destroy(vm);
+        years[i] = (r.gpr[0] >> 4 & 15) * 10 + (r.gpr[0] & 15);
+    }
+    assert_int_equal((years[0] + 20) % 100, years[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = { cmocka_unit_test(features_cleared),
-                                        cmocka_unit_test(pc_testdev_wired) };
+                                        cmocka_unit_test(pc_testdev_wired),
+                                        cmocka_unit_test(rtc_offset) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
