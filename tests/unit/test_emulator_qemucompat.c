@@ -12,23 +12,31 @@
 
 #define CODE 0x10000u
 
+/* Run code at CODE in a fresh VM made with cfg; the registers at its end. */
+static struct vm_regs run_code(struct vm_config cfg, const uint8_t *code, size_t len)
+{
+    struct vm_regs r = { .eip = CODE, .eflags = 2 };
+    char err[200];
+    struct vm *vm;
+
+    cfg.ram_size = 4u << 20;
+    cfg.console_fd = -1;
+    vm = vm_create(&cfg, err, sizeof err);
+    assert_non_null(vm);
+    assert_int_equal(vm_write_phys(vm, CODE, code, len), 0);
+    r.gpr[4] = 0x8000;
+    vm_set_regs(vm, &r);
+    assert_int_equal(vm_run(vm, CODE + len, 5000), VM_EXIT_STOP_EIP);
+    vm_get_regs(vm, &r);
+    vm_destroy(vm);
+    return r;
+}
+
 /* mov eax, 1; cpuid: EDX of leaf 1 as the guest sees it. */
 static uint32_t guest_cpuid1_edx(uint32_t clear)
 {
-    struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1, .cpuid_edx_clear = clear };
     static const uint8_t code[] = { 0xb8, 1, 0, 0, 0, 0x0f, 0xa2 };
-    struct vm_regs r = { .eip = CODE, .eflags = 2 };
-    char err[200];
-    struct vm *vm = vm_create(&cfg, err, sizeof err);
-
-    assert_non_null(vm);
-    assert_int_equal(vm_write_phys(vm, CODE, code, sizeof code), 0);
-    r.gpr[4] = 0x8000;
-    vm_set_regs(vm, &r);
-    assert_int_equal(vm_run(vm, CODE + sizeof code, 5000), VM_EXIT_STOP_EIP);
-    vm_get_regs(vm, &r);
-    vm_destroy(vm);
-    return r.gpr[2];
+    return run_code((struct vm_config){ .cpuid_edx_clear = clear }, code, sizeof code).gpr[2];
 }
 
 static void features_cleared(void **state)
@@ -48,17 +56,7 @@ static void pc_testdev_wired(void **state)
         0xb8, 0xdd, 0xcc, 0xbb, 0xaa, 0xe7, 0xe0, 0xe4, 0xe9,
     };
     for (int on = 0; on < 2; on++) {
-        struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1, .pc_testdev = on };
-        struct vm_regs r = { .eip = CODE, .eflags = 2 };
-        char err[200];
-        struct vm *vm = vm_create(&cfg, err, sizeof err);
-        assert_non_null(vm);
-        assert_int_equal(vm_write_phys(vm, CODE, code, sizeof code), 0);
-        r.gpr[4] = 0x8000;
-        vm_set_regs(vm, &r);
-        assert_int_equal(vm_run(vm, CODE + sizeof code, 5000), VM_EXIT_STOP_EIP);
-        vm_get_regs(vm, &r);
-        vm_destroy(vm);
+        struct vm_regs r = run_code((struct vm_config){ .pc_testdev = on }, code, sizeof code);
         /* Without the device: open bus, and 0xe9 is the debug console. */
         assert_int_equal(r.gpr[3], on ? 0x1122 : 0xffffffffu);
         assert_int_equal(r.gpr[0], on ? 0xaabbcccc : 0xaabbcce9);
@@ -72,19 +70,9 @@ static void rtc_offset(void **state)
     static const uint8_t code[] = { 0xb0, 0x09, 0xe6, 0x70, 0xe4, 0x71 };
     int years[2];
     for (int i = 0; i < 2; i++) {
-        struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1,
-                                 .rtc_offset_s = i ? 20 * 31556952 : 0 };   /* 20 years */
-        struct vm_regs r = { .eip = CODE, .eflags = 2 };
-        char err[200];
-        struct vm *vm = vm_create(&cfg, err, sizeof err);
-        assert_non_null(vm);
-        assert_int_equal(vm_write_phys(vm, CODE, code, sizeof code), 0);
-        r.gpr[4] = 0x8000;
-        vm_set_regs(vm, &r);
-        assert_int_equal(vm_run(vm, CODE + sizeof code, 5000), VM_EXIT_STOP_EIP);
-        vm_get_regs(vm, &r);
-        vm_destroy(vm);
-        years[i] = (r.gpr[0] >> 4 & 15) * 10 + (r.gpr[0] & 15);
+        struct vm_config cfg = { .rtc_offset_s = i ? 20 * 31556952 : 0 };     /* 20 years */
+        uint32_t al = run_code(cfg, code, sizeof code).gpr[0] & 0xff;
+        years[i] = (int)(al >> 4) * 10 + (int)(al & 15);
     }
     assert_int_equal((years[0] + 20) % 100, years[1]);
 }
