@@ -21,3 +21,4 @@
 #define CPU_MXCSR_HOST  0x84
 #define CPU_XMM_GUEST   0x4c0
 #define CPU_RFLAGS_SLOT 0x88
+#define CPU_TSC_OFFSET  0x90

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <capstone/capstone.h>
+
 #include "bt/abi_offsets.h"
 #include "bt/verify.h"
 #include "bt/xlate.h"
@@ -188,6 +190,12 @@ static void translate_one(struct xl *xl, const struct insn *in)
             return;
         }
     }
+    if (in->kind == K_SYS && in->id == X86_INS_RDTSC && xl_rdtsc(xl, in))
+        return;
+    if ((in->id == X86_INS_DIV || in->id == X86_INS_IDIV) && bt->cfg.checked_div &&
+        bt->cfg.checked_div(bt->cfg.checked_div_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip)) &&
+        xl_div_checked(xl, in))
+        return;
     switch (in->kind) {
     case K_COPY:
     case K_COPY_MEM:

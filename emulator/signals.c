@@ -127,8 +127,10 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
             raise_fault(v, FAULT(EXC_MF, 0), eip);
         else if (g[REG_TRAPNO] == EXC_XM)
             raise_fault(v, FAULT((v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, 0), eip);
-        else
+        else {
+            adapt_divide_error(v, tb, tb->phys + st.guest_off);  /* next time without a signal */
             raise_fault(v, FAULT(EXC_DE, 0), eip);
+        }
         break;
     case SIGILL:
         raise_fault(v, FAULT(EXC_UD, 0), eip);

@@ -44,6 +44,7 @@ struct dtable {                 /* GDTR, IDTR */
 
 #define CR0_PG_BIT (1u << 31)
 #define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
+#define CR4_TSD_BIT (1u << 2)       /* RDTSC at CPL > 0 raises #GP(0) */
 #define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
@@ -98,7 +99,6 @@ struct vcpu {
     struct dtable gdtr, idtr;
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
-    uint64_t tsc_offset;        /* guest TSC = host TSC + offset (WRMSR 0x10) */
     uint64_t apic_base;         /* IA32_APIC_BASE */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
@@ -113,6 +113,8 @@ struct vcpu {
 
     /* Issue #5: shadow paging (paging.h). */
     bool pg;                    /* CR0.PG the jump caches were set up for */
+    uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
+    uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;
     struct pf_return pf_return;
     struct mf_note mf;
@@ -134,6 +136,7 @@ struct mmio_region {
 struct adapt_slot {
     uint32_t phys;
     uint8_t used, faults, slow;
+    uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
 };
 #define ADAPT_SLOTS 4096
 

@@ -135,6 +135,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     btc.trace = cfg->trace ? (cfg->trace_file ? cfg->trace_file : stderr) : NULL;
     btc.slow_mem = adapt_slow_mem;          /* adaptive translation (adaptive.c) */
     btc.slow_mem_opaque = vm;
+    btc.checked_div = adapt_checked_div;    /* #DE without a host signal (adaptive.c) */
+    btc.checked_div_opaque = vm;
     btc.seg_bases = segset_bases;           /* non-zero segment bases (segsets.c) */
     btc.seg_bases_opaque = vm;
     btc.stop_at = dbg_translate_stop;       /* debugger breakpoints (debug.c) */
