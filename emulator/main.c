@@ -87,6 +87,7 @@ int main(int argc, char **argv)
     cfg.debug_exit_base = o.debug_exit_base;
     cfg.debug_exit_size = o.debug_exit_size;
     cfg.cpuid_edx_clear = ~o.cpuid_edx;
+    cfg.cpuid_ext_edx_clear = ~o.cpuid_ext_edx;
     cfg.pc_testdev = o.pc_testdev;
     if (compat_config(&o, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);

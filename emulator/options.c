@@ -160,34 +160,37 @@ static int opt_vnc(struct parse *p, const char *v)
     return 0;
 }
 
-/* CPUID.1:EDX features bt86 emulates (bit numbers: SDM vol. 2A, CPUID,
- * table 3-11), and QEMU's names for the ones it does not: "-x" of those is
- * already true, "+x" is an error. */
+/* CPUID features bt86 emulates: CPUID.1:EDX bits, and 32 + the bit for
+ * CPUID.80000001H:EDX (SDM vol. 2A, CPUID, tables 3-11 and 3-8); then
+ * QEMU's names for the ones it does not: "-x" of those is already true,
+ * "+x" is an error. */
 static const struct { const char *name; int bit; } cpu_features[] = {
-    { "fpu", 0 }, { "pse", 3 }, { "tsc", 4 }, { "msr", 5 }, { "cx8", 8 }, { "sep", 11 },
-    { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 }, { "sse", 25 }, { "sse2", 26 },
+    { "fpu", 0 }, { "pse", 3 }, { "tsc", 4 }, { "msr", 5 }, { "pae", 6 }, { "cx8", 8 },
+    { "sep", 11 }, { "pge", 13 }, { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 },
+    { "sse", 25 }, { "sse2", 26 }, { "nx", 32 + 20 },
 };
 static const char *const cpu_absent[] = {
-    "vme", "de", "pae", "mce", "apic", "mtrr", "pge", "mca", "pse36", "clflush", "ds", "acpi",
+    "vme", "de", "mce", "apic", "mtrr", "mca", "pse36", "clflush", "ds", "acpi",
     "ss", "ht", "tm", "pbe", "pni", "sse3", "ssse3", "sse4.1", "sse4_1", "sse4.2", "sse4_2",
     "popcnt", "cx16", "x2apic", "monitor", "movbe", "aes", "xsave", "avx", "avx2", "f16c",
-    "rdrand", "hypervisor", "nx", "lm", "syscall", "pdpe1gb", "rdtscp", "fma", "bmi1",
+    "rdrand", "hypervisor", "lm", "syscall", "pdpe1gb", "rdtscp", "fma", "bmi1",
     "bmi2", "vmx", "svm", "smep", "smap", "kvmclock", "kvm-pv-eoi", "tsc-deadline",
 };
 #define FEAT(n) (1u << (n))
 #define CPU_P5 (FEAT(0) | FEAT(3) | FEAT(4) | FEAT(5) | FEAT(8))
-#define CPU_P6 (CPU_P5 | FEAT(11) | FEAT(15) | FEAT(16) | FEAT(23) | FEAT(24))
+#define CPU_P6 (CPU_P5 | FEAT(6) | FEAT(11) | FEAT(13) | FEAT(15) | FEAT(16) | FEAT(23) | FEAT(24))
 #define CPU_EMULATED (CPU_P6 | FEAT(25) | FEAT(26))
-/* QEMU's models, cut down to what bt86 emulates. */
-static const struct { const char *name; uint32_t edx; } cpu_models[] = {
-    { "486", FEAT(0) | FEAT(3) }, { "pentium", CPU_P5 }, { "pentium2", CPU_P6 },
-    { "pentium3", CPU_P6 | FEAT(25) }, { "qemu32", OPT_CPU_ALL }, { "kvm32", OPT_CPU_ALL },
-    { "coreduo", OPT_CPU_ALL }, { "core2duo", OPT_CPU_ALL }, { "host", OPT_CPU_ALL },
-    { "max", OPT_CPU_ALL }, { "base", 0 },
+#define NX FEAT(20)
+/* QEMU's models, cut down to what bt86 emulates (edx: leaf 1, ext: 80000001H). */
+static const struct { const char *name; uint32_t edx, ext; } cpu_models[] = {
+    { "486", FEAT(0) | FEAT(3), 0 }, { "pentium", CPU_P5, 0 }, { "pentium2", CPU_P6, 0 },
+    { "pentium3", CPU_P6 | FEAT(25), 0 }, { "qemu32", OPT_CPU_ALL, 0 }, { "kvm32", OPT_CPU_ALL, 0 },
+    { "coreduo", OPT_CPU_ALL, NX }, { "core2duo", OPT_CPU_ALL, NX }, { "host", OPT_CPU_ALL, NX },
+    { "max", OPT_CPU_ALL, NX }, { "base", 0, 0 },
 };
 
 /* One "+feat", "-feat" or "feat=on|off" item of -cpu. */
-static int cpu_feature(struct parse *p, const char *item, size_t n, uint32_t *edx)
+static int cpu_feature(struct parse *p, const char *item, size_t n, uint32_t *edx, uint32_t *ext)
 {
     char name[32];
     bool on;
@@ -210,7 +213,9 @@ static int cpu_feature(struct parse *p, const char *item, size_t n, uint32_t *ed
     name[nl] = 0;
     for (size_t i = 0; i < sizeof cpu_features / sizeof cpu_features[0]; i++)
         if (strcmp(name, cpu_features[i].name) == 0) {
-            *edx = on ? *edx | FEAT(cpu_features[i].bit) : *edx & ~FEAT(cpu_features[i].bit);
+            int bit = cpu_features[i].bit;
+            uint32_t *word = bit >= 32 ? ext : edx;
+            *word = on ? *word | FEAT(bit & 31) : *word & ~FEAT(bit & 31);
             return 0;
         }
     for (size_t i = 0; i < sizeof cpu_absent / sizeof cpu_absent[0]; i++)
@@ -223,7 +228,7 @@ static int cpu_feature(struct parse *p, const char *item, size_t n, uint32_t *ed
 static int opt_cpu(struct parse *p, const char *v)
 {
     size_t n = strcspn(v, ",");
-    uint32_t edx = 0;
+    uint32_t edx = 0, ext = 0;
     bool found = false;
 
     if ((n == 4 && strncmp(v, "help", 4) == 0) || (n == 1 && v[0] == '?')) {
@@ -240,6 +245,7 @@ static int opt_cpu(struct parse *p, const char *v)
     for (size_t i = 0; i < sizeof cpu_models / sizeof cpu_models[0]; i++)
         if (strlen(cpu_models[i].name) == n && strncmp(v, cpu_models[i].name, n) == 0) {
             edx = cpu_models[i].edx;
+            ext = cpu_models[i].ext;
             found = true;
         }
     if (!found)
@@ -248,11 +254,12 @@ static int opt_cpu(struct parse *p, const char *v)
     for (const char *s = v + n; *s == ',';) {
         const char *item = s + 1;
         size_t len = strcspn(item, ",");
-        if (cpu_feature(p, item, len, &edx) < 0)
+        if (cpu_feature(p, item, len, &edx, &ext) < 0)
             return -1;
         s = item + len;
     }
     p->o->cpuid_edx = edx;
+    p->o->cpuid_ext_edx = ext & NX;
     return 0;
 }
 
@@ -589,8 +596,8 @@ static const struct opt opts[] = {
       "accepted and ignored with a notice" HELP_NL "(bt86 has no such properties)" },
     { "-", "cpu", NULL, "MODEL[,+feat|-feat...]", opt_cpu,
       "the CPUID features offered: a model (qemu32, pentium3,"
-      HELP_NL "host, max, ...; -cpu help) and +/- fpu pse tsc msr cx8"
-      HELP_NL "sep cmov pat mmx fxsr sse sse2" },
+      HELP_NL "host, max, ...; -cpu help) and +/- fpu pse tsc msr pae"
+      HELP_NL "cx8 sep pge cmov pat mmx fxsr sse sse2 nx" },
     { "-", "vnc", NULL, "none", opt_vnc, "accepted; bt86 has no display" },
     { "-", "name", NULL, "NAME", opt_ignored, "accepted and ignored" },
     { "-", "rtc", NULL, "base=utc|localtime|DATE[,clock=host|vm]", opt_rtc,
@@ -630,7 +637,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
     *o = (struct options){
         .append = "", .ram_mb = RAM_DEFAULT_MB, .serial = "stdio",
         .debug_exit_base = DEBUG_EXIT_BASE, .debug_exit_size = DEBUG_EXIT_SIZE,
-        .cpuid_edx = OPT_CPU_ALL,
+        .cpuid_edx = OPT_CPU_ALL, .cpuid_ext_edx = OPT_CPU_ALL,
     };
     struct parse p = { .o = o, .err = err, .errlen = errlen };
     bool options_end = false;

@@ -25,6 +25,7 @@ struct options {
     bool nodefaults;          /* -nodefaults: no COM1 output unless -serial names one */
     bool serial_given;        /* a -serial option was seen */
     uint32_t cpuid_edx;       /* -cpu: CPUID.1:EDX features to offer (OPT_CPU_ALL: all) */
+    uint32_t cpuid_ext_edx;   /* -cpu: CPUID.80000001H:EDX features (NX) to offer */
     int rtc_base;             /* -rtc base=: OPT_RTC_UTC, OPT_RTC_LOCAL or OPT_RTC_DATE */
     int64_t rtc_date;         /* base=DATE: seconds since the epoch, UTC */
     const char *log_file;     /* -D FILE: where -d in_asm's trace goes (NULL: stderr) */

@@ -270,6 +270,8 @@ static void cpuid(struct bt_cpu *cpu)
         break;
     default:
         cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf == 0x80000001u)
+            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;

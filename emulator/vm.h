@@ -28,6 +28,7 @@ struct vm_config {
     uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
     /* qemu-system-i386 compatibility (issue #14) */
     uint32_t cpuid_edx_clear;  /* -cpu: CPUID.1:EDX feature bits not to offer */
+    uint32_t cpuid_ext_edx_clear;  /* -cpu: CPUID.80000001H:EDX ones (NX) */
     int64_t rtc_offset_s;      /* -rtc base=: CMOS time minus host UTC, in seconds */
     FILE *trace_file;          /* --trace output (NULL: stderr) */
     bool pc_testdev;           /* QEMU's pc-testdev (ports 0xe0-0xef, 0x2000; MMIO 0xe0000000) */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "emulator/vm.h"
@@ -32,18 +33,22 @@ static struct vm_regs run_code(struct vm_config cfg, const uint8_t *code, size_t
     return r;
 }
 
-/* mov eax, 1; cpuid: EDX of leaf 1 as the guest sees it. */
-static uint32_t guest_cpuid1_edx(uint32_t clear)
+/* mov eax, leaf; cpuid: EDX as the guest sees it. */
+static uint32_t guest_cpuid_edx(uint32_t leaf, uint32_t clear, uint32_t ext_clear)
 {
-    static const uint8_t code[] = { 0xb8, 1, 0, 0, 0, 0x0f, 0xa2 };
-    return run_code((struct vm_config){ .cpuid_edx_clear = clear }, code, sizeof code).gpr[2];
+    uint8_t code[] = { 0xb8, 0, 0, 0, 0, 0x0f, 0xa2 };
+    memcpy(code + 1, &leaf, 4);
+    return run_code((struct vm_config){ .cpuid_edx_clear = clear, .cpuid_ext_edx_clear = ext_clear },
+                    code, sizeof code).gpr[2];
 }
 
 static void features_cleared(void **state)
 {
-    uint32_t all = guest_cpuid1_edx(0), some = guest_cpuid1_edx(1u << 26 | 1u << 25);
+    uint32_t all = guest_cpuid_edx(1, 0, 0), some = guest_cpuid_edx(1, 1u << 26 | 1u << 25, ~0u);
     assert_int_equal(all & (3u << 25), 3u << 25);       /* SSE, SSE2 */
     assert_int_equal(some, all & ~(3u << 25));
+    assert_int_equal(guest_cpuid_edx(0x80000001u, 0, 0) & (1u << 20), 1u << 20);   /* NX */
+    assert_int_equal(guest_cpuid_edx(0x80000001u, 0, 1u << 20) & (1u << 20), 0);
 }
 
 /* mov dword [0xff000010], 0x11223344; mov ebx, [0xff000012];

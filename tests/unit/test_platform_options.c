@@ -172,8 +172,16 @@ static void cpu_models(void **state)
     assert_int_equal(o.cpuid_edx & (3u << 25), 1u << 25);
     assert_int_equal(parse("-cpu pentium,+mmx,sse=on,fpu=off k"), 0);
     assert_int_equal(o.cpuid_edx & ((1u << 23) | (1u << 25) | 1u), (1u << 23) | (1u << 25));
-    assert_int_equal(parse("-cpu host,-pae,-apic k"), 0);      /* absent already */
-    expect_error("-cpu qemu32,+pae k", "does not emulate feature 'pae'");
+    assert_int_equal(parse("-cpu host,-vme,-apic k"), 0);      /* absent already */
+    assert_int_equal(o.cpuid_ext_edx, 1u << 20);
+    assert_int_equal(parse("-cpu host,-nx,-pae,-pge k"), 0);
+    assert_int_equal(o.cpuid_ext_edx, 0);
+    assert_int_equal(o.cpuid_edx & ((1u << 6) | (1u << 13)), 0);
+    assert_int_equal(parse("-cpu qemu32 k"), 0);              /* QEMU's qemu32 has no NX */
+    assert_int_equal(o.cpuid_ext_edx, 0);
+    assert_int_equal(parse("-cpu qemu32,+nx k"), 0);
+    assert_int_equal(o.cpuid_ext_edx, 1u << 20);
+    expect_error("-cpu qemu32,+apic k", "does not emulate feature 'apic'");
     expect_error("-cpu qemu32,+frobnicate k", "unknown CPU feature 'frobnicate'");
     expect_error("-cpu qemu32,sse k", "bad feature");
     expect_error("-cpu athlon k", "unknown CPU model");
