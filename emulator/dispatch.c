@@ -19,7 +19,12 @@
  *
  * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
  * next block is a one-instruction block from a second translator (key mode
- * BT_MODE_STEP), so that exactly one instruction runs before an interrupt. */
+ * BT_MODE_STEP), so that exactly one instruction runs before an interrupt.
+ *
+ * Under a debugger (vm_debug_run, debug.c) the loop also stops with
+ * VM_EXIT_DEBUG before a block at a breakpoint, after a single step, after
+ * an instruction that changed a watched location, and when the debugger's
+ * socket has something to say. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -147,7 +152,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         v->pf.pending = false;
         if (v->exit != EXIT_NONE)
             break;
-        if (vm->dbg.active && ((v->timer_fired && dbg_wake_pending(v)) || vm->dbg.watch_hit)) {
+        /* The debugger's socket raises the timer signal, which also ends a
+         * HLT's sleep (after which the timer flag is already serviced). */
+        if (vm->dbg.active &&
+            (((v->timer_fired || v->halted) && dbg_wake_pending(v)) || vm->dbg.watch_hit)) {
             result = VM_EXIT_DEBUG;
             goto out;
         }

@@ -96,16 +96,19 @@ static int listen_unix(const char *path, char *err, size_t errlen)
     return fd;
 }
 
-static void gdb_accept(struct gdb *g)
+/* false: the listening socket failed (the caller runs on without GDB). */
+static bool gdb_accept(struct gdb *g)
 {
     int one = 1;
     do
         g->fd = accept4(g->lfd, NULL, NULL, SOCK_CLOEXEC);
-    while (g->fd < 0 && errno == EINTR);
-    if (g->fd >= 0)
-        setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* fails on Unix: fine */
+    while (g->fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+    if (g->fd < 0)
+        return false;
+    setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* fails on Unix: fine */
     g->no_ack = false;
     g->in_len = g->in_pos = 0;
+    return true;
 }
 
 static void gdb_hangup(struct gdb *g)
@@ -180,7 +183,7 @@ static int gdb_recv(struct gdb *g)
         }
         if ((h1 = gdb_getc(g)) < 0 || (h2 = gdb_getc(g)) < 0)
             return -1;
-        if (hexval(h1) << 4 != ((sum & 0xff) & 0xf0) || hexval(h2) != (sum & 0xf)) {
+        if (hexval(h1) != (sum >> 4 & 0xf) || hexval(h2) != (sum & 0xf)) {
             if (!g->no_ack)
                 gdb_write(g, "-", 1);
             continue;
@@ -527,12 +530,26 @@ static bool took_interrupt(struct gdb *g)
     return recv(g->fd, &c, 1, 0) == 1;
 }
 
+/* The stop reply after a c/s: a watchpoint, GDB's Ctrl-C, or a trap. */
+static void send_stop(struct gdb *g)
+{
+    char msg[48];
+    uint32_t watched;
+
+    if (vm_debug_watch_hit(g->vm, &watched))
+        snprintf(msg, sizeof msg, "T%02xwatch:%08x;thread:01;", SIGTRAP_NUM, watched);
+    else
+        snprintf(msg, sizeof msg, "T%02xthread:01;", took_interrupt(g) ? SIGINT_NUM : SIGTRAP_NUM);
+    gdb_send(g, msg);
+}
+
 int gdbstub_run(struct vm *vm, const char *spec, bool start_stopped, enum vm_exit *end, char *err,
                 size_t errlen)
 {
     struct gdb *g = calloc(1, sizeof *g);
     bool running = !start_stopped, step = false, reply = false;
-    char msg[48];
+    enum action a;
+    char msg[8];
 
     if (!g) {
         snprintf(err, errlen, "out of memory");
@@ -546,37 +563,33 @@ int gdbstub_run(struct vm *vm, const char *spec, bool start_stopped, enum vm_exi
         free(g);
         return -1;
     }
-    if (start_stopped)
-        gdb_accept(g);
+    if (start_stopped && !gdb_accept(g))
+        goto no_debugger;
     for (;;) {
         if (running) {
             enum vm_exit x = vm_debug_run(vm, step, g->fd >= 0 ? g->fd : g->lfd);
             if (x != VM_EXIT_DEBUG) {
                 /* The guest ended the run: GDB sees the process exit. */
-                snprintf(msg, sizeof msg, "W%02x", x == VM_EXIT_DEBUG_EXIT ? vm_exit_status(vm) & 0xff : 0);
+                snprintf(msg, sizeof msg, "W%02x",
+                         x == VM_EXIT_DEBUG_EXIT ? vm_exit_status(vm) & 0xff : 0);
                 if (g->fd >= 0)
                     gdb_send(g, msg);
                 *end = x;
                 break;
             }
             running = false;
-            if (g->fd < 0) {
-                gdb_accept(g);      /* a debugger attaches to the running guest */
+            if (g->fd < 0) {        /* a debugger attaches to the running guest */
+                if (!gdb_accept(g))
+                    goto no_debugger;
                 continue;
             }
-            uint32_t watched;
-            if (vm_debug_watch_hit(vm, &watched))
-                snprintf(msg, sizeof msg, "T%02xwatch:%08x;thread:01;", SIGTRAP_NUM, watched);
-            else
-                snprintf(msg, sizeof msg, "T%02xthread:01;",
-                         took_interrupt(g) ? SIGINT_NUM : SIGTRAP_NUM);
             if (reply)
-                gdb_send(g, msg);
+                send_stop(g);
             reply = false;
         }
         if (g->fd < 0) {
-            if (!running)
-                gdb_accept(g);
+            if (!running && !gdb_accept(g))
+                goto no_debugger;
             continue;
         }
         if (gdb_recv(g) < 0) {      /* GDB went away: the guest runs on */
@@ -585,12 +598,11 @@ int gdbstub_run(struct vm *vm, const char *spec, bool start_stopped, enum vm_exi
             step = false;
             continue;
         }
-        switch (gdb_command(g)) {
+        switch (a = gdb_command(g)) {
         case STAY:
             break;
         case CONTINUE: case STEP:
-            step = g->pkt[0] == 's' || g->pkt[0] == 'S' ||
-                   (g->pkt[0] == 'v' && (g->pkt[6] == 's' || g->pkt[6] == 'S'));
+            step = a == STEP;
             running = reply = true;
             break;
         case DETACH:
@@ -604,6 +616,10 @@ int gdbstub_run(struct vm *vm, const char *spec, bool start_stopped, enum vm_exi
             goto out;
         }
     }
+    goto out;
+no_debugger:
+    fprintf(stderr, "bt86: -gdb: cannot accept a connection: %s; running on\n", strerror(errno));
+    *end = vm_run(vm, UINT64_MAX, 0);
 out:
     if (g->fd >= 0)
         close(g->fd);
