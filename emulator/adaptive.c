@@ -20,7 +20,7 @@
 
 static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
 {
-    uint32_t h = (phys * 0x9e3779b1u) >> 20;       /* ADAPT_SLOTS = 4096 */
+    uint32_t h = fib_hash32(phys, 12);            /* ADAPT_SLOTS = 4096 */
 
     for (unsigned i = 0; i < PROBES; i++) {
         struct adapt_slot *s = &vm->adapt[(h + i) & (ADAPT_SLOTS - 1)];

@@ -78,11 +78,24 @@ void vm_debug_clear_breakpoints(struct vm *vm)
     vm->dbg.nwatch = 0;
 }
 
-bool dbg_wake_pending(struct vcpu *v)
+static bool dbg_wake_pending(struct vcpu *v)
 {
     struct vm_debug *d = &v->vm->dbg;
     struct pollfd pfd = { .fd = d->wake_fd, .events = POLLIN };
     return d->wake_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+bool dbg_stop_now(struct vcpu *v)
+{
+    struct vm_debug *d = &v->vm->dbg;
+
+    /* The debugger's socket raises the timer signal, which also ends a
+     * HLT's sleep (after which the timer flag is already serviced). */
+    if (((v->timer_fired || v->halted) && dbg_wake_pending(v)) || d->watch_hit)
+        return true;
+    /* A step ends once its instruction ran (and an exception it raised was
+     * delivered), or at once in HLT: interrupts wait while stepping. */
+    return d->step && (d->stepped || v->halted) && !v->bt.exc_pending;
 }
 
 bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step)

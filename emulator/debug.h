@@ -37,8 +37,9 @@ struct vm_debug {
 };
 
 /* Dispatcher hooks (dispatch.c), only called while dbg.active. */
-/* At the top of the loop: stop because the wake fd became readable? */
-bool dbg_wake_pending(struct vcpu *v);
+/* At the top of the loop: stop now (the wake fd became readable, a
+ * watchpoint changed, a single step is done)? */
+bool dbg_stop_now(struct vcpu *v);
 /* Before the block at eip: true = stop here (a breakpoint); *step is set
  * when the block must be a one-instruction one. */
 bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step);

@@ -15,16 +15,9 @@
 #include "emulator/cpuid_ext.h"
 #include "emulator/paging.h"
 
-enum {
-    CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_ET = 1u << 4,
-    CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18, CR0_NW = 1u << 29, CR0_CD = 1u << 30,
-    CR0_PG = 1u << 31,
-    CR4_TSD = 1u << 2, CR4_DE = 1u << 3, CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_PGE = 1u << 7,
-    CR4_PCE = 1u << 8,
-    /* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
-     * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
-    CR4_VALID = 0x7fcu,
-};
+/* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
+ * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
+#define CR4_VALID 0x7fcu
 
 /* CPUID.1:EDX — a plain i686 with what bt86 emulates: FPU, PSE (4 MiB
  * pages), TSC, MSR, PAE (with NX: cpuid_ext.c), CX8, SEP, PGE (CR4.PGE

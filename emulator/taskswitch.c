@@ -226,7 +226,7 @@ struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_
     seg_from_desc(&v->tr, sel, now);
     v->cr0 |= 8;                                /* CR0.TS: the FPU state is the old task's */
     /* Step 12: CR3 (paging on), EFLAGS, EIP, the general registers. */
-    if (v->cr0 & CR0_PG_BIT) {
+    if (v->cr0 & CR0_PG) {
         uint32_t old = v->cr3;
         v->cr3 = rd32(img, TSS_CR3) & 0xfffff018u;
         if (!paging_cr_written(v, 3, old)) {

@@ -6,6 +6,7 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
+#include "decoder/x86.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/debug.h"
@@ -42,9 +43,7 @@ struct dtable {                 /* GDTR, IDTR */
     uint16_t limit;
 };
 
-#define CR0_PG_BIT (1u << 31)
-#define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
-#define CR4_TSD_BIT (1u << 2)       /* RDTSC at CPL > 0 raises #GP(0) */
+#define CR0_FPU_TRAP_BITS (CR0_EM | CR0_TS)
 #define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
@@ -104,6 +103,7 @@ struct vcpu {
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    bool left_by_signal;        /* the last run of translated code ended in a host signal */
     uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
