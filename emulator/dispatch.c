@@ -44,8 +44,9 @@ void vm_flush_code(struct vm *vm)
 int system_init(struct vm *vm, char *err, size_t errlen)
 {
     struct bt_handlers h;
+    FILE *trace = vm->cfg.trace_file ? vm->cfg.trace_file : stderr;
     struct bt_config btc = { .verify = vm->cfg.verify, .max_insns = 1,
-                             .trace = vm->cfg.trace ? (vm->cfg.trace_file ? vm->cfg.trace_file : stderr) : NULL,
+                             .trace = vm->cfg.trace ? trace : NULL,
                              .seg_bases = segset_bases, .seg_bases_opaque = vm };
 
     sys_reset(vm->vcpu);

@@ -6,6 +6,7 @@
 #   2. Ctrl-C: the kernel spins, gdb is interrupted (SIGINT -> 0x03 byte).
 #   3. -gdb without -S: gdb attaches to the running, spinning guest.
 #   4. a write watchpoint.
+#   5. Ctrl-C during a HLT nothing else would end, then kill.
 # The waits are for guest output ("spinning"); timeouts are a safety net.
 set -u
 bt86=$1
@@ -47,12 +48,13 @@ start_vm() {
         sleep 0.1
     done
 }
+# finish_vm NAME [STATUS]: bt86's exit status (default 1: the kernel passed)
 finish_vm() {
     wait "$vm_pid"
     cat "$dir/$1.vm"
     status=$(cat "$dir/$1.status")
-    if [ "$status" != 1 ]; then
-        echo "gdb-test: $1: bt86 exit status $status, expected 1 (the kernel passed)"
+    if [ "$status" != "${2:-1}" ]; then
+        echo "gdb-test: $1: bt86 exit status $status, expected ${2:-1}"
         fail=1
     fi
 }
@@ -118,6 +120,20 @@ expect "$dir/watch.gdb" '^Hardware watchpoint 1: gdb_counter'
 expect "$dir/watch.gdb" '^New value = 1$'
 expect "$dir/watch.gdb" '^Old value = 1$'
 expect "$dir/watch.gdb" '^New value = 3$'
+
+# 5. Ctrl-C while the guest sleeps in HLT with nothing to wake it, then kill
+start_vm sleep -S -append sleep
+timeout 60 gdb -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex "file $kernel" \
+    -ex "target remote $sock" -ex continue -ex 'p gdb_sleeping' -ex kill >"$dir/sleep.gdb" 2>&1 &
+gdb_pid=$!
+wait_for "$dir/sleep.vm" sleeping
+kill -INT "$gdb_pid"
+wait "$gdb_pid"
+cat "$dir/sleep.gdb"
+finish_vm sleep 0
+expect "$dir/sleep.gdb" 'received signal SIGINT'
+expect "$dir/sleep.gdb" '^\$1 = 1$'
+expect "$dir/sleep.vm" 'killed by the debugger'
 
 [ $fail = 0 ] && echo "gdb-test: PASS"
 exit $fail
