@@ -1,12 +1,14 @@
 #!/bin/sh
 # gdb-test.sh BT86 KERNEL — bt86's GDB stub driven by the real gdb in batch
-# mode against the gdb_target kernel (a Unix socket in a temporary folder):
+# mode against the gdb_target kernel (1-5 on a Unix socket in a temporary
+# folder):
 #   1. -S: break at a symbol, registers, a variable read and written, stepi,
 #      memory, detach; the kernel then passes only because of the write.
 #   2. Ctrl-C: the kernel spins, gdb is interrupted (SIGINT -> 0x03 byte).
 #   3. -gdb without -S: gdb attaches to the running, spinning guest.
 #   4. a write watchpoint.
 #   5. Ctrl-C during a HLT nothing else would end, then kill.
+#   6. a breakpoint session over TCP (-gdb tcp:127.0.0.1:PORT).
 # The waits are for guest output ("spinning"); timeouts are a safety net.
 set -u
 bt86=$1
@@ -134,6 +136,34 @@ finish_vm sleep 0
 expect "$dir/sleep.gdb" 'received signal SIGINT'
 expect "$dir/sleep.gdb" '^\$1 = 1$'
 expect "$dir/sleep.vm" 'killed by the debugger'
+
+# 6. over TCP (-gdb tcp:127.0.0.1:PORT): a port from the pid, another if taken
+for try in 1 2 3 4 5; do
+    port=$(( 20000 + ($$ * 7 + try * 997) % 40000 ))
+    rm -f "$dir/tcp.status"
+    (timeout 60 "$bt86" -display none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -S -gdb "tcp:127.0.0.1:$port" "$kernel" >"$dir/tcp.vm" 2>&1
+     echo $? >"$dir/tcp.status") &
+    vm_pid=$!
+    hexport=$(printf '%04X' "$port")
+    listening=
+    for _ in $(seq 300); do
+        if grep -q ":$hexport 00000000:0000 0A" /proc/net/tcp 2>/dev/null; then
+            listening=1
+            break
+        fi
+        [ -f "$dir/tcp.status" ] && break       # the port was taken
+        sleep 0.1
+    done
+    [ -n "$listening" ] && break
+    wait "$vm_pid"
+done
+timeout 60 gdb -nx -batch -ex "file $kernel" -ex "target remote 127.0.0.1:$port" \
+    -ex 'break gdb_checkpoint' -ex continue -ex 'set var gdb_answer = 42' -ex delete \
+    -ex detach >"$dir/tcp.gdb" 2>&1
+cat "$dir/tcp.gdb"
+finish_vm tcp
+expect "$dir/tcp.gdb" '^Breakpoint 1, gdb_checkpoint'
 
 [ $fail = 0 ] && echo "gdb-test: PASS"
 exit $fail
