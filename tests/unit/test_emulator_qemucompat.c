@@ -38,8 +38,8 @@ static uint32_t guest_cpuid_edx(uint32_t leaf, uint32_t clear, uint32_t ext_clea
 {
     uint8_t code[] = { 0xb8, 0, 0, 0, 0, 0x0f, 0xa2 };
     memcpy(code + 1, &leaf, 4);
-    return run_code((struct vm_config){ .cpuid_edx_clear = clear, .cpuid_ext_edx_clear = ext_clear },
-                    code, sizeof code).gpr[2];
+    struct vm_config cfg = { .cpuid_edx_clear = clear, .cpuid_ext_edx_clear = ext_clear };
+    return run_code(cfg, code, sizeof code).gpr[2];
 }
 
 static void features_cleared(void **state)
