@@ -607,7 +607,8 @@ static const struct opt opts[] = {
     { "-", "d", NULL, "ITEMS", opt_log_items,
       "QEMU log items: in_asm, out_asm = --trace;" HELP_NL "others accepted (-d help)" },
     { "-", "D", NULL, "FILE", opt_log_file, "write the -d log (the trace) to FILE" },
-    { "-", "gdb", NULL, "tcp::PORT|unix:PATH", opt_gdb, "wait for a GDB connection there" },
+    { "-", "gdb", NULL, "tcp::PORT|unix:PATH", opt_gdb, "a GDB stub listening there; the guest runs"
+      HELP_NL "until GDB attaches (or -S)" },
     { "-", "s", NULL, NULL, opt_gdb_default, "same as -gdb tcp::1234" },
     { "-", "S", NULL, NULL, opt_gdb_wait, "with -gdb: start stopped, until GDB continues" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
