@@ -262,7 +262,8 @@ static void cpuid(struct bt_cpu *cpu)
         d = 0x0c040843u;
         break;
     default:
-        cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf >= 0x80000000u)
+            cpuid_ext(leaf, &a, &b, &c, &d);
         if (leaf == 0x80000001u)
             d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
