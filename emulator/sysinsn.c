@@ -279,7 +279,7 @@ static void cpuid(struct vcpu *v)
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
         c = CPUID1_ECX_HYPERVISOR;
-        d = CPUID1_EDX;
+        d = CPUID1_EDX & ~v->vm->cfg.cpuid_edx_clear;     /* -cpu */
         /* SDM vol. 3A §10.11.7.1: CPUID(1) loads the microcode revision
          * into IA32_BIOS_SIGN_ID[63:32]. */
         v->bios_sign_id = (uint64_t)MICROCODE_REVISION << 32;
@@ -289,7 +289,10 @@ static void cpuid(struct vcpu *v)
         d = 0x0c040843u;
         break;
     default:
-        cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf >= 0x80000000u)
+            cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf == 0x80000001u)
+            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;

@@ -7,6 +7,7 @@
 #include "bt/bt.h"
 #include "cache/cache.h"
 #include "decoder/x86.h"
+#include "emulator/debug.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
@@ -159,6 +160,7 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
@@ -169,6 +171,7 @@ struct vm {
     int nmmio;
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
+    struct vm_debug dbg;        /* breakpoints, single steps (debug.c) */
 };
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }

@@ -14,8 +14,9 @@ fi
 bt86=$1 flavour=$2 work=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
-cache=$work/cache
 mkdir -p "$work/$flavour" || exit 1
+work=$(cd "$work" && pwd)
+cache=$work/cache
 
 # One fetch at a time (ctest runs the flavours in parallel).
 flock "$work/fetch.lock" sh "$here/fetch.sh" "$cache"

@@ -8,6 +8,7 @@ set -u
 bt86=$1 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work" || exit 1
+work=$(cd "$work" && pwd)
 flock "$work/fetch.lock" sh "$here/fetch.sh" "$work/cache" || exit 1
 kernel=$(ls "$work"/cache/boot/vmlinuz-*-686 | head -n 1)
 initrd=$work/shell.cpio
