@@ -268,8 +268,11 @@ void mmu_flush_all(struct mmu *m);
     X(dirty_upgrades,  "read-only mappings made writable by a later write")              \
     X(write_protects,  "mappings write-protected for tracing or code")                   \
     X(zaps,            "shadow ranges unmapped because guest entries changed")           \
+    X(remaps,          "shadow pages pointed at a new frame in place (edited PTE)")      \
+    X(refreshes,       "edited PTEs or INVLPGs whose shadow page was kept, no system call") \
     X(zapped_pages,    "mapped pages removed by those")                                  \
     X(invlpgs,         "INVLPGs")                                                        \
+    X(shadow_xlates,   "monitor translations answered by the shadow without a walk")     \
     X(activations,     "space activations (CR3/CR0/CR4 writes, CPL changes)")            \
     X(cr3_hits,        "activations that found a cached space")                          \
     X(spaces_created,  "paging spaces keyed for the first time")                         \

@@ -231,6 +231,27 @@ int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t 
     return 0;
 }
 
+int remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w)
+{
+    struct mrec *p = &m->rec[r];
+    struct mspace *s = space_of_rec(m, p);
+    uint32_t lpn = lpn_of_rec(p);
+    int before = breaks_around(m, s, lpn), rc;
+
+    mmu_reserve(m, s, 2, 0);
+    /* MAP_FIXED replaces the old page in the same call: no unmap. */
+    while ((rc = space_remap(&s->sp, lpn << 12, m->ram->fd, fd_off_of(m, frame), prot)) == -ENOMEM &&
+           mmu_relieve(m, s))
+        ;
+    if (rc < 0)
+        return rc;
+    rec_remove(m, r);
+    rec_insert(m, s, lpn, frame, prot, want_w);
+    model_adjust(m, s, breaks_around(m, s, lpn) - before);
+    m->st.remaps++;
+    return 0;
+}
+
 int set_prot(struct mmu *m, uint32_t r, int prot)
 {
     struct mrec *p = &m->rec[r];
