@@ -46,6 +46,11 @@ static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
     return NULL;    /* full around here: that instruction stays as it is */
 }
 
+static unsigned threshold(const struct vm *vm)
+{
+    return vm->cfg.adapt_first_fault ? 1 : ADAPT_THRESHOLD;
+}
+
 /* Invalidate tb and keep it from being revalidated (its bytes did not
  * change, but its translation must): it is translated anew. Signal-safe. */
 static void drop_for_good(struct vcpu *v, struct tb *tb)
@@ -62,7 +67,7 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
     if ((tb->mode & BT_MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
         return;
     if (!s->slow) {
-        if (++s->faults < ADAPT_THRESHOLD)
+        if (++s->faults < threshold(vm))
             return;
         s->slow = 1;
         vm->stats.adaptive++;
@@ -77,7 +82,7 @@ bool adapt_page_fault(struct vcpu *v, struct tb *tb, uint32_t phys)
 
     if ((tb->mode & BT_MODE_STEP) || !(s = slot(v->vm, phys, true)) || s->slow)
         return false;
-    if (s->faults + 1 < ADAPT_THRESHOLD) {
+    if (s->faults + 1 < threshold(v->vm)) {
         s->faults++;
         return false;
     }
