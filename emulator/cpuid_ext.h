@@ -5,11 +5,11 @@
 #pragma once
 #include <stdint.h>
 
+#include "decoder/x86.h"
+
 #define CPUID_EXT_MAX 0x80000008u   /* CPUID.80000000H:EAX */
-#define MSR_EFER      0xc0000080u
 /* IA32_EFER bits a CPU without long mode or SYSCALL has (SDM vol. 4,
  * "IA32_EFER"): NXE alone; setting any other bit is #GP(0). */
-#define EFER_NXE      (1u << 11)
 #define EFER_WRITABLE EFER_NXE
 
 /* CPUID leaf 80000000H..CPUID_EXT_MAX. */

@@ -28,10 +28,6 @@
 #include "emulator/paging.h"
 #include "shadowmmu/walk.h"
 
-#define CR0_WP (1u << 16)
-#define CR4_PSE (1u << 4)
-#define CR4_PAE (1u << 5)
-#define CR4_PGE (1u << 7)
 
 /* WRGSBASE is a few cycles where the kernel enables it (Linux >= 5.9 sets
  * CR4.FSGSBASE and reports HWCAP2_FSGSBASE); otherwise arch_prctl. */
@@ -120,7 +116,7 @@ bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
         if (paging_on(v))
             jc_flush_all(v);
     } else if (cr == 0) {
-        if (!((old ^ now) & (CR0_PG_BIT | CR0_WP)))
+        if (!((old ^ now) & (CR0_PG | CR0_WP)))
             return true;
     } else {
         /* SDM vol. 3A §4.10.4.1: a change of CR4.PGE (or PAE, PSE) flushes
@@ -150,7 +146,7 @@ bool paging_load_pdptes(struct vcpu *v, uint32_t cr3)
 
 bool paging_efer_written(struct vcpu *v, uint64_t old)
 {
-    if (!((old ^ v->efer) & WALK_EFER_NXE))
+    if (!((old ^ v->efer) & EFER_NXE))
         return true;
     /* Executable pages may have become XD or the reverse (§4.6.2): the
      * jump caches hold translations made under the old rule. */

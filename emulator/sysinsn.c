@@ -15,16 +15,9 @@
 #include "emulator/cpuid_ext.h"
 #include "emulator/paging.h"
 
-enum {
-    CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_ET = 1u << 4,
-    CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18, CR0_NW = 1u << 29, CR0_CD = 1u << 30,
-    CR0_PG = 1u << 31,
-    CR4_TSD = 1u << 2, CR4_DE = 1u << 3, CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_PGE = 1u << 7,
-    CR4_PCE = 1u << 8,
-    /* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
-     * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
-    CR4_VALID = 0x7fcu,
-};
+/* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
+ * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
+#define CR4_VALID 0x7fcu
 
 /* CPUID.1:EDX — a plain i686 with what bt86 emulates: FPU, PSE (4 MiB
  * pages), TSC, MSR, PAE (with NX: cpuid_ext.c), CX8, SEP, PGE (CR4.PGE
@@ -262,14 +255,17 @@ static void cpuid(struct bt_cpu *cpu)
         break;
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
-        d = CPUID1_EDX;
+        d = CPUID1_EDX & ~vcpu_of(cpu)->vm->cfg.cpuid_edx_clear;     /* -cpu */
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
         d = 0x0c040843u;
         break;
     default:
-        cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf >= 0x80000000u)
+            cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf == 0x80000001u)
+            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;

@@ -23,10 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CR0_WP (1u << 16)
-#define CR0_PG (1u << 31)
-#define CR4_PSE (1u << 4)
-#define CR4_PAE (1u << 5)
 
 /* The host's vm.max_map_count, and what the rest of the process (libraries,
  * heap, code cache, stacks) keeps of it. */
@@ -207,7 +203,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     uint8_t view = cpl == 3 ? MMU_VIEW_USER : MMU_VIEW_SUPER;
     uint32_t cr0 = regs->cr0, cr4 = regs->cr4, cr3 = regs->cr3;
     bool wp = (cr0 & CR0_WP) != 0, pse = (cr4 & CR4_PSE) != 0, pae = (cr4 & CR4_PAE) != 0;
-    bool nxe = pae && (regs->efer & WALK_EFER_NXE);
+    bool nxe = pae && (regs->efer & EFER_NXE);
     struct mspace *s = m->cur, *pick = NULL;
     static const uint64_t no_pdpte[4];
     const uint64_t *pdpte = pae ? regs->pdpte : no_pdpte;
@@ -299,12 +295,12 @@ void mmu_invlpg(struct mmu *m, uint32_t linear)
         struct mspace *s = &m->spaces[i];
         uint32_t r;
         if (!key_match(m, s, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte) ||
-            !(r = rec_find(m, s, linear >> 12)))
+            !(r = mmu_rec_find(m, s, linear >> 12)))
             continue;
         /* Tracing keeps a recorded page exact, so this is mostly a check
          * that costs no system call. */
-        if (rec_refresh(m, s, r, 0) < 0)
-            zap_range(m, s, linear >> 12, 1);
+        if (mmu_rec_refresh(m, s, r, 0) < 0)
+            mmu_zap_range(m, s, linear >> 12, 1);
     }
 }
 

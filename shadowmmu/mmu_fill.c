@@ -106,7 +106,7 @@ static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode
             frame = (uint32_t)((leaf & (mode->pae ? PAE_FRAME_2M : PDE_FRAME_4M)) >> 12) |
                     (lpn & (per - 1));
         }
-        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || rec_find(m, s, lpn))
+        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn))
             continue;
         want_w = may_write(perm, user) && (leaf & PTE_D);
         m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
@@ -297,11 +297,11 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
     want_w = may_write(w.perm, user) && w.dirty;
     prot = prot_want(m, frame, want_w);
 
-    rec = rec_find(m, s, lpn);
+    rec = mmu_rec_find(m, s, lpn);
     if (rec && m->rec[rec].frame == frame) {
         m->rec[rec].want_w = want_w;
         if (m->rec[rec].prot != prot) {
-            if (set_prot(m, rec, prot) < 0)
+            if (mmu_set_prot(m, rec, prot) < 0)
                 return done(r, MMU_ERROR);
             if (prot == PROT_RW)
                 m->st.dirty_upgrades++;
@@ -309,7 +309,7 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
     } else {
         /* A record for another frame cannot outlive a traced change of its
          * PTE; unmap it properly all the same. */
-        if (rec && zap_range(m, s, lpn, 1) < 0)
+        if (rec && mmu_zap_range(m, s, lpn, 1) < 0)
             return done(r, MMU_ERROR);
         if (fill(m, s, &mode, &w, linear, user, prot, want_w) < 0)
             return done(r, MMU_ERROR);
@@ -348,7 +348,7 @@ static bool translate_from_shadow(struct mmu *m, uint32_t linear, enum mmu_acces
 {
     for (int view = user ? MMU_VIEW_USER : MMU_VIEW_SUPER;; view = MMU_VIEW_USER) {
         struct mspace *s = mmu_current_space(m, (enum mmu_view)view);
-        uint32_t rec = s ? rec_find(m, s, linear >> 12) : 0;
+        uint32_t rec = s ? mmu_rec_find(m, s, linear >> 12) : 0;
         if (rec && (acc == MMU_READ || m->rec[rec].want_w)) {
             r->gpa = m->rec[rec].frame << 12 | (linear & 4095);
             return true;
@@ -404,7 +404,7 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
     return done(r, MMU_HIDDEN);
 }
 
-int rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid)
+int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid)
 {
     struct mrec *p = &m->rec[r];
     uint32_t linear = lpn_of_rec(p) << 12, frame;
@@ -430,9 +430,9 @@ int rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid)
     }
     if (frame == p->frame) {
         p->want_w = want_w;
-        return set_prot(m, r, prot);
+        return mmu_set_prot(m, r, prot);
     }
-    return remap_page(m, r, frame, prot, want_w);
+    return mmu_remap_page(m, r, frame, prot, want_w);
 }
 
 void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool user)
@@ -442,7 +442,7 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     struct walk_mode mode;
     struct walk w;
 
-    if (s->identity || !s->keyed || rec_find(m, s, linear >> 12))
+    if (s->identity || !s->keyed || mmu_rec_find(m, s, linear >> 12))
         return;     /* mapped already (INVLPG found it exact) */
     mmu_settle(m);
     mode = mmu_mode(m, s->cr3, s->pdpte);

@@ -149,7 +149,7 @@ struct mspace *mmu_current_space(struct mmu *m, enum mmu_view view);
 /* mmu_map.c: records and host mappings. Functions that change mappings
  * return 0 or -errno and keep records, model and host in step. `keep` is
  * the space being worked on: eviction never empties it. */
-uint32_t rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
+uint32_t mmu_rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
 /* Protection a record should have now: writable only if the guest allows
  * it and the frame is neither traced nor code. */
 int rec_desired_prot(const struct mmu *m, const struct mrec *r);
@@ -157,11 +157,11 @@ int rec_desired_prot(const struct mmu *m, const struct mrec *r);
  * which lie in one RAM region, with prot; want_w[i] per page. */
 int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t frame, int prot,
             const uint8_t *want_w);
-int set_prot(struct mmu *m, uint32_t r, int prot);
+int mmu_set_prot(struct mmu *m, uint32_t r, int prot);
 /* Point record r's page at another frame (one mmap over the old page). */
-int remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w);
+int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w);
 /* Unmap the recorded pages of [lpn, lpn + n). */
-int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
+int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
 /* Unmap everything in s; drop_deps: also forget its rmap dependents (now,
  * or after the callback we are in). */
 void space_reset(struct mmu *m, struct mspace *s, bool drop_deps);
@@ -189,6 +189,6 @@ void mmu_settle(struct mmu *m);
  * it, change its protection or remap it in place (at most one system
  * call). -1: the entries no longer allow a mapping (not present, A clear,
  * not RAM, or walked through `avoid`, the page being written): zap it. */
-int rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid);
+int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid);
 uint32_t mmu_mem_read32(void *opaque, uint32_t gpa, bool *ok);
 bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new);

@@ -41,16 +41,16 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
          * now and refilling on the next access. Not through the page being
          * written as a directory (a self-map: that PDE may be changing
          * too). */
-        uint32_t r = rec_find(m, s, linear >> 12);
-        if (r && rec_refresh(m, s, r, m->writing) < 0) {
+        uint32_t r = mmu_rec_find(m, s, linear >> 12);
+        if (r && mmu_rec_refresh(m, s, r, m->writing) < 0) {
             m->st.zaps++;
-            zap_range(m, s, linear >> 12, 1);
+            mmu_zap_range(m, s, linear >> 12, 1);
         } else if (r) {
             m->kept_live = true;
         }
     } else {
         m->st.zaps++;
-        zap_range(m, s, linear >> 12, npages);
+        mmu_zap_range(m, s, linear >> 12, npages);
     }
     m->in_cb = was;
 }
@@ -78,7 +78,7 @@ void mmu_settle(struct mmu *m)
 
 /* ---- protecting a frame ------------------------------------------------- */
 
-/* Make every writable mapping of `frame` read-only. A set_prot that fails
+/* Make every writable mapping of `frame` read-only. A mmu_set_prot that fails
  * even after evictions falls back to unmapping the page, then the space:
  * a writable alias of a protected frame must not survive. */
 void protect_frame(struct mmu *m, uint32_t frame)
@@ -92,9 +92,9 @@ restart:
         if (p->prot != PROT_RW)
             continue;
         m->st.write_protects++;
-        if (set_prot(m, r, PROT_R) < 0) {
+        if (mmu_set_prot(m, r, PROT_R) < 0) {
             struct mspace *s = space_of_rec(m, p);
-            if (zap_range(m, s, lpn_of_rec(p), 1) < 0)
+            if (mmu_zap_range(m, s, lpn_of_rec(p), 1) < 0)
                 space_reset(m, s, false);
             goto restart;
         }
@@ -131,7 +131,7 @@ restart:
         uint64_t gen = m->evict_gen;
         next = m->rec[r].fnext;
         if (m->rec[r].prot != PROT_RW && rec_desired_prot(m, &m->rec[r]) == PROT_RW) {
-            set_prot(m, r, PROT_RW);
+            mmu_set_prot(m, r, PROT_RW);
             if (m->evict_gen != gen)
                 goto restart;
         }
@@ -184,13 +184,13 @@ enum mmu_store mmu_unprotect_for_store(struct mmu *m, struct space *sp, uint32_t
     mmu_settle(m);
     traced = rmap_write_begin(m->rm, gpa, len);
     mmu_settle(m);
-    r = rec_find(m, s, lpn);
+    r = mmu_rec_find(m, s, lpn);
     if (r && m->rec[r].frame != frame) {
-        zap_range(m, s, lpn, 1);
+        mmu_zap_range(m, s, lpn, 1);
         r = 0;
     }
     if (!traced && r && rec_desired_prot(m, &m->rec[r]) == PROT_RW &&
-        set_prot(m, r, PROT_RW) == 0) {
+        mmu_set_prot(m, r, PROT_RW) == 0) {
         m->st.dirty_upgrades++;
         return MMU_STORE_RETRY;
     }
@@ -201,9 +201,9 @@ enum mmu_store mmu_unprotect_for_store(struct mmu *m, struct space *sp, uint32_t
             space_reset(m, s, false);
         if (map_run(m, s, lpn, 1, frame, PROT_RW, &not_writable) < 0)
             return MMU_STORE_RETRY;
-        r = rec_find(m, s, lpn);
+        r = mmu_rec_find(m, s, lpn);
         temp = true;
-    } else if (m->rec[r].prot != PROT_RW && set_prot(m, r, PROT_RW) < 0) {
+    } else if (m->rec[r].prot != PROT_RW && mmu_set_prot(m, r, PROT_RW) < 0) {
         return MMU_STORE_RETRY;
     }
     pd = !m->pend[0].used ? &m->pend[0] : !m->pend[1].used ? &m->pend[1] : &m->pend[0];
@@ -224,11 +224,11 @@ void mmu_store_done(struct mmu *m, uint32_t gpa, unsigned len)
             continue;
         pd->used = false;
         traced |= pd->traced;
-        r = rec_find(m, pd->s, pd->lpn);
+        r = mmu_rec_find(m, pd->s, pd->lpn);
         if (!r || m->rec[r].frame != pd->frame)
             continue;
-        if (pd->temp || set_prot(m, r, rec_desired_prot(m, &m->rec[r])) < 0)
-            zap_range(m, pd->s, pd->lpn, 1);
+        if (pd->temp || mmu_set_prot(m, r, rec_desired_prot(m, &m->rec[r])) < 0)
+            mmu_zap_range(m, pd->s, pd->lpn, 1);
     }
     if (traced && page)
         traced_write_end(m, gpa, len, page);

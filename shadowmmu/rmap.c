@@ -18,6 +18,7 @@
  * A page with no dependents is released at once (RMAP_UNUSED), except while
  * `pinned` (being added to, or the page directory of the space being added
  * to) or `dying` (being evicted: it is released once, at the end). */
+#include "decoder/x86.h"
 #include "shadowmmu/rmap.h"
 
 #include <assert.h>
@@ -69,7 +70,7 @@ struct rmap {
 
 static uint32_t hash_home(const struct rmap *rm, uint32_t key)
 {
-    return (key * 0x9e3779b1u) >> rm->hash_shift;
+    return fib_hash32(key, 32 - rm->hash_shift);
 }
 
 static uint32_t hash_find(const struct rmap *rm, uint32_t gpa)

@@ -50,6 +50,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "decoder/x86.h"
+
 /* Paging-structure entry bits, 32-bit paging (SDM vol. 3A tables 4-4..4-6). */
 #define PTE_P    (1u << 0)   /* present */
 #define PTE_RW   (1u << 1)   /* writable */
@@ -111,15 +113,11 @@ struct walk_mode {
     uint64_t pdpte[4];  /* PAE: the PDPTE registers (checked for reserved bits when loaded) */
 };
 
-#define WALK_CR0_WP   (1u << 16)
-#define WALK_CR4_PSE  (1u << 4)
-#define WALK_CR4_PAE  (1u << 5)
-#define WALK_EFER_NXE (1u << 11)
 /* 32-bit paging (CR4.PAE must be 0, or see walk_mode_pae). */
 static inline struct walk_mode walk_mode_of(uint32_t cr0, uint32_t cr3, uint32_t cr4, bool pat)
 {
-    return (struct walk_mode){ .cr3 = cr3, .wp = (cr0 & WALK_CR0_WP) != 0,
-                               .pse = (cr4 & WALK_CR4_PSE) != 0, .pat = pat };
+    return (struct walk_mode){ .cr3 = cr3, .wp = (cr0 & CR0_WP) != 0,
+                               .pse = (cr4 & CR4_PSE) != 0, .pat = pat };
 }
 /* Either mode: with CR4.PAE=1, the PDPTE registers and IA32_EFER. */
 static inline struct walk_mode walk_mode_pae(uint32_t cr0, uint32_t cr3, uint32_t cr4,
@@ -127,9 +125,9 @@ static inline struct walk_mode walk_mode_pae(uint32_t cr0, uint32_t cr3, uint32_
 {
     struct walk_mode m = walk_mode_of(cr0, cr3, cr4, pat);
 
-    if (cr4 & WALK_CR4_PAE) {
+    if (cr4 & CR4_PAE) {
         m.pae = true;
-        m.nxe = (efer & WALK_EFER_NXE) != 0;
+        m.nxe = (efer & EFER_NXE) != 0;
         for (int i = 0; i < 4; i++)
             m.pdpte[i] = pdpte[i];
     }

@@ -24,12 +24,7 @@
 #include "shadowmmu/mmu.h"
 #include "shadowmmu/walk.h"
 
-#define CR0_PE 0x1u
-#define CR0_WP 0x10000u
-#define CR0_PG 0x80000000u
 #define PAGING (CR0_PG | CR0_WP | CR0_PE)
-#define CR4_PSE 0x10u
-#define CR4_PAE 0x20u
 
 #define RAM_SIZE (16u << 20)
 #define RAM2_GPA 0x02000000u    /* a second region, 1 MiB, after a hole */
