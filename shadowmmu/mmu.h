@@ -264,6 +264,7 @@ void mmu_flush_all(struct mmu *m);
     X(code_writes,     "stores to frames holding translated code")                       \
     X(mmio,            "accesses to device memory")                                      \
     X(fills,           "host mmaps made by fills")                                       \
+    X(host_calls,      "host mmap/mprotect calls on the shadow spaces, all causes")      \
     X(prefetched,      "pages mapped ahead of use by prefetch")                          \
     X(dirty_upgrades,  "read-only mappings made writable by a later write")              \
     X(write_protects,  "mappings write-protected for tracing or code")                   \

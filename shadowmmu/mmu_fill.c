@@ -222,6 +222,7 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
         return done(r, MMU_CODE_WRITE);
     }
     /* A stale fault: restate the page's protection. */
+    m->st.host_calls++;
     space_protect(&m->ident.sp, frame << 12, 4096, frame_is_code(m, frame) ? PROT_R : PROT_RW);
     m->st.hidden++;
     return done(r, MMU_HIDDEN);
