@@ -192,9 +192,11 @@ struct mspace *mmu_current_space(struct mmu *m, enum mmu_view view)
         return NULL;
     if (m->cur && m->cur->view == view && key_match(m, m->cur, cr3, m->pdpte))
         return m->cur;
+    if (m->view_sp[view] && m->view_sp[view]->view == view && key_match(m, m->view_sp[view], cr3, m->pdpte))
+        return m->view_sp[view];
     for (unsigned i = 0; i < m->cfg.spaces; i++)
         if (m->spaces[i].view == view && key_match(m, &m->spaces[i], cr3, m->pdpte))
-            return &m->spaces[i];
+            return m->view_sp[view] = &m->spaces[i];
     return NULL;
 }
 

@@ -349,8 +349,14 @@ static bool translate_from_shadow(struct mmu *m, uint32_t linear, enum mmu_acces
 {
     for (int view = user ? MMU_VIEW_USER : MMU_VIEW_SUPER;; view = MMU_VIEW_USER) {
         struct mspace *s = mmu_current_space(m, (enum mmu_view)view);
-        uint32_t rec = s ? mmu_rec_find(m, s, linear >> 12) : 0;
-        if (rec && (acc == MMU_READ || m->rec[rec].want_w)) {
+        uint32_t key = s ? (uint32_t)s->id << 20 | linear >> 12 : 0, i = (linear >> 12) % XL_ENTRIES;
+        uint32_t rec = m->xl_rec[view][i];
+        if (s && (!rec || m->xl_key[view][i] != key || m->rec[rec].key != key)) {
+            rec = mmu_rec_find(m, s, linear >> 12);
+            m->xl_key[view][i] = key;
+            m->xl_rec[view][i] = rec;
+        }
+        if (s && rec && (acc == MMU_READ || m->rec[rec].want_w)) {
             r->gpa = m->rec[rec].frame << 12 | (linear & 4095);
             return true;
         }

@@ -37,6 +37,8 @@
 #define PROT_RW 3                  /* == PROT_READ | PROT_WRITE */
 #define FRAME_CODE 1u              /* frame_flags: holds translated code */
 #define IDENT_ID 0xffffu
+#define MREC_FREE 0xffffffffu      /* the key of a record on the free list */
+#define XL_ENTRIES 16
 
 struct mrec {
     uint32_t frame;                /* gpa >> 12 */
@@ -104,6 +106,12 @@ struct mmu {
     struct rmap *rm;
     struct walk_mem mem;
     bool in_cb;                    /* inside an rmap callback: no rmap calls */
+    /* mmu_translate's memory of recent answers (the monitor touches the
+     * same IDT entry, descriptors and stack page on every system call):
+     * the space of each view, and records by key, valid while the record
+     * still holds that key (a removed record's key is MREC_FREE). */
+    struct mspace *view_sp[2];
+    uint32_t xl_key[2][XL_ENTRIES], xl_rec[2][XL_ENTRIES];
     uint32_t writing;              /* frame of the traced store being diffed, or 0 */
     bool kept_live;                /* that diff kept a mapped page (remapped in place) */
     bool drops_pending;

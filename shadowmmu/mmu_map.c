@@ -94,6 +94,7 @@ static void rec_remove(struct mmu *m, uint32_t r)
     for (unsigned i = 0; i < 2; i++)
         if (m->pend[i].used && m->pend[i].s == s && m->pend[i].lpn == lpn_of_rec(p))
             m->pend[i].used = false;
+    p->key = MREC_FREE;
     p->hnext = m->rec_free;
     m->rec_free = r;
     m->rec_used--;
