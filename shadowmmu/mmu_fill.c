@@ -459,5 +459,5 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     if (!walk_translate(&m->mem, &mode, linear, WALK_READ, user ? WALK_USER : 0, &w) ||
         !(w.pde & PTE_A) || (w.page_size == PAGE_4K && !(w.pte & PTE_A)))
         return;
-    mmu_fault(m, sp, linear, MMU_READ, user, &r);
+    shadow_fill(m, sp, linear, MMU_READ, user, &r, &m->st);     /* no host fault */
 }
