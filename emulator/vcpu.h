@@ -138,6 +138,9 @@ struct adapt_slot {
     uint32_t phys;
     uint8_t used, faults, slow;
     uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
+    uint8_t page_faults;        /* marked slow for guest #PFs (adaptive.c): unmarked again
+                                   once it stops faulting */
+    uint16_t clean;             /* its executions without a #PF since the last one */
 };
 #define ADAPT_SLOTS 4096
 

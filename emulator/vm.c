@@ -295,4 +295,18 @@ void vm_print_stats(struct vm *vm, FILE *f)
         if (vm->stats.callouts[k])
             fprintf(f, "  callouts_%-11s %12llu\n", k == K_COUNT ? "helpers" : insn_kind_name(k),
                     (unsigned long long)vm->stats.callouts[k]);
+    {
+        /* The costly events per second of CPU time the process used (the
+         * guest's time on a shared host, where wall time is not). */
+        double sec = (double)clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1e9;
+        uint64_t callouts = vm->stats.memop_callouts;
+        for (int k = 0; k <= K_COUNT; k++)
+            callouts += vm->stats.callouts[k];
+        fprintf(f, "  %-20s %12.0f  %s\n", "rate_signals", (double)vm->stats.exits_signal / sec,
+                "host signals per CPU second");
+        fprintf(f, "  %-20s %12.0f  %s\n", "rate_host_calls", (double)ms.host_calls / sec,
+                "host mapping calls (mmu_host_calls) per CPU second");
+        fprintf(f, "  %-20s %12.0f  %s\n", "rate_callouts", (double)callouts / sec,
+                "callouts (all kinds, memop included) per CPU second");
+    }
 }

@@ -25,6 +25,8 @@ struct vm_config {
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
                                  entries from the dispatcher (0: never; poll_storm.c) */
     unsigned max_block_insns; /* testing: guest instructions per block at most (0: 64) */
+    bool adapt_first_fault;   /* testing: adaptive translation at an instruction's first
+                                 fault, not its fourth (emulator/adaptive.c) */
     uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
     /* qemu-system-i386 compatibility (issue #14) */
     uint32_t cpuid_edx_clear;  /* -cpu: CPUID.1:EDX feature bits not to offer */
