@@ -6,6 +6,7 @@
 #include <string.h>
 #include <x86intrin.h>
 
+#include "emulator/iostring.h"
 #include "emulator/paging.h"
 
 /* Continue in the block, unless the run must stop, an exception is
@@ -86,6 +87,8 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: {
         /* INS/OUTS: one element, or ECX of them with REP (SDM "INS"). */
         bool rep = in->rep != 0;
+        if (rep && !(cpu->eflags & FL_DF))
+            io_string_bulk(v, port, size, op <= 0x6d);
         while (!rep || cpu->gpr[R_ECX] != 0) {
             uint32_t val = 0;
             if (op <= 0x6d) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emulator/hw/disk.h"
 #include "emulator/options.h"
 #include "emulator/vm.h"
 
@@ -28,6 +29,12 @@ static int open_serial(const char *spec, char *err, size_t errlen)
     return -2;
 }
 
+static void close_disks(struct disk *disks[OPT_DRIVES])
+{
+    for (int i = 0; i < OPT_DRIVES; i++)
+        disk_close(disks[i]);
+}
+
 static void dump_regs(struct vm *vm)
 {
     struct vm_regs r;
@@ -42,7 +49,8 @@ int main(int argc, char **argv)
     struct options o;
     struct vm_config cfg = { 0 };
     struct vm *vm;
-    char err[256] = "";
+    struct disk *disks[OPT_DRIVES];
+    char err[1400] = "";
     int rc, status;
 
     rc = options_parse(argc, argv, &o, err, sizeof err);
@@ -62,14 +70,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return 2;
     }
+    if (options_open_drives(&o, disks, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
+    memcpy(cfg.disks, disks, sizeof cfg.disks);
     vm = vm_create(&cfg, err, sizeof err);
     if (!vm) {
         fprintf(stderr, "bt86: %s\n", err);
+        close_disks(disks);
         return 5;
     }
     if (vm_load_kernel(vm, o.kernel, o.append, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
+        close_disks(disks);
         return 3;
     }
     switch (vm_run(vm, UINT64_MAX, 0)) {
@@ -99,5 +114,6 @@ int main(int argc, char **argv)
     if (o.stats)
         vm_print_stats(vm, stderr);
     vm_destroy(vm);
+    close_disks(disks);
     return status;
 }

@@ -5,6 +5,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define OPT_DRIVES 4
+
+/* One IDE disk from -drive or -hda..-hdd (options_drive.c). */
+struct drive_opt {
+    char file[1024];          /* "" = no drive at this index */
+    const char *spec;         /* the option's text, for messages */
+    bool readonly;            /* readonly=on */
+    bool snapshot;            /* snapshot=on (or -snapshot for all) */
+    bool format_raw;          /* format=raw was given (else the image is checked) */
+    char hd;                  /* 'a'..'d' if it came from -hda..-hdd */
+};
+
 struct options {
     const char *kernel;       /* KERNEL or -kernel K */
     const char *append;       /* -append S (kernel command line), "" if none */
@@ -19,7 +31,20 @@ struct options {
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
+    struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */
+    bool snapshot;            /* -snapshot: disk writes stay in memory */
+    const char *screen;       /* --screen FILE: the final 80x25 text screen */
 };
+
+/* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */
+int options_drive(struct options *o, const char *spec, int forced_index, char *err, size_t errlen);
+
+/* Open the images the options name (disk.h), NULL where there is none. On
+ * failure: -1, a one-line message in QEMU's words ("-drive file=x: Could not
+ * open 'x': No such file or directory"), nothing left open. */
+struct disk;
+int options_open_drives(const struct options *o, struct disk *out[OPT_DRIVES], char *err,
+                        size_t errlen);
 
 /* Parse argv. Returns 0 to run, 1 if --help/--version was printed (exit 0),
  * -1 on a bad option with a one-line message in err (exit 2), without the

@@ -7,6 +7,7 @@
 #include "bt/bt.h"
 #include "cache/cache.h"
 #include "emulator/hw/devices.h"
+#include "emulator/hw/ide.h"
 #include "emulator/hw/io.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
@@ -168,6 +169,7 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct ide ide;
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;

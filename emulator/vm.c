@@ -139,6 +139,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
+    ide_init(&vm->ide, &vm->io, cfg->disks, pic_irq_line, &vm->pic);
     if (system_init(vm, err, errlen) < 0)
         goto fail;
     return vm;

@@ -12,6 +12,7 @@
 
 struct vm;
 struct vcpu;
+struct disk;
 
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
@@ -22,6 +23,7 @@ struct vm_config {
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
 };
 
 enum vm_exit {
