@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/ide.h"
+#include "emulator/hw/pci.h"
 #include "emulator/hw/io.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
@@ -170,6 +171,7 @@ struct vm {
     struct ps2 ps2;
     struct misc_ports misc;
     struct ide ide;
+    struct pci_bus pci;
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;

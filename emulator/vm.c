@@ -140,6 +140,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     ide_init(&vm->ide, &vm->io, cfg->disks, pic_irq_line, &vm->pic);
+    pci_init(&vm->pci, &vm->io, on_reset, vm);
     if (system_init(vm, err, errlen) < 0)
         goto fail;
     return vm;
