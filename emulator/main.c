@@ -4,6 +4,7 @@
  * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
  * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
  * state bt86 does not support yet. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,15 @@ static int open_serial(const char *spec, char *err, size_t errlen)
     return -2;
 }
 
+/* --screen: the text screen as the run left it. */
+static void write_screen(struct vm *vm, FILE *f)
+{
+    char text[25 * 81 + 1];
+    fwrite(text, 1, vm_screen_text(vm, text), f);
+    if (fclose(f) != 0)
+        fprintf(stderr, "bt86: --screen: %s\n", strerror(errno));
+}
+
 static void close_disks(struct disk *disks[OPT_DRIVES])
 {
     for (int i = 0; i < OPT_DRIVES; i++)
@@ -50,6 +60,7 @@ int main(int argc, char **argv)
     struct vm_config cfg = { 0 };
     struct vm *vm;
     struct disk *disks[OPT_DRIVES];
+    FILE *screen = NULL;
     char err[1400] = "";
     int rc, status;
 
@@ -68,6 +79,10 @@ int main(int argc, char **argv)
     cfg.console_fd = open_serial(o.serial, err, sizeof err);
     if (cfg.console_fd == -2) {
         fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
+    if (o.screen && !(screen = fopen(o.screen, "w"))) {
+        fprintf(stderr, "bt86: --screen: cannot write '%s': %s\n", o.screen, strerror(errno));
         return 2;
     }
     if (options_open_drives(&o, disks, err, sizeof err) < 0) {
@@ -113,6 +128,8 @@ int main(int argc, char **argv)
     }
     if (o.stats)
         vm_print_stats(vm, stderr);
+    if (screen)
+        write_screen(vm, screen);
     vm_destroy(vm);
     close_disks(disks);
     return status;

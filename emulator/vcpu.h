@@ -9,6 +9,7 @@
 #include "emulator/hw/devices.h"
 #include "emulator/hw/ide.h"
 #include "emulator/hw/pci.h"
+#include "emulator/hw/vga.h"
 #include "emulator/hw/io.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
@@ -172,6 +173,7 @@ struct vm {
     struct misc_ports misc;
     struct ide ide;
     struct pci_bus pci;
+    struct vga vga;
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;

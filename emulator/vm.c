@@ -141,6 +141,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     ide_init(&vm->ide, &vm->io, cfg->disks, pic_irq_line, &vm->pic);
     pci_init(&vm->pci, &vm->io, on_reset, vm);
+    vga_init(&vm->vga, &vm->io);
     if (system_init(vm, err, errlen) < 0)
         goto fail;
     return vm;
@@ -195,6 +196,13 @@ int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *e
     vm->vcpu->bt.gpr[R_EAX] = bi.eax;
     vm->vcpu->bt.gpr[R_EBX] = bi.ebx;
     return 0;
+}
+
+size_t vm_screen_text(struct vm *vm, char *out)
+{
+    const uint8_t *text = vm_phys_ptr(vm, VGA_TEXT_BASE, VGA_TEXT_SIZE);
+    static const uint8_t blank[VGA_TEXT_SIZE];
+    return vga_screen_text(&vm->vga, text ? text : blank, out);
 }
 
 void *vm_phys_ptr(struct vm *vm, uint32_t gpa, size_t n) { return ram_ptr(&vm->ram, gpa, n); }

@@ -105,5 +105,9 @@ const char *vm_error(struct vm *vm);               /* for VM_EXIT_ERROR */
 /* Forget every translation (the tester rewrites code between cases). */
 void vm_flush_code(struct vm *vm);
 
+/* --screen: the VGA text screen's characters, one line per row (out holds
+ * at least 25 * 81 + 1 bytes, hw/vga.h VGA_SCREEN_TEXT_MAX); the length. */
+size_t vm_screen_text(struct vm *vm, char *out);
+
 /* --stats: print the counters. */
 void vm_print_stats(struct vm *vm, FILE *f);
