@@ -7,6 +7,7 @@
 #include "bt/bt.h"
 #include "cache/cache.h"
 #include "emulator/hw/devices.h"
+#include "emulator/hw/fw_cfg.h"
 #include "emulator/hw/ide.h"
 #include "emulator/hw/pci.h"
 #include "emulator/hw/vga.h"
@@ -174,6 +175,7 @@ struct vm {
     struct ide ide;
     struct pci_bus pci;
     struct vga vga;
+    struct fw_cfg fw_cfg;
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
