@@ -25,7 +25,14 @@
  * a channel every register reads 0 (the bus has pull-downs on a PIIX, so
  * status 0 = "not busy, not ready"), and a selected slave that does not
  * exist reads 0 too, so drivers probing for it see nothing and commands
- * sent to it are ignored. The 8-bit data port reads 0xFF (no 8-bit PIO). */
+ * sent to it are ignored. There is no 8-bit PIO: a byte read of the data
+ * port gives 0 and moves nothing (QEMU's answer).
+ *
+ * Like QEMU, a command written while BSY or DRQ is set is ignored (ATA-6
+ * §7.15 leaves it undefined); a driver that abandons a transfer resets the
+ * channel with SRST. A transfer that runs past the last sector moves the
+ * blocks before it and fails at the first block that does not fit (IDNF
+ * with ABRT), as the standard has it and QEMU does. */
 #include "emulator/hw/ide.h"
 
 #include <stdio.h>
@@ -264,9 +271,19 @@ static void set_sector(struct ide_channel *ch, const struct ide_drive *d, uint32
 
 /* ---- PIO transfers ----------------------------------------------------------- */
 
+static bool block_fits(const struct ide_drive *d, uint32_t lba, uint32_t n)
+{
+    return lba < d->sectors && n <= d->sectors - lba;
+}
+
 static void load_read_block(struct ide_channel *ch, struct ide_drive *d)
 {
     uint32_t n = ch->remaining < ch->block ? ch->remaining : ch->block;
+    if (!block_fits(d, ch->lba, n)) {
+        set_sector(ch, d, ch->lba);
+        fail(ch, d, ER_IDNF | ER_ABRT);
+        return;
+    }
     if (disk_read(d->disk, ch->lba, ch->buf, n) < 0) {
         set_sector(ch, d, ch->lba);
         fail(ch, d, ER_UNC);                     /* host read error: uncorrectable */
@@ -297,6 +314,11 @@ static void block_done(struct ide_channel *ch)
         d->status = ST_DRDY | ST_DSC;
         return;
     }
+    if (ch->writing && !block_fits(d, ch->lba, n)) {
+        set_sector(ch, d, ch->lba);
+        fail(ch, d, ER_IDNF | ER_ABRT);
+        return;
+    }
     if (ch->writing && disk_write(d->disk, ch->lba, ch->buf, n) < 0) {
         set_sector(ch, d, ch->lba);
         fail(ch, d, ER_ABRT);                    /* host write error */
@@ -325,8 +347,8 @@ static void start_transfer(struct ide_channel *ch, struct ide_drive *d, uint8_t 
                            bool writing, uint32_t block)
 {
     uint32_t lba, count = ch->nsector ? ch->nsector : 256;
-    if (!start_sector(ch, d, &lba) || lba >= d->sectors || count > d->sectors - lba) {
-        fail(ch, d, ER_IDNF | ER_ABRT);
+    if (!start_sector(ch, d, &lba)) {
+        fail(ch, d, ER_IDNF | ER_ABRT);          /* no such CHS address */
         return;
     }
     ch->cmd = cmd;
@@ -378,8 +400,8 @@ static void command(struct ide_channel *ch, uint8_t cmd)
     struct ide_drive *d = selected(ch);
     uint32_t lba;
 
-    if (!d->disk || (ch->control & DC_SRST))
-        return;                                  /* nobody there to answer */
+    if (!d->disk || (ch->control & DC_SRST) || (d->status & (ST_BSY | ST_DRQ)))
+        return;                                  /* nobody there, or busy: ignored */
     irq_ack(ch);
     end_transfer(ch);
     switch (cmd) {
@@ -578,7 +600,7 @@ static uint32_t cmd_read(void *dev, uint16_t port, int size)
     struct ide_channel *ch = dev;
     unsigned reg = port & 7;
     if (reg == 0)
-        return size == 1 ? 0xFF : data_read(ch, size);
+        return size == 1 ? 0 : data_read(ch, size);
     if (reg == 6)
         return (!ch->drive[0].disk && !ch->drive[1].disk) ? 0 : ch->select;
     if (reads_zero(ch)) {

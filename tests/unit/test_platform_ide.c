@@ -383,12 +383,21 @@ static void errors(void **state)
     assert_int_equal(in8(f, STATUS), DRDY | ERR);
     lba28(f, SECTORS - 1, 2);                                /* runs off the end */
     out8(f, CMD, 0x20);
+    assert_int_equal(in8(f, STATUS), DRDY | DSC | DRQ);      /* the last sector comes */
+    out8(f, CMD, 0xE5);                                      /* ignored while DRQ is set */
+    uint16_t w[256];
+    read_words(f, w, 256);
+    assert_int_equal(in8(f, STATUS), DRDY | ERR);            /* then the error */
+    assert_int_equal(in8(f, ERROR) & IDNF, IDNF);
+    assert_int_equal(in8(f, SECT) | in8(f, LCYL) << 8, SECTORS);
+    lba28(f, SECTORS, 1);
+    out8(f, CMD, 0x30);                                      /* write: fails after the data */
+    assert_int_equal(in8(f, STATUS), DRDY | DSC | DRQ);
+    for (int i = 0; i < 256; i++)
+        io_out(&f->bus, DATA, 2, 0);
     assert_int_equal(in8(f, STATUS), DRDY | ERR);
     assert_int_equal(in8(f, ERROR) & IDNF, IDNF);
-    lba28(f, SECTORS - 1, 1);                                /* the last sector is fine */
-    out8(f, CMD, 0x20);
-    assert_int_equal(in8(f, STATUS), DRDY | DSC | DRQ);
-    out8(f, CMD, 0xE5);                                      /* a new command ends the transfer */
+    out8(f, CMD, 0xE5);
     assert_int_equal(in8(f, STATUS), DRDY | DSC);
     assert_int_equal(in8(f, NSECT), 0xFF);                   /* CHECK POWER MODE: active */
     out8(f, FEATURE, 0x03);                                  /* SET FEATURES transfer mode */
@@ -485,6 +494,7 @@ static void soft_reset(void **state)
     assert_int_equal(in8(f, HCYL), 0);
     assert_int_equal(in8(f, SELECT), 0xA0);
     assert_int_equal(io_in(&f->bus, DATA, 2), 0);            /* the transfer is gone */
+    assert_int_equal(io_in(&f->bus, DATA, 1), 0);
     assert_int_equal(f->raises, 1);                          /* only the command's */
 }
 
