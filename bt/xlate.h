@@ -3,8 +3,13 @@
 #pragma once
 #include "bt/bt.h"
 #include "bt/emit.h"
+#include "bt/sidetable.h"
 
 #define XL_MAX_INSNS 128
+/* Side-table rows: the entry poll's, one per instruction, and one more at
+ * each point inside an instruction where the recovery recipe changes (a
+ * register borrowed, a string's segment bases added). */
+#define XL_MAX_ROWS (4 * XL_MAX_INSNS + 1)
 
 struct bt {
     struct code_cache *cache;
@@ -28,9 +33,17 @@ struct xl {
     size_t exit_stub[TB_MAX_EXITS];      /* indirect sites: where the unchained jump goes */
     size_t exit_ic[TB_MAX_EXITS];        /* indirect sites: offset of the cached -EIP, else 0 */
     bool ended;                          /* a control transfer closed the block */
-    struct tb_pcmap pc[XL_MAX_INSNS];
-    int npc;
+    struct tb_pcmap pc[XL_MAX_ROWS];
+    int npc;                             /* rows in pc */
+    int ninsn;                           /* guest instructions translated */
 };
+
+/* From the current host offset on, the instruction being translated is in
+ * the state `flags` (TB_PC_*) describes: a new side-table row. Call it right
+ * after the host instruction that makes the state true (the one that parks
+ * a register in r10, say), never before, so that a fault or poll at any
+ * host PC is recovered with the recipe in force there. */
+void xl_pc_state(struct xl *xl, uint16_t flags);
 
 /* Block exits (xlate_block.c). */
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */

@@ -11,7 +11,12 @@
  *           mov [r15+exit_slot], r11
  *           jmp bt_rt_exit
  *
- * Indirect branches end in an inline, flag-preserving jump-cache lookup. */
+ * Indirect branches end in an inline, flag-preserving jump-cache lookup.
+ *
+ * The side table's row 0 covers the entry poll alone (TB_PC_ENTRY): a poll
+ * fault there is taken before anything of the block ran, so the guest state
+ * is the block's entry state, whatever the first instruction does to its
+ * registers later (a borrowed ESI/EDI, rebased string pointers). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,7 +162,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
         bt->h.helper[BT_HELPER_MEMOP] &&
         bt->cfg.slow_mem(bt->cfg.slow_mem_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip))) {
         xl_callout(xl, bt->h.helper[BT_HELPER_MEMOP], in, 0);
-        bt->stats.memop_callouts++;
+        bt->stats.memop_sites++;
         return;
     }
 
@@ -239,7 +244,7 @@ static void emit_stubs(struct xl *xl)
             /* An indirect site: unchained, its jump goes to the slow lookup. */
             emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + xl->exit_stub[k]);
             tb->exit[k].from = tb;
-            tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+            tb->exit[k].patch_off = (uint32_t)xl->exit_patch[k];
             tb->exit[k].stub_off = (uint32_t)xl->exit_stub[k];
             tb->exit[k].ic_off = (uint32_t)xl->exit_ic[k];
             continue;
@@ -251,9 +256,33 @@ static void emit_stubs(struct xl *xl)
         emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + stub);
         tb->exit[k].from = tb;
         tb->exit[k].target_eip = xl->exit_target[k];
-        tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+        tb->exit[k].patch_off = (uint32_t)xl->exit_patch[k];
         tb->exit[k].stub_off = (uint32_t)stub;
     }
+}
+
+/* A row for the instruction at guest offset guest_off, from here on. An
+ * earlier row at the same host offset has no host code of its own (nothing
+ * can fault in it) and is replaced. */
+static void pc_row(struct xl *xl, uint16_t guest_off, uint16_t flags)
+{
+    uint32_t here = (uint32_t)emit_off(&xl->e);
+    struct tb_pcmap *last = xl->npc ? &xl->pc[xl->npc - 1] : NULL;
+
+    if (last && last->host_off == here && !(last->flags & TB_PC_ENTRY)) {
+        *last = (struct tb_pcmap){ here, guest_off, flags };
+        return;
+    }
+    if (xl->npc == XL_MAX_ROWS) {
+        xl->e.overflow = true;
+        return;
+    }
+    xl->pc[xl->npc++] = (struct tb_pcmap){ here, guest_off, flags };
+}
+
+void xl_pc_state(struct xl *xl, uint16_t flags)
+{
+    pc_row(xl, xl->pc[xl->npc - 1].guest_off, flags);
 }
 
 static void trace_block(struct xl *xl, const uint8_t *code)
@@ -264,11 +293,16 @@ static void trace_block(struct xl *xl, const uint8_t *code)
 
     fprintf(f, "block %08x phys %08x: %u insns, %u guest bytes -> %u host bytes at %p\n",
             tb->eip, tb->phys, tb->ninsn, tb->guest_len, tb->host_len, (void *)tb->host);
-    for (uint32_t i = 0; i < tb->npcmap; i++) {
+    for (uint32_t i = 0, next; i < tb->npcmap; i = next) {
         struct insn in;
         uint32_t goff = tb->pcmap[i].guest_off;
-        uint32_t hend = i + 1 < tb->npcmap ? tb->pcmap[i + 1].host_off : tb->host_len;
-        if (decode_insn(xl->bt->dec, code + goff, 15, tb->eip + goff, &in) == 0)
+        for (next = i + 1; next < tb->npcmap && tb->pcmap[next].guest_off == goff &&
+                           !(tb->pcmap[i].flags & TB_PC_ENTRY); next++)
+            ;   /* one line per instruction, over all its rows */
+        uint32_t hend = next < tb->npcmap ? tb->pcmap[next].host_off : tb->host_len;
+        if (tb->pcmap[i].flags & TB_PC_ENTRY)
+            snprintf(text, sizeof text, "(entry poll)");
+        else if (decode_insn(xl->bt->dec, code + goff, 15, tb->eip + goff, &in) == 0)
             insn_format(xl->bt->dec, &in, text, sizeof text);
         else
             snprintf(text, sizeof text, "(bad)");
@@ -277,8 +311,8 @@ static void trace_block(struct xl *xl, const uint8_t *code)
     }
 }
 
-struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
-                        const uint8_t *code, size_t avail)
+struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t frame2,
+                        uint32_t mode, const uint8_t *code, size_t avail)
 {
     uint8_t *rw, *rx;
     size_t room;
@@ -304,25 +338,24 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     if (BT_MODE_SEGSET(mode) && bt->cfg.seg_bases)
         bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(mode), xl.seg_base);
     emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
+    pc_row(&xl, 0, TB_PC_ENTRY);
     emit_mov_r32_m32(&xl.e, H_R11, H_R15, POLL_DISP);
 
     while (!xl.ended) {
         struct insn in;
         int r;
 
-        if (xl.npc >= (int)max || off >= page_left || (off >= avail && xl.npc > 0)) {
+        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0)) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }
         r = decode_insn(bt->dec, code + off, avail - off, eip + off, &in);
-        if (r == -2 && xl.npc > 0) {
+        if (r == -2 && xl.ninsn > 0) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }
-        xl.pc[xl.npc].host_off = xl.npc == 0 ? 0 : (uint32_t)emit_off(&xl.e);
-        xl.pc[xl.npc].guest_off = (uint16_t)off;
-        xl.pc[xl.npc].flags = 0;
-        xl.npc++;
+        pc_row(&xl, (uint16_t)off, 0);
+        xl.ninsn++;
         if (r != 0) {
             in.eip = eip + off;
             if (in.len == 0)
@@ -351,7 +384,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     tb->mode = mode;
     tb->guest_len = off;
     tb->hash = cache_hash_guest(code, off);
-    tb->ninsn = (uint32_t)xl.npc;
+    tb->ninsn = (uint32_t)xl.ninsn;
     tb->host = rx;
     tb->host_len = (uint32_t)emit_off(&xl.e);
     /* The isolation guarantee (DESIGN §2): a block the verifier rejects never runs. */
@@ -364,6 +397,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
         }
     }
     tb->valid = true;
+    tb->frame2 = frame2;
     cache_commit(bt->cache, tb->host_len);
     cache_insert(bt->cache, tb);
 
@@ -376,9 +410,15 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     return tb;
 }
 
+bool bt_enterable(const struct tb *to)
+{
+    return !(to->mode & BT_MODE_STEP) && !((to->mode & BT_MODE_PG) && tb_crosses(to));
+}
+
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
 {
-    if (bt->cfg.no_chain || !ex->patch_off || ex->to)
+    if (bt->cfg.no_chain || !ex->patch_off || ex->to || (ex->from->mode & BT_MODE_STEP) ||
+        !bt_enterable(to))
         return false;
     if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
         return false;

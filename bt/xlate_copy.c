@@ -192,7 +192,7 @@ void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base)
 
     operand_ea(in, &base, &index, &shift, &disp);
     emit_mov_r64_r64(e, H_R10, x);
-    xl->pc[xl->npc - 1].flags |= (uint16_t)TB_PC_SPILL(x);
+    xl_pc_state(xl, (uint16_t)TB_PC_SPILL(x));
     if (in->flags & INSN_F_ADDR16) {
         if (base < 0)
             emit_mov_r32_imm32(e, x, (uint32_t)disp);

@@ -25,7 +25,7 @@ static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
 static int co_invalid(struct bt_cpu *cpu, const struct bt_site *site)
 {
     count(vcpu_of(cpu), K_INVALID);
-    return raise_exception(vcpu_of(cpu), EXC_UD, site->eip, false, 0);
+    return raise_fault(vcpu_of(cpu), FAULT(EXC_UD, 0), site->eip);
 }
 
 static int co_unsupported(struct vcpu *v, const struct bt_site *site, const char *what)
@@ -189,7 +189,7 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
 static int co_ud(struct bt_cpu *cpu, const struct bt_site *site)
 {
     count(vcpu_of(cpu), K_UD);
-    return raise_exception(vcpu_of(cpu), EXC_UD, site->eip, false, 0);
+    return raise_fault(vcpu_of(cpu), FAULT(EXC_UD, 0), site->eip);
 }
 
 /* ---- helpers: instructions emulated in C ------------------------------- */
@@ -254,7 +254,7 @@ static int co_bcd(struct bt_cpu *cpu, const struct bt_site *site)
     }
     case 0xd4:   /* AAM: #DE on a zero base */
         if (base == 0)
-            return raise_exception(v, EXC_DE, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_DE, 0), site->eip);
         ah = al / base;
         al = al % base;
         eax = (eax & ~0xffffu) | (uint32_t)ah << 8 | al;
@@ -334,13 +334,13 @@ static int co_fpu_trap(struct bt_cpu *cpu, const struct bt_site *site)
 
     if (in->id == X86_INS_WAIT) {
         if (ts && mp)
-            return raise_exception(v, EXC_NM, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_NM, 0), site->eip);
         return BT_RESUME;           /* no pending x87 exception is modelled */
     }
     if ((in->flags & INSN_F_SSE) && em)
-        return raise_exception(v, EXC_UD, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     if (em || ts)
-        return raise_exception(v, EXC_NM, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_NM, 0), site->eip);
     cpu->next_eip = site->eip;      /* translated under a stale mode: again */
     return BT_EXIT;
 }

@@ -48,7 +48,15 @@ int raise_fault(struct vcpu *v, struct fault f, uint32_t eip)
      * (#GP, #TS) would not have happened (SDM vol. 3A §6.15, #PF). */
     if (v->pf.pending && v->pf.site == v->bt.site)
         f = pf_take(v, f);
-    return raise_exception(v, f.vec, eip, exc_has_error(f.vec), f.err);
+    if (f.vec == EXC_PF)
+        v->cr2 = f.cr2;
+    v->exc.vector = f.vec;
+    v->exc.eip = eip;
+    v->exc.has_error_code = f.has_err;
+    v->exc.error_code = f.has_err ? f.err : 0;
+    v->bt.exc_pending = 1;
+    v->bt.next_eip = eip;
+    return BT_EXIT;
 }
 
 enum { BENIGN, CONTRIBUTORY, PAGE_FAULT };

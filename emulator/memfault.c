@@ -75,9 +75,8 @@ static enum mf_action code_write(struct vcpu *v, struct tb *tb, uint32_t gpa, co
 {
     struct vm *vm = v->vm;
     unsigned len = decoded ? memop_store_size(in) : 0;
-    bool into_self = len && smc_overlaps(vm, tb, gpa, (uint64_t)gpa + len);
+    bool into_self = len && tb_overlaps(tb, gpa, (uint64_t)gpa + len);
 
-    vm->stats.smc_writes++;
     smc_code_write(v, gpa, 4096, true);
     mmu_unprotect_code(vm->mmu, gpa);
     if (into_self && memop_supported(in)) {
@@ -115,8 +114,7 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     case MMU_HIDDEN:
         return MF_RESUME;
     case MMU_GUEST_PF:
-        v->mf.cr2 = r.cr2;
-        v->mf.err = r.error;
+        v->mf.pf = PF(r.error, r.cr2);
         return MF_PF;
     case MMU_MMIO:
         if (!decode_at(v, tb, eip, off, in))
@@ -151,8 +149,7 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
 
     switch (a) {
     case MF_PF:
-        v->cr2 = v->mf.cr2;
-        raise_exception(v, EXC_PF, eip, true, v->mf.err);
+        raise_fault(v, v->mf.pf, eip);
         return;
     case MF_ERROR:
         v->exit = EXIT_ERROR;

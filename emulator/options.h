@@ -34,6 +34,7 @@ struct options {
     struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */
     bool snapshot;            /* -snapshot: disk writes stay in memory */
     const char *screen;       /* --screen FILE: the final 80x25 text screen */
+    unsigned poll_storm;      /* --poll-storm N (0: off) */
 };
 
 /* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */

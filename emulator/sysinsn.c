@@ -34,7 +34,7 @@ enum {
 static int gp0(struct vcpu *v, const struct bt_site *site) { return raise_fault(v, GP(0), site->eip); }
 static int ud(struct vcpu *v, const struct bt_site *site)
 {
-    return raise_exception(v, EXC_UD, site->eip, false, 0);
+    return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
 }
 
 /* ---- descriptor-table registers --------------------------------------- */
@@ -326,7 +326,7 @@ static int bound(struct vcpu *v, const struct bt_site *site)
         hi = (uint32_t)(int32_t)(int16_t)hi;
     }
     if (idx < (int32_t)lo || idx > (int32_t)hi)
-        return raise_exception(v, EXC_BR, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_BR, 0), site->eip);
     return BT_EXIT;
 }
 

@@ -18,16 +18,10 @@
 
 #define SITE_INSN(site) (&((const struct bt_site_insn *)(const void *)(site))->insn)
 
-/* Block-key mode bits (fetch.c find_block). CPL changes how sensitive
- * instructions are translated; BT_MODE_PG (paging on) keeps bt_link from
- * chaining across linear pages; MODE_STEP marks the one-instruction blocks
- * the dispatcher runs inside an interrupt shadow. TODO(#4): a signature of
- * the data-segment bases once the translator folds them. */
-#define MODE_CPL_MASK 3u
-#define MODE_STEP     (1u << 31)
+/* The block-key mode word of the vCPU's current state (bits: bt/abi.h). */
 static inline uint32_t vcpu_mode(const struct vcpu *v)
 {
-    return (v->cpl & MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
+    return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
            v->segset << BT_MODE_SEGSET_SHIFT;
 }
@@ -39,21 +33,7 @@ void segset_bases(void *opaque, uint32_t set, uint32_t base[6]);
 
 /* ---- faults ------------------------------------------------------------ */
 
-struct fault {
-    int vec;                    /* exception vector, or -1 for none */
-    uint32_t err;               /* error code, if the vector has one */
-};
-#define NO_FAULT         ((struct fault){ -1, 0 })
-#define FAULT(v, e)      ((struct fault){ (v), (e) })
-#define GP(e)            FAULT(EXC_GP, (e))
-
-/* SDM vol. 3 §6.13 / table 6-1: the vectors that push an error code. */
-static inline bool exc_has_error(int vec)
-{
-    return vec == EXC_DF || (vec >= EXC_TS && vec <= EXC_PF) || vec == EXC_AC;
-}
-/* Record f for delivery at `eip` (a fault's own EIP); returns BT_EXIT. */
-int raise_fault(struct vcpu *v, struct fault f, uint32_t eip);
+/* struct fault, NO_FAULT, FAULT, GP, raise_fault: emulator/fault.h. */
 const char *exc_name(int vec);
 
 /* ---- descriptors (desc.c; SDM vol. 3 §3.4-3.5, §5) ----------------------- */
@@ -188,6 +168,9 @@ void events_rearm(struct vcpu *v);
 void events_service(struct vcpu *v);
 /* HLT: sleep on the host until a device event or a signal. */
 void events_wait(struct vcpu *v);
+/* vm_config.poll_storm: maybe protect the poll page before entering the
+ * block at eip (poll_storm.c). */
+void poll_storm(struct vcpu *v, uint32_t eip);
 /* The host signal of the event timer; its handler (signals.c) sets
  * timer_fired and requests an exit through the poll page. */
 int events_timer_signal(void);

@@ -30,7 +30,7 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
         uint32_t ea;
         int seg;
         if (in->mod == 3)
-            return raise_exception(v, EXC_UD, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
         seg = op_ea(v, in, &ea);
         off = 0;
         if (!seg_read(v, seg, ea, &off, n, site->eip) || !seg_read(v, seg, ea + n, &sel32, 2, site->eip))
@@ -137,7 +137,7 @@ int co_far(struct bt_cpu *cpu, const struct bt_site *site)
     case 0x9a: return far_jmp_call(v, site, true);
     case 0xff: return far_jmp_call(v, site, in->reg == 3);
     case 0xca: case 0xcb: return far_ret(v, site);
-    default: return raise_exception(v, EXC_UD, site->eip, false, 0);
+    default: return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     }
 }
 
@@ -227,11 +227,11 @@ int co_int(struct bt_cpu *cpu, const struct bt_site *site)
         vec = EXC_OF;
         break;
     default:
-        return raise_exception(v, EXC_UD, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     }
     /* Traps: the frame holds the next instruction's EIP. */
     if (v->vm->cfg.stop_on_exception)
-        return raise_exception(v, vec, site->next_eip, false, 0);
+        return raise_fault(v, SOFT_INT(vec), site->next_eip);
     v->vm->stats.soft_interrupts++;
     event_deliver(v, vec, src, false, 0, site->next_eip, src == EV_SOFT ? site->eip : site->next_eip);
     return callout_continue(v);

@@ -6,6 +6,7 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
+#include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/fw_cfg.h"
 #include "emulator/hw/ide.h"
@@ -26,13 +27,6 @@ enum exit_reason {
     EXIT_TIMEOUT,
     EXIT_RESET,
     EXIT_ERROR,
-};
-
-/* Architectural exception vectors (SDM vol. 3 §6.3.1). */
-enum {
-    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
-    EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
-    EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
 };
 
 /* A segment register and its hidden part (SDM vol. 3 §3.4.3): what the
@@ -61,14 +55,14 @@ struct dtable {                 /* GDTR, IDTR */
  * for another instruction's. */
 struct pf_note {
     bool pending;
-    uint32_t cr2, err;
+    struct fault pf;
     uint64_t site;
 };
 
 /* What the SIGSEGV handler decided (memfault.c), for after the guest state
  * is copied out of the signal context. */
 struct mf_note {
-    uint32_t cr2, err;          /* MF_PF */
+    struct fault pf;            /* MF_PF */
     struct insn insn;           /* MF_EMULATE: the faulting instruction */
     uint32_t fail_lin;          /* memop_run: the linear address an access failed at */
 };
@@ -113,6 +107,7 @@ struct vcpu {
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
      * of another CPL must not be found through it (jcache.h). */
@@ -137,14 +132,6 @@ struct mmio_region {
     void *opaque;
 };
 
-/* A block translated from two pages that are not physically contiguous
- * (paging on, an instruction crossing the page end): the cache indexes it
- * by its first frame only, so the second is recorded here (smc.c). */
-#define XPAGE_N 256
-struct xpage {
-    struct tb *tb;
-    uint32_t frame2;
-};
 
 /* Adaptive translation (adaptive.c): faults per guest instruction. */
 struct adapt_slot {
@@ -184,8 +171,6 @@ struct vm {
     struct vm_stats stats;
     struct mmio_region mmio[MMIO_MAX];
     int nmmio;
-    struct xpage xpage[XPAGE_N];
-    uint32_t xpage_next;
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
 };
@@ -193,9 +178,6 @@ struct vm {
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }
 static inline uint8_t *vcpu_poll_page(struct vcpu *v) { return (uint8_t *)v - 4096; }
 
-/* Record exception `vector` at `eip` for the dispatcher; returns BT_EXIT so a
- * callout can `return raise_exception(...)`. */
-int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, uint32_t error);
 /* Stop the run with a one-line message (monitor cannot continue). */
 int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

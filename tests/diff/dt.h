@@ -113,5 +113,10 @@ void dt_fill(struct dt_state *s, uint64_t seed);
  * case walks and sets them again). Nothing compares the tables. */
 #define DT_PT 0x00100000u
 extern bool dt_paging;
+/* --poll-storm N: bt86 runs every case with one-instruction blocks, no
+ * chaining, and the poll page armed before about 1 in N block entries
+ * (emulator/poll_storm.c), so that the state recovered at an entry poll is
+ * checked at every kind of instruction (DESIGN §8). 0: off. */
+extern unsigned dt_poll_storm;
 void dt_page_tables(uint32_t pt[3][1024]);
 void dt_fx_default(uint8_t fx[512]);   /* the FNINIT/reset image */

@@ -26,6 +26,7 @@ bool dt_range_mapped(uint32_t a, uint32_t n) {
 }
 
 bool dt_paging;
+unsigned dt_poll_storm;
 
 void dt_page_tables(uint32_t pt[3][1024]) {
     memset(pt, 0, 3 * 4096);
