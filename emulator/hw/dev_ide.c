@@ -549,22 +549,26 @@ static void data_write(struct ide_channel *ch, int size, uint32_t val)
         block_done(ch);
 }
 
-/* REP INSW/INSD: whole elements straight out of the sector buffer, across
- * DRQ blocks, until the transfer ends or the guest's count runs out. */
-static size_t data_in_block(void *dev, uint16_t port, int size, void *buf, size_t count)
+/* REP INSW/INSD and OUTSW/OUTSD: whole elements straight between the
+ * guest's buffer and the sector buffer, across DRQ blocks, until the
+ * transfer ends or the guest's count runs out. */
+static size_t data_block(struct ide_channel *ch, uint16_t port, int size, uint8_t *in,
+                         const uint8_t *out, size_t count)
 {
-    struct ide_channel *ch = dev;
-    size_t done = 0;
+    size_t done = 0, elem = (size_t)size;
     if (size < 2 || (port & 7) != 0)
         return 0;
-    while (done < count && data_ready(ch, false)) {
-        size_t avail = (ch->buf_len - ch->buf_pos) / (unsigned)size, n = count - done;
+    while (done < count && data_ready(ch, out != NULL)) {
+        size_t avail = (ch->buf_len - ch->buf_pos) / elem, n = count - done;
         if (avail == 0)
             break;                               /* a partial element: the slow path */
         if (n > avail)
             n = avail;
-        memcpy((uint8_t *)buf + done * (unsigned)size, ch->buf + ch->buf_pos, n * (unsigned)size);
-        ch->buf_pos += (uint32_t)(n * (unsigned)size);
+        if (out)
+            memcpy(ch->buf + ch->buf_pos, out + done * elem, n * elem);
+        else
+            memcpy(in + done * elem, ch->buf + ch->buf_pos, n * elem);
+        ch->buf_pos += (uint32_t)(n * elem);
         done += n;
         if (ch->buf_pos == ch->buf_len)
             block_done(ch);
@@ -572,25 +576,14 @@ static size_t data_in_block(void *dev, uint16_t port, int size, void *buf, size_
     return done;
 }
 
+static size_t data_in_block(void *dev, uint16_t port, int size, void *buf, size_t count)
+{
+    return data_block(dev, port, size, buf, NULL, count);
+}
+
 static size_t data_out_block(void *dev, uint16_t port, int size, const void *buf, size_t count)
 {
-    struct ide_channel *ch = dev;
-    size_t done = 0;
-    if (size < 2 || (port & 7) != 0)
-        return 0;
-    while (done < count && data_ready(ch, true)) {
-        size_t avail = (ch->buf_len - ch->buf_pos) / (unsigned)size, n = count - done;
-        if (avail == 0)
-            break;
-        if (n > avail)
-            n = avail;
-        memcpy(ch->buf + ch->buf_pos, (const uint8_t *)buf + done * (unsigned)size, n * (unsigned)size);
-        ch->buf_pos += (uint32_t)(n * (unsigned)size);
-        done += n;
-        if (ch->buf_pos == ch->buf_len)
-            block_done(ch);
-    }
-    return done;
+    return data_block(dev, port, size, NULL, buf, count);
 }
 
 /* ---- port handlers ------------------------------------------------------------ */
