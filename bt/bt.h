@@ -29,8 +29,11 @@
 /* BT_HELPER_UNTRANSLATED: an operand form the translator does not handle
  * (16-bit addresses in stack, branch and string operands; XLAT and MASKMOV
  * through a based DS); the monitor stops with a message naming it. */
+/* BT_HELPER_DIVIDE_ERROR: a checked DIV/IDIV (bt_config.checked_div) found
+ * its divisor 0 or its quotient too large; the guest state is as before the
+ * instruction and the handler raises #DE. */
 enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_UNTRANSLATED, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
-       BT_HELPER_FPU_TRAP, BT_HELPER_COUNT };
+       BT_HELPER_FPU_TRAP, BT_HELPER_DIVIDE_ERROR, BT_HELPER_COUNT };
 
 /* Handler for each instruction kind that needs the monitor. The site carries
  * the decoded instruction. Kinds without a handler raise #UD. */
@@ -57,10 +60,19 @@ struct bt_config {
      * (physical phys) be a BT_HELPER_MEMOP callout? NULL: never. */
     bool (*slow_mem)(void *opaque, uint32_t eip, uint32_t phys);
     void *slow_mem_opaque;
+    /* Adaptive translation: has the DIV/IDIV at eip (physical phys) raised
+     * #DE before? Then it is translated to check first and raise #DE through
+     * BT_HELPER_DIVIDE_ERROR, without a host signal. NULL: never. */
+    bool (*checked_div)(void *opaque, uint32_t eip, uint32_t phys);
+    void *checked_div_opaque;
     /* The segment bases (ES CS SS DS FS GS) of segment-base set `set` (see
      * BT_MODE_SEGSET); NULL: every set is flat. */
     void (*seg_bases)(void *opaque, uint32_t set, uint32_t base[6]);
     void *seg_bases_opaque;
+    /* Debugger breakpoints: a block ends before an instruction at a guest
+     * linear eip for which this says true (never before its first). */
+    bool (*stop_at)(void *opaque, uint32_t eip);
+    void *stop_at_opaque;
 };
 
 /* The translator's counters, each with its --stats description. */

@@ -86,5 +86,13 @@ bool xl_string(struct xl *xl, const struct insn *in);
 bool xl_misc(struct xl *xl, const struct insn *in);      /* INCDEC_SHORT MOFFS XLAT SALC CLI STI */
 bool xl_pushf(struct xl *xl, const struct insn *in);     /* inline PUSHF (xlate_flags.c) */
 bool xl_popf(struct xl *xl, const struct insn *in);      /* inline POPF at CPL 0, 32-bit */
+/* pushfq (op 0x9c, disp = slot + 8) or popfq (0x9d, disp = slot) through the
+ * vCPU's RFLAGS slot, RSP borrowed for that one instruction (xlate_flags.c). */
+void xl_rflags_slot(struct emit *e, int32_t disp, uint8_t op);
+/* DIV/IDIV that raises #DE through a callout instead of a host SIGFPE
+ * (xlate_div.c); false: the form is copied as it is. */
+bool xl_div_checked(struct xl *xl, const struct insn *in);
+/* Inline RDTSC (xlate_rdtsc.c); false: the block needs the callout. */
+bool xl_rdtsc(struct xl *xl, const struct insn *in);
 /* After an instruction that may set IF: hand a waiting interrupt to the monitor. */
 void xl_check_irq_window(struct xl *xl, const struct insn *in);

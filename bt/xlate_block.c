@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <capstone/capstone.h>
+
 #include "bt/abi_offsets.h"
 #include "bt/verify.h"
 #include "bt/xlate.h"
@@ -188,6 +190,12 @@ static void translate_one(struct xl *xl, const struct insn *in)
             return;
         }
     }
+    if (in->kind == K_SYS && in->id == X86_INS_RDTSC && xl_rdtsc(xl, in))
+        return;
+    if ((in->id == X86_INS_DIV || in->id == X86_INS_IDIV) && bt->cfg.checked_div &&
+        bt->cfg.checked_div(bt->cfg.checked_div_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip)) &&
+        xl_div_checked(xl, in))
+        return;
     switch (in->kind) {
     case K_COPY:
     case K_COPY_MEM:
@@ -345,7 +353,10 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         struct insn in;
         int r;
 
-        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0)) {
+        bool breakpoint = xl.ninsn > 0 && bt->cfg.stop_at &&
+                          bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + off);
+        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0) ||
+            breakpoint) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }

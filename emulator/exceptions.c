@@ -86,9 +86,11 @@ static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16
     return NO_FAULT;
 }
 
-/* One delivery attempt. *stopped: the run was stopped with a message. */
+/* One delivery attempt. *stopped: the run was stopped with a message;
+ * *switched: a task gate switched tasks, so a fault it returns belongs to
+ * the new task (its EIP). */
 static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src, bool has_err,
-                                 uint32_t err, uint32_t eip, bool *stopped)
+                                 uint32_t err, uint32_t eip, bool *stopped, bool *switched)
 {
     struct bt_cpu *cpu = &v->bt;
     uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
@@ -117,9 +119,11 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     if (!desc_present(gate))
         return FAULT(EXC_NP, idt_err);
     if (type == SYS_TASKGATE) {
-        /* The checks of the task switch's target (SDM vol. 3 §7.3, table
-         * 7-1) that a garbage IDT trips over; a valid one is refused. */
+        /* A task switch (SDM vol. 3 §6.11.1, §7.3): the gate names an
+         * available TSS in the GDT. */
         struct desc tssd;
+        struct task_result res;
+        struct fault f;
         uint16_t tsel = (uint16_t)(gate.lo >> 16);
         unsigned tt;
         if ((tsel & 4) || !desc_read(v, tsel, &tssd))
@@ -131,10 +135,10 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
             return FAULT(EXC_NP, (tsel & 0xfffcu) | ext);
         if (desc_limit(tssd) < (tt == SYS_TSS32_AVAIL ? 0x67u : 0x2bu))
             return FAULT(EXC_TS, (tsel & 0xfffcu) | ext);
-        *stopped = true;
-        vcpu_stop_error(v, eip, "guest %s goes through a task gate: task switches are not supported "
-                        "yet (TODO(#4))", exc_name(vector));
-        return NO_FAULT;
+        f = task_switch(v, tsel, tssd, TASK_INT, eip, has_err, err, ext, &res);
+        *stopped = res.stopped;
+        *switched = res.committed;
+        return f;
     }
 
     sel = (uint16_t)(gate.lo >> 16);
@@ -171,7 +175,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     frame[n++] = eip;
     if (has_err)
         frame[n++] = err;
-    if (!(cs.hi & (1u << 22)) || desc_base(cs) != 0) {
+    if (!desc_db(cs) || desc_base(cs) != 0) {
         *stopped = true;
         seg_set_cs(v, sel, cs, new_cpl, off);   /* refuses with the message */
         return NO_FAULT;
@@ -246,8 +250,8 @@ bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err,
     size_t len = 0;
 
     for (;;) {
-        bool stopped = false;
-        struct fault f = deliver_once(v, cur, src, has_err, err, eip, &stopped);
+        bool stopped = false, switched = false;
+        struct fault f = deliver_once(v, cur, src, has_err, err, eip, &stopped, &switched);
         if (stopped)
             return false;
         if (f.vec < 0) {
@@ -271,7 +275,8 @@ bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err,
                                     exc_name(cur));
         has_err = exc_has_error(cur);
         src = EV_EXC;
-        eip = fault_eip;
+        eip = switched ? v->bt.eip : fault_eip;
+        fault_eip = eip;
     }
 }
 

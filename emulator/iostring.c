@@ -8,7 +8,7 @@
 
 #include "emulator/paging.h"
 
-void io_string_bulk(struct vcpu *v, uint16_t port, int size, bool in)
+void io_string_bulk(struct vcpu *v, uint16_t port, int size, bool in, uint32_t seg_base)
 {
     struct bt_cpu *cpu = &v->bt;
     struct io_bus *io = &v->vm->io;
@@ -16,7 +16,7 @@ void io_string_bulk(struct vcpu *v, uint16_t port, int size, bool in)
     uint8_t tmp[4096];
 
     while (cpu->gpr[R_ECX] != 0 && v->exit == EXIT_NONE) {
-        uint32_t lin = cpu->gpr[in ? R_EDI : R_ESI], gpa;
+        uint32_t lin = seg_base + cpu->gpr[in ? R_EDI : R_ESI], gpa;
         uint32_t elems = (4096 - (lin & 4095)) / (uint32_t)size;
         if (elems > cpu->gpr[R_ECX])
             elems = cpu->gpr[R_ECX];

@@ -6,8 +6,9 @@
 
 struct vcpu;
 
-/* Move as many elements of a REP INS (in) or REP OUTS as the device takes
- * in bulk, page by page of guest RAM, updating ECX and EDI/ESI; whatever is
- * left (a fault, a page that is not RAM, an element crossing a page, a
- * device without a bulk path) is for the one-element-at-a-time loop. */
-void io_string_bulk(struct vcpu *v, uint16_t port, int size, bool in);
+/* Move as many elements of a REP INS (in) or REP OUTS with 32-bit
+ * addressing as the device takes in bulk, page by page of guest RAM at
+ * seg_base + EDI/ESI, updating ECX and EDI/ESI; whatever is left (a fault,
+ * a page that is not RAM, an element crossing a page, a device without a
+ * bulk path) is for the one-element-at-a-time loop. */
+void io_string_bulk(struct vcpu *v, uint16_t port, int size, bool in, uint32_t seg_base);

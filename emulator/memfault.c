@@ -167,6 +167,9 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
         v->vm->stats.memop_emulated++;
         cpu->next_eip = eip + in->len;
         return;
+    case MEMOP_PARTIAL:
+        cpu->next_eip = eip;    /* a REP string goes on after an interrupt */
+        return;
     case MEMOP_FAULT:
         guest_mem_fail(v, eip, v->mf.fail_lin, "touches");
         return;

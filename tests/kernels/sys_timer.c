@@ -56,22 +56,38 @@ static void busy_wait_ms(uint32_t ms)
         ;
 }
 
+/* Spin until n more ticks than t0 arrived, or about ms milliseconds of
+ * host time passed: on a loaded host the monitor may be descheduled for
+ * most of a short window, so the checks count ticks, and time only bounds
+ * how long a missing tick is waited for. */
+static void wait_ticks(uint32_t t0, uint32_t n, uint32_t ms)
+{
+    uint64_t end = rdtsc() + tsc_hz / 1000 * ms;
+    while (ticks - t0 < n && rdtsc() < end)
+        ;
+}
+
 static void test_rate(void)
 {
     uint8_t s = rtc_seconds();
     while (rtc_seconds() == s)
         ;
-    s = rtc_seconds();
     uint32_t t0 = ticks;
     uint64_t c0 = rdtsc();
-    while (rtc_seconds() == s)
-        ;
+    for (int i = 0; i < 2; i++) {
+        s = rtc_seconds();
+        while (rtc_seconds() == s)
+            ;
+    }
     uint32_t n = ticks - t0;
-    tsc_hz = rdtsc() - c0;
-    kprintf("sys_timer: %u timer interrupts in one RTC second\n", n);
-    /* Tolerant: a loaded host delays the timer signal and ticks merge,
-     * as on a PC whose interrupts are held off too long. */
-    CHECK(n >= RATE / 2 && n <= RATE * 13 / 10);
+    tsc_hz = (rdtsc() - c0) / 2;
+    kprintf("sys_timer: %u timer interrupts in two RTC seconds\n", n);
+    CHECK(n <= 2 * RATE * 13 / 10);
+    /* On a loaded host the monitor runs late and ticks merge in the PIC;
+     * the ones lost are handed in afterwards (catch-up), so the count
+     * reaches the rate, only later. */
+    wait_ticks(t0, 2 * RATE * 9 / 10, 5000);
+    CHECK(ticks - t0 >= 2 * RATE * 9 / 10);
 }
 
 static void test_hlt(void)
@@ -99,18 +115,19 @@ static void test_mask_eoi(void)
     busy_wait_ms(30);
     CHECK_EQ(ticks, t0);
     outb(0x21, 0xfe);
-    busy_wait_ms(30);
+    wait_ticks(t0, 10, 3000);
     CHECK(ticks - t0 >= 10);
     /* Without an EOI, IRQ 0 stays in service and blocks itself. */
     send_eoi = 0;
     t0 = ticks;
+    wait_ticks(t0, 1, 3000);
     busy_wait_ms(30);
     CHECK_EQ(ticks - t0, 1);
     outb(0x20, 0x0b);                    /* OCW3: read ISR */
     CHECK_EQ(inb(0x20) & 1, 1);
     send_eoi = 1;
     outb(0x20, 0x20);
-    busy_wait_ms(30);
+    wait_ticks(t0, 10, 3000);
     CHECK(ticks - t0 >= 10);
     outb(0x20, 0x0a);                    /* back to IRR reads */
 }
