@@ -197,6 +197,27 @@ static void read_multiple(void)
     CHECK_EQ(reg(R_STATUS) & (DRQ | ERR), 0);
 }
 
+/* REP INSL into ES:EDI with a non-zero ES base: the data lands at base + EDI. */
+static void read_es_based(void)
+{
+    enum { SLOT = 8, SEL = SLOT << 3, ES_BASE = 0x1000 };
+    gdt[SLOT] = seg_desc(ES_BASE, 0xfffff, 0x92, 0xc);
+    outb(CTL, NIEN);
+    lba28(77, 2);
+    set(R_CMD, 0x20);
+    for (uint32_t s = 77; s < 79; s++) {
+        uint32_t edi = (uint32_t)buf - ES_BASE, n = 128;
+        CHECK_EQ(wait_ready() & (DRQ | ERR), DRQ);
+        __asm__ volatile("push %%es; mov %w3, %%es; cld; rep insl; pop %%es"
+                         : "+D"(edi), "+c"(n) : "d"(BASE), "r"(SEL) : "memory");
+        CHECK_EQ(edi, (uint32_t)buf - ES_BASE + 512);
+        check_sector(buf, s, 0);
+    }
+    CHECK_EQ(wait_ready() & (DRQ | ERR), 0);
+    outb(CTL, 0);
+    reg(R_STATUS);
+}
+
 static void read_chs(void)
 {
     outb(CTL, NIEN);
@@ -341,6 +362,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     read_all_polled();
     read_irq_32();
     read_multiple();
+    read_es_based();
     read_chs();
     writes();
     errors_and_reset();
