@@ -541,6 +541,32 @@ static int opt_cpu_limit(struct parse *p, const char *v)
     return 0;
 }
 
+static int opt_drive(struct parse *p, const char *v)
+{
+    return options_drive(p->o, v, -1, p->err, p->errlen);
+}
+
+/* -hda..-hdd FILE: QEMU's shorthand for -drive file=FILE,index=0..3. */
+static int opt_hd(struct parse *p, const char *v, int index)
+{
+    char spec[1100];
+    if (strchr(v, ','))
+        return fail(p, "-hd%c '%s': use -drive for file names with commas", 'a' + index, v);
+    snprintf(spec, sizeof spec, "file=%s", v);
+    if (options_drive(p->o, spec, index, p->err, p->errlen) < 0)
+        return -1;
+    p->o->drive[index].spec = v;
+    p->o->drive[index].hd = (char)('a' + index);
+    return 0;
+}
+
+static int opt_hda(struct parse *p, const char *v) { return opt_hd(p, v, 0); }
+static int opt_hdb(struct parse *p, const char *v) { return opt_hd(p, v, 1); }
+static int opt_hdc(struct parse *p, const char *v) { return opt_hd(p, v, 2); }
+static int opt_hdd(struct parse *p, const char *v) { return opt_hd(p, v, 3); }
+static int opt_snapshot(struct parse *p, const char *v) { p->o->snapshot = true; return 0; }
+static int opt_screen(struct parse *p, const char *v) { p->o->screen = v; return 0; }
+
 /* --poll-storm N: a testing aid (emulator/poll_storm.c). */
 static int opt_poll_storm(struct parse *p, const char *v)
 {
@@ -602,6 +628,15 @@ static const struct opt opts[] = {
       "writing v to iobase ends the run with status (v<<1)|1;"
       HELP_NL "also pc-testdev (QEMU's test device), pci-testdev"
       HELP_NL "(accepted, not emulated yet), help (lists them)" },
+    { "-", "drive", NULL, "file=F[,index=0-3][,format=raw][,media=disk][,readonly=on]",
+      opt_drive, "an IDE disk: a raw image (index 0,1 primary, 2,3 secondary)" },
+    { "-", "hda", NULL, "FILE", opt_hda, "IDE primary master (-hdb slave, -hdc/-hdd secondary)" },
+    { "-", "hdb", NULL, "FILE", opt_hdb, NULL },
+    { "-", "hdc", NULL, "FILE", opt_hdc, NULL },
+    { "-", "hdd", NULL, "FILE", opt_hdd, NULL },
+    { "-", "snapshot", NULL, NULL, opt_snapshot, "disk writes stay in memory; image files untouched" },
+    { "--", "screen", NULL, "FILE", opt_screen,
+      "on exit, write the 80x25 VGA text screen to FILE" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
     { "-", "nodefaults", NULL, NULL, opt_nodefaults,
       "no default devices: COM1 output goes nowhere" HELP_NL "unless -serial is given" },
@@ -702,6 +737,8 @@ void options_usage(FILE *f)
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const struct opt *op = &opts[i];
         char left[96];
+        if (!op->help)
+            continue;
         if (op->alias)
             snprintf(left, sizeof left, "-%s, %s%s", op->alias, op->dashes, op->name);
         else

@@ -10,6 +10,10 @@
 #include "emulator/debug.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
+#include "emulator/hw/fw_cfg.h"
+#include "emulator/hw/ide.h"
+#include "emulator/hw/pci.h"
+#include "emulator/hw/vga.h"
 #include "emulator/hw/io.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
@@ -163,6 +167,10 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct ide ide;
+    struct pci_bus pci;
+    struct vga vga;
+    struct fw_cfg fw_cfg;
     struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */

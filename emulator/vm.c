@@ -40,6 +40,16 @@ static uint64_t clock_ns(clockid_t id)
 static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
 static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
 
+/* fw_cfg's DMA: guest RAM only, through the same path as the monitor's
+ * own writes (traced pages and translated code stay coherent). */
+static int fw_cfg_mem(void *opaque, uint64_t gpa, void *buf, size_t n, bool write)
+{
+    struct vm *vm = opaque;
+    if (gpa > UINT32_MAX || n > UINT32_MAX - gpa + 1)
+        return -1;
+    return write ? vm_write_phys(vm, (uint32_t)gpa, buf, n) : vm_read_phys(vm, (uint32_t)gpa, buf, n);
+}
+
 /* The PIC's INTR output: interrupts.c delivers through the guest IDT. */
 static void on_intr(void *opaque, int irq, int level)
 {
@@ -160,6 +170,10 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->rtc.offset_s = cfg->rtc_offset_s;
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
+    ide_init(&vm->ide, &vm->io, cfg->disks, pic_irq_line, &vm->pic);
+    pci_init(&vm->pci, &vm->io, on_reset, vm);
+    vga_init(&vm->vga, &vm->io);
+    fw_cfg_init(&vm->fw_cfg, &vm->io, cfg->ram_size, 1, fw_cfg_mem, vm);
     if (cfg->pc_testdev && pc_testdev_attach(vm, err, errlen) < 0)
         goto fail;
     if (system_init(vm, err, errlen) < 0)
@@ -197,6 +211,13 @@ int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t err
         return -1;
     }
     return ram_add(&vm->ram, gpa, size, err, errlen);
+}
+
+size_t vm_screen_text(struct vm *vm, char *out)
+{
+    const uint8_t *text = vm_phys_ptr(vm, VGA_TEXT_BASE, VGA_TEXT_SIZE);
+    static const uint8_t blank[VGA_TEXT_SIZE];
+    return vga_screen_text(&vm->vga, text ? text : blank, out);
 }
 
 void *vm_phys_ptr(struct vm *vm, uint32_t gpa, size_t n) { return ram_ptr(&vm->ram, gpa, n); }

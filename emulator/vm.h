@@ -12,6 +12,7 @@
 
 struct vm;
 struct vcpu;
+struct disk;
 
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
@@ -22,6 +23,7 @@ struct vm_config {
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
                                  entries from the dispatcher (0: never; poll_storm.c) */
     unsigned max_block_insns; /* testing: guest instructions per block at most (0: 64) */
@@ -120,6 +122,9 @@ const char *vm_error(struct vm *vm);               /* for VM_EXIT_ERROR */
 /* Forget every translation (the tester rewrites code between cases). */
 void vm_flush_code(struct vm *vm);
 
+/* --screen: the VGA text screen's characters, one line per row (out holds
+ * at least 25 * 81 + 1 bytes, hw/vga.h VGA_SCREEN_TEXT_MAX); the length. */
+size_t vm_screen_text(struct vm *vm, char *out);
 /* Debugger support (debug.c; the GDB stub drives it). Breakpoints are guest
  * linear addresses, done in translation (no guest byte is patched):
  * insert/remove returns 0, or -1 (table full, or not there). */
