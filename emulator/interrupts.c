@@ -107,6 +107,8 @@ static uint64_t next_deadline(struct vcpu *v, uint64_t now)
     struct events *e = vm->events;
     uint64_t next = pit_next_event_ns(&vm->pit), rtc = rtc_next_event_ns(&vm->rtc);
 
+    if (vm->has_apic && lapic_next_event_ns(&vm->lapic) < next)
+        next = lapic_next_event_ns(&vm->lapic);
     if (rtc != UINT64_MAX) {
         uint64_t real = now_ns(CLOCK_REALTIME);
         uint64_t mono = rtc > real ? now + (rtc - real) : now;
@@ -185,6 +187,8 @@ static void service(struct vcpu *v)
     e->armed = 0;
     catch_up(vm, pit_update(&vm->pit));
     rtc_update(&vm->rtc);
+    if (vm->has_apic)
+        lapic_update(&vm->lapic);
     if (e->in_fd >= 0 && now >= e->next_input)
         read_input(v, now);
     events_rearm(v);
@@ -257,7 +261,10 @@ void intr_line(struct vcpu *v, int level)
 bool intr_deliver(struct vcpu *v)
 {
     struct vm *vm = v->vm;
-    int vector = pic_acknowledge(&vm->pic);
+    int vector = vm->has_apic ? lapic_acknowledge(&vm->lapic) : LAPIC_EXTINT;
+
+    if (vector == LAPIC_EXTINT)
+        vector = pic_acknowledge(&vm->pic);     /* the 8259's INTA cycle */
 
     vm->stats.interrupts++;
     return event_deliver(v, vector, EV_EXTINT, false, 0, v->bt.eip, v->bt.eip);

@@ -57,6 +57,7 @@ int main(int argc, char **argv)
     cfg.verify = o.verify;
     cfg.trace = o.trace;
     cfg.shadow_spaces = o.shadow_spaces;
+    cfg.isapc = o.isapc;
     cfg.console_fd = open_serial(o.serial, err, sizeof err);
     if (cfg.console_fd == -2) {
         fprintf(stderr, "bt86: %s\n", err);

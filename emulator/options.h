@@ -19,6 +19,7 @@ struct options {
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
+    bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI, HPET */
 };
 
 /* Parse argv. Returns 0 to run, 1 if --help/--version was printed (exit 0),

@@ -231,8 +231,13 @@ static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
 
 /* ---- identity and counters -------------------------------------------- */
 
-static void cpuid(struct bt_cpu *cpu)
+/* CPUID.1:EDX.APIC (bit 9): the machine has a local APIC and
+ * IA32_APIC_BASE has it enabled (SDM vol. 3A §10.4.3). */
+#define CPUID1_EDX_APIC (1u << 9)
+
+static void cpuid(struct vcpu *v, struct bt_cpu *cpu)
 {
+    struct vm *vm = v->vm;
     uint32_t leaf = cpu->gpr[R_EAX], a = 0, b = 0, c = 0, d = 0;
 
     if (leaf > 2 && leaf < 0x80000000u)
@@ -245,6 +250,8 @@ static void cpuid(struct bt_cpu *cpu)
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
         d = CPUID1_EDX;
+        if (vm->has_apic && lapic_hw_enabled(&vm->lapic))
+            d |= CPUID1_EDX_APIC;
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
@@ -276,11 +283,13 @@ static int msr(struct vcpu *v, const struct bt_site *site, bool write)
         else
             val = guest_tsc(v);
         break;
-    case MSR_APIC_BASE:         /* TODO(#4): no local APIC behind it yet */
-        if (write)
-            v->apic_base = (val & 0xfffff800u) | (v->apic_base & 0x100);   /* BSP is read-only */
-        else
-            val = v->apic_base;
+    case MSR_APIC_BASE:         /* isapc: no APIC, the MSR reads 0 */
+        if (!v->vm->has_apic)
+            val = 0;
+        else if (!write)
+            val = lapic_get_base(&v->vm->lapic);
+        else if (!lapic_set_base(&v->vm->lapic, val))
+            return gp0(v, site);
         break;
     case MSR_BIOS_SIGN_ID:      /* microcode revision: none */
         val = 0;
@@ -376,7 +385,7 @@ int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
         return callout_continue(v);
     }
     case X86_INS_CPUID:
-        cpuid(cpu);
+        cpuid(v, cpu);
         return BT_EXIT;
     case X86_INS_RDTSC: {
         uint64_t t;

@@ -6,6 +6,7 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
+#include "emulator/hw/apic.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
 #include "emulator/jcache.h"
@@ -104,7 +105,6 @@ struct vcpu {
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
     uint64_t tsc_offset;        /* guest TSC = host TSC + offset (WRMSR 0x10) */
-    uint64_t apic_base;         /* IA32_APIC_BASE */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
@@ -168,6 +168,10 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct isa_irq isa;         /* ISA IRQ lines: the 8259s and the I/O APIC */
+    bool has_apic;              /* machine pc: LAPIC, I/O APIC (cfg.isapc: neither) */
+    struct lapic lapic;
+    struct ioapic ioapic;
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;

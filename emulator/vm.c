@@ -42,11 +42,53 @@ static uint64_t clock_ns(clockid_t id)
 static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
 static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
 
-/* The PIC's INTR output: interrupts.c delivers through the guest IDT. */
+/* The PIC's INTR output: to the LAPIC's LINT0, or with no APIC straight to
+ * the core; interrupts.c delivers through the guest IDT. */
 static void on_intr(void *opaque, int irq, int level)
 {
     struct vm *vm = opaque;
+    if (vm->has_apic)
+        lapic_set_lint(&vm->lapic, 0, level);
+    else
+        intr_line(vm->vcpu, level);
+}
+
+static void on_lapic_intr(void *opaque, int level)
+{
+    struct vm *vm = opaque;
     intr_line(vm->vcpu, level);
+}
+
+static void on_lapic_eoi(void *opaque, uint8_t vector)
+{
+    struct vm *vm = opaque;
+    ioapic_eoi(&vm->ioapic, vector);
+}
+
+static void on_ioapic_message(void *opaque, uint8_t vector, int mode, bool level_trig,
+                              uint8_t dest, bool logical)
+{
+    struct vm *vm = opaque;
+    lapic_deliver(&vm->lapic, vector, mode, level_trig, dest, logical);
+}
+
+static const struct vm_mmio_ops lapic_ops = { lapic_mmio_read, lapic_mmio_write };
+static const struct vm_mmio_ops ioapic_ops = { ioapic_mmio_read, ioapic_mmio_write };
+
+/* QEMU's `pc` has a local APIC and an I/O APIC; `isapc` neither. */
+static int apic_init(struct vm *vm, char *err, size_t errlen)
+{
+    vm->isa.pic = &vm->pic;
+    if (vm->cfg.isapc)
+        return 0;
+    vm->has_apic = true;
+    lapic_init(&vm->lapic, monotonic_ns, vm, on_lapic_intr, vm, on_lapic_eoi, vm);
+    ioapic_init(&vm->ioapic, on_ioapic_message, vm);
+    vm->isa.ioapic = &vm->ioapic;
+    if (vm_mmio_register(vm, LAPIC_BASE, LAPIC_SIZE, &lapic_ops, &vm->lapic, err, errlen) < 0 ||
+        vm_mmio_register(vm, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_ops, &vm->ioapic, err, errlen) < 0)
+        return -1;
+    return 0;
 }
 
 /* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
@@ -133,11 +175,13 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
     debug_exit_init(&vm->debug_exit, &vm->io, 0xf4, 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
-    vm->uart.irq = pic_irq_line;
-    vm->uart.irq_opaque = &vm->pic;
-    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, pic_irq_line, &vm->pic);
-    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
-    ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
+    if (apic_init(vm, err, errlen) < 0)
+        goto fail;
+    vm->uart.irq = isa_irq_line;
+    vm->uart.irq_opaque = &vm->isa;
+    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, isa_irq_line, &vm->isa);
+    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, isa_irq_line, &vm->isa);
+    ps2_init(&vm->ps2, &vm->io, isa_irq_line, &vm->isa, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     if (system_init(vm, err, errlen) < 0)
         goto fail;
