@@ -109,6 +109,8 @@ static uint64_t next_deadline(struct vcpu *v, uint64_t now)
 
     if (vm->has_apic && lapic_next_event_ns(&vm->lapic) < next)
         next = lapic_next_event_ns(&vm->lapic);
+    if (vm->has_apic && hpet_next_event_ns(&vm->hpet) < next)
+        next = hpet_next_event_ns(&vm->hpet);
     if (rtc != UINT64_MAX) {
         uint64_t real = now_ns(CLOCK_REALTIME);
         uint64_t mono = rtc > real ? now + (rtc - real) : now;
@@ -187,8 +189,10 @@ static void service(struct vcpu *v)
     e->armed = 0;
     catch_up(vm, pit_update(&vm->pit));
     rtc_update(&vm->rtc);
-    if (vm->has_apic)
+    if (vm->has_apic) {
         lapic_update(&vm->lapic);
+        hpet_update(&vm->hpet);
+    }
     if (e->in_fd >= 0 && now >= e->next_input)
         read_input(v, now);
     events_rearm(v);

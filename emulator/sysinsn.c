@@ -266,6 +266,14 @@ static void cpuid(struct vcpu *v, struct bt_cpu *cpu)
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
 }
 
+void cpuid_signature(struct vcpu *v, uint32_t *signature, uint32_t *features)
+{
+    struct bt_cpu cpu = { .gpr = { [R_EAX] = 1 } };
+    cpuid(v, &cpu);
+    *signature = cpu.gpr[R_EAX];
+    *features = cpu.gpr[R_EDX];
+}
+
 static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->tsc_offset; }
 
 enum { MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_BIOS_SIGN_ID = 0x8b, MSR_SYSENTER_CS = 0x174,

@@ -9,6 +9,7 @@
 #include "emulator/hw/apic.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
+#include "emulator/hw/timers.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
 #include "emulator/vm.h"
@@ -172,6 +173,8 @@ struct vm {
     bool has_apic;              /* machine pc: LAPIC, I/O APIC (cfg.isapc: neither) */
     struct lapic lapic;
     struct ioapic ioapic;
+    struct acpi_pm acpi_pm;
+    struct hpet hpet;
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;

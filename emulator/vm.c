@@ -13,6 +13,7 @@
 
 #include "emulator/boot/file.h"
 #include "emulator/boot/loader.h"
+#include "emulator/hw/firmware.h"
 #include "emulator/paging.h"
 
 #define CODE_CACHE_SIZE (64u << 20)
@@ -74,9 +75,11 @@ static void on_ioapic_message(void *opaque, uint8_t vector, int mode, bool level
 
 static const struct vm_mmio_ops lapic_ops = { lapic_mmio_read, lapic_mmio_write };
 static const struct vm_mmio_ops ioapic_ops = { ioapic_mmio_read, ioapic_mmio_write };
+static const struct vm_mmio_ops hpet_ops = { hpet_mmio_read, hpet_mmio_write };
 
-/* QEMU's `pc` has a local APIC and an I/O APIC; `isapc` neither. */
-static int apic_init(struct vm *vm, char *err, size_t errlen)
+/* What QEMU's `pc` has and `isapc` has not: a local APIC, an I/O APIC, the
+ * ACPI PM block with its timer and an HPET (the tables: vm_load_kernel). */
+static int pc_init(struct vm *vm, char *err, size_t errlen)
 {
     vm->isa.pic = &vm->pic;
     if (vm->cfg.isapc)
@@ -85,8 +88,11 @@ static int apic_init(struct vm *vm, char *err, size_t errlen)
     lapic_init(&vm->lapic, monotonic_ns, vm, on_lapic_intr, vm, on_lapic_eoi, vm);
     ioapic_init(&vm->ioapic, on_ioapic_message, vm);
     vm->isa.ioapic = &vm->ioapic;
+    acpi_pm_init(&vm->acpi_pm, &vm->io, ACPI_PM_BASE, monotonic_ns, vm);
+    hpet_init(&vm->hpet, monotonic_ns, vm, isa_irq_line, &vm->isa);
     if (vm_mmio_register(vm, LAPIC_BASE, LAPIC_SIZE, &lapic_ops, &vm->lapic, err, errlen) < 0 ||
-        vm_mmio_register(vm, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_ops, &vm->ioapic, err, errlen) < 0)
+        vm_mmio_register(vm, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_ops, &vm->ioapic, err, errlen) < 0 ||
+        vm_mmio_register(vm, HPET_BASE, HPET_SIZE, &hpet_ops, &vm->hpet, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -175,7 +181,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
     debug_exit_init(&vm->debug_exit, &vm->io, 0xf4, 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
-    if (apic_init(vm, err, errlen) < 0)
+    if (pc_init(vm, err, errlen) < 0)
         goto fail;
     vm->uart.irq = isa_irq_line;
     vm->uart.irq_opaque = &vm->isa;
@@ -226,8 +232,13 @@ int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *e
     size_t got;
     int rc;
 
+    uint32_t signature, features;
+
     if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
         return -1;
+    /* What the BIOS would have left, before the kernel goes in. */
+    cpuid_signature(vm->vcpu, &signature, &features);
+    fw_build(vm->ram.r[0].host, vm->has_apic, signature, features);
     rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size,
                         cmdline ? cmdline : "", &bi, err, errlen);
     free(file);

@@ -12,7 +12,7 @@
 #define LAPIC_BASE       0xFEE00000u
 #define LAPIC_SIZE       0x1000u
 #define IOAPIC_BASE      0xFEC00000u
-#define IOAPIC_SIZE      0x20u
+#define IOAPIC_SIZE      0x1000u
 #define IOAPIC_ID        1         /* the MP table and the MADT say the same */
 #define IOAPIC_PINS      24
 /* The APIC timer's input clock: 1 GHz, QEMU's (one bus cycle per ns). */
@@ -103,7 +103,8 @@ void ioapic_set_irq(struct ioapic *io, int pin, int level);
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
 
 /* The PC's interrupt lines as QEMU's `pc` wires them: ISA IRQ n goes to the
- * 8259s and, when there is one, to the I/O APIC (IRQ 0 on pin 2). Use
+ * 8259s and, when there is one, to the I/O APIC (IRQ 0 on pin 2); 16-23
+ * are I/O APIC pins only. Use
  * isa_irq_line as the irq_fn of every device (opaque: struct isa_irq). */
 struct isa_irq {
     struct pic *pic;
