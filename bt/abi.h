@@ -97,11 +97,12 @@ struct bt_cpu {
 };
 
 /* The block mode word: what a translation depends on besides its bytes.
- * Blocks are keyed on it; the dispatcher computes it from the vCPU. IOPL is
- * only part of it when CPL > 0 (at CPL 0, CLI/STI are always allowed). */
+ * Blocks are keyed on it; the monitor computes it from the vCPU (every bit
+ * is defined here). IOPL is not part of it: at CPL > 0 CLI/STI always go
+ * to the monitor, which applies the SDM's CPL <= IOPL rule, so a POPF or
+ * IRET that changes IOPL needs no retranslation. */
 #define BT_MODE_CPL(m)      ((m) & 3u)
-#define BT_MODE_IOPL(m)     (((m) >> 2) & 3u)
-#define BT_MODE_MAKE(cpl, iopl) ((uint32_t)(cpl) | ((cpl) ? (uint32_t)(iopl) << 2 : 0u))
+#define BT_MODE_CPL_MASK    3u
 /* Paging is on: a block's linear page may map elsewhere after a CR3 write or
  * INVLPG, so exits only chain to blocks on the same linear page (QEMU's rule
  * for system mode); other targets go through the jump cache, which is
@@ -117,6 +118,10 @@ struct bt_cpu {
 #define BT_MODE_FPU_TRAP    (1u << 5)
 #define BT_MODE_SEGSET(m)   (((m) >> 8) & 0xffu)
 #define BT_MODE_SEGSET_SHIFT 8
+/* A one-instruction block the dispatcher runs inside an interrupt shadow
+ * (STI, MOV SS): its exit never chains, so exactly one
+ * instruction runs before the dispatcher looks at interrupts again. */
+#define BT_MODE_STEP        (1u << 31)
 
 /* Enter translated code at host address `code` with the guest state in cpu.
  * Returns when translated code exits (exit or signal path). Emitted code. */

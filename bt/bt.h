@@ -63,10 +63,20 @@ struct bt_config {
     void *seg_bases_opaque;
 };
 
+/* The translator's counters, each with its --stats description. */
+#define BT_STATS(X)                                                                  \
+    X(blocks,          "blocks translated")                                          \
+    X(guest_insns,     "guest instructions translated")                              \
+    X(guest_bytes,     "guest code bytes translated")                                \
+    X(host_bytes,      "host code bytes emitted")                                    \
+    X(callout_sites,   "instructions translated into callouts")                      \
+    X(memop_sites,     "instructions translated into monitor memory accesses")       \
+    X(verify_failures, "blocks the verifier rejected")
+
 struct bt_stats {
-    uint64_t blocks, guest_insns, guest_bytes, host_bytes, callout_sites;
-    uint64_t memop_callouts;   /* instructions translated as BT_HELPER_MEMOP (adaptive) */
-    uint64_t verify_failures;
+#define X(name, desc) uint64_t name;
+    BT_STATS(X)
+#undef X
 };
 
 struct bt;
@@ -82,14 +92,26 @@ bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu);
 /* Translate the block at guest linear eip whose bytes are code[0..avail)
  * (avail may run past the page end so that an instruction crossing it can be
  * decoded; the block stops at the first page boundary). phys is the guest
- * physical address of code[0]; mode the block-key mode bits. Returns the
- * new, inserted block, or NULL if the cache is full (the caller flushes and
- * retries). */
-struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
-                        const uint8_t *code, size_t avail);
+ * physical address of code[0]; frame2 the frame the bytes past the page end
+ * come from (TB_NO_FRAME2: the physically next one); mode the block-key
+ * mode bits. Returns the new, inserted block, or NULL if the cache is full
+ * (the caller flushes and retries). */
+struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t frame2,
+                        uint32_t mode, const uint8_t *code, size_t avail);
+
+/* May translated code enter block `to` without the dispatcher's checks?
+ * Not a one-instruction step block (BT_MODE_STEP: the dispatcher runs
+ * those itself, inside an interrupt shadow), and, with paging on, not a
+ * block whose bytes cross a page end (the second page's mapping is
+ * re-checked on every lookup). */
+bool bt_enterable(const struct tb *to);
 
 /* The dispatcher reached block `to` (at guest EIP eip) through exit `ex`:
  * chain a direct exit to it, or point an indirect site's inline cache at it.
+ * The one link policy: never with --no-chain, never from a step block or
+ * to a block that is not bt_enterable, and with paging on only within the exit's own
+ * linear page (its mapping may change on a CR3 write or INVLPG; other
+ * targets go through the jump cache, which is flushed then: QEMU's rule).
  * Returns true if something was patched. */
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip);
 

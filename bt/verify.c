@@ -850,8 +850,8 @@ static bool fail(struct verify_result *res, uint32_t off, const char *fmt, ...)
 }
 
 /* Capstone 4.0.2 cannot decode some encodings of the hint-NOP space
- * (0F 0D /0 `prefetch`, the register forms of 0F 18-1F: shared/notes
- * capstone-unicorn.md §2.4) that guest code contains and the translator
+ * (0F 0D /0 `prefetch`, the register forms of 0F 18-1F; pinned by
+ * test_decoder_capstone.c) that guest code contains and the translator
  * copies. They neither access memory nor write a register, so they are
  * taken as NOPs — recognised exactly (no LOCK/REP/REPNE, no VEX), with the
  * length the hardware gives them (SDM vol. 2 §2.1: prefixes, REX, opcode,

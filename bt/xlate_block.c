@@ -157,7 +157,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
         bt->h.helper[BT_HELPER_MEMOP] &&
         bt->cfg.slow_mem(bt->cfg.slow_mem_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip))) {
         xl_callout(xl, bt->h.helper[BT_HELPER_MEMOP], in, 0);
-        bt->stats.memop_callouts++;
+        bt->stats.memop_sites++;
         return;
     }
 
@@ -239,7 +239,7 @@ static void emit_stubs(struct xl *xl)
             /* An indirect site: unchained, its jump goes to the slow lookup. */
             emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + xl->exit_stub[k]);
             tb->exit[k].from = tb;
-            tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+            tb->exit[k].patch_off = (uint32_t)xl->exit_patch[k];
             tb->exit[k].stub_off = (uint32_t)xl->exit_stub[k];
             tb->exit[k].ic_off = (uint32_t)xl->exit_ic[k];
             continue;
@@ -251,7 +251,7 @@ static void emit_stubs(struct xl *xl)
         emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + stub);
         tb->exit[k].from = tb;
         tb->exit[k].target_eip = xl->exit_target[k];
-        tb->exit[k].patch_off = xl->bt->cfg.no_chain ? 0 : (uint32_t)xl->exit_patch[k];
+        tb->exit[k].patch_off = (uint32_t)xl->exit_patch[k];
         tb->exit[k].stub_off = (uint32_t)stub;
     }
 }
@@ -277,8 +277,8 @@ static void trace_block(struct xl *xl, const uint8_t *code)
     }
 }
 
-struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mode,
-                        const uint8_t *code, size_t avail)
+struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t frame2,
+                        uint32_t mode, const uint8_t *code, size_t avail)
 {
     uint8_t *rw, *rx;
     size_t room;
@@ -364,6 +364,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
         }
     }
     tb->valid = true;
+    tb->frame2 = frame2;
     cache_commit(bt->cache, tb->host_len);
     cache_insert(bt->cache, tb);
 
@@ -376,9 +377,15 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t mod
     return tb;
 }
 
+bool bt_enterable(const struct tb *to)
+{
+    return !(to->mode & BT_MODE_STEP) && !((to->mode & BT_MODE_PG) && tb_crosses(to));
+}
+
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
 {
-    if (bt->cfg.no_chain || !ex->patch_off || ex->to)
+    if (bt->cfg.no_chain || !ex->patch_off || ex->to || (ex->from->mode & BT_MODE_STEP) ||
+        !bt_enterable(to))
         return false;
     if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
         return false;

@@ -91,9 +91,9 @@ bool xl_misc(struct xl *xl, const struct insn *in)
         return true;
     case K_CLI:
     case K_STI:
-        /* SDM "CLI"/"STI": #GP(0) when CPL > IOPL. The block's mode says
-         * whether that can happen; then the monitor's handler decides. */
-        if (BT_MODE_CPL(xl->mode) > BT_MODE_IOPL(xl->mode)) {
+        /* SDM "CLI"/"STI": #GP(0) when CPL > IOPL. At CPL 0 that cannot
+         * happen; above it the monitor's handler decides (see BT_MODE_*). */
+        if (BT_MODE_CPL(xl->mode) > 0) {
             bt_callout_fn fn = xl->bt->h.kind[in->kind];
             xl_callout(xl, fn ? fn : xl->bt->h.invalid, in, 0);
             return true;

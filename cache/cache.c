@@ -74,6 +74,10 @@ void cache_insert(struct code_cache *c, struct tb *tb)
            (tb->phys >> 12) <= 1);
     if (tb->host_len == 0)
         tb->host_len = (uint32_t)(c->rx + c->cur - tb->host);
+    if (!tb_crosses(tb))
+        tb->frame2 = TB_NO_FRAME2;
+    else if (tb->frame2 == TB_NO_FRAME2)
+        tb->frame2 = (tb->phys >> 12) + 1;
     tb->valid = true;
     for (int i = 0; i < TB_MAX_EXITS; i++)
         tb->exit[i].from = tb;

@@ -68,16 +68,56 @@ struct tb {
     struct tb *hnext;          /* key hash chain (cache private) */
     struct tb *pnext;          /* same-physical-page list (cache private) */
     struct tb *pnext2;         /* second page's list, for a block spanning two (cache private) */
-    void *user;                /* translator's per-block data */
+    /* The frame (gpa >> 12) holding the bytes past the first page, for a
+     * block that crosses one; TB_NO_FRAME2 otherwise. With paging on it
+     * need not be the next frame (QEMU's TB page_addr[1]). Whoever fills
+     * the block sets it before cache_insert; TB_NO_FRAME2 on a crossing
+     * block means the physically next frame. */
+    uint32_t frame2;
 };
+#define TB_NO_FRAME2 0xffffffffu
+
+/* Does the block run past the end of its first page? */
+static inline bool tb_crosses(const struct tb *tb)
+{
+    return (tb->phys & 4095) + tb->guest_len > 4096;
+}
+
+/* Do the block's guest bytes overlap physical [lo, hi)? The first part runs
+ * from tb->phys to the page end, the rest from the start of frame2 (valid
+ * once the block is inserted). */
+static inline bool tb_overlaps(const struct tb *tb, uint64_t lo, uint64_t hi)
+{
+    uint64_t len = tb->guest_len ? tb->guest_len : 1, a = tb->phys;
+    uint64_t first = tb->frame2 == TB_NO_FRAME2 ? len : 4096 - (a & 4095);
+
+    if (a < hi && lo < a + first)
+        return true;
+    if (tb->frame2 == TB_NO_FRAME2)
+        return false;
+    a = (uint64_t)tb->frame2 << 12;
+    return a < hi && lo < a + (len - first);
+}
 
 /* Counters are totals since cache_create; *_bytes and live_blocks are the
  * current occupancy. */
+/* The code cache's counters, each with its --stats description. */
+#define CACHE_STATS(X)                                                               \
+    X(blocks,        "blocks added to the cache")                                    \
+    X(code_bytes,    "code cache bytes in use")                                      \
+    X(meta_bytes,    "metadata arena bytes in use")                                  \
+    X(flushes,       "code cache flushes")                                           \
+    X(chains,        "exits chained to their target block")                          \
+    X(unchains,      "chained exits undone (target invalidated)")                    \
+    X(invalidations, "blocks invalidated")                                           \
+    X(live_blocks,   "valid blocks now")                                             \
+    X(runtime_bytes, "runtime trampoline bytes")                                     \
+    X(revalidations, "invalidated blocks brought back: their bytes had not changed")
+
 struct cache_stats {
-    uint64_t blocks, code_bytes, meta_bytes, flushes, chains, unchains, invalidations;
-    uint64_t live_blocks;    /* valid blocks now */
-    uint64_t runtime_bytes;  /* cache_alloc_runtime space handed out */
-    uint64_t revalidations;  /* invalidated blocks brought back by cache_revalidate */
+#define X(name, desc) uint64_t name;
+    CACHE_STATS(X)
+#undef X
 };
 
 struct code_cache;

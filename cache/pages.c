@@ -1,15 +1,18 @@
 /* pages — which blocks hold bytes of which guest physical page.
  *
  * A write to a write-protected code page must find that page's blocks
- * (DESIGN §3, self-modifying code). A block covers at most two pages, so it
- * carries one list link per page: tb->pnext for the page of its first byte,
- * tb->pnext2 for the next one — no nodes to allocate, so insertion cannot
- * fail and invalidation is safe in a signal handler.
+ * (DESIGN §3, self-modifying code). A block covers at most two pages — its
+ * first frame and, when it crosses the page end, tb->frame2, which with
+ * paging on may be any frame — so it carries one list link per page:
+ * tb->pnext for the bucket of its first frame, tb->pnext2 for the bucket
+ * of its second. No nodes to allocate, so insertion cannot fail and
+ * invalidation is safe in a signal handler.
  *
- * Bucket = frame number mod 2^PAGE_BITS. The two pages of a block are
- * consecutive frames and so always land in different buckets, which is how
- * a walker of one bucket knows which link to follow. Frames 256 MiB apart
- * share a bucket; walkers filter by address. Only valid blocks are listed. */
+ * Bucket = frame number mod 2^PAGE_BITS. When both frames fall in one
+ * bucket the block is listed there once, through pnext; otherwise a walker
+ * of a bucket knows which link to follow from the bucket of the block's
+ * first frame. Frames 256 MiB apart share a bucket; walkers filter by
+ * address. Only valid blocks are listed. */
 #include "cache/internal.h"
 
 #include <stdlib.h>
@@ -17,22 +20,9 @@
 
 #define NBUCKETS ((size_t)1 << PAGE_BITS)
 
-static uint64_t tb_end(const struct tb *tb)   /* one past the last guest byte */
-{
-    return (uint64_t)tb->phys + (tb->guest_len ? tb->guest_len : 1);
-}
-
 static uint32_t first_frame(const struct tb *tb)
 {
     return tb->phys >> GPAGE_SHIFT;
-}
-
-/* Clamped to two pages so the lists stay sound even if a translator breaks
- * the two-page rule (cache_insert asserts it). */
-static uint32_t last_frame(const struct tb *tb)
-{
-    uint32_t f = (uint32_t)((tb_end(tb) - 1) >> GPAGE_SHIFT);
-    return f > first_frame(tb) + 1 ? first_frame(tb) + 1 : f;
 }
 
 static size_t bucket(uint32_t frame)
@@ -40,15 +30,20 @@ static size_t bucket(uint32_t frame)
     return frame & (NBUCKETS - 1);
 }
 
+/* The buckets tb is listed in: 1 or 2, first frame's first. */
+static int buckets_of(const struct tb *tb, size_t b[2])
+{
+    b[0] = bucket(first_frame(tb));
+    if (tb->frame2 == TB_NO_FRAME2 || bucket(tb->frame2) == b[0])
+        return 1;
+    b[1] = bucket(tb->frame2);
+    return 2;
+}
+
 /* The link that continues bucket b's list after tb. */
 static struct tb **link_in(struct tb *tb, size_t b)
 {
     return bucket(first_frame(tb)) == b ? &tb->pnext : &tb->pnext2;
-}
-
-static bool overlaps(const struct tb *tb, uint64_t lo, uint64_t hi)
-{
-    return tb->phys < hi && lo < tb_end(tb);
 }
 
 int pages_init(struct code_cache *c)
@@ -69,21 +64,21 @@ void pages_reset(struct code_cache *c)
 
 void pages_add(struct code_cache *c, struct tb *tb)
 {
-    for (uint32_t f = first_frame(tb); f <= last_frame(tb); f++) {
-        size_t b = bucket(f);
-        *link_in(tb, b) = c->pages[b];
-        c->pages[b] = tb;
+    size_t b[2];
+    for (int i = 0, n = buckets_of(tb, b); i < n; i++) {
+        *link_in(tb, b[i]) = c->pages[b[i]];
+        c->pages[b[i]] = tb;
     }
 }
 
 void pages_remove(struct code_cache *c, struct tb *tb)
 {
-    for (uint32_t f = first_frame(tb); f <= last_frame(tb); f++) {
-        size_t b = bucket(f);
-        for (struct tb **pp = &c->pages[b]; *pp; pp = link_in(*pp, b)) {
+    size_t b[2];
+    for (int i = 0, n = buckets_of(tb, b); i < n; i++) {
+        for (struct tb **pp = &c->pages[b[i]]; *pp; pp = link_in(*pp, b[i])) {
             if (*pp == tb) {
-                *pp = *link_in(tb, b);
-                *link_in(tb, b) = NULL;
+                *pp = *link_in(tb, b[i]);
+                *link_in(tb, b[i]) = NULL;
                 break;
             }
         }
@@ -98,7 +93,7 @@ static unsigned invalidate_bucket(struct code_cache *c, size_t b, uint64_t lo, u
     unsigned n = 0;
     for (struct tb *tb = c->pages[b], *next; tb; tb = next) {
         next = *link_in(tb, b);
-        if (tb->valid && overlaps(tb, lo, hi)) {
+        if (tb->valid && tb_overlaps(tb, lo, hi)) {
             cache_invalidate(c, tb);
             n++;
         }
@@ -129,7 +124,7 @@ void cache_for_page(struct code_cache *c, uint32_t page, void (*fn)(struct tb *,
     size_t b = bucket(page);
     for (struct tb *tb = c->pages[b], *next; tb; tb = next) {
         next = *link_in(tb, b);
-        if (tb->valid && overlaps(tb, lo, hi))
+        if (tb->valid && tb_overlaps(tb, lo, hi))
             fn(tb, arg);
     }
 }

@@ -1,8 +1,8 @@
 /* decoder — one guest IA-32 instruction in, one compact struct insn out.
  *
  * Capstone (CS_MODE_32, detail on) does the decoding; this library adds
- * what the translator needs and Capstone 4.0.2 gets wrong (see
- * shared/notes/capstone-unicorn.md §2): the byte layout (prefixes, opcode,
+ * what the translator needs and Capstone 4.0.2 gets wrong (each case is
+ * pinned by tests/unit/test_decoder_capstone.c): the byte layout (prefixes, opcode,
  * ModRM/SIB/disp/imm offsets) recomputed from the bytes, the operand size
  * taken from the prefix bytes, valid hint-NOPs that Capstone calls invalid.
  *

@@ -1,7 +1,7 @@
 /* The byte layout of an instruction, and the fields decoded from it.
  *
  * Capstone's encoding.modrm_offset is reliable, its disp/imm fields are not
- * (shared/notes/capstone-unicorn.md §2.2: far ptr16:32, ENTER, IN/OUT imm8
+ * (in 4.0.2 they are wrong for far ptr16:32, ENTER, IN/OUT imm8
  * and 66+F2/F3 imm16 are wrong). So only the ModRM position and the total
  * length come from Capstone; everything else is recomputed from the bytes
  * (SDM vol. 2 §2.1, tables 2-1 to 2-3):

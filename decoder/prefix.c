@@ -3,7 +3,7 @@
  * The order of legacy prefixes carries no meaning (SDM vol. 2 §2.1.1: "the
  * prefixes may be placed in any order"); within one group the last one wins
  * (segment overrides, F2 vs F3). Capstone 4.0.2 gets the order wrong in
- * several ways (shared/notes/capstone-unicorn.md §2.4, and probed again here):
+ * several ways (probed on Debian 12's 4.0.2; test_decoder_capstone.c):
  *
  *   66 F3 A5        decodes as rep movsd: a 66 before F2/F3 is lost
  *   66 F3 E8 rel16  decodes as call rel32 (2 bytes too long) or fails

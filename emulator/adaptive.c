@@ -40,10 +40,7 @@ static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
  * change, but its translation must): it is translated anew. Signal-safe. */
 static void drop_for_good(struct vcpu *v, struct tb *tb)
 {
-    if (tb->valid) {
-        jc_drop(v, tb->eip, tb->host);
-        cache_invalidate(v->vm->cache, tb);
-    }
+    block_invalidate(v, tb);
     cache_revalidate(v->vm->cache, tb, NULL);
 }
 
@@ -52,7 +49,7 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
     struct vm *vm = v->vm;
     struct adapt_slot *s;
 
-    if ((tb->mode & MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
+    if ((tb->mode & BT_MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
         return;
     if (!s->slow) {
         if (++s->faults < ADAPT_THRESHOLD)

@@ -19,7 +19,7 @@
  *
  * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
  * next block is a one-instruction block from a second translator (key mode
- * MODE_STEP), so that exactly one instruction runs before an interrupt. */
+ * BT_MODE_STEP), so that exactly one instruction runs before an interrupt. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,9 +32,7 @@ void vm_flush_code(struct vm *vm)
     struct vcpu *v = vm->vcpu;
     cache_flush(vm->cache);
     jc_flush_all(v);
-    smc_flushed(vm);
     v->bt.exit_slot = 0;
-    vm->stats.cache_flushes++;
 }
 
 /* Wiring of the system half (vm.c calls these from vm_create/vm_destroy). */
@@ -179,9 +177,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         }
         if (cpu->exit_slot) {
             struct tb_exit *ex = (struct tb_exit *)(uintptr_t)cpu->exit_slot;
-            if (!step && !(ex->from->mode & MODE_STEP) && block_linkable(v, tb) &&
-                bt_link(vm->bt, ex, tb, eip))
-                vm->stats.chain_patches++;
+            bt_link(vm->bt, ex, tb, eip);
         }
         if (!step)
             jc_fill(v, eip, tb->host);

@@ -17,7 +17,6 @@
 
 #include "emulator/paging.h"
 
-#define NONE 0xffffffffu
 #define MAX_INSN 15
 
 struct code_src {
@@ -40,7 +39,7 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     bool user = v->cpl == 3;
     struct insn in;
 
-    cs->frame2 = NONE;
+    cs->frame2 = TB_NO_FRAME2;
     if (!paging_on(v)) {
         uint64_t avail = ram_avail(&vm->ram, eip);
         cs->phys = eip;
@@ -85,16 +84,11 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     return true;
 }
 
-bool block_linkable(const struct vcpu *v, const struct tb *tb)
-{
-    return !((tb->mode & BT_MODE_PG) && tb_crosses(tb));
-}
-
 /* A cached crossing block is only right if its second page still maps
  * the frame it was translated from. */
-static bool still_mapped(struct vm *vm, const struct tb *tb, const struct code_src *cs)
+static bool still_mapped(const struct tb *tb, const struct code_src *cs)
 {
-    return !(tb->mode & BT_MODE_PG) || !tb_crosses(tb) || smc_frame2(vm, tb) == cs->frame2;
+    return !(tb->mode & BT_MODE_PG) || !tb_crosses(tb) || tb->frame2 == cs->frame2;
 }
 
 static struct tb *revalidate(struct vm *vm, struct vcpu *v, uint32_t eip, uint32_t mode,
@@ -105,10 +99,10 @@ static struct tb *revalidate(struct vm *vm, struct vcpu *v, uint32_t eip, uint32
 
     if (!tb)
         return NULL;
-    bytes = tb->guest_len <= cs->avail && still_mapped(vm, tb, cs) ? cs->code : NULL;
+    bytes = tb->guest_len <= cs->avail && still_mapped(tb, cs) ? cs->code : NULL;
     if (!cache_revalidate(vm->cache, tb, bytes))
         return NULL;
-    smc_protect_block(v, tb, cs->frame2);
+    smc_protect_block(v, tb);
     return tb;
 }
 
@@ -124,12 +118,12 @@ struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
         phys = r.gpa;
     }
     tb = cache_lookup(vm->cache, phys, eip, vcpu_mode(v));
-    return tb && block_linkable(v, tb) ? tb : NULL;
+    return tb && bt_enterable(tb) ? tb : NULL;
 }
 
 struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop_eip, bool step)
 {
-    uint32_t mode = vcpu_mode(v) | (step ? MODE_STEP : 0);
+    uint32_t mode = vcpu_mode(v) | (step ? BT_MODE_STEP : 0);
     struct bt *bt = step ? vm->bt_step : vm->bt;
     struct code_src cs;
     struct tb *tb;
@@ -137,9 +131,8 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
     if (!code_source(vm, v, eip, &cs))
         return NULL;
     tb = cache_lookup(vm->cache, cs.phys, eip, mode);
-    if (tb && !still_mapped(vm, tb, &cs)) {
-        jc_drop(v, tb->eip, tb->host);
-        cache_invalidate(vm->cache, tb);
+    if (tb && !still_mapped(tb, &cs)) {
+        block_invalidate(v, tb);
         tb = NULL;
     }
     if (tb) {
@@ -153,12 +146,11 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
         cs.avail = stop_eip - eip;
     for (int attempt = 0; attempt < 2; attempt++) {
         uint64_t before = cache_epoch(vm->cache);
-        tb = bt_translate(bt, eip, cs.phys, mode, cs.code, cs.avail);
+        tb = bt_translate(bt, eip, cs.phys, cs.frame2, mode, cs.code, cs.avail);
         if (tb) {
-            vm->stats.translations++;
             if (cache_epoch(vm->cache) != before)
                 v->bt.exit_slot = 0;
-            smc_protect_block(v, tb, cs.frame2);
+            smc_protect_block(v, tb);
             return tb;
         }
         vm_flush_code(vm);

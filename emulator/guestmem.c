@@ -142,11 +142,6 @@ bool sys_write(struct vcpu *v, uint32_t lin, const void *src, size_t n)
     return guest_access(v, lin, (void *)src, n, GM_WRITE);
 }
 
-bool guest_write_cpl(struct vcpu *v, uint32_t lin, const void *src, size_t n, unsigned cpl)
-{
-    return guest_access(v, lin, (void *)src, n, GM_WRITE | (cpl == 3 ? GM_USER : 0));
-}
-
 struct fault pf_take(struct vcpu *v, struct fault otherwise)
 {
     if (!v->pf.pending)

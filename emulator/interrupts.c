@@ -13,9 +13,10 @@
  *
  * Interrupts are taken only at block boundaries (TinyEMU and QEMU do the
  * same): the poll at every block entry bounds the latency by one block.
- * An STI translated inline at CPL 0 does not look for a pending interrupt
- * (TODO(#4): translator), so while one waits with IF=0 the timer is also
- * armed a short interval ahead, and the dispatcher looks again then.
+ * An inline STI or POPF that sets IF tests irq_pending and leaves for the
+ * dispatcher when an interrupt waits (after STI's one-instruction shadow);
+ * while one waits with IF=0 the timer is also armed a short interval
+ * ahead, a safety net for IF being set by a path that does not look.
  *
  * HLT with IF=1 sleeps in ppoll() until the next device event, host input,
  * or a signal (the run's time budget): no busy loop.
@@ -256,8 +257,8 @@ void intr_line(struct vcpu *v, int level)
 {
     v->bt.irq_pending = (uint8_t)level;
     /* Callers look for a deliverable interrupt right after a device
-     * update (dispatcher, I/O callouts); with IF clear, an inline STI
-     * will not, so make sure the dispatcher looks again soon. */
+     * update (dispatcher, I/O callouts); with IF clear nobody delivers
+     * it now, so make sure the dispatcher looks again soon. */
     if (level && !v->bt.vif && v->vm->events)
         events_rearm(v);
 }

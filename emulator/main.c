@@ -57,6 +57,8 @@ int main(int argc, char **argv)
     cfg.verify = o.verify;
     cfg.trace = o.trace;
     cfg.shadow_spaces = o.shadow_spaces;
+    cfg.debug_exit_base = o.debug_exit_base;
+    cfg.debug_exit_size = o.debug_exit_size;
     cfg.isapc = o.isapc;
     cfg.console_fd = open_serial(o.serial, err, sizeof err);
     if (cfg.console_fd == -2) {

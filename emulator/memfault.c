@@ -75,9 +75,8 @@ static enum mf_action code_write(struct vcpu *v, struct tb *tb, uint32_t gpa, co
 {
     struct vm *vm = v->vm;
     unsigned len = decoded ? memop_store_size(in) : 0;
-    bool into_self = len && smc_overlaps(vm, tb, gpa, (uint64_t)gpa + len);
+    bool into_self = len && tb_overlaps(tb, gpa, (uint64_t)gpa + len);
 
-    vm->stats.smc_writes++;
     smc_code_write(v, gpa, 4096, true);
     mmu_unprotect_code(vm->mmu, gpa);
     if (into_self && memop_supported(in)) {

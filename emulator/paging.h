@@ -58,8 +58,6 @@ bool guest_access(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned fl
  * vol. 3A §4.6: "implicit supervisor-mode access" at any CPL). */
 bool sys_read(struct vcpu *v, uint32_t lin, void *dst, size_t n);
 bool sys_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
-/* A store as CPL `cpl` would make it (an event's frame on its new stack). */
-bool guest_write_cpl(struct vcpu *v, uint32_t lin, const void *src, size_t n, unsigned cpl);
 /* Linear -> physical for an access by the vCPU (user: CPL 3). false with
  * v->pf set when the guest's tables deny it. */
 bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, uint32_t *gpa);
@@ -90,32 +88,24 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
 /* The block for EIP if one is translated and valid, without translating
  * or raising anything (callouts that continue into the next block). */
 struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip);
-/* May the dispatcher chain an exit to tb / put it in the jump cache? Not a
- * block that crosses into a second page under paging: its second page is
- * re-checked on every lookup. */
-bool block_linkable(const struct vcpu *v, const struct tb *tb);
 
 /* ---- smc.c --------------------------------------------------------------- */
 
-static inline bool tb_crosses(const struct tb *tb) { return (tb->eip & 4095) + tb->guest_len > 4096; }
+/* The one way to invalidate a block: out of the jump cache and the code
+ * cache (which unchains it); notes it if it is the block a memory callout
+ * runs in (v->smc_cur). Async-signal-safe. */
+void block_invalidate(struct vcpu *v, struct tb *tb);
 /* A block was translated or revalidated: write-protect its frames (both,
- * if it crosses a page end; frame2 is the second one under paging, ~0u
- * otherwise) and remember a non-contiguous second frame. */
-void smc_protect_block(struct vcpu *v, struct tb *tb, uint32_t frame2);
-/* The recorded second frame of a crossing block under paging, ~0u if none. */
-uint32_t smc_frame2(const struct vm *vm, const struct tb *tb);
+ * if it crosses a page end). */
+void smc_protect_block(struct vcpu *v, struct tb *tb);
 /* Guest bytes [gpa, gpa+len) were (about to be) written: invalidate the
  * blocks they overlap (whole: every block with bytes on gpa's frame) and
  * their jump-cache entries. Sets v->smc_cur_hit if v->smc_cur was one.
  * Returns how many. Async-signal-safe. */
 unsigned smc_code_write(struct vcpu *v, uint32_t gpa, uint32_t len, bool whole);
-/* Do tb's guest bytes overlap physical [lo, hi)? */
-bool smc_overlaps(const struct vm *vm, const struct tb *tb, uint64_t lo, uint64_t hi);
 /* Instruction bytes of tb at guest offset off (up to 15, across its page
  * end): *n of them in out. Async-signal-safe. */
 void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint8_t out[15], size_t *n);
-/* The code cache was flushed. */
-void smc_flushed(struct vm *vm);
 
 /* ---- memfault.c ---------------------------------------------------------- */
 

@@ -8,26 +8,26 @@
 
 #define VM_STATS(X)                                                                 \
     X(dispatches,      "returns to the dispatcher")                                 \
-    X(chain_patches,   "exits chained to their target block")                       \
     X(exits_indirect,  "indirect-branch lookups that missed the jump cache")        \
     X(exits_callout,   "callouts that left translated code")                        \
     X(exits_signal,    "host signals taken in translated code")                     \
     X(polls,           "exits requested through the poll page")                     \
     X(lookups_hit,     "dispatcher lookups found in the code cache")                \
-    X(translations,    "blocks translated")                                         \
-    X(cache_flushes,   "code cache flushes")                                       \
     X(soft_interrupts, "INT n, INT3, INTO, INT1 delivered")                        \
     X(halt_sleeps,     "host sleeps in HLT")                                       \
     X(exceptions,      "exceptions delivered through the guest IDT")               \
     X(interrupts,      "external interrupts delivered")                            \
     X(cr3_writes,      "CR3 writes")                                               \
     X(traced_steps,    "stores to traced page tables single-stepped (host TF)")    \
-    X(smc_writes,      "guest stores that faulted on a frame holding code")        \
     X(smc_blocks,      "blocks invalidated by stores to their bytes")             \
     X(memop_emulated,  "faulting instructions emulated (device memory, 4 GiB wrap)") \
     X(adaptive,        "instructions re-translated to call the monitor (adaptive)") \
     X(memop_callouts,  "monitor calls made by re-translated instructions")         \
-    X(mmio_accesses,   "device-memory accesses")
+    X(mmio_accesses,   "device-memory accesses emulated by the monitor")
+
+/* One counter list printed by --stats: `prefix` before each name. */
+void stats_print(FILE *f, const char *prefix, int n, const char *const names[],
+                 const char *const descs[], const uint64_t values[]);
 
 struct vm_stats {
 #define X(name, desc) uint64_t name;

@@ -18,16 +18,10 @@
 
 #define SITE_INSN(site) (&((const struct bt_site_insn *)(const void *)(site))->insn)
 
-/* Block-key mode bits (fetch.c find_block). CPL changes how sensitive
- * instructions are translated; BT_MODE_PG (paging on) keeps bt_link from
- * chaining across linear pages; MODE_STEP marks the one-instruction blocks
- * the dispatcher runs inside an interrupt shadow. TODO(#4): a signature of
- * the data-segment bases once the translator folds them. */
-#define MODE_CPL_MASK 3u
-#define MODE_STEP     (1u << 31)
+/* The block-key mode word of the vCPU's current state (bits: bt/abi.h). */
 static inline uint32_t vcpu_mode(const struct vcpu *v)
 {
-    return (v->cpl & MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
+    return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
            v->segset << BT_MODE_SEGSET_SHIFT;
 }

@@ -134,14 +134,6 @@ struct mmio_region {
     void *opaque;
 };
 
-/* A block translated from two pages that are not physically contiguous
- * (paging on, an instruction crossing the page end): the cache indexes it
- * by its first frame only, so the second is recorded here (smc.c). */
-#define XPAGE_N 256
-struct xpage {
-    struct tb *tb;
-    uint32_t frame2;
-};
 
 /* Adaptive translation (adaptive.c): faults per guest instruction. */
 struct adapt_slot {
@@ -183,8 +175,6 @@ struct vm {
     struct vm_stats stats;
     struct mmio_region mmio[MMIO_MAX];
     int nmmio;
-    struct xpage xpage[XPAGE_N];
-    uint32_t xpage_next;
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
 };

@@ -179,7 +179,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 
     uart_init(&vm->uart, &vm->io, 0x3f8, cfg->console_fd, NULL, NULL, 4);
     debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
-    debug_exit_init(&vm->debug_exit, &vm->io, 0xf4, 4, on_debug_exit, vm);
+    debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
+                    cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
     if (pc_init(vm, err, errlen) < 0)
         goto fail;
@@ -298,40 +299,63 @@ int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
     return BT_EXIT;
 }
 
+void stats_print(FILE *f, const char *prefix, int n, const char *const names[],
+                 const char *const descs[], const uint64_t values[])
+{
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", prefix, names[i]);
+        fprintf(f, "  %-20s %12llu  %s\n", name, (unsigned long long)values[i], descs[i]);
+    }
+}
+
+/* Print one X-macro list: its names, descriptions and the matching fields
+ * of the struct `st` (all uint64_t, in list order). */
+#define PRINT_LIST(f, prefix, LIST, st)                                       \
+    do {                                                                      \
+        static const char *const names_[] = { LIST(NAME_) };                  \
+        static const char *const descs_[] = { LIST(DESC_) };                  \
+        const uint64_t vals_[] = { LIST(VAL_) };                              \
+        stats_print(f, prefix, (int)(sizeof vals_ / sizeof vals_[0]), names_, \
+                    descs_, vals_);                                           \
+    } while (0)
+#define NAME_(name, desc) #name,
+#define DESC_(name, desc) desc,
+
 void vm_print_stats(struct vm *vm, FILE *f)
 {
-    const struct bt_stats *bs = bt_get_stats(vm->bt);
+    const struct bt_stats *b1 = bt_get_stats(vm->bt), *b2 = bt_get_stats(vm->bt_step);
+    struct bt_stats bs;
     struct cache_stats cs;
+    struct mmu_stats ms;
 
+    /* Two translators share the cache: blocks and one-instruction steps. */
+#define X(name, desc) bs.name = b1->name + b2->name;
+    BT_STATS(X)
+#undef X
     cache_get_stats(vm->cache, &cs);
+    mmu_get_stats(vm->mmu, &ms);
     fprintf(f, "bt86 statistics\n");
-    fprintf(f, "  %-14s %12llu  %s\n", "blocks", (unsigned long long)bs->blocks, "blocks translated");
-    fprintf(f, "  %-14s %12llu  %s\n", "guest_insns", (unsigned long long)bs->guest_insns,
-            "guest instructions translated");
-    fprintf(f, "  %-14s %12llu  %s\n", "guest_bytes", (unsigned long long)bs->guest_bytes,
-            "guest code bytes translated");
-    fprintf(f, "  %-14s %12llu  %s (%.2f per guest byte)\n", "host_bytes",
-            (unsigned long long)bs->host_bytes, "host code bytes emitted",
-            bs->guest_bytes ? (double)bs->host_bytes / (double)bs->guest_bytes : 0.0);
-    fprintf(f, "  %-14s %12llu  %s\n", "cache_bytes", (unsigned long long)cs.code_bytes,
-            "code cache bytes in use");
-#define X(name, desc) fprintf(f, "  %-14s %12llu  %s\n", #name, (unsigned long long)vm->stats.name, desc);
-    VM_STATS(X)
-#undef X
-    fprintf(f, "  %-14s %12llu  %s\n", "revalidations", (unsigned long long)cs.revalidations,
-            "invalidated blocks brought back: their bytes had not changed");
-    {
-        struct mmu_stats ms;
-        mmu_get_stats(vm->mmu, &ms);
-#define X(name, desc) fprintf(f, "  mmu_%-10s %12llu  %s\n", #name, (unsigned long long)ms.name, desc);
-        MMU_STATS(X)
-#undef X
-        fprintf(f, "  %-14s %12u  %s (peak %u, budget %u)\n", "mmu_maps", ms.maps_in_use,
-                "host mappings of the shadow spaces", ms.maps_peak, ms.maps_budget);
-        fprintf(f, "  %-14s %12u  %s\n", "mmu_traced", ms.traced_pages, "page-table pages traced");
-    }
+#define VAL_(name, desc) vm->stats.name,
+    PRINT_LIST(f, "", VM_STATS, vm->stats);
+#undef VAL_
+#define VAL_(name, desc) bs.name,
+    PRINT_LIST(f, "bt_", BT_STATS, bs);
+#undef VAL_
+    fprintf(f, "  %-20s %12.2f  %s\n", "bt_expansion",
+            bs.guest_bytes ? (double)bs.host_bytes / (double)bs.guest_bytes : 0.0,
+            "host code bytes per guest byte");
+#define VAL_(name, desc) cs.name,
+    PRINT_LIST(f, "cache_", CACHE_STATS, cs);
+#undef VAL_
+#define VAL_(name, desc) ms.name,
+    PRINT_LIST(f, "mmu_", MMU_STATS, ms);
+#undef VAL_
+    fprintf(f, "  %-20s %12u  %s (peak %u, budget %u)\n", "mmu_maps", ms.maps_in_use,
+            "host mappings of the shadow spaces", ms.maps_peak, ms.maps_budget);
+    fprintf(f, "  %-20s %12u  %s\n", "mmu_traced", ms.traced_pages, "page-table pages traced");
     for (int k = 0; k <= K_COUNT; k++)
         if (vm->stats.callouts[k])
-            fprintf(f, "  callouts %-14s %8llu\n", k == K_COUNT ? "helpers" : insn_kind_name(k),
+            fprintf(f, "  callouts_%-11s %12llu\n", k == K_COUNT ? "helpers" : insn_kind_name(k),
                     (unsigned long long)vm->stats.callouts[k]);
 }

@@ -22,6 +22,7 @@ struct vm_config {
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
     bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI or HPET */
 };
 

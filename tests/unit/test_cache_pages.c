@@ -35,6 +35,7 @@ static struct tb *emit(struct code_cache *c, uint32_t phys, uint32_t guest_len)
     tb->phys = phys;
     tb->eip = phys;
     tb->guest_len = guest_len;
+    tb->frame2 = TB_NO_FRAME2;      /* a crossing block continues on the next frame */
     tb->host = rx;
     cache_insert(c, tb);
     return tb;
@@ -98,6 +99,45 @@ static void test_block_spanning_two_pages(void **state)
     assert_false(span2->valid);
     assert_int_equal(on_page(c, 7).n, 0);
     assert_int_equal(on_page(c, 6).n, 1);
+}
+
+/* With paging on, a block's second page may map any frame (tb->frame2): the
+ * index finds it there, and only there, also when that frame shares the
+ * first frame's bucket. */
+static struct tb *emit_split(struct code_cache *c, uint32_t phys, uint32_t len, uint32_t frame2)
+{
+    uint8_t *rw, *rx;
+    size_t avail;
+    cache_begin(c, &rw, &rx, &avail);
+    memset(rw, 0xcc, 16);
+    cache_commit(c, 16);
+    struct tb *tb = cache_new_tb(c);
+    assert_non_null(tb);
+    *tb = (struct tb){ .phys = phys, .eip = phys, .guest_len = len, .frame2 = frame2, .host = rx };
+    cache_insert(c, tb);
+    return tb;
+}
+
+static void test_block_with_a_distant_second_frame(void **state)
+{
+    struct code_cache *c = *state;
+    struct tb *far = emit_split(c, 0x5ffc, 8, 0x90);            /* bytes on frames 5 and 0x90 */
+    struct tb *same = emit_split(c, 0x7ffe, 4, 0x7 + 0x10000);  /* frames 7 and 0x10007: one bucket */
+
+    assert_int_equal(on_page(c, 6).n, 0);                       /* not the next frame */
+    assert_int_equal(on_page(c, 0x90).n, 1);
+    assert_int_equal(cache_invalidate_phys(c, 0x6000, 0x10), 0);
+    assert_int_equal(cache_invalidate_phys(c, 0x90004, 4), 0);  /* past its 4 bytes there */
+    assert_int_equal(cache_invalidate_phys(c, 0x90003, 1), 1);
+    assert_false(far->valid);
+    assert_int_equal(on_page(c, 5).n, 0);
+
+    assert_int_equal(on_page(c, 7).n, 1);
+    assert_int_equal(on_page(c, 0x10007).n, 1);
+    assert_int_equal(cache_invalidate_phys(c, 0x10007000 + 2, 1), 0);
+    assert_int_equal(cache_invalidate_phys(c, 0x10007000 + 1, 1), 1);
+    assert_false(same->valid);
+    assert_int_equal(on_page(c, 7).n, 0);
 }
 
 static void test_range_is_exact(void **state)
@@ -205,6 +245,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_block_spanning_two_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_with_a_distant_second_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_range_is_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_blocks_on_a_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bucket_sharing_frames, setup, teardown),

@@ -1,5 +1,5 @@
 /* Regression tests for what the decoder does that Capstone 4.0.2 does not
- * (shared/notes/capstone-unicorn.md §2.4 and the probes in decoder/): valid
+ * (the probes in decoder/): valid
  * encodings Capstone rejects, wrong lengths and operand sizes, immediates it
  * mislays, invalid encodings it accepts (LOCK, MOV CS, reserved mandatory
  * prefixes); then truncated input, and two properties checked on random
