@@ -343,7 +343,8 @@ void options_usage(FILE *f)
         const struct opt *op = &opts[i];
         char left[96];
         if (op->alias)
-            snprintf(left, sizeof left, "-%s, %s%s", op->alias, op->dashes, op->name);
+            snprintf(left, sizeof left, "-%s, %s%s%s%s", op->alias, op->dashes, op->name,
+                     op->arg ? " " : "", op->arg ? op->arg : "");
         else
             snprintf(left, sizeof left, "%s%s%s%s", op->dashes, op->name, op->arg ? " " : "",
                      op->arg ? op->arg : "");
