@@ -160,23 +160,37 @@ static void read_input(struct vcpu *v, uint64_t now)
 
 /* Timer ticks the guest missed because the host ran the monitor late (a
  * loaded machine) are handed in later, one at a time once IRQ 0 is neither
- * requested nor in service, so that the guest's tick count keeps time
- * (QEMU's "catch-up" policy for lost ticks); at most MAX_LOST_TICKS. */
-static void catch_up(struct vm *vm, int edges)
+ * requested nor in service — on the 8259, or on the I/O APIC's pin 2 and
+ * the local APIC, whichever the guest has unmasked — so that the guest's
+ * tick count keeps time (QEMU's "catch-up" policy for lost ticks); at most
+ * MAX_LOST_TICKS. */
+static bool irq0_busy(struct vm *vm)
+{
+    const struct pic_chip *m = &vm->pic.chip[0];
+    int vector = vm->has_apic ? ioapic_pin_vector(&vm->ioapic, 2) : -1;
+    return (!(m->imr & 1) && ((m->irr | m->isr) & 1)) ||
+           (vector >= 0 && lapic_vector_busy(&vm->lapic, vector));
+}
+
+static void pit_catch_up(struct vm *vm)
 {
     struct events *e = vm->events;
-    const struct pic_chip *m = &vm->pic.chip[0];
+    bool was_busy = irq0_busy(vm);
+    int edges = pit_update(&vm->pit);
+    bool masked = (vm->pic.chip[0].imr & 1) &&
+                  (!vm->has_apic || ioapic_pin_vector(&vm->ioapic, 2) < 0);
 
-    if (edges > 1)
-        e->lost_ticks += (unsigned)edges - 1;
+    /* Every edge merged into a request already waiting, but the first. */
+    if (edges > 0)
+        e->lost_ticks += (unsigned)edges - (was_busy ? 0 : 1);
     if (e->lost_ticks > MAX_LOST_TICKS)
         e->lost_ticks = MAX_LOST_TICKS;
-    if (m->imr & 1)
-        e->lost_ticks = 0;      /* masked: they would have been lost anyway */
-    if (edges == 0 && e->lost_ticks && !((m->irr | m->isr) & 1)) {
+    if (masked)
+        e->lost_ticks = 0;      /* they would have been lost anyway */
+    if (e->lost_ticks && !irq0_busy(vm)) {
         e->lost_ticks--;
-        pic_set_irq(&vm->pic, 0, 1);
-        pic_set_irq(&vm->pic, 0, 0);
+        isa_irq_line(&vm->isa, 0, 1);
+        isa_irq_line(&vm->isa, 0, 0);
     }
 }
 
@@ -188,7 +202,7 @@ static void service(struct vcpu *v)
 
     v->timer_fired = 0;
     e->armed = 0;
-    catch_up(vm, pit_update(&vm->pit));
+    pit_catch_up(vm);
     rtc_update(&vm->rtc);
     if (vm->has_apic) {
         lapic_update(&vm->lapic);

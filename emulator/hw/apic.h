@@ -76,6 +76,8 @@ void lapic_deliver(struct lapic *l, uint8_t vector, int mode, bool level_trig, u
 /* The INTA: the vector the core takes now (IRR→ISR), LAPIC_EXTINT for the
  * 8259's, or the spurious vector if the request vanished. */
 int lapic_acknowledge(struct lapic *l);
+/* The vector is requested (IRR) or in service (ISR): one more would merge. */
+bool lapic_vector_busy(const struct lapic *l, int vector);
 /* The timer, driven by the injected clock: hand expirations to the IRR.
  * Call when lapic_next_event_ns() has passed (and at any other time). */
 void lapic_update(struct lapic *l);
@@ -98,6 +100,8 @@ void ioapic_init(struct ioapic *io, void (*deliver)(void *, uint8_t, int, bool, 
 uint32_t ioapic_mmio_read(void *ioapic, uint32_t off, unsigned size);
 void ioapic_mmio_write(void *ioapic, uint32_t off, unsigned size, uint32_t val);
 void ioapic_set_irq(struct ioapic *io, int pin, int level);
+/* The vector an unmasked fixed/lowest-priority pin sends, or -1. */
+int ioapic_pin_vector(const struct ioapic *io, int pin);
 /* The local APIC's EOI broadcast: clear remote IRR of the level-triggered
  * pins with this vector, and deliver again if the line is still asserted. */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);

@@ -63,6 +63,15 @@ void ioapic_set_irq(struct ioapic *io, int pin, int level)
         send(io, pin);
 }
 
+int ioapic_pin_vector(const struct ioapic *io, int pin)
+{
+    uint64_t e = io->redir[pin];
+    int mode = (int)(e >> 8 & 7);
+    if ((e & RTE_MASKED) || (mode != APIC_DM_FIXED && mode != APIC_DM_LOWEST))
+        return -1;
+    return (uint8_t)e;
+}
+
 void ioapic_eoi(struct ioapic *io, uint8_t vector)
 {
     for (int pin = 0; pin < IOAPIC_PINS; pin++) {

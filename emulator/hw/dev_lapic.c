@@ -20,10 +20,11 @@
  * The timer (§10.5.4) counts down at LAPIC_BUS_HZ divided by TDCR, in
  * one-shot or periodic mode (no TSC-deadline mode: CPUID does not offer
  * it). Nothing ticks: the current count is worked out from the clock time
- * the initial count was written, as in the PIT. Expirations that merged
- * because the host ran the monitor late are handed in one at a time,
- * CATCHUP_NS apart, once the vector is neither requested nor in service,
- * so the guest's tick count keeps time (at most MAX_BACKLOG). */
+ * the initial count was written, as in the PIT. Expirations would merge
+ * when the host runs the monitor late, so they queue (at most MAX_BACKLOG)
+ * and are handed in one at a time whenever the vector is neither requested
+ * nor in service, looking again every CATCHUP_NS: the guest's tick count
+ * keeps time. */
 #include "emulator/hw/apic.h"
 
 #define NS_PER_S     1000000000ull
@@ -213,6 +214,13 @@ static void timer_fire(struct lapic *l)
     accept(l, l->lvt[LVT_TIMER] & 0xFF, false);
 }
 
+/* Expirations join the backlog; one is handed to the IRR whenever the
+ * vector is neither requested nor in service (else it would merge). */
+bool lapic_vector_busy(const struct lapic *l, int vector)
+{
+    return test_bit(l->irr, vector) || test_bit(l->isr, vector);
+}
+
 void lapic_update(struct lapic *l)
 {
     uint64_t t = now(l), e = expirations(l, counts_elapsed(l, t));
@@ -221,15 +229,11 @@ void lapic_update(struct lapic *l)
     if (e > l->timer_seen) {
         uint64_t n = e - l->timer_seen;
         l->timer_seen = e;
-        if (!timer_deliverable(l))
-            return;
-        timer_fire(l);
-        l->backlog_ns = t;
-        if (n > 1)
-            l->timer_backlog = (unsigned)(l->timer_backlog + n - 1 > MAX_BACKLOG
-                                          ? MAX_BACKLOG : l->timer_backlog + n - 1);
-    } else if (l->timer_backlog && timer_deliverable(l) && t >= l->backlog_ns + CATCHUP_NS &&
-               !test_bit(l->irr, vector) && !test_bit(l->isr, vector)) {
+        if (timer_deliverable(l))
+            l->timer_backlog = (unsigned)(l->timer_backlog + n > MAX_BACKLOG
+                                          ? MAX_BACKLOG : l->timer_backlog + n);
+    }
+    if (l->timer_backlog && timer_deliverable(l) && !lapic_vector_busy(l, vector)) {
         l->timer_backlog--;
         l->backlog_ns = t;
         timer_fire(l);
@@ -246,7 +250,7 @@ uint64_t lapic_next_event_ns(const struct lapic *l)
     else if (l->timer_seen == 0)
         next = counts_to_ns(l, l->ticr);
     if (l->timer_backlog && l->backlog_ns + CATCHUP_NS < next)
-        next = l->backlog_ns + CATCHUP_NS;
+        next = l->backlog_ns + CATCHUP_NS;     /* look again for a free vector */
     return next;
 }
 
