@@ -1,10 +1,15 @@
 /* interrupts — from the devices to the guest's IDT, and the host clock.
  *
- *   PIT/RTC/UART --irq--> PIC --INTR--> irq_pending --(IF=1, no shadow)--> IDT
+ *   PIT/RTC/UART/HPET --ISA IRQ--+--> PIC --INTR--> LAPIC LINT0 (ExtINT) --+
+ *                                +--> I/O APIC --message--> LAPIC IRR ------+--> irq_pending
+ *                                          LAPIC timer ---> LAPIC IRR ------+
+ *   irq_pending --(IF=1, no shadow)--> INTA (LAPIC; the PIC's for ExtINT) --> IDT
+ *
+ * (machine isapc: no APICs, the PIC's INTR is irq_pending.)
  *
  * Devices run on the host clock, lazily: they are brought up to date when
  * the monitor looks (events_service). A POSIX timer on CLOCK_MONOTONIC is
- * armed for the earliest device event (pit_next_event_ns, rtc_next_event_ns);
+ * armed for the earliest device event (pit_, rtc_, lapic_, hpet_next_event_ns);
  * its signal handler only asks translated code to stop at the next block
  * entry (vcpu_request_exit: the poll page), so a guest spinning in chained
  * blocks still sees its timer interrupt. The dispatcher then updates the

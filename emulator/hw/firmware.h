@@ -24,13 +24,13 @@
 #define FW_RSDP_ADDR    0xF0200u
 #define FW_LOW_END      0x100000u                 /* low_mem is this long */
 
-/* The ACPI PM I/O block (PIIX4 PM's, as QEMU places it). */
-#define ACPI_PM_BASE    0x600u
+#include "emulator/hw/timers.h"
+
+/* The ACPI PM I/O block's registers (timers.h ACPI_PM_BASE). */
 #define ACPI_PM1_EVT    (ACPI_PM_BASE + 0)        /* PM1a status/enable, 4 bytes */
 #define ACPI_PM1_CNT    (ACPI_PM_BASE + 4)        /* PM1a control, 2 bytes */
 #define ACPI_PM_TMR     (ACPI_PM_BASE + 8)        /* PM timer, 4 bytes */
 #define ACPI_SCI_IRQ    9
-#define HPET_BASE       0xFED00000u
 
 /* Fill low_mem, guest physical 0 to 1 MiB, with the firmware data. apic:
  * machine pc (MP and ACPI tables); without it (isapc) only the BDA and

@@ -11,6 +11,7 @@
  * (+0) and enable (+2), PM1a control (+4), PM timer (+8). The timer counts
  * at 3.579545 MHz, 24 bits wide (the FADT's TMR_VAL_EXT is clear). */
 #define ACPI_PM_TIMER_HZ 3579545ull
+#define ACPI_PM_BASE     0x600u           /* the PIIX4 PM's, as QEMU places it */
 struct acpi_pm {
     uint16_t base;
     uint16_t sts, en, cnt;
@@ -25,6 +26,7 @@ int acpi_pm_init(struct acpi_pm *pm, struct io_bus *bus, uint16_t base, clock_fn
  * 64-bit, with the legacy replacement route (timer 0 → IRQ 0, timer 1 →
  * IRQ 8). The window is hpet_mmio_* (struct vm_mmio_ops's shape); the irq
  * callback takes ISA IRQ/GSI numbers (isa_irq.c). */
+#define HPET_BASE    0xFED00000u
 #define HPET_SIZE    0x400u
 #define HPET_TIMERS  3
 #define HPET_HZ      100000000ull
