@@ -368,6 +368,8 @@ static void lvt_write(struct lapic *l, int i, uint32_t val)
         timer_restart(l);               /* a mode change starts a new count */
     }
     l->lvt[i] = val;
+    if (i == LVT_TIMER && (val & LVT_MASKED))
+        l->timer_backlog = 0;           /* masked ticks are lost, queued ones too */
     update_intr(l);
 }
 
@@ -381,9 +383,11 @@ static void reg_write(struct lapic *l, unsigned reg, uint32_t val)
     case REG_DFR: l->dfr = val | 0x0FFFFFFFu; return;
     case REG_SVR:
         l->svr = val & 0x3FF;
-        if (!sw_enabled(l))
+        if (!sw_enabled(l)) {
             for (int i = 0; i < LVT_N; i++)
                 l->lvt[i] |= LVT_MASKED;
+            l->timer_backlog = 0;
+        }
         update_intr(l);
         return;
     case REG_ESR: l->esr = l->esr_pending; l->esr_pending = 0; return;
