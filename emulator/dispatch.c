@@ -201,6 +201,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
     case EXIT_TRIPLE_FAULT: result = VM_EXIT_TRIPLE_FAULT; break;
     case EXIT_TIMEOUT: result = VM_EXIT_TIMEOUT; break;
     case EXIT_RESET: result = VM_EXIT_RESET; break;
+    case EXIT_POWEROFF: result = VM_EXIT_POWEROFF; break;
     case EXIT_EXCEPTION: result = report_exception(vm, v); break;
     default: result = VM_EXIT_ERROR; break;
     }

@@ -84,6 +84,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: guest requested a reset\n");
         status = 0;
         break;
+    case VM_EXIT_POWEROFF:
+        fprintf(stderr, "bt86: guest powered off (ACPI S5)\n");
+        status = 0;
+        break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);
         break;

@@ -24,6 +24,7 @@ enum exit_reason {
     EXIT_TIMEOUT,
     EXIT_RESET,
     EXIT_ERROR,
+    EXIT_POWEROFF,
 };
 
 /* Architectural exception vectors (SDM vol. 3 §6.3.1). */

@@ -33,6 +33,15 @@ static void on_reset(void *opaque)
     vm->vcpu->exit = EXIT_RESET;
 }
 
+/* ACPI sleep: the DSDT offers only S5 (SLP_TYP 0), soft-off; other types
+ * are ignored, as by a chipset with nothing wired to them. */
+static void on_acpi_sleep(void *opaque, int slp_typ)
+{
+    struct vm *vm = opaque;
+    if (slp_typ == 0)
+        vm->vcpu->exit = EXIT_POWEROFF;
+}
+
 static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
@@ -88,7 +97,7 @@ static int pc_init(struct vm *vm, char *err, size_t errlen)
     lapic_init(&vm->lapic, monotonic_ns, vm, on_lapic_intr, vm, on_lapic_eoi, vm);
     ioapic_init(&vm->ioapic, on_ioapic_message, vm);
     vm->isa.ioapic = &vm->ioapic;
-    acpi_pm_init(&vm->acpi_pm, &vm->io, ACPI_PM_BASE, monotonic_ns, vm);
+    acpi_pm_init(&vm->acpi_pm, &vm->io, ACPI_PM_BASE, monotonic_ns, vm, on_acpi_sleep, vm);
     hpet_init(&vm->hpet, monotonic_ns, vm, isa_irq_line, &vm->isa);
     if (vm_mmio_register(vm, LAPIC_BASE, LAPIC_SIZE, &lapic_ops, &vm->lapic, err, errlen) < 0 ||
         vm_mmio_register(vm, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_ops, &vm->ioapic, err, errlen) < 0 ||

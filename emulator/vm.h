@@ -35,6 +35,7 @@ enum vm_exit {
     VM_EXIT_TIMEOUT,          /* the CPU-time budget of vm_run ran out */
     VM_EXIT_RESET,            /* the guest pulsed the reset line (8042 0xFE, port 0x92) */
     VM_EXIT_ERROR,            /* the monitor could not continue: message in vm_error() */
+    VM_EXIT_POWEROFF,         /* ACPI soft-off (S5: SLP_EN in PM1_CNT) */
 };
 
 /* Guest-visible state the caller may read and write between runs. */

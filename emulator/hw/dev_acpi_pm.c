@@ -6,13 +6,15 @@
  * worked out from the clock. TMR_STS (PM1_STS bit 0) is set each time bit
  * 23 changes; it raises no SCI here (nothing is wired to IRQ 9). Status
  * bits are cleared by writing ones. There is no SMI command port, so the
- * machine is always in ACPI mode: SCI_EN (PM1_CNT bit 0) reads 1. */
+ * machine is always in ACPI mode: SCI_EN (PM1_CNT bit 0) reads 1. Writing
+ * SLP_EN asks the board for the sleep state SLP_TYP selects. */
 #include "emulator/hw/timers.h"
 
 #define NS_PER_S    1000000000ull
 #define TMR_STS     0x0001u
 #define SCI_EN      0x0001u
-#define CNT_WRITABLE 0x3C06u            /* BM_RLD, GBL_RLS, SLP_TYP; SLP_EN is write-only */
+#define CNT_WRITABLE 0x1C06u            /* BM_RLD, GBL_RLS, SLP_TYP */
+#define SLP_EN      0x2000u             /* write-only: enter the SLP_TYP state */
 
 static uint64_t ticks(const struct acpi_pm *pm)
 {
@@ -54,6 +56,8 @@ static void pm_write(void *dev, uint16_t port, int size, uint32_t val)
     if (off >= 4) {
         if (mask & 0xFFFF)
             pm->cnt = (uint16_t)((pm->cnt & ~mask) | (reg & mask & CNT_WRITABLE));
+        if ((reg & mask & SLP_EN) && pm->on_sleep)
+            pm->on_sleep(pm->sleep_opaque, pm->cnt >> 10 & 7);
         return;
     }
     if (mask & 0xFFFF) {
@@ -67,9 +71,11 @@ static void pm_write(void *dev, uint16_t port, int size, uint32_t val)
 }
 
 int acpi_pm_init(struct acpi_pm *pm, struct io_bus *bus, uint16_t base, clock_fn now_ns,
-                 void *clock_opaque)
+                 void *clock_opaque, void (*on_sleep)(void *opaque, int slp_typ),
+                 void *sleep_opaque)
 {
-    *pm = (struct acpi_pm){ .base = base, .now_ns = now_ns, .clock_opaque = clock_opaque };
+    *pm = (struct acpi_pm){ .base = base, .now_ns = now_ns, .clock_opaque = clock_opaque,
+                            .on_sleep = on_sleep, .sleep_opaque = sleep_opaque };
     pm->tmr_epoch = (uint32_t)(ticks(pm) >> 23);
     return io_register(bus, base, 12, pm, pm_read, pm_write);
 }

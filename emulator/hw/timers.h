@@ -17,9 +17,13 @@ struct acpi_pm {
     uint16_t sts, en, cnt;
     uint32_t tmr_epoch;           /* timer bit 23 transitions seen when TMR_STS was cleared */
     clock_fn now_ns; void *clock_opaque;
+    /* SLP_EN written with SLP_TYP (PM1_CNT bits 12:10): enter that sleep
+     * state; the DSDT's \_S5 names type 0, soft-off. */
+    void (*on_sleep)(void *opaque, int slp_typ); void *sleep_opaque;
 };
 int acpi_pm_init(struct acpi_pm *pm, struct io_bus *bus, uint16_t base, clock_fn now_ns,
-                 void *clock_opaque);
+                 void *clock_opaque, void (*on_sleep)(void *opaque, int slp_typ),
+                 void *sleep_opaque);
 
 /* HPET (IA-PC HPET specification 1.0a) with a 100 MHz main counter
  * (period 10^7 fs, QEMU's) and three comparators, all periodic-capable,

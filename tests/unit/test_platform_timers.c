@@ -15,7 +15,15 @@ struct fixture {
     struct hpet h;
     uint64_t now;
     int raises[24], level[24];
+    int sleeps, slp_typ;
 };
+
+static void on_sleep(void *opaque, int slp_typ)
+{
+    struct fixture *f = opaque;
+    f->sleeps++;
+    f->slp_typ = slp_typ;
+}
 
 static uint64_t fake_clock(void *opaque) { return ((struct fixture *)opaque)->now; }
 
@@ -32,7 +40,7 @@ static int setup(void **state)
 {
     struct fixture *f = test_calloc(1, sizeof *f);
     f->now = 3000000000ull;
-    if (acpi_pm_init(&f->pm, &f->bus, 0x600, fake_clock, f) < 0)
+    if (acpi_pm_init(&f->pm, &f->bus, 0x600, fake_clock, f, on_sleep, f) < 0)
         return -1;
     hpet_init(&f->h, fake_clock, f, on_irq, f);
     *state = f;
@@ -79,6 +87,11 @@ static void pm_status_and_control(void **state)
     assert_int_equal(io_in(&f->bus, 0x604, 2) & 1, 1);  /* SCI_EN: always ACPI mode */
     io_out(&f->bus, 0x604, 2, 0x1400);                  /* SLP_TYP */
     assert_int_equal(io_in(&f->bus, 0x604, 2), 0x1401);
+    assert_int_equal(f->sleeps, 0);
+    io_out(&f->bus, 0x604, 2, 0x2000);                  /* SLP_EN, type 0: S5 */
+    assert_int_equal(f->sleeps, 1);
+    assert_int_equal(f->slp_typ, 0);
+    assert_int_equal(io_in(&f->bus, 0x604, 2), 0x0001); /* SLP_EN reads 0 */
     io_out(&f->bus, 0x608, 4, 0);                       /* timer is read-only */
     assert_int_not_equal(pm_timer(f), 0);
 }
