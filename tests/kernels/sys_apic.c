@@ -3,7 +3,8 @@
  * tables (RSDP search, every checksum, MADT, FADT's PM timer, HPET), then
  * CPUID.APIC and IA32_APIC_BASE, the local APIC timer in periodic and
  * one-shot mode with the 8259s masked, the PIT through the I/O APIC
- * (pin 2), and the HPET's legacy-routed timer 0 the same way. Rates are
+ * (pin 2), the HPET's legacy-routed timer 0 the same way, and the APIC
+ * disabled through IA32_APIC_BASE (the 8259 straight to the core). Rates are
  * counted against the ACPI PM timer, with tolerant bounds (a loaded host
  * delays timer signals, as a PC holding off interrupts would).
  *
@@ -282,6 +283,32 @@ static void test_hpet(void)
     ioapic_route(2, 0x10000 | VEC_IOAPIC);
 }
 
+/* IA32_APIC_BASE.EN clear: no APIC (CPUID.APIC clear, nothing at its
+ * address) and the 8259's INTR straight to the core; set again, the APIC
+ * is back in its power-up state (SDM vol. 3A §10.4.3). */
+static void test_msr_disable(void)
+{
+    uint32_t r[4];
+    wrmsr(0x1B, 0xFEE00100u);
+    cpuid(1, r);
+    CHECK_EQ(r[3] & (1u << 9), 0);
+    CHECK_EQ(rd32(LAPIC + 0x30), 0xFFFFFFFFu);
+    outb(0x21, 0xFE);                               /* PIT on the 8259 */
+    pit_periodic((uint16_t)(PIT_HZ / RATE));
+    uint32_t t0 = pic_ticks;
+    for (int i = 0; i < 20; i++)
+        __asm__ volatile("sti\n\thlt\n\tcli" ::: "memory");
+    CHECK(pic_ticks - t0 >= 20);
+    pit_stop();
+    outb(0x21, 0xFF);
+    run_ms(5);
+    wrmsr(0x1B, 0xFEE00900u);
+    cpuid(1, r);
+    CHECK(r[3] & (1u << 9));
+    CHECK_EQ(rd32(LAPIC + 0xF0), 0xFFu);            /* software-disabled */
+    CHECK_EQ(rd32(LAPIC + 0x350), 0x10000u);        /* LVTs masked */
+}
+
 static void test_isapc(void)
 {
     uint32_t r[4];
@@ -317,6 +344,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     test_ioapic_pit();
     test_hpet();
     CHECK_EQ(spurious, 0);
+    test_msr_disable();
     if (strstr(cmd, "poweroff")) {
         /* ACPI soft-off as Linux does it: SLP_TYP from \_S5 (0), SLP_EN. */
         kprintf("sys_apic: powering off\n");
