@@ -169,21 +169,12 @@ static void read_input(struct vcpu *v, uint64_t now)
  * the local APIC, whichever the guest has unmasked — so that the guest's
  * tick count keeps time (QEMU's "catch-up" policy for lost ticks); at most
  * MAX_LOST_TICKS. */
-static bool irq0_busy(struct vm *vm)
-{
-    const struct pic_chip *m = &vm->pic.chip[0];
-    int vector = vm->has_apic ? ioapic_pin_vector(&vm->ioapic, 2) : -1;
-    return (!(m->imr & 1) && ((m->irr | m->isr) & 1)) ||
-           (vector >= 0 && lapic_vector_busy(&vm->lapic, vector));
-}
-
 static void pit_catch_up(struct vm *vm)
 {
     struct events *e = vm->events;
-    bool was_busy = irq0_busy(vm);
+    bool was_busy = isa_irq_busy(&vm->isa, 0);
     int edges = pit_update(&vm->pit);
-    bool masked = (vm->pic.chip[0].imr & 1) &&
-                  (!vm->has_apic || ioapic_pin_vector(&vm->ioapic, 2) < 0);
+    bool masked = isa_irq_masked(&vm->isa, 0);
 
     /* Every edge merged into a request already waiting, but the first. */
     if (edges > 0)
@@ -192,7 +183,7 @@ static void pit_catch_up(struct vm *vm)
         e->lost_ticks = MAX_LOST_TICKS;
     if (masked)
         e->lost_ticks = 0;      /* they would have been lost anyway */
-    if (e->lost_ticks && !irq0_busy(vm)) {
+    if (e->lost_ticks && !isa_irq_busy(&vm->isa, 0)) {
         e->lost_ticks--;
         isa_irq_line(&vm->isa, 0, 1);
         isa_irq_line(&vm->isa, 0, 0);

@@ -97,8 +97,9 @@ static int pc_init(struct vm *vm, char *err, size_t errlen)
     lapic_init(&vm->lapic, monotonic_ns, vm, on_lapic_intr, vm, on_lapic_eoi, vm);
     ioapic_init(&vm->ioapic, on_ioapic_message, vm);
     vm->isa.ioapic = &vm->ioapic;
+    vm->isa.lapic = &vm->lapic;
     acpi_pm_init(&vm->acpi_pm, &vm->io, ACPI_PM_BASE, monotonic_ns, vm, on_acpi_sleep, vm);
-    hpet_init(&vm->hpet, monotonic_ns, vm, isa_irq_line, &vm->isa);
+    hpet_init(&vm->hpet, monotonic_ns, vm, isa_irq_line, &vm->isa, isa_irq_busy);
     if (vm_mmio_register(vm, LAPIC_BASE, LAPIC_SIZE, &lapic_ops, &vm->lapic, err, errlen) < 0 ||
         vm_mmio_register(vm, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_ops, &vm->ioapic, err, errlen) < 0 ||
         vm_mmio_register(vm, HPET_BASE, HPET_SIZE, &hpet_ops, &vm->hpet, err, errlen) < 0)

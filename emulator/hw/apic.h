@@ -113,5 +113,12 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector);
 struct isa_irq {
     struct pic *pic;
     struct ioapic *ioapic;        /* NULL on isapc */
+    struct lapic *lapic;          /* where the I/O APIC's messages go */
 };
 void isa_irq_line(void *isa_irq, int irq, int level);
+/* For catching up lost timer ticks: another edge on the line now would
+ * merge with a request still waiting or in service, on the 8259 or (for
+ * an unmasked I/O APIC pin) in the local APIC. */
+bool isa_irq_busy(void *isa_irq, int irq);
+/* Masked on the 8259 and on the I/O APIC: an edge now is lost anyway. */
+bool isa_irq_masked(void *isa_irq, int irq);

@@ -18,6 +18,8 @@
 #include "emulator/hw/timers.h"
 
 #define NS_PER_S      1000000000ull
+#define CATCHUP_NS    100000ull
+#define MAX_BACKLOG   1000u
 #define FS_PER_TICK   (1000000000000000ull / HPET_HZ)
 /* Capabilities: revision 1, NUM_TIM_CAP 2, COUNT_SIZE_CAP, LEG_RT_CAP, vendor 8086. */
 #define CAPS_LO       (0x01u | (HPET_TIMERS - 1) << 8 | 1u << 13 | 1u << 15 | 0x8086u << 16)
@@ -86,21 +88,42 @@ static bool passed(const struct hpet_timer *t, uint64_t from, uint64_t to)
     return ((t->cmp - from - 1) & m) < span;
 }
 
+/* Edge interrupts queue (at most MAX_BACKLOG per timer) and go out one at
+ * a time whenever the line is free: when the host runs the monitor late,
+ * periods pass unseen, and their interrupts come later instead of merging. */
+static void send_backlog(struct hpet *h, int i, uint64_t t)
+{
+    struct hpet_timer *tm = &h->t[i];
+    if (!tm->backlog || (h->irq_busy && h->irq_busy(h->irq_opaque, route(h, i))))
+        return;
+    tm->backlog--;
+    h->backlog_ns = t;
+    fire(h, i);
+}
+
 void hpet_update(struct hpet *h)
 {
     if (!enabled(h))
         return;
-    uint64_t c = counter_at(h, now(h));
+    uint64_t t = now(h), c = counter_at(h, t);
     for (int i = 0; i < HPET_TIMERS; i++) {
-        struct hpet_timer *t = &h->t[i];
-        if (!passed(t, h->checked, c))
-            continue;
-        if ((t->config & TN_PERIODIC) && t->period) {
-            uint64_t m = mask_of(t), behind = (c - t->cmp) & m;
-            t->cmp = (t->cmp + (behind / t->period + 1) * t->period) & m;
+        struct hpet_timer *tm = &h->t[i];
+        if (passed(tm, h->checked, c)) {
+            uint64_t n = 1;
+            if ((tm->config & TN_PERIODIC) && tm->period) {
+                uint64_t m = mask_of(tm), behind = (c - tm->cmp) & m;
+                n = behind / tm->period + 1;
+                tm->cmp = (tm->cmp + n * tm->period) & m;
+            }
+            if (!(tm->config & TN_ENABLE))
+                tm->backlog = 0;
+            else if (tm->config & TN_LEVEL)
+                fire(h, i);
+            else
+                tm->backlog = (unsigned)(tm->backlog + n > MAX_BACKLOG ? MAX_BACKLOG
+                                                                       : tm->backlog + n);
         }
-        if (t->config & TN_ENABLE)
-            fire(h, i);
+        send_backlog(h, i, t);
     }
     h->checked = c;
 }
@@ -125,13 +148,17 @@ uint64_t hpet_next_event_ns(const struct hpet *h)
         if (at < next)
             next = at;
     }
+    for (int i = 0; i < HPET_TIMERS; i++)
+        if (h->t[i].backlog && h->backlog_ns + CATCHUP_NS < next)
+            next = h->backlog_ns + CATCHUP_NS;     /* look again for a free line */
     return next;
 }
 
-void hpet_init(struct hpet *h, clock_fn now_ns, void *clock_opaque, irq_fn irq, void *irq_opaque)
+void hpet_init(struct hpet *h, clock_fn now_ns, void *clock_opaque, irq_fn irq, void *irq_opaque,
+               bool (*irq_busy)(void *irq_opaque, int irq))
 {
     *h = (struct hpet){ .now_ns = now_ns, .clock_opaque = clock_opaque, .irq = irq,
-                        .irq_opaque = irq_opaque };
+                        .irq_opaque = irq_opaque, .irq_busy = irq_busy };
     for (int i = 0; i < HPET_TIMERS; i++)
         h->t[i] = (struct hpet_timer){ .config = TN_ROUTE_CAP << 32 | TN_PER_CAP | TN_SIZE_CAP,
                                        .cmp = ~0ull, .period = 0 };
@@ -168,6 +195,8 @@ static void timer_write(struct hpet *h, int i, uint32_t off, uint32_t val)
     if ((off & 0x18) == 0x00) {
         uint64_t v = merge(t->config, off, val);
         t->config = (t->config & ~(uint64_t)TN_WRITABLE) | (v & TN_WRITABLE);
+        if (!(t->config & TN_ENABLE))
+            t->backlog = 0;
         if (!(t->config & TN_LEVEL) || !(t->config & TN_ENABLE)) {
             h->isr &= ~(1ull << i);
             set_level(h, i, 0);

@@ -38,6 +38,7 @@ struct hpet_timer {
     uint64_t config;              /* Tn_CONF_CAP */
     uint64_t cmp, period;
     int level;                    /* the line it drives, for level-triggered mode */
+    unsigned backlog;             /* edge interrupts due but not yet sent */
 };
 struct hpet {
     uint64_t config, isr;
@@ -47,8 +48,12 @@ struct hpet {
     struct hpet_timer t[HPET_TIMERS];
     clock_fn now_ns; void *clock_opaque;
     irq_fn irq; void *irq_opaque;
+    /* Would an edge on this line merge with one still waiting (NULL: never)? */
+    bool (*irq_busy)(void *irq_opaque, int irq);
+    uint64_t backlog_ns;          /* clock time of the last interrupt sent from a backlog */
 };
-void hpet_init(struct hpet *h, clock_fn now_ns, void *clock_opaque, irq_fn irq, void *irq_opaque);
+void hpet_init(struct hpet *h, clock_fn now_ns, void *clock_opaque, irq_fn irq, void *irq_opaque,
+               bool (*irq_busy)(void *irq_opaque, int irq));
 uint32_t hpet_mmio_read(void *hpet, uint32_t off, unsigned size);
 void hpet_mmio_write(void *hpet, uint32_t off, unsigned size, uint32_t val);
 void hpet_update(struct hpet *h);

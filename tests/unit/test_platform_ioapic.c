@@ -145,7 +145,7 @@ static void pc_wiring(void **state)
     assert_int_equal(pic_init(&s->pic, &s->bus, sys_pic_intr, s), 0);
     ioapic_init(&s->io, sys_msg, s);
     lapic_init(&s->l, sys_clock, s, sys_intr, s, sys_eoi, s);
-    s->isa = (struct isa_irq){ &s->pic, &s->io };
+    s->isa = (struct isa_irq){ &s->pic, &s->io, &s->l };
 
     /* The 8259 path (virtual wire): IRQ 0 unmasked on the PIC. */
     io_out(&s->bus, 0x20, 1, 0x11); io_out(&s->bus, 0x21, 1, 0x20);
@@ -183,6 +183,22 @@ static void pc_wiring(void **state)
     lapic_mmio_write(&s->l, 0xB0, 4, 0);
     assert_int_equal(s->intr, 0);
     assert_int_equal(rdreg(&s->io, 0x10 + 2 * 11) & (1u << 14), 0);
+
+    /* Busy: requested or in service where the line is unmasked. */
+    assert_false(isa_irq_busy(&s->isa, 0));
+    isa_irq_line(&s->isa, 0, 1);
+    isa_irq_line(&s->isa, 0, 0);
+    assert_true(isa_irq_busy(&s->isa, 0));             /* in the IRR */
+    assert_int_equal(lapic_acknowledge(&s->l), 0x30);
+    assert_true(isa_irq_busy(&s->isa, 0));             /* in service */
+    lapic_mmio_write(&s->l, 0xB0, 4, 0);
+    assert_false(isa_irq_busy(&s->isa, 0));
+    assert_false(isa_irq_masked(&s->isa, 0));
+    wrreg(&s->io, 0x10 + 2 * 2, 0x10030);
+    assert_true(isa_irq_masked(&s->isa, 0));            /* PIC masked too */
+    io_out(&s->bus, 0x21, 1, 0xFE);
+    assert_false(isa_irq_masked(&s->isa, 0));
+    io_out(&s->bus, 0x21, 1, 0xFF);
 
     /* Lines 16-23 reach only the I/O APIC. */
     wrreg(&s->io, 0x10 + 2 * 17, 0x61);

@@ -16,6 +16,7 @@ struct fixture {
     uint64_t now;
     int raises[24], level[24];
     int sleeps, slp_typ;
+    bool busy[24];
 };
 
 static void on_sleep(void *opaque, int slp_typ)
@@ -36,13 +37,16 @@ static void on_irq(void *opaque, int irq, int level)
     f->level[irq] = level;
 }
 
+/* The line counts as busy while f->busy[irq] is set (a request waiting). */
+static bool line_busy(void *opaque, int irq) { return ((struct fixture *)opaque)->busy[irq]; }
+
 static int setup(void **state)
 {
     struct fixture *f = test_calloc(1, sizeof *f);
     f->now = 3000000000ull;
     if (acpi_pm_init(&f->pm, &f->bus, 0x600, fake_clock, f, on_sleep, f) < 0)
         return -1;
-    hpet_init(&f->h, fake_clock, f, on_irq, f);
+    hpet_init(&f->h, fake_clock, f, on_irq, f, line_busy);
     *state = f;
     return 0;
 }
@@ -144,11 +148,24 @@ static void hpet_periodic_legacy(void **state)
         assert_int_equal(f->level[0], 0);               /* edge: a pulse */
     }
     assert_int_equal(hr(f, 0x108), 1100000);
-    /* Late by several periods: one interrupt, the comparator moves on. */
+    /* Late by 5 periods: one interrupt now, the comparator moves on, and
+     * the other 4 follow, one per update, while the line is free. */
     f->now = start + 15500000;
     hpet_update(&f->h);
     assert_int_equal(f->raises[0], 11);
     assert_int_equal(hr(f, 0x108), 1600000);
+    assert_int_equal(hpet_next_event_ns(&f->h), f->now + 100000);
+    f->busy[0] = true;                                  /* the guest has not taken it yet */
+    f->now += 100000;
+    hpet_update(&f->h);
+    assert_int_equal(f->raises[0], 11);
+    f->busy[0] = false;
+    for (int k = 0; k < 4; k++) {
+        f->now += 90000;
+        hpet_update(&f->h);
+    }
+    assert_int_equal(f->raises[0], 15);
+    assert_int_equal(hpet_next_event_ns(&f->h), start + 16000000);
 }
 
 static void hpet_one_shot_level_route(void **state)
