@@ -96,6 +96,11 @@ int xa_translate(struct xa *x, uint32_t eip, const uint8_t *code, size_t avail,
     return 0;
 }
 
+void xa_capstone_only(struct xa *x)
+{
+    decoder_use_fast(x->dec, false);
+}
+
 unsigned xa_decode(struct xa *x, uint32_t eip, const uint8_t *code, size_t avail)
 {
     struct insn in;

@@ -16,6 +16,9 @@ struct xa_block {
 /* A translator with an empty code cache large enough for code_bytes of
  * guest code. NULL and a message in err on failure. */
 struct xa *xa_create(size_t guest_bytes, char *err, size_t errlen);
+/* Decode every instruction with Capstone (the decoder's fast path off), to
+ * measure what the fast path saves. */
+void xa_capstone_only(struct xa *x);
 void xa_destroy(struct xa *x);
 
 /* Translate (without running) the block at guest address eip whose bytes

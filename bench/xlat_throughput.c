@@ -13,6 +13,7 @@
  * Output: a human summary, then one line of key=value pairs starting with
  * "xlat " for bench/run. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,10 +104,20 @@ struct pass {
     uint64_t blocks, insns, guest_bytes, host_bytes;
 };
 
+static bool capstone_only;
+
+static struct xa *make_xa(const struct text *t, char *err, size_t errlen)
+{
+    struct xa *x = xa_create(t->size, err, errlen);
+    if (x && capstone_only)
+        xa_capstone_only(x);
+    return x;
+}
+
 static int translate_pass(const struct text *t, struct pass *p, unsigned *flushes,
                           char *err, size_t errlen)
 {
-    struct xa *x = xa_create(t->size, err, errlen);
+    struct xa *x = make_xa(t, err, errlen);
     if (!x)
         return -1;
     memset(p, 0, sizeof *p);
@@ -131,7 +142,7 @@ static int translate_pass(const struct text *t, struct pass *p, unsigned *flushe
 
 static int decode_pass(const struct text *t, struct pass *p, char *err, size_t errlen)
 {
-    struct xa *x = xa_create(t->size, err, errlen);
+    struct xa *x = make_xa(t, err, errlen);
     if (!x)
         return -1;
     memset(p, 0, sizeof *p);
@@ -149,10 +160,11 @@ static int decode_pass(const struct text *t, struct pass *p, char *err, size_t e
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xlat-throughput [--passes N] [ELF32-FILE]\n"
+    fprintf(f, "usage: xlat-throughput [--passes N] [--capstone-only] [ELF32-FILE]\n"
                "Translates the .text of ELF32-FILE (default: the 32-bit libc) block by block\n"
                "without running it; prints guest instructions per second and host bytes per\n"
-               "guest byte.\n");
+               "guest byte. --capstone-only: decode every instruction with Capstone (the\n"
+               "decoder's fast path off).\n");
 }
 
 int main(int argc, char **argv)
@@ -166,6 +178,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "xlat-throughput: --passes wants 1..1000\n");
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--capstone-only")) {
+            capstone_only = true;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;

@@ -81,9 +81,7 @@ struct bt_cpu {
     uint64_t site;          /* callout: struct bt_site * being served */
     uint64_t membase;       /* active address-space base (loaded into R14 and GS) */
     uint64_t jcache;        /* struct bt_jcache_entry * (loaded into R13) */
-    uint64_t tramp_exit;        /* emitted by bt_runtime_init */
-    uint64_t tramp_callout;
-    uint64_t tramp_signal_exit;
+    uint64_t tramp_signal_exit; /* where the signal path resumes (bt_runtime_init) */
     uint8_t  vif;           /* virtual EFLAGS.IF */
     uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
@@ -91,6 +89,8 @@ struct bt_cpu {
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */
+    uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset (WRMSR 0x10); read by the
+                               inline RDTSC */
     _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
     _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
     _Alignas(16) uint8_t xmm_guest[128]; /* callout: guest XMM0-7 while C runs */
@@ -116,6 +116,9 @@ struct bt_cpu {
  * to the monitor, which raises #NM or #UD as CR0 says (SDM vol. 3A §2.5,
  * table 2-2). */
 #define BT_MODE_FPU_TRAP    (1u << 5)
+/* CR4.TSD is set and CPL > 0: RDTSC raises #GP(0) (SDM "RDTSC"), so it goes
+ * to the monitor; otherwise it is translated inline. */
+#define BT_MODE_TSC_TRAP    (1u << 6)
 #define BT_MODE_SEGSET(m)   (((m) >> 8) & 0xffu)
 #define BT_MODE_SEGSET_SHIFT 8
 /* A one-instruction block the dispatcher runs inside an interrupt shadow

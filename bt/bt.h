@@ -29,8 +29,11 @@
 /* BT_HELPER_UNTRANSLATED: an operand form the translator does not handle
  * (16-bit addresses in stack, branch and string operands; XLAT and MASKMOV
  * through a based DS); the monitor stops with a message naming it. */
+/* BT_HELPER_DIVIDE_ERROR: a checked DIV/IDIV (bt_config.checked_div) found
+ * its divisor 0 or its quotient too large; the guest state is as before the
+ * instruction and the handler raises #DE. */
 enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_UNTRANSLATED, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
-       BT_HELPER_FPU_TRAP, BT_HELPER_COUNT };
+       BT_HELPER_FPU_TRAP, BT_HELPER_DIVIDE_ERROR, BT_HELPER_COUNT };
 
 /* Handler for each instruction kind that needs the monitor. The site carries
  * the decoded instruction. Kinds without a handler raise #UD. */
@@ -57,6 +60,11 @@ struct bt_config {
      * (physical phys) be a BT_HELPER_MEMOP callout? NULL: never. */
     bool (*slow_mem)(void *opaque, uint32_t eip, uint32_t phys);
     void *slow_mem_opaque;
+    /* Adaptive translation: has the DIV/IDIV at eip (physical phys) raised
+     * #DE before? Then it is translated to check first and raise #DE through
+     * BT_HELPER_DIVIDE_ERROR, without a host signal. NULL: never. */
+    bool (*checked_div)(void *opaque, uint32_t eip, uint32_t phys);
+    void *checked_div_opaque;
     /* The segment bases (ES CS SS DS FS GS) of segment-base set `set` (see
      * BT_MODE_SEGSET); NULL: every set is flat. */
     void (*seg_bases)(void *opaque, uint32_t set, uint32_t base[6]);
@@ -114,6 +122,21 @@ bool bt_enterable(const struct tb *to);
  * targets go through the jump cache, which is flushed then: QEMU's rule).
  * Returns true if something was patched. */
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip);
+
+/* Guest state at a host signal raised inside block tb (DESIGN §5): the
+ * side-table row of the host PC names the guest instruction and what the
+ * block's code had done to the guest registers there (a register borrowed
+ * into R10, string pointers rebased by segment bases), which is undone.
+ * Async-signal-safe; ucontext is the handler's ucontext_t. */
+struct bt_recovered {
+    uint32_t eip;          /* the guest instruction the host PC belongs to */
+    uint32_t guest_off;    /* eip - tb->eip */
+    bool at_entry;         /* the block's entry poll: nothing of it ran yet */
+    uint32_t gpr[8];       /* guest EAX..EDI */
+    uint32_t arith;        /* guest CF PF AF ZF SF OF DF (BT_ARITH_FLAGS bits) */
+};
+#define BT_ARITH_FLAGS 0xcd5u
+void bt_recover(const struct bt *bt, const struct tb *tb, const void *ucontext, struct bt_recovered *r);
 
 const struct bt_stats *bt_get_stats(const struct bt *bt);
 struct decoder *bt_decoder(struct bt *bt);

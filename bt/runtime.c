@@ -31,6 +31,7 @@ _Static_assert(offsetof(struct bt_cpu, mxcsr_guest) == CPU_MXCSR_GUEST, "abi_off
 _Static_assert(offsetof(struct bt_cpu, mxcsr_host) == CPU_MXCSR_HOST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, xmm_guest) == CPU_XMM_GUEST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rflags_slot) == CPU_RFLAGS_SLOT, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, tsc_offset) == CPU_TSC_OFFSET, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_site, fn) == 0, "runtime.S calls [site]");
 
 struct bt *bt_create(struct code_cache *cache, const struct bt_config *cfg,
@@ -78,8 +79,6 @@ void bt_destroy(struct bt *bt)
 
 bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu)
 {
-    cpu->tramp_exit = bt->rt_exit;
-    cpu->tramp_callout = bt->rt_callout;
     cpu->tramp_signal_exit = bt->rt_signal_exit;
     return (bt_enter_fn)(uintptr_t)bt->rt_enter;
 }

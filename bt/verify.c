@@ -34,7 +34,9 @@
  *     transfers, IN/OUT/INS/OUTS, HLT CLI STI, MOV to or from a segment,
  *     control or debug register, LxS, WRGSBASE/WRFSBASE (and the reads),
  *     SWAPGS, LGDT.. and SGDT.., CPUID RDTSC RDMSR..., everything Capstone
- *     files under "privilege", "int", "iret" or "vm".
+ *     files under "privilege", "int", "iret" or "vm". The exception: an
+ *     RDTSC followed by exactly the inline translation's offset add
+ *     (bt/xlate_rdtsc.c), so the guest sees host TSC + the vCPU's offset.
  *  4. Control flow. Direct branches whose target lies inside the block must
  *     land on an instruction boundary. Indirect jumps only through a
  *     translator scratch register (r8-r12) or a memory operand of form 1b/1c:
@@ -747,6 +749,44 @@ static bool implicit_stack(const cs_insn *ci)
     return false;
 }
 
+static bool is_reg(const cs_x86_op *op, x86_reg r) { return op->type == X86_OP_REG && op->reg == r; }
+
+static bool is_mem(const cs_x86_op *op, x86_reg base, x86_reg index, int64_t disp)
+{
+    return op->type == X86_OP_MEM && op->mem.segment == X86_REG_INVALID && op->mem.base == base &&
+           op->mem.index == index && (index == X86_REG_INVALID || op->mem.scale == 1) &&
+           op->mem.disp == disp;
+}
+
+/* RDTSC at b->in[i] heads the inline translation: rorx rdx,rdx,32;
+ * lea rax,[rax+rdx]; mov r11,[r15+tsc_offset]; lea rax,[rax+r11] — the
+ * guest TSC is the host's plus the vCPU's offset before anything else can
+ * see RAX/RDX (rule 6 then checks the zero-extension). */
+static bool rdtsc_offset_added(const struct block *b, size_t i)
+{
+    if (i + 4 >= b->n)
+        return false;
+    const cs_x86 *x[4];
+    for (int k = 0; k < 4; k++) {
+        if (b->in[i + 1 + k].synthetic)
+            return false;
+        x[k] = &b->in[i + 1 + k].ci->detail->x86;
+    }
+    unsigned id[4] = { b->in[i + 1].ci->id, b->in[i + 2].ci->id, b->in[i + 3].ci->id,
+                       b->in[i + 4].ci->id };
+    return id[0] == X86_INS_RORX && x[0]->op_count == 3 && is_reg(&x[0]->operands[0], X86_REG_RDX) &&
+           is_reg(&x[0]->operands[1], X86_REG_RDX) && x[0]->operands[2].type == X86_OP_IMM &&
+           x[0]->operands[2].imm == 32 &&
+           id[1] == X86_INS_LEA && is_reg(&x[1]->operands[0], X86_REG_RAX) &&
+           is_mem(&x[1]->operands[1], X86_REG_RAX, X86_REG_RDX, 0) &&
+           id[2] == X86_INS_MOV && is_reg(&x[2]->operands[0], X86_REG_R11) &&
+           is_mem(&x[2]->operands[1], X86_REG_R15, X86_REG_INVALID,
+                  (int64_t)offsetof(struct bt_cpu, tsc_offset)) &&
+           x[2]->operands[1].size == 8 &&
+           id[3] == X86_INS_LEA && is_reg(&x[3]->operands[0], X86_REG_RAX) &&
+           is_mem(&x[3]->operands[1], X86_REG_RAX, X86_REG_R11, 0);
+}
+
 /* Why instruction i breaks a rule, or NULL. */
 static const char *check(const struct block *b, size_t i, char *why, size_t whylen)
 {
@@ -756,7 +796,7 @@ static const char *check(const struct block *b, size_t i, char *why, size_t whyl
     const char *r;
     int g;
 
-    if ((r = forbidden_why(ci)))
+    if (!(ci->id == X86_INS_RDTSC && rdtsc_offset_added(b, i)) && (r = forbidden_why(ci)))
         return r;
     if (writes_runtime_reg(v, &g)) {
         static const char *const role[3] = { "the jump cache", "the guest window base",
@@ -851,23 +891,41 @@ static bool fail(struct verify_result *res, uint32_t off, const char *fmt, ...)
 
 /* Capstone 4.0.2 cannot decode some encodings of the hint-NOP space
  * (0F 0D /0 `prefetch`, the register forms of 0F 18-1F; pinned by
- * test_decoder_capstone.c) that guest code contains and the translator
- * copies. They neither access memory nor write a register, so they are
- * taken as NOPs — recognised exactly (no LOCK/REP/REPNE, no VEX), with the
+ * test_decoder_capstone.c; F2/F3 0F 1A/1B; fences with a non-zero r/m
+ * field) that guest code contains and the translator copies. They neither
+ * access memory nor write a register, so they are
+ * taken as NOPs — recognised exactly (no LOCK, no VEX, REP/REPNE only on
+ * 0F 1A/1B), with the
  * length the hardware gives them (SDM vol. 2 §2.1: prefixes, REX, opcode,
  * ModRM, SIB, displacement; no immediate). 0 if `b` is not one. */
 static size_t hint_nop_len(const uint8_t *b, size_t left)
 {
     size_t i = 0, disp = 0;
+    bool rep = false, opsize = false;
 
     while (i < left && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x26 || b[i] == 0x2e ||
-                        b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x64 || b[i] == 0x65))
+                        b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x64 || b[i] == 0x65 ||
+                        b[i] == 0xf2 || b[i] == 0xf3)) {
+        rep |= b[i] == 0xf2 || b[i] == 0xf3;
+        opsize |= b[i] == 0x66;
         i++;
+    }
     if (i < left && (b[i] & 0xf0) == 0x40)      /* REX */
         i++;
-    if (i + 3 > left || b[i] != 0x0f || (b[i + 1] != 0x0d && (b[i + 1] < 0x18 || b[i + 1] > 0x1f)))
+    if (i + 3 > left || b[i] != 0x0f)
         return 0;
-    uint8_t modrm = b[i + 2], mod = modrm >> 6, rm = modrm & 7;
+    uint8_t op = b[i + 1], modrm = b[i + 2], mod = modrm >> 6, rm = modrm & 7, reg = modrm >> 3 & 7;
+    /* LFENCE/MFENCE/SFENCE (NP 0F AE /5 /6 /7, register form) with any
+     * r/m: the same fences (SDM vol. 2 "LFENCE"); with 66/F2/F3 these are
+     * other instructions (TPAUSE, UMWAIT, INCSSP...), not accepted. */
+    if (op == 0xae)
+        return !rep && !opsize && mod == 3 && reg >= 5 ? i + 3 : 0;
+    /* F2/F3 0F 1A/1B (the MPX space) are hint NOPs too; F2/F3 before any
+     * other hint NOP make it something else. */
+    if (rep && op != 0x1a && op != 0x1b)
+        return 0;
+    if (op != 0x0d && (op < 0x18 || op > 0x1f))
+        return 0;
     i += 3;
     if (mod != 3) {
         if (rm == 4) {

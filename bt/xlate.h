@@ -3,8 +3,13 @@
 #pragma once
 #include "bt/bt.h"
 #include "bt/emit.h"
+#include "bt/sidetable.h"
 
 #define XL_MAX_INSNS 128
+/* Side-table rows: the entry poll's, one per instruction, and one more at
+ * each point inside an instruction where the recovery recipe changes (a
+ * register borrowed, a string's segment bases added). */
+#define XL_MAX_ROWS (4 * XL_MAX_INSNS + 1)
 
 struct bt {
     struct code_cache *cache;
@@ -28,9 +33,17 @@ struct xl {
     size_t exit_stub[TB_MAX_EXITS];      /* indirect sites: where the unchained jump goes */
     size_t exit_ic[TB_MAX_EXITS];        /* indirect sites: offset of the cached -EIP, else 0 */
     bool ended;                          /* a control transfer closed the block */
-    struct tb_pcmap pc[XL_MAX_INSNS];
-    int npc;
+    struct tb_pcmap pc[XL_MAX_ROWS];
+    int npc;                             /* rows in pc */
+    int ninsn;                           /* guest instructions translated */
 };
+
+/* From the current host offset on, the instruction being translated is in
+ * the state `flags` (TB_PC_*) describes: a new side-table row. Call it right
+ * after the host instruction that makes the state true (the one that parks
+ * a register in r10, say), never before, so that a fault or poll at any
+ * host PC is recovered with the recipe in force there. */
+void xl_pc_state(struct xl *xl, uint16_t flags);
 
 /* Block exits (xlate_block.c). */
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
@@ -73,5 +86,13 @@ bool xl_string(struct xl *xl, const struct insn *in);
 bool xl_misc(struct xl *xl, const struct insn *in);      /* INCDEC_SHORT MOFFS XLAT SALC CLI STI */
 bool xl_pushf(struct xl *xl, const struct insn *in);     /* inline PUSHF (xlate_flags.c) */
 bool xl_popf(struct xl *xl, const struct insn *in);      /* inline POPF at CPL 0, 32-bit */
+/* pushfq (op 0x9c, disp = slot + 8) or popfq (0x9d, disp = slot) through the
+ * vCPU's RFLAGS slot, RSP borrowed for that one instruction (xlate_flags.c). */
+void xl_rflags_slot(struct emit *e, int32_t disp, uint8_t op);
+/* DIV/IDIV that raises #DE through a callout instead of a host SIGFPE
+ * (xlate_div.c); false: the form is copied as it is. */
+bool xl_div_checked(struct xl *xl, const struct insn *in);
+/* Inline RDTSC (xlate_rdtsc.c); false: the block needs the callout. */
+bool xl_rdtsc(struct xl *xl, const struct insn *in);
 /* After an instruction that may set IF: hand a waiting interrupt to the monitor. */
 void xl_check_irq_window(struct xl *xl, const struct insn *in);

@@ -11,9 +11,16 @@
  *           mov [r15+exit_slot], r11
  *           jmp bt_rt_exit
  *
- * Indirect branches end in an inline, flag-preserving jump-cache lookup. */
+ * Indirect branches end in an inline, flag-preserving jump-cache lookup.
+ *
+ * The side table's row 0 covers the entry poll alone (TB_PC_ENTRY): a poll
+ * fault there is taken before anything of the block ran, so the guest state
+ * is the block's entry state, whatever the first instruction does to its
+ * registers later (a borrowed ESI/EDI, rebased string pointers). */
 #include <stdlib.h>
 #include <string.h>
+
+#include <capstone/capstone.h>
 
 #include "bt/abi_offsets.h"
 #include "bt/verify.h"
@@ -183,6 +190,12 @@ static void translate_one(struct xl *xl, const struct insn *in)
             return;
         }
     }
+    if (in->kind == K_SYS && in->id == X86_INS_RDTSC && xl_rdtsc(xl, in))
+        return;
+    if ((in->id == X86_INS_DIV || in->id == X86_INS_IDIV) && bt->cfg.checked_div &&
+        bt->cfg.checked_div(bt->cfg.checked_div_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip)) &&
+        xl_div_checked(xl, in))
+        return;
     switch (in->kind) {
     case K_COPY:
     case K_COPY_MEM:
@@ -256,6 +269,30 @@ static void emit_stubs(struct xl *xl)
     }
 }
 
+/* A row for the instruction at guest offset guest_off, from here on. An
+ * earlier row at the same host offset has no host code of its own (nothing
+ * can fault in it) and is replaced. */
+static void pc_row(struct xl *xl, uint16_t guest_off, uint16_t flags)
+{
+    uint32_t here = (uint32_t)emit_off(&xl->e);
+    struct tb_pcmap *last = xl->npc ? &xl->pc[xl->npc - 1] : NULL;
+
+    if (last && last->host_off == here && !(last->flags & TB_PC_ENTRY)) {
+        *last = (struct tb_pcmap){ here, guest_off, flags };
+        return;
+    }
+    if (xl->npc == XL_MAX_ROWS) {
+        xl->e.overflow = true;
+        return;
+    }
+    xl->pc[xl->npc++] = (struct tb_pcmap){ here, guest_off, flags };
+}
+
+void xl_pc_state(struct xl *xl, uint16_t flags)
+{
+    pc_row(xl, xl->pc[xl->npc - 1].guest_off, flags);
+}
+
 static void trace_block(struct xl *xl, const uint8_t *code)
 {
     FILE *f = xl->bt->cfg.trace;
@@ -264,11 +301,16 @@ static void trace_block(struct xl *xl, const uint8_t *code)
 
     fprintf(f, "block %08x phys %08x: %u insns, %u guest bytes -> %u host bytes at %p\n",
             tb->eip, tb->phys, tb->ninsn, tb->guest_len, tb->host_len, (void *)tb->host);
-    for (uint32_t i = 0; i < tb->npcmap; i++) {
+    for (uint32_t i = 0, next; i < tb->npcmap; i = next) {
         struct insn in;
         uint32_t goff = tb->pcmap[i].guest_off;
-        uint32_t hend = i + 1 < tb->npcmap ? tb->pcmap[i + 1].host_off : tb->host_len;
-        if (decode_insn(xl->bt->dec, code + goff, 15, tb->eip + goff, &in) == 0)
+        for (next = i + 1; next < tb->npcmap && tb->pcmap[next].guest_off == goff &&
+                           !(tb->pcmap[i].flags & TB_PC_ENTRY); next++)
+            ;   /* one line per instruction, over all its rows */
+        uint32_t hend = next < tb->npcmap ? tb->pcmap[next].host_off : tb->host_len;
+        if (tb->pcmap[i].flags & TB_PC_ENTRY)
+            snprintf(text, sizeof text, "(entry poll)");
+        else if (decode_insn(xl->bt->dec, code + goff, 15, tb->eip + goff, &in) == 0)
             insn_format(xl->bt->dec, &in, text, sizeof text);
         else
             snprintf(text, sizeof text, "(bad)");
@@ -304,25 +346,24 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
     if (BT_MODE_SEGSET(mode) && bt->cfg.seg_bases)
         bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(mode), xl.seg_base);
     emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
+    pc_row(&xl, 0, TB_PC_ENTRY);
     emit_mov_r32_m32(&xl.e, H_R11, H_R15, POLL_DISP);
 
     while (!xl.ended) {
         struct insn in;
         int r;
 
-        if (xl.npc >= (int)max || off >= page_left || (off >= avail && xl.npc > 0)) {
+        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0)) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }
         r = decode_insn(bt->dec, code + off, avail - off, eip + off, &in);
-        if (r == -2 && xl.npc > 0) {
+        if (r == -2 && xl.ninsn > 0) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }
-        xl.pc[xl.npc].host_off = xl.npc == 0 ? 0 : (uint32_t)emit_off(&xl.e);
-        xl.pc[xl.npc].guest_off = (uint16_t)off;
-        xl.pc[xl.npc].flags = 0;
-        xl.npc++;
+        pc_row(&xl, (uint16_t)off, 0);
+        xl.ninsn++;
         if (r != 0) {
             in.eip = eip + off;
             if (in.len == 0)
@@ -351,7 +392,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
     tb->mode = mode;
     tb->guest_len = off;
     tb->hash = cache_hash_guest(code, off);
-    tb->ninsn = (uint32_t)xl.npc;
+    tb->ninsn = (uint32_t)xl.ninsn;
     tb->host = rx;
     tb->host_len = (uint32_t)emit_off(&xl.e);
     /* The isolation guarantee (DESIGN §2): a block the verifier rejects never runs. */

@@ -33,13 +33,31 @@ static void emit_rm_operand(struct xl *xl, const struct insn *in, int reg)
     emit_bytes(&xl->e, in->bytes + from, (size_t)(to - from));
 }
 
-/* The guest's legacy prefixes; for a memory operand, without its segment
- * override and 0x67 (gs: and 0x67 replace them). */
+/* Does prefix byte b at position i say nothing that a later prefix does
+ * not say again? A repeated prefix is redundant, and of F2/F3 only the last
+ * counts (SDM vol. 2 §2.1.1 allows one prefix per group; the CPU uses the
+ * last of a group). Dropping these keeps a 14- or 15-byte guest instruction
+ * within the 15-byte limit once gs:, 0x67 and a SIB byte are added. */
+static bool prefix_redundant(const struct insn *in, int i)
+{
+    uint8_t b = in->bytes[i];
+    for (int j = i + 1; j < in->npfx; j++) {
+        uint8_t c = in->bytes[j];
+        if (c == b || ((b == 0xf2 || b == 0xf3) && (c == 0xf2 || c == 0xf3)))
+            return true;
+    }
+    return false;
+}
+
+/* The guest's legacy prefixes, each once; for a memory operand, without
+ * its segment override and 0x67 (gs: and 0x67 replace them). */
 static void copy_prefixes(struct emit *e, const struct insn *in, bool mem)
 {
     for (int i = 0; i < in->npfx; i++) {
         uint8_t b = in->bytes[i];
         if (mem && (is_seg_prefix(b) || b == 0x67))
+            continue;
+        if (prefix_redundant(in, i))
             continue;
         /* F3 0F BC/BD is TZCNT/LZCNT on a BMI1/ABM host; an i686 ignores the
          * F3 and runs BSF/BSR (Linux's __ffs uses rep bsf). */
@@ -192,7 +210,7 @@ void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base)
 
     operand_ea(in, &base, &index, &shift, &disp);
     emit_mov_r64_r64(e, H_R10, x);
-    xl->pc[xl->npc - 1].flags |= (uint16_t)TB_PC_SPILL(x);
+    xl_pc_state(xl, (uint16_t)TB_PC_SPILL(x));
     if (in->flags & INSN_F_ADDR16) {
         if (base < 0)
             emit_mov_r32_imm32(e, x, (uint32_t)disp);

@@ -30,7 +30,7 @@ static void or_r32_imm(struct emit *e, int r, uint32_t imm) { emit_modrm_reg(e, 
 static void or_r32_r32(struct emit *e, int dst, int src) { emit_modrm_reg(e, 0x09, src, dst); }
 
 /* mov r10, rsp; lea rsp, [r15+disp]; <op>; mov rsp, r10 */
-static void with_slot_stack(struct emit *e, int32_t disp, uint8_t op)
+void xl_rflags_slot(struct emit *e, int32_t disp, uint8_t op)
 {
     emit_mov_r64_r64(e, H_R10, H_RSP);
     emit_lea_r64(e, H_RSP, H_R15, -1, 0, disp);
@@ -42,7 +42,7 @@ bool xl_pushf(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
 
-    with_slot_stack(e, CPU_RFLAGS_SLOT + 8, 0x9c);                   /* pushfq into the slot */
+    xl_rflags_slot(e, CPU_RFLAGS_SLOT + 8, 0x9c);                   /* pushfq into the slot */
     emit_mov_r32_m32(e, H_R11, H_R15, CPU_RFLAGS_SLOT);
     and_r32_imm(e, H_R11, ARITH_DF);
     emit_mov_r32_m32(e, H_R8, H_R15, CPU_EFLAGS);
@@ -85,7 +85,7 @@ bool xl_popf(struct xl *xl, const struct insn *in)
     and_r32_imm(e, H_R11, ARITH_DF);
     or_r32_imm(e, H_R11, 0x202);                                     /* host bit 1 and IF */
     emit_mov_m64_r64(e, H_R15, CPU_RFLAGS_SLOT, H_R11);
-    with_slot_stack(e, CPU_RFLAGS_SLOT, 0x9d);                       /* popfq from the slot */
+    xl_rflags_slot(e, CPU_RFLAGS_SLOT, 0x9d);                       /* popfq from the slot */
     xl_check_irq_window(xl, in);
     return true;
 }

@@ -28,13 +28,14 @@ bool xl_string(struct xl *xl, const struct insn *in)
         return false;   /* TODO(#2): SI/DI/CX string forms (0x67 prefix) */
     /* Segment bases: added (wrapping at 32 bits) before the rebase and taken
      * off again after; the side table tells the signal handler. */
+    uint16_t state = 0;
     if (ds) {
         emit_lea_r32(e, H_RSI, H_RSI, -1, 0, ds);
-        xl->pc[xl->npc - 1].flags |= TB_PC_STR_SRC(src);
+        xl_pc_state(xl, state |= TB_PC_STR_SRC(src));
     }
     if (es) {
         emit_lea_r32(e, H_RDI, H_RDI, -1, 0, es);
-        xl->pc[xl->npc - 1].flags |= TB_PC_STR_ES;
+        xl_pc_state(xl, state |= TB_PC_STR_ES);
     }
     if (reads_esi(op))
         emit_lea_r64(e, H_RSI, H_R14, H_RSI, 0, 0);   /* lea rsi, [r14+rsi] */

@@ -34,20 +34,16 @@ struct tb_exit {
                               0 for a direct exit */
 };
 
-/* Side table row: the guest instruction that starts at host offset host_off. */
+/* Side table row: from host offset host_off up to the next row, the host
+ * code belongs to the guest instruction at guest_off, in the state that
+ * flags describe. An instruction may have several rows: the state changes
+ * (e.g. a register is borrowed) at host instructions inside it. The flags
+ * are the translator's (bt/sidetable.h); the cache only stores them. */
 struct tb_pcmap {
     uint32_t host_off;
     uint16_t guest_off;    /* from tb->eip */
-    uint16_t flags;        /* TB_PC_* */
+    uint16_t flags;        /* the translator's state word */
 };
-/* A string instruction here added segment bases to ESI (the source's
- * segment, SEG_*) and/or EDI (ES): a fault mid-REP subtracts them again. */
-#define TB_PC_STR_ES            2
-#define TB_PC_STR_SRC(seg)      ((uint16_t)(((seg) + 1) << 12))
-#define TB_PC_STR_SRC_SEG(flags) ((int)((flags) >> 12 & 7) - 1)
-/* The guest register reg (0..7) is borrowed here; its value is in host R10. */
-#define TB_PC_SPILL(reg) (((reg) + 1) << 8)
-#define TB_PC_SPILLED_REG(flags) ((int)((flags) >> 8 & 15) - 1)
 
 #define TB_MAX_EXITS 2
 

@@ -13,9 +13,11 @@
  *      an i686 rejects but Capstone accepts (refine.c).
  *
  * Capstone formats the text of every instruction it decodes (about 280 ns
- * each, measured with bench/xlat_throughput), so decoding costs what one
- * cs_disasm_iter() costs: fine for translate-once-and-cache. One cs_insn,
- * allocated with cs_malloc(), is reused for every call. */
+ * each, measured with bench/xlat_throughput, and no option turns that off),
+ * so step 2 is skipped for the common opcodes: fast.c gives the length, id
+ * and ModRM offset Capstone would (checked against it in the tests), and
+ * steps 1 and 4 are the same for both routes. One cs_insn, allocated with
+ * cs_malloc(), is reused for every Capstone call. */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,6 +155,17 @@ int decode_insn(struct decoder *d, const uint8_t *code, size_t avail, uint32_t e
         out->flags |= INSN_F_LOCK;
     if (p.n == n)                                   /* nothing but prefixes */
         return n < X86_MAX_INSN_LEN ? -2 : reject(out, code, n);
+
+    struct fast_result fr;
+    bool wsp = false;
+    if (!d->no_fast && fast_match(code, n, &p, &fr)) {
+        len = fr.len;
+        id = fr.id;
+        modrm_off = fr.modrm_off;
+        wsp = fr.writes_sp;
+        have_detail = false;
+        goto classify;
+    }
     prefixes_canonical(code, n, &p, canon);
 
     fallback = n >= p.n + 2u ? fallback_match(canon, n, &p) : X86_INS_INVALID;
@@ -180,6 +193,9 @@ int decode_insn(struct decoder *d, const uint8_t *code, size_t avail, uint32_t e
         return reject(out, code, opcode_end(canon, n, &p));
     }
 
+    if (have_detail)
+        wsp = writes_sp(d->ci);
+classify:
     out->len = (uint8_t)len;
     out->id = (uint16_t)id;
     memcpy(out->bytes, code, (size_t)len);
@@ -196,9 +212,14 @@ int decode_insn(struct decoder *d, const uint8_t *code, size_t avail, uint32_t e
     if (!refine_valid(out, map, row->flags))
         return reject(out, code, (size_t)len);
     refine_insn(out, map, row->flags);
-    if (have_detail && writes_sp(d->ci))
+    if (wsp)
         out->flags |= INSN_F_WRITES_SP;
     return 0;
+}
+
+void decoder_use_fast(struct decoder *d, bool on)
+{
+    d->no_fast = !on;
 }
 
 void insn_format(struct decoder *d, const struct insn *in, char *buf, size_t len)

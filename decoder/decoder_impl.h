@@ -4,6 +4,8 @@
  *   prefix.c   scan the legacy prefixes; reorder them so that Capstone 4.0.2
  *              decodes them right (its prefix bugs all depend on the order)
  *   decode.c   drive Capstone, detect truncation, put the steps together
+ *   fast.c     the common opcodes measured without Capstone (its text
+ *              formatting is most of a decode's cost)
  *   fallback.c encodings Capstone rejects or mislays (hint NOPs, UD0/UD1,
  *              fences), measured here from the ModRM layout
  *   layout.c   the byte layout and the decoded fields, from the bytes
@@ -34,6 +36,7 @@ enum opmap { MAP_1B = 1, MAP_0F = 2, MAP_0F38 = 3, MAP_0F3A = 4 };
 struct decoder {
     csh      cs;
     cs_insn *ci;       /* reused by every decode (cs_malloc) */
+    bool     no_fast;  /* every instruction through Capstone (decoder_use_fast) */
 };
 
 /* prefix.c */
@@ -44,6 +47,15 @@ void prefixes_canonical(const uint8_t *b, size_t n, const struct prefixes *p, ui
  * Capstone (X86_INS_INVALID if b is none), and its length. */
 unsigned fallback_match(const uint8_t *b, size_t n, const struct prefixes *p);
 int      fallback_length(const uint8_t *b, size_t n, const struct prefixes *p);
+
+/* fast.c: what decode_insn otherwise asks Capstone for, for the common
+ * opcodes; false when b is not one of them (or is cut short). */
+struct fast_result {
+    int len, modrm_off;     /* modrm_off -1: none */
+    unsigned id;            /* Capstone id */
+    bool writes_sp;         /* an explicit operand written is ESP/SP */
+};
+bool fast_match(const uint8_t *b, size_t n, const struct prefixes *p, struct fast_result *r);
 
 /* layout.c */
 enum opmap layout_opmap(const uint8_t *b, const struct prefixes *p, uint8_t *opc_len);

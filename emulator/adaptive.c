@@ -20,7 +20,7 @@
 
 static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
 {
-    uint32_t h = (phys * 0x9e3779b1u) >> 20;       /* ADAPT_SLOTS = 4096 */
+    uint32_t h = fib_hash32(phys, 12);            /* ADAPT_SLOTS = 4096 */
 
     for (unsigned i = 0; i < PROBES; i++) {
         struct adapt_slot *s = &vm->adapt[(h + i) & (ADAPT_SLOTS - 1)];
@@ -68,6 +68,34 @@ bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys)
     return s && s->slow;
 }
 
+/* Divide errors: one host SIGFPE is enough to mark the site (a guest that
+ * divides by zero once at an address tends to do it again: a loop, a
+ * test suite, a fault-injecting kernel). bt/xlate_div.c explains the form. */
+void adapt_divide_error(struct vcpu *v, struct tb *tb, uint32_t phys)
+{
+    struct adapt_slot *s = slot(v->vm, phys, true);
+
+    if (!s || s->divide_error)
+        return;
+    s->divide_error = 1;
+    if (!(tb->mode & BT_MODE_STEP))
+        drop_for_good(v, tb);
+}
+
+bool adapt_checked_div(void *opaque, uint32_t eip, uint32_t phys)
+{
+    struct adapt_slot *s = slot(opaque, phys, false);
+    (void)eip;
+    return s && s->divide_error;
+}
+
+int co_divide_error(struct bt_cpu *cpu, const struct bt_site *site)
+{
+    struct vcpu *v = vcpu_of(cpu);
+    v->vm->stats.divide_errors++;
+    return raise_fault(v, FAULT(EXC_DE, 0), site->eip);
+}
+
 /* ---- performing the instruction ------------------------------------------ */
 
 static unsigned flags_of(const struct vcpu *v, bool write)
@@ -102,10 +130,15 @@ static bool bus_write(void *opaque, uint32_t lin, const void *src, unsigned n)
     return false;
 }
 
+static bool bus_yield(void *opaque, unsigned done)
+{
+    return rep_should_yield(opaque, done);
+}
+
 enum memop_result memop_run(struct vcpu *v, const struct insn *in)
 {
     struct bt_cpu *cpu = &v->bt;
-    struct memop_bus bus = { v, bus_check, bus_read, bus_write };
+    struct memop_bus bus = { v, bus_check, bus_read, bus_write, bus_yield };
     struct memop_regs r;
     enum memop_result res;
 
@@ -147,6 +180,9 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
         break;
     case MEMOP_FAULT:
         return guest_mem_fail(v, site->eip, v->mf.fail_lin, "touches");
+    case MEMOP_PARTIAL:
+        cpu->next_eip = site->eip;
+        return BT_EXIT;
     default: {
         /* A mark left by an instruction that used to be at this address
          * (code rewritten since): forget it and run the instruction anew

@@ -24,7 +24,7 @@ static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
 static int co_invalid(struct bt_cpu *cpu, const struct bt_site *site)
 {
     count(vcpu_of(cpu), K_INVALID);
-    return raise_exception(vcpu_of(cpu), EXC_UD, site->eip, false, 0);
+    return raise_fault(vcpu_of(cpu), FAULT(EXC_UD, 0), site->eip);
 }
 
 static int co_unsupported(struct vcpu *v, const struct bt_site *site, const char *what)
@@ -53,10 +53,76 @@ static int co_hlt(struct bt_cpu *cpu, const struct bt_site *site)
 
 /* ---- port I/O ---------------------------------------------------------- */
 
+/* Between two iterations of a REP string the CPU recognizes interrupts
+ * (SDM vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": ECX, ESI and EDI are updated
+ * and EIP still points at the instruction, which resumes after the
+ * handler's IRET). The monitor stops a long repetition the same way when
+ * an interrupt is deliverable, a device event is due or the run must stop,
+ * and in any case after REP_CHUNK iterations so that the dispatcher looks. */
+#define REP_CHUNK 65536u
+
+bool rep_should_yield(struct vcpu *v, unsigned done)
+{
+    return done >= REP_CHUNK || v->exit != EXIT_NONE || v->timer_fired || v->exit_req ||
+           intr_deliverable(v);
+}
+
 static void set_acc(struct bt_cpu *cpu, int size, uint32_t val)
 {
     uint32_t mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
     cpu->gpr[R_EAX] = (cpu->gpr[R_EAX] & ~mask) | (val & mask);
+}
+
+/* Add `step` to the low `mask` bits of a register (16-bit addressing
+ * wraps SI/DI/CX within 64 KiB and keeps the upper halves). */
+static void add_masked(uint32_t *reg, uint32_t mask, uint32_t step)
+{
+    *reg = (*reg & ~mask) | ((*reg + step) & mask);
+}
+
+/* INS/OUTS: one element, or (E)CX of them with REP (SDM vol. 2 "INS",
+ * "OUTS"). The address size (0x67) picks CX/SI/DI or ECX/ESI/EDI. OUTS
+ * reads DS:(E)SI, or the override's segment; INS writes ES:(E)DI, which
+ * cannot be overridden. BT_RESUME when done; BT_EXIT to stop early
+ * (interrupt, fault). */
+static int io_string(struct vcpu *v, const struct bt_site *site, uint16_t port, int size)
+{
+    struct bt_cpu *cpu = &v->bt;
+    const struct insn *in = SITE_INSN(site);
+    struct io_bus *io = &v->vm->io;
+    bool rep = in->rep != 0, ins = in->opcode <= 0x6d;
+    uint32_t amask = (in->flags & INSN_F_ADDR16) ? 0xffffu : 0xffffffffu;
+    uint32_t step = (cpu->eflags & FL_DF) ? (uint32_t)-size : (uint32_t)size;
+    uint32_t base = v->seg[ins ? SEG_ES : in->seg != SEG_NONE ? in->seg : SEG_DS].base;
+
+    for (unsigned done = 0; !rep || (cpu->gpr[R_ECX] & amask) != 0; done++) {
+        if (rep && done > 0 && rep_should_yield(v, done)) {
+            cpu->next_eip = site->eip;      /* the rest after the interrupt */
+            return BT_EXIT;
+        }
+        uint32_t val = 0;
+        if (ins) {
+            /* The store is checked before the port is read (SDM "INS":
+             * a fault leaves the port unread). */
+            uint32_t lin = base + (cpu->gpr[R_EDI] & amask);
+            unsigned fl = GM_WRITE | (v->cpl == 3 ? GM_USER : 0);
+            if (!guest_access(v, lin, NULL, (size_t)size, fl | GM_PROBE))
+                return guest_mem_fail(v, site->eip, lin, "INS writes");
+            val = io_in(io, port, size);
+            guest_access(v, lin, &val, (size_t)size, fl);
+            add_masked(&cpu->gpr[R_EDI], amask, step);
+        } else {
+            uint32_t lin = base + (cpu->gpr[R_ESI] & amask);
+            if (!guest_read(v, lin, &val, (size_t)size))
+                return guest_mem_fail(v, site->eip, lin, "OUTS reads");
+            io_out(io, port, size, val);
+            add_masked(&cpu->gpr[R_ESI], amask, step);
+        }
+        if (!rep)
+            break;
+        add_masked(&cpu->gpr[R_ECX], amask, (uint32_t)-1);
+    }
+    return BT_RESUME;
 }
 
 static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
@@ -68,7 +134,6 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     int size = (op & 1) ? in->opsize : 1;
     uint16_t port = (op == 0xe4 || op == 0xe5 || op == 0xe6 || op == 0xe7)
                         ? in->bytes[in->imm_off] : (uint16_t)cpu->gpr[R_EDX];
-    int32_t step = (cpu->eflags & FL_DF) ? -size : size;
 
     count(v, K_IO);
     if (v->cpl > (cpu->eflags >> 12 & 3)) {
@@ -84,31 +149,9 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
         io_out(io, port, size, cpu->gpr[R_EAX]);
         break;
     case 0x6c: case 0x6d: case 0x6e: case 0x6f: {
-        /* INS/OUTS: one element, or ECX of them with REP (SDM "INS"). */
-        bool rep = in->rep != 0;
-        while (!rep || cpu->gpr[R_ECX] != 0) {
-            uint32_t val = 0;
-            if (op <= 0x6d) {
-                /* The store is checked before the port is read (SDM "INS":
-                 * a fault leaves the port unread). */
-                unsigned fl = GM_WRITE | (v->cpl == 3 ? GM_USER : 0);
-                if (!guest_access(v, cpu->gpr[R_EDI], NULL, (size_t)size, fl | GM_PROBE))
-                    return guest_mem_fail(v, site->eip, cpu->gpr[R_EDI], "INS writes");
-                val = io_in(io, port, size);
-                guest_access(v, cpu->gpr[R_EDI], &val, (size_t)size, fl);
-                cpu->gpr[R_EDI] += (uint32_t)step;
-            } else {
-                if (!guest_read(v, cpu->gpr[R_ESI], &val, (size_t)size))
-                    return guest_mem_fail(v, site->eip, cpu->gpr[R_ESI], "OUTS reads");
-                io_out(io, port, size, val);
-                cpu->gpr[R_ESI] += (uint32_t)step;
-            }
-            if (!rep)
-                break;
-            cpu->gpr[R_ECX]--;
-            if (v->exit != EXIT_NONE)
-                break;
-        }
+        int r = io_string(v, site, port, size);
+        if (r != BT_RESUME)
+            return r;
         break;
     }
     default:
@@ -186,7 +229,7 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
 static int co_ud(struct bt_cpu *cpu, const struct bt_site *site)
 {
     count(vcpu_of(cpu), K_UD);
-    return raise_exception(vcpu_of(cpu), EXC_UD, site->eip, false, 0);
+    return raise_fault(vcpu_of(cpu), FAULT(EXC_UD, 0), site->eip);
 }
 
 /* ---- helpers: instructions emulated in C ------------------------------- */
@@ -251,7 +294,7 @@ static int co_bcd(struct bt_cpu *cpu, const struct bt_site *site)
     }
     case 0xd4:   /* AAM: #DE on a zero base */
         if (base == 0)
-            return raise_exception(v, EXC_DE, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_DE, 0), site->eip);
         ah = al / base;
         al = al % base;
         eax = (eax & ~0xffffu) | (uint32_t)ah << 8 | al;
@@ -331,13 +374,13 @@ static int co_fpu_trap(struct bt_cpu *cpu, const struct bt_site *site)
 
     if (in->id == X86_INS_WAIT) {
         if (ts && mp)
-            return raise_exception(v, EXC_NM, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_NM, 0), site->eip);
         return BT_RESUME;           /* no pending x87 exception is modelled */
     }
     if ((in->flags & INSN_F_SSE) && em)
-        return raise_exception(v, EXC_UD, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     if (em || ts)
-        return raise_exception(v, EXC_NM, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_NM, 0), site->eip);
     cpu->next_eip = site->eip;      /* translated under a stale mode: again */
     return BT_EXIT;
 }
@@ -364,4 +407,5 @@ void callouts_fill(struct bt_handlers *h)
     h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
     h->helper[BT_HELPER_FPU_TRAP] = co_fpu_trap;
     h->helper[BT_HELPER_MEMOP] = co_memop;
+    h->helper[BT_HELPER_DIVIDE_ERROR] = co_divide_error;
 }

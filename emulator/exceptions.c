@@ -48,7 +48,15 @@ int raise_fault(struct vcpu *v, struct fault f, uint32_t eip)
      * (#GP, #TS) would not have happened (SDM vol. 3A §6.15, #PF). */
     if (v->pf.pending && v->pf.site == v->bt.site)
         f = pf_take(v, f);
-    return raise_exception(v, f.vec, eip, exc_has_error(f.vec), f.err);
+    if (f.vec == EXC_PF)
+        v->cr2 = f.cr2;
+    v->exc.vector = f.vec;
+    v->exc.eip = eip;
+    v->exc.has_error_code = f.has_err;
+    v->exc.error_code = f.has_err ? f.err : 0;
+    v->bt.exc_pending = 1;
+    v->bt.next_eip = eip;
+    return BT_EXIT;
 }
 
 enum { BENIGN, CONTRIBUTORY, PAGE_FAULT };
@@ -78,9 +86,11 @@ static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16
     return NO_FAULT;
 }
 
-/* One delivery attempt. *stopped: the run was stopped with a message. */
+/* One delivery attempt. *stopped: the run was stopped with a message;
+ * *switched: a task gate switched tasks, so a fault it returns belongs to
+ * the new task (its EIP). */
 static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src, bool has_err,
-                                 uint32_t err, uint32_t eip, bool *stopped)
+                                 uint32_t err, uint32_t eip, bool *stopped, bool *switched)
 {
     struct bt_cpu *cpu = &v->bt;
     uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
@@ -109,9 +119,11 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     if (!desc_present(gate))
         return FAULT(EXC_NP, idt_err);
     if (type == SYS_TASKGATE) {
-        /* The checks of the task switch's target (SDM vol. 3 §7.3, table
-         * 7-1) that a garbage IDT trips over; a valid one is refused. */
+        /* A task switch (SDM vol. 3 §6.11.1, §7.3): the gate names an
+         * available TSS in the GDT. */
         struct desc tssd;
+        struct task_result res;
+        struct fault f;
         uint16_t tsel = (uint16_t)(gate.lo >> 16);
         unsigned tt;
         if ((tsel & 4) || !desc_read(v, tsel, &tssd))
@@ -123,10 +135,10 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
             return FAULT(EXC_NP, (tsel & 0xfffcu) | ext);
         if (desc_limit(tssd) < (tt == SYS_TSS32_AVAIL ? 0x67u : 0x2bu))
             return FAULT(EXC_TS, (tsel & 0xfffcu) | ext);
-        *stopped = true;
-        vcpu_stop_error(v, eip, "guest %s goes through a task gate: task switches are not supported "
-                        "yet (TODO(#4))", exc_name(vector));
-        return NO_FAULT;
+        f = task_switch(v, tsel, tssd, TASK_INT, eip, has_err, err, ext, &res);
+        *stopped = res.stopped;
+        *switched = res.committed;
+        return f;
     }
 
     sel = (uint16_t)(gate.lo >> 16);
@@ -163,7 +175,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     frame[n++] = eip;
     if (has_err)
         frame[n++] = err;
-    if (!(cs.hi & (1u << 22)) || desc_base(cs) != 0) {
+    if (!desc_db(cs) || desc_base(cs) != 0) {
         *stopped = true;
         seg_set_cs(v, sel, cs, new_cpl, off);   /* refuses with the message */
         return NO_FAULT;
@@ -238,8 +250,8 @@ bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err,
     size_t len = 0;
 
     for (;;) {
-        bool stopped = false;
-        struct fault f = deliver_once(v, cur, src, has_err, err, eip, &stopped);
+        bool stopped = false, switched = false;
+        struct fault f = deliver_once(v, cur, src, has_err, err, eip, &stopped, &switched);
         if (stopped)
             return false;
         if (f.vec < 0) {
@@ -263,7 +275,8 @@ bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err,
                                     exc_name(cur));
         has_err = exc_has_error(cur);
         src = EV_EXC;
-        eip = fault_eip;
+        eip = switched ? v->bt.eip : fault_eip;
+        fault_eip = eip;
     }
 }
 

@@ -24,7 +24,7 @@ bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, u
         return true;
     }
     if (mmu_translate(v->vm->mmu, lin, acc, user, &r) == MMU_GUEST_PF) {
-        v->pf = (struct pf_note){ .pending = true, .cr2 = r.cr2, .err = r.error, .site = v->bt.site };
+        v->pf = (struct pf_note){ .pending = true, .pf = PF(r.error, r.cr2), .site = v->bt.site };
         return false;
     }
     *gpa = r.gpa;
@@ -149,8 +149,8 @@ struct fault pf_take(struct vcpu *v, struct fault otherwise)
     if (!v->pf.pending)
         return otherwise;
     v->pf.pending = false;
-    v->cr2 = v->pf.cr2;
-    return FAULT(EXC_PF, v->pf.err);
+    v->cr2 = v->pf.pf.cr2;
+    return v->pf.pf;
 }
 
 int guest_mem_fail(struct vcpu *v, uint32_t eip, uint32_t lin, const char *what)

@@ -114,8 +114,7 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     case MMU_HIDDEN:
         return MF_RESUME;
     case MMU_GUEST_PF:
-        v->mf.cr2 = r.cr2;
-        v->mf.err = r.error;
+        v->mf.pf = PF(r.error, r.cr2);
         return MF_PF;
     case MMU_MMIO:
         if (!decode_at(v, tb, eip, off, in))
@@ -150,8 +149,7 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
 
     switch (a) {
     case MF_PF:
-        v->cr2 = v->mf.cr2;
-        raise_exception(v, EXC_PF, eip, true, v->mf.err);
+        raise_fault(v, v->mf.pf, eip);
         return;
     case MF_ERROR:
         v->exit = EXIT_ERROR;
@@ -168,6 +166,9 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
     case MEMOP_DONE:
         v->vm->stats.memop_emulated++;
         cpu->next_eip = eip + in->len;
+        return;
+    case MEMOP_PARTIAL:
+        cpu->next_eip = eip;    /* a REP string goes on after an interrupt */
         return;
     case MEMOP_FAULT:
         guest_mem_fail(v, eip, v->mf.fail_lin, "touches");

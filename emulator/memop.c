@@ -298,10 +298,13 @@ static enum memop_result op_string(struct mo *m)
     int sseg = in->seg != SEG_NONE ? in->seg : SEG_DS;
     bool rep = in->rep != 0;
 
-    while (!rep || r->gpr[ECX] != 0) {
+    for (unsigned done = 0; !rep || r->gpr[ECX] != 0; done++) {
         uint32_t src = r->seg_base[sseg] + r->gpr[ESI], dst = r->seg_base[SEG_ES] + r->gpr[EDI];
         uint32_t a, b;
         bool stop = false;
+
+        if (rep && done > 0 && m->bus->yield && m->bus->yield(m->bus->opaque, done))
+            return MEMOP_PARTIAL;
 
         switch (op) {
         case 0xa4:      /* MOVS */

@@ -40,9 +40,14 @@ struct memop_bus {
     bool (*check)(void *opaque, uint32_t lin, unsigned n, bool write);  /* no side effect */
     bool (*read)(void *opaque, uint32_t lin, void *dst, unsigned n);
     bool (*write)(void *opaque, uint32_t lin, const void *src, unsigned n);
+    /* Optional: asked between two iterations of a REP string (with
+     * `done` of them performed); true stops it there with MEMOP_PARTIAL,
+     * registers advanced and ECX non-zero, so that an interrupt can be
+     * taken before the instruction runs again (SDM vol. 2B "REP"). */
+    bool (*yield)(void *opaque, unsigned done);
 };
 
-enum memop_result { MEMOP_DONE, MEMOP_FAULT, MEMOP_UNSUPPORTED };
+enum memop_result { MEMOP_DONE, MEMOP_FAULT, MEMOP_UNSUPPORTED, MEMOP_PARTIAL };
 
 enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const struct memop_bus *bus);
 /* Would memop_exec perform `in` (and is it worth a callout: not a string)? */

@@ -230,6 +230,18 @@ static int opt_shadow_spaces(struct parse *p, const char *v)
     return 0;
 }
 
+/* --poll-storm N: a testing aid (emulator/poll_storm.c). */
+static int opt_poll_storm(struct parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || *end || *v == '-' || errno == ERANGE || n < 1 || n > 1000000)
+        return fail(p, "--poll-storm '%s': expected 1 to 1000000", v);
+    p->o->poll_storm = (unsigned)n;
+    return 0;
+}
+
 static int opt_stats(struct parse *p, const char *v) { p->o->stats = true; return 0; }
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
@@ -279,6 +291,8 @@ static const struct opt opts[] = {
       "shadow address spaces kept mapped, 1-256 (default 8)" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,
       "never chain translated blocks (slow path, for tests)" },
+    { "--", "poll-storm", NULL, "N", opt_poll_storm,
+      "stop at about 1 in N block entries as an interrupt would (for tests)" },
     { "--", "verify", NULL, NULL, opt_verify, "check every translated block for isolation" },
     { "--", "trace", NULL, NULL, opt_trace, "log each block, guest and host code, to stderr" },
     { "--", "help", "h", NULL, opt_help, "print this help and exit" },

@@ -20,6 +20,7 @@ struct options {
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
     bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI, HPET */
+    unsigned poll_storm;      /* --poll-storm N (0: off) */
 };
 
 /* Parse argv. Returns 0 to run, 1 if --help/--version was printed (exit 0),

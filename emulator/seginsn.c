@@ -79,7 +79,7 @@ int co_seg(struct bt_cpu *cpu, const struct bt_site *site)
         uint32_t off, sel = 0;
         int seg, sreg = far_pointer_sreg(in);
         if (in->mod == 3)
-            return raise_exception(v, EXC_UD, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
         seg = op_ea(v, in, &off);
         if (!seg_read(v, seg, off, &val, n, site->eip) || !seg_read(v, seg, off + n, &sel, 2, site->eip))
             return BT_EXIT;
@@ -158,7 +158,7 @@ int seg_insn_lar(struct vcpu *v, const struct bt_site *site)
         break;
     }
     default:
-        return raise_exception(v, EXC_UD, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     }
     if (!ok && v->pf.pending)   /* the descriptor table's page is not present */
         return raise_fault(v, pf_take(v, NO_FAULT), site->eip);

@@ -2,12 +2,10 @@
  *
  * Handlers run on a sigaltstack: the host RSP is the guest's ESP, so the
  * kernel must never push a signal frame there. A fault inside a block is
- * mapped back to the guest instruction through the block's side table; the
- * guest registers come straight out of the ucontext (guest EAX..EDI are host
- * RAX..RDI, truncated to 32 bits — which also undoes the rebasing of RSI/RDI
- * around string instructions, since a space's base is 4 GiB aligned). The
- * handler then resumes at bt_rt_signal_exit on the host stack, which returns
- * to the dispatcher as a normal exit would.
+ * mapped back to the guest instruction and registers by the translator
+ * (bt_recover, bt/recover.c), which knows what its code had borrowed or
+ * rebased at that host PC. The handler then resumes at bt_rt_signal_exit on
+ * the host stack, which returns to the dispatcher as a normal exit would.
  *
  * Faults in a shadow address space go to memfault.c first: a hidden fault,
  * a traced store (which comes back here as SIGTRAP after the single step)
@@ -27,8 +25,6 @@
 #include "emulator/paging.h"
 
 static struct vcpu *volatile current;
-
-static const int reg_of[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI };
 
 void signals_set_current(struct vcpu *v) { current = v; }
 
@@ -63,9 +59,9 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     struct vcpu *v = current;
     void *pc = (void *)g[REG_RIP];
     struct tb *tb;
-    const struct tb_pcmap *pm;
+    struct bt_recovered st;
     struct bt_cpu *cpu;
-    uint32_t eip, off;
+    uint32_t eip;
     uintptr_t addr = (uintptr_t)si->si_addr;
     enum mf_action act = MF_OUTSIDE;
 
@@ -78,9 +74,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if (!v || !(tb = cache_find_by_host(v->vm->cache, pc)))
         die("fault outside translated code", sig, pc, si->si_addr);
     cpu = &v->bt;
-    pm = tb_pc_lookup(tb, pc);
-    off = pm ? pm->guest_off : 0;
-    eip = tb->eip + off;
+    bt_recover(v->vm->bt, tb, uc, &st);
+    eip = st.eip;
     /* A host #GP (SIGSEGV with SI_KERNEL, no address): in translated code
      * only a misaligned 16-byte SSE operand causes one (addresses are 32-bit
      * and gs-relative), which is #GP(0) for the guest too (SDM vol. 1
@@ -89,27 +84,23 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if ((sig == SIGSEGV || sig == SIGBUS) && !gp &&
         !(addr >= (uintptr_t)vcpu_poll_page(v) && addr < (uintptr_t)v)) {
         int saved = errno;
-        act = memfault_segv(v, uc, addr, tb, eip, off);
+        act = memfault_segv(v, uc, addr, tb, eip, st.guest_off);
         errno = saved;
         if (act == MF_RESUME)
             return;             /* hidden fault, traced store, code write */
     }
-    for (int r = 0; r < 8; r++)
-        cpu->gpr[r] = (uint32_t)g[reg_of[r]];
-    if (pm && TB_PC_SPILLED_REG(pm->flags) >= 0)
-        cpu->gpr[TB_PC_SPILLED_REG(pm->flags)] = (uint32_t)g[REG_R10];
-    if (pm && BT_MODE_SEGSET(tb->mode) && BT_MODE_SEGSET(tb->mode) <= v->nsegsets) {
-        /* A string instruction ran on base-adjusted ESI/EDI (xlate_string.c). */
-        const uint32_t *b = v->segsets[BT_MODE_SEGSET(tb->mode)];
-        if (TB_PC_STR_SRC_SEG(pm->flags) >= 0)
-            cpu->gpr[R_ESI] -= b[TB_PC_STR_SRC_SEG(pm->flags)];
-        if (pm->flags & TB_PC_STR_ES)
-            cpu->gpr[R_EDI] -= b[SEG_ES];
-    }
-    cpu->eflags = (cpu->eflags & ~0xcd5u) | ((uint32_t)g[REG_EFL] & 0xcd5u);
+    memcpy(cpu->gpr, st.gpr, sizeof cpu->gpr);
+    /* Left at the entry poll of a one-instruction block: the instruction in
+     * the STI / MOV SS shadow has not run, so the shadow still holds (the
+     * dispatcher cleared it on entering; SDM vol. 3A §6.8.3). */
+    if (st.at_entry && (tb->mode & BT_MODE_STEP))
+        cpu->inhibit_irq = 1;
+    cpu->eflags = (cpu->eflags & ~BT_ARITH_FLAGS) | st.arith;
     cpu->next_eip = eip;
     cpu->exit_slot = 0;
+    cpu->site = 0;      /* no callout is being served: an old one's #PF note is not ours */
     v->vm->stats.exits_signal++;
+    v->left_by_signal = true;
     if (v->step.n)
         memfault_abort_step(v, uc);     /* the step ended in another fault */
 
@@ -117,7 +108,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     case SIGSEGV:
     case SIGBUS:
         if (gp) {
-            raise_exception(v, EXC_GP, eip, true, 0);
+            raise_fault(v, FAULT(EXC_GP, 0), eip);
             break;
         }
         if (act != MF_OUTSIDE) {
@@ -134,14 +125,16 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         /* The host's vector tells integer divide (#DE) from x87 (#MF) and
          * SIMD (#XM) exceptions, which the guest's unmasked FPU raised. */
         if (g[REG_TRAPNO] == EXC_MF)
-            raise_exception(v, EXC_MF, eip, false, 0);
+            raise_fault(v, FAULT(EXC_MF, 0), eip);
         else if (g[REG_TRAPNO] == EXC_XM)
-            raise_exception(v, (v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, eip, false, 0);
-        else
-            raise_exception(v, EXC_DE, eip, false, 0);
+            raise_fault(v, FAULT((v->cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD, 0), eip);
+        else {
+            adapt_divide_error(v, tb, tb->phys + st.guest_off);  /* next time without a signal */
+            raise_fault(v, FAULT(EXC_DE, 0), eip);
+        }
         break;
     case SIGILL:
-        raise_exception(v, EXC_UD, eip, false, 0);
+        raise_fault(v, FAULT(EXC_UD, 0), eip);
         break;
     default:
         die("unexpected signal in translated code", sig, pc, si->si_addr);

@@ -23,7 +23,8 @@
     X(memop_emulated,  "faulting instructions emulated (device memory, 4 GiB wrap)") \
     X(adaptive,        "instructions re-translated to call the monitor (adaptive)") \
     X(memop_callouts,  "monitor calls made by re-translated instructions")         \
-    X(mmio_accesses,   "device-memory accesses emulated by the monitor")
+    X(mmio_accesses,   "device-memory accesses emulated by the monitor")               \
+    X(divide_errors,   "#DE raised by checked DIV/IDIV without a host signal (adaptive)")
 
 /* One counter list printed by --stats: `prefix` before each name. */
 void stats_print(FILE *f, const char *prefix, int n, const char *const names[],

@@ -21,8 +21,9 @@
 /* The block-key mode word of the vCPU's current state (bits: bt/abi.h). */
 static inline uint32_t vcpu_mode(const struct vcpu *v)
 {
-    return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
+    return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
+           ((v->cr4 & CR4_TSD) && v->cpl ? BT_MODE_TSC_TRAP : 0) |
            v->segset << BT_MODE_SEGSET_SHIFT;
 }
 
@@ -33,21 +34,7 @@ void segset_bases(void *opaque, uint32_t set, uint32_t base[6]);
 
 /* ---- faults ------------------------------------------------------------ */
 
-struct fault {
-    int vec;                    /* exception vector, or -1 for none */
-    uint32_t err;               /* error code, if the vector has one */
-};
-#define NO_FAULT         ((struct fault){ -1, 0 })
-#define FAULT(v, e)      ((struct fault){ (v), (e) })
-#define GP(e)            FAULT(EXC_GP, (e))
-
-/* SDM vol. 3 §6.13 / table 6-1: the vectors that push an error code. */
-static inline bool exc_has_error(int vec)
-{
-    return vec == EXC_DF || (vec >= EXC_TS && vec <= EXC_PF) || vec == EXC_AC;
-}
-/* Record f for delivery at `eip` (a fault's own EIP); returns BT_EXIT. */
-int raise_fault(struct vcpu *v, struct fault f, uint32_t eip);
+/* struct fault, NO_FAULT, FAULT, GP, raise_fault: emulator/fault.h. */
 const char *exc_name(int vec);
 
 /* ---- descriptors (desc.c; SDM vol. 3 §3.4-3.5, §5) ----------------------- */
@@ -68,6 +55,8 @@ static inline unsigned desc_type(struct desc d) { return d.hi >> 8 & 15; }
 static inline bool desc_s(struct desc d) { return d.hi >> 12 & 1; }       /* code/data */
 static inline unsigned desc_dpl(struct desc d) { return d.hi >> 13 & 3; }
 static inline bool desc_present(struct desc d) { return d.hi >> 15 & 1; }
+/* D/B: a 32-bit code segment, or a 32-bit stack (ESP) for SS. */
+static inline bool desc_db(struct desc d) { return d.hi >> 22 & 1; }
 static inline uint32_t desc_ar(struct desc d) { return d.hi & 0x00f0ff00u; }
 
 /* Code/data type bits (S=1): bit 3 code; code: 2 conforming, 1 readable;
@@ -161,6 +150,20 @@ bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err,
 /* The dispatcher's half: deliver v->exc (raised by a callout or a signal). */
 void exc_deliver_pending(struct vcpu *v);
 
+/* ---- task switches (taskswitch.c; SDM vol. 3A §7.3) ---------------------- */
+
+enum task_src { TASK_JMP, TASK_CALL, TASK_INT, TASK_IRET };
+struct task_result {
+    bool committed;             /* the new task's state is loaded: a fault is its */
+    bool stopped;               /* the run was stopped with a message */
+};
+/* Switch to the task of TSS selector sel (descriptor d, from the GDT),
+ * saving ret_eip as the old task's EIP; TASK_INT pushes err on the new
+ * task's stack if has_err. The caller has done its own checks (gate DPL,
+ * gate present). ext: the EXT bit of error codes. */
+struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_src src, uint32_t ret_eip,
+                         bool has_err, uint32_t err, uint32_t ext, struct task_result *res);
+
 /* ---- interrupts and timers (interrupts.c) -------------------------------- */
 
 /* A maskable interrupt can be taken now (IF=1, no shadow). */
@@ -182,6 +185,9 @@ void events_rearm(struct vcpu *v);
 void events_service(struct vcpu *v);
 /* HLT: sleep on the host until a device event or a signal. */
 void events_wait(struct vcpu *v);
+/* vm_config.poll_storm: maybe protect the poll page before entering the
+ * block at eip (poll_storm.c). */
+void poll_storm(struct vcpu *v, uint32_t eip);
 /* The host signal of the event timer; its handler (signals.c) sets
  * timer_fired and requests an exit through the poll page. */
 int events_timer_signal(void);
@@ -203,6 +209,9 @@ int sys_sysexit(struct vcpu *v, const struct bt_site *site);
 /* #GP(0) unless CPL <= IOPL or the TSS I/O bitmap allows ports
  * [port, port+size) (SDM vol. 1 §19.5.2). */
 struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size);
+/* A REP string that has done `done` iterations stops here, EIP at the
+ * instruction, so that an interrupt or device event is taken (callouts.c). */
+bool rep_should_yield(struct vcpu *v, unsigned done);
 /* One-line note on stderr, once per vCPU and topic (bit). */
 void sys_warn_once(struct vcpu *v, unsigned bit, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -13,6 +13,43 @@ static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
 
 /* ---- far JMP, CALL, RET ------------------------------------------------ */
 
+/* The end of a task switch started by an instruction: a fault before the
+ * commit is the instruction's, one after it the new task's (SDM vol. 3A
+ * §7.3 step 13); EIP is the new task's. */
+static int task_switch_done(struct vcpu *v, const struct bt_site *site, struct fault f,
+                            const struct task_result *res)
+{
+    if (res->stopped)
+        return BT_EXIT;
+    if (f.vec >= 0)
+        return raise_fault(v, f, res->committed ? v->bt.next_eip : site->eip);
+    return BT_EXIT;
+}
+
+/* Far JMP/CALL to a TSS descriptor or a task gate (SDM "JMP", "CALL":
+ * task switch; vol. 3A §7.3): the TSS's or gate's DPL must be at least CPL
+ * and the selector's RPL; a gate must be present and name an available
+ * TSS in the GDT. */
+static int far_task(struct vcpu *v, const struct bt_site *site, uint16_t sel, struct desc d, bool call)
+{
+    struct task_result res;
+    struct fault f;
+
+    if (desc_dpl(d) < v->cpl || desc_dpl(d) < (sel & 3u))
+        return raise_fault(v, GP(sel & 0xfffcu), site->eip);
+    if (desc_type(d) == SYS_TASKGATE) {
+        if (!desc_present(d))
+            return raise_fault(v, FAULT(EXC_NP, sel & 0xfffcu), site->eip);
+        sel = (uint16_t)(d.lo >> 16);
+        if ((sel & 4) || !desc_read(v, sel, &d))
+            return raise_fault(v, GP(sel & 0xfffcu), site->eip);
+        if (desc_s(d) || (desc_type(d) != SYS_TSS32_AVAIL && desc_type(d) != SYS_TSS16_AVAIL))
+            return raise_fault(v, GP(sel & 0xfffcu), site->eip);
+    }
+    f = task_switch(v, sel, d, call ? TASK_CALL : TASK_JMP, site->next_eip, false, 0, 0, &res);
+    return task_switch_done(v, site, f, &res);
+}
+
 static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
 {
     struct bt_cpu *cpu = &v->bt;
@@ -30,7 +67,7 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
         uint32_t ea;
         int seg;
         if (in->mod == 3)
-            return raise_exception(v, EXC_UD, site->eip, false, 0);
+            return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
         seg = op_ea(v, in, &ea);
         off = 0;
         if (!seg_read(v, seg, ea, &off, n, site->eip) || !seg_read(v, seg, ea + n, &sel32, 2, site->eip))
@@ -40,8 +77,11 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
     if (n == 2)
         off &= 0xffff;
     if ((sel & 0xfffc) && desc_read(v, sel, &d) && !desc_s(d)) {
-        /* Call gates, TSS and task gates (SDM "JMP"/"CALL": task switches,
-         * call gates). TODO(#4): call gates. */
+        unsigned t = desc_type(d);
+        if (t == SYS_TASKGATE || t == SYS_TSS32_AVAIL || t == SYS_TSS32_BUSY || t == SYS_TSS16_AVAIL ||
+            t == SYS_TSS16_BUSY)
+            return far_task(v, site, sel, d, call);
+        /* Call gates (SDM "JMP"/"CALL"). TODO(#4). */
         return vcpu_stop_error(v, site->eip, "guest far %s through a %s (selector 0x%04x): not supported "
                                "yet (TODO(#4))", call ? "CALL" : "JMP",
                                (desc_type(d) & 7) == 4 ? "call gate" : "TSS or task gate", sel);
@@ -137,11 +177,33 @@ int co_far(struct bt_cpu *cpu, const struct bt_site *site)
     case 0x9a: return far_jmp_call(v, site, true);
     case 0xff: return far_jmp_call(v, site, in->reg == 3);
     case 0xca: case 0xcb: return far_ret(v, site);
-    default: return raise_exception(v, EXC_UD, site->eip, false, 0);
+    default: return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     }
 }
 
-/* ---- IRET (SDM "IRET", protected mode, no task return) ---------------- */
+/* ---- IRET (SDM "IRET", protected mode) --------------------------------- */
+
+/* IRET with NT set: back to the task in the current TSS's link field, which
+ * must name a busy TSS in the GDT (SDM "IRET": TASK-RETURN). */
+static int iret_task(struct vcpu *v, const struct bt_site *site)
+{
+    struct task_result res;
+    struct fault f;
+    struct desc d;
+    uint16_t link = 0;
+
+    if (!sys_read(v, v->tr.base, &link, 2))
+        return raise_fault(v, pf_take(v, FAULT(EXC_TS, v->tr.sel & 0xfffcu)), site->eip);
+    if ((link & 4) || !desc_read(v, link, &d) || desc_s(d) ||
+        (desc_type(d) != SYS_TSS32_BUSY && desc_type(d) != SYS_TSS16_BUSY))
+        return raise_fault(v, FAULT(EXC_TS, link & 0xfffcu), site->eip);
+    f = task_switch(v, link, d, TASK_IRET, site->next_eip, false, 0, 0, &res);
+    /* A #PF handler that is a task returns here, as a plain one through
+     * the IRET below: map the page it fixed at once. */
+    if (f.vec < 0 && !res.stopped && v->pf_return.pending)
+        paging_pf_return(v, v->bt.next_eip);
+    return task_switch_done(v, site, f, &res);
+}
 
 int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
 {
@@ -156,8 +218,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
 
     count(v, K_IRET);
     if (cpu->eflags & FL_NT)
-        return vcpu_stop_error(v, site->eip, "guest IRET with EFLAGS.NT set (a task return): task "
-                               "switches are not supported yet (TODO(#4))");
+        return iret_task(v, site);
     if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip) ||
         !stack_pop(v, &esp, n, &fl, site->eip))
         return BT_EXIT;
@@ -227,11 +288,11 @@ int co_int(struct bt_cpu *cpu, const struct bt_site *site)
         vec = EXC_OF;
         break;
     default:
-        return raise_exception(v, EXC_UD, site->eip, false, 0);
+        return raise_fault(v, FAULT(EXC_UD, 0), site->eip);
     }
     /* Traps: the frame holds the next instruction's EIP. */
     if (v->vm->cfg.stop_on_exception)
-        return raise_exception(v, vec, site->next_eip, false, 0);
+        return raise_fault(v, SOFT_INT(vec), site->next_eip);
     v->vm->stats.soft_interrupts++;
     event_deliver(v, vec, src, false, 0, site->next_eip, src == EV_SOFT ? site->eip : site->next_eip);
     return callout_continue(v);

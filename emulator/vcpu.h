@@ -7,6 +7,8 @@
 #include "bt/bt.h"
 #include "cache/cache.h"
 #include "emulator/hw/apic.h"
+#include "decoder/x86.h"
+#include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
 #include "emulator/hw/timers.h"
@@ -27,13 +29,6 @@ enum exit_reason {
     EXIT_POWEROFF,
 };
 
-/* Architectural exception vectors (SDM vol. 3 §6.3.1). */
-enum {
-    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
-    EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
-    EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
-};
-
 /* A segment register and its hidden part (SDM vol. 3 §3.4.3): what the
  * last load took from the descriptor. `ar` holds the access rights as LAR
  * returns them (descriptor dword 1 & 0x00f0ff00: type, S, DPL, P in bits
@@ -50,8 +45,7 @@ struct dtable {                 /* GDTR, IDTR */
     uint16_t limit;
 };
 
-#define CR0_PG_BIT (1u << 31)
-#define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
+#define CR0_FPU_TRAP_BITS (CR0_EM | CR0_TS)
 #define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
@@ -60,14 +54,14 @@ struct dtable {                 /* GDTR, IDTR */
  * for another instruction's. */
 struct pf_note {
     bool pending;
-    uint32_t cr2, err;
+    struct fault pf;
     uint64_t site;
 };
 
 /* What the SIGSEGV handler decided (memfault.c), for after the guest state
  * is copied out of the signal context. */
 struct mf_note {
-    uint32_t cr2, err;          /* MF_PF */
+    struct fault pf;            /* MF_PF */
     struct insn insn;           /* MF_EMULATE: the faulting instruction */
     uint32_t fail_lin;          /* memop_run: the linear address an access failed at */
 };
@@ -106,11 +100,12 @@ struct vcpu {
     struct dtable gdtr, idtr;
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
-    uint64_t tsc_offset;        /* guest TSC = host TSC + offset (WRMSR 0x10) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    bool left_by_signal;        /* the last run of translated code ended in a host signal */
+    uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
      * of another CPL must not be found through it (jcache.h). */
@@ -119,6 +114,8 @@ struct vcpu {
 
     /* Issue #5: shadow paging (paging.h). */
     bool pg;                    /* CR0.PG the jump caches were set up for */
+    uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
+    uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;
     struct pf_return pf_return;
     struct mf_note mf;
@@ -140,6 +137,7 @@ struct mmio_region {
 struct adapt_slot {
     uint32_t phys;
     uint8_t used, faults, slow;
+    uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
 };
 #define ADAPT_SLOTS 4096
 
@@ -183,9 +181,6 @@ struct vm {
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }
 static inline uint8_t *vcpu_poll_page(struct vcpu *v) { return (uint8_t *)v - 4096; }
 
-/* Record exception `vector` at `eip` for the dispatcher; returns BT_EXIT so a
- * callout can `return raise_exception(...)`. */
-int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, uint32_t error);
 /* Stop the run with a one-line message (monitor cannot continue). */
 int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

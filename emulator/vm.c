@@ -173,10 +173,13 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         goto fail;
     callouts_fill(&h);
     btc.no_chain = cfg->no_chain;
+    btc.max_insns = cfg->max_block_insns;
     btc.verify = cfg->verify;
     btc.trace = cfg->trace ? stderr : NULL;
     btc.slow_mem = adapt_slow_mem;          /* adaptive translation (adaptive.c) */
     btc.slow_mem_opaque = vm;
+    btc.checked_div = adapt_checked_div;    /* #DE without a host signal (adaptive.c) */
+    btc.checked_div_opaque = vm;
     btc.seg_bases = segset_bases;           /* non-zero segment bases (segsets.c) */
     btc.seg_bases_opaque = vm;
     vm->bt = bt_create(vm->cache, &btc, &h, err, errlen);
@@ -286,17 +289,6 @@ void vm_set_fxsave(struct vm *vm, const uint8_t in[512]) { memcpy(vm->vcpu->bt.f
 int vm_exit_status(struct vm *vm) { return vm->exit_status; }
 const struct vm_exception *vm_last_exception(struct vm *vm) { return &vm->vcpu->exc; }
 const char *vm_error(struct vm *vm) { return vm->vcpu->error; }
-
-int raise_exception(struct vcpu *v, int vector, uint32_t eip, bool has_error, uint32_t error)
-{
-    v->exc.vector = vector;
-    v->exc.eip = eip;
-    v->exc.has_error_code = has_error;
-    v->exc.error_code = error;
-    v->bt.exc_pending = 1;
-    v->bt.next_eip = eip;
-    return BT_EXIT;
-}
 
 int vcpu_stop_error(struct vcpu *v, uint32_t eip, const char *fmt, ...)
 {

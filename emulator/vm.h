@@ -22,6 +22,9 @@ struct vm_config {
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
+                                 entries from the dispatcher (0: never; poll_storm.c) */
+    unsigned max_block_insns; /* testing: guest instructions per block at most (0: 64) */
     uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
     bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI or HPET */
 };

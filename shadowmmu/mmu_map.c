@@ -11,6 +11,7 @@
  * used other space (DESIGN §4, "Limits"), which never fails for that reason
  * itself (space_reset). All of it is async-signal-safe. */
 #define _GNU_SOURCE
+#include "decoder/x86.h"
 #include "shadowmmu/mmu_internal.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ static uint32_t key_of(const struct mspace *s, uint32_t lpn) { return (uint32_t)
 
 static uint32_t *bucket(const struct mmu *m, uint32_t key)
 {
-    return &m->hash[(key * 0x9e3779b1u) >> m->hash_shift];
+    return &m->hash[fib_hash32(key, 32 - m->hash_shift)];
 }
 
 uint32_t rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn)

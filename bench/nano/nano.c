@@ -249,6 +249,13 @@ static uint64_t b_pushf_popf(uint32_t n)
     return rdtsc() - t0;
 }
 
+static uint64_t b_rdtsc(uint32_t n)       /* the guest's own RDTSC (CR4.TSD clear) */
+{
+    uint64_t t0 = rdtsc();
+    __asm__ volatile("1:\n\t" REP10("rdtsc\n\t") "dec %0\n\tjnz 1b" : "+r"(n) :: "eax", "edx", "cc", "memory");
+    return rdtsc() - t0;
+}
+
 static uint64_t b_in80(uint32_t n)
 {
     uint64_t t0 = rdtsc();
@@ -428,6 +435,7 @@ static const struct bench benches[] = {
     { "cli_sti",    b_cli_sti,    20000,  UNROLL,     NEED_NONE, 0, 0 },
     { "pushf_popf", b_pushf_popf, 20000,  UNROLL,     NEED_NONE, 0, 0 },
     { "in80",       b_in80,       2000,   UNROLL,     NEED_NONE, 0, 0 },
+    { "rdtsc",      b_rdtsc,      20000,  UNROLL,     NEED_NONE, 0, 0 },
     { "int_iret",   b_int_iret,   2000,   UNROLL,     NEED_SYS,  0, 0 },
     { "syscall",    b_syscall,    2000,   UNROLL,     NEED_SYS,  0, 0 },
     { "div0",       b_div0,       1000,   UNROLL,     NEED_SYS,  de_on, de_off },

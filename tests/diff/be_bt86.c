@@ -46,7 +46,12 @@ static uint64_t outside_hash(struct bctx *b) {
 
 static void *bt_open(char *err, size_t errlen) {
     struct bctx *b = calloc(1, sizeof *b);
-    struct vm_config cfg = { .ram_size = BT86_RAM, .stop_on_exception = true, .console_fd = -1 };
+    struct vm_config cfg = { .ram_size = BT86_RAM, .stop_on_exception = true, .console_fd = -1,
+                             .poll_storm = dt_poll_storm };
+    if (dt_poll_storm) {
+        cfg.no_chain = true;            /* every block entry through the dispatcher */
+        cfg.max_block_insns = 1;        /* and a block entry at every instruction */
+    }
     b->vm = vm_create(&cfg, err, errlen);
     if (!b->vm) return NULL;
     if (vm_add_ram(b->vm, DT_HIGH, 0x1000, err, errlen)) return NULL;
@@ -62,7 +67,12 @@ static void bt_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     for (int i = 0; i < DT_NREGIONS; i++)
         vm_write_phys(vm, dt_regions[i].base, c->in.mem + dt_regions[i].off, dt_regions[i].size);
     vm_flush_code(vm);
-    if (dt_paging) {
+    if (dt_paging && dt_pae) {
+        static uint64_t pt[DT_PT_PAGES][512];
+        dt_page_tables_pae(pt);
+        vm_write_phys(vm, DT_PT, pt, sizeof pt);
+        vm_set_control(vm, 0x80010011, DT_PT, 0x20);    /* PG WP ET PE; PAE */
+    } else if (dt_paging) {
         /* Rewritten each case: the traced tables' A/D bits go back to clear
          * and the shadow follows. */
         static uint32_t pt[3][1024];

@@ -27,6 +27,22 @@ static void test_tsc_msr(void)
 {
     uint64_t a = rdtsc(), b = rdtsc();
     CHECK(b > a);
+    /* Monotonic, and the carry from the low to the high dword. */
+    for (int i = 0; i < 1000; i++) {
+        b = rdtsc();
+        CHECK(b > a);
+        a = b;
+    }
+    wrmsr(0x10, 0xfffffff0ull);
+    a = rdtsc();
+    for (int i = 0; i < 100000 && a < 0x100000000ull; i++)
+        a = rdtsc();
+    CHECK(a >= 0x100000000ull && a < 0x100000000ull + (1ull << 40));
+    wrmsr(0x10, 0xfffffffffffff000ull);             /* the 64-bit counter wraps */
+    a = rdtsc();
+    for (int i = 0; i < 100000 && a >= (1ull << 63); i++)
+        a = rdtsc();
+    CHECK(a < (1ull << 40));
     /* WRMSR to the TSC moves it; it keeps counting from there. */
     wrmsr(0x10, 0x100000000ull);
     a = rdtsc();
@@ -43,7 +59,7 @@ static void test_tsc_msr(void)
     CHECK_EQ(rdmsr(0x1b) & 0xfffff900u, 0xfee00900u);   /* APIC base, BSP, enabled */
     /* Unknown MSRs: #GP(0). */
     trap_reset();
-    __asm__ volatile(TRY_BEGIN "rdmsr" TRY_END : : "c"(0xc0000080u) : "eax", "edx", "memory");
+    __asm__ volatile(TRY_BEGIN "rdmsr" TRY_END : : "c"(0xc0000081u) : "eax", "edx", "memory");
     CHECK_TRAP(13, 0);
     trap_reset();
     __asm__ volatile(TRY_BEGIN "wrmsr" TRY_END : : "c"(0x3a), "a"(0), "d"(0) : "memory");

@@ -53,6 +53,44 @@ static void user_privileged(void)
     u_flags = fl;
 }
 
+/* The same RDTSC site run with CR4.TSD clear, set, clear: the translation
+ * must follow TSD (SDM "RDTSC": #GP(0) at CPL > 0 with TSD set). */
+static volatile uint32_t u_tsc_hi, u_tsc_lo;
+
+static void user_rdtsc(void)
+{
+    uint32_t lo = 0, hi = 0;
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "rdtsc" TRY_END : "+a"(lo), "+d"(hi) : : "memory");
+    u_traps[0] = last_trap.vector;
+    u_errors[0] = (int)last_trap.error;
+    u_tsc_lo = lo;
+    u_tsc_hi = hi;
+}
+
+static void test_user_rdtsc(void)
+{
+    for (int round = 0; round < 3; round++) {
+        int tsd = round == 1;
+        write_cr4(tsd ? read_cr4() | 4u : read_cr4() & ~4u);
+        u_traps[0] = -2;
+        run_user(user_rdtsc, 0);
+        CHECK_EQ_CTX(u_traps[0], tsd ? 13 : -1, "CR4.TSD %d", tsd);
+        CHECK_EQ_CTX(u_errors[0], 0, "CR4.TSD %d", tsd);
+        if (tsd) {      /* the faulting RDTSC left EDX:EAX alone */
+            CHECK_EQ(u_tsc_lo, 0);
+            CHECK_EQ(u_tsc_hi, 0);
+        } else {
+            CHECK(u_tsc_lo | u_tsc_hi);
+        }
+    }
+    /* At CPL 0, TSD does not matter. */
+    write_cr4(read_cr4() | 4u);
+    uint64_t a = rdtsc(), b = rdtsc();
+    CHECK(b > a);
+    write_cr4(read_cr4() & ~4u);
+}
+
 static void user_io(void)
 {
     u_n = 0;
@@ -88,6 +126,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         CHECK_EQ_CTX(u_errors[i], want_err[i], "user_privileged case %d", i);
     }
     CHECK_EQ(u_flags & (FL_IF | FL_IOPL), 0);
+    test_user_rdtsc();
 
     /* I/O at CPL 3: IOPL 3 allows every port. */
     run_user(user_io, 3);

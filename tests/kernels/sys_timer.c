@@ -56,6 +56,17 @@ static void busy_wait_ms(uint32_t ms)
         ;
 }
 
+/* Spin until n more ticks than t0 arrived, or about ms milliseconds of
+ * host time passed: on a loaded host the monitor may be descheduled for
+ * most of a short window, so the checks count ticks, and time only bounds
+ * how long a missing tick is waited for. */
+static void wait_ticks(uint32_t t0, uint32_t n, uint32_t ms)
+{
+    uint64_t end = rdtsc() + tsc_hz / 1000 * ms;
+    while (ticks - t0 < n && rdtsc() < end)
+        ;
+}
+
 static void test_rate(void)
 {
     uint8_t s = rtc_seconds();
@@ -99,18 +110,19 @@ static void test_mask_eoi(void)
     busy_wait_ms(30);
     CHECK_EQ(ticks, t0);
     outb(0x21, 0xfe);
-    busy_wait_ms(30);
+    wait_ticks(t0, 10, 3000);
     CHECK(ticks - t0 >= 10);
     /* Without an EOI, IRQ 0 stays in service and blocks itself. */
     send_eoi = 0;
     t0 = ticks;
+    wait_ticks(t0, 1, 3000);
     busy_wait_ms(30);
     CHECK_EQ(ticks - t0, 1);
     outb(0x20, 0x0b);                    /* OCW3: read ISR */
     CHECK_EQ(inb(0x20) & 1, 1);
     send_eoi = 1;
     outb(0x20, 0x20);
-    busy_wait_ms(30);
+    wait_ticks(t0, 10, 3000);
     CHECK(ticks - t0 >= 10);
     outb(0x20, 0x0a);                    /* back to IRR reads */
 }

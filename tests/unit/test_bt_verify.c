@@ -160,6 +160,28 @@ GOOD(good_hint_nops,
      0x65, 0x67, 0x0f, 0x0d, 0x84, 0x24, 0x00, 0x01, 0x00, 0x00, /* prefetch gs:[esp+0x100] */
      0x89, 0xd8)                                /* mov eax, ebx */
 
+/* LFENCE/MFENCE/SFENCE ignore their r/m field (0F AE E8-EF, F0-F7, F8-FF);
+ * the hardware runs every one. */
+GOOD(good_fences_any_rm,
+     0x0f, 0xae, 0xe8,                          /* lfence */
+     0x0f, 0xae, 0xe9,                          /* lfence, r/m = 1 */
+     0x0f, 0xae, 0xef,                          /* lfence, r/m = 7 */
+     0x0f, 0xae, 0xf0,                          /* mfence */
+     0x0f, 0xae, 0xf3,                          /* mfence, r/m = 3 */
+     0x0f, 0xae, 0xf8,                          /* sfence */
+     0x0f, 0xae, 0xfe,                          /* sfence, r/m = 6 */
+     0x89, 0xd8)                                /* mov eax, ebx */
+
+/* F2/F3 0F 1A/1B: hint NOPs on an i686 (the MPX space), copied as they are. */
+GOOD(good_rep_hint_nops,
+     0xf3, 0x0f, 0x1b, 0xc0,                    /* register forms */
+     0xf2, 0x0f, 0x1a, 0xc8,
+     0xf3, 0x0f, 0x1a, 0xd3,
+     0xf2, 0x0f, 0x1b, 0xc1,
+     0x65, 0x67, 0xf3, 0x0f, 0x1b, 0x03,        /* gs:[ebx] */
+     0x65, 0x67, 0xf2, 0x0f, 0x1a, 0x44, 0xb3, 0x08,   /* gs:[ebx+esi*4+8] */
+     0x89, 0xd8)
+
 static void good_empty(void **state)
 {
     struct verify_result r;
@@ -296,8 +318,8 @@ BAD(bad_call_r11, 0, "call pushes on the host stack", 0x41, 0xff, 0xd3)
 BAD(bad_ret, 0, "ret pops the host stack", 0xc3)
 /* Inline PUSHF/POPF: RSP borrowed for one pushfq/popfq at the vCPU's RFLAGS slot. */
 GOOD(good_rflags_slot,
-     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x98, 0x00, 0x00, 0x00, 0x9c, 0x4c, 0x89, 0xd4,
-     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x90, 0x00, 0x00, 0x00, 0x9d, 0x4c, 0x89, 0xd4)
+     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x80, 0x00, 0x00, 0x00, 0x9c, 0x4c, 0x89, 0xd4,
+     0x49, 0x89, 0xe2, 0x49, 0x8d, 0xa7, 0x78, 0x00, 0x00, 0x00, 0x9d, 0x4c, 0x89, 0xd4)
 /* lea rsp, [r14+0x98]; pushfq: RSP points into the guest window, not the vCPU */
 BAD(bad_pushfq_guest_window, 7, "uses the host stack", 0x49, 0x8d, 0xa6, 0x98, 0x00, 0x00, 0x00, 0x9c)
 BAD(bad_pushfq, 0, "uses the host stack", 0x9c)
@@ -322,6 +344,43 @@ BAD(bad_wrgsbase, 0, "writes the GS/FS base", 0xf3, 0x48, 0x0f, 0xae, 0xd8)
 BAD(bad_rdgsbase, 0, "reads the host GS/FS base", 0xf3, 0x48, 0x0f, 0xae, 0xc8)
 BAD(bad_cpuid, 0, "sensitive", 0x0f, 0xa2)
 BAD(bad_rdtsc, 0, "sensitive", 0x0f, 0x31)
+/* The rest of the sensitive list: each reveals host state when copied. */
+BAD(bad_sgdt, 0, "sensitive", 0x65, 0x67, 0x0f, 0x01, 0x00)   /* sgdt gs:[eax] */
+BAD(bad_sidt, 0, "sensitive", 0x65, 0x67, 0x0f, 0x01, 0x08)   /* sidt gs:[eax] */
+BAD(bad_sldt, 0, "sensitive", 0x0f, 0x00, 0xc0)               /* sldt eax */
+BAD(bad_str, 0, "sensitive", 0x0f, 0x00, 0xc8)                /* str eax */
+BAD(bad_smsw, 0, "sensitive", 0x0f, 0x01, 0xe0)               /* smsw eax */
+BAD(bad_lar, 0, "sensitive", 0x0f, 0x02, 0xc3)                /* lar eax, ebx */
+BAD(bad_lsl, 0, "sensitive", 0x0f, 0x03, 0xc3)                /* lsl eax, ebx */
+BAD(bad_verr, 0, "sensitive", 0x0f, 0x00, 0xe0)               /* verr ax */
+BAD(bad_sgdt_after_ok, 2, "sensitive", 0x89, 0xd8, 0x65, 0x67, 0x0f, 0x01, 0x00)
+
+/* Inline RDTSC (bt/xlate_rdtsc.c): accepted only with the vCPU's offset added. */
+#define RDTSC_HEAD 0x0f, 0x31,                          /* 00 rdtsc */                    \
+                   0xc4, 0xe3, 0xfb, 0xf0, 0xd2, 0x20,  /* 02 rorx rdx, rdx, 32 */        \
+                   0x48, 0x8d, 0x04, 0x10               /* 08 lea rax, [rax+rdx] */
+#define RDTSC_TAIL 0xc4, 0xe3, 0xfb, 0xf0, 0xd0, 0x20,  /* rorx rdx, rax, 32 */           \
+                   0x89, 0xc0, 0x89, 0xd2               /* mov eax, eax; mov edx, edx */
+GOOD(good_inline_rdtsc,
+     RDTSC_HEAD,
+     0x4d, 0x8b, 0x9f, 0x80, 0x00, 0x00, 0x00,          /* 0c mov r11, [r15+0x80] */
+     0x4a, 0x8d, 0x04, 0x18,                            /* 13 lea rax, [rax+r11] */
+     RDTSC_TAIL)
+BAD(bad_rdtsc_other_offset, 0, "sensitive",             /* the RFLAGS slot, not tsc_offset */
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x78, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x78] */
+    0x4a, 0x8d, 0x04, 0x18, RDTSC_TAIL)
+BAD(bad_rdtsc_offset_not_added, 0, "sensitive",
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x80, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x80] */
+    0x4a, 0x8d, 0x0c, 0x18, RDTSC_TAIL)                 /* 13 lea rcx, [rax+r11] */
+BAD(bad_rdtsc_cut_short, 0, "sensitive", RDTSC_HEAD)
+BAD(bad_rdtsc_not_zero_extended, 0x1d, "leaves the block with rdx",
+    RDTSC_HEAD,
+    0x4d, 0x8b, 0x9f, 0x80, 0x00, 0x00, 0x00,           /* 0c mov r11, [r15+0x80] */
+    0x4a, 0x8d, 0x04, 0x18,                             /* 13 lea rax, [rax+r11] */
+    0xc4, 0xe3, 0xfb, 0xf0, 0xd0, 0x20,                 /* 17 rorx rdx, rax, 32 */
+    0x89, 0xc0)                                         /* 1d mov eax, eax (falls off) */
 
 /* ---- bad blocks: runtime registers, control flow, decoding -------------- */
 
@@ -386,6 +445,8 @@ int main(void)
         cmocka_unit_test(good_backward_loop),
         cmocka_unit_test(good_jcache_and_shl),
         cmocka_unit_test(good_hint_nops),
+        cmocka_unit_test(good_fences_any_rm),
+        cmocka_unit_test(good_rep_hint_nops),
         cmocka_unit_test(good_empty),
         cmocka_unit_test(good_null_result),
 
@@ -450,6 +511,20 @@ int main(void)
         cmocka_unit_test(bad_rdgsbase),
         cmocka_unit_test(bad_cpuid),
         cmocka_unit_test(bad_rdtsc),
+        cmocka_unit_test(bad_sgdt),
+        cmocka_unit_test(bad_sidt),
+        cmocka_unit_test(bad_sldt),
+        cmocka_unit_test(bad_str),
+        cmocka_unit_test(bad_smsw),
+        cmocka_unit_test(bad_lar),
+        cmocka_unit_test(bad_lsl),
+        cmocka_unit_test(bad_verr),
+        cmocka_unit_test(bad_sgdt_after_ok),
+        cmocka_unit_test(good_inline_rdtsc),
+        cmocka_unit_test(bad_rdtsc_other_offset),
+        cmocka_unit_test(bad_rdtsc_offset_not_added),
+        cmocka_unit_test(bad_rdtsc_cut_short),
+        cmocka_unit_test(bad_rdtsc_not_zero_extended),
 
         cmocka_unit_test(bad_write_r15),
         cmocka_unit_test(bad_write_r13d),

@@ -158,7 +158,7 @@ static void test_pc_lookup(void **state)
     static struct tb_pcmap map[] = {
         { .host_off = 4, .guest_off = 0 },
         { .host_off = 10, .guest_off = 2 },
-        { .host_off = 11, .guest_off = 5, .flags = TB_PC_STR_ES },
+        { .host_off = 11, .guest_off = 5, .flags = 2 },
         { .host_off = 30, .guest_off = 7 },
     };
     tb->pcmap = map;
@@ -169,7 +169,7 @@ static void test_pc_lookup(void **state)
     assert_ptr_equal(tb_pc_lookup(tb, tb->host + 9), &map[0]);
     assert_ptr_equal(tb_pc_lookup(tb, tb->host + 10), &map[1]);
     assert_ptr_equal(tb_pc_lookup(tb, tb->host + 11), &map[2]);
-    assert_int_equal(tb_pc_lookup(tb, tb->host + 29)->flags, TB_PC_STR_ES);
+    assert_int_equal(tb_pc_lookup(tb, tb->host + 29)->flags, 2);
     assert_ptr_equal(tb_pc_lookup(tb, tb->host + 30), &map[3]);
     assert_ptr_equal(tb_pc_lookup(tb, tb->host + 39), &map[3]);
     assert_null(tb_pc_lookup(tb, tb->host + 40));

@@ -51,7 +51,10 @@ static bool bus_write(void *o, uint32_t lin, const void *src, unsigned n)
     writes++;
     return true;
 }
-static const struct memop_bus bus = { NULL, bus_check, bus_read, bus_write };
+/* An interrupt becomes deliverable once `yield_after` iterations are done. */
+static unsigned yield_after;
+static bool bus_yield(void *o, unsigned done) { return yield_after && done >= yield_after; }
+static const struct memop_bus bus = { NULL, bus_check, bus_read, bus_write, bus_yield };
 
 static int setup(void **s)
 {
@@ -74,6 +77,7 @@ static void reset(void)
     regs.eflags = 2;
     reads = writes = 0;
     fault_lin = 0;
+    yield_after = 0;
 }
 
 static enum memop_result run(const char *bytes, size_t len)
@@ -243,6 +247,36 @@ static void test_atomics_and_bits(void **s)
     assert_int_equal(mem[0x210], 0);
 }
 
+/* Interrupts are recognized between REP iterations (SDM vol. 2B "REP"):
+ * the string stops with ECX/ESI/EDI advanced and resumes when run again. */
+static void test_string_yield(void **s)
+{
+    reset();
+    for (int i = 0; i < 64; i++)
+        mem[0x100 + i] = (uint8_t)(i + 1);
+    regs.gpr[ESI] = 0x100;
+    regs.gpr[EDI] = 0x400;
+    regs.gpr[ECX] = 64;
+    yield_after = 5;
+    assert_int_equal(RUN("\xf3\xa4"), MEMOP_PARTIAL);                   /* rep movsb */
+    assert_int_equal(regs.gpr[ECX], 59);
+    assert_int_equal(regs.gpr[ESI], 0x105);
+    assert_int_equal(regs.gpr[EDI], 0x405);
+    assert_int_equal(mem[0x404], 5);
+    assert_int_equal(mem[0x405], 0);
+    yield_after = 0;
+    assert_int_equal(RUN("\xf3\xa4"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ECX], 0);
+    assert_int_equal(memcmp(mem + 0x100, mem + 0x400, 64), 0);
+    /* Each run makes progress even when an interrupt is already waiting. */
+    regs.gpr[EDI] = 0x500;
+    regs.gpr[ECX] = 3;
+    yield_after = 1;
+    assert_int_equal(RUN("\xf3\xaa"), MEMOP_PARTIAL);                   /* rep stosb */
+    assert_int_equal(regs.gpr[ECX], 2);
+    assert_int_equal(regs.gpr[EDI], 0x501);
+}
+
 static void test_strings(void **s)
 {
     reset();
@@ -353,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_alu_flags),
         cmocka_unit_test(test_atomics_and_bits),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_string_yield),
         cmocka_unit_test(test_faults_change_nothing),
         cmocka_unit_test(test_unsupported_and_sizes),
     };

@@ -2,8 +2,8 @@
  * traced page table and reloads CR3 or INVLPGs sees every edit, and its
  * page-table stores become monitor callouts after a few traced faults
  * (adaptive translation); CR3 switches between two address spaces find
- * their shadow spaces cached; PAE paging is refused with a message; and
- * --shadow-spaces is parsed. */
+ * their shadow spaces cached; the same edits work on PAE's 64-bit
+ * entries; and --shadow-spaces is parsed. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,12 +144,36 @@ static void test_cr3_switches(void **s)
     assert_true(stat("mmu_cr3_hits") - hits >= 1998);
 }
 
-static void test_pae_refused(void **s)
+/* PAE paging (CR4.PAE): the same edits on a 64-bit PTE, stored as its
+ * low half, are seen after INVLPG and after a CR3 reload. */
+#define PDPT  0x86000u
+#define PAEPD 0x87000u
+#define PAEPT0 0x88000u         /* 0..2 MiB identity */
+#define PAEPTX 0x89000u         /* linear 0x400000 (PDE 2) */
+static void wr64(uint32_t a, uint64_t v) { wr(a, &v, 8); }
+
+static void test_pae_traced_edits(void **s)
 {
     struct vm_regs r = { 0 };
-    vm_set_control(vm, 0x80010011u, PD, 0x20);
-    assert_int_equal(RUN("\x90", &r), VM_EXIT_ERROR);
-    assert_non_null(strstr(vm_error(vm), "PAE"));
+
+    for (uint32_t i = 0; i < 512; i++)
+        wr64(PAEPT0 + i * 8, (uint64_t)(i << 12 | 3));
+    wr64(PDPT, PAEPD | 1);
+    wr64(PAEPD, PAEPT0 | 3);
+    wr64(PAEPD + 2 * 8, PAEPTX | 3);
+    wr64(PAEPTX, FB | 3);
+    vm_set_control(vm, 0x80010011u, PDPT, 0x20);
+    /* as test_traced_pte_edits, with the PTE at PAEPTX */
+    assert_int_equal(RUN("\xb9\x64\x00\x00\x00"
+                         "\xc7\x05\x00\x90\x08\x00\x03\x00\x20\x00"
+                         "\x0f\x20\xd8\x0f\x22\xd8"
+                         "\x03\x1d\x00\x00\x40\x00"
+                         "\xc7\x05\x00\x90\x08\x00\x03\x10\x20\x00"
+                         "\x0f\x01\x3d\x00\x00\x40\x00"
+                         "\x03\x15\x00\x00\x40\x00"
+                         "\x49\x75\xd0", &r), VM_EXIT_STOP_EIP);
+    assert_int_equal(r.gpr[EBX], 100 * 0xaaaa);
+    assert_int_equal(r.gpr[EDX], 100 * 0xbbbb);
     vm_set_control(vm, 0x11, 0, 0);
     assert_int_equal(RUN("\x90", &r), VM_EXIT_STOP_EIP);
 }
@@ -176,7 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_traced_pte_edits),
         cmocka_unit_test(test_cr3_switches),
-        cmocka_unit_test(test_pae_refused),
+        cmocka_unit_test(test_pae_traced_edits),
         cmocka_unit_test(test_option),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

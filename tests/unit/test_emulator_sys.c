@@ -32,6 +32,17 @@ static int setup(void **state)
     return vm ? 0 : -1;
 }
 
+/* The same cases with the poll page armed before every block the
+ * dispatcher enters (each block first leaves at its entry poll, as if the
+ * host timer had just fired): nothing the guest sees may change. */
+static int setup_storm(void **state)
+{
+    struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1, .verify = true, .poll_storm = 1 };
+    char err[200];
+    vm = vm_create(&cfg, err, sizeof err);
+    return vm ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
     vm_destroy(vm);
@@ -157,6 +168,12 @@ static void test_timer_wakes_hlt(void **s)
     assert_int_equal(r.eflags & 0x200, 0);
 }
 
+/* The PICs at vector 0x20 with only IRQ 0 unmasked; the PIT at 1 kHz. */
+#define PIC_PIT_1KHZ                                                                    \
+    "\xb0\x11\xe6\x20\xb0\x20\xe6\x21\xb0\x04\xe6\x21\xb0\x01\xe6\x21"  /* PIC: base 0x20 */ \
+    "\xb0\xfe\xe6\x21"                                                  /* IRQ 0 only */      \
+    "\xb0\x34\xe6\x43\xb0\xa9\xe6\x40\xb0\x04\xe6\x40"                  /* PIT 1 kHz */
+
 /* A timer interrupt is made to wait with IF clear (the PIC's IRR is polled
  * until IRQ 0 is requested); then IF is set by an inline STI or POPF at
  * CPL 0, followed by a run of `inc ecx`. The handler records ECX the first
@@ -166,10 +183,7 @@ static void test_timer_wakes_hlt(void **s)
 static uint32_t first_interrupt_after(const char *enable, size_t enable_len)
 {
     static const char setup_code[] =
-        LOAD_TABLES
-        "\xb0\x11\xe6\x20\xb0\x20\xe6\x21\xb0\x04\xe6\x21\xb0\x01\xe6\x21"  /* PIC: base 0x20 */
-        "\xb0\xfe\xe6\x21"                                                  /* IRQ 0 only */
-        "\xb0\x34\xe6\x43\xb0\xa9\xe6\x40\xb0\x04\xe6\x40"                  /* PIT 1 kHz */
+        LOAD_TABLES PIC_PIT_1KHZ
         "\xb0\x0a\xe6\x20"                                                  /* OCW3: read IRR */
         "\xe4\x20\xa8\x01\x74\xfa"                                          /* wait: IRR bit 0 */
         "\x31\xc9\xbb\xff\xff\xff\xff";                                     /* ecx = 0; ebx = -1 */
@@ -204,6 +218,56 @@ static void test_popf_takes_waiting_interrupt_at_once(void **s)
     assert_int_equal(first_interrupt_after("\x68\x02\x02\x00\x00\x9d", 6), 0);
 }
 
+/* MOV SS and POP SS inhibit interrupts until after the next instruction
+ * (SDM vol. 3A §6.8.3): a loop of `mov ss` (or `push 0x10; pop ss`) then
+ * `inc ecx` runs with IF set and the PIT at 1 kHz until 50 timer
+ * interrupts; the handler counts those whose return address is the `inc
+ * ecx`, i.e. taken inside the shadow. With the poll storm the step block
+ * that runs the shadowed instruction always leaves at its entry poll first,
+ * with the interrupt often waiting. */
+static uint32_t interrupts_in_shadow(const char *shadow, size_t shadow_len)
+{
+    static const char setup_code[] =
+        LOAD_TABLES PIC_PIT_1KHZ
+        "\x31\xdb\x31\xed\xb8\x10\x00\x00\x00\xfb";                           /* ebx = ebp = 0; eax = 0x10; sti */
+    char code[256], handler[32];
+    size_t n = sizeof setup_code - 1, loop = n;
+    struct vm_regs r = { 0 };
+
+    memcpy(code, setup_code, n);
+    memcpy(code + n, shadow, shadow_len);
+    n += shadow_len;
+    uint32_t in_shadow = CODE + (uint32_t)n;
+    code[n++] = 0x41;                                                   /* inc ecx */
+    memcpy(code + n, "\x83\xfb\x32\x72", 4);                             /* cmp ebx, 50; jb loop */
+    n += 4;
+    code[n] = (char)(loop - (n + 1));
+    n++;
+    code[n++] = (char)0xfa;                                             /* cli */
+
+    tables();
+    /* IRQ 0: push eax; cmp dword [esp+4], in_shadow; jne 1f; inc ebp;
+     * 1: inc ebx; EOI; pop eax; iret */
+    memcpy(handler, "\x50\x81\x7c\x24\x04", 5);
+    memcpy(handler + 5, &in_shadow, 4);
+    memcpy(handler + 9, "\x75\x01\x45\x43\xb0\x20\xe6\x20\x58\xcf", 10);
+    wr(HNDL, handler, 19);
+    gate(0x20, HNDL, 0xe, 0);
+    assert_int_equal(run(code, n, &r, 20000), VM_EXIT_STOP_EIP);
+    assert_true(r.gpr[EBX] >= 50);     /* one more may come before the cli */
+    return r.gpr[EBP];
+}
+
+static void test_mov_ss_holds_interrupts_for_one_instruction(void **s)
+{
+    assert_int_equal(interrupts_in_shadow("\x8e\xd0", 2), 0);        /* mov ss, ax */
+}
+
+static void test_pop_ss_holds_interrupts_for_one_instruction(void **s)
+{
+    assert_int_equal(interrupts_in_shadow("\x6a\x10\x17", 3), 0);    /* push 0x10; pop ss */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +279,9 @@ int main(void)
         cmocka_unit_test(test_timer_wakes_hlt),
         cmocka_unit_test(test_sti_takes_waiting_interrupt_after_its_shadow),
         cmocka_unit_test(test_popf_takes_waiting_interrupt_at_once),
+        cmocka_unit_test(test_mov_ss_holds_interrupts_for_one_instruction),
+        cmocka_unit_test(test_pop_ss_holds_interrupts_for_one_instruction),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("plain", tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("poll_storm", tests, setup_storm, teardown);
 }

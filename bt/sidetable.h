@@ -1,0 +1,18 @@
+/* sidetable — internal to bt/: what a side-table row's flags say about
+ * the host state from its host offset on (struct tb_pcmap, cache.h), so
+ * that bt_recover (recover.c) can rebuild the guest state at any host PC
+ * that can fault or poll. The translator (xlate_*.c) records them with
+ * xl_pc_state right after the host instruction that makes them true. */
+#pragma once
+
+/* Row 0 of every block: its entry poll, before the first instruction ran
+ * (guest_off 0, nothing to undo). */
+#define TB_PC_ENTRY             1
+/* A string instruction here added segment bases to ESI (the source's
+ * segment, SEG_*) and/or EDI (ES): a fault mid-REP subtracts them again. */
+#define TB_PC_STR_ES            2
+#define TB_PC_STR_SRC(seg)      ((uint16_t)(((seg) + 1) << 12))
+#define TB_PC_STR_SRC_SEG(flags) ((int)((flags) >> 12 & 7) - 1)
+/* The guest register reg (0..7) is borrowed here; its value is in host R10. */
+#define TB_PC_SPILL(reg) (((reg) + 1) << 8)
+#define TB_PC_SPILLED_REG(flags) ((int)((flags) >> 8 & 15) - 1)
