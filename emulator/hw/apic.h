@@ -63,7 +63,8 @@ void lapic_mmio_write(void *lapic, uint32_t off, unsigned size, uint32_t val);
 /* RDMSR/WRMSR IA32_APIC_BASE. Clearing EN (bit 11) disables the APIC until
  * it is set again, in its power-up state (SDM §10.4.3): then the 8259's
  * INTR goes straight to the core. Returns false for a value that makes
- * WRMSR #GP (reserved bits; setting EN again is allowed). */
+ * WRMSR #GP (reserved bits, x2APIC enable). A new base is recorded, but the
+ * register window stays at LAPIC_BASE (relocation is not emulated). */
 uint64_t lapic_get_base(const struct lapic *l);
 bool lapic_set_base(struct lapic *l, uint64_t val);
 bool lapic_hw_enabled(const struct lapic *l);

@@ -214,13 +214,13 @@ static void timer_fire(struct lapic *l)
     accept(l, l->lvt[LVT_TIMER] & 0xFF, false);
 }
 
-/* Expirations join the backlog; one is handed to the IRR whenever the
- * vector is neither requested nor in service (else it would merge). */
 bool lapic_vector_busy(const struct lapic *l, int vector)
 {
     return test_bit(l->irr, vector) || test_bit(l->isr, vector);
 }
 
+/* Expirations join the backlog; one is handed to the IRR whenever the
+ * vector is neither requested nor in service (else it would merge). */
 void lapic_update(struct lapic *l)
 {
     uint64_t t = now(l), e = expirations(l, counts_elapsed(l, t));
