@@ -280,7 +280,7 @@ void mmu_invlpg(struct mmu *m, uint32_t linear)
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         struct mspace *s = &m->spaces[i];
         if (key_match(m, s, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte))
-            zap_range(m, s, linear >> 12, 1);
+            mmu_zap_range(m, s, linear >> 12, 1);
     }
 }
 

@@ -106,7 +106,7 @@ static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode
             frame = (uint32_t)((leaf & (mode->pae ? PAE_FRAME_2M : PDE_FRAME_4M)) >> 12) |
                     (lpn & (per - 1));
         }
-        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || rec_find(m, s, lpn))
+        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn))
             continue;
         want_w = may_write(perm, user) && (leaf & PTE_D);
         m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
@@ -295,11 +295,11 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
     want_w = may_write(w.perm, user) && w.dirty;
     prot = prot_want(m, frame, want_w);
 
-    rec = rec_find(m, s, lpn);
+    rec = mmu_rec_find(m, s, lpn);
     if (rec && m->rec[rec].frame == frame) {
         m->rec[rec].want_w = want_w;
         if (m->rec[rec].prot != prot) {
-            if (set_prot(m, rec, prot) < 0)
+            if (mmu_set_prot(m, rec, prot) < 0)
                 return done(r, MMU_ERROR);
             if (prot == PROT_RW)
                 m->st.dirty_upgrades++;
@@ -307,7 +307,7 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
     } else {
         /* A record for another frame cannot outlive a traced change of its
          * PTE; unmap it properly all the same. */
-        if (rec && zap_range(m, s, lpn, 1) < 0)
+        if (rec && mmu_zap_range(m, s, lpn, 1) < 0)
             return done(r, MMU_ERROR);
         if (fill(m, s, &mode, &w, linear, user, prot, want_w) < 0)
             return done(r, MMU_ERROR);

@@ -143,7 +143,7 @@ static inline struct walk_mode mmu_mode(const struct mmu *m, uint32_t cr3, const
 /* mmu_map.c: records and host mappings. Functions that change mappings
  * return 0 or -errno and keep records, model and host in step. `keep` is
  * the space being worked on: eviction never empties it. */
-uint32_t rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
+uint32_t mmu_rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
 /* Protection a record should have now: writable only if the guest allows
  * it and the frame is neither traced nor code. */
 int rec_desired_prot(const struct mmu *m, const struct mrec *r);
@@ -151,9 +151,9 @@ int rec_desired_prot(const struct mmu *m, const struct mrec *r);
  * which lie in one RAM region, with prot; want_w[i] per page. */
 int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t frame, int prot,
             const uint8_t *want_w);
-int set_prot(struct mmu *m, uint32_t r, int prot);
+int mmu_set_prot(struct mmu *m, uint32_t r, int prot);
 /* Unmap the recorded pages of [lpn, lpn + n). */
-int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
+int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
 /* Unmap everything in s; drop_deps: also forget its rmap dependents (now,
  * or after the callback we are in). */
 void space_reset(struct mmu *m, struct mspace *s, bool drop_deps);
