@@ -82,6 +82,15 @@ static void on_ioapic_message(void *opaque, uint8_t vector, int mode, bool level
     lapic_deliver(&vm->lapic, vector, mode, level_trig, dest, logical);
 }
 
+/* What SeaBIOS leaves in RAM at power-on, before any loader runs (a kernel
+ * loaded over it wins). */
+static void firmware_init(struct vm *vm)
+{
+    uint32_t signature, features;
+    cpuid_signature(vm->vcpu, &signature, &features);
+    fw_build(vm->ram.r[0].host, vm->has_apic, signature, features);
+}
+
 static const struct vm_mmio_ops lapic_ops = { lapic_mmio_read, lapic_mmio_write };
 static const struct vm_mmio_ops ioapic_ops = { ioapic_mmio_read, ioapic_mmio_write };
 static const struct vm_mmio_ops hpet_ops = { hpet_mmio_read, hpet_mmio_write };
@@ -205,6 +214,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     if (system_init(vm, err, errlen) < 0)
         goto fail;
+    firmware_init(vm);
     return vm;
 fail:
     vm_destroy(vm);
@@ -246,13 +256,8 @@ int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *e
     size_t got;
     int rc;
 
-    uint32_t signature, features;
-
     if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
         return -1;
-    /* What the BIOS would have left, before the kernel goes in. */
-    cpuid_signature(vm->vcpu, &signature, &features);
-    fw_build(vm->ram.r[0].host, vm->has_apic, signature, features);
     rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size,
                         cmdline ? cmdline : "", &bi, err, errlen);
     free(file);
