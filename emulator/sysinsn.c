@@ -246,9 +246,8 @@ static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
  * IA32_APIC_BASE has it enabled (SDM vol. 3A §10.4.3). */
 #define CPUID1_EDX_APIC (1u << 9)
 
-static void cpuid(struct vcpu *v, struct bt_cpu *cpu)
+static void cpuid(struct bt_cpu *cpu)
 {
-    struct vm *vm = v->vm;
     uint32_t leaf = cpu->gpr[R_EAX], a = 0, b = 0, c = 0, d = 0;
 
     if ((leaf > 2 && leaf < 0x80000000u) || leaf > CPUID_EXT_MAX)
@@ -261,7 +260,7 @@ static void cpuid(struct vcpu *v, struct bt_cpu *cpu)
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
         d = CPUID1_EDX;
-        if (vm->has_apic && lapic_hw_enabled(&vm->lapic))
+        if (vcpu_of(cpu)->vm->has_apic && lapic_hw_enabled(&vcpu_of(cpu)->vm->lapic))
             d |= CPUID1_EDX_APIC;
         break;
     case 2:
@@ -277,10 +276,13 @@ static void cpuid(struct vcpu *v, struct bt_cpu *cpu)
 
 void cpuid_signature(struct vcpu *v, uint32_t *signature, uint32_t *features)
 {
-    struct bt_cpu cpu = { .gpr = { [R_EAX] = 1 } };
-    cpuid(v, &cpu);
-    *signature = cpu.gpr[R_EAX];
-    *features = cpu.gpr[R_EDX];
+    uint32_t saved[8];
+    memcpy(saved, v->bt.gpr, sizeof saved);
+    v->bt.gpr[R_EAX] = 1;
+    cpuid(&v->bt);
+    *signature = v->bt.gpr[R_EAX];
+    *features = v->bt.gpr[R_EDX];
+    memcpy(v->bt.gpr, saved, sizeof saved);
 }
 
 static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->bt.tsc_offset; }
@@ -415,7 +417,7 @@ int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
         return callout_continue(v);
     }
     case X86_INS_CPUID:
-        cpuid(v, cpu);
+        cpuid(cpu);
         return BT_EXIT;
     case X86_INS_RDTSC: {
         uint64_t t;
