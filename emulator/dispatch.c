@@ -19,7 +19,12 @@
  *
  * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
  * next block is a one-instruction block from a second translator (key mode
- * BT_MODE_STEP), so that exactly one instruction runs before an interrupt. */
+ * BT_MODE_STEP), so that exactly one instruction runs before an interrupt.
+ *
+ * Under a debugger (vm_debug_run, debug.c) the loop also stops with
+ * VM_EXIT_DEBUG before a block at a breakpoint, after a single step, after
+ * an instruction that changed a watched location, and when the debugger's
+ * socket has something to say. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,8 +44,9 @@ void vm_flush_code(struct vm *vm)
 int system_init(struct vm *vm, char *err, size_t errlen)
 {
     struct bt_handlers h;
+    FILE *trace = vm->cfg.trace_file ? vm->cfg.trace_file : stderr;
     struct bt_config btc = { .verify = vm->cfg.verify, .max_insns = 1,
-                             .trace = vm->cfg.trace ? stderr : NULL,
+                             .trace = vm->cfg.trace ? trace : NULL,
                              .seg_bases = segset_bases, .seg_bases_opaque = vm };
 
     sys_reset(vm->vcpu);
@@ -96,7 +102,9 @@ int callout_continue(struct vcpu *v)
         (const struct bt_jcache_entry *)(uintptr_t)cpu->jcache + (eip & (BT_JCACHE_SIZE - 1));
 
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
-        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip)
+        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip ||
+        (v->vm->dbg.active &&
+         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, eip))))
         return BT_EXIT;
     if (e->eip != eip) {
         /* Not in the jump cache (just flushed by a CR3 write or INVLPG, say):
@@ -137,7 +145,7 @@ static bool handle_events(struct vcpu *v)
     }
     if (v->timer_fired)
         events_service(v);
-    if (intr_deliverable(v)) {
+    if (!v->vm->dbg.step && intr_deliverable(v)) {     /* held while a debugger steps */
         intr_deliver(v);
         return true;
     }
@@ -177,6 +185,9 @@ static void execute_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t
     count_exit(vm, v);
     cpu->eip = cpu->next_eip;
     vm->stats.dispatches++;
+    vm->dbg.stepped = vm->dbg.step;
+    if (vm->dbg.active && vm->dbg.nwatch)
+        dbg_after_block(v);
 }
 
 static enum vm_exit exit_result(struct vm *vm, struct vcpu *v)
@@ -233,6 +244,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             result = report_exception(vm, v);
             break;
         }
+        if (vm->dbg.active && dbg_stop_now(v)) {
+            result = VM_EXIT_DEBUG;
+            break;
+        }
         if (handle_events(v))
             continue;
         eip = cpu->eip;
@@ -241,6 +256,10 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             break;
         }
         step = cpu->inhibit_irq;
+        if (vm->dbg.active && dbg_stop_before(v, eip, &step)) {
+            result = VM_EXIT_DEBUG;
+            break;
+        }
         tb = find_block(vm, v, eip, stop_eip, step);
         if (!tb) {
             if (cpu->exc_pending && v->exit == EXIT_NONE)

@@ -259,7 +259,7 @@ static void cpuid(struct bt_cpu *cpu)
         break;
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
-        d = CPUID1_EDX;
+        d = CPUID1_EDX & ~vcpu_of(cpu)->vm->cfg.cpuid_edx_clear;     /* -cpu */
         if (vcpu_of(cpu)->vm->has_apic && lapic_hw_enabled(&vcpu_of(cpu)->vm->lapic))
             d |= CPUID1_EDX_APIC;
         break;
@@ -268,7 +268,10 @@ static void cpuid(struct bt_cpu *cpu)
         d = 0x0c040843u;
         break;
     default:
-        cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf >= 0x80000000u)
+            cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf == 0x80000001u)
+            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;

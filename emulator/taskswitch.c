@@ -227,8 +227,12 @@ struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_
     v->cr0 |= 8;                                /* CR0.TS: the FPU state is the old task's */
     /* Step 12: CR3 (paging on), EFLAGS, EIP, the general registers. */
     if (v->cr0 & CR0_PG) {
-        uint32_t old = v->cr3;
-        v->cr3 = rd32(img, TSS_CR3) & 0xfffff018u;
+        uint32_t old = v->cr3, cr3 = rd32(img, TSS_CR3);
+        /* As MOV CR3: with PAE paging the PDPTEs load too (SDM vol. 3A
+         * §4.4.1), a reserved bit is #GP(0) and CR3 stays. */
+        if (paging_pae(v->cr0, v->cr4) && !paging_load_pdptes(v, cr3))
+            return GP(0);
+        v->cr3 = cr3 & 0xfffffff8u;
         if (!paging_cr_written(v, 3, old)) {
             res->stopped = true;
             return NO_FAULT;

@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "emulator/hw/apic.h"
 #include "decoder/x86.h"
+#include "emulator/debug.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
@@ -166,6 +167,7 @@ struct vm {
     struct ioapic ioapic;
     struct acpi_pm acpi_pm;
     struct hpet hpet;
+    struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
@@ -176,6 +178,7 @@ struct vm {
     int nmmio;
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
+    struct vm_debug dbg;        /* breakpoints, single steps (debug.c) */
 };
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }

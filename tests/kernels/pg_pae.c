@@ -106,25 +106,6 @@ static void enable_pae(void)
     CHECK_EQ(read_cr0() & CR0_PG, CR0_PG);
 }
 
-static void check_pf(uint32_t err, uint32_t cr2, int line)
-{
-    CHECK_EQ_CTX(last_trap.vector, 14, "line %d", line);
-    CHECK_EQ_CTX(last_trap.error, err, "line %d", line);
-    CHECK_EQ_CTX(last_trap.eip, expect_eip, "line %d", line);
-    CHECK_EQ_CTX(pg_last_cr2, cr2, "line %d", line);
-}
-#define CHECK_PF(err, cr2) check_pf((err), (cr2), __LINE__)
-#define TRY_READ(a)                                                                         \
-    do {                                                                                    \
-        trap_reset();                                                                       \
-        __asm__ volatile(TRY_BEGIN "movl (%0), %%eax" TRY_END : : "r"(a) : "eax", "memory"); \
-    } while (0)
-#define TRY_WRITE(a)                                                                        \
-    do {                                                                                    \
-        trap_reset();                                                                       \
-        __asm__ volatile(TRY_BEGIN "movl $0x5a5a, (%0)" TRY_END : : "r"(a) : "memory");     \
-    } while (0)
-
 /* 4 KiB pages through PD1[0]: data, A/D in the low dword, error codes. */
 static void test_4k(void)
 {

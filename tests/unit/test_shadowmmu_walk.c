@@ -51,6 +51,32 @@ static void ram_set(struct ram *r, uint32_t gpa, uint32_t v)
     memcpy(r->b + gpa, &v, 4);
 }
 
+static uint64_t ram_get64(struct ram *r, uint32_t gpa)
+{
+    uint64_t v;
+    memcpy(&v, r->b + gpa, 8);
+    return v;
+}
+
+static void ram_set64(struct ram *r, uint32_t gpa, uint64_t v)
+{
+    memcpy(r->b + gpa, &v, 8);
+}
+
+/* A table entry of the width the mode uses. */
+static uint64_t entry_get(struct ram *r, const struct walk_mode *m, uint32_t gpa)
+{
+    return m->pae ? ram_get64(r, gpa) : ram_get(r, gpa);
+}
+
+static void entry_set(struct ram *r, const struct walk_mode *m, uint32_t gpa, uint64_t v)
+{
+    if (m->pae)
+        ram_set64(r, gpa, v);
+    else
+        ram_set(r, gpa, (uint32_t)v);
+}
+
 static uint32_t cb_read32(void *opaque, uint32_t gpa, bool *ok)
 {
     struct ram *r = opaque;
@@ -118,14 +144,17 @@ static const char *const ac_names[NR_AC_FLAGS] = {
     "cr0.wp", "cr4.pse", "cpuid.pat", "user", "write", "fetch", "set_ad",
 };
 
+/* One case of either enumeration (entries 32-bit, or 64-bit with PAE). */
 struct ac_case {
-    uint32_t linear, pde, pte, pde_gpa, pte_gpa;
+    uint32_t linear, pde_gpa, pte_gpa;
+    uint64_t pde, pte;
     struct walk_mode mode;
     enum walk_access acc;
     unsigned wflags;
     /* what the model expects */
     bool fault;
-    uint32_t error, pde_after, pte_after;
+    uint32_t error;
+    uint64_t pde_after, pte_after;
     uint8_t level, perm;
     uint32_t gpa, size;
     bool dirty;
@@ -155,6 +184,28 @@ static void ac_build(struct ac_case *c, unsigned flags, uint32_t linear)
                                   .wp = F(AC_CPU_WP), .pse = F(AC_CPU_PSE), .pat = F(AC_CPU_PAT) };
     c->acc = F(AC_ACCESS_WRITE) ? WALK_WRITE : F(AC_ACCESS_FETCH) ? WALK_FETCH : WALK_READ;
     c->wflags = (F(AC_ACCESS_USER) ? WALK_USER : 0) | (F(AC_SET_AD) ? WALK_SET_AD : 0);
+}
+
+/* The end of both models, for a translation of `size`: A/D when asked
+ * (§4.8: A in every entry used, D in the leaf on a write), and the address.
+ * A large page's frame is PT_GPA (the PDE bits the test uses). */
+static void ac_expect_translation(struct ac_case *c, bool set_ad, bool write, uint32_t size)
+{
+    bool large = size != PAGE_4K;
+
+    if (set_ad) {
+        c->pde_after |= PTE_A;
+        if (large && write)
+            c->pde_after |= PTE_D;
+        if (!large) {
+            c->pte_after |= PTE_A;
+            if (write)
+                c->pte_after |= PTE_D;
+        }
+    }
+    c->size = size;
+    c->gpa = large ? (PT_GPA & ~(size - 1)) | (c->linear & (size - 1)) : PAGE_GPA | (c->linear & 0xfffu);
+    c->dirty = (large ? c->pde_after : c->pte_after) & PTE_D;
 }
 
 /* The model: what the SDM says this case does. Written as a sequence of
@@ -213,63 +264,36 @@ static void ac_expect(struct ac_case *c, unsigned flags)
     if (c->fault)
         return;
 
-    /* A translation: A/D when asked. */
-    if (F(AC_SET_AD)) {
-        c->pde_after |= PTE_A;
-        if (large && write)
-            c->pde_after |= PTE_D;
-        if (!large) {
-            c->pte_after |= PTE_A;
-            if (write)
-                c->pte_after |= PTE_D;
-        }
-    }
-    if (large) {
-        c->gpa = (PT_GPA & 0xffc00000u) | (c->linear & 0x3fffffu);
-        c->size = PAGE_4M;
-        c->dirty = c->pde_after & PTE_D;
-    } else {
-        c->gpa = PAGE_GPA | (c->linear & 0xfffu);
-        c->size = PAGE_4K;
-        c->dirty = c->pte_after & PTE_D;
-    }
+    ac_expect_translation(c, F(AC_SET_AD), write, large ? PAGE_4M : PAGE_4K);
 }
 
-static void ac_show(char *buf, size_t n, unsigned flags)
-{
-    size_t o = snprintf(buf, n, "[");
-    for (unsigned i = 0; i < NR_AC_FLAGS && o < n; i++)
-        if (F(i))
-            o += snprintf(buf + o, n - o, " %s", ac_names[i]);
-    snprintf(buf + o, o < n ? n - o : 0, " ]");
-}
-
-/* Run one case; returns NULL or what went wrong. */
+/* Run one case of either enumeration; returns NULL or what went wrong. */
 static const char *ac_run(struct ram *r, const struct ac_case *c, struct walk *w)
 {
     struct walk_mem m = mem_of(r);
+    const struct walk_mode *mode = &c->mode;
     unsigned writes_expected;
     bool ok;
 
-    ram_set(r, c->pde_gpa, c->pde);
-    ram_set(r, c->pte_gpa, c->pte);
+    entry_set(r, mode, c->pde_gpa, c->pde);
+    entry_set(r, mode, c->pte_gpa, c->pte);
     r->cmpxchgs = r->writes = 0;
     memset(w, 0xa5, sizeof *w);
-    ok = walk32(&m, &c->mode, c->linear, c->acc, c->wflags, w);
+    ok = walk_translate(&m, mode, c->linear, c->acc, c->wflags, w);
 
     writes_expected = (c->pde_after != c->pde) + (c->pte_after != c->pte);
     if (ok == c->fault)
         return ok ? "translated, expected a fault" : "faulted, expected a translation";
-    if (ram_get(r, c->pde_gpa) != c->pde_after)
+    if (entry_get(r, mode, c->pde_gpa) != c->pde_after)
         return "PDE afterwards";
-    if (c->pte_gpa != c->pde_gpa && ram_get(r, c->pte_gpa) != c->pte_after)
+    if (c->pte_gpa != c->pde_gpa && entry_get(r, mode, c->pte_gpa) != c->pte_after)
         return "PTE afterwards";
     if (r->writes != writes_expected || r->cmpxchgs != writes_expected)
         return "number of cmpxchg";
-    if (w->pde_gpa != c->pde_gpa)
-        return "pde_gpa";
-    if (w->pde != c->pde_after)
-        return "pde value";
+    if (mode->pae && w->pdpte != mode->pdpte[c->linear >> 30])
+        return "pdpte";
+    if (!(c->fault && c->level == 3) && (w->pde_gpa != c->pde_gpa || w->pde != c->pde_after))
+        return "pde_gpa/pde";
     if (c->fault) {
         if (w->error != c->error)
             return "error code";
@@ -291,57 +315,78 @@ static const char *ac_run(struct ram *r, const struct ac_case *c, struct walk *w
         return "dirty";
     if (c->size == PAGE_4K && (w->pte_gpa != c->pte_gpa || w->pte != c->pte_after))
         return "pte_gpa/pte";
-    if (c->size == PAGE_4M && (w->pte_gpa != WALK_NO_PTE || w->pte != 0))
-        return "4 MiB walk reports a PTE";
+    if (c->size != PAGE_4K && (w->pte_gpa != WALK_NO_PTE || w->pte != 0))
+        return "large-page walk reports a PTE";
     return NULL;
 }
 
-static void test_access_enumeration(void **state)
-{
-    struct ram *r = *state;
-    unsigned failures = 0, cases = 0, faults = 0, large = 0, rsvd = 0;
-    uint8_t *pristine = calloc(1, RAM_SIZE);
-    uint32_t x = 0x2545f491u;
+/* One enumeration: its flags, its model, how it counts. */
+struct ac_kind {
+    const char *tag;
+    unsigned nflags, write_flag, fetch_flag;
+    const char *const *names;
+    void (*build)(struct ac_case *c, unsigned flags, uint32_t linear);
+    void (*expect)(struct ac_case *c, unsigned flags);
+    uint32_t seed;
+};
 
-    assert_non_null(pristine);
-    for (unsigned flags = 0; flags < (1u << NR_AC_FLAGS); flags++) {
+struct ac_tally { unsigned cases, faults, large, rsvd, nx, pdpte, failures; };
+
+/* Every combination of k's flags at a linear address that moves the PDE
+ * and PTE around the tables (xorshift32, never page aligned); afterwards
+ * the rest of guest RAM must be untouched (it starts zeroed). */
+static struct ac_tally ac_enumerate(struct ram *r, const struct ac_kind *k)
+{
+    struct ac_tally t = { 0 };
+    uint32_t x = k->seed;
+
+    for (unsigned flags = 0; flags < (1u << k->nflags); flags++) {
         struct ac_case c;
         struct walk w;
         const char *why;
 
-        if (F(AC_ACCESS_WRITE) && F(AC_ACCESS_FETCH))
+        if (F(k->write_flag) && F(k->fetch_flag))
             continue;
-        /* A linear address that moves the PDE and PTE around both tables
-         * (xorshift32), always with a non-zero page offset. */
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        ac_build(&c, flags, x | 0x10u);
-        ac_expect(&c, flags);
+        k->build(&c, flags, x | 0x10u);
+        k->expect(&c, flags);
         why = ac_run(r, &c, &w);
-        cases++;
-        faults += c.fault;
-        large += c.size == PAGE_4M;
-        rsvd += c.fault && (c.error & 8);
-        if (why && ++failures <= 10) {
+        t.cases++;
+        t.faults += c.fault;
+        t.large += c.size != PAGE_4K && !c.fault;
+        t.rsvd += c.fault && (c.error & PFEC_RSVD);
+        t.nx += c.fault && c.level == 0 && (c.error & PFEC_I);
+        t.pdpte += c.fault && c.level == 3;
+        if (why && ++t.failures <= 10) {
             char desc[400];
-            ac_show(desc, sizeof desc, flags);
-            print_message("FAIL %s at 0x%08x: %s (got error %#x level %u perm %#x gpa %#x, pde %#x)\n",
-                          desc, c.linear, why, w.error, w.level, w.perm, w.gpa,
-                          ram_get(r, c.pde_gpa));
+            size_t o = snprintf(desc, sizeof desc, "[");
+            for (unsigned i = 0; i < k->nflags && o < sizeof desc; i++)
+                if (F(i))
+                    o += snprintf(desc + o, sizeof desc - o, " %s", k->names[i]);
+            print_message("FAIL %s %s ] at 0x%08x: %s (got error %#x level %u perm %#x gpa %#x)\n",
+                          k->tag, desc, c.linear, why, w.error, w.level, w.perm, w.gpa);
         }
-        /* Undo, and make sure nothing else in RAM was touched. */
-        ram_set(r, c.pde_gpa, 0);
-        ram_set(r, c.pte_gpa, 0);
-        if ((flags & 0xffff) == 0 && memcmp(r->b, pristine, RAM_SIZE) != 0 && ++failures <= 10)
-            print_message("FAIL: stray write to guest RAM before case %#x\n", flags);
+        entry_set(r, &c.mode, c.pde_gpa, 0);    /* undo */
+        entry_set(r, &c.mode, c.pte_gpa, 0);
     }
-    if (memcmp(r->b, pristine, RAM_SIZE) != 0)
-        failures++;
-    print_message("walker: %u cases (%u faults, %u reserved-bit faults, %u via 4 MiB pages), %u failures\n",
-                  cases, faults, rsvd, large, failures);
-    free(pristine);
-    assert_int_equal(failures, 0);
+    for (uint32_t i = 0; i < RAM_SIZE; i += 4)
+        if (ram_get(r, i) && ++t.failures <= 10)
+            print_message("FAIL %s: stray write at 0x%x\n", k->tag, i);
+    print_message("%s walker: %u cases (%u faults, %u reserved-bit, %u at the PDPTE, %u with I/D, "
+                  "%u via large pages), %u failures\n", k->tag, t.cases, t.faults, t.rsvd, t.pdpte,
+                  t.nx, t.large, t.failures);
+    return t;
+}
+
+static void test_access_enumeration(void **state)
+{
+    static const struct ac_kind k = { "32-bit", NR_AC_FLAGS, AC_ACCESS_WRITE, AC_ACCESS_FETCH,
+                                      ac_names, ac_build, ac_expect, 0x2545f491u };
+    struct ac_tally t = ac_enumerate(*state, &k);
+
+    assert_int_equal(t.failures, 0);
     /* The model is not vacuous: it covers every outcome. */
-    assert_true(faults > 0 && rsvd > 0 && large > 0 && faults < cases);
+    assert_true(t.faults > 0 && t.rsvd > 0 && t.large > 0 && t.faults < t.cases);
 }
 
 /* ---- known answers ------------------------------------------------------ */
@@ -637,35 +682,12 @@ static const char *const px_names[NR_PX_FLAGS] = {
     "pdpte.p", "cr0.wp", "efer.nxe", "user", "write", "fetch", "set_ad",
 };
 
-static uint64_t ram_get64(struct ram *r, uint32_t gpa)
-{
-    uint64_t v;
-    memcpy(&v, r->b + gpa, 8);
-    return v;
-}
-
-static void ram_set64(struct ram *r, uint32_t gpa, uint64_t v)
-{
-    memcpy(r->b + gpa, &v, 8);
-}
-
-struct px_case {
-    uint32_t linear, pde_gpa, pte_gpa;
-    uint64_t pde, pte, pde_after, pte_after;
-    struct walk_mode mode;
-    enum walk_access acc;
-    unsigned wflags;
-    bool fault, dirty;
-    uint32_t error, gpa, size;
-    uint8_t level, perm;
-};
-
 static uint64_t bit64(unsigned flags, unsigned f, uint64_t mask)
 {
     return F(f) ? mask : 0;
 }
 
-static void px_build(struct px_case *c, unsigned flags, uint32_t linear)
+static void px_build(struct ac_case *c, unsigned flags, uint32_t linear)
 {
     memset(c, 0, sizeof *c);
     c->linear = linear;
@@ -690,7 +712,7 @@ static void px_build(struct px_case *c, unsigned flags, uint32_t linear)
     c->wflags = (F(PX_ACCESS_USER) ? WALK_USER : 0) | (F(PX_SET_AD) ? WALK_SET_AD : 0);
 }
 
-static void px_expect(struct px_case *c, unsigned flags)
+static void px_expect(struct ac_case *c, unsigned flags)
 {
     bool user = F(PX_ACCESS_USER), write = F(PX_ACCESS_WRITE), fetch = F(PX_ACCESS_FETCH);
     bool nxe = F(PX_CPU_NXE), large, writable, user_ok, nx;
@@ -741,123 +763,18 @@ static void px_expect(struct px_case *c, unsigned flags)
         c->fault = true;
     if (c->fault)
         return;
-    if (F(PX_SET_AD)) {
-        c->pde_after |= PTE_A;
-        if (large && write)
-            c->pde_after |= PTE_D;
-        if (!large) {
-            c->pte_after |= PTE_A;
-            if (write)
-                c->pte_after |= PTE_D;
-        }
-    }
-    if (large) {
-        c->gpa = PT_GPA | (c->linear & 0x1fffffu);
-        c->size = PAGE_2M;
-        c->dirty = c->pde_after & PTE_D;
-    } else {
-        c->gpa = PAGE_GPA | (c->linear & 0xfffu);
-        c->size = PAGE_4K;
-        c->dirty = c->pte_after & PTE_D;
-    }
-}
-
-static const char *px_run(struct ram *r, const struct px_case *c, struct walk *w)
-{
-    struct walk_mem m = mem_of(r);
-    unsigned writes_expected;
-    bool ok;
-
-    ram_set64(r, c->pde_gpa, c->pde);
-    ram_set64(r, c->pte_gpa, c->pte);
-    r->cmpxchgs = r->writes = 0;
-    memset(w, 0xa5, sizeof *w);
-    ok = walk_translate(&m, &c->mode, c->linear, c->acc, c->wflags, w);
-
-    writes_expected = (c->pde_after != c->pde) + (c->pte_after != c->pte);
-    if (ok == c->fault)
-        return ok ? "translated, expected a fault" : "faulted, expected a translation";
-    if (ram_get64(r, c->pde_gpa) != c->pde_after)
-        return "PDE afterwards";
-    if (ram_get64(r, c->pte_gpa) != c->pte_after)
-        return "PTE afterwards";
-    if (r->writes != writes_expected || r->cmpxchgs != writes_expected)
-        return "number of cmpxchg";
-    if (w->pdpte != c->mode.pdpte[c->linear >> 30])
-        return "pdpte";
-    if (c->fault) {
-        if (w->error != c->error)
-            return "error code";
-        if (w->cr2 != c->linear)
-            return "cr2";
-        if (w->level != c->level)
-            return "level";
-        if (w->bus_error)
-            return "bus_error";
-        if (c->level < 3 && (w->pde_gpa != c->pde_gpa || w->pde != c->pde_after))
-            return "pde_gpa/pde";
-        return NULL;
-    }
-    if (w->pde_gpa != c->pde_gpa || w->pde != c->pde_after)
-        return "pde_gpa/pde";
-    if (w->gpa != c->gpa || w->frame != (c->gpa & ~0xfffu))
-        return "gpa/frame";
-    if (w->page_size != c->size)
-        return "page size";
-    if (w->perm != c->perm)
-        return "perm";
-    if (w->dirty != c->dirty)
-        return "dirty";
-    if (c->size == PAGE_4K && (w->pte_gpa != c->pte_gpa || w->pte != c->pte_after))
-        return "pte_gpa/pte";
-    if (c->size == PAGE_2M && (w->pte_gpa != WALK_NO_PTE || w->pte != 0))
-        return "2 MiB walk reports a PTE";
-    return NULL;
+    ac_expect_translation(c, F(PX_SET_AD), write, large ? PAGE_2M : PAGE_4K);
 }
 
 static void test_pae_enumeration(void **state)
 {
-    struct ram *r = *state;
-    unsigned failures = 0, cases = 0, faults = 0, large = 0, rsvd = 0, nxf = 0, pdpte = 0;
-    uint32_t x = 0x6b8b4567u;
+    static const struct ac_kind k = { "PAE", NR_PX_FLAGS, PX_ACCESS_WRITE, PX_ACCESS_FETCH,
+                                      px_names, px_build, px_expect, 0x6b8b4567u };
+    struct ac_tally t = ac_enumerate(*state, &k);
 
-    for (unsigned flags = 0; flags < (1u << NR_PX_FLAGS); flags++) {
-        struct px_case c;
-        struct walk w;
-        const char *why;
-
-        if (F(PX_ACCESS_WRITE) && F(PX_ACCESS_FETCH))
-            continue;
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        px_build(&c, flags, x | 0x10u);
-        px_expect(&c, flags);
-        why = px_run(r, &c, &w);
-        cases++;
-        faults += c.fault;
-        large += c.size == PAGE_2M;
-        rsvd += c.fault && (c.error & 8);
-        nxf += c.fault && c.level == 0 && (c.error & 16);
-        pdpte += c.fault && c.level == 3;
-        if (why && ++failures <= 10) {
-            char desc[400];
-            size_t o = snprintf(desc, sizeof desc, "[");
-            for (unsigned i = 0; i < NR_PX_FLAGS && o < sizeof desc; i++)
-                if (F(i))
-                    o += snprintf(desc + o, sizeof desc - o, " %s", px_names[i]);
-            print_message("FAIL PAE %s ] at 0x%08x: %s (got error %#x level %u perm %#x gpa %#x)\n",
-                          desc, c.linear, why, w.error, w.level, w.perm, w.gpa);
-        }
-        ram_set64(r, c.pde_gpa, 0);
-        ram_set64(r, c.pte_gpa, 0);
-    }
-    for (uint32_t i = 0; i < RAM_SIZE; i += 4)
-        if (ram_get(r, i) && ++failures <= 10)
-            print_message("FAIL PAE: stray write at 0x%x\n", i);
-    print_message("PAE walker: %u cases (%u faults, %u reserved-bit, %u at the PDPTE, %u with "
-                  "I/D, %u via 2 MiB pages), %u failures\n", cases, faults, rsvd, pdpte, nxf,
-                  large, failures);
-    assert_int_equal(failures, 0);
-    assert_true(faults > 0 && rsvd > 0 && large > 0 && nxf > 0 && pdpte > 0 && faults < cases);
+    assert_int_equal(t.failures, 0);
+    assert_true(t.faults > 0 && t.rsvd > 0 && t.large > 0 && t.nx > 0 && t.pdpte > 0 &&
+                t.faults < t.cases);
 }
 
 /* PAE by hand: literal numbers for the PDPTE check, the frame of a 2 MiB
