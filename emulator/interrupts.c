@@ -127,7 +127,7 @@ static uint64_t next_deadline(struct vcpu *v, uint64_t now)
         next = e->next_input;
     if (v->bt.irq_pending && !v->bt.vif && now + IRQ_RECHECK_NS < next)
         next = now + IRQ_RECHECK_NS;
-    if (e->lost_ticks && now + CATCHUP_NS < next)
+    if (e->lost_ticks && !isa_irq_busy(&vm->isa, 0) && now + CATCHUP_NS < next)
         next = now + CATCHUP_NS;
     return next;
 }

@@ -148,9 +148,11 @@ uint64_t hpet_next_event_ns(const struct hpet *h)
         if (at < next)
             next = at;
     }
+    /* Look again for a free line (not while it is busy: its EOI comes first). */
     for (int i = 0; i < HPET_TIMERS; i++)
-        if (h->t[i].backlog && h->backlog_ns + CATCHUP_NS < next)
-            next = h->backlog_ns + CATCHUP_NS;     /* look again for a free line */
+        if (h->t[i].backlog && !(h->irq_busy && h->irq_busy(h->irq_opaque, route(h, i))) &&
+            h->backlog_ns + CATCHUP_NS < next)
+            next = h->backlog_ns + CATCHUP_NS;
     return next;
 }
 

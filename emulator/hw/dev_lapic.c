@@ -249,8 +249,11 @@ uint64_t lapic_next_event_ns(const struct lapic *l)
         next = counts_to_ns(l, (l->timer_seen + 1) * (uint64_t)l->ticr);
     else if (l->timer_seen == 0)
         next = counts_to_ns(l, l->ticr);
-    if (l->timer_backlog && l->backlog_ns + CATCHUP_NS < next)
-        next = l->backlog_ns + CATCHUP_NS;     /* look again for a free vector */
+    /* Look again for the vector to be free; while it is busy, the EOI that
+     * frees it comes first (and a guest that never sends one costs nothing). */
+    if (l->timer_backlog && !lapic_vector_busy(l, l->lvt[LVT_TIMER] & 0xFF) &&
+        l->backlog_ns + CATCHUP_NS < next)
+        next = l->backlog_ns + CATCHUP_NS;
     return next;
 }
 

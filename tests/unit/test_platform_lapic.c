@@ -299,6 +299,14 @@ static void timer_masked_and_catch_up(void **state)
     assert_int_equal(drain(f), 0);
     f->now = start + 12000000;
     assert_int_equal(drain(f), 1);
+    /* A guest that keeps the vector in service: the queue waits for its
+     * EOI without host wake-ups in between. */
+    f->now = start + 15000000;
+    lapic_update(&f->l);
+    assert_int_equal(take(f), 0x30);                    /* 2 more queued, no EOI */
+    assert_int_equal(lapic_next_event_ns(&f->l), start + 16000000);
+    wr(f, 0xB0, 0);
+    assert_int_equal(lapic_next_event_ns(&f->l), f->now + 100000);
 }
 
 int main(void)

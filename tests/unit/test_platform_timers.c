@@ -156,6 +156,7 @@ static void hpet_periodic_legacy(void **state)
     assert_int_equal(hr(f, 0x108), 1600000);
     assert_int_equal(hpet_next_event_ns(&f->h), f->now + 100000);
     f->busy[0] = true;                                  /* the guest has not taken it yet */
+    assert_int_equal(hpet_next_event_ns(&f->h), start + 16000000);   /* no wake-up for it */
     f->now += 100000;
     hpet_update(&f->h);
     assert_int_equal(f->raises[0], 11);
