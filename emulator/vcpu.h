@@ -198,6 +198,11 @@ bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
 /* The system half (issue #4, system.h): set up and torn down with the VM;
  * intr_line is the PIC's INTR output. */
 int system_init(struct vm *vm, char *err, size_t errlen);
+/* The pc board (board.c): APICs, ACPI PM, HPET on machine pc (none on
+ * isapc; vm->isa is wired either way); then, once the devices are there,
+ * the firmware data in RAM as the BIOS leaves it at power-on. */
+int pc_board_init(struct vm *vm, clock_fn monotonic_ns, char *err, size_t errlen);
+void pc_firmware_init(struct vm *vm);
 void system_fini(struct vm *vm);
 void intr_line(struct vcpu *v, int level);
 

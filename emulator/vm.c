@@ -13,7 +13,6 @@
 
 #include "emulator/boot/file.h"
 #include "emulator/boot/loader.h"
-#include "emulator/hw/firmware.h"
 #include "emulator/paging.h"
 
 #define CODE_CACHE_SIZE (64u << 20)
@@ -31,15 +30,6 @@ static void on_reset(void *opaque)
 {
     struct vm *vm = opaque;
     vm->vcpu->exit = EXIT_RESET;
-}
-
-/* ACPI sleep: the DSDT offers only S5 (SLP_TYP 0), soft-off; other types
- * are ignored, as by a chipset with nothing wired to them. */
-static void on_acpi_sleep(void *opaque, int slp_typ)
-{
-    struct vm *vm = opaque;
-    if (slp_typ == 0)
-        vm->vcpu->exit = EXIT_POWEROFF;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -61,59 +51,6 @@ static void on_intr(void *opaque, int irq, int level)
         lapic_set_lint(&vm->lapic, 0, level);
     else
         intr_line(vm->vcpu, level);
-}
-
-static void on_lapic_intr(void *opaque, int level)
-{
-    struct vm *vm = opaque;
-    intr_line(vm->vcpu, level);
-}
-
-static void on_lapic_eoi(void *opaque, uint8_t vector)
-{
-    struct vm *vm = opaque;
-    ioapic_eoi(&vm->ioapic, vector);
-}
-
-static void on_ioapic_message(void *opaque, uint8_t vector, int mode, bool level_trig,
-                              uint8_t dest, bool logical)
-{
-    struct vm *vm = opaque;
-    lapic_deliver(&vm->lapic, vector, mode, level_trig, dest, logical);
-}
-
-/* What SeaBIOS leaves in RAM at power-on, before any loader runs (a kernel
- * loaded over it wins). */
-static void firmware_init(struct vm *vm)
-{
-    uint32_t signature, features;
-    cpuid_signature(vm->vcpu, &signature, &features);
-    fw_build(vm->ram.r[0].host, vm->has_apic, signature, features);
-}
-
-static const struct vm_mmio_ops lapic_ops = { lapic_mmio_read, lapic_mmio_write };
-static const struct vm_mmio_ops ioapic_ops = { ioapic_mmio_read, ioapic_mmio_write };
-static const struct vm_mmio_ops hpet_ops = { hpet_mmio_read, hpet_mmio_write };
-
-/* What QEMU's `pc` has and `isapc` has not: a local APIC, an I/O APIC, the
- * ACPI PM block with its timer and an HPET (the tables: vm_load_kernel). */
-static int pc_init(struct vm *vm, char *err, size_t errlen)
-{
-    vm->isa.pic = &vm->pic;
-    if (vm->cfg.isapc)
-        return 0;
-    vm->has_apic = true;
-    lapic_init(&vm->lapic, monotonic_ns, vm, on_lapic_intr, vm, on_lapic_eoi, vm);
-    ioapic_init(&vm->ioapic, on_ioapic_message, vm);
-    vm->isa.ioapic = &vm->ioapic;
-    vm->isa.lapic = &vm->lapic;
-    acpi_pm_init(&vm->acpi_pm, &vm->io, ACPI_PM_BASE, monotonic_ns, vm, on_acpi_sleep, vm);
-    hpet_init(&vm->hpet, monotonic_ns, vm, isa_irq_line, &vm->isa, isa_irq_busy);
-    if (vm_mmio_register(vm, LAPIC_BASE, LAPIC_SIZE, &lapic_ops, &vm->lapic, err, errlen) < 0 ||
-        vm_mmio_register(vm, IOAPIC_BASE, IOAPIC_SIZE, &ioapic_ops, &vm->ioapic, err, errlen) < 0 ||
-        vm_mmio_register(vm, HPET_BASE, HPET_SIZE, &hpet_ops, &vm->hpet, err, errlen) < 0)
-        return -1;
-    return 0;
 }
 
 /* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
@@ -222,7 +159,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
                     cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
-    if (pc_init(vm, err, errlen) < 0)
+    if (pc_board_init(vm, monotonic_ns, err, errlen) < 0)
         goto fail;
     vm->uart.irq = isa_irq_line;
     vm->uart.irq_opaque = &vm->isa;
@@ -235,7 +172,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         goto fail;
     if (system_init(vm, err, errlen) < 0)
         goto fail;
-    firmware_init(vm);
+    pc_firmware_init(vm);
     return vm;
 fail:
     vm_destroy(vm);
