@@ -160,8 +160,10 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     default:
         return co_invalid(cpu, site);
     }
-    /* The PIT's and RTC's next event may have moved. */
-    if ((port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70)
+    /* The PIT's and RTC's next event may have moved; an EOI may let a
+     * lost timer tick be caught up. */
+    if ((port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70 || port == 0x20 ||
+        port == 0xA0)
         events_rearm(v);
     return resume_or_exit(v, site);
 }

@@ -104,6 +104,7 @@ int main(int argc, char **argv)
     cfg.poll_storm = o.poll_storm;
     cfg.debug_exit_base = o.debug_exit_base;
     cfg.debug_exit_size = o.debug_exit_size;
+    cfg.isapc = o.isapc;
     cfg.cpuid_edx_clear = ~o.cpuid_edx;
     cfg.cpuid_ext_edx_clear = ~o.cpuid_ext_edx;
     cfg.pc_testdev = o.pc_testdev;
@@ -160,6 +161,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: CPU-time limit (--cpu-limit) reached\n");
         dump_regs(vm);
         status = 124;
+        break;
+    case VM_EXIT_POWEROFF:
+        fprintf(stderr, "bt86: guest powered off (ACPI S5)\n");
+        status = 0;
         break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);

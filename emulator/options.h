@@ -35,6 +35,7 @@ struct options {
     struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */
     bool snapshot;            /* -snapshot: disk writes stay in memory */
     const char *screen;       /* --screen FILE: the final 80x25 text screen */
+    bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI, HPET */
     unsigned poll_storm;      /* --poll-storm N (0: off) */
 
     /* qemu-system-i386 compatibility (issue #14) */

@@ -50,11 +50,15 @@ static int fw_cfg_mem(void *opaque, uint64_t gpa, void *buf, size_t n, bool writ
     return write ? vm_write_phys(vm, (uint32_t)gpa, buf, n) : vm_read_phys(vm, (uint32_t)gpa, buf, n);
 }
 
-/* The PIC's INTR output: interrupts.c delivers through the guest IDT. */
+/* The PIC's INTR output: to the LAPIC's LINT0, or with no APIC straight to
+ * the core; interrupts.c delivers through the guest IDT. */
 static void on_intr(void *opaque, int irq, int level)
 {
     struct vm *vm = opaque;
-    intr_line(vm->vcpu, level);
+    if (vm->has_apic)
+        lapic_set_lint(&vm->lapic, 0, level);
+    else
+        intr_line(vm->vcpu, level);
 }
 
 /* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
@@ -102,7 +106,7 @@ static int pc_testdev_attach(struct vm *vm, char *err, size_t errlen)
     static const struct vm_mmio_ops ops = { pc_testdev_mem_read, pc_testdev_mem_write };
 
     vm->pc_testdev = calloc(1, sizeof *vm->pc_testdev);
-    if (!vm->pc_testdev || pc_testdev_init(vm->pc_testdev, &vm->io, pic_irq_line, &vm->pic) < 0) {
+    if (!vm->pc_testdev || pc_testdev_init(vm->pc_testdev, &vm->io, isa_irq_line, &vm->isa) < 0) {
         snprintf(err, errlen, "cannot attach pc-testdev");
         return -1;
     }
@@ -163,14 +167,16 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
                     cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
-    vm->uart.irq = pic_irq_line;
-    vm->uart.irq_opaque = &vm->pic;
-    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, pic_irq_line, &vm->pic);
-    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
+    if (pc_board_init(vm, monotonic_ns, err, errlen) < 0)
+        goto fail;
+    vm->uart.irq = isa_irq_line;
+    vm->uart.irq_opaque = &vm->isa;
+    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, isa_irq_line, &vm->isa);
+    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, isa_irq_line, &vm->isa);
     vm->rtc.offset_s = cfg->rtc_offset_s;
-    ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
+    ps2_init(&vm->ps2, &vm->io, isa_irq_line, &vm->isa, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
-    ide_init(&vm->ide, &vm->io, cfg->disks, pic_irq_line, &vm->pic);
+    ide_init(&vm->ide, &vm->io, cfg->disks, isa_irq_line, &vm->isa);
     pci_init(&vm->pci, &vm->io, on_reset, vm);
     vga_init(&vm->vga, &vm->io);
     fw_cfg_init(&vm->fw_cfg, &vm->io, cfg->ram_size, 1, fw_cfg_mem, vm);
@@ -178,6 +184,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
         goto fail;
     if (system_init(vm, err, errlen) < 0)
         goto fail;
+    pc_firmware_init(vm);
     return vm;
 fail:
     vm_destroy(vm);

@@ -30,6 +30,7 @@ struct vm_config {
     bool adapt_first_fault;   /* testing: adaptive translation at an instruction's first
                                  fault, not its fourth (emulator/adaptive.c) */
     uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
+    bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI or HPET */
     /* qemu-system-i386 compatibility (issue #14) */
     uint32_t cpuid_edx_clear;  /* -cpu: CPUID.1:EDX feature bits not to offer */
     uint32_t cpuid_ext_edx_clear;  /* -cpu: CPUID.80000001H:EDX ones (NX) */
@@ -47,6 +48,7 @@ enum vm_exit {
     VM_EXIT_TIMEOUT,          /* the CPU-time budget of vm_run ran out */
     VM_EXIT_RESET,            /* the guest pulsed the reset line (8042 0xFE, port 0x92) */
     VM_EXIT_ERROR,            /* the monitor could not continue: message in vm_error() */
+    VM_EXIT_POWEROFF,         /* ACPI soft-off (S5: SLP_EN in PM1_CNT) */
     VM_EXIT_DEBUG,            /* vm_debug_run: a breakpoint, a step done, or the wake fd */
 };
 

@@ -253,6 +253,24 @@ static void cpu_limit(void **state)
     expect_error("--cpu-limit nan k.elf", "expected seconds");
 }
 
+static void machine_and_smp(void **state)
+{
+    assert_int_equal(parse("-smp 1 -M pc k"), 0);
+    assert_false(o.isapc);
+    assert_int_equal(parse("-smp cpus=1 -machine pc,accel=tcg k"), 0);
+    assert_int_equal(parse("-M pc-i440fx-7.2 k"), 0);
+    assert_int_equal(parse("-M isapc k"), 0);
+    assert_true(o.isapc);
+    assert_int_equal(parse("-machine type=isapc -M pc k"), 0);
+    assert_false(o.isapc);                              /* the later one wins */
+    expect_error("-smp 2 k", "SMP is not supported yet");
+    expect_error("-smp cpus=4 k", "SMP is not supported yet");
+    expect_error("-smp x k", "expected a CPU count");
+    expect_error("-M q35 k", "supported are pc and isapc");
+    expect_error("-M pc,accel=kvm k", "only tcg");
+    expect_error("-M pc,usb=on k", "unsupported property 'usb=on'");
+}
+
 static void unknown_option(void **state)
 {
     assert_int_equal(parse("-x k"), -1);
@@ -330,7 +348,8 @@ int main(void)
         cmocka_unit_test(defaults), cmocka_unit_test(kernel_spellings),
         cmocka_unit_test(strings_and_flags), cmocka_unit_test(memory_sizes),
         cmocka_unit_test(serial), cmocka_unit_test(debug_exit_device),
-        cmocka_unit_test(accel), cmocka_unit_test(cpu_limit), cmocka_unit_test(unknown_option),
+        cmocka_unit_test(accel), cmocka_unit_test(cpu_limit), cmocka_unit_test(machine_and_smp),
+        cmocka_unit_test(unknown_option),
         cmocka_unit_test(help_and_version), cmocka_unit_test(drives),
         cmocka_unit_test(qemu_runner_line),
         cmocka_unit_test(cpu_models), cmocka_unit_test(rtc_chardev_log_gdb),
