@@ -256,6 +256,21 @@ static void machine_and_smp(void **state)
     expect_error("-M pc,usb=on k", "unsupported property 'usb=on'");
 }
 
+/* --cpu-limit SECONDS: the run's CPU-time budget, in milliseconds. */
+static void cpu_limit(void **state)
+{
+    assert_int_equal(parse("k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 0);
+    assert_int_equal(parse("--cpu-limit 60 k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 60000);
+    assert_int_equal(parse("-cpu-limit 0.25 k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 250);
+    expect_error("--cpu-limit 0 k.elf", "--cpu-limit '0'");
+    expect_error("--cpu-limit -1 k.elf", "expected seconds");
+    expect_error("--cpu-limit 5s k.elf", "expected seconds");
+    expect_error("--cpu-limit nan k.elf", "expected seconds");
+}
+
 static void unknown_option(void **state)
 {
     assert_int_equal(parse("-x k"), -1);
@@ -302,7 +317,7 @@ int main(void)
         cmocka_unit_test(strings_and_flags), cmocka_unit_test(memory_sizes),
         cmocka_unit_test(serial), cmocka_unit_test(debug_exit_device),
         cmocka_unit_test(accel), cmocka_unit_test(machine_and_smp),
-        cmocka_unit_test(unknown_option),
+        cmocka_unit_test(cpu_limit), cmocka_unit_test(unknown_option),
         cmocka_unit_test(help_and_version), cmocka_unit_test(qemu_runner_line),
         cmocka_unit_test(cpu_models), cmocka_unit_test(rtc_chardev_log_gdb),
     };
