@@ -284,11 +284,11 @@ static void cpuid(struct vcpu *v)
         a = 0x0683;              /* family 6, model 8, stepping 3 */
         c = CPUID1_ECX_HYPERVISOR;
         d = CPUID1_EDX & ~v->vm->cfg.cpuid_edx_clear;     /* -cpu */
+        if (v->vm->has_apic && lapic_hw_enabled(&v->vm->lapic))
+            d |= CPUID1_EDX_APIC;
         /* SDM vol. 3A §10.11.7.1: CPUID(1) loads the microcode revision
          * into IA32_BIOS_SIGN_ID[63:32]. */
         v->bios_sign_id = (uint64_t)MICROCODE_REVISION << 32;
-        if (v->vm->has_apic && lapic_hw_enabled(&v->vm->lapic))
-            d |= CPUID1_EDX_APIC;
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
