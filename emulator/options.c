@@ -166,11 +166,11 @@ static int opt_vnc(struct parse *p, const char *v)
  * "+x" is an error. */
 static const struct { const char *name; int bit; } cpu_features[] = {
     { "fpu", 0 }, { "pse", 3 }, { "tsc", 4 }, { "msr", 5 }, { "pae", 6 }, { "cx8", 8 },
-    { "sep", 11 }, { "pge", 13 }, { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 },
+    { "apic", 9 }, { "sep", 11 }, { "pge", 13 }, { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 },
     { "sse", 25 }, { "sse2", 26 }, { "nx", 32 + 20 },
 };
 static const char *const cpu_absent[] = {
-    "vme", "de", "mce", "apic", "mtrr", "mca", "pse36", "clflush", "ds", "acpi",
+    "vme", "de", "mce", "mtrr", "mca", "pse36", "clflush", "ds", "acpi",
     "ss", "ht", "tm", "pbe", "pni", "sse3", "ssse3", "sse4.1", "sse4_1", "sse4.2", "sse4_2",
     "popcnt", "cx16", "x2apic", "monitor", "movbe", "aes", "xsave", "avx", "avx2", "f16c",
     "rdrand", "hypervisor", "lm", "syscall", "pdpe1gb", "rdtscp", "fma", "bmi1",
@@ -178,7 +178,9 @@ static const char *const cpu_absent[] = {
 };
 #define FEAT(n) (1u << (n))
 #define CPU_P5 (FEAT(0) | FEAT(3) | FEAT(4) | FEAT(5) | FEAT(8))
-#define CPU_P6 (CPU_P5 | FEAT(6) | FEAT(11) | FEAT(13) | FEAT(15) | FEAT(16) | FEAT(23) | FEAT(24))
+/* APIC (bit 9) is offered when the machine has one (-M pc, not isapc). */
+#define CPU_P6 (CPU_P5 | FEAT(6) | FEAT(9) | FEAT(11) | FEAT(13) | FEAT(15) | FEAT(16) | FEAT(23) | \
+                FEAT(24))
 #define CPU_EMULATED (CPU_P6 | FEAT(25) | FEAT(26))
 #define NX FEAT(20)
 /* QEMU's models, cut down to what bt86 emulates (edx: leaf 1, ext: 80000001H). */
@@ -419,6 +421,9 @@ static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true;
 static const struct { const char *name, *bus, *desc; } devices[] = {
     { "isa-debug-exit", "ISA", NULL },
     { "pc-testdev", "ISA", NULL },
+    { "piix3-ide", "PCI", "(built in: -drive, -hda..-hdd)" },
+    { "isa-serial", "ISA", "(built in: COM1, -serial)" },
+    { "VGA", "PCI", "(built in: text mode, --screen)" },
     { "pci-testdev", "PCI", "PCI Test Device" },
 };
 

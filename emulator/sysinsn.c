@@ -284,7 +284,8 @@ static void cpuid(struct vcpu *v)
         a = 0x0683;              /* family 6, model 8, stepping 3 */
         c = CPUID1_ECX_HYPERVISOR;
         d = CPUID1_EDX & ~v->vm->cfg.cpuid_edx_clear;     /* -cpu */
-        if (v->vm->has_apic && lapic_hw_enabled(&v->vm->lapic))
+        if (v->vm->has_apic && lapic_hw_enabled(&v->vm->lapic) &&
+            !(v->vm->cfg.cpuid_edx_clear & CPUID1_EDX_APIC))    /* -cpu ...,-apic */
             d |= CPUID1_EDX_APIC;
         /* SDM vol. 3A §10.11.7.1: CPUID(1) loads the microcode revision
          * into IA32_BIOS_SIGN_ID[63:32]. */

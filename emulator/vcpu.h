@@ -110,6 +110,8 @@ struct vcpu {
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    volatile unsigned timer_signals;  /* event-timer signals taken (timer_fired is cleared
+                                         by the device service; this only counts) */
     bool left_by_signal;        /* the last run of translated code ended in a host signal */
     uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
