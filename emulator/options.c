@@ -700,7 +700,7 @@ static const struct opt opts[] = {
     { "-", "cpu", NULL, "MODEL[,+feat|-feat...]", opt_cpu,
       "the CPUID features offered: a model (qemu32, pentium3,"
       HELP_NL "host, max, ...; -cpu help) and +/- fpu pse tsc msr pae"
-      HELP_NL "cx8 sep pge cmov pat mmx fxsr sse sse2 nx" },
+      HELP_NL "cx8 apic sep pge cmov pat mmx fxsr sse sse2 nx" },
     { "-", "vnc", NULL, "none", opt_vnc, "accepted; bt86 has no display" },
     { "-", "name", NULL, "NAME", opt_ignored, "accepted and ignored" },
     { "-", "rtc", NULL, "base=utc|localtime|DATE[,clock=host|vm]", opt_rtc,
@@ -808,7 +808,8 @@ void options_usage(FILE *f)
             "\n"
             "Exit status:\n"
             "  0         the guest halted with interrupts disabled, or pulsed the\n"
-            "            reset line (8042 command 0xFE, port 0x92), as with -no-reboot\n"
+            "            reset line (8042 command 0xFE, port 0x92), as with -no-reboot,\n"
+            "            or powered off (ACPI S5), or the debugger killed it\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
             "  3         bad kernel file\n"
