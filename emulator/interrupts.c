@@ -82,6 +82,12 @@ int events_create(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
+void vm_set_console_input(struct vm *vm, int fd)
+{
+    if (vm->events)
+        vm->events->in_fd = fd;
+}
+
 void events_destroy(struct vm *vm)
 {
     if (!vm->events)

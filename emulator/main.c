@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "emulator/gdbstub.h"
+#include "emulator/monitor.h"
 #include "emulator/options.h"
 #include "emulator/vm.h"
 
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
     char err[256] = "";
     int rc, status;
     enum vm_exit end;
+    bool monitored, quit = false;
 
     rc = options_parse(argc, argv, &o, err, sizeof err);
     if (rc > 0)
@@ -74,8 +76,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return 2;
     }
-    if (o.gdb_wait && !o.gdb) {
+    monitored = o.monitor || o.qmp || o.serial_mux;
+    if (o.gdb_wait && !o.gdb && !monitored) {
         fprintf(stderr, "bt86: -S waits for a debugger: give -gdb DEV or -s too\n");
+        return 2;
+    }
+    if (o.gdb && monitored) {
+        fprintf(stderr, "bt86: -gdb and a monitor (-monitor, -qmp, mon:stdio) cannot be combined yet\n");
         return 2;
     }
     cfg.ram_size = (uint64_t)o.ram_mb << 20;
@@ -114,6 +121,14 @@ int main(int argc, char **argv)
             vm_destroy(vm);
             return 2;
         }
+    } else if (monitored) {
+        struct monitor_config mc = { .hmp = o.monitor, .qmp = o.qmp, .mux_stdio = o.serial_mux,
+                                     .start_stopped = o.gdb_wait };
+        if (monitor_run(vm, &mc, &end, &quit, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            vm_destroy(vm);
+            return 2;
+        }
     } else {
         end = vm_run(vm, UINT64_MAX, 0);
     }
@@ -130,7 +145,8 @@ int main(int argc, char **argv)
         status = vm_exit_status(vm);
         break;
     case VM_EXIT_DEBUG:
-        fprintf(stderr, "bt86: killed by the debugger\n");
+        if (!quit)
+            fprintf(stderr, "bt86: killed by the debugger\n");
         status = 0;
         break;
     case VM_EXIT_EXCEPTION:
