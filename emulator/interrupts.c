@@ -241,8 +241,10 @@ void events_wait(struct vcpu *v)
     sigaddset(&block, SIGVTALRM);
     sigaddset(&block, events_timer_signal());
     sigprocmask(SIG_BLOCK, &block, &old);
-    if (v->exit == EXIT_NONE && !v->timer_fired)
+    if (v->exit == EXIT_NONE && !v->timer_fired) {
         ppoll(nfds ? &pfd : NULL, nfds, tsp, &old);
+        vm->stats.halt_sleep_us += (now_ns(CLOCK_MONOTONIC) - now) / 1000;
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (nfds)
         e->next_input = 0;      /* read it now */

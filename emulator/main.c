@@ -15,6 +15,7 @@
 #include "emulator/gdbstub.h"
 #include "emulator/monitor.h"
 #include "emulator/options.h"
+#include "emulator/profile.h"
 #include "emulator/vm.h"
 
 static int open_serial(const char *spec, char *err, size_t errlen)
@@ -115,6 +116,11 @@ int main(int argc, char **argv)
         vm_destroy(vm);
         return 3;
     }
+    if (o.profile && profile_start(vm, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: %s\n", err);
+        vm_destroy(vm);
+        return 2;
+    }
     if (o.gdb) {
         if (gdbstub_run(vm, o.gdb, o.gdb_wait, &end, err, sizeof err) < 0) {
             fprintf(stderr, "bt86: %s\n", err);
@@ -163,6 +169,8 @@ int main(int argc, char **argv)
     }
     if (o.stats)
         vm_print_stats(vm, stderr);
+    if (o.profile && profile_finish(vm, o.profile, o.kernel, err, sizeof err) < 0)
+        fprintf(stderr, "bt86: %s\n", err);
     vm_destroy(vm);
     return status;
 }

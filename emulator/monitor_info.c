@@ -7,6 +7,7 @@
 
 #include "emulator/monitor_int.h"
 #include "emulator/paging.h"
+#include "emulator/profile.h"
 
 static void info_registers(struct monitor *m, FILE *out)
 {
@@ -139,6 +140,7 @@ static void mem_page(void *ctx, uint32_t va, uint64_t pa, uint64_t size, uint64_
 static void info_jit(struct monitor *m, FILE *out)
 {
     vm_print_stats(m->vm, out);
+    profile_print_split(out);
 }
 
 bool hmp_info(struct monitor *m, const char *item, FILE *out)

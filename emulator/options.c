@@ -559,6 +559,7 @@ static int opt_poll_storm(struct parse *p, const char *v)
 }
 
 static int opt_stats(struct parse *p, const char *v) { p->o->stats = true; return 0; }
+static int opt_profile(struct parse *p, const char *v) { p->o->profile = v; return 0; }
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
 static int opt_trace(struct parse *p, const char *v) { p->o->trace = true; return 0; }
@@ -634,6 +635,9 @@ static const struct opt opts[] = {
       "QEMU's human monitor (HMP) there (try 'help')" },
     { "-", "qmp", NULL, "unix:PATH,server,nowait", opt_qmp, "QEMU's machine protocol (QMP, JSON) there" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
+    { "--", "profile", NULL, "FILE", opt_profile, "sample the host: where the time goes (phases,"
+      HELP_NL "callouts, signals, hottest guest functions and blocks)"
+      HELP_NL "to FILE, folded stacks for flame graphs to FILE.folded" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,

@@ -38,6 +38,7 @@ struct options {
     bool serial_mux;          /* -serial mon:stdio: Ctrl-A c switches to the monitor */
     const char *monitor;      /* -monitor stdio|unix:PATH[,server][,nowait], NULL: none */
     const char *qmp;          /* -qmp unix:PATH[,server][,nowait], NULL: none */
+    const char *profile;      /* --profile FILE: where the host time goes, NULL: off */
 };
 
 #define OPT_CPU_ALL 0xffffffffu
