@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb python3
 BENCH_PKGS = qemu-system-x86 gnuplot-nox
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run run-linux test bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ build: deps
 
 run: build
 	$(BUILD)/emulator/bt86 $(BUILD)/tests/kernels/demo.elf
+
+# Debian 12's i386 Linux with a busybox shell on this terminal (packages are
+# fetched into the build folder on first use; `poweroff -f` ends the run).
+run-linux: build
+	@sh tests/linux/shell.sh $(BUILD)/emulator/bt86 $(BUILD)/tests/linux
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

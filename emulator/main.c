@@ -3,7 +3,7 @@
  * Exit status: 0 the guest halted with interrupts disabled, or requested a
  * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
  * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
- * state bt86 does not support yet. */
+ * state bt86 does not support yet; 124 the --cpu-limit budget ran out. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return 5;
     }
-    if (vm_load_kernel(vm, o.kernel, o.append, err, sizeof err) < 0) {
+    if (vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         return 3;
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
             return 2;
         }
     } else {
-        end = vm_run(vm, UINT64_MAX, 0);
+        end = vm_run(vm, UINT64_MAX, o.cpu_limit_ms);
     }
     switch (end) {
     case VM_EXIT_HALT:
@@ -146,6 +146,11 @@ int main(int argc, char **argv)
     case VM_EXIT_RESET:
         fprintf(stderr, "bt86: guest requested a reset\n");
         status = 0;
+        break;
+    case VM_EXIT_TIMEOUT:
+        fprintf(stderr, "bt86: CPU-time limit (--cpu-limit) reached\n");
+        dump_regs(vm);
+        status = 124;
         break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);

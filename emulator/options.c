@@ -546,6 +546,20 @@ static int opt_shadow_spaces(struct parse *p, const char *v)
     return 0;
 }
 
+/* --cpu-limit SECONDS: the run's CPU-time budget (vm_run's timeout), so
+ * tests bound a guest by the work it does, not by wall time on a loaded
+ * host. Fractions allowed: 0.5 is 500 ms. */
+static int opt_cpu_limit(struct parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (end == v || *end || errno == ERANGE || !(s >= 0.001 && s <= 4000000.0))
+        return fail(p, "--cpu-limit '%s': expected seconds of CPU time, 0.001 to 4000000", v);
+    p->o->cpu_limit_ms = (uint32_t)(s * 1000.0 + 0.5);
+    return 0;
+}
+
 /* --poll-storm N: a testing aid (emulator/poll_storm.c). */
 static int opt_poll_storm(struct parse *p, const char *v)
 {
@@ -594,9 +608,9 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-    { "-", "kernel", NULL, "FILE", set_kernel, "the Multiboot kernel to run (same as KERNEL)" },
+    { "-", "kernel", NULL, "FILE", set_kernel, "the Multiboot or Linux bzImage kernel to run (same as KERNEL)" },
     { "-", "append", NULL, "STRING", opt_append, "the kernel command line" },
-    { "-", "initrd", NULL, "FILE", opt_initrd, "a file to pass as a Multiboot module" },
+    { "-", "initrd", NULL, "FILE", opt_initrd, "Linux: the initial ramdisk; Multiboot: modules \"F ARGS,F2\"" },
     { "-", "m", NULL, "SIZE", opt_memory, "guest RAM, 2M to 3G: MiB or K/M/G (default 128)" },
     { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null, none, file:PATH,"
       HELP_NL "mon:stdio (stdio shared with the monitor: Ctrl-A c" HELP_NL "switches, Ctrl-A x quits) or chardev:ID" },
@@ -640,6 +654,8 @@ static const struct opt opts[] = {
       HELP_NL "to FILE, folded stacks for flame graphs to FILE.folded" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
+    { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
+      "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,
       "never chain translated blocks (slow path, for tests)" },
     { "--", "poll-storm", NULL, "N", opt_poll_storm,
@@ -706,7 +722,7 @@ void options_usage(FILE *f)
 {
     fprintf(f,
             "Usage: bt86 [options] KERNEL\n"
-            "Run a 32-bit x86 Multiboot kernel in a binary-translating virtual machine.\n"
+            "Run a 32-bit x86 Multiboot or Linux kernel in a binary-translating virtual machine.\n"
             "Every option may be written with one dash or two; QEMU's spellings work.\n"
             "\n");
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
@@ -733,5 +749,6 @@ void options_usage(FILE *f)
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"
+            "  124       the --cpu-limit budget ran out\n"
             "Statuses 3 and 5 are also what isa-debug-exit gives for v = 1 and 2.\n");
 }

@@ -8,7 +8,7 @@
 struct options {
     const char *kernel;       /* KERNEL or -kernel K */
     const char *append;       /* -append S (kernel command line), "" if none */
-    const char *initrd;       /* -initrd F (accepted, loaded as a Multiboot module later) */
+    const char *initrd;       /* -initrd F: Linux initrd, or Multiboot modules */
     uint32_t ram_mb;          /* -m MB (default 128; 2..3072) */
     bool stats;               /* --stats: counters on exit, to stderr */
     bool debug_exit;          /* -device isa-debug-exit[,iobase=..,iosize=..] given */
@@ -19,6 +19,7 @@ struct options {
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
+    uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
     unsigned poll_storm;      /* --poll-storm N (0: off) */
 
     /* qemu-system-i386 compatibility (issue #14) */

@@ -203,6 +203,8 @@ int co_int(struct bt_cpu *cpu, const struct bt_site *site);
 int co_cli(struct bt_cpu *cpu, const struct bt_site *site);
 int co_sti(struct bt_cpu *cpu, const struct bt_site *site);
 int sys_sysenter(struct vcpu *v, const struct bt_site *site);
+/* The MSRs' power-on values (sysinsn.c). */
+void msr_reset(struct vcpu *v);
 int sys_sysexit(struct vcpu *v, const struct bt_site *site);
 /* #GP(0) unless CPL <= IOPL or the TSS I/O bitmap allows ports
  * [port, port+size) (SDM vol. 1 §19.5.2). */

@@ -100,6 +100,7 @@ struct vcpu {
     uint32_t dr[8];
     uint64_t apic_base;         /* IA32_APIC_BASE */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t pat, misc_enable, bios_sign_id;   /* IA32_PAT, IA32_MISC_ENABLE, 0x8B */
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */

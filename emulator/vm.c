@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "emulator/boot/file.h"
-#include "emulator/boot/loader.h"
 #include "emulator/paging.h"
 
 #define CODE_CACHE_SIZE (64u << 20)
@@ -199,35 +197,6 @@ int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t err
         return -1;
     }
     return ram_add(&vm->ram, gpa, size, err, errlen);
-}
-
-int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen)
-{
-    struct boot_info bi;
-    uint8_t *file;
-    size_t got;
-    int rc;
-
-    if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
-        return -1;
-    /* The Multiboot command line as QEMU builds it: "KERNEL-PATH ARGS". */
-    size_t mbl = strlen(path) + strlen(cmdline ? cmdline : "") + 2;
-    char *mbcmd = malloc(mbl);
-    if (!mbcmd) {
-        free(file);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    snprintf(mbcmd, mbl, "%s %s", path, cmdline ? cmdline : "");
-    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size, mbcmd, &bi, err, errlen);
-    free(mbcmd);
-    free(file);
-    if (rc < 0)
-        return -1;
-    vm->vcpu->bt.eip = bi.entry;
-    vm->vcpu->bt.gpr[R_EAX] = bi.eax;
-    vm->vcpu->bt.gpr[R_EBX] = bi.ebx;
-    return 0;
 }
 
 void *vm_phys_ptr(struct vm *vm, uint32_t gpa, size_t n) { return ram_ptr(&vm->ram, gpa, n); }

@@ -67,8 +67,12 @@ void vm_destroy(struct vm *vm);
  * tests, like a PC's boot ROM). Page-aligned. Before the first vm_run. */
 int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t errlen);
 
-/* Load a Multiboot kernel file and set the boot state (EAX, EBX, EIP). */
-int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen);
+/* Load a kernel file — Multiboot (the command line becomes "PATH CMDLINE",
+ * initrd QEMU's comma-separated module list) or a Linux bzImage (initrd one
+ * file) — and set the boot state its protocol asks for (kernel_load.c).
+ * initrd may be NULL. */
+int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, const char *initrd,
+                   char *err, size_t errlen);
 
 /* Device memory (DESIGN §4): guest physical [gpa, gpa+size) belongs to a
  * device and is never mapped; every guest access to it is emulated and

@@ -238,6 +238,21 @@ static void accel(void **state)
     expect_error("-accel tcgx k", "its own accelerator");
 }
 
+/* --cpu-limit SECONDS: the run's CPU-time budget, in milliseconds. */
+static void cpu_limit(void **state)
+{
+    assert_int_equal(parse("k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 0);
+    assert_int_equal(parse("--cpu-limit 60 k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 60000);
+    assert_int_equal(parse("-cpu-limit 0.25 k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 250);
+    expect_error("--cpu-limit 0 k.elf", "--cpu-limit '0'");
+    expect_error("--cpu-limit -1 k.elf", "expected seconds");
+    expect_error("--cpu-limit 5s k.elf", "expected seconds");
+    expect_error("--cpu-limit nan k.elf", "expected seconds");
+}
+
 static void unknown_option(void **state)
 {
     assert_int_equal(parse("-x k"), -1);
@@ -283,7 +298,7 @@ int main(void)
         cmocka_unit_test(defaults), cmocka_unit_test(kernel_spellings),
         cmocka_unit_test(strings_and_flags), cmocka_unit_test(memory_sizes),
         cmocka_unit_test(serial), cmocka_unit_test(debug_exit_device),
-        cmocka_unit_test(accel), cmocka_unit_test(unknown_option),
+        cmocka_unit_test(accel), cmocka_unit_test(cpu_limit), cmocka_unit_test(unknown_option),
         cmocka_unit_test(help_and_version), cmocka_unit_test(qemu_runner_line),
         cmocka_unit_test(cpu_models), cmocka_unit_test(rtc_chardev_log_gdb),
     };
