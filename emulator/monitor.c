@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "emulator/debug.h"
@@ -127,10 +128,10 @@ static bool readable(int fd)
 
 static void hmp_prompt(struct mon_client *c) { mon_send(c, "(qemu) ", 7); }
 
-static void client_open(struct mon_client *c, int fd, bool qmp)
+static void client_open(struct mon_client *c, int fd_in, int fd_out, bool qmp)
 {
     static const char banner[] = "QEMU " "7.2.0" " monitor (bt86) - type 'help' for more information\n";
-    *c = (struct mon_client){ .fd_in = fd, .fd_out = fd, .qmp = qmp };
+    *c = (struct mon_client){ .fd_in = fd_in, .fd_out = fd_out, .qmp = qmp };
     if (qmp) {
         qmp_greet(c);
     } else {
@@ -146,7 +147,7 @@ static void accept_client(struct mon_state *s, struct listener *l)
         return;
     watch(s, l->fd, false);     /* one client at a time: the next waits */
     watch(s, fd, true);
-    client_open(&l->client, fd, l == &s->qmp);
+    client_open(&l->client, fd, fd, l == &s->qmp);
     if (l == &s->qmp)
         s->m.qmp = &l->client;
 }
@@ -233,6 +234,63 @@ static void read_client(struct mon_state *s, struct listener *l)
 
 /* ---- stdin: the monitor, or the multiplexer ---------------------------------- */
 
+/* mon:stdio on a terminal: raw input, as QEMU's stdio backend sets it, so
+ * that Ctrl-A and Ctrl-C reach bt86 and the guest at once; the monitor
+ * then echoes and edits its line itself. Per process: one terminal. */
+static struct termios saved_tty;
+static bool tty_raw;
+
+static void tty_restore(void)
+{
+    if (tty_raw)
+        tcsetattr(0, TCSANOW, &saved_tty);
+    tty_raw = false;
+}
+
+static void tty_make_raw(void)
+{
+    static bool registered;
+    struct termios t;
+
+    if (!isatty(0) || tcgetattr(0, &saved_tty) < 0)
+        return;
+    t = saved_tty;
+    t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG | IEXTEN);
+    t.c_iflag &= ~(tcflag_t)(ICRNL | INLCR | IGNCR | IXON);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(0, TCSANOW, &t) == 0) {
+        tty_raw = true;
+        if (!registered)
+            atexit(tty_restore);
+        registered = true;
+    }
+}
+
+/* Monitor input from a raw terminal: echo, Enter, Backspace. */
+static void monitor_keys(struct mon_state *s, const char *p, size_t n)
+{
+    struct mon_client *c = &s->stdio;
+    if (!tty_raw) {
+        client_input(s, c, p, n);
+        return;
+    }
+    for (size_t i = 0; i < n && !s->m.quit; i++) {
+        if (p[i] == '\r' || p[i] == '\n') {
+            mon_send(c, "\r\n", 2);
+            client_input(s, c, "\n", 1);
+        } else if (p[i] == 0x7f || p[i] == '\b') {
+            if (c->len > 0) {
+                c->len--;
+                mon_send(c, "\b \b", 3);
+            }
+        } else {
+            mon_send(c, p + i, 1);
+            client_input(s, c, p + i, 1);
+        }
+    }
+}
+
 static void to_guest(struct mon_state *s, const char *p, size_t n)
 {
     if (n && s->serial_w >= 0 && write(s->serial_w, p, n) < 0) {
@@ -253,7 +311,7 @@ static void mux_input(struct mon_state *s, const char *p, size_t n)
         if (!s->mux_monitor)
             to_guest(s, p + start, i - start);
         else
-            client_input(s, &s->stdio, p + start, i - start);
+            monitor_keys(s, p + start, i - start);
         start = i + 1;
         if (!s->mux_escape) {
             s->mux_escape = true;
@@ -263,7 +321,7 @@ static void mux_input(struct mon_state *s, const char *p, size_t n)
         if (ch == 'c') {
             s->mux_monitor = !s->mux_monitor;
             if (s->mux_monitor)
-                client_open(&s->stdio, 0, false), s->stdio.fd_out = 1;
+                client_open(&s->stdio, 0, 1, false);
         } else if (ch == 'x') {
             mon_send(&s->stdio, "QEMU: Terminated\n", 17);
             s->m.quit = true;
@@ -280,7 +338,7 @@ static void mux_input(struct mon_state *s, const char *p, size_t n)
         if (!s->mux_monitor)
             to_guest(s, p + start, n - start);
         else
-            client_input(s, &s->stdio, p + start, n - start);
+            monitor_keys(s, p + start, n - start);
     }
 }
 
@@ -356,12 +414,14 @@ static int setup(struct mon_state *s, const struct monitor_config *mc, char *err
         /* stdin that epoll cannot watch (a regular file) is not read */
         s->stdin_open = epoll_ctl(s->epfd, EPOLL_CTL_ADD, 0, &ev) == 0;
         vm_set_console_input(s->m.vm, -1);
+        if (s->mux)
+            tty_make_raw();
         if (s->mux && pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) == 0) {
             vm_set_console_input(s->m.vm, pipefd[0]);
             s->serial_w = pipefd[1];
         }
         if (!s->mux)
-            client_open(&s->stdio, 0, false), s->stdio.fd_out = 1;
+            client_open(&s->stdio, 0, 1, false);
     }
     return 0;
 }
@@ -379,6 +439,7 @@ static void teardown(struct mon_state *s)
     }
     if (s->serial_w >= 0)
         close(s->serial_w);
+    tty_restore();
     if (s->epfd >= 0)
         close(s->epfd);
 }
