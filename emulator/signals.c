@@ -158,11 +158,13 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 static void on_timer(int sig)
 {
     struct vcpu *v = current;
-    (void)sig;
+    int phase = prof_phase;
+    prof_phase = PROF_SIGNAL | sig << 8;
     if (v) {
         v->timer_fired = 1;
         vcpu_request_exit(v);
     }
+    prof_phase = phase;
 }
 
 static void on_alarm(int sig)

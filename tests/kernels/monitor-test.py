@@ -196,5 +196,21 @@ check(q.event("SHUTDOWN"), "guest exit: SHUTDOWN event")
 vm.communicate(timeout=TIMEOUT)
 check(vm.returncode == 3, "the kernel's own status (gdb_target alone fails: 3), got %d" % vm.returncode)
 
+# 5. -monitor stdio: commands on stdin, replies on stdout, quit
+vm = start(["-S", "-append", "spin", "-monitor", "stdio"], stdin=subprocess.PIPE)
+out = vm.communicate(b"info status\ninfo registers\nquit\n", timeout=TIMEOUT)[0].decode(errors="replace")
+check("(qemu) " in out and "VM status: paused" in out and "EIP=" in out, "-monitor stdio")
+check(vm.returncode == 0, "-monitor stdio quit: exit status 0 (got %d)" % vm.returncode)
+
+# 6. QMP system_reset: bt86 ends the run on a reset (as -no-reboot), status 0
+vm = start(["-append", "spin", "-qmp", "unix:%s,server,nowait" % qsock])
+q = Qmp(qsock)
+q.cmd("qmp_capabilities")
+check(q.cmd("system_reset", id="r") == {"return": {}, "id": "r"}, "QMP system_reset")
+check(q.event("SHUTDOWN") and q.events[-1].get("data", {}).get("reason") == "host-qmp-system-reset",
+      "SHUTDOWN event, host-qmp-system-reset")
+vm.communicate(timeout=TIMEOUT)
+check(vm.returncode == 0, "system_reset: exit status 0 (got %d)" % vm.returncode)
+
 print("monitor-test: " + ("PASS" if not fails else "%d FAILED" % len(fails)))
 sys.exit(1 if fails else 0)
