@@ -58,9 +58,12 @@ void mon_send(struct mon_client *c, const char *s, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {
+            /* A client that does not read for a second loses the rest:
+             * it must not hold the guest up. */
             struct pollfd p = { .fd = c->fd_out, .events = POLLOUT };
-            poll(&p, 1, 1000);
-            continue;
+            if (poll(&p, 1, 1000) > 0)
+                continue;
+            return;
         }
         if (w <= 0)
             return;
