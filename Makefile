@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb python3
 BENCH_PKGS = qemu-system-x86 gnuplot-nox
 
-.PHONY: all deps build run run-linux test bench clean
+.PHONY: all deps build run run-linux test test-xv6 bench clean
 
 all: build
 
@@ -30,6 +30,10 @@ run-linux: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# xv6's usertests to ALL TESTS PASSED (needs ../shared/xv6; minutes of CPU).
+test-xv6: build
+	cmake --build $(BUILD) --target test-xv6
 
 bench: build
 	@missing=$$(for p in $(BENCH_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

@@ -254,6 +254,10 @@ static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
 /* What IA32_BIOS_SIGN_ID reports after CPUID(1): no microcode update loaded. */
 #define MICROCODE_REVISION 0u
 
+/* CPUID.1:EDX.APIC (bit 9): the machine has a local APIC and
+ * IA32_APIC_BASE has it enabled (SDM vol. 3A §10.4.3). */
+#define CPUID1_EDX_APIC (1u << 9)
+
 static void cpuid(struct vcpu *v)
 {
     struct bt_cpu *cpu = &v->bt;
@@ -283,6 +287,8 @@ static void cpuid(struct vcpu *v)
         /* SDM vol. 3A §10.11.7.1: CPUID(1) loads the microcode revision
          * into IA32_BIOS_SIGN_ID[63:32]. */
         v->bios_sign_id = (uint64_t)MICROCODE_REVISION << 32;
+        if (v->vm->has_apic && lapic_hw_enabled(&v->vm->lapic))
+            d |= CPUID1_EDX_APIC;
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
@@ -292,10 +298,21 @@ static void cpuid(struct vcpu *v)
         if (leaf >= 0x80000000u)
             cpuid_ext(leaf, &a, &b, &c, &d);
         if (leaf == 0x80000001u)
-            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
+            d &= ~v->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
+}
+
+void cpuid_signature(struct vcpu *v, uint32_t *signature, uint32_t *features)
+{
+    uint32_t saved[8];
+    memcpy(saved, v->bt.gpr, sizeof saved);
+    v->bt.gpr[R_EAX] = 1;
+    cpuid(v);
+    *signature = v->bt.gpr[R_EAX];
+    *features = v->bt.gpr[R_EDX];
+    memcpy(v->bt.gpr, saved, sizeof saved);
 }
 
 static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->bt.tsc_offset; }
@@ -344,11 +361,13 @@ static int msr(struct vcpu *v, const struct bt_site *site, bool write)
         else
             val = guest_tsc(v);
         break;
-    case MSR_APIC_BASE:         /* TODO(#4): no local APIC behind it yet */
-        if (write)
-            v->apic_base = (val & 0xfffff800u) | (v->apic_base & 0x100);   /* BSP is read-only */
-        else
-            val = v->apic_base;
+    case MSR_APIC_BASE:         /* isapc: no APIC, the MSR reads 0 */
+        if (!v->vm->has_apic)
+            val = 0;
+        else if (!write)
+            val = lapic_get_base(&v->vm->lapic);
+        else if (!lapic_set_base(&v->vm->lapic, val))
+            return gp0(v, site);
         break;
     case MSR_PLATFORM_ID:       /* read-only; platform ID 0 in bits 52:50 */
         if (write)
