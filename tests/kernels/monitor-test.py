@@ -187,6 +187,14 @@ out = vm.communicate(b"\x01cinfo registers\nx /1xw 0x%x\n\x01x" % symbol("gdb_wo
 check("EIP=" in out and "0x11111111" in out, "mon:stdio: Ctrl-A c, info registers, x")
 check(vm.returncode == 0, "mon:stdio Ctrl-A x: exit status 0 (got %d)" % vm.returncode)
 
+# 3b. mon:stdio: the guest's serial input passes the multiplexer, also after
+# a visit to the monitor, and Ctrl-A Ctrl-A sends one Ctrl-A
+vm = start(["-append", "echo", "-serial", "mon:stdio"], stdin=subprocess.PIPE)
+out = vm.communicate(b"a\x01cinfo status\n\x01cb\x01\x01q", timeout=TIMEOUT)[0].decode(errors="replace")
+check("echo got a" in out and "VM status: running" in out and "echo got b" in out
+      and "echo got \x01" in out and "echo got q" in out, "mon:stdio: guest input around a monitor visit")
+check(vm.returncode == 1, "echo kernel: status 1 (got %d)" % vm.returncode)
+
 # 4. the guest ends the run: QMP sees SHUTDOWN, bt86 the guest's status
 vm = start(["-qmp", "unix:%s,server,nowait" % qsock, "-S"])
 q = Qmp(qsock)
