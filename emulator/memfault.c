@@ -25,6 +25,11 @@
  *   device, wrap   a frame that is not RAM, or an access running past
  *                  4 GiB into the guard: the instruction is emulated
  *                  (memop.c) and translated code left after it.
+ *   open bus       a frame that is neither RAM nor a device, touched by an
+ *                  instruction memop.c does not know (x87, SSE, MUL, ...):
+ *                  a private page of all-ones is lent at that place for one
+ *                  single-stepped instruction, then taken back, so reads
+ *                  see all-ones and writes are lost, as on the bus itself.
  *
  * Traced, code and device faults are counted per instruction (adaptive.c).
  * Everything before the guest state is copied out runs on the signal
@@ -33,6 +38,7 @@
  * monitor's own C code. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <string.h>
 #include <ucontext.h>
@@ -66,6 +72,28 @@ static enum mf_action traced_store(struct vcpu *v, ucontext_t *uc, struct space 
         uc->uc_mcontext.gregs[REG_EFL] |= HOST_TF;
         v->vm->stats.traced_steps++;
     }
+    return MF_RESUME;
+}
+
+/* Open bus under an instruction memop.c cannot perform: lend a page of
+ * all-ones for one host single-step (memfault_trap takes it back). The
+ * mmap is async-signal-safe; the page is private, so what the instruction
+ * writes is dropped with it. */
+static enum mf_action open_bus_step(struct vcpu *v, ucontext_t *uc, struct space *s, uint32_t lin,
+                                    uintptr_t addr)
+{
+    struct step_state *st = &v->step;
+    void *page = (void *)(addr & ~(uintptr_t)4095);
+
+    if (st->nb == 2)
+        return MF_EMULATE;      /* a third page in one instruction: let memop say so */
+    if (mmap(page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+        return MF_EMULATE;
+    memset(page, 0xff, 4096);
+    st->bounce[st->nb].s = s;
+    st->bounce[st->nb++].lin = lin & ~4095u;
+    uc->uc_mcontext.gregs[REG_EFL] |= HOST_TF;
+    v->vm->stats.open_bus_steps++;
     return MF_RESUME;
 }
 
@@ -119,6 +147,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     case MMU_MMIO:
         if (!decode_at(v, tb, eip, off, in))
             break;
+        if (!memop_performs(in) && mmio_is_open_bus(vm, r.gpa))
+            return open_bus_step(v, uc, s, lin, addr);
         adapt_fault(v, tb, in, tb->phys + off);
         return MF_EMULATE;
     case MMU_TRACED_WRITE:
@@ -185,7 +215,7 @@ bool memfault_trap(struct vcpu *v, void *ucv)
 {
     ucontext_t *uc = ucv;
 
-    if (!v->step.n)
+    if (!v->step.n && !v->step.nb)
         return false;
     uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)HOST_TF;
     memfault_abort_step(v, NULL);
@@ -202,4 +232,7 @@ void memfault_abort_step(struct vcpu *v, void *ucv)
     for (unsigned i = 0; i < st->n; i++)
         mmu_store_done(v->vm->mmu, st->st[i].gpa, st->st[i].len);
     st->n = 0;
+    for (unsigned i = 0; i < st->nb; i++)
+        space_unmap(st->bounce[i].s, st->bounce[i].lin, 4096);     /* reserved again */
+    st->nb = 0;
 }

@@ -79,6 +79,44 @@ static uint32_t alu32(int op, uint32_t a, uint32_t b, uint64_t *fp)
     return a;
 }
 
+/* Shifts and rotates by CL, on the host too: the count masking, RCL/RCR's
+ * modulo 9/17 and the flags left alone for a zero count are the CPU's. */
+enum shift_op { S_ROL, S_ROR, S_RCL, S_RCR, S_SHL, S_SHR, S_SAL, S_SAR };
+
+#define SH(m, c) __asm__ volatile(PRE m " %%cl, %[a]" POST : [a] "+" c(a), [f] "+r"(f) \
+                                  : "c"(cnt) : "cc", "memory")
+#define SHIFT_BODY(c)                                                  \
+    switch (op) {                                                      \
+    case S_ROL: SH("rol", c); break;                                   \
+    case S_ROR: SH("ror", c); break;                                   \
+    case S_RCL: SH("rcl", c); break;                                   \
+    case S_RCR: SH("rcr", c); break;                                   \
+    case S_SHR: SH("shr", c); break;                                   \
+    case S_SAR: SH("sar", c); break;                                   \
+    default: SH("shl", c); break;       /* SAL (/6) is SHL */          \
+    }
+
+static uint32_t shift(int op, unsigned size, uint32_t v, uint8_t cnt, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+
+    if (size == 1) {
+        uint8_t a = (uint8_t)v;
+        SHIFT_BODY("q")
+        v = a;
+    } else if (size == 2) {
+        uint16_t a = (uint16_t)v;
+        SHIFT_BODY("r")
+        v = a;
+    } else {
+        uint32_t a = v;
+        SHIFT_BODY("r")
+        v = a;
+    }
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+    return v;
+}
+
 /* a op b at `size` bytes; the guest's arithmetic flags in and out. */
 static uint32_t alu(int op, unsigned size, uint32_t a, uint32_t b, uint32_t *eflags)
 {
@@ -128,11 +166,34 @@ static void reg_set(struct memop_regs *r, unsigned reg, unsigned size, uint32_t 
     }
 }
 
+/* 16-bit addressing (SDM vol. 2 table 2-1): BX/BP plus SI/DI plus the
+ * displacement, modulo 64 KiB; BP-based forms default to SS. */
+static uint32_t ea16(const struct insn *in, const struct memop_regs *r, int *seg)
+{
+    static const int8_t base[8] = { EBX, EBX, EBP, EBP, -1, -1, EBP, EBX };
+    static const int8_t index[8] = { ESI, EDI, ESI, EDI, ESI, EDI, -1, -1 };
+    uint32_t ea = (uint32_t)in->disp;
+    int s = SEG_DS;
+
+    if (!(in->mod == 0 && in->rm == 6)) {
+        if (base[in->rm] >= 0)
+            ea += r->gpr[base[in->rm]];
+        if (index[in->rm] >= 0)
+            ea += r->gpr[index[in->rm]];
+        if (base[in->rm] == EBP)
+            s = SEG_SS;
+    }
+    *seg = in->seg != SEG_NONE ? in->seg : s;
+    return ea & 0xffff;
+}
+
+static bool addr16(const struct insn *in) { return (in->flags & INSN_F_ADDR16) != 0; }
+
 /* The linear address of the ModRM operand: its offset plus its segment's base. */
 static uint32_t modrm_lin(const struct insn *in, const struct memop_regs *r)
 {
     int seg;
-    uint32_t ea = insn_ea32(in, r->gpr, &seg);
+    uint32_t ea = addr16(in) ? ea16(in, r, &seg) : insn_ea32(in, r->gpr, &seg);
     return r->seg_base[seg] + ea;
 }
 
@@ -243,6 +304,75 @@ static enum memop_result op_xchg(struct mo *m)
     return MEMOP_DONE;
 }
 
+/* ROL ROR RCL RCR SHL SHR SAL SAR m, 1/CL/imm8. */
+static enum memop_result op_shift(struct mo *m)
+{
+    uint8_t op = m->in->opcode, cnt = op <= 0xc1 ? (uint8_t)m->in->imm : op <= 0xd1 ? 1 : (uint8_t)m->r->gpr[ECX];
+    uint32_t v;
+
+    if (!probe_w(m, m->lin, m->size) || !ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    v = shift(m->in->reg, m->size, v, cnt, &m->r->eflags);
+    return st(m, m->lin, m->size, v) ? MEMOP_DONE : MEMOP_FAULT;
+}
+
+/* ---- the stack (SDM vol. 2B "PUSH", "POP"), a 32-bit stack: ESP moves
+ * only once every access has succeeded, so a fault leaves it unchanged,
+ * and the addresses wrap at 4 GiB as SS:ESP does. */
+
+static enum memop_result push(struct mo *m, uint32_t v, unsigned n)
+{
+    struct memop_regs *r = m->r;
+    uint32_t esp = r->gpr[ESP] - n;
+
+    if (!st(m, r->seg_base[SEG_SS] + esp, n, v))
+        return MEMOP_FAULT;
+    r->gpr[ESP] = esp;
+    return MEMOP_DONE;
+}
+
+/* PUSH r/imm/m: the value (PUSH ESP: the old ESP; PUSH m: an address
+ * computed with the old ESP) is read before ESP moves. */
+static enum memop_result op_push(struct mo *m)
+{
+    const struct insn *in = m->in;
+    unsigned n = in->opsize;
+    uint32_t v;
+
+    if (in->opcode >= 0x50 && in->opcode <= 0x57)
+        v = reg_get(m->r, in->opcode - 0x50, n);
+    else if (in->opcode == 0x68 || in->opcode == 0x6a)
+        v = (uint32_t)in->imm & mask_of(n);
+    else if (!ld(m, m->lin, n, &v))
+        return MEMOP_FAULT;
+    return push(m, v, n);
+}
+
+/* POP r/m: a memory destination based on ESP is addressed with ESP
+ * already incremented; POP ESP leaves the popped value in ESP. */
+static enum memop_result op_pop(struct mo *m)
+{
+    const struct insn *in = m->in;
+    struct memop_regs *r = m->r;
+    unsigned n = in->opsize;
+    uint32_t v, esp = r->gpr[ESP];
+
+    if (!ld(m, r->seg_base[SEG_SS] + esp, n, &v))
+        return MEMOP_FAULT;
+    if (in->opcode != 0x8f) {
+        r->gpr[ESP] = esp + n;
+        reg_set(r, in->opcode - 0x58, n, v);
+        return MEMOP_DONE;
+    }
+    r->gpr[ESP] = esp + n;
+    uint32_t lin = modrm_lin(in, r);
+    if (!st(m, lin, n, v)) {
+        r->gpr[ESP] = esp;
+        return MEMOP_FAULT;
+    }
+    return MEMOP_DONE;
+}
+
 /* CMPXCHG (SDM: the destination is written back even when unequal). */
 static enum memop_result op_cmpxchg(struct mo *m)
 {
@@ -297,9 +427,13 @@ static enum memop_result op_string(struct mo *m)
     uint32_t step = (r->eflags & FL_DF) ? (uint32_t)-(int32_t)n : n;
     int sseg = in->seg != SEG_NONE ? in->seg : SEG_DS;
     bool rep = in->rep != 0;
+    /* With a 0x67 prefix SI, DI and CX count, wrapping at 64 KiB, and
+     * the upper halves of ESI, EDI and ECX stay (SDM vol. 2B "MOVS"). */
+    uint32_t am = addr16(in) ? 0xffff : 0xffffffff;
+#define ADVANCE(reg) (r->gpr[reg] = (r->gpr[reg] & ~am) | ((r->gpr[reg] + step) & am))
 
-    for (unsigned done = 0; !rep || r->gpr[ECX] != 0; done++) {
-        uint32_t src = r->seg_base[sseg] + r->gpr[ESI], dst = r->seg_base[SEG_ES] + r->gpr[EDI];
+    for (unsigned done = 0; !rep || (r->gpr[ECX] & am) != 0; done++) {
+        uint32_t src = r->seg_base[sseg] + (r->gpr[ESI] & am), dst = r->seg_base[SEG_ES] + (r->gpr[EDI] & am);
         uint32_t a, b;
         bool stop = false;
 
@@ -311,43 +445,58 @@ static enum memop_result op_string(struct mo *m)
             if (!m->bus->check(m->bus->opaque, src, n, false) || !probe_w(m, dst, n) ||
                 !ld(m, src, n, &a) || !st(m, dst, n, a))
                 return MEMOP_FAULT;
-            r->gpr[ESI] += step;
-            r->gpr[EDI] += step;
+            ADVANCE(ESI);
+            ADVANCE(EDI);
             break;
         case 0xaa:      /* STOS */
             if (!st(m, dst, n, reg_get(r, EAX, n)))
                 return MEMOP_FAULT;
-            r->gpr[EDI] += step;
+            ADVANCE(EDI);
             break;
         case 0xac:      /* LODS */
             if (!ld(m, src, n, &a))
                 return MEMOP_FAULT;
             reg_set(r, EAX, n, a);
-            r->gpr[ESI] += step;
+            ADVANCE(ESI);
             break;
         case 0xa6:      /* CMPS: [ESI] - [EDI] */
             if (!m->bus->check(m->bus->opaque, dst, n, false) || !ld(m, src, n, &a) ||
                 !ld(m, dst, n, &b))
                 return MEMOP_FAULT;
             alu(A_CMP, n, a, b, &r->eflags);
-            r->gpr[ESI] += step;
-            r->gpr[EDI] += step;
+            ADVANCE(ESI);
+            ADVANCE(EDI);
             stop = true;
             break;
         default:        /* 0xae SCAS: eAX - [EDI] */
             if (!ld(m, dst, n, &b))
                 return MEMOP_FAULT;
             alu(A_CMP, n, reg_get(r, EAX, n), b, &r->eflags);
-            r->gpr[EDI] += step;
+            ADVANCE(EDI);
             stop = true;
             break;
         }
         if (!rep)
             break;
-        r->gpr[ECX]--;
+        r->gpr[ECX] = (r->gpr[ECX] & ~am) | ((r->gpr[ECX] - 1) & am);
         if (stop && ((in->rep == 0xf3) != ((r->eflags & FL_ZF) != 0)))
             break;      /* REPE ends on ZF=0, REPNE on ZF=1 */
     }
+    return MEMOP_DONE;
+#undef ADVANCE
+}
+
+/* XLAT: AL = [seg:(E)BX + AL], DS unless overridden. */
+static enum memop_result op_xlat(struct mo *m)
+{
+    struct memop_regs *r = m->r;
+    uint32_t off = r->gpr[EBX] + (r->gpr[EAX] & 0xff), v;
+
+    if (addr16(m->in))
+        off &= 0xffff;
+    if (!ld(m, r->seg_base[m->in->seg != SEG_NONE ? m->in->seg : SEG_DS] + off, 1, &v))
+        return MEMOP_FAULT;
+    reg_set(r, EAX, 1, v);
     return MEMOP_DONE;
 }
 
@@ -357,18 +506,29 @@ static bool is_0f(const struct insn *in) { return in->opc_len == 2 && in->bytes[
 static bool is_1b(const struct insn *in) { return in->opc_len == 1; }
 static bool is_string(uint8_t op) { return op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9; }
 static bool is_alu(uint8_t op) { return op < 0x40 && (op & 7) <= 3; }
+static bool is_push_pop(const struct insn *in)
+{
+    uint8_t op = in->opcode;
+    return (op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a ||
+           (op == 0xff && in->reg == 6 && in->mod != 3) || (op == 0x8f && in->reg == 0 && in->mod != 3);
+}
+static bool is_shift(const struct insn *in)
+{
+    return (in->opcode == 0xc0 || in->opcode == 0xc1 || (in->opcode >= 0xd0 && in->opcode <= 0xd3)) &&
+           in->modrm_off >= 0 && in->mod != 3;
+}
 
 /* 1: a form this file performs; 0: not one. */
 static int classify(const struct insn *in)
 {
     uint8_t op = in->opcode;
 
-    if (in->flags & INSN_F_ADDR16)
-        return 0;
     if (is_1b(in)) {
-        if (is_string(op))
+        if (is_string(op) || op == 0xd7)
             return 1;
         if (op >= 0xa0 && op <= 0xa3)
+            return 1;
+        if (is_push_pop(in) || is_shift(in))
             return 1;
         if (in->modrm_off < 0 || in->mod == 3)
             return 0;
@@ -396,6 +556,11 @@ bool memop_supported(const struct insn *in)
     return classify(in) && !(is_1b(in) && is_string(in->opcode));
 }
 
+bool memop_performs(const struct insn *in)
+{
+    return classify(in);
+}
+
 enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const struct memop_bus *bus)
 {
     struct mo m = { .in = in, .r = r, .bus = bus };
@@ -406,10 +571,13 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
         return MEMOP_UNSUPPORTED;
     if (is_1b(in) && is_string(op))
         return op_string(&m);
+    if (is_1b(in) && op == 0xd7)
+        return op_xlat(&m);
     m.size = w ? in->opsize : 1;
     if (is_1b(in) && op >= 0xa0 && op <= 0xa3) {
         uint32_t v;
-        m.lin = r->seg_base[in->seg != SEG_NONE ? in->seg : SEG_DS] + (uint32_t)in->disp;
+        m.lin = r->seg_base[in->seg != SEG_NONE ? in->seg : SEG_DS] +
+                ((uint32_t)in->disp & (addr16(in) ? 0xffff : 0xffffffff));
         if (op >= 0xa2)
             return st(&m, m.lin, m.size, reg_get(r, EAX, m.size)) ? MEMOP_DONE : MEMOP_FAULT;
         if (!ld(&m, m.lin, m.size, &v))
@@ -417,9 +585,16 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
         reg_set(r, EAX, m.size, v);
         return MEMOP_DONE;
     }
+    if (is_1b(in) && is_push_pop(in)) {
+        if (op == 0xff)
+            m.lin = modrm_lin(in, r);
+        return (op >= 0x58 && op <= 0x5f) || op == 0x8f ? op_pop(&m) : op_push(&m);
+    }
     m.lin = modrm_lin(in, r);
 
     if (is_1b(in)) {
+        if (is_shift(in))
+            return op_shift(&m);
         if (is_alu(op))
             return op_alu(&m, op >> 3, (op & 2) != 0, false, 0);
         switch (op) {
@@ -478,6 +653,10 @@ unsigned memop_store_size(const struct insn *in)
         if (is_1b(in)) {
             if (is_string(op))
                 return (op & 0xfe) == 0xa4 || (op & 0xfe) == 0xaa ? size : 0;
+            if (op == 0xd7)
+                return 0;
+            if (is_push_pop(in))
+                return in->opsize;
             if (op == 0x81 || op == 0x83)
                 return in->opsize;
             return size;

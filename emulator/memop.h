@@ -19,8 +19,7 @@
  * Faults: every access is checked before anything is written (an RMW
  * destination is probed for writing before it is read), so a fault leaves
  * the instruction without effect (SDM vol. 3A §6.5), except for REP
- * strings, which stop after the last completed element as the CPU does.
- * 32-bit addressing only (the translator owns 16-bit addressing). */
+ * strings, which stop after the last completed element as the CPU does. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,6 +51,8 @@ enum memop_result { MEMOP_DONE, MEMOP_FAULT, MEMOP_UNSUPPORTED, MEMOP_PARTIAL };
 enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const struct memop_bus *bus);
 /* Would memop_exec perform `in` (and is it worth a callout: not a string)? */
 bool memop_supported(const struct insn *in);
+/* Would memop_exec perform `in` at all (strings and XLAT included)? */
+bool memop_performs(const struct insn *in);
 /* Bytes `in` stores to its memory operand per access (a REP string: one
  * element), for single-stepping a traced store. Unknown forms: a bound
  * from the operand size (16 for SSE, 512 for FXSAVE). */

@@ -76,6 +76,8 @@ bool phys_write(struct vcpu *v, uint32_t gpa, const void *src, size_t n);
 /* ---- mmio.c -------------------------------------------------------------- */
 
 const struct mmio_region *mmio_find(const struct vm *vm, uint32_t gpa);
+/* Neither RAM nor a device: reads all-ones, writes lost. */
+bool mmio_is_open_bus(const struct vm *vm, uint32_t gpa);
 /* n bytes of the device at gpa (split into 4-, 2- and 1-byte accesses). */
 void mmio_read(const struct mmio_region *d, uint32_t gpa, void *dst, size_t n);
 void mmio_write(const struct mmio_region *d, uint32_t gpa, const void *src, size_t n);

@@ -134,14 +134,14 @@ static void prologue(struct code *c, const struct kernel_desc *d, uint64_t *rng)
             continue;
         code_byte(c, (uint8_t)(0xb8 + r)); code_u32(c, body_value(rng));
     }
+    /* EFLAGS: random arithmetic flags and DF; IF when d->irq. */
+    uint32_t fl = 2 | ((uint32_t)rng_next(rng) & 0x8d5) | (d->irq ? 0x200 : 0);
+    code_byte(c, 0x68); code_u32(c, fl); code_byte(c, 0x9d);
     if (rng_chance(rng, 10)) {   /* ESP near the 4 GiB wrap or anywhere */
         static const uint32_t odd[] = { 0, 1, 2, 3, 4, 6, 0xfffffffe, 0x1000, IMG_SCRATCH + 2 };
         uint32_t esp = rng_chance(rng, 70) ? odd[rng_below(rng, 9)] : (uint32_t)rng_next(rng);
         code_byte(c, 0xbc); code_u32(c, esp);
     }
-    /* EFLAGS: random arithmetic flags and DF; IF when d->irq. */
-    uint32_t fl = 2 | ((uint32_t)rng_next(rng) & 0x8d5) | (d->irq ? 0x200 : 0);
-    code_byte(c, 0x68); code_u32(c, fl); code_byte(c, 0x9d);
     code_byte(c, 0xe9); code_u32(c, IMG_BODY - (code_here(c) + 4));
 }
 

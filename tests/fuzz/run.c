@@ -228,7 +228,7 @@ bool classify(const struct outcome *o, char *cls, int n)
         if (strstr(m, "touches device memory or wraps")) { insn_of(m, "4 GiB", what, sizeof what); snprintf(cls, len, "unsupported: wrap/device %s", what); return false; }
         if (strstr(m, "cannot emulate the instruction")) { insn_of(m, "EIP", what, sizeof what); snprintf(cls, len, "unsupported: emulate %s", what); return false; }
         if (strstr(m, "is outside RAM")) { snprintf(cls, len, "unsupported: exception frame on open bus"); return false; }
-        if (strstr(m, "executes outside RAM")) { snprintf(cls, len, "unsupported: executes open bus"); return false; }
+        if (strstr(m, "executes outside RAM") || strstr(m, "executes device memory")) { snprintf(cls, len, "unsupported: executes open bus"); return false; }
         if (strstr(m, "unbacked physical memory")) { snprintf(cls, len, "unsupported: monitor access to open bus"); return false; }
         if (strstr(m, "not supported")) {
             const char *g = strstr(m, "guest ");
