@@ -1,7 +1,7 @@
 # Thin wrapper: set-up (apt-get), configure, build, then run or test.
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
-PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib
+PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb
 BENCH_PKGS = qemu-system-x86 gnuplot-nox
 
 .PHONY: all deps build run test bench clean

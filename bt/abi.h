@@ -81,9 +81,7 @@ struct bt_cpu {
     uint64_t site;          /* callout: struct bt_site * being served */
     uint64_t membase;       /* active address-space base (loaded into R14 and GS) */
     uint64_t jcache;        /* struct bt_jcache_entry * (loaded into R13) */
-    uint64_t tramp_exit;        /* emitted by bt_runtime_init */
-    uint64_t tramp_callout;
-    uint64_t tramp_signal_exit;
+    uint64_t tramp_signal_exit; /* where the signal path resumes (bt_runtime_init) */
     uint8_t  vif;           /* virtual EFLAGS.IF */
     uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */

@@ -15,10 +15,10 @@
 #define CPU_FX_HOST     0x2c0
 /* Guest-visible host RFLAGS bits: CF PF AF ZF SF OF and DF. */
 #define GUEST_HOST_FLAGS 0xcd5
-#define CPU_VIF         0x78
-#define CPU_IRQ_PENDING 0x79
-#define CPU_MXCSR_GUEST 0x80
-#define CPU_MXCSR_HOST  0x84
+#define CPU_VIF         0x68
+#define CPU_IRQ_PENDING 0x69
+#define CPU_MXCSR_GUEST 0x70
+#define CPU_MXCSR_HOST  0x74
 #define CPU_XMM_GUEST   0x4c0
-#define CPU_RFLAGS_SLOT 0x88
-#define CPU_TSC_OFFSET  0x90
+#define CPU_RFLAGS_SLOT 0x78
+#define CPU_TSC_OFFSET  0x80

@@ -69,6 +69,10 @@ struct bt_config {
      * BT_MODE_SEGSET); NULL: every set is flat. */
     void (*seg_bases)(void *opaque, uint32_t set, uint32_t base[6]);
     void *seg_bases_opaque;
+    /* Debugger breakpoints: a block ends before an instruction at a guest
+     * linear eip for which this says true (never before its first). */
+    bool (*stop_at)(void *opaque, uint32_t eip);
+    void *stop_at_opaque;
 };
 
 /* The translator's counters, each with its --stats description. */

@@ -79,8 +79,6 @@ void bt_destroy(struct bt *bt)
 
 bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu)
 {
-    cpu->tramp_exit = bt->rt_exit;
-    cpu->tramp_callout = bt->rt_callout;
     cpu->tramp_signal_exit = bt->rt_signal_exit;
     return (bt_enter_fn)(uintptr_t)bt->rt_enter;
 }

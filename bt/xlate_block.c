@@ -353,7 +353,10 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         struct insn in;
         int r;
 
-        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0)) {
+        bool breakpoint = xl.ninsn > 0 && bt->cfg.stop_at &&
+                          bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + off);
+        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0) ||
+            breakpoint) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }

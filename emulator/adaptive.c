@@ -20,7 +20,7 @@
 
 static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
 {
-    uint32_t h = (phys * 0x9e3779b1u) >> 20;       /* ADAPT_SLOTS = 4096 */
+    uint32_t h = fib_hash32(phys, 12);            /* ADAPT_SLOTS = 4096 */
 
     for (unsigned i = 0; i < PROBES; i++) {
         struct adapt_slot *s = &vm->adapt[(h + i) & (ADAPT_SLOTS - 1)];
@@ -89,11 +89,17 @@ bool adapt_checked_div(void *opaque, uint32_t eip, uint32_t phys)
     return s && s->divide_error;
 }
 
+/* Delivered here, as the dispatcher would, and continued into the handler's
+ * block through the jump cache (like INT n): no round trip. */
 int co_divide_error(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     v->vm->stats.divide_errors++;
-    return raise_fault(v, FAULT(EXC_DE, 0), site->eip);
+    raise_fault(v, FAULT(EXC_DE, 0), site->eip);
+    if (v->vm->cfg.stop_on_exception)
+        return BT_EXIT;
+    exc_deliver_pending(v);
+    return callout_continue(v);
 }
 
 /* ---- performing the instruction ------------------------------------------ */

@@ -189,7 +189,7 @@ bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint3
 {
     unsigned old = v->cpl;
 
-    if (!(d.hi & (1u << 22))) {
+    if (!desc_db(d)) {
         vcpu_stop_error(v, eip, "guest switches to a 16-bit code segment (CS=0x%04x, EIP 0x%08x): "
                         "not supported yet (TODO(#4))", sel, eip);
         return false;

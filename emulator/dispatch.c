@@ -19,7 +19,12 @@
  *
  * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
  * next block is a one-instruction block from a second translator (key mode
- * BT_MODE_STEP), so that exactly one instruction runs before an interrupt. */
+ * BT_MODE_STEP), so that exactly one instruction runs before an interrupt.
+ *
+ * Under a debugger (vm_debug_run, debug.c) the loop also stops with
+ * VM_EXIT_DEBUG before a block at a breakpoint, after a single step, after
+ * an instruction that changed a watched location, and when the debugger's
+ * socket has something to say. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,8 +44,9 @@ void vm_flush_code(struct vm *vm)
 int system_init(struct vm *vm, char *err, size_t errlen)
 {
     struct bt_handlers h;
+    FILE *trace = vm->cfg.trace_file ? vm->cfg.trace_file : stderr;
     struct bt_config btc = { .verify = vm->cfg.verify, .max_insns = 1,
-                             .trace = vm->cfg.trace ? stderr : NULL,
+                             .trace = vm->cfg.trace ? trace : NULL,
                              .seg_bases = segset_bases, .seg_bases_opaque = vm };
 
     sys_reset(vm->vcpu);
@@ -96,7 +102,9 @@ int callout_continue(struct vcpu *v)
         (const struct bt_jcache_entry *)(uintptr_t)cpu->jcache + (eip & (BT_JCACHE_SIZE - 1));
 
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
-        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip)
+        v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip ||
+        (v->vm->dbg.active &&
+         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, eip))))
         return BT_EXIT;
     if (e->eip != eip) {
         /* Not in the jump cache (just flushed by a CR3 write or INVLPG, say):
@@ -109,6 +117,90 @@ int callout_continue(struct vcpu *v)
     cpu->eip = eip;
     cpu->resume = e->host;
     return BT_RESUME;
+}
+
+/* Why translated code came back, for --stats: through an exit stub (an
+ * indirect one when the stub belongs to an inline-cache site), through a
+ * host signal, or from a callout that left. */
+static void count_exit(struct vm *vm, struct vcpu *v)
+{
+    const struct tb_exit *ex = (const struct tb_exit *)(uintptr_t)v->bt.exit_slot;
+
+    if (v->left_by_signal)
+        return;                 /* counted by the signal path */
+    if (!ex)
+        vm->stats.exits_callout++;
+    else if (ex->ic_off)
+        vm->stats.exits_indirect++;
+}
+
+/* Events that come before the next block, in QEMU's order: a pending
+ * exception, then device time, then an interrupt, then HLT. Returns true
+ * when one was handled and the loop must look again. */
+static bool handle_events(struct vcpu *v)
+{
+    if (v->bt.exc_pending) {
+        exc_deliver_pending(v);
+        return true;
+    }
+    if (v->timer_fired)
+        events_service(v);
+    if (!v->vm->dbg.step && intr_deliverable(v)) {     /* held while a debugger steps */
+        intr_deliver(v);
+        return true;
+    }
+    if (v->halted) {
+        events_wait(v);
+        return true;
+    }
+    return false;
+}
+
+/* Chain the exit translated code left through to tb, and remember tb in
+ * the jump cache (not a step block: those run only from here). */
+static void link_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t eip, bool step)
+{
+    struct bt_cpu *cpu = &v->bt;
+
+    if (cpu->exit_slot)
+        bt_link(vm->bt, (struct tb_exit *)(uintptr_t)cpu->exit_slot, tb, eip);
+    if (!step)
+        jc_fill(v, eip, tb->host);
+    cpu->exit_slot = 0;
+}
+
+/* Run translated code from tb until it exits to the dispatcher. */
+static void execute_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t eip)
+{
+    struct bt_cpu *cpu = &v->bt;
+    uint64_t epoch = cache_epoch(vm->cache);
+
+    cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
+    if (vm->cfg.poll_storm)
+        poll_storm(v, eip);
+    v->left_by_signal = false;
+    v->enter(cpu, tb->host);
+    if (cache_epoch(vm->cache) != epoch)
+        cpu->exit_slot = 0;     /* a callout flushed the cache: the slot is gone */
+    count_exit(vm, v);
+    cpu->eip = cpu->next_eip;
+    vm->stats.dispatches++;
+    vm->dbg.stepped = vm->dbg.step;
+    if (vm->dbg.active && vm->dbg.nwatch)
+        dbg_after_block(v);
+}
+
+static enum vm_exit exit_result(struct vm *vm, struct vcpu *v)
+{
+    switch (v->exit) {
+    case EXIT_HALT: return VM_EXIT_HALT;
+    case EXIT_DEBUG_EXIT: return VM_EXIT_DEBUG_EXIT;
+    case EXIT_TRIPLE_FAULT: return VM_EXIT_TRIPLE_FAULT;
+    case EXIT_TIMEOUT: return VM_EXIT_TIMEOUT;
+    case EXIT_RESET: return VM_EXIT_RESET;
+    case EXIT_EXCEPTION: return report_exception(vm, v);
+    default: return VM_EXIT_ERROR;
+    }
 }
 
 enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
@@ -143,70 +235,41 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         if (v->exit_req)
             poll_rearm(v);
         v->pf.pending = false;
-        if (v->exit != EXIT_NONE)
+        if (v->exit != EXIT_NONE) {
+            result = exit_result(vm, v);
             break;
-        if (cpu->exc_pending) {
-            if (vm->cfg.stop_on_exception) {
-                result = report_exception(vm, v);
-                goto out;
-            }
-            exc_deliver_pending(v);
-            continue;
         }
-        if (v->timer_fired)
-            events_service(v);
-        if (intr_deliverable(v)) {
-            intr_deliver(v);
-            continue;
+        if (cpu->exc_pending && vm->cfg.stop_on_exception) {
+            result = report_exception(vm, v);
+            break;
         }
-        if (v->halted) {
-            events_wait(v);
-            continue;
+        if (vm->dbg.active && dbg_stop_now(v)) {
+            result = VM_EXIT_DEBUG;
+            break;
         }
+        if (handle_events(v))
+            continue;
         eip = cpu->eip;
         if (eip == stop_eip) {
             result = VM_EXIT_STOP_EIP;
-            goto out;
+            break;
         }
         step = cpu->inhibit_irq;
+        if (vm->dbg.active && dbg_stop_before(v, eip, &step)) {
+            result = VM_EXIT_DEBUG;
+            break;
+        }
         tb = find_block(vm, v, eip, stop_eip, step);
         if (!tb) {
             if (cpu->exc_pending && v->exit == EXIT_NONE)
                 continue;           /* a #PF on the fetch */
+            result = exit_result(vm, v);
             break;
         }
-        if (cpu->exit_slot) {
-            struct tb_exit *ex = (struct tb_exit *)(uintptr_t)cpu->exit_slot;
-            bt_link(vm->bt, ex, tb, eip);
-        }
-        if (!step)
-            jc_fill(v, eip, tb->host);
-        cpu->exit_slot = 0;
-        cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
-        if (vm->cfg.poll_storm)
-            poll_storm(v, eip);
-        uint64_t epoch = cache_epoch(vm->cache), signals = vm->stats.exits_signal;
-        v->enter(cpu, tb->host);
-        if (cache_epoch(vm->cache) != epoch)
-            cpu->exit_slot = 0;     /* a callout flushed the cache: the slot is gone */
-        else if (cpu->exit_slot && ((struct tb_exit *)(uintptr_t)cpu->exit_slot)->ic_off)
-            vm->stats.exits_indirect++;
-        else if (!cpu->exit_slot && vm->stats.exits_signal == signals)
-            vm->stats.exits_callout++;
-        cpu->eip = cpu->next_eip;
-        vm->stats.dispatches++;
+        link_block(vm, v, tb, eip, step);
+        execute_block(vm, v, tb, eip);
     }
 
-    switch (v->exit) {
-    case EXIT_HALT: result = VM_EXIT_HALT; break;
-    case EXIT_DEBUG_EXIT: result = VM_EXIT_DEBUG_EXIT; break;
-    case EXIT_TRIPLE_FAULT: result = VM_EXIT_TRIPLE_FAULT; break;
-    case EXIT_TIMEOUT: result = VM_EXIT_TIMEOUT; break;
-    case EXIT_RESET: result = VM_EXIT_RESET; break;
-    case EXIT_EXCEPTION: result = report_exception(vm, v); break;
-    default: result = VM_EXIT_ERROR; break;
-    }
-out:
     if (timeout_ms)
         arm_timeout(0);
     events_stop(v);

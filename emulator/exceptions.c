@@ -175,7 +175,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     frame[n++] = eip;
     if (has_err)
         frame[n++] = err;
-    if (!(cs.hi & (1u << 22)) || desc_base(cs) != 0) {
+    if (!desc_db(cs) || desc_base(cs) != 0) {
         *stopped = true;
         seg_set_cs(v, sel, cs, new_cpl, off);   /* refuses with the message */
         return NO_FAULT;

@@ -4,11 +4,15 @@
  * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
  * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
  * state bt86 does not support yet. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "emulator/gdbstub.h"
 #include "emulator/options.h"
 #include "emulator/vm.h"
 
@@ -28,6 +32,23 @@ static int open_serial(const char *spec, char *err, size_t errlen)
     return -2;
 }
 
+/* -rtc base= and -D: what the options mean for the VM's configuration. */
+static int compat_config(const struct options *o, struct vm_config *cfg, char *err, size_t errlen)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (o->rtc_base == OPT_RTC_LOCAL && localtime_r(&now, &tm))
+        cfg->rtc_offset_s = tm.tm_gmtoff;
+    else if (o->rtc_base == OPT_RTC_DATE)
+        cfg->rtc_offset_s = o->rtc_date - (int64_t)now;
+    if (o->log_file && !(cfg->trace_file = fopen(o->log_file, "w"))) {
+        snprintf(err, errlen, "-D '%s': %s", o->log_file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void dump_regs(struct vm *vm)
 {
     struct vm_regs r;
@@ -44,12 +65,17 @@ int main(int argc, char **argv)
     struct vm *vm;
     char err[256] = "";
     int rc, status;
+    enum vm_exit end;
 
     rc = options_parse(argc, argv, &o, err, sizeof err);
     if (rc > 0)
         return 0;
     if (rc < 0) {
         fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
+    if (o.gdb_wait && !o.gdb) {
+        fprintf(stderr, "bt86: -S waits for a debugger: give -gdb DEV or -s too\n");
         return 2;
     }
     cfg.ram_size = (uint64_t)o.ram_mb << 20;
@@ -60,6 +86,13 @@ int main(int argc, char **argv)
     cfg.poll_storm = o.poll_storm;
     cfg.debug_exit_base = o.debug_exit_base;
     cfg.debug_exit_size = o.debug_exit_size;
+    cfg.cpuid_edx_clear = ~o.cpuid_edx;
+    cfg.cpuid_ext_edx_clear = ~o.cpuid_ext_edx;
+    cfg.pc_testdev = o.pc_testdev;
+    if (compat_config(&o, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
     cfg.console_fd = open_serial(o.serial, err, sizeof err);
     if (cfg.console_fd == -2) {
         fprintf(stderr, "bt86: %s\n", err);
@@ -75,7 +108,16 @@ int main(int argc, char **argv)
         vm_destroy(vm);
         return 3;
     }
-    switch (vm_run(vm, UINT64_MAX, 0)) {
+    if (o.gdb) {
+        if (gdbstub_run(vm, o.gdb, o.gdb_wait, &end, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            vm_destroy(vm);
+            return 2;
+        }
+    } else {
+        end = vm_run(vm, UINT64_MAX, 0);
+    }
+    switch (end) {
     case VM_EXIT_HALT:
         fprintf(stderr, "bt86: guest halted with interrupts disabled\n");
         status = 0;
@@ -86,6 +128,10 @@ int main(int argc, char **argv)
         break;
     case VM_EXIT_DEBUG_EXIT:
         status = vm_exit_status(vm);
+        break;
+    case VM_EXIT_DEBUG:
+        fprintf(stderr, "bt86: killed by the debugger\n");
+        status = 0;
         break;
     case VM_EXIT_EXCEPTION:
     case VM_EXIT_TRIPLE_FAULT:

@@ -19,65 +19,51 @@ enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP,
 
 #define PRE  "lea -128(%%rsp), %%rsp\n\tpushq %q[f]\n\tpopfq\n\t"
 #define POST "\n\tpushfq\n\tpopq %q[f]\n\tlea 128(%%rsp), %%rsp"
-#define BIN(m, c) __asm__ volatile(PRE m " %[b], %[a]" POST : [a] "+" c(a), [f] "+r"(f) \
-                                  : [b] c(b) : "cc", "memory")
-#define UN(m, c)  __asm__ volatile(PRE m " %[a]" POST : [a] "+" c(a), [f] "+r"(f) : : "cc", "memory")
+/* Host instruction m on the operands a (and b) of constraint class c, with
+ * the flags word f loaded before it and stored after it. */
+#define ALU_BIN(m, c, a, b, f)                                                      \
+    __asm__ volatile(PRE m " %[b], %[a]" POST : [a] "+" c(a), [f] "+r"(f)          \
+                     : [b] c(b) : "cc", "memory")
+#define ALU_UN(m, c, a, f)                                                          \
+    __asm__ volatile(PRE m " %[a]" POST : [a] "+" c(a), [f] "+r"(f) : : "cc", "memory")
 
-#define ALU_BODY(c)                                                    \
-    switch (op) {                                                      \
-    case A_ADD: BIN("add", c); break;                                  \
-    case A_OR:  BIN("or", c); break;                                   \
-    case A_ADC: BIN("adc", c); break;                                  \
-    case A_SBB: BIN("sbb", c); break;                                  \
-    case A_AND: BIN("and", c); break;                                  \
-    case A_SUB: BIN("sub", c); break;                                  \
-    case A_XOR: BIN("xor", c); break;                                  \
-    case A_CMP: BIN("cmp", c); break;                                  \
-    case A_TEST: BIN("test", c); break;                                \
-    case A_INC: UN("inc", c); break;                                   \
-    case A_DEC: UN("dec", c); break;                                   \
-    case A_NEG: UN("neg", c); break;                                   \
-    case A_NOT: a = ~a; break;                                         \
-    default: break;                                                    \
+/* The BT family has no 8-bit form. */
+#define ALU_BITOPS(c, a, b, f)                                                      \
+    case A_BT:  ALU_BIN("bt", c, a, b, f); break;                                   \
+    case A_BTS: ALU_BIN("bts", c, a, b, f); break;                                  \
+    case A_BTR: ALU_BIN("btr", c, a, b, f); break;                                  \
+    case A_BTC: ALU_BIN("btc", c, a, b, f); break;
+#define ALU_NO_BITOPS(c, a, b, f)
+
+/* name(op, a, b, &flags): the operation at one operand size. */
+#define DEFINE_ALU(name, type, c, BITOPS)                                           \
+    static type name(int op, type a, type b, uint64_t *fp)                          \
+    {                                                                               \
+        uint64_t f = *fp;                                                           \
+        switch (op) {                                                               \
+        case A_ADD: ALU_BIN("add", c, a, b, f); break;                              \
+        case A_OR:  ALU_BIN("or", c, a, b, f); break;                               \
+        case A_ADC: ALU_BIN("adc", c, a, b, f); break;                              \
+        case A_SBB: ALU_BIN("sbb", c, a, b, f); break;                              \
+        case A_AND: ALU_BIN("and", c, a, b, f); break;                              \
+        case A_SUB: ALU_BIN("sub", c, a, b, f); break;                              \
+        case A_XOR: ALU_BIN("xor", c, a, b, f); break;                              \
+        case A_CMP: ALU_BIN("cmp", c, a, b, f); break;                              \
+        case A_TEST: ALU_BIN("test", c, a, b, f); break;                            \
+        case A_INC: ALU_UN("inc", c, a, f); break;                                  \
+        case A_DEC: ALU_UN("dec", c, a, f); break;                                  \
+        case A_NEG: ALU_UN("neg", c, a, f); break;                                  \
+        case A_NOT: a = (type)~a; break;                                            \
+        BITOPS(c, a, b, f)                                                          \
+        default: break;                                                             \
+        }                                                                           \
+        *fp = f;                                                                    \
+        return a;                                                                   \
     }
 
-static uint8_t alu8(int op, uint8_t a, uint8_t b, uint64_t *fp)
-{
-    uint64_t f = *fp;
-    ALU_BODY("q")
-    *fp = f;
-    return a;
-}
-
-static uint16_t alu16(int op, uint16_t a, uint16_t b, uint64_t *fp)
-{
-    uint64_t f = *fp;
-    ALU_BODY("r")
-    switch (op) {
-    case A_BT:  BIN("bt", "r"); break;
-    case A_BTS: BIN("bts", "r"); break;
-    case A_BTR: BIN("btr", "r"); break;
-    case A_BTC: BIN("btc", "r"); break;
-    default: break;
-    }
-    *fp = f;
-    return a;
-}
-
-static uint32_t alu32(int op, uint32_t a, uint32_t b, uint64_t *fp)
-{
-    uint64_t f = *fp;
-    ALU_BODY("r")
-    switch (op) {
-    case A_BT:  BIN("bt", "r"); break;
-    case A_BTS: BIN("bts", "r"); break;
-    case A_BTR: BIN("btr", "r"); break;
-    case A_BTC: BIN("btc", "r"); break;
-    default: break;
-    }
-    *fp = f;
-    return a;
-}
+DEFINE_ALU(alu8, uint8_t, "q", ALU_NO_BITOPS)
+DEFINE_ALU(alu16, uint16_t, "r", ALU_BITOPS)
+DEFINE_ALU(alu32, uint32_t, "r", ALU_BITOPS)
 
 /* Shifts and rotates by CL, on the host too: the count masking, RCL/RCR's
  * modulo 9/17 and the flags left alone for a zero count are the CPU's. */

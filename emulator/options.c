@@ -16,6 +16,8 @@
 #define BT86_VERSION "0.1"
 #endif
 
+/* The QEMU release whose qemu-system-i386 command line bt86 follows. */
+#define QEMU_COMPAT_VERSION "7.2.0"
 #define RAM_MIN_MB 2
 #define RAM_MAX_MB 3072
 #define RAM_DEFAULT_MB 128
@@ -86,14 +88,19 @@ static int opt_memory(struct parse *p, const char *v)
  * is taken as "null": the guest still sees a UART, which goes nowhere. */
 static int opt_serial(struct parse *p, const char *v)
 {
-    if (strcmp(v, "stdio") == 0 || strcmp(v, "mon:stdio") == 0)
+    p->o->serial_given = true;
+    p->o->serial_chardev = NULL;
+    if (strncmp(v, "chardev:", 8) == 0 && v[8])
+        p->o->serial_chardev = v + 8;
+    else if (strcmp(v, "stdio") == 0 || strcmp(v, "mon:stdio") == 0)
         p->o->serial = "stdio";
     else if (strcmp(v, "null") == 0 || strcmp(v, "none") == 0)
         p->o->serial = "null";
     else if (strncmp(v, "file:", 5) == 0 && v[5])
         p->o->serial = v;
     else
-        return fail(p, "-serial '%s': supported are stdio, null and file:PATH", v);
+        return fail(p, "-serial '%s': not supported (stdio, mon:stdio, null, none, file:PATH, "
+                    "chardev:ID)", v);
     return 0;
 }
 
@@ -106,6 +113,339 @@ static int opt_display(struct parse *p, const char *v)
 
 static int opt_nographic(struct parse *p, const char *v) { return 0; }
 static int opt_no_reboot(struct parse *p, const char *v) { p->o->no_reboot = true; return 0; }
+
+/* ---- qemu-system-i386 compatibility (issue #14) ----------------------------
+ * What test runners written for QEMU pass: accepted with QEMU's meaning
+ * where bt86 has the thing, with a one-line notice where it is harmless
+ * that bt86 does not, and a one-line error where ignoring it would change
+ * what the guest sees. */
+
+/* The value of property `key` in a "a=1,key=v,..." list, copied to buf;
+ * false if absent. `first` skips the list's first item (a backend name). */
+static bool prop_value(const char *list, const char *key, bool first, char *buf, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *s = list; s && *s;) {
+        const char *next = strchr(s, ',');
+        size_t n = next ? (size_t)(next - s) : strlen(s);
+        if (!first && n > kl && s[kl] == '=' && strncmp(s, key, kl) == 0) {
+            snprintf(buf, len, "%.*s", (int)(n - kl - 1), s + kl + 1);
+            return true;
+        }
+        first = false;
+        s = next ? next + 1 : NULL;
+    }
+    return false;
+}
+
+static int opt_nodefaults(struct parse *p, const char *v) { p->o->nodefaults = true; return 0; }
+static int opt_ignored(struct parse *p, const char *v) { return 0; }
+
+/* -global DRIVER.PROP=VALUE: bt86's devices have no such tunables, so the
+ * setting is accepted with a notice (QEMU test runners pass kvm-pit ones). */
+static int opt_global(struct parse *p, const char *v)
+{
+    const char *dot = strchr(v, '.'), *eq = strchr(v, '=');
+    if (!dot || !eq || dot > eq || dot == v || eq == dot + 1)
+        return fail(p, "-global '%s': expected DRIVER.PROPERTY=VALUE", v);
+    fprintf(stderr, "bt86: -global %s: bt86 has no property '%.*s', ignored\n", v,
+            (int)(eq - v), v);
+    return 0;
+}
+
+static int opt_vnc(struct parse *p, const char *v)
+{
+    if (strcmp(v, "none") != 0)
+        return fail(p, "-vnc '%s': bt86 has no display; use -vnc none", v);
+    return 0;
+}
+
+/* CPUID features bt86 emulates: CPUID.1:EDX bits, and 32 + the bit for
+ * CPUID.80000001H:EDX (SDM vol. 2A, CPUID, tables 3-11 and 3-8); then
+ * QEMU's names for the ones it does not: "-x" of those is already true,
+ * "+x" is an error. */
+static const struct { const char *name; int bit; } cpu_features[] = {
+    { "fpu", 0 }, { "pse", 3 }, { "tsc", 4 }, { "msr", 5 }, { "pae", 6 }, { "cx8", 8 },
+    { "sep", 11 }, { "pge", 13 }, { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 },
+    { "sse", 25 }, { "sse2", 26 }, { "nx", 32 + 20 },
+};
+static const char *const cpu_absent[] = {
+    "vme", "de", "mce", "apic", "mtrr", "mca", "pse36", "clflush", "ds", "acpi",
+    "ss", "ht", "tm", "pbe", "pni", "sse3", "ssse3", "sse4.1", "sse4_1", "sse4.2", "sse4_2",
+    "popcnt", "cx16", "x2apic", "monitor", "movbe", "aes", "xsave", "avx", "avx2", "f16c",
+    "rdrand", "hypervisor", "lm", "syscall", "pdpe1gb", "rdtscp", "fma", "bmi1",
+    "bmi2", "vmx", "svm", "smep", "smap", "kvmclock", "kvm-pv-eoi", "tsc-deadline",
+};
+#define FEAT(n) (1u << (n))
+#define CPU_P5 (FEAT(0) | FEAT(3) | FEAT(4) | FEAT(5) | FEAT(8))
+#define CPU_P6 (CPU_P5 | FEAT(6) | FEAT(11) | FEAT(13) | FEAT(15) | FEAT(16) | FEAT(23) | FEAT(24))
+#define CPU_EMULATED (CPU_P6 | FEAT(25) | FEAT(26))
+#define NX FEAT(20)
+/* QEMU's models, cut down to what bt86 emulates (edx: leaf 1, ext: 80000001H). */
+static const struct { const char *name; uint32_t edx, ext; } cpu_models[] = {
+    { "486", FEAT(0) | FEAT(3), 0 }, { "pentium", CPU_P5, 0 }, { "pentium2", CPU_P6, 0 },
+    { "pentium3", CPU_P6 | FEAT(25), 0 }, { "qemu32", OPT_CPU_ALL, 0 }, { "kvm32", OPT_CPU_ALL, 0 },
+    { "coreduo", OPT_CPU_ALL, NX }, { "core2duo", OPT_CPU_ALL, NX }, { "host", OPT_CPU_ALL, NX },
+    { "max", OPT_CPU_ALL, NX }, { "base", 0, 0 },
+};
+
+/* One "+feat", "-feat" or "feat=on|off" item of -cpu. */
+static int cpu_feature(struct parse *p, const char *item, size_t n, uint32_t *edx, uint32_t *ext)
+{
+    char name[32];
+    bool on;
+    const char *eq = memchr(item, '=', n);
+    size_t nl = eq ? (size_t)(eq - item) : n - 1;
+    const char *start = eq ? item : item + 1;
+
+    if (eq && (strncmp(eq + 1, "on", n - nl - 1) == 0 && n - nl - 1 == 2))
+        on = true;
+    else if (eq && (strncmp(eq + 1, "off", n - nl - 1) == 0 && n - nl - 1 == 3))
+        on = false;
+    else if (!eq && (item[0] == '+' || item[0] == '-'))
+        on = item[0] == '+';
+    else
+        return fail(p, "-cpu: bad feature '%.*s' (expected +name, -name or name=on|off)", (int)n,
+                    item);
+    if (nl == 0 || nl >= sizeof name)
+        return fail(p, "-cpu: bad feature '%.*s'", (int)n, item);
+    memcpy(name, start, nl);
+    name[nl] = 0;
+    for (size_t i = 0; i < sizeof cpu_features / sizeof cpu_features[0]; i++)
+        if (strcmp(name, cpu_features[i].name) == 0) {
+            int bit = cpu_features[i].bit;
+            uint32_t *word = bit >= 32 ? ext : edx;
+            *word = on ? *word | FEAT(bit & 31) : *word & ~FEAT(bit & 31);
+            return 0;
+        }
+    for (size_t i = 0; i < sizeof cpu_absent / sizeof cpu_absent[0]; i++)
+        if (strcmp(name, cpu_absent[i]) == 0)
+            return on ? fail(p, "-cpu: bt86 does not emulate feature '%s'", name) : 0;
+    return fail(p, "-cpu: unknown CPU feature '%s'", name);
+}
+
+/* -cpu MODEL[,+feat|-feat|feat=on|off...] */
+static int opt_cpu(struct parse *p, const char *v)
+{
+    size_t n = strcspn(v, ",");
+    uint32_t edx = 0, ext = 0;
+    bool found = false;
+
+    if ((n == 4 && strncmp(v, "help", 4) == 0) || (n == 1 && v[0] == '?')) {
+        printf("Available CPUs:\n");
+        for (size_t i = 0; i < sizeof cpu_models / sizeof cpu_models[0]; i++)
+            printf("x86 %s\n", cpu_models[i].name);
+        printf("\nRecognized CPUID flags:\n ");
+        for (size_t i = 0; i < sizeof cpu_features / sizeof cpu_features[0]; i++)
+            printf(" %s", cpu_features[i].name);
+        printf("\n");
+        p->done = true;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof cpu_models / sizeof cpu_models[0]; i++)
+        if (strlen(cpu_models[i].name) == n && strncmp(v, cpu_models[i].name, n) == 0) {
+            edx = cpu_models[i].edx;
+            ext = cpu_models[i].ext;
+            found = true;
+        }
+    if (!found)
+        return fail(p, "-cpu '%.*s': unknown CPU model (try -cpu help)", (int)n, v);
+    edx &= CPU_EMULATED;
+    for (const char *s = v + n; *s == ',';) {
+        const char *item = s + 1;
+        size_t len = strcspn(item, ",");
+        if (cpu_feature(p, item, len, &edx, &ext) < 0)
+            return -1;
+        s = item + len;
+    }
+    p->o->cpuid_edx = edx;
+    p->o->cpuid_ext_edx = ext & NX;
+    return 0;
+}
+
+/* Seconds since the epoch of "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS", UTC. */
+static bool parse_date(const char *s, size_t n, int64_t *out)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0, used = 0;
+    char buf[32];
+    if (n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    if (sscanf(buf, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
+        (size_t)used != n) {
+        h = mi = se = used = 0;
+        if (sscanf(buf, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || (size_t)used != n)
+            return false;
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
+        return false;
+    /* Days from the civil date (proleptic Gregorian calendar). */
+    int64_t yy = mo <= 2 ? y - 1 : y, era = yy / 400, yoe = yy - era * 400;
+    int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    *out = days * 86400 + h * 3600 + mi * 60 + se;
+    return true;
+}
+
+/* -rtc [base=utc|localtime|DATE][,clock=host|rt|vm][,driftfix=none|slew] */
+static int opt_rtc(struct parse *p, const char *v)
+{
+    for (const char *s = v; *s;) {
+        size_t n = strcspn(s, ",");
+        if (n > 5 && strncmp(s, "base=", 5) == 0) {
+            if (n == 8 && strncmp(s + 5, "utc", 3) == 0)
+                p->o->rtc_base = OPT_RTC_UTC;
+            else if (n == 14 && strncmp(s + 5, "localtime", 9) == 0)
+                p->o->rtc_base = OPT_RTC_LOCAL;
+            else if (parse_date(s + 5, n - 5, &p->o->rtc_date))
+                p->o->rtc_base = OPT_RTC_DATE;
+            else
+                return fail(p, "-rtc: bad base '%.*s' (utc, localtime or 2006-06-17T16:01:21)",
+                            (int)(n - 5), s + 5);
+        } else if (!(n == 10 && strncmp(s, "clock=host", 10) == 0) &&
+                   !(n == 8 && strncmp(s, "clock=rt", 8) == 0) &&
+                   !(n == 8 && strncmp(s, "clock=vm", 8) == 0) &&
+                   !(n == 13 && strncmp(s, "driftfix=none", 13) == 0) &&
+                   !(n == 13 && strncmp(s, "driftfix=slew", 13) == 0)) {
+            return fail(p, "-rtc: unknown setting '%.*s' (base=, clock=, driftfix=)", (int)n, s);
+        }
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
+/* -chardev BACKEND,id=ID[,path=PATH]...: kept until -serial chardev:ID
+ * asks for it (QEMU lets either come first). */
+static int opt_chardev(struct parse *p, const char *v)
+{
+    char id[64];
+    if (!prop_value(v, "id", true, id, sizeof id) || !id[0])
+        return fail(p, "-chardev '%s': needs id=NAME", v);
+    if (p->o->nchardev == (int)(sizeof p->o->chardev / sizeof p->o->chardev[0]))
+        return fail(p, "-chardev '%s': too many character devices", v);
+    p->o->chardev[p->o->nchardev++] = v;
+    return 0;
+}
+
+/* -serial chardev:ID: the backend becomes what -serial would have said. */
+static int resolve_serial_chardev(struct parse *p)
+{
+    const char *id = p->o->serial_chardev;
+    char buf[64], path[4096];
+    for (int i = p->o->nchardev - 1; i >= 0; i--) {
+        const char *cd = p->o->chardev[i];
+        size_t bl = strcspn(cd, ",");
+        if (!prop_value(cd, "id", true, buf, sizeof buf) || strcmp(buf, id) != 0)
+            continue;
+        if (bl == 5 && strncmp(cd, "stdio", 5) == 0)
+            p->o->serial = "stdio";
+        else if (bl == 4 && strncmp(cd, "null", 4) == 0)
+            p->o->serial = "null";
+        else if (bl == 4 && strncmp(cd, "file", 4) == 0) {
+            if (!prop_value(cd, "path", true, path, sizeof path) || !path[0])
+                return fail(p, "-chardev '%s': the file backend needs path=PATH", cd);
+            /* Lives as long as the process, like argv. */
+            char *spec = malloc(strlen(path) + 6);
+            if (!spec)
+                return fail(p, "out of memory");
+            sprintf(spec, "file:%s", path);
+            p->o->serial = spec;
+        } else
+            return fail(p, "-chardev '%.*s': backend not supported (stdio, null, file)",
+                        (int)bl, cd);
+        return 0;
+    }
+    return fail(p, "-serial chardev:%s: no -chardev with id=%s", id, id);
+}
+
+/* -d ITEM[,ITEM...]: QEMU's log items. in_asm/out_asm are bt86's --trace
+ * (every block, guest and host code); the others are accepted and log
+ * nothing. */
+static int opt_log_items(struct parse *p, const char *v)
+{
+    static const char *const items[] = {
+        "out_asm", "in_asm", "op", "op_opt", "op_ind", "int", "exec", "cpu", "fpu", "mmu",
+        "pcall", "cpu_reset", "unimp", "guest_errors", "page", "nochain", "plugin", "strace",
+        "tid", "trace:", "dfilter",
+    };
+    if (strcmp(v, "help") == 0) {
+        printf("Log items (comma separated):\n"
+               "in_asm    bt86's --trace: each translated block, guest and host code\n"
+               "out_asm   the same\n"
+               "(QEMU's other items are accepted and log nothing)\n");
+        p->done = true;
+        return 0;
+    }
+    for (const char *s = v; *s;) {
+        size_t n = strcspn(s, ",");
+        bool known = false;
+        for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+            size_t il = strlen(items[i]);
+            known |= items[i][il - 1] == ':' ? n >= il && strncmp(s, items[i], il) == 0
+                                             : n == il && strncmp(s, items[i], n) == 0;
+        }
+        if (!known)
+            return fail(p, "-d: unknown log item '%.*s' (try -d help)", (int)n, s);
+        if ((n == 6 && strncmp(s, "in_asm", 6) == 0) || (n == 7 && strncmp(s, "out_asm", 7) == 0))
+            p->o->trace = true;
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
+static int opt_log_file(struct parse *p, const char *v) { p->o->log_file = v; return 0; }
+
+/* -gdb tcp::PORT | tcp:HOST:PORT | unix:PATH; -s is -gdb tcp::1234. */
+static int opt_gdb(struct parse *p, const char *v)
+{
+    if (strncmp(v, "tcp:", 4) == 0 && strchr(v + 4, ':')) {
+        const char *port = strrchr(v, ':') + 1;
+        char *end;
+        unsigned long n = strtoul(port, &end, 10);
+        if (end == port || *end || n == 0 || n > 65535)
+            return fail(p, "-gdb '%s': bad TCP port", v);
+    } else if (strncmp(v, "unix:", 5) != 0 || !v[5]) {
+        return fail(p, "-gdb '%s': supported are tcp::PORT, tcp:HOST:PORT and unix:PATH", v);
+    }
+    p->o->gdb = v;
+    return 0;
+}
+static int opt_gdb_default(struct parse *p, const char *v) { p->o->gdb = "tcp::1234"; return 0; }
+static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true; return 0; }
+
+/* The devices -device knows, for -device help (QEMU's format, so that a
+ * runner's `-device '?' | grep '"pc-testdev"'` finds them). */
+static const struct { const char *name, *bus, *desc; } devices[] = {
+    { "isa-debug-exit", "ISA", NULL },
+    { "pc-testdev", "ISA", NULL },
+    { "pci-testdev", "PCI", "PCI Test Device" },
+};
+
+/* -device help, pc-testdev, pci-testdev; 0 if handled, 1 if not one of them. */
+static int device_compat(struct parse *p, const char *v)
+{
+    if (strcmp(v, "help") == 0 || strcmp(v, "?") == 0) {
+        printf("Misc devices:\n");
+        for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+            printf("name \"%s\", bus %s", devices[i].name, devices[i].bus);
+            if (devices[i].desc)
+                printf(", desc \"%s\"", devices[i].desc);
+            printf("\n");
+        }
+        p->done = true;
+        return 0;
+    }
+    if (strcmp(v, "pc-testdev") == 0) {
+        p->o->pc_testdev = true;
+        return 0;
+    }
+    if (strcmp(v, "pci-testdev") == 0 || strncmp(v, "pci-testdev,", 12) == 0) {
+        fprintf(stderr, "bt86: -device pci-testdev: not emulated yet (no PCI bus), ignored\n");
+        return 0;
+    }
+    return 1;
+}
 
 static int parse_port(struct parse *p, const char *prop, const char *v, size_t len,
                       unsigned long max, unsigned long *out)
@@ -128,8 +468,11 @@ static int opt_device(struct parse *p, const char *v)
 {
     static const char name[] = "isa-debug-exit";
     size_t nl = strlen(name);
+    int r0 = device_compat(p, v);
+    if (r0 <= 0)
+        return r0;
     if (strncmp(v, name, nl) != 0 || (v[nl] && v[nl] != ','))
-        return fail(p, "-device '%s': unsupported device (bt86 has isa-debug-exit)", v);
+        return fail(p, "-device '%s': unsupported device (try -device help)", v);
     unsigned long base = DEBUG_EXIT_BASE, size = DEBUG_EXIT_SIZE;
     for (const char *s = v + nl; *s == ',';) {
         const char *prop = s + 1, *eq = strchr(prop, '='), *next = strchr(prop, ',');
@@ -210,10 +553,16 @@ static int opt_help(struct parse *p, const char *v)
 
 static int opt_version(struct parse *p, const char *v)
 {
-    printf("bt86 %s\n", BT86_VERSION);
+    /* QEMU's first line, for scripts that sniff the version, then bt86's. */
+    printf("QEMU emulator version %s (bt86 %s)\n", QEMU_COMPAT_VERSION, BT86_VERSION);
+    printf("bt86 %s: a binary-translating VM monitor that takes qemu-system-i386's options\n",
+           BT86_VERSION);
     p->done = true;
     return 0;
 }
+
+/* A help text's line break, indented to the help column. */
+#define HELP_NL "\n                          "
 
 struct opt {
     const char *dashes;    /* how --help spells it: "-" (QEMU's) or "--" (bt86's) */
@@ -229,14 +578,39 @@ static const struct opt opts[] = {
     { "-", "append", NULL, "STRING", opt_append, "the kernel command line" },
     { "-", "initrd", NULL, "FILE", opt_initrd, "a file to pass as a Multiboot module" },
     { "-", "m", NULL, "SIZE", opt_memory, "guest RAM, 2M to 3G: MiB or K/M/G (default 128)" },
-    { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null or file:PATH" },
+    { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null, none, file:PATH,"
+      HELP_NL "mon:stdio or chardev:ID" },
     { "-", "display", NULL, "none", opt_display, "accepted; bt86 has no display" },
     { "-", "nographic", NULL, NULL, opt_nographic, "accepted (COM1 is on stdio by default)" },
     { "-", "no-reboot", NULL, NULL, opt_no_reboot,
       "accepted; a triple fault always ends the run" },
     { "-", "device", NULL, "isa-debug-exit[,iobase=0xf4][,iosize=0x04]", opt_device,
-      "writing v to iobase ends the run with status (v<<1)|1" },
+      "writing v to iobase ends the run with status (v<<1)|1;"
+      HELP_NL "also pc-testdev (QEMU's test device), pci-testdev"
+      HELP_NL "(accepted, not emulated yet), help (lists them)" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
+    { "-", "nodefaults", NULL, NULL, opt_nodefaults,
+      "no default devices: COM1 output goes nowhere" HELP_NL "unless -serial is given" },
+    { "-", "no-user-config", NULL, NULL, opt_ignored, "accepted; bt86 reads no config files" },
+    { "-", "global", NULL, "DRIVER.PROP=VALUE", opt_global,
+      "accepted and ignored with a notice" HELP_NL "(bt86 has no such properties)" },
+    { "-", "cpu", NULL, "MODEL[,+feat|-feat...]", opt_cpu,
+      "the CPUID features offered: a model (qemu32, pentium3,"
+      HELP_NL "host, max, ...; -cpu help) and +/- fpu pse tsc msr pae"
+      HELP_NL "cx8 sep pge cmov pat mmx fxsr sse sse2 nx" },
+    { "-", "vnc", NULL, "none", opt_vnc, "accepted; bt86 has no display" },
+    { "-", "name", NULL, "NAME", opt_ignored, "accepted and ignored" },
+    { "-", "rtc", NULL, "base=utc|localtime|DATE[,clock=host|vm]", opt_rtc,
+      "the CMOS clock's start time (default utc)" },
+    { "-", "chardev", NULL, "stdio|null|file,id=ID[,path=PATH]", opt_chardev,
+      "a character device for -serial chardev:ID" },
+    { "-", "d", NULL, "ITEMS", opt_log_items,
+      "QEMU log items: in_asm, out_asm = --trace;" HELP_NL "others accepted (-d help)" },
+    { "-", "D", NULL, "FILE", opt_log_file, "write the -d log (the trace) to FILE" },
+    { "-", "gdb", NULL, "tcp::PORT|unix:PATH", opt_gdb, "a GDB stub listening there; the guest runs"
+      HELP_NL "until GDB attaches (or -S)" },
+    { "-", "s", NULL, NULL, opt_gdb_default, "same as -gdb tcp::1234" },
+    { "-", "S", NULL, NULL, opt_gdb_wait, "with -gdb: start stopped, until GDB continues" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
@@ -264,6 +638,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
     *o = (struct options){
         .append = "", .ram_mb = RAM_DEFAULT_MB, .serial = "stdio",
         .debug_exit_base = DEBUG_EXIT_BASE, .debug_exit_size = DEBUG_EXIT_SIZE,
+        .cpuid_edx = OPT_CPU_ALL, .cpuid_ext_edx = OPT_CPU_ALL,
     };
     struct parse p = { .o = o, .err = err, .errlen = errlen };
     bool options_end = false;
@@ -294,6 +669,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
     }
     if (!o->kernel)
         return fail(&p, "no kernel given (bt86 [options] KERNEL; try --help)");
+    if (o->serial_chardev && resolve_serial_chardev(&p) < 0)
+        return -1;
+    if (o->nodefaults && !o->serial_given)
+        o->serial = "null";
     return 0;
 }
 

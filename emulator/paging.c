@@ -11,12 +11,16 @@
  * Translations are keyed on the guest *physical* address, so a changed
  * mapping makes the lookup find another block; only the jump caches map
  * linear EIPs and need flushing (DESIGN §3): on CR3 writes, CR0.PG and
- * CR4.PSE changes, and for the page of an INVLPG. Chains never cross a
+ * CR4.PSE/PAE/PGE changes, EFER.NXE changes, and for the page of an
+ * INVLPG. That also makes execute-disable exact: a block is only entered
+ * through a jump-cache entry made by a fetch walk (fetch.c) under the same
+ * mapping, or a chain within its linear page. Chains never cross a
  * linear page with paging on (bt_link, BT_MODE_PG). */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,10 +28,6 @@
 #include "emulator/paging.h"
 #include "shadowmmu/walk.h"
 
-#define CR0_WP (1u << 16)
-#define CR4_PSE (1u << 4)
-#define CR4_PAE (1u << 5)
-#define CR4_PGE (1u << 7)
 
 /* WRGSBASE is a few cycles where the kernel enables it (Linux >= 5.9 sets
  * CR4.FSGSBASE and reports HWCAP2_FSGSBASE); otherwise arch_prctl. */
@@ -88,13 +88,13 @@ bool paging_sync(struct vcpu *v)
         if (!jc_select(v, vcpu_mode(v)))
             return false;
     }
-    s = mmu_activate(vm->mmu, v->cr0, v->cr3, v->cr4, v->cpl);
+    {
+        struct mmu_regs regs = { .cr0 = v->cr0, .cr3 = v->cr3, .cr4 = v->cr4, .efer = v->efer };
+        memcpy(regs.pdpte, v->pdpte, sizeof regs.pdpte);
+        s = mmu_activate_regs(vm->mmu, &regs, v->cpl);
+    }
     if (!s) {
-        if (pg && (v->cr4 & CR4_PAE))
-            vcpu_stop_error(v, v->bt.eip, "guest enables PAE paging (CR4.PAE=1 with CR0.PG=1): not "
-                            "supported yet (TODO(#5))");
-        else
-            vcpu_stop_error(v, v->bt.eip, "cannot map guest RAM into its address space");
+        vcpu_stop_error(v, v->bt.eip, "cannot map guest RAM into its address space");
         return false;
     }
     vm->ram_mapped = true;
@@ -116,14 +116,42 @@ bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
         if (paging_on(v))
             jc_flush_all(v);
     } else if (cr == 0) {
-        if (!((old ^ now) & (CR0_PG_BIT | CR0_WP)))
+        if (!((old ^ now) & (CR0_PG | CR0_WP)))
             return true;
     } else {
+        /* SDM vol. 3A §4.10.4.1: a change of CR4.PGE (or PAE, PSE) flushes
+         * every TLB entry, global ones included. */
         if (!((old ^ now) & (CR4_PSE | CR4_PAE | CR4_PGE)))
             return true;
         if (paging_on(v))
             jc_flush_all(v);
     }
+    return paging_sync(v);
+}
+
+bool paging_load_pdptes(struct vcpu *v, uint32_t cr3)
+{
+    uint64_t pdpte[4];
+
+    /* 32 bytes at a 32-byte aligned address: one page. Not RAM: the open
+     * bus reads all-ones, a present entry with reserved bits (#GP). */
+    if (!phys_read(v, cr3 & ~31u, pdpte, sizeof pdpte))
+        memset(pdpte, 0xff, sizeof pdpte);
+    for (int i = 0; i < 4; i++)
+        if (walk_pdpte_rsvd(pdpte[i]))
+            return false;
+    memcpy(v->pdpte, pdpte, sizeof pdpte);
+    return true;
+}
+
+bool paging_efer_written(struct vcpu *v, uint64_t old)
+{
+    if (!((old ^ v->efer) & EFER_NXE))
+        return true;
+    /* Executable pages may have become XD or the reverse (§4.6.2): the
+     * jump caches hold translations made under the old rule. */
+    if (paging_on(v))
+        jc_flush_all(v);
     return paging_sync(v);
 }
 
@@ -134,18 +162,8 @@ bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
  * fill's prefetch, mmu_fill.c). Anything else waits for its fault. */
 static void refill(struct vcpu *v, uint32_t lin)
 {
-    const struct guest_ram *ram = &v->vm->ram;
-    const uint32_t *pde = ram_ptr(ram, (v->cr3 & 0xfffff000u) + (lin >> 22) * 4, 4), *pte;
-    struct mmu_fault_result r;
-
-    if (!pde || (*pde & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || !v->vm->cur_space)
-        return;
-    if (!((v->cr4 & CR4_PSE) && (*pde & PTE_PS))) {
-        pte = ram_ptr(ram, (*pde & 0xfffff000u) + ((lin >> 12) & 1023) * 4, 4);
-        if (!pte || (*pte & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
-            return;
-    }
-    mmu_fault(v->vm->mmu, v->vm->cur_space, lin, MMU_READ, v->cpl == 3, &r);
+    if (v->vm->cur_space)
+        mmu_map_accessed(v->vm->mmu, v->vm->cur_space, lin, v->cpl == 3);
 }
 
 /* A page-fault handler returns to the instruction that faulted: the page
@@ -176,6 +194,8 @@ void vm_set_control(struct vm *vm, uint32_t cr0, uint32_t cr3, uint32_t cr4)
     v->cr0 = cr0;
     v->cr3 = cr3;
     v->cr4 = cr4;
+    if (paging_pae(cr0, cr4))
+        paging_load_pdptes(v, cr3);     /* a loader's tables: reserved bits are its bug */
     if (paging_on(v))
         jc_flush_all(v);
     /* vm_run activates the space. */

@@ -35,13 +35,24 @@ bool paging_sync(struct vcpu *v);
  * stale and resync. CR3 writes always flush the jump caches (a CR3 load
  * flushes the guest's non-global TLB entries, SDM vol. 3A §4.10.4.1). */
 bool paging_cr_written(struct vcpu *v, int cr, uint32_t old);
+/* PAE paging would be in use with these CR0/CR4 (SDM vol. 3A §4.1.1). */
+static inline bool paging_pae(uint32_t cr0, uint32_t cr4)
+{
+    return (cr0 & CR0_PG) && (cr4 & (1u << 5));
+}
+/* Load the four PDPTE registers from the PDPT at cr3[31:5] (SDM vol. 3A
+ * §4.4.1). false, loading nothing, if a present one has a reserved bit
+ * set: the MOV to CR0/CR3/CR4 then fails with #GP(0). */
+bool paging_load_pdptes(struct vcpu *v, uint32_t cr3);
+/* WRMSR IA32_EFER changed it from `old`: NXE changes what a walk allows. */
+bool paging_efer_written(struct vcpu *v, uint64_t old);
 /* INVLPG (SDM vol. 3A §4.10.4.1). */
 void paging_invlpg(struct vcpu *v, uint32_t lin);
 /* IRET to eip with a #PF pending return: if it returns to the faulting
  * instruction, map the page its handler made present (paging.c). */
 void paging_pf_return(struct vcpu *v, uint32_t eip);
 void set_gs_base(uint64_t base);
-static inline bool paging_on(const struct vcpu *v) { return (v->cr0 & CR0_PG_BIT) != 0; }
+static inline bool paging_on(const struct vcpu *v) { return (v->cr0 & CR0_PG) != 0; }
 
 /* ---- guestmem.c ---------------------------------------------------------- */
 

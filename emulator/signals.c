@@ -100,6 +100,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     cpu->exit_slot = 0;
     cpu->site = 0;      /* no callout is being served: an old one's #PF note is not ours */
     v->vm->stats.exits_signal++;
+    v->left_by_signal = true;
     if (v->step.n || v->step.nb)
         memfault_abort_step(v, uc);     /* the step ended in another fault */
 
@@ -126,7 +127,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         if (g[REG_TRAPNO] == EXC_MF)
             raise_fault(v, FAULT(EXC_MF, 0), eip);
         else if (g[REG_TRAPNO] == EXC_XM)
-            raise_fault(v, FAULT((v->cr4 & (1u << 10)) ? EXC_XM : EXC_UD, 0), eip);
+            raise_fault(v, FAULT((v->cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD, 0), eip);
         else {
             adapt_divide_error(v, tb, tb->phys + st.guest_off);  /* next time without a signal */
             raise_fault(v, FAULT(EXC_DE, 0), eip);

@@ -12,24 +12,21 @@
 #include <string.h>
 #include <x86intrin.h>
 
+#include "emulator/cpuid_ext.h"
 #include "emulator/paging.h"
 
-enum {
-    CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_ET = 1u << 4,
-    CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18, CR0_NW = 1u << 29, CR0_CD = 1u << 30,
-    CR0_PG = 1u << 31,
-    CR4_TSD = 1u << 2, CR4_DE = 1u << 3, CR4_PCE = 1u << 8,
-    /* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
-     * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
-    CR4_VALID = 0x7fcu,
-};
+/* What a CR4 write may set: DE TSD PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT.
+ * VME/PVI (no virtual-8086 mode) and bits 11+ are reserved: #GP. */
+#define CR4_VALID 0x7fcu
 
 /* CPUID.1:EDX — a plain i686 with what bt86 emulates: FPU, PSE (4 MiB
- * pages), TSC, MSR, CX8, SEP, CMOV, PAT (its bits are honoured as not
- * reserved, walk.h), MMX, FXSR, SSE, SSE2. Not PGE (global pages would be
- * treated as non-global) nor PAE. */
-#define CPUID1_EDX ((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | \
-                    (1u << 15) | (1u << 16) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
+ * pages), TSC, MSR, PAE (with NX: cpuid_ext.c), CX8, SEP, PGE (CR4.PGE
+ * and G are accepted; the required flushes are done, and every TLB entry
+ * is treated as non-global, walk.h), CMOV, PAT (its bits are honoured as
+ * not reserved, walk.h), MMX, FXSR, SSE, SSE2. */
+#define CPUID1_EDX ((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | \
+                    (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 23) | (1u << 24) | \
+                    (1u << 25) | (1u << 26))
 
 static int gp0(struct vcpu *v, const struct bt_site *site) { return raise_fault(v, GP(0), site->eip); }
 static int ud(struct vcpu *v, const struct bt_site *site)
@@ -121,7 +118,7 @@ static int ltr(struct vcpu *v, const struct bt_site *site)
 
 static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
 {
-    uint32_t old;
+    uint32_t old = v->cr0;
 
     /* Reserved bits are ignored on a write; ET is hardwired (P6). */
     val = (val & (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD |
@@ -137,7 +134,11 @@ static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
      * fetched under the new mode; with TS or EM set, x87/MMX/SSE
      * instructions are translated as callouts that raise #NM or #UD
      * (fpu_trap in callouts.c). */
-    old = v->cr0;
+    /* §4.4.1: turning PAE paging on (or changing CD/NW under it) loads
+     * the PDPTE registers; a reserved bit in one is #GP(0), CR0 kept. */
+    if (paging_pae(val, v->cr4) && ((old ^ val) & (CR0_PG | CR0_CD | CR0_NW)) &&
+        !paging_load_pdptes(v, v->cr3))
+        return gp0(v, site);
     v->cr0 = val;
     paging_cr_written(v, 0, old);
     if ((old ^ val) & CR0_FPU_TRAP_BITS)
@@ -164,10 +165,14 @@ static int mov_cr(struct vcpu *v, const struct bt_site *site)
     case 0: return write_cr0(v, site, val);
     case 2: v->cr2 = val; return BT_EXIT;
     case 3: {
-        /* SDM vol. 3A §4.3: the page-directory base, PWT, PCD; the load
+        /* SDM vol. 3A §4.3: the page-directory base, PWT, PCD; §4.4.1: with
+         * PAE paging the PDPT base in bits 31:5, whose four PDPTEs are
+         * loaded now (#GP(0), CR3 kept, if one has reserved bits). The load
          * flushes the guest's TLB (here: the jump caches). */
         uint32_t old = v->cr3;
-        v->cr3 = val & 0xfffff018u;
+        if (paging_pae(v->cr0, v->cr4) && !paging_load_pdptes(v, val))
+            return gp0(v, site);
+        v->cr3 = val & 0xfffffff8u;
         if (!paging_cr_written(v, 3, old))
             return BT_EXIT;
         return callout_continue(v);     /* hot in kernels: no round trip */
@@ -175,6 +180,10 @@ static int mov_cr(struct vcpu *v, const struct bt_site *site)
     default: {
         uint32_t old = v->cr4;
         if (val & ~CR4_VALID)
+            return gp0(v, site);
+        /* §4.4.1: PAE paging turned on, or PGE/PSE changed under it. */
+        if (paging_pae(v->cr0, val) && ((old ^ val) & (CR4_PAE | CR4_PGE | CR4_PSE)) &&
+            !paging_load_pdptes(v, v->cr3))
             return gp0(v, site);
         v->cr4 = val;
         paging_cr_written(v, 4, old);
@@ -237,8 +246,8 @@ static void cpuid(struct bt_cpu *cpu)
 {
     uint32_t leaf = cpu->gpr[R_EAX], a = 0, b = 0, c = 0, d = 0;
 
-    if (leaf > 2 && leaf < 0x80000000u)
-        leaf = 2;                /* beyond the last basic leaf: Intel repeats it */
+    if ((leaf > 2 && leaf < 0x80000000u) || leaf > CPUID_EXT_MAX)
+        leaf = 2;                /* beyond the last basic or extended leaf: Intel repeats it */
     switch (leaf) {
     case 0:
         a = 2;
@@ -246,16 +255,17 @@ static void cpuid(struct bt_cpu *cpu)
         break;
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
-        d = CPUID1_EDX;
+        d = CPUID1_EDX & ~vcpu_of(cpu)->vm->cfg.cpuid_edx_clear;     /* -cpu */
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
         d = 0x0c040843u;
         break;
-    case 0x80000000u:
-        a = 0x80000000u;
-        break;
     default:
+        if (leaf >= 0x80000000u)
+            cpuid_ext(leaf, &a, &b, &c, &d);
+        if (leaf == 0x80000001u)
+            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
@@ -298,6 +308,19 @@ static int msr(struct vcpu *v, const struct bt_site *site, bool write)
             val = *r;
         break;
     }
+    case MSR_EFER:
+        if (!write) {
+            val = v->efer;
+            break;
+        }
+        if (val & ~EFER_WRITABLE)
+            return gp0(v, site);
+        {
+            uint64_t old = v->efer;
+            v->efer = val;
+            paging_efer_written(v, old);
+        }
+        break;
     default:
         return gp0(v, site);
     }

@@ -21,9 +21,9 @@
 /* The block-key mode word of the vCPU's current state (bits: bt/abi.h). */
 static inline uint32_t vcpu_mode(const struct vcpu *v)
 {
-    return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG_BIT) ? BT_MODE_PG : 0) |
+    return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
-           ((v->cr4 & CR4_TSD_BIT) && v->cpl ? BT_MODE_TSC_TRAP : 0) |
+           ((v->cr4 & CR4_TSD) && v->cpl ? BT_MODE_TSC_TRAP : 0) |
            v->segset << BT_MODE_SEGSET_SHIFT;
 }
 
@@ -55,6 +55,8 @@ static inline unsigned desc_type(struct desc d) { return d.hi >> 8 & 15; }
 static inline bool desc_s(struct desc d) { return d.hi >> 12 & 1; }       /* code/data */
 static inline unsigned desc_dpl(struct desc d) { return d.hi >> 13 & 3; }
 static inline bool desc_present(struct desc d) { return d.hi >> 15 & 1; }
+/* D/B: a 32-bit code segment, or a 32-bit stack (ESP) for SS. */
+static inline bool desc_db(struct desc d) { return d.hi >> 22 & 1; }
 static inline uint32_t desc_ar(struct desc d) { return d.hi & 0x00f0ff00u; }
 
 /* Code/data type bits (S=1): bit 3 code; code: 2 conforming, 1 readable;

@@ -201,13 +201,15 @@ struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_
         return NO_FAULT;
     }
 
-    /* Steps 6-10: the old task's busy bit and state, the back link. */
-    if (src == TASK_JMP || src == TASK_IRET)
-        set_busy(v, old_sel, false);
+    /* Steps 6-10: the old task's state and busy bit, the back link. The
+     * state is saved first, so that a page fault on the old TSS leaves
+     * everything else as it was. */
     if (src == TASK_IRET)
         fl &= ~FL_NT;
     if (!save_state(v, v->tr.base, ret_eip, fl))
         return pf_take(v, FAULT(EXC_TS, sel_err(old_sel) | ext));
+    if (src == TASK_JMP || src == TASK_IRET)
+        set_busy(v, old_sel, false);
     if (src == TASK_CALL || src == TASK_INT) {
         new_fl |= FL_NT;
         sys_write(v, nb + TSS_LINK, &link, 2);
@@ -224,9 +226,13 @@ struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_
     seg_from_desc(&v->tr, sel, now);
     v->cr0 |= 8;                                /* CR0.TS: the FPU state is the old task's */
     /* Step 12: CR3 (paging on), EFLAGS, EIP, the general registers. */
-    if (v->cr0 & CR0_PG_BIT) {
-        uint32_t old = v->cr3;
-        v->cr3 = rd32(img, TSS_CR3) & 0xfffff018u;
+    if (v->cr0 & CR0_PG) {
+        uint32_t old = v->cr3, cr3 = rd32(img, TSS_CR3);
+        /* As MOV CR3: with PAE paging the PDPTEs load too (SDM vol. 3A
+         * §4.4.1), a reserved bit is #GP(0) and CR3 stays. */
+        if (paging_pae(v->cr0, v->cr4) && !paging_load_pdptes(v, cr3))
+            return GP(0);
+        v->cr3 = cr3 & 0xfffffff8u;
         if (!paging_cr_written(v, 3, old)) {
             res->stopped = true;
             return NO_FAULT;

@@ -198,6 +198,10 @@ static int iret_task(struct vcpu *v, const struct bt_site *site)
         (desc_type(d) != SYS_TSS32_BUSY && desc_type(d) != SYS_TSS16_BUSY))
         return raise_fault(v, FAULT(EXC_TS, link & 0xfffcu), site->eip);
     f = task_switch(v, link, d, TASK_IRET, site->next_eip, false, 0, 0, &res);
+    /* A #PF handler that is a task returns here, as a plain one through
+     * the IRET below: map the page it fixed at once. */
+    if (f.vec < 0 && !res.stopped && v->pf_return.pending)
+        paging_pf_return(v, v->bt.next_eip);
     return task_switch_done(v, site, f, &res);
 }
 

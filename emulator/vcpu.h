@@ -6,6 +6,8 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
+#include "decoder/x86.h"
+#include "emulator/debug.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
@@ -41,9 +43,7 @@ struct dtable {                 /* GDTR, IDTR */
     uint16_t limit;
 };
 
-#define CR0_PG_BIT (1u << 31)
-#define CR0_FPU_TRAP_BITS 0xcu     /* EM (bit 2), TS (bit 3) */
-#define CR4_TSD_BIT (1u << 2)       /* RDTSC at CPL > 0 raises #GP(0) */
+#define CR0_FPU_TRAP_BITS (CR0_EM | CR0_TS)
 #define SEGSET_MAX 255
 
 /* A page fault met by one of the monitor's own guest accesses
@@ -105,6 +105,7 @@ struct vcpu {
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    bool left_by_signal;        /* the last run of translated code ended in a host signal */
     uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
@@ -114,6 +115,8 @@ struct vcpu {
 
     /* Issue #5: shadow paging (paging.h). */
     bool pg;                    /* CR0.PG the jump caches were set up for */
+    uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
+    uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;
     struct pf_return pf_return;
     struct mf_note mf;
@@ -158,6 +161,7 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
@@ -168,6 +172,7 @@ struct vm {
     int nmmio;
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
+    struct vm_debug dbg;        /* breakpoints, single steps (debug.c) */
 };
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }

@@ -88,6 +88,20 @@ static struct vcpu *vcpu_create(struct vm *vm, char *err, size_t errlen)
     return v;
 }
 
+/* -device pc-testdev: its ports and its device memory. */
+static int pc_testdev_attach(struct vm *vm, char *err, size_t errlen)
+{
+    static const struct vm_mmio_ops ops = { pc_testdev_mem_read, pc_testdev_mem_write };
+
+    vm->pc_testdev = calloc(1, sizeof *vm->pc_testdev);
+    if (!vm->pc_testdev || pc_testdev_init(vm->pc_testdev, &vm->io, pic_irq_line, &vm->pic) < 0) {
+        snprintf(err, errlen, "cannot attach pc-testdev");
+        return -1;
+    }
+    return vm_mmio_register(vm, PC_TESTDEV_MEM_BASE, PC_TESTDEV_MEM_SIZE, &ops, vm->pc_testdev,
+                            err, errlen);
+}
+
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
     struct vm *vm = calloc(1, sizeof *vm);
@@ -101,6 +115,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->cfg = *cfg;
     vm->ram.fd = -1;
     vm->stop_eip = UINT64_MAX;
+    vm->dbg.wake_fd = -1;
     if (cfg->ram_size < (2u << 20) || cfg->ram_size > (3072ull << 20)) {
         snprintf(err, errlen, "RAM size %llu MiB out of range (2..3072)",
                  (unsigned long long)(cfg->ram_size >> 20));
@@ -117,13 +132,15 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     btc.no_chain = cfg->no_chain;
     btc.max_insns = cfg->max_block_insns;
     btc.verify = cfg->verify;
-    btc.trace = cfg->trace ? stderr : NULL;
+    btc.trace = cfg->trace ? (cfg->trace_file ? cfg->trace_file : stderr) : NULL;
     btc.slow_mem = adapt_slow_mem;          /* adaptive translation (adaptive.c) */
     btc.slow_mem_opaque = vm;
     btc.checked_div = adapt_checked_div;    /* #DE without a host signal (adaptive.c) */
     btc.checked_div_opaque = vm;
     btc.seg_bases = segset_bases;           /* non-zero segment bases (segsets.c) */
     btc.seg_bases_opaque = vm;
+    btc.stop_at = dbg_translate_stop;       /* debugger breakpoints (debug.c) */
+    btc.stop_at_opaque = vm;
     vm->bt = bt_create(vm->cache, &btc, &h, err, errlen);
     if (!vm->bt)
         goto fail;
@@ -133,7 +150,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->vcpu->enter = bt_runtime_init(vm->bt, &vm->vcpu->bt);
 
     uart_init(&vm->uart, &vm->io, 0x3f8, cfg->console_fd, NULL, NULL, 4);
-    debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
+    if (!cfg->pc_testdev)       /* pc-testdev's scratch register covers 0xe8-0xeb */
+        debugcon_init(&vm->debugcon, &vm->io, 0xe9, cfg->console_fd);
     debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
                     cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
@@ -141,8 +159,11 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->uart.irq_opaque = &vm->pic;
     pit_init(&vm->pit, &vm->io, monotonic_ns, vm, pic_irq_line, &vm->pic);
     rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
+    vm->rtc.offset_s = cfg->rtc_offset_s;
     ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
+    if (cfg->pc_testdev && pc_testdev_attach(vm, err, errlen) < 0)
+        goto fail;
     if (system_init(vm, err, errlen) < 0)
         goto fail;
     return vm;
@@ -167,6 +188,7 @@ void vm_destroy(struct vm *vm)
         cache_destroy(vm->cache);
     paging_fini(vm);
     ram_destroy(&vm->ram);
+    free(vm->pc_testdev);
     free(vm);
 }
 
@@ -188,8 +210,17 @@ int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *e
 
     if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
         return -1;
-    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size,
-                        cmdline ? cmdline : "", &bi, err, errlen);
+    /* The Multiboot command line as QEMU builds it: "KERNEL-PATH ARGS". */
+    size_t mbl = strlen(path) + strlen(cmdline ? cmdline : "") + 2;
+    char *mbcmd = malloc(mbl);
+    if (!mbcmd) {
+        free(file);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(mbcmd, mbl, "%s %s", path, cmdline ? cmdline : "");
+    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size, mbcmd, &bi, err, errlen);
+    free(mbcmd);
     free(file);
     if (rc < 0)
         return -1;

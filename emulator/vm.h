@@ -26,6 +26,12 @@ struct vm_config {
                                  entries from the dispatcher (0: never; poll_storm.c) */
     unsigned max_block_insns; /* testing: guest instructions per block at most (0: 64) */
     uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
+    /* qemu-system-i386 compatibility (issue #14) */
+    uint32_t cpuid_edx_clear;  /* -cpu: CPUID.1:EDX feature bits not to offer */
+    uint32_t cpuid_ext_edx_clear;  /* -cpu: CPUID.80000001H:EDX ones (NX) */
+    int64_t rtc_offset_s;      /* -rtc base=: CMOS time minus host UTC, in seconds */
+    FILE *trace_file;          /* --trace output (NULL: stderr) */
+    bool pc_testdev;           /* QEMU's pc-testdev (ports 0xe0-0xef, 0x2000; MMIO 0xe0000000) */
 };
 
 enum vm_exit {
@@ -37,6 +43,7 @@ enum vm_exit {
     VM_EXIT_TIMEOUT,          /* the CPU-time budget of vm_run ran out */
     VM_EXIT_RESET,            /* the guest pulsed the reset line (8042 0xFE, port 0x92) */
     VM_EXIT_ERROR,            /* the monitor could not continue: message in vm_error() */
+    VM_EXIT_DEBUG,            /* vm_debug_run: a breakpoint, a step done, or the wake fd */
 };
 
 /* Guest-visible state the caller may read and write between runs. */
@@ -106,6 +113,33 @@ const char *vm_error(struct vm *vm);               /* for VM_EXIT_ERROR */
 
 /* Forget every translation (the tester rewrites code between cases). */
 void vm_flush_code(struct vm *vm);
+
+/* Debugger support (debug.c; the GDB stub drives it). Breakpoints are guest
+ * linear addresses, done in translation (no guest byte is patched):
+ * insert/remove returns 0, or -1 (table full, or not there). */
+int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert);
+/* Write watchpoints of 1 to 8 bytes: the run stops after an instruction
+ * that changed them. vm_debug_clear_breakpoints clears them too. */
+int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert);
+/* After VM_EXIT_DEBUG: was it a watchpoint (its address in *lin)? */
+bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin);
+void vm_debug_clear_breakpoints(struct vm *vm);
+/* vm_run until an exit, or VM_EXIT_DEBUG: at an inserted breakpoint (not
+ * the one the run resumes from), after one instruction if step, after an
+ * instruction that changed a watchpoint's bytes, or when
+ * wake_fd (>= 0) becomes readable. */
+enum vm_exit vm_debug_run(struct vm *vm, bool step, int wake_fd);
+/* Guest linear memory as a supervisor access through the current page
+ * tables, RAM only: the bytes done before the first unmapped page. */
+size_t vm_debug_read(struct vm *vm, uint32_t lin, void *dst, size_t n);
+size_t vm_debug_write(struct vm *vm, uint32_t lin, const void *src, size_t n);
+/* Registers in GDB's i386 layout (gdbstub_regs.c, its target.xml): the
+ * whole image ('g'/'G') or one register ('p'/'P'); sizes in bytes, 0 for
+ * no such register. */
+size_t vm_gdb_get_regs(struct vm *vm, uint8_t *buf);
+void vm_gdb_set_regs(struct vm *vm, const uint8_t *buf);
+size_t vm_gdb_reg(struct vm *vm, int regno, uint8_t *buf, const uint8_t *set);
+extern const char vm_gdb_target_xml[];
 
 /* --stats: print the counters. */
 void vm_print_stats(struct vm *vm, FILE *f);

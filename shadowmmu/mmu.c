@@ -9,7 +9,9 @@
  * selects the cached space, or recycles the least recently activated one
  * (one mmap over its window, and its rmap dependents dropped). What the
  * cache cannot survive is a change of the rules a walk applies, since every
- * space was built under them: CR0.WP and CR4.PSE (SDM vol. 3A §4.6, §4.3).
+ * space was built under them: CR0.WP, CR4.PSE, CR4.PAE and EFER.NXE (SDM
+ * vol. 3A §4.6, §4.3, §4.4). With PAE a space is keyed by the four PDPTE
+ * registers rather than CR3: they are what the walks start from (§4.4.1).
  * And while paging is off the identity space maps page tables writable and
  * untraced, so CR0.PG=0 drops all spaces too. */
 #define _GNU_SOURCE
@@ -21,10 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CR0_WP (1u << 16)
-#define CR0_PG (1u << 31)
-#define CR4_PSE (1u << 4)
-#define CR4_PAE (1u << 5)
 
 /* The host's vm.max_map_count, and what the rest of the process (libraries,
  * heap, code cache, stacks) keeps of it. */
@@ -174,11 +172,27 @@ static void touch(struct mmu *m, struct mspace *s)
     m->cur = s;
 }
 
-struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl)
+/* Does cached space s serve (cr3, pdpte) under the current mode? With PAE
+ * the PDPTE registers are the root of every walk, so they are the key. */
+static bool key_match(const struct mmu *m, const struct mspace *s, uint32_t cr3,
+                      const uint64_t *pdpte)
+{
+    if (!s->keyed)
+        return false;
+    if (!m->pae)
+        return s->cr3 == cr3;
+    return !memcmp(s->pdpte, pdpte, sizeof s->pdpte);
+}
+
+struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsigned cpl)
 {
     uint8_t view = cpl == 3 ? MMU_VIEW_USER : MMU_VIEW_SUPER;
-    bool wp = (cr0 & CR0_WP) != 0, pse = (cr4 & CR4_PSE) != 0;
+    uint32_t cr0 = regs->cr0, cr4 = regs->cr4, cr3 = regs->cr3;
+    bool wp = (cr0 & CR0_WP) != 0, pse = (cr4 & CR4_PSE) != 0, pae = (cr4 & CR4_PAE) != 0;
+    bool nxe = pae && (regs->efer & EFER_NXE);
     struct mspace *s = m->cur, *pick = NULL;
+    static const uint64_t no_pdpte[4];
+    const uint64_t *pdpte = pae ? regs->pdpte : no_pdpte;
 
     m->st.activations++;
     mmu_settle(m);
@@ -193,26 +207,29 @@ struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t c
         m->cur = &m->ident;
         return &m->ident.sp;
     }
-    if (cr4 & CR4_PAE)
-        return NULL;    /* TODO(#5): PAE paging */
-    if (m->paging && (wp != m->wp || pse != m->pse)) {
+    /* The rules every cached space was built under (§4.3, §4.4, §4.6). */
+    if (m->paging && (wp != m->wp || pse != m->pse || pae != m->pae || nxe != m->nxe)) {
         mmu_flush_all(m);
         m->st.flushes++;
     }
     m->paging = true;
     m->wp = wp;
     m->pse = pse;
+    m->pae = pae;
+    m->nxe = nxe;
     m->cr3 = cr3;
-    cr3 &= PTE_FRAME;
+    memcpy(m->pdpte, pdpte, sizeof m->pdpte);
+    if (!pae)
+        cr3 &= PTE_FRAME;
 
-    if (s && s->keyed && s->cr3 == cr3 && s->view == view) {
+    if (s && key_match(m, s, cr3, pdpte) && s->view == view) {
         m->st.cr3_hits++;
         touch(m, s);
         return &s->sp;
     }
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         s = &m->spaces[i];
-        if (s->keyed && s->cr3 == cr3 && s->view == view) {
+        if (key_match(m, s, cr3, pdpte) && s->view == view) {
             m->st.cr3_hits++;
             touch(m, s);
             return &s->sp;
@@ -228,9 +245,16 @@ struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t c
     }
     pick->keyed = true;
     pick->cr3 = cr3;
+    memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
     touch(m, pick);
     return &pick->sp;
+}
+
+struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl)
+{
+    struct mmu_regs r = { .cr0 = cr0, .cr3 = cr3, .cr4 = cr4 };
+    return mmu_activate_regs(m, &r, cpl);
 }
 
 enum mmu_where mmu_locate(const struct mmu *m, uintptr_t host, struct space **sp, uint32_t *linear)
@@ -255,8 +279,8 @@ void mmu_invlpg(struct mmu *m, uint32_t linear)
     mmu_settle(m);
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         struct mspace *s = &m->spaces[i];
-        if (s->keyed && s->cr3 == (m->cr3 & PTE_FRAME))
-            zap_range(m, s, linear >> 12, 1);
+        if (key_match(m, s, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte))
+            mmu_zap_range(m, s, linear >> 12, 1);
     }
 }
 
@@ -278,6 +302,6 @@ void mmu_space_info(const struct mmu *m, const struct space *sp, struct mmu_spac
     const struct mspace *s = (const struct mspace *)sp;
 
     *out = (struct mmu_space_info){ .identity = s->identity, .keyed = s->keyed, .cr3 = s->cr3,
-                                    .view = (enum mmu_view)s->view, .pages = s->nrecs,
+                                    .pae = m->pae && s->keyed, .view = (enum mmu_view)s->view, .pages = s->nrecs,
                                     .maps = s->maps, .id = s->id };
 }

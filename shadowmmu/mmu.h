@@ -57,9 +57,9 @@
  *   MOV CR0/CR3/CR4, task switch, and every CPL change (interrupt/exception
  *               delivery, IRET, far RET/CALL, SYSENTER/SYSEXIT):
  *               s = mmu_activate(...) again and reload GS/membase if it
- *               changed. It returns NULL for CR4.PAE=1 with CR0.PG=1
- *               (unsupported: stop with an error). Changes of CR0.PG,
- *               CR0.WP or CR4.PSE drop every cached space by themselves;
+ *               changed (mmu_activate_regs with PAE: EFER and the PDPTE
+ *               registers too). Changes of CR0.PG, CR0.WP, CR4.PSE,
+ *               CR4.PAE or EFER.NXE drop every cached space by themselves;
  *               a plain CR3 write just selects another cached space.
  *               Flush the jump cache on CR3 writes as today (DESIGN §3).
  *   INVLPG      mmu_invlpg(m, linear) (and the jump cache).
@@ -110,13 +110,16 @@
  * record is 32 bytes (4 MiB for the default 128 Ki); the frame index is
  * 5 MiB of lazily touched memory; the rmap 4 KiB per traced page.
  *
- * Limits: 32-bit paging only (no PAE); CR4.PGE/G ignored (every translation
- * is non-global, always safe since nothing is flushed on CR3 writes
- * anyway); no SMEP/SMAP. A write flood on a page directory empties every
+ * Paging modes: 32-bit and PAE (2 MiB pages, 64-bit entries traced in
+ * their two halves, rmap.h). Execute-disable is not a host protection:
+ * translated code never runs from a window, so instruction fetches are
+ * checked where the monitor translates EIP (mmu_translate with MMU_FETCH).
+ *
+ * Limits: CR4.PGE/G ignored (every translation is non-global, always safe
+ * since nothing is flushed on CR3 writes anyway); no SMEP/SMAP. A write flood on a page directory empties every
  * space built on it (the rmap's rule). Adaptive translation of the
  * instructions that keep faulting (a callout using mmu_translate +
- * mmu_write_phys) is the monitor's: emulator/adaptive.c. TODO(#5): PAE
- * spaces; a traced store that changes a present entry into another present,
+ * mmu_write_phys) is the monitor's: emulator/adaptive.c. TODO(#5): a traced store that changes a present entry into another present,
  * accessed one could remap the page in place (one mmap) instead of zapping
  * it and refilling on the next access. */
 #pragma once
@@ -156,13 +159,24 @@ struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram
                        char *err, size_t errlen);
 void mmu_destroy(struct mmu *m);
 
+/* The paging registers a shadow is built from (SDM vol. 3A §4.1). */
+struct mmu_regs {
+    uint32_t cr0, cr3, cr4;
+    uint64_t efer;              /* IA32_EFER: NXE counts with CR4.PAE=1 */
+    uint64_t pdpte[4];          /* CR4.PAE=1: the PDPTE registers CR3's load filled (§4.4.1) */
+};
+
 /* The space translated code must use for this CPU state: the identity
  * space when CR0.PG=0, else the cached space for (CR3, cpl == 3 ? user :
- * supervisor), recycling the least recently used one on a miss. Drops all
- * paging spaces when CR0.PG, CR0.WP or CR4.PSE changed since the previous
- * call. NULL if CR0.PG=1 and CR4.PAE=1 (not supported), or if the identity
- * space cannot be mapped. Not for the signal handler (the first call maps
- * the identity space); a hit costs a compare, or a scan of the cache. */
+ * supervisor) — with PAE, for (PDPTE registers, view): the PDPTEs are what
+ * the CPU walks from, and a PDPT edited without a CR3 load is not seen —
+ * recycling the least recently used one on a miss. Drops all paging spaces
+ * when CR0.PG, CR0.WP, CR4.PSE, CR4.PAE or EFER.NXE changed since the
+ * previous call. NULL if the identity space cannot be mapped. Not for the
+ * signal handler (the first call maps the identity space); a hit costs a
+ * compare, or a scan of the cache. */
+struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsigned cpl);
+/* The same for 32-bit paging or paging off (EFER and PDPTEs zero). */
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl);
 /* The identity space (for the monitor's setup before the first activation). */
 struct space *mmu_identity(struct mmu *m);
@@ -230,7 +244,13 @@ bool mmu_is_code(const struct mmu *m, uint32_t gpa);
  * adaptive translation: an instruction that keeps storing to one.) */
 bool mmu_is_traced(const struct mmu *m, uint32_t gpa);
 
-/* INVLPG: unmap the page in both views of the current CR3. */
+/* Map `linear` in s now if the guest's entries for it are present and
+ * already accessed — a page a #PF handler just made present, or one an
+ * INVLPG just dropped — so its next access takes no hidden fault. Sets no
+ * A/D bit; anything else waits for its fault. */
+void mmu_map_accessed(struct mmu *m, struct space *s, uint32_t linear, bool user);
+
+/* INVLPG: unmap the page in both views of the current CR3 (PAE: PDPTEs). */
 void mmu_invlpg(struct mmu *m, uint32_t linear);
 /* Drop every paging space (keys too) and all tracing. */
 void mmu_flush_all(struct mmu *m);
@@ -254,7 +274,7 @@ void mmu_flush_all(struct mmu *m);
     X(cr3_hits,        "activations that found a cached space")                          \
     X(spaces_created,  "paging spaces keyed for the first time")                         \
     X(spaces_recycled, "cached spaces recycled for another CR3 (LRU)")                   \
-    X(flushes,         "drops of all spaces (CR0.PG/WP or CR4.PSE changed)")             \
+    X(flushes,         "drops of all spaces (CR0.PG/WP, CR4.PSE/PAE or EFER.NXE changed)") \
     X(evictions,       "spaces emptied to free host mappings or records")                \
     X(enomem,          "host system calls that failed with ENOMEM")
 
@@ -276,6 +296,7 @@ struct mmu_space_info {
     bool identity;
     bool keyed;                 /* paging: holds a (CR3, view) */
     uint32_t cr3;
+    bool pae;                   /* keyed by PDPTE registers */
     enum mmu_view view;
     uint32_t pages;             /* mapped 4 KiB pages recorded (paging spaces) */
     uint32_t maps;              /* modelled VMAs of its reservation */

@@ -6,15 +6,16 @@
  *      entry used, D in the leaf on a write (SDM vol. 3A §4.8). A denial is
  *      the guest's #PF with the error code of §4.7; nothing is written then.
  *   2. Trace the page directory and, for a 4 KiB page, the page table it
- *      used (rmap_add). A page newly traced is write-protected in every
- *      space (mmu_protect.c).
+ *      used (rmap_add; PAE: the PDPT is not traced, the space is keyed by
+ *      the PDPTE registers). A page newly traced is write-protected in
+ *      every space (mmu_protect.c).
  *   3. The frame is not RAM: device memory, never mapped (MMU_MMIO).
  *   4. Map it, read-only unless this view may write (§4.6: R/W and U/S
  *      ANDed over both levels, CR0.WP), D is already set, and the frame is
  *      neither traced nor code. Together with it, map the other pages of
  *      the aligned group of cfg.prefetch pages around it that the guest
  *      has present *and accessed* in the same page table (or the same
- *      4 MiB page): mapping a page whose A bit is clear would let the first
+ *      4 MiB or 2 MiB page): mapping a page whose A bit is clear would let the first
  *      access go unrecorded, so those wait for their own fault. A
  *      prefetched page with D clear is read-only like any other. Runs of
  *      contiguous frames with one protection become one mmap.
@@ -74,33 +75,38 @@ static bool same_region(const struct ram_region *rg, uint32_t frame)
 
 /* ---- the fill ----------------------------------------------------------- */
 
-/* Prefetch candidates of the group [base, base + n) in m->cand. */
+/* Prefetch candidates of the group [base, base + n) in m->cand: pages of
+ * the same page table (or large page) as the faulting page lpn. */
 static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode,
-                   const struct walk *w, uint32_t base, uint32_t n, bool user)
+                   const struct walk *w, uint32_t base, uint32_t n, uint32_t lpn0, bool user)
 {
-    const uint32_t *pt = NULL;
+    const unsigned per = walk_pt_entries(mode), tshift = walk_pde_shift(mode) - 12;
+    const void *pt = NULL;
 
     if (w->page_size == PAGE_4K)
-        pt = ram_ptr(m->ram, w->pde & PTE_FRAME, 4096);
+        pt = ram_ptr(m->ram, (uint32_t)w->pde & PTE_FRAME, 4096);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t lpn = base + i, leaf, frame;
+        uint32_t lpn = base + i, frame;
+        uint64_t leaf;
         unsigned perm;
         bool want_w;
 
-        if (m->cand[i].ok)
-            continue;   /* the faulting page */
+        if (m->cand[i].ok || lpn >> tshift != lpn0 >> tshift)
+            continue;   /* the faulting page; another table's (PAE: 512 per table) */
         if (pt) {
-            leaf = pt[lpn & 0x3ff];
+            leaf = mode->pae ? ((const uint64_t *)pt)[lpn & (per - 1)]
+                             : ((const uint32_t *)pt)[lpn & (per - 1)];
             if (!(leaf & PTE_P) || !(leaf & PTE_A) || walk_pte_rsvd(mode, leaf))
                 continue;
             perm = walk_perm(mode, w->pde, leaf);
-            frame = leaf >> 12;
+            frame = (uint32_t)((leaf & (mode->pae ? PAE_FRAME : PTE_FRAME)) >> 12);
         } else {
-            leaf = w->pde;   /* one 4 MiB page: its A is set, D covers all of it */
+            leaf = w->pde;   /* one large page: its A is set, D covers all of it */
             perm = w->perm;
-            frame = (leaf & PDE_FRAME_4M) >> 12 | (lpn & 0x3ff);
+            frame = (uint32_t)((leaf & (mode->pae ? PAE_FRAME_2M : PDE_FRAME_4M)) >> 12) |
+                    (lpn & (per - 1));
         }
-        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || rec_find(m, s, lpn))
+        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn))
             continue;
         want_w = may_write(perm, user) && (leaf & PTE_D);
         m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
@@ -143,7 +149,7 @@ static int fill(struct mmu *m, struct mspace *s, const struct walk_mode *mode, c
     m->cand[at] = (struct cand){ .frame = w->frame >> 12, .ok = 1, .prot = (uint8_t)prot,
                                  .want_w = want_w };
     if (n > 1)
-        gather(m, s, mode, w, base, n, user);
+        gather(m, s, mode, w, base, n, lpn, user);
 
     /* The run through the faulting page first, with whatever eviction it
      * takes; the faulting page alone if room is short; in an empty space
@@ -221,19 +227,25 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
     return done(r, MMU_HIDDEN);
 }
 
-/* Record the tables a walk used (DESIGN §4, Tracing). */
-static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk *w, uint32_t linear)
+/* Record the tables a walk used (DESIGN §4, Tracing): the page directory
+ * and, for a 4 KiB page, the page table. With PAE the PDPT is not traced:
+ * the CPU reads it only when CR3 is loaded (SDM vol. 3A §4.4.1), and the
+ * space is keyed by what it read then. */
+static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk_mode *mode,
+                         const struct walk *w, uint32_t linear)
 {
     uint32_t pd = w->pde_gpa & PTE_FRAME, pt = w->pte_gpa & PTE_FRAME;
+    unsigned pd_dep = mode->pae ? RMAP_PAE_PD(linear >> 30) : RMAP_PD;
+    unsigned pt_dep = mode->pae ? RMAP_PAE_PT(linear >> 21) : linear >> 22;
     enum rmap_add_result res;
 
-    res = rmap_add(m->rm, s->id, RMAP_PD, pd, ram_ptr(m->ram, pd, 4096));
+    res = rmap_add(m->rm, s->id, pd_dep, pd, ram_ptr(m->ram, pd, 4096));
     if (res == RMAP_ADD_FULL)
         return false;
     if (res == RMAP_ADD_NEW)
         protect_frame(m, pd >> 12);
     if (w->page_size == PAGE_4K) {
-        res = rmap_add(m->rm, s->id, linear >> 22, pt, ram_ptr(m->ram, pt, 4096));
+        res = rmap_add(m->rm, s->id, pt_dep, pt, ram_ptr(m->ram, pt, 4096));
         if (res == RMAP_ADD_FULL)
             return false;
         if (res == RMAP_ADD_NEW)
@@ -263,17 +275,17 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
     if (!s->keyed)
         return done(r, MMU_ERROR);
     user = user || s->view == MMU_VIEW_USER;    /* the user view maps only what CPL 3 may touch */
-    mode = mmu_mode(m, s->cr3);
+    mode = mmu_mode(m, s->cr3, s->pdpte);
 
-    if (!walk32(&m->mem, &mode, linear, (enum walk_access)acc, (user ? WALK_USER : 0) | WALK_SET_AD,
-                &w)) {
+    if (!walk_translate(&m->mem, &mode, linear, (enum walk_access)acc,
+                        (user ? WALK_USER : 0) | WALK_SET_AD, &w)) {
         r->error = w.error;
         r->cr2 = w.cr2;
         m->st.guest_pf++;
         return done(r, MMU_GUEST_PF);
     }
     r->gpa = w.gpa;
-    if (!trace_tables(m, s, &w, linear))
+    if (!trace_tables(m, s, &mode, &w, linear))
         return done(r, MMU_ERROR);
     frame = w.frame >> 12;
     if (!ram_region_of(m->ram, w.frame)) {
@@ -283,11 +295,11 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
     want_w = may_write(w.perm, user) && w.dirty;
     prot = prot_want(m, frame, want_w);
 
-    rec = rec_find(m, s, lpn);
+    rec = mmu_rec_find(m, s, lpn);
     if (rec && m->rec[rec].frame == frame) {
         m->rec[rec].want_w = want_w;
         if (m->rec[rec].prot != prot) {
-            if (set_prot(m, rec, prot) < 0)
+            if (mmu_set_prot(m, rec, prot) < 0)
                 return done(r, MMU_ERROR);
             if (prot == PROT_RW)
                 m->st.dirty_upgrades++;
@@ -295,7 +307,7 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
     } else {
         /* A record for another frame cannot outlive a traced change of its
          * PTE; unmap it properly all the same. */
-        if (rec && zap_range(m, s, lpn, 1) < 0)
+        if (rec && mmu_zap_range(m, s, lpn, 1) < 0)
             return done(r, MMU_ERROR);
         if (fill(m, s, &mode, &w, linear, user, prot, want_w) < 0)
             return done(r, MMU_ERROR);
@@ -328,13 +340,33 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
         return done(r, MMU_HIDDEN);
     }
     mmu_settle(m);
-    mode = mmu_mode(m, m->cr3 & PTE_FRAME);
-    if (!walk32(&m->mem, &mode, linear, (enum walk_access)acc, (user ? WALK_USER : 0) | WALK_SET_AD,
-                &w)) {
+    mode = mmu_mode(m, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte);
+    if (!walk_translate(&m->mem, &mode, linear, (enum walk_access)acc,
+                        (user ? WALK_USER : 0) | WALK_SET_AD, &w)) {
         r->error = w.error;
         r->cr2 = w.cr2;
         return done(r, MMU_GUEST_PF);
     }
     r->gpa = w.gpa;
     return done(r, MMU_HIDDEN);
+}
+
+void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool user)
+{
+    struct mspace *s = ms_of(sp);
+    struct mmu_fault_result r;
+    struct walk_mode mode;
+    struct walk w;
+
+    if (s->identity || !s->keyed)
+        return;
+    mmu_settle(m);
+    mode = mmu_mode(m, s->cr3, s->pdpte);
+    user = user || s->view == MMU_VIEW_USER;
+    /* A probe: no A/D written. Only entries the guest already marked
+     * accessed, so the fill sets nothing the guest did not set. */
+    if (!walk_translate(&m->mem, &mode, linear, WALK_READ, user ? WALK_USER : 0, &w) ||
+        !(w.pde & PTE_A) || (w.page_size == PAGE_4K && !(w.pte & PTE_A)))
+        return;
+    mmu_fault(m, sp, linear, MMU_READ, user, &r);
 }

@@ -56,7 +56,8 @@ struct mspace {
     bool keyed;                    /* holds (cr3, view) */
     bool drop_pending;             /* emptied inside an rmap callback: rmap_drop_space later */
     uint8_t view;                  /* enum mmu_view */
-    uint32_t cr3;                  /* page-directory base (CR3 & PTE_FRAME) */
+    uint32_t cr3;                  /* page-directory base (CR3 & PTE_FRAME); PAE: CR3 */
+    uint64_t pdpte[4];             /* PAE: the PDPTE registers it was keyed with */
     uint64_t lru;                  /* last activation; 0: emptied, recycle first */
     uint32_t recs, nrecs;          /* its records */
     uint32_t maps;                 /* modelled VMAs of the reservation */
@@ -86,8 +87,9 @@ struct mmu {
     bool ident_mapped;
     bool broken;                   /* a shadow could not be made coherent: faults say ERROR */
     /* Paging state of the last activation (walk.h struct walk_mode). */
-    bool paging, wp, pse;
+    bool paging, wp, pse, pae, nxe;
     uint32_t cr3;
+    uint64_t pdpte[4];
     uint64_t tick;
     /* Records. */
     struct mrec *rec;
@@ -127,15 +129,21 @@ static inline int prot_want(const struct mmu *m, uint32_t frame, bool want_w)
         return PROT_RW;
     return PROT_R;
 }
-static inline struct walk_mode mmu_mode(const struct mmu *m, uint32_t cr3)
+/* The walk mode of a space keyed (cr3, pdpte) under the current rules. */
+static inline struct walk_mode mmu_mode(const struct mmu *m, uint32_t cr3, const uint64_t *pdpte)
 {
-    return (struct walk_mode){ .cr3 = cr3, .wp = m->wp, .pse = m->pse, .pat = m->cfg.pat };
+    struct walk_mode w = { .cr3 = cr3, .wp = m->wp, .pse = m->pse, .pat = m->cfg.pat,
+                           .pae = m->pae, .nxe = m->nxe };
+    if (m->pae)
+        for (int i = 0; i < 4; i++)
+            w.pdpte[i] = pdpte[i];
+    return w;
 }
 
 /* mmu_map.c: records and host mappings. Functions that change mappings
  * return 0 or -errno and keep records, model and host in step. `keep` is
  * the space being worked on: eviction never empties it. */
-uint32_t rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
+uint32_t mmu_rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn);
 /* Protection a record should have now: writable only if the guest allows
  * it and the frame is neither traced nor code. */
 int rec_desired_prot(const struct mmu *m, const struct mrec *r);
@@ -143,9 +151,9 @@ int rec_desired_prot(const struct mmu *m, const struct mrec *r);
  * which lie in one RAM region, with prot; want_w[i] per page. */
 int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t frame, int prot,
             const uint8_t *want_w);
-int set_prot(struct mmu *m, uint32_t r, int prot);
+int mmu_set_prot(struct mmu *m, uint32_t r, int prot);
 /* Unmap the recorded pages of [lpn, lpn + n). */
-int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
+int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
 /* Unmap everything in s; drop_deps: also forget its rmap dependents (now,
  * or after the callback we are in). */
 void space_reset(struct mmu *m, struct mspace *s, bool drop_deps);

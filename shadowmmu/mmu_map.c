@@ -11,6 +11,7 @@
  * used other space (DESIGN §4, "Limits"), which never fails for that reason
  * itself (space_reset). All of it is async-signal-safe. */
 #define _GNU_SOURCE
+#include "decoder/x86.h"
 #include "shadowmmu/mmu_internal.h"
 
 #include <errno.h>
@@ -23,10 +24,10 @@ static uint32_t key_of(const struct mspace *s, uint32_t lpn) { return (uint32_t)
 
 static uint32_t *bucket(const struct mmu *m, uint32_t key)
 {
-    return &m->hash[(key * 0x9e3779b1u) >> m->hash_shift];
+    return &m->hash[fib_hash32(key, 32 - m->hash_shift)];
 }
 
-uint32_t rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn)
+uint32_t mmu_rec_find(const struct mmu *m, const struct mspace *s, uint32_t lpn)
 {
     uint32_t key = key_of(s, lpn);
     for (uint32_t r = *bucket(m, key); r; r = m->rec[r].hnext)
@@ -120,7 +121,7 @@ static struct pstate page_state(const struct mmu *m, const struct mspace *s, int
         frame = (uint32_t)lpn;
         st.prot = frame_is_code(m, frame) ? PROT_R : PROT_RW;
     } else {
-        uint32_t r = rec_find(m, s, (uint32_t)lpn);
+        uint32_t r = mmu_rec_find(m, s, (uint32_t)lpn);
         if (!r)
             return st;
         frame = m->rec[r].frame;
@@ -231,7 +232,7 @@ int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t 
     return 0;
 }
 
-int set_prot(struct mmu *m, uint32_t r, int prot)
+int mmu_set_prot(struct mmu *m, uint32_t r, int prot)
 {
     struct mrec *p = &m->rec[r];
     struct mspace *s = space_of_rec(m, p);
@@ -256,7 +257,7 @@ int set_prot(struct mmu *m, uint32_t r, int prot)
     return 0;
 }
 
-int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n)
+int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n)
 {
     bool sparse, found = false;
     int delta = 0, rc;
@@ -272,7 +273,7 @@ int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n)
             found = lpn_of_rec(&m->rec[r]) - lpn < n;
     } else {
         for (uint32_t i = 0; i < n && !found; i++)
-            found = rec_find(m, s, lpn + i) != 0;
+            found = mmu_rec_find(m, s, lpn + i) != 0;
     }
     if (!found)
         return 0;
@@ -301,7 +302,7 @@ int zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n)
         }
     } else {
         for (uint32_t i = 0; i < n; i++) {
-            uint32_t r = rec_find(m, s, lpn + i);
+            uint32_t r = mmu_rec_find(m, s, lpn + i);
             if (!r)
                 continue;
             delta -= breaks_around(m, s, lpn + i);

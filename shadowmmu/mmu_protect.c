@@ -36,7 +36,7 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
     if (npages >= RMAP_ALL_PAGES)
         space_reset(m, s, false);   /* the rmap drops the space's dependents itself */
     else
-        zap_range(m, s, linear >> 12, npages);
+        mmu_zap_range(m, s, linear >> 12, npages);
     m->in_cb = was;
 }
 
@@ -63,7 +63,7 @@ void mmu_settle(struct mmu *m)
 
 /* ---- protecting a frame ------------------------------------------------- */
 
-/* Make every writable mapping of `frame` read-only. A set_prot that fails
+/* Make every writable mapping of `frame` read-only. A mmu_set_prot that fails
  * even after evictions falls back to unmapping the page, then the space:
  * a writable alias of a protected frame must not survive. */
 void protect_frame(struct mmu *m, uint32_t frame)
@@ -77,9 +77,9 @@ restart:
         if (p->prot != PROT_RW)
             continue;
         m->st.write_protects++;
-        if (set_prot(m, r, PROT_R) < 0) {
+        if (mmu_set_prot(m, r, PROT_R) < 0) {
             struct mspace *s = space_of_rec(m, p);
-            if (zap_range(m, s, lpn_of_rec(p), 1) < 0)
+            if (mmu_zap_range(m, s, lpn_of_rec(p), 1) < 0)
                 space_reset(m, s, false);
             goto restart;
         }
@@ -116,7 +116,7 @@ restart:
         uint64_t gen = m->evict_gen;
         next = m->rec[r].fnext;
         if (m->rec[r].prot != PROT_RW && rec_desired_prot(m, &m->rec[r]) == PROT_RW) {
-            set_prot(m, r, PROT_RW);
+            mmu_set_prot(m, r, PROT_RW);
             if (m->evict_gen != gen)
                 goto restart;
         }
@@ -154,13 +154,13 @@ enum mmu_store mmu_unprotect_for_store(struct mmu *m, struct space *sp, uint32_t
     mmu_settle(m);
     traced = rmap_write_begin(m->rm, gpa, len);
     mmu_settle(m);
-    r = rec_find(m, s, lpn);
+    r = mmu_rec_find(m, s, lpn);
     if (r && m->rec[r].frame != frame) {
-        zap_range(m, s, lpn, 1);
+        mmu_zap_range(m, s, lpn, 1);
         r = 0;
     }
     if (!traced && r && rec_desired_prot(m, &m->rec[r]) == PROT_RW &&
-        set_prot(m, r, PROT_RW) == 0) {
+        mmu_set_prot(m, r, PROT_RW) == 0) {
         m->st.dirty_upgrades++;
         return MMU_STORE_RETRY;
     }
@@ -171,9 +171,9 @@ enum mmu_store mmu_unprotect_for_store(struct mmu *m, struct space *sp, uint32_t
             space_reset(m, s, false);
         if (map_run(m, s, lpn, 1, frame, PROT_RW, &not_writable) < 0)
             return MMU_STORE_RETRY;
-        r = rec_find(m, s, lpn);
+        r = mmu_rec_find(m, s, lpn);
         temp = true;
-    } else if (m->rec[r].prot != PROT_RW && set_prot(m, r, PROT_RW) < 0) {
+    } else if (m->rec[r].prot != PROT_RW && mmu_set_prot(m, r, PROT_RW) < 0) {
         return MMU_STORE_RETRY;
     }
     pd = !m->pend[0].used ? &m->pend[0] : !m->pend[1].used ? &m->pend[1] : &m->pend[0];
@@ -194,11 +194,11 @@ void mmu_store_done(struct mmu *m, uint32_t gpa, unsigned len)
             continue;
         pd->used = false;
         traced |= pd->traced;
-        r = rec_find(m, pd->s, pd->lpn);
+        r = mmu_rec_find(m, pd->s, pd->lpn);
         if (!r || m->rec[r].frame != pd->frame)
             continue;
-        if (pd->temp || set_prot(m, r, rec_desired_prot(m, &m->rec[r])) < 0)
-            zap_range(m, pd->s, pd->lpn, 1);
+        if (pd->temp || mmu_set_prot(m, r, rec_desired_prot(m, &m->rec[r])) < 0)
+            mmu_zap_range(m, pd->s, pd->lpn, 1);
     }
     if (traced && page)
         rmap_write_end(m->rm, gpa, len, page);

@@ -9,14 +9,16 @@
  *   snap[]    the 4 KiB snapshot of pages[i] is snap[i].
  *   deps[]    one record per (space, pde) -> page; doubly linked in the
  *             page's list. Free records are chained through next.
- *   slot[]    per space, RMAP_PD + 1 dependents: slot[space][j] is the
+ *   slot[]    per space, RMAP_DEPS dependents: slot[space][j] is the
  *             dependent for PDE j (a page table), slot[space][RMAP_PD] the
- *             page directory. A space's PDE references one table at a time,
- *             so this finds, replaces or removes a dependent in O(1).
+ *             page directory, and the PAE ones (rmap.h). A space's PDE
+ *             references one table at a time, so this finds, replaces or
+ *             removes a dependent in O(1).
  *
  * A page with no dependents is released at once (RMAP_UNUSED), except while
  * `pinned` (being added to, or the page directory of the space being added
  * to) or `dying` (being evicted: it is released once, at the end). */
+#include "decoder/x86.h"
 #include "shadowmmu/rmap.h"
 
 #include <assert.h>
@@ -26,7 +28,7 @@
 
 #define NIL 0xffffffffu
 #define ENTRIES 1024u
-#define SLOTS (RMAP_PD + 1)
+#define SLOTS RMAP_DEPS
 
 struct rpage {
     uint32_t gpa;               /* page aligned */
@@ -59,7 +61,7 @@ struct rmap {
     struct rhash *hash;
     uint32_t hash_mask, hash_shift;
     uint32_t *slot;             /* max_spaces * SLOTS */
-    uint16_t *scratch;          /* max_spaces: spaces collected during a diff */
+    uint32_t *scratch;          /* slots (space * SLOTS + pde) collected during a diff */
     struct rmap_stats st;
     bool busy;                  /* in a callback: re-entry is a caller bug */
 };
@@ -68,7 +70,7 @@ struct rmap {
 
 static uint32_t hash_home(const struct rmap *rm, uint32_t key)
 {
-    return (key * 0x9e3779b1u) >> rm->hash_shift;
+    return fib_hash32(key, 32 - rm->hash_shift);
 }
 
 static uint32_t hash_find(const struct rmap *rm, uint32_t gpa)
@@ -156,6 +158,45 @@ static uint32_t *slot_of(const struct rmap *rm, unsigned space, unsigned pde)
     return &rm->slot[(size_t)space * SLOTS + pde];
 }
 
+/* ---- dependent geometry (rmap.h: what `pde` names) ----------------------- */
+
+static bool dep_is_dir(unsigned pde) { return pde == RMAP_PD || pde >= RMAP_PAE_PD(0); }
+static bool dep_is_wide(unsigned pde) { return pde > RMAP_PD; }
+
+/* The linear range entry e of the page governs for this dependent, and for
+ * a directory the slot of the table dependency the entry carries. */
+static void dep_range(unsigned pde, unsigned e, uint32_t *linear, uint32_t *npages, unsigned *child)
+{
+    if (pde < RMAP_PD) {                       /* 32-bit page table of PDE pde */
+        *linear = (uint32_t)pde << 22 | (uint32_t)e << 12;
+        *npages = 1;
+    } else if (pde == RMAP_PD) {               /* 32-bit page directory */
+        *linear = (uint32_t)e << 22;
+        *npages = 1024;
+        *child = e;
+    } else if (pde < RMAP_PAE_PD(0)) {         /* PAE page table of PDE j */
+        *linear = (uint32_t)(pde - RMAP_PAE_PT(0)) << 21 | (uint32_t)e << 12;
+        *npages = 1;
+    } else {                                   /* PAE page directory k */
+        unsigned k = pde - RMAP_PAE_PD(0);
+        *linear = (uint32_t)k << 30 | (uint32_t)e << 21;
+        *npages = 512;
+        *child = RMAP_PAE_PT(k * 512 + e);
+    }
+}
+
+/* The whole range of a page table dependent. */
+static void table_range(unsigned pde, uint32_t *linear, uint32_t *npages)
+{
+    if (pde < RMAP_PD) {
+        *linear = (uint32_t)pde << 22;
+        *npages = ENTRIES;
+    } else {
+        *linear = (uint32_t)(pde - RMAP_PAE_PT(0)) << 21;
+        *npages = 512;
+    }
+}
+
 static void zap(struct rmap *rm, unsigned space, uint32_t linear, uint32_t npages)
 {
     rm->st.zaps++;
@@ -227,11 +268,13 @@ static void page_evict(struct rmap *rm, uint32_t p, enum rmap_why why)
     while (pg->deps != NIL) {
         struct rdep *dp = &rm->deps[pg->deps];
         unsigned space = dp->space;
-        if (dp->pde == RMAP_PD) {
+        if (dep_is_dir(dp->pde)) {
             zap(rm, space, 0, RMAP_ALL_PAGES);
             drop_space(rm, space);          /* removes dp and anything else of space */
         } else {
-            zap(rm, space, (uint32_t)dp->pde << 22, ENTRIES);
+            uint32_t linear, npages;
+            table_range(dp->pde, &linear, &npages);
+            zap(rm, space, linear, npages);
             dep_unlink(rm, pg->deps);
         }
     }
@@ -314,7 +357,8 @@ struct rmap *rmap_create(const struct rmap_config *cfg, const struct rmap_ops *o
     rm->deps = calloc(rm->cfg.max_deps, sizeof *rm->deps);
     rm->hash = calloc(hsize, sizeof *rm->hash);
     rm->slot = calloc((size_t)rm->cfg.max_spaces * SLOTS, sizeof *rm->slot);
-    rm->scratch = calloc(rm->cfg.max_spaces, sizeof *rm->scratch);
+    /* A page may be up to 5 directories of one space (PD and PAE PDs). */
+    rm->scratch = calloc((size_t)rm->cfg.max_spaces * 5, sizeof *rm->scratch);
     if (!rm->pages || !rm->snap || !rm->deps || !rm->hash || !rm->slot || !rm->scratch) {
         rmap_destroy(rm);
         snprintf(err, errlen, "reverse map: cannot allocate %u pages", cfg->max_pages);
@@ -367,7 +411,7 @@ enum rmap_add_result rmap_add(struct rmap *rm, unsigned space, unsigned pde, uin
     uint32_t *slot, p, d, pd_page = NIL;
     enum rmap_add_result res = RMAP_ADD_KNOWN;
 
-    assert(!rm->busy && space < rm->cfg.max_spaces && pde <= RMAP_PD);
+    assert(!rm->busy && space < rm->cfg.max_spaces && pde < RMAP_DEPS);
     gpa &= ~0xfffu;
     slot = slot_of(rm, space, pde);
     p = hash_find(rm, gpa);
@@ -382,9 +426,12 @@ enum rmap_add_result rmap_add(struct rmap *rm, unsigned space, unsigned pde, uin
     /* Pin what eviction must not take: this space's page directory (a fill
      * registers it first, and evicting it would flush the space being
      * filled) and, once it exists, the page being added to. */
-    if (pde != RMAP_PD && *slot_of(rm, space, RMAP_PD) != NIL) {
-        pd_page = rm->deps[*slot_of(rm, space, RMAP_PD)].page;
-        rm->pages[pd_page].pinned++;
+    if (!dep_is_dir(pde)) {
+        unsigned dir = pde < RMAP_PD ? RMAP_PD : RMAP_PAE_PD((pde - RMAP_PAE_PT(0)) >> 9);
+        if (*slot_of(rm, space, dir) != NIL) {
+            pd_page = rm->deps[*slot_of(rm, space, dir)].page;
+            rm->pages[pd_page].pinned++;
+        }
     }
     if (p == NIL) {
         p = page_new(rm, gpa, page);
@@ -421,7 +468,7 @@ void rmap_remove(struct rmap *rm, unsigned space, unsigned pde)
 {
     uint32_t d;
 
-    assert(!rm->busy && space < rm->cfg.max_spaces && pde <= RMAP_PD);
+    assert(!rm->busy && space < rm->cfg.max_spaces && pde < RMAP_DEPS);
     d = *slot_of(rm, space, pde);
     if (d != NIL)
         dep_unlink(rm, d);
@@ -471,27 +518,43 @@ bool rmap_write_begin(struct rmap *rm, uint32_t gpa, unsigned len)
     return true;
 }
 
-/* Entry i of page p went from old (present) to something else: zap every
- * dependent's range. For a page directory, the space's dependency on the
- * table the old PDE referenced ends too — after the walk over p's list,
- * since that table may be p itself (a self-mapping directory). */
-static void zap_entry(struct rmap *rm, uint32_t p, unsigned i)
+/* Is a change of an entry from old to new stale for its shadow state?
+ * (rmap_entry_stale; a PAE entry's P is in its low half, and any change of
+ * its high half — frame bits, XD — matters.) */
+static bool wide_stale(uint64_t old, uint64_t new)
+{
+    return (old & 1u) && ((old ^ new) & ~(uint64_t)0xe00u);
+}
+
+/* Dword i (32-bit entry i, or half of PAE entry i/2) of page p changed from
+ * old to new: zap the range of every dependent whose entry went stale. For
+ * a page directory, the space's dependency on the table the old PDE
+ * referenced ends too — after the walk over p's list, since that table may
+ * be p itself (a self-mapping directory). narrow: stale as a 32-bit entry;
+ * wide: stale as (half of) a PAE entry. */
+static void zap_entry(struct rmap *rm, uint32_t p, unsigned i, bool narrow, bool wide)
 {
     unsigned npd = 0;
 
+    if (!narrow && !wide)
+        return;
     for (uint32_t d = rm->pages[p].deps; d != NIL; d = rm->deps[d].next) {
         const struct rdep *dp = &rm->deps[d];
-        if (dp->pde == RMAP_PD) {
-            zap(rm, dp->space, (uint32_t)i << 22, ENTRIES);
-            rm->scratch[npd++] = dp->space;
-        } else {
-            zap(rm, dp->space, (uint32_t)dp->pde << 22 | (uint32_t)i << 12, 1);
-        }
+        bool w = dep_is_wide(dp->pde);
+        uint32_t linear, npages;
+        unsigned child = 0;
+
+        if (!(w ? wide : narrow))
+            continue;
+        dep_range(dp->pde, w ? i >> 1 : i, &linear, &npages, &child);
+        zap(rm, dp->space, linear, npages);
+        if (dep_is_dir(dp->pde))
+            rm->scratch[npd++] = dp->space * SLOTS + child;
     }
     for (unsigned k = 0; k < npd; k++) {
-        uint32_t d = *slot_of(rm, rm->scratch[k], i);
+        uint32_t d = rm->slot[rm->scratch[k]];
         if (d != NIL)
-            dep_unlink(rm, d);   /* never releases p: p keeps its RMAP_PD dependent */
+            dep_unlink(rm, d);   /* never releases p: p keeps its directory dependent */
     }
 }
 
@@ -507,17 +570,29 @@ unsigned rmap_write_end(struct rmap *rm, uint32_t gpa, unsigned len, const void 
         return 0;
     if (len > 4096 - off)
         len = 4096 - off;
-    first = off >> 2;
-    last = (off + len - 1) >> 2;
-    for (unsigned i = first; i <= last; i++) {
-        uint32_t old = rm->snap[p][i], new;
-        memcpy(&new, &now[i], 4);
-        if (old == new)
+    /* Whole 8-byte pairs, so a PAE entry is judged with both halves; the
+     * extra dword of a pair is unchanged unless stored, and costs nothing. */
+    first = (off >> 2) & ~1u;
+    last = ((off + len - 1) >> 2) | 1u;
+    for (unsigned i = first; i <= last; i += 2) {
+        uint32_t old[2] = { rm->snap[p][i], rm->snap[p][i + 1] }, new[2];
+        uint64_t old64, new64;
+        bool wide;
+
+        memcpy(new, &now[i], 8);
+        if (old[0] == new[0] && old[1] == new[1])
             continue;
-        n++;
-        rm->snap[p][i] = new;
-        if (rmap_entry_stale(old, new))
-            zap_entry(rm, p, i);
+        n += (old[0] != new[0]) + (old[1] != new[1]);
+        rm->snap[p][i] = new[0];
+        rm->snap[p][i + 1] = new[1];
+        old64 = (uint64_t)old[1] << 32 | old[0];
+        new64 = (uint64_t)new[1] << 32 | new[0];
+        wide = wide_stale(old64, new64);
+        for (unsigned h = 0; h < 2; h++)
+            if (old[h] != new[h]) {
+                zap_entry(rm, p, i + h, rmap_entry_stale(old[h], new[h]), wide);
+                wide = false;   /* one zap per PAE entry */
+            }
     }
     rm->st.changed += n;
     return n;

@@ -28,6 +28,12 @@
  * is no longer a page table (fork rewriting it, or freed and reused as data):
  * tracing stops the same way.
  *
+ * PAE entries are 8 bytes: a 4-byte store changes half of one (Linux's
+ * set_pte writes the high half, then the low), an 8-byte one all of it.
+ * The diff compares both halves of every entry a store touched and zaps
+ * a dependent's range when the entry was present (P is in the low half)
+ * and anything but the available bits changed in either half.
+ *
  * Contract with the caller (the shadow fill and the write-fault handler):
  *   - shadow state is only ever built from present entries, so a change to
  *     an entry that was not present invalidates nothing;
@@ -46,7 +52,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RMAP_PD     1024u       /* `pde` of a dependent that uses the page as its page directory */
+/* What a dependent uses the page as (`pde` below). 32-bit paging: 0..1023,
+ * the page table of that PDE; RMAP_PD, the page directory (1024 entries of
+ * 4 bytes). PAE paging (8-byte entries, 512 a page): RMAP_PAE_PT(j), the
+ * page table of PDE j = linear >> 21 (0..2047, over the four directories);
+ * RMAP_PAE_PD(k), the page directory the PDPTE register k names. */
+#define RMAP_PD     1024u
+#define RMAP_PAE_PT(j) (1025u + (j))
+#define RMAP_PAE_PD(k) (3073u + (k))
+#define RMAP_DEPS   3077u       /* dependents a space can have */
 #define RMAP_ALL_PAGES (1u << 20)   /* zap npages covering a whole space */
 
 enum rmap_why {
@@ -58,9 +72,9 @@ enum rmap_why {
 struct rmap_ops {
     void *opaque;
     /* The shadow state of `space` for linear [linear, linear + npages * 4 KiB)
-     * may be stale: unmap it. npages is 1 (a PTE changed), 1024 (a PDE, or
-     * the page table behind it) or RMAP_ALL_PAGES (the page directory
-     * itself is no longer traced: flush the space). */
+     * may be stale: unmap it. npages is 1 (a PTE changed), 1024 or 512 (a
+     * PDE, or the page table behind it) or RMAP_ALL_PAGES (a page
+     * directory itself is no longer traced: flush the space). */
     void (*zap)(void *opaque, unsigned space, uint32_t linear, uint32_t npages);
     /* The page at `gpa` is no longer traced: lift its write protection,
      * unless something else (translated code) still needs it. */
@@ -97,8 +111,9 @@ enum rmap_add_result {
     RMAP_ADD_NEW = 1,       /* the page is newly traced: write-protect it in every space */
 };
 
-/* Space `space` uses the page at `gpa` as its page directory (pde = RMAP_PD)
- * or as the page table referenced by its PDE `pde` (0..1023). `page` is the
+/* Space `space` uses the page at `gpa` as its page directory (pde = RMAP_PD,
+ * RMAP_PAE_PD(k)) or as the page table referenced by its PDE `pde`
+ * (0..1023, RMAP_PAE_PT(j)). `page` is the
  * page's current 4 KiB, copied as the snapshot if the page is new. Replaces
  * whatever the same (space, pde) depended on before. Counts as use of the
  * page. May evict other pages (callbacks), never the page directory of
@@ -150,12 +165,15 @@ static inline bool rmap_entry_stale(uint32_t old, uint32_t new)
     return (old & 1u) && ((old ^ new) & ~0xe00u);
 }
 /* Does a store of `len` bytes at page offset `off` look like a PTE update
- * (KVM's detect_write_misaligned)? A single aligned 4-byte entry, or one
+ * (KVM's detect_write_misaligned)? A single aligned 4-byte entry or half
+ * of a PAE entry, an aligned 8-byte PAE entry (CMPXCHG8B, MOVQ), or one
  * byte at an entry's start (Linux's clear_bit on A/D/RW uses andb). */
 static inline bool rmap_store_aligned(unsigned off, unsigned len)
 {
     if (len == 1 && !(off & 3))
         return true;
+    if (len == 8)
+        return !(off & 7);
     return len == 4 && !(off & 3);
 }
 

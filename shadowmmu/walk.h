@@ -1,37 +1,56 @@
-/* walk — the guest page-table walker for IA-32 32-bit paging.
+/* walk — the guest page-table walker for IA-32 32-bit and PAE paging.
  *
- * One function, walk32(), does what the CPU's page walker does for
- * CR0.PG=1, CR4.PAE=0 (SDM vol. 3A §4.3): read the PDE selected by
- * linear[31:22] from the page directory at CR3[31:12]; if CR4.PSE=1 and the
- * PDE has PS=1 it maps a 4 MiB page, otherwise read the PTE selected by
- * linear[21:12] from the page table at PDE[31:12]. Then it applies the access
- * rights of §4.6, produces the #PF error code of §4.7, and sets the Accessed
- * and Dirty flags of §4.8 with compare-and-exchange, as a locked RMW would.
+ * What the CPU's page walker does for CR0.PG=1 (SDM vol. 3A §4.3, §4.4):
  *
- *      31          22 21          12 11            0
- *     +--------------+--------------+---------------+
- *     |  PDE index   |  PTE index   |  page offset  |   4 KiB page
- *     +--------------+--------------+---------------+
- *     |  PDE index   |       4 MiB page offset      |   4 MiB page (PSE)
- *     +--------------+------------------------------+
+ *   32-bit paging (CR4.PAE=0): read the PDE selected by linear[31:22] from
+ *   the page directory at CR3[31:12]; if CR4.PSE=1 and the PDE has PS=1 it
+ *   maps a 4 MiB page, otherwise read the PTE selected by linear[21:12] from
+ *   the page table at PDE[31:12]. 32-bit entries.
  *
- *   PDE/PTE:  31 .. 12 | 11 9 | 8 | 7     | 6 | 5 | 4   | 3   | 2   | 1   | 0
- *             frame    | AVL  | G | PS/PAT| D | A | PCD | PWT | U/S | R/W | P
+ *   PAE paging (CR4.PAE=1): the PDPTE selected by linear[31:30] comes from
+ *   the four PDPTE registers, loaded from the table at CR3[31:5] when CR3
+ *   was written (§4.4.1: a later edit of that table is not seen). It names
+ *   a page directory of 512 64-bit PDEs indexed by linear[29:21]; PS=1
+ *   maps a 2 MiB page (whatever CR4.PSE says), else a page table of 512
+ *   PTEs indexed by linear[20:12]. Bit 63 is execute-disable when
+ *   IA32_EFER.NXE=1, and reserved otherwise; bits 62:MAXPHYADDR are
+ *   reserved (§4.4.2).
+ *
+ *      31  30 29     21 20     12 11            0
+ *     +------+---------+---------+---------------+
+ *     |PDPTE | PDE idx | PTE idx |  page offset  |   PAE, 4 KiB page
+ *     +------+---------+---------+---------------+
+ *     |PDPTE | PDE idx |    2 MiB page offset    |   PAE, 2 MiB page
+ *     +------+---------+-------------------------+
+ *
+ * One loop over the two levels held in memory (walk_tmpl.h), compiled once
+ * per entry width, as KVM's arch/x86/kvm/mmu/paging_tmpl.h. Then the
+ * access rights of §4.6, the #PF error code of §4.7, and the Accessed and
+ * Dirty flags of §4.8 set with compare-and-exchange, as a locked RMW would.
+ *
+ *   PDE/PTE:  31 .. 12  | 11 9 | 8 | 7     | 6 | 5 | 4   | 3   | 2   | 1   | 0
+ *             frame     | AVL  | G | PS/PAT| D | A | PCD | PWT | U/S | R/W | P
  *   4 MiB PDE: 31..22 frame, 21..13 reserved (no PSE-36), 12 PAT, 7 PS=1.
+ *   2 MiB PDE (PAE): 31..21 frame, 20..13 reserved, 12 PAT, 7 PS=1; 63 XD.
  *
  * Guest-physical memory is reached only through the callbacks in struct
  * walk_mem, so the walker has no state of its own and can run in the SIGSEGV
- * handler (no allocation, no globals). Modelled on KVM's
- * arch/x86/kvm/mmu/paging_tmpl.h.
+ * handler (no allocation, no globals). A 64-bit entry is read as two dwords
+ * and A/D are set in its low dword (one vCPU: nobody tears it).
  *
- * The CPU modelled reports PSE, optionally PAT, and neither PSE-36 nor PAE,
- * nor SMEP/SMAP (CPUID.01H:EDX), so MAXPHYADDR = 32 (§4.1.4) and every
- * physical address fits in 32 bits. CR4.PGE/G is not modelled: every
+ * The CPU modelled reports PSE, PAE, PGE, PAT and NX but not PSE-36, SMEP
+ * or SMAP, and MAXPHYADDR = 32 (CPUID.80000008H:EAX[7:0], as on the 32-bit
+ * Pentium M and Core Duo that had PAE and NX): nothing lies above 4 GiB
+ * here, so PAE entry bits 62:32 are reserved (§4.4.2: bits 62:MAXPHYADDR)
+ * and every physical address fits in 32 bits. CR4.PGE/G: every
  * translation is treated as non-global, which is always safe for a shadow
- * that is flushed on CR3 writes. TODO(#5): SMEP/SMAP and PAE paging. */
+ * kept coherent by tracing (global pages only matter to a guest relying on
+ * stale TLB entries). TODO(#5): SMEP/SMAP. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "decoder/x86.h"
 
 /* Paging-structure entry bits, 32-bit paging (SDM vol. 3A tables 4-4..4-6). */
 #define PTE_P    (1u << 0)   /* present */
@@ -55,10 +74,21 @@
 #define PFEC_W    (1u << 1)  /* the access was a write */
 #define PFEC_U    (1u << 2)  /* the access was a user-mode access */
 #define PFEC_RSVD (1u << 3)  /* a reserved bit was set in a present entry */
-#define PFEC_I    (1u << 4)  /* instruction fetch; only with SMEP or PAE+NXE, so never here */
+#define PFEC_I    (1u << 4)  /* instruction fetch, with PAE paging and EFER.NXE=1 (no SMEP) */
 
 #define PAGE_4K  0x1000u
+#define PAGE_2M  0x200000u
 #define PAGE_4M  0x400000u
+
+/* PAE entries (SDM vol. 3A §4.4, tables 4-8..4-11). */
+#define WALK_MAXPHYADDR 32       /* CPUID.80000008H:EAX[7:0] */
+#define PAE_XD        (1ull << 63)                /* execute-disable (EFER.NXE=1) */
+#define PAE_FRAME     0x000ffffffffff000ull       /* bits 51:12; above M-1 reserved */
+#define PAE_FRAME_2M  0x000fffffffe00000ull
+#define PAE_RSVD_HIGH (((1ull << 63) - 1) & ~((1ull << WALK_MAXPHYADDR) - 1))  /* 62:M */
+#define PAE_RSVD_2M   0x001fe000ull               /* 2 MiB PDE bits 20:13 */
+#define PDPTE_RSVD    (~((1ull << WALK_MAXPHYADDR) - 1) | 0x1e6ull)   /* 63:M, 8:5, 2:1 */
+#define PDPTE_FRAME   0x0000000ffffff000ull
 
 /* Guest-physical memory. read32 reads the aligned dword at gpa and sets *ok
  * (false: no memory there). cmpxchg32 stores `new` at gpa if it still holds
@@ -73,18 +103,41 @@ struct walk_mem {
 
 /* The paging mode: the parts of CR0, CR3, CR4 and CPUID the walk depends on. */
 struct walk_mode {
-    uint32_t cr3;       /* page-directory base in bits 31:12; PWT/PCD ignored */
+    uint32_t cr3;       /* page-directory base in bits 31:12; PWT/PCD ignored (PAE: unused,
+                           the PDPTEs below are what CR3 loaded) */
     bool wp;            /* CR0.WP */
     bool pse;           /* CR4.PSE */
     bool pat;           /* CPUID.01H:EDX.PAT: without it, PAT bits are reserved when CR4.PSE=1 */
+    bool pae;           /* CR4.PAE */
+    bool nxe;           /* IA32_EFER.NXE (PAE only) */
+    uint64_t pdpte[4];  /* PAE: the PDPTE registers (checked for reserved bits when loaded) */
 };
 
-#define WALK_CR0_WP   (1u << 16)
-#define WALK_CR4_PSE  (1u << 4)
+/* 32-bit paging (CR4.PAE must be 0, or see walk_mode_pae). */
 static inline struct walk_mode walk_mode_of(uint32_t cr0, uint32_t cr3, uint32_t cr4, bool pat)
 {
-    return (struct walk_mode){ .cr3 = cr3, .wp = (cr0 & WALK_CR0_WP) != 0,
-                               .pse = (cr4 & WALK_CR4_PSE) != 0, .pat = pat };
+    return (struct walk_mode){ .cr3 = cr3, .wp = (cr0 & CR0_WP) != 0,
+                               .pse = (cr4 & CR4_PSE) != 0, .pat = pat };
+}
+/* Either mode: with CR4.PAE=1, the PDPTE registers and IA32_EFER. */
+static inline struct walk_mode walk_mode_pae(uint32_t cr0, uint32_t cr3, uint32_t cr4,
+                                             uint64_t efer, const uint64_t pdpte[4], bool pat)
+{
+    struct walk_mode m = walk_mode_of(cr0, cr3, cr4, pat);
+
+    if (cr4 & CR4_PAE) {
+        m.pae = true;
+        m.nxe = (efer & EFER_NXE) != 0;
+        for (int i = 0; i < 4; i++)
+            m.pdpte[i] = pdpte[i];
+    }
+    return m;
+}
+/* Reserved bits of a PDPTE being loaded (§4.4.1): a present PDPTE with any
+ * of them set makes MOV CR0/CR3/CR4 fail with #GP(0). */
+static inline uint64_t walk_pdpte_rsvd(uint64_t pdpte)
+{
+    return (pdpte & 1) ? pdpte & PDPTE_RSVD : 0;
 }
 
 enum walk_access { WALK_READ, WALK_WRITE, WALK_FETCH };
@@ -97,55 +150,76 @@ enum walk_access { WALK_READ, WALK_WRITE, WALK_FETCH };
                                    (prefetch, debugger, translation of EIP for logs) */
 
 /* Effective access rights of a translation, combined over PDE and PTE
- * (SDM §4.6.1). A supervisor read or fetch of a valid translation is always
- * allowed (no SMEP/SMAP), so it has no bit. */
+ * (SDM §4.6.1). A supervisor read of a valid translation is always allowed
+ * (no SMEP/SMAP), so it has no bit; fetches need what reads need and, with
+ * PAE and EFER.NXE=1, XD=0 in every entry (§4.6.2). */
 #define WALK_PERM_SW (1u << 0)  /* supervisor may write: R/W=1 at both levels, or CR0.WP=0 */
 #define WALK_PERM_UR (1u << 1)  /* user may read and fetch: U/S=1 at both levels */
 #define WALK_PERM_UW (1u << 2)  /* user may write: U/S=1 and R/W=1 at both levels */
+#define WALK_PERM_NX (1u << 3)  /* no instruction fetch: XD=1 in an entry, EFER.NXE=1 */
 
-#define WALK_NO_PTE 0xffffffffu   /* pte_gpa of a 4 MiB translation */
+#define WALK_NO_PTE 0xffffffffu   /* pte_gpa of a 4 MiB or 2 MiB translation */
 
 struct walk {
     /* Filled on success and on faults, as far as the walk got. */
-    uint32_t pde_gpa, pde;      /* the PDE used and its value (after A/D updates) */
-    uint32_t pte_gpa, pte;      /* the PTE, or WALK_NO_PTE and 0 for a 4 MiB page */
-    /* Translation (walk32 returned true). */
+    uint32_t pde_gpa;           /* the PDE used */
+    uint32_t pte_gpa;           /* the PTE, or WALK_NO_PTE for a large page */
+    uint64_t pde, pte;          /* their values (after A/D updates); pte 0 for a large page */
+    uint64_t pdpte;             /* PAE: the PDPTE register used */
+    /* Translation (the walk returned true). */
     uint32_t frame;             /* gpa of the 4 KiB frame holding the linear address;
-                                   inside a 4 MiB page, the 4 KiB frame within it */
+                                   inside a large page, the 4 KiB frame within it (below
+                                   4 GiB: higher bits are reserved, MAXPHYADDR = 32) */
     uint32_t gpa;               /* frame | linear[11:0] */
-    uint32_t page_size;         /* PAGE_4K or PAGE_4M */
+    uint32_t page_size;         /* PAGE_4K, PAGE_2M or PAGE_4M */
     uint8_t perm;               /* WALK_PERM_* */
     bool dirty;                 /* D set in the final entry (after this walk): a shadow
                                    maps the page read-only until it is */
     /* Fault (walk32 returned false): deliver #PF with these. */
     uint32_t error;             /* #PF error code, PFEC_* */
     uint32_t cr2;               /* the faulting linear address */
-    uint8_t level;              /* 2: stopped at the PDE, 1: at the PTE (not present or
-                                   reserved bit); 0: a valid translation that denies the access */
+    uint8_t level;              /* 3: at the PDPTE (PAE, not present), 2: at the PDE, 1: at
+                                   the PTE (not present or reserved bit); 0: a valid
+                                   translation that denies the access */
     bool bus_error;             /* a table entry could not be read (gpa not backed):
                                    reported as not present, like KVM */
 };
 
 /* Translate `linear` for an access of type `acc` (flags: WALK_USER,
- * WALK_SET_AD). Returns true and fills the translation, or false and fills
- * the fault. With WALK_SET_AD, A is set in every entry used and D in the
- * final entry of a write, each only if clear, and only on success: a
- * faulting walk writes nothing. */
+ * WALK_SET_AD) under mode->pae's paging mode. Returns true and fills the
+ * translation, or false and fills the fault. With WALK_SET_AD, A is set in
+ * every entry used and D in the final entry of a write, each only if clear,
+ * and only on success: a faulting walk writes nothing. */
+bool walk_translate(const struct walk_mem *mem, const struct walk_mode *mode, uint32_t linear,
+                    enum walk_access acc, unsigned flags, struct walk *out);
+/* The same for one paging mode, which mode->pae must match: 32-bit or PAE. */
 bool walk32(const struct walk_mem *mem, const struct walk_mode *mode, uint32_t linear,
             enum walk_access acc, unsigned flags, struct walk *out);
+bool walk_pae(const struct walk_mem *mem, const struct walk_mode *mode, uint32_t linear,
+              enum walk_access acc, unsigned flags, struct walk *out);
 
-/* The pieces of walk32 that need no memory, for a shadow fill that looks at
- * neighbouring PTEs of a table it already walked (prefetch). */
+/* The pieces of the walk that need no memory, for a shadow fill that looks
+ * at neighbouring PTEs of a table it already walked (prefetch). Entries are
+ * 32-bit or PAE's 64-bit according to mode->pae. */
 
-/* Reserved bits of a present PDE (SDM §4.3): none unless CR4.PSE=1. */
-uint32_t walk_pde_rsvd(const struct walk_mode *mode, uint32_t pde);
-/* Reserved bits of a present PTE (SDM §4.3): bit 7 if CR4.PSE=1 and no PAT. */
-uint32_t walk_pte_rsvd(const struct walk_mode *mode, uint32_t pte);
-/* Is `pde` a 4 MiB mapping under this mode? */
-static inline bool walk_pde_is_4m(const struct walk_mode *mode, uint32_t pde)
+/* Reserved bits of a present PDE (SDM §4.3, §4.4.2): 32-bit paging, none
+ * unless CR4.PSE=1. */
+uint64_t walk_pde_rsvd(const struct walk_mode *mode, uint64_t pde);
+/* Reserved bits of a present PTE (SDM §4.3, §4.4.2): 32-bit paging, bit 7
+ * if CR4.PSE=1 and no PAT. */
+uint64_t walk_pte_rsvd(const struct walk_mode *mode, uint64_t pte);
+/* Is `pde` a large (4 MiB, or PAE's 2 MiB) mapping under this mode? */
+static inline bool walk_pde_is_large(const struct walk_mode *mode, uint64_t pde)
 {
-    return mode->pse && (pde & PTE_PS);
+    return (mode->pae || mode->pse) && (pde & PTE_PS);
 }
+static inline bool walk_pde_is_4m(const struct walk_mode *mode, uint64_t pde)
+{
+    return !mode->pae && walk_pde_is_large(mode, pde);
+}
+/* Entries per table and the shift of a PDE's range (22 or 21). */
+static inline unsigned walk_pt_entries(const struct walk_mode *mode) { return mode->pae ? 512 : 1024; }
+static inline unsigned walk_pde_shift(const struct walk_mode *mode) { return mode->pae ? 21 : 22; }
 /* WALK_PERM_* for a translation through `pde` and leaf `pte` (pass the PDE
- * twice for a 4 MiB page). */
-unsigned walk_perm(const struct walk_mode *mode, uint32_t pde, uint32_t pte);
+ * twice for a large page). */
+unsigned walk_perm(const struct walk_mode *mode, uint64_t pde, uint64_t pte);

@@ -19,7 +19,8 @@ int boot_read_file(const char *path, const char *what, size_t max, uint8_t **dat
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s '%s': %s", what, path, strerror(errno));
+        /* QEMU's words ("could not open kernel file"), which test runners match. */
+        snprintf(err, errlen, "could not open %s file '%s': %s", what, path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -166,3 +166,20 @@ struct misc_ports {
 };
 int misc_init(struct misc_ports *m, struct io_bus *bus, void (*on_reset)(void *opaque),
               void *reset_opaque);
+
+/* QEMU's pc-testdev (dev_pctestdev.c): a scratch register at 0xe0-0xe3 and
+ * 0xe8-0xeb, "flush page" at 0xe4, ISA IRQ line writes at 0x2000-0x2017,
+ * and 64 KiB of device memory the VM maps at PC_TESTDEV_MEM_BASE with
+ * pc_testdev_mem_read/write as its MMIO handlers. */
+#define PC_TESTDEV_IRQ_PORT 0x2000
+#define PC_TESTDEV_MEM_BASE 0xff000000u
+#define PC_TESTDEV_MEM_SIZE 0x10000u
+struct pc_testdev {
+    uint32_t data;            /* the scratch register */
+    uint32_t flushes;         /* flush-page writes seen */
+    irq_fn irq; void *irq_opaque;
+    uint8_t mem[PC_TESTDEV_MEM_SIZE];
+};
+int pc_testdev_init(struct pc_testdev *t, struct io_bus *bus, irq_fn irq, void *irq_opaque);
+uint32_t pc_testdev_mem_read(void *dev, uint32_t off, unsigned size);
+void pc_testdev_mem_write(void *dev, uint32_t off, unsigned size, uint32_t val);

@@ -67,7 +67,12 @@ static void bt_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     for (int i = 0; i < DT_NREGIONS; i++)
         vm_write_phys(vm, dt_regions[i].base, c->in.mem + dt_regions[i].off, dt_regions[i].size);
     vm_flush_code(vm);
-    if (dt_paging) {
+    if (dt_paging && dt_pae) {
+        static uint64_t pt[DT_PT_PAGES][512];
+        dt_page_tables_pae(pt);
+        vm_write_phys(vm, DT_PT, pt, sizeof pt);
+        vm_set_control(vm, 0x80010011, DT_PT, 0x20);    /* PG WP ET PE; PAE */
+    } else if (dt_paging) {
         /* Rewritten each case: the traced tables' A/D bits go back to clear
          * and the shadow follows. */
         static uint32_t pt[3][1024];

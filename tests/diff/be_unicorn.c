@@ -165,7 +165,7 @@ static void *uni_open(char *err, size_t errlen) {
         if (e) { snprintf(err, errlen, "uc_mem_map %08x: %s", dt_regions[i].base, uc_strerror(e)); return NULL; }
     }
     uc_mem_map(u->uc, SCRATCH, 0x1000, UC_PROT_ALL);
-    uc_mem_map(u->uc, DT_PT, 0x3000, UC_PROT_ALL);
+    uc_mem_map(u->uc, DT_PT, DT_PT_PAGES * 0x1000, UC_PROT_ALL);
     static const uint8_t stubs[] = {
         0x0f, 0xae, 0x0d, 0x00, 0x01, 0x05, 0x00,   /* 0x50000: fxrstor [0x50100] */
         0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
@@ -205,7 +205,15 @@ static void uni_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
 
     trace_begin(&u->tr, &r->an);
     uint32_t stop = dt_stop_eip(c);
-    if (dt_paging) {           /* the FXRSTOR/FXSAVE stubs run with paging off */
+    if (dt_paging && dt_pae) {
+        static uint64_t pt[DT_PT_PAGES][512];
+        uint32_t cr3 = DT_PT, cr4 = 0x620, cr0 = 0x80010033;  /* + PAE; PG WP NE ET MP PE */
+        dt_page_tables_pae(pt);
+        uc_mem_write(uc, DT_PT, pt, sizeof pt);
+        uc_reg_write(uc, UC_X86_REG_CR3, &cr3);
+        uc_reg_write(uc, UC_X86_REG_CR4, &cr4);
+        uc_reg_write(uc, UC_X86_REG_CR0, &cr0);
+    } else if (dt_paging) {    /* the FXRSTOR/FXSAVE stubs run with paging off */
         static uint32_t pt[3][1024];
         uint32_t cr3 = DT_PT, cr0 = 0x80010033;     /* PG WP NE ET MP PE */
         dt_page_tables(pt);
@@ -245,8 +253,9 @@ static void uni_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     /* FXSAVE from the stub; it touches neither GPRs nor EFLAGS. */
     u->faulted = false;
     if (dt_paging) {
-        uint32_t cr0 = 0x33;
+        uint32_t cr0 = 0x33, cr4 = 0x600;
         uc_reg_write(uc, UC_X86_REG_CR0, &cr0);
+        uc_reg_write(uc, UC_X86_REG_CR4, &cr4);
     }
     e = uc_emu_start(uc, SCRATCH + 0x10, SCRATCH + 0x17, 0, 1);
     uc_mem_read(uc, SCRATCH + 0x100, r->out.fx, 512);

@@ -119,4 +119,13 @@ extern bool dt_paging;
  * checked at every kind of instruction (DESIGN §8). 0: off. */
 extern unsigned dt_poll_storm;
 void dt_page_tables(uint32_t pt[3][1024]);
+/* --paging-pae: the same with PAE paging (CR4.PAE): the six pages at DT_PT
+ * are the PDPT, the page directories of the first and the last GiB and the
+ * page tables of the first and the last 2 MiB, 64-bit entries. No NX:
+ * Unicorn 2.0.1 drops every write of EFER.NXE (uc_reg_write of the MSR
+ * and a guest WRMSR alike, whatever the CPU model), so XD would be a
+ * reserved bit there; pg_pae and the walker's tests cover NX. */
+#define DT_PT_PAGES 6
+extern bool dt_pae;
+void dt_page_tables_pae(uint64_t pt[DT_PT_PAGES][512]);
 void dt_fx_default(uint8_t fx[512]);   /* the FNINIT/reset image */

@@ -27,6 +27,7 @@ bool dt_range_mapped(uint32_t a, uint32_t n) {
 
 bool dt_paging;
 unsigned dt_poll_storm;
+bool dt_pae;
 
 void dt_page_tables(uint32_t pt[3][1024]) {
     memset(pt, 0, 3 * 4096);
@@ -35,6 +36,17 @@ void dt_page_tables(uint32_t pt[3][1024]) {
     for (int i = 0; i < DT_NREGIONS; i++)
         for (uint32_t a = dt_regions[i].base; a - dt_regions[i].base < dt_regions[i].size; a += 4096)
             pt[a >> 22 ? 2 : 1][(a >> 12) & 1023] = a | 3;   /* P RW */
+}
+
+void dt_page_tables_pae(uint64_t pt[DT_PT_PAGES][512]) {
+    memset(pt, 0, DT_PT_PAGES * 4096);
+    pt[0][0] = (DT_PT + 0x1000) | 1;                 /* PDPTE 0 -> PD of the first GiB */
+    pt[0][3] = (DT_PT + 0x2000) | 1;                 /* PDPTE 3 -> PD of the last GiB */
+    pt[1][0] = (DT_PT + 0x3000) | 7;                 /* P RW US: 0..2 MiB */
+    pt[2][511] = (DT_PT + 0x4000) | 7;               /* the last 2 MiB */
+    for (int i = 0; i < DT_NREGIONS; i++)
+        for (uint32_t a = dt_regions[i].base; a - dt_regions[i].base < dt_regions[i].size; a += 4096)
+            pt[a >> 21 ? 4 : 3][(a >> 12) & 511] = a | 3;   /* P RW */
 }
 
 void dt_fx_default(uint8_t fx[512]) {

@@ -2,8 +2,9 @@
  * (issue #15): data segments nulled on a return to an outer ring, #DE
  * through a not-present gate, the I/O bitmap for wide accesses, CR4.TSD,
  * a stack segment with a non-zero base, a REP string with a based ES
- * taking a #PF midway, and code that differs between address spaces at
- * the same linear address. */
+ * taking a #PF midway, code that differs between address spaces at the
+ * same linear address, a task switch that loads CR3 from the TSS, and a
+ * page fault through a task gate. */
 #include "pg_lib.h"
 
 #define SEL_BASED_SS 0x38       /* gdt[7]: expand-up data, base STACK_BASE */
@@ -256,6 +257,92 @@ static void test_cr3_code(void)
     write_cr3((uint32_t)exact_pd);
 }
 
+/* ---- a task switch loads CR3 (SDM vol. 3A §7.3 step 12) ---------------------
+ * CR3 is a static field: read from the new TSS, never saved into the old
+ * one, so our own TSS must hold our CR3 for the way back. */
+#define SEL_TASK_T 0x48
+#define DATA_LIN   0x60000000u
+static struct tss task_t_tss;
+
+/* A ring-0 task at entry with its own stack and page directory, its TSS
+ * (limit 103: no I/O bitmap) at GDT selector sel. */
+static void init_task(struct tss *t, uint16_t sel, void (*entry)(void), uint8_t *stack_top, uint32_t *pd)
+{
+    t->eip = (uint32_t)entry;
+    t->eflags = 2;
+    t->esp = (uint32_t)stack_top;
+    t->cs = SEL_KCODE;
+    t->ss = t->ds = t->es = t->fs = t->gs = SEL_KDATA;
+    t->cr3 = (uint32_t)pd;
+    t->iomap = 104;
+    gdt[sel >> 3] = seg_desc((uint32_t)t, 103, 0x89, 0);
+}
+static uint8_t task_t_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t t_seen, t_cr3;
+__asm__(".text\ntask_t:\n"
+        "    mov 0x60000000, %eax\n    mov %eax, t_seen\n"
+        "    mov %cr3, %eax\n    mov %eax, t_cr3\n"
+        "    ljmp $0x28, $0\n    jmp task_t\n");
+void task_t(void);
+
+static void test_task_cr3(void)
+{
+    uint32_t *pd_t = pg_kernel_pd();
+    uint32_t *fa = pg_alloc(), *fb = pg_alloc();
+
+    fa[0] = 0xaaaa0001;
+    fb[0] = 0xbbbb0002;
+    pg_map(exact_pd, DATA_LIN, (uint32_t)fa, 0);
+    pg_map(pd_t, DATA_LIN, (uint32_t)fb, 0);
+    init_task(&task_t_tss, SEL_TASK_T, task_t, task_t_stack + sizeof task_t_stack, pd_t);
+    tss.cr3 = read_cr3();
+    for (int i = 0; i < 3; i++) {
+        __asm__ volatile("ljmp $0x48, $0" ::: "memory", "cc");
+        CHECK_EQ_CTX(t_seen, 0xbbbb0002, "round %d", i);
+        CHECK_EQ_CTX(t_cr3, (uint32_t)pd_t, "round %d", i);
+        CHECK_EQ_CTX(read_cr3(), (uint32_t)exact_pd, "round %d", i);
+        CHECK_EQ_CTX(peek32(DATA_LIN), 0xaaaa0001, "round %d", i);
+        CHECK_EQ_CTX(task_t_tss.cr3, (uint32_t)pd_t, "round %d", i);   /* never written */
+    }
+    __asm__ volatile("clts");
+}
+
+/* ---- #PF through a task gate ---------------------------------------------------
+ * The page-fault task gets the error code on its stack and CR2, maps the
+ * page and IRETs to the faulting task, which retries the access. */
+#define SEL_TASK_P 0x50
+#define PF_LIN     0x70000000u
+static struct tss task_p_tss;
+static uint8_t task_p_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t p_err, p_cr2, p_runs, p_saved_eip;
+void task_p_body(uint32_t err)
+{
+    p_err = err;
+    p_cr2 = read_cr2();
+    p_saved_eip = tss.eip;
+    p_runs++;
+    pg_map(exact_pd, PF_LIN, (uint32_t)pg_alloc(), PG_RW);
+}
+__asm__(".text\ntask_p:\n"
+        "    call task_p_body\n    add $4, %esp\n    iret\n    jmp task_p\n");
+void task_p(void);
+extern const char pf_store[];
+
+static void test_pf_task_gate(void)
+{
+    init_task(&task_p_tss, SEL_TASK_P, task_p, task_p_stack + sizeof task_p_stack, exact_pd);
+    idt[14] = (uint64_t)SEL_TASK_P << 16 | (uint64_t)0x85 << 40;
+    tss.cr3 = read_cr3();
+    __asm__ volatile(".globl pf_store\npf_store:\n\tmovl $0x600df00d, (%0)" : : "r"(PF_LIN) : "memory");
+    CHECK_EQ(p_runs, 1);
+    CHECK_EQ(p_err, PFE_W);                      /* not present, write, supervisor */
+    CHECK_EQ(p_cr2, PF_LIN);
+    CHECK_EQ(p_saved_eip, (uint32_t)pf_store);   /* the faulting store, retried after */
+    CHECK_EQ(peek32(PF_LIN), 0x600df00d);
+    pg_install_pf();
+    __asm__ volatile("clts");
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -269,5 +356,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     pg_enable(exact_pd);
     test_rep_pf_based_es();
     test_cr3_code();
+    test_task_cr3();
+    test_pf_task_gate();
     test_finish("pg_exact");
 }

@@ -24,26 +24,6 @@
 static uint32_t *pd;
 static uint32_t *ro_frame;
 
-static void check_pf(uint32_t err, uint32_t cr2, int line)
-{
-    CHECK_EQ_CTX(last_trap.vector, 14, "line %d", line);
-    CHECK_EQ_CTX(last_trap.error, err, "line %d", line);
-    CHECK_EQ_CTX(last_trap.eip, expect_eip, "line %d", line);
-    CHECK_EQ_CTX(pg_last_cr2, cr2, "line %d", line);
-}
-#define CHECK_PF(err, cr2) check_pf((err), (cr2), __LINE__)
-
-#define TRY_READ(a)                                                                         \
-    do {                                                                                    \
-        trap_reset();                                                                       \
-        __asm__ volatile(TRY_BEGIN "movl (%0), %%eax" TRY_END : : "r"(a) : "eax", "memory"); \
-    } while (0)
-#define TRY_WRITE(a)                                                                        \
-    do {                                                                                    \
-        trap_reset();                                                                       \
-        __asm__ volatile(TRY_BEGIN "movl $0x5a5a, (%0)" TRY_END : : "r"(a) : "memory");     \
-    } while (0)
-
 static void test_supervisor(void)
 {
     TRY_READ(NP + 12);

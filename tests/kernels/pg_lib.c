@@ -73,6 +73,14 @@ void pg_disable(void)
     write_cr0(read_cr0() & ~CR0_PG);
 }
 
+void pg_check_pf(uint32_t err, uint32_t cr2, int line)
+{
+    CHECK_EQ_CTX(last_trap.vector, 14, "line %d", line);
+    CHECK_EQ_CTX(last_trap.error, err, "line %d", line);
+    CHECK_EQ_CTX(last_trap.eip, expect_eip, "line %d", line);
+    CHECK_EQ_CTX(pg_last_cr2, cr2, "line %d", line);
+}
+
 /* The #PF gate: the hook decides, else sys_lib's stub 14 records it. */
 int pg_fault_c(struct trap_frame *f);
 int pg_fault_c(struct trap_frame *f)

@@ -57,6 +57,21 @@ extern int (*volatile pg_fault_hook)(struct trap_frame *f, uint32_t cr2);
 extern volatile uint32_t pg_last_cr2, pg_faults;
 void pg_install_pf(void);
 
+/* A #PF at expect_eip (TRY_BEGIN) with this error code and CR2. */
+void pg_check_pf(uint32_t err, uint32_t cr2, int line);
+#define CHECK_PF(err, cr2) pg_check_pf((err), (cr2), __LINE__)
+/* A 4-byte read or write of linear a that may fault (then resumes after it). */
+#define TRY_READ(a)                                                                         \
+    do {                                                                                    \
+        trap_reset();                                                                       \
+        __asm__ volatile(TRY_BEGIN "movl (%0), %%eax" TRY_END : : "r"(a) : "eax", "memory"); \
+    } while (0)
+#define TRY_WRITE(a)                                                                        \
+    do {                                                                                    \
+        trap_reset();                                                                       \
+        __asm__ volatile(TRY_BEGIN "movl $0x5a5a, (%0)" TRY_END : : "r"(a) : "memory");     \
+    } while (0)
+
 static inline void invlpg(const volatile void *p) { __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory"); }
 static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint32_t read_cr3(void) { uint32_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }

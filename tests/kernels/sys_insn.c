@@ -76,7 +76,7 @@ static void test_tsc_msr(void)
     CHECK_EQ(rdmsr(0x1b) & 0xfffff900u, 0xfee00900u);   /* APIC base, BSP, enabled */
     /* Unknown MSRs: #GP(0). */
     trap_reset();
-    __asm__ volatile(TRY_BEGIN "rdmsr" TRY_END : : "c"(0xc0000080u) : "eax", "edx", "memory");
+    __asm__ volatile(TRY_BEGIN "rdmsr" TRY_END : : "c"(0xc0000081u) : "eax", "edx", "memory");
     CHECK_TRAP(13, 0);
     trap_reset();
     __asm__ volatile(TRY_BEGIN "wrmsr" TRY_END : : "c"(0x3a), "a"(0), "d"(0) : "memory");

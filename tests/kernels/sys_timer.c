@@ -72,17 +72,22 @@ static void test_rate(void)
     uint8_t s = rtc_seconds();
     while (rtc_seconds() == s)
         ;
-    s = rtc_seconds();
     uint32_t t0 = ticks;
     uint64_t c0 = rdtsc();
-    while (rtc_seconds() == s)
-        ;
+    for (int i = 0; i < 2; i++) {
+        s = rtc_seconds();
+        while (rtc_seconds() == s)
+            ;
+    }
     uint32_t n = ticks - t0;
-    tsc_hz = rdtsc() - c0;
-    kprintf("sys_timer: %u timer interrupts in one RTC second\n", n);
-    /* Tolerant: a loaded host delays the timer signal and ticks merge,
-     * as on a PC whose interrupts are held off too long. */
-    CHECK(n >= RATE / 2 && n <= RATE * 13 / 10);
+    tsc_hz = (rdtsc() - c0) / 2;
+    kprintf("sys_timer: %u timer interrupts in two RTC seconds\n", n);
+    CHECK(n <= 2 * RATE * 13 / 10);
+    /* On a loaded host the monitor runs late and ticks merge in the PIC;
+     * the ones lost are handed in afterwards (catch-up), so the count
+     * reaches the rate, only later. */
+    wait_ticks(t0, 2 * RATE * 9 / 10, 5000);
+    CHECK(ticks - t0 >= 2 * RATE * 9 / 10);
 }
 
 static void test_hlt(void)

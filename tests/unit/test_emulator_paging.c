@@ -2,8 +2,8 @@
  * traced page table and reloads CR3 or INVLPGs sees every edit, and its
  * page-table stores become monitor callouts after a few traced faults
  * (adaptive translation); CR3 switches between two address spaces find
- * their shadow spaces cached; PAE paging is refused with a message; and
- * --shadow-spaces is parsed. */
+ * their shadow spaces cached; the same edits work on PAE's 64-bit
+ * entries; and --shadow-spaces is parsed. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,24 +94,34 @@ static enum vm_exit run(const char *code, size_t len, struct vm_regs *r)
 }
 #define RUN(bytes, r) run(bytes, sizeof(bytes) - 1, r)
 
+/* 100 times: point the (low half of the) PTE at `pte` to FA, reload CR3,
+ * add [X] to EBX; point it to FB, INVLPG, add [X] to EDX.
+ *   mov ecx, 100
+ *   1: mov dword [pte], FA|3; mov eax, cr3; mov cr3, eax; add ebx, [X]
+ *      mov dword [pte], FB|3; invlpg [X]; add edx, [X]
+ *      dec ecx; jnz 1b */
+static enum vm_exit run_pte_edits(uint32_t pte, struct vm_regs *r)
+{
+    char code[] = "\xb9\x64\x00\x00\x00"
+                  "\xc7\x05PTE_\x03\x00\x20\x00"
+                  "\x0f\x20\xd8\x0f\x22\xd8"
+                  "\x03\x1d\x00\x00\x40\x00"
+                  "\xc7\x05PTE_\x03\x10\x20\x00"
+                  "\x0f\x01\x3d\x00\x00\x40\x00"
+                  "\x03\x15\x00\x00\x40\x00"
+                  "\x49\x75\xd0";
+    memcpy(code + 7, &pte, 4);
+    memcpy(code + 29, &pte, 4);
+    return run(code, sizeof code - 1, r);
+}
+
 static void test_traced_pte_edits(void **s)
 {
     struct vm_regs r = { 0 };
     uint64_t adaptive = stat("adaptive");
 
     vm_set_control(vm, 0x80010011u, PD, 0);
-    /* mov ecx, 100
-     * 1: mov dword [PT1], FA|3; mov eax, cr3; mov cr3, eax; add ebx, [X]
-     *    mov dword [PT1], FB|3; invlpg [X]; add edx, [X]
-     *    dec ecx; jnz 1b */
-    assert_int_equal(RUN("\xb9\x64\x00\x00\x00"
-                         "\xc7\x05\x00\x30\x08\x00\x03\x00\x20\x00"
-                         "\x0f\x20\xd8\x0f\x22\xd8"
-                         "\x03\x1d\x00\x00\x40\x00"
-                         "\xc7\x05\x00\x30\x08\x00\x03\x10\x20\x00"
-                         "\x0f\x01\x3d\x00\x00\x40\x00"
-                         "\x03\x15\x00\x00\x40\x00"
-                         "\x49\x75\xd0", &r), VM_EXIT_STOP_EIP);
+    assert_int_equal(run_pte_edits(PT1, &r), VM_EXIT_STOP_EIP);
     assert_int_equal(r.gpr[EBX], 100 * 0xaaaa);
     assert_int_equal(r.gpr[EDX], 100 * 0xbbbb);
     /* Both PTE stores were traced, then re-translated as callouts. */
@@ -144,12 +154,28 @@ static void test_cr3_switches(void **s)
     assert_true(stat("mmu_cr3_hits") - hits >= 1998);
 }
 
-static void test_pae_refused(void **s)
+/* PAE paging (CR4.PAE): the same edits on a 64-bit PTE, stored as its
+ * low half, are seen after INVLPG and after a CR3 reload. */
+#define PDPT  0x86000u
+#define PAEPD 0x87000u
+#define PAEPT0 0x88000u         /* 0..2 MiB identity */
+#define PAEPTX 0x89000u         /* linear 0x400000 (PDE 2) */
+static void wr64(uint32_t a, uint64_t v) { wr(a, &v, 8); }
+
+static void test_pae_traced_edits(void **s)
 {
     struct vm_regs r = { 0 };
-    vm_set_control(vm, 0x80010011u, PD, 0x20);
-    assert_int_equal(RUN("\x90", &r), VM_EXIT_ERROR);
-    assert_non_null(strstr(vm_error(vm), "PAE"));
+
+    for (uint32_t i = 0; i < 512; i++)
+        wr64(PAEPT0 + i * 8, (uint64_t)(i << 12 | 3));
+    wr64(PDPT, PAEPD | 1);
+    wr64(PAEPD, PAEPT0 | 3);
+    wr64(PAEPD + 2 * 8, PAEPTX | 3);
+    wr64(PAEPTX, FB | 3);
+    vm_set_control(vm, 0x80010011u, PDPT, 0x20);
+    assert_int_equal(run_pte_edits(PAEPTX, &r), VM_EXIT_STOP_EIP);
+    assert_int_equal(r.gpr[EBX], 100 * 0xaaaa);
+    assert_int_equal(r.gpr[EDX], 100 * 0xbbbb);
     vm_set_control(vm, 0x11, 0, 0);
     assert_int_equal(RUN("\x90", &r), VM_EXIT_STOP_EIP);
 }
@@ -176,7 +202,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_traced_pte_edits),
         cmocka_unit_test(test_cr3_switches),
-        cmocka_unit_test(test_pae_refused),
+        cmocka_unit_test(test_pae_traced_edits),
         cmocka_unit_test(test_option),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

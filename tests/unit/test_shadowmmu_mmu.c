@@ -24,12 +24,7 @@
 #include "shadowmmu/mmu.h"
 #include "shadowmmu/walk.h"
 
-#define CR0_PE 0x1u
-#define CR0_WP 0x10000u
-#define CR0_PG 0x80000000u
 #define PAGING (CR0_PG | CR0_WP | CR0_PE)
-#define CR4_PSE 0x10u
-#define CR4_PAE 0x20u
 
 #define RAM_SIZE (16u << 20)
 #define RAM2_GPA 0x02000000u    /* a second region, 1 MiB, after a hole */
@@ -663,13 +658,14 @@ static void test_flood_on_own_directory(void **state)
     s = mmu_activate(f->m, PAGING, PD, 0, 0);
     assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_int_equal(fault(f, s, PD + 0x10, MMU_WRITE, false, NULL), MMU_TRACED_WRITE);
-    assert_int_equal(mmu_unprotect_for_store(f->m, s, PD + 0x10, PD + 0x10, 8), MMU_STORE_STEP);
+    /* 8 bytes across two 32-bit PDEs, not 8-aligned: no PTE update. */
+    assert_int_equal(mmu_unprotect_for_store(f->m, s, PD + 0x14, PD + 0x14, 8), MMU_STORE_STEP);
     mmu_space_info(f->m, s, &info);
     assert_int_equal(info.pages, 1);        /* only the page being stored to */
     assert_false(mmu_is_traced(f->m, PD));
     assert_true(writable(s, PD));
-    memset(s->base + PD + 0x10, 0, 8);
-    mmu_store_done(f->m, PD + 0x10, 8);
+    memset(s->base + PD + 0x14, 0, 8);
+    mmu_store_done(f->m, PD + 0x14, 8);
     assert_false(readable(s, PD));
     assert_false(readable(s, 0x400000));
     mmu_space_info(f->m, s, &info);
@@ -797,8 +793,110 @@ static void test_invlpg_and_mode_changes(void **state)
     assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_int_equal(win32(s, 0x400000), 0x220000);
     assert_int_equal(stats(f).flushes, 2);
-    /* PAE is not supported. */
-    assert_null(mmu_activate(f->m, PAGING, PD, CR4_PAE, 0));
+    /* PAE: another mode, so everything goes again. */
+    assert_non_null(mmu_activate(f->m, PAGING, PD, CR4_PAE, 0));
+    assert_int_equal(stats(f).flushes, 3);
+    rm_fx(f);
+}
+
+/* ---- PAE ---------------------------------------------------------------------- */
+
+#define PAE_PD   0x40000u       /* directory of PDPTE 0 */
+#define PAE_PT   0x41000u       /* table of PDE 2: linear 4..6 MiB */
+#define PAE_PD2  0x42000u       /* another directory */
+
+static void s64(struct fx *f, uint32_t gpa, uint64_t v)
+{
+    memcpy(ram_ptr(&f->ram, gpa, 8), &v, 8);
+}
+
+static struct space *pae_activate(struct fx *f, uint64_t pdpte0, unsigned cpl)
+{
+    struct mmu_regs r = { .cr0 = PAGING, .cr3 = 0x5020, .cr4 = CR4_PAE, .pdpte = { pdpte0 } };
+    return mmu_activate_regs(f->m, &r, cpl);
+}
+
+/* PAE spaces: keyed by the PDPTE registers; 2 MiB pages; 64-bit PTEs
+ * traced, a store to the high half of one zaps its page; prefetch stays
+ * inside one 512-entry table. */
+static void test_pae_spaces(void **state)
+{
+    struct mmu_config cfg = { .spaces = 4, .prefetch = 1024 };
+    struct fx *f = mk(&cfg);
+    struct mmu_space_info info;
+    struct mmu_fault_result r;
+    struct space *s, *t;
+
+    (void)state;
+    memset(ram_ptr(&f->ram, PAE_PD, 3 * 4096), 0, 3 * 4096);
+    s64(f, PAE_PD + 0 * 8, 0x000000u | PTE_PS | PTE_P | PTE_RW | PTE_A | PTE_D);   /* 0..2 MiB */
+    s64(f, PAE_PD + 1 * 8, 0x600000u | PTE_PS | PTE_P | PTE_RW | PTE_A);           /* 2..4 MiB */
+    s64(f, PAE_PD + 2 * 8, PAE_PT | PTE_P | PTE_RW | PTE_US);
+    for (uint32_t i = 0; i < 512; i++)
+        s64(f, PAE_PT + i * 8, (0x800000u + (i << 12)) | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D);
+    s = pae_activate(f, PAE_PD | 1, 0);
+    mmu_space_info(f->m, s, &info);
+    assert_true(info.pae);
+    /* A 2 MiB page, clean: mapped read-only, prefetched across it. */
+    assert_int_equal(fault(f, s, 0x212345, MMU_READ, false, NULL), MMU_HIDDEN);
+    assert_int_equal(win32(s, 0x212000), 0x612000);
+    assert_int_equal(win32(s, 0x3ff000), 0x7ff000);
+    assert_false(writable(s, 0x212000));
+    assert_int_equal(fault(f, s, 0x212345, MMU_WRITE, false, NULL), MMU_HIDDEN);
+    assert_true(g32(f, PAE_PD + 8) & PTE_D);
+    assert_true(writable(s, 0x212000));
+    /* 4 KiB pages: the group of 1024 covers two tables; only PT's half. */
+    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    assert_int_equal(win32(s, 0x5ff000), 0x9ff000);
+    assert_false(readable(s, 0x600000));
+    assert_true(mmu_is_traced(f->m, PAE_PD));
+    assert_true(mmu_is_traced(f->m, PAE_PT));
+    assert_false(mmu_is_traced(f->m, 0x5000));          /* the PDPT is not traced */
+    /* A traced store to the high half of a PTE (bit 32: reserved) zaps the
+     * page; the next access is the guest's RSVD fault. */
+    assert_int_equal(fault(f, s, PAE_PT + 3 * 8 + 4, MMU_WRITE, false, &r), MMU_TRACED_WRITE);
+    assert_true(readable(s, 0x403000));
+    assert_int_equal(mmu_unprotect_for_store(f->m, s, PAE_PT + 3 * 8 + 4, PAE_PT + 3 * 8 + 4, 4),
+                     MMU_STORE_STEP);
+    s32(f, PAE_PT + 3 * 8 + 4, 1);
+    mmu_store_done(f->m, PAE_PT + 3 * 8 + 4, 4);
+    assert_false(readable(s, 0x403000));
+    assert_true(readable(s, 0x404000));
+    assert_int_equal(fault(f, s, 0x403000, MMU_READ, false, &r), MMU_GUEST_PF);
+    assert_int_equal(r.error, PFEC_P | PFEC_RSVD);
+    /* Another PDPTE value is another space; the same one finds it again,
+     * whatever CR3 held (the PDPT was read when CR3 was loaded). */
+    s64(f, PAE_PD2, 0x000000u | PTE_PS | PTE_P | PTE_RW | PTE_A | PTE_D);
+    t = pae_activate(f, PAE_PD2 | 1, 0);
+    assert_ptr_not_equal(t, s);
+    assert_int_equal(fault(f, t, 0x1000, MMU_READ, false, NULL), MMU_HIDDEN);
+    assert_false(readable(t, 0x212000));
+    assert_ptr_equal(pae_activate(f, PAE_PD | 1, 0), s);
+    assert_true(readable(s, 0x404000));
+    /* The user view: the 2 MiB supervisor page is a user #PF. */
+    t = pae_activate(f, PAE_PD | 1, 3);
+    assert_int_equal(fault(f, t, 0x212000, MMU_READ, true, &r), MMU_GUEST_PF);
+    assert_int_equal(r.error, PFEC_P | PFEC_U);
+    assert_int_equal(fault(f, t, 0x404000, MMU_READ, true, NULL), MMU_HIDDEN);
+    /* INVLPG in the current PDPTE space. */
+    mmu_invlpg(f->m, 0x404000);
+    assert_false(readable(t, 0x404000));
+    /* EFER.NXE is part of the mode: changing it drops everything. */
+    {
+        struct mmu_regs rg = { .cr0 = PAGING, .cr3 = 0x5020, .cr4 = CR4_PAE, .efer = 1u << 11,
+                               .pdpte = { PAE_PD | 1 } };
+        uint64_t flushes = stats(f).flushes;
+        assert_ptr_equal(mmu_activate_regs(f->m, &rg, 0), s);
+        assert_int_equal(stats(f).flushes, flushes + 1);
+        assert_false(readable(s, 0x404000));
+        /* Fetch through an XD PDE with NXE: I/D in the error code. */
+        s64(f, PAE_PD + 1 * 8, (1ull << 63) | 0x600000u | PTE_PS | PTE_P | PTE_RW | PTE_A);
+        assert_int_equal(mmu_translate(f->m, 0x212000, MMU_FETCH, false, &r), MMU_GUEST_PF);
+        assert_int_equal(r.error, PFEC_P | PFEC_I);
+        assert_int_equal(mmu_translate(f->m, 0x212000, MMU_READ, false, &r), MMU_HIDDEN);
+        assert_int_equal(r.gpa, 0x612000);
+    }
+    check_model(f, s);
     rm_fx(f);
 }
 
@@ -1277,6 +1375,7 @@ int main(void)
         cmocka_unit_test(test_write_phys),
         cmocka_unit_test(test_lru_recycling),
         cmocka_unit_test(test_invlpg_and_mode_changes),
+        cmocka_unit_test(test_pae_spaces),
         cmocka_unit_test(test_code_pages),
         cmocka_unit_test(test_map_budget_eviction),
         cmocka_unit_test(test_record_eviction),

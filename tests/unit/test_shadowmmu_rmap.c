@@ -390,6 +390,77 @@ static void test_write_to_page_directory(void **state)
     assert_true(rmap_tracked(rm, 0x1000));
 }
 
+/* PAE tables (8-byte entries, 512 a page): a 4-byte store changes half an
+ * entry; the diff judges the whole entry (P in the low half) and zaps the
+ * dependent's range once, the 2 MiB of a PDE of directory k or the page of
+ * a PTE of table j; a changed PDE ends the dependency on its old table. */
+static void test_pae_entries(void **state)
+{
+    struct fx *f = *state;
+    struct rmap *rm = f->rm;
+    uint64_t pd[512], pt[512];
+    struct deps_seen d;
+
+    memset(pd, 0, sizeof pd);
+    memset(pt, 0, sizeof pt);
+    pd[5] = 0x6000u | 0x23;                  /* PDE 5 of directory 3: linear 0xc0a00000 */
+    pt[7] = 0x00abc000u | 0x23;              /* PTE 7 of table j = 0x605 */
+    pt[8] = 0x00abd000u;                     /* not present */
+    assert_int_equal(rmap_add(rm, 0, RMAP_PAE_PD(3), 0x1000, pd), RMAP_ADD_NEW);
+    assert_int_equal(rmap_add(rm, 0, RMAP_PAE_PT(3 * 512 + 5), 0x6000, pt), RMAP_ADD_NEW);
+    assert_int_equal(rmap_add(rm, 1, RMAP_PAE_PT(3 * 512 + 5), 0x6000, pt), RMAP_ADD_KNOWN);
+
+    /* The high half of a present PTE (Linux's set_pte writes it first). */
+    assert_true(rmap_write_begin(rm, 0x6000 + 7 * 8 + 4, 4));
+    pt[7] |= 1ull << 63;
+    assert_int_equal(rmap_write_end(rm, 0x6000 + 7 * 8 + 4, 4, pt), 1);
+    assert_int_equal(f->log.nzap, 2);
+    assert_true(saw_zap(&f->log, 0, 0xc0a07000u, 1));
+    assert_true(saw_zap(&f->log, 1, 0xc0a07000u, 1));
+    /* Available bits 11:9 of the low half: nothing to do. */
+    log_clear(&f->log);
+    rmap_note_use(rm, 0x6000);
+    assert_true(rmap_write_begin(rm, 0x6000 + 7 * 8, 4));
+    pt[7] |= 0xe00;
+    assert_int_equal(rmap_write_end(rm, 0x6000 + 7 * 8, 4, pt), 1);
+    assert_int_equal(f->log.nzap, 0);
+    /* A not-present entry, both halves in one 8-byte store: nothing either. */
+    rmap_note_use(rm, 0x6000);
+    assert_true(rmap_write_begin(rm, 0x6000 + 8 * 8, 8));
+    pt[8] = 0x00123000u | 0x3 | 1ull << 40;
+    assert_int_equal(rmap_write_end(rm, 0x6000 + 8 * 8, 8, pt), 2);
+    assert_int_equal(f->log.nzap, 0);
+    /* Both halves of a present entry in one store: one zap per dependent. */
+    rmap_note_use(rm, 0x6000);
+    assert_true(rmap_write_begin(rm, 0x6000 + 8 * 8, 8));
+    pt[8] = 0;
+    assert_int_equal(rmap_write_end(rm, 0x6000 + 8 * 8, 8, pt), 2);
+    assert_int_equal(f->log.nzap, 2);
+    assert_true(saw_zap(&f->log, 0, 0xc0a08000u, 1));
+
+    /* The PDE's high half changes: the 2 MiB range, and the table
+     * dependency of that PDE ends. */
+    log_clear(&f->log);
+    assert_true(rmap_write_begin(rm, 0x1000 + 5 * 8 + 4, 4));
+    pd[5] |= 1ull << 63;
+    assert_int_equal(rmap_write_end(rm, 0x1000 + 5 * 8 + 4, 4, pd), 1);
+    assert_int_equal(f->log.nzap, 1);
+    assert_true(saw_zap(&f->log, 0, 0xc0a00000u, 512));
+    d = deps_of(rm, 0x6000);
+    assert_int_equal(d.n, 1);
+    assert_true(has_dep(&d, 1, RMAP_PAE_PT(3 * 512 + 5)));
+
+    /* Evicting a page table zaps its 2 MiB; a PAE directory, the space. */
+    log_clear(&f->log);
+    assert_false(rmap_write_begin(rm, 0x6000 + 3, 4));      /* misaligned: flood */
+    assert_true(saw_zap(&f->log, 1, 0xc0a00000u, 512));
+    assert_false(rmap_tracked(rm, 0x6000));
+    log_clear(&f->log);
+    assert_false(rmap_write_begin(rm, 0x1000 + 2, 2));
+    assert_true(saw_zap(&f->log, 0, 0, RMAP_ALL_PAGES));
+    assert_false(rmap_tracked(rm, 0x1000));
+}
+
 static void test_lru_eviction(void **state)
 {
     struct fx *f = *state;
@@ -531,7 +602,7 @@ static void test_flood_detection(void **state)
     /* Stores that do not look like PTE updates stop tracing at once. */
     static const struct { unsigned off, len; bool ok; } st_[] = {
         { 0, 4, true }, { 4, 1, true }, { 1, 1, false }, { 0, 2, false },
-        { 2, 4, false }, { 0, 8, false }, { 8, 16, false },
+        { 2, 4, false }, { 0, 8, true }, { 4, 8, false }, { 8, 16, false },
     };
     for (size_t k = 0; k < sizeof st_ / sizeof st_[0]; k++) {
         assert_int_equal(rmap_store_aligned(st_[k].off, st_[k].len), st_[k].ok);
@@ -799,6 +870,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diff_reports_exactly_the_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_to_page_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_to_page_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pae_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lru_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_space_pd_is_pinned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dependent_pool_cap, setup, teardown),

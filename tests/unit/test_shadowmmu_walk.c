@@ -9,7 +9,8 @@
  * translation, error code, CR2, frame, rights and the entries' A/D bits
  * afterwards; the rest of guest RAM must be untouched. Then hand-written
  * cases with literal numbers, and the memory-callback corner cases (bus
- * errors, lost cmpxchg races). */
+ * errors, lost cmpxchg races). The same again for PAE paging: 64-bit
+ * entries over three levels, 2 MiB pages, XD/NXE, I/D and RSVD. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +49,32 @@ static uint32_t ram_get(struct ram *r, uint32_t gpa)
 static void ram_set(struct ram *r, uint32_t gpa, uint32_t v)
 {
     memcpy(r->b + gpa, &v, 4);
+}
+
+static uint64_t ram_get64(struct ram *r, uint32_t gpa)
+{
+    uint64_t v;
+    memcpy(&v, r->b + gpa, 8);
+    return v;
+}
+
+static void ram_set64(struct ram *r, uint32_t gpa, uint64_t v)
+{
+    memcpy(r->b + gpa, &v, 8);
+}
+
+/* A table entry of the width the mode uses. */
+static uint64_t entry_get(struct ram *r, const struct walk_mode *m, uint32_t gpa)
+{
+    return m->pae ? ram_get64(r, gpa) : ram_get(r, gpa);
+}
+
+static void entry_set(struct ram *r, const struct walk_mode *m, uint32_t gpa, uint64_t v)
+{
+    if (m->pae)
+        ram_set64(r, gpa, v);
+    else
+        ram_set(r, gpa, (uint32_t)v);
 }
 
 static uint32_t cb_read32(void *opaque, uint32_t gpa, bool *ok)
@@ -117,14 +144,17 @@ static const char *const ac_names[NR_AC_FLAGS] = {
     "cr0.wp", "cr4.pse", "cpuid.pat", "user", "write", "fetch", "set_ad",
 };
 
+/* One case of either enumeration (entries 32-bit, or 64-bit with PAE). */
 struct ac_case {
-    uint32_t linear, pde, pte, pde_gpa, pte_gpa;
+    uint32_t linear, pde_gpa, pte_gpa;
+    uint64_t pde, pte;
     struct walk_mode mode;
     enum walk_access acc;
     unsigned wflags;
     /* what the model expects */
     bool fault;
-    uint32_t error, pde_after, pte_after;
+    uint32_t error;
+    uint64_t pde_after, pte_after;
     uint8_t level, perm;
     uint32_t gpa, size;
     bool dirty;
@@ -154,6 +184,28 @@ static void ac_build(struct ac_case *c, unsigned flags, uint32_t linear)
                                   .wp = F(AC_CPU_WP), .pse = F(AC_CPU_PSE), .pat = F(AC_CPU_PAT) };
     c->acc = F(AC_ACCESS_WRITE) ? WALK_WRITE : F(AC_ACCESS_FETCH) ? WALK_FETCH : WALK_READ;
     c->wflags = (F(AC_ACCESS_USER) ? WALK_USER : 0) | (F(AC_SET_AD) ? WALK_SET_AD : 0);
+}
+
+/* The end of both models, for a translation of `size`: A/D when asked
+ * (§4.8: A in every entry used, D in the leaf on a write), and the address.
+ * A large page's frame is PT_GPA (the PDE bits the test uses). */
+static void ac_expect_translation(struct ac_case *c, bool set_ad, bool write, uint32_t size)
+{
+    bool large = size != PAGE_4K;
+
+    if (set_ad) {
+        c->pde_after |= PTE_A;
+        if (large && write)
+            c->pde_after |= PTE_D;
+        if (!large) {
+            c->pte_after |= PTE_A;
+            if (write)
+                c->pte_after |= PTE_D;
+        }
+    }
+    c->size = size;
+    c->gpa = large ? (PT_GPA & ~(size - 1)) | (c->linear & (size - 1)) : PAGE_GPA | (c->linear & 0xfffu);
+    c->dirty = (large ? c->pde_after : c->pte_after) & PTE_D;
 }
 
 /* The model: what the SDM says this case does. Written as a sequence of
@@ -212,63 +264,36 @@ static void ac_expect(struct ac_case *c, unsigned flags)
     if (c->fault)
         return;
 
-    /* A translation: A/D when asked. */
-    if (F(AC_SET_AD)) {
-        c->pde_after |= PTE_A;
-        if (large && write)
-            c->pde_after |= PTE_D;
-        if (!large) {
-            c->pte_after |= PTE_A;
-            if (write)
-                c->pte_after |= PTE_D;
-        }
-    }
-    if (large) {
-        c->gpa = (PT_GPA & 0xffc00000u) | (c->linear & 0x3fffffu);
-        c->size = PAGE_4M;
-        c->dirty = c->pde_after & PTE_D;
-    } else {
-        c->gpa = PAGE_GPA | (c->linear & 0xfffu);
-        c->size = PAGE_4K;
-        c->dirty = c->pte_after & PTE_D;
-    }
+    ac_expect_translation(c, F(AC_SET_AD), write, large ? PAGE_4M : PAGE_4K);
 }
 
-static void ac_show(char *buf, size_t n, unsigned flags)
-{
-    size_t o = snprintf(buf, n, "[");
-    for (unsigned i = 0; i < NR_AC_FLAGS && o < n; i++)
-        if (F(i))
-            o += snprintf(buf + o, n - o, " %s", ac_names[i]);
-    snprintf(buf + o, o < n ? n - o : 0, " ]");
-}
-
-/* Run one case; returns NULL or what went wrong. */
+/* Run one case of either enumeration; returns NULL or what went wrong. */
 static const char *ac_run(struct ram *r, const struct ac_case *c, struct walk *w)
 {
     struct walk_mem m = mem_of(r);
+    const struct walk_mode *mode = &c->mode;
     unsigned writes_expected;
     bool ok;
 
-    ram_set(r, c->pde_gpa, c->pde);
-    ram_set(r, c->pte_gpa, c->pte);
+    entry_set(r, mode, c->pde_gpa, c->pde);
+    entry_set(r, mode, c->pte_gpa, c->pte);
     r->cmpxchgs = r->writes = 0;
     memset(w, 0xa5, sizeof *w);
-    ok = walk32(&m, &c->mode, c->linear, c->acc, c->wflags, w);
+    ok = walk_translate(&m, mode, c->linear, c->acc, c->wflags, w);
 
     writes_expected = (c->pde_after != c->pde) + (c->pte_after != c->pte);
     if (ok == c->fault)
         return ok ? "translated, expected a fault" : "faulted, expected a translation";
-    if (ram_get(r, c->pde_gpa) != c->pde_after)
+    if (entry_get(r, mode, c->pde_gpa) != c->pde_after)
         return "PDE afterwards";
-    if (c->pte_gpa != c->pde_gpa && ram_get(r, c->pte_gpa) != c->pte_after)
+    if (c->pte_gpa != c->pde_gpa && entry_get(r, mode, c->pte_gpa) != c->pte_after)
         return "PTE afterwards";
     if (r->writes != writes_expected || r->cmpxchgs != writes_expected)
         return "number of cmpxchg";
-    if (w->pde_gpa != c->pde_gpa)
-        return "pde_gpa";
-    if (w->pde != c->pde_after)
-        return "pde value";
+    if (mode->pae && w->pdpte != mode->pdpte[c->linear >> 30])
+        return "pdpte";
+    if (!(c->fault && c->level == 3) && (w->pde_gpa != c->pde_gpa || w->pde != c->pde_after))
+        return "pde_gpa/pde";
     if (c->fault) {
         if (w->error != c->error)
             return "error code";
@@ -290,57 +315,78 @@ static const char *ac_run(struct ram *r, const struct ac_case *c, struct walk *w
         return "dirty";
     if (c->size == PAGE_4K && (w->pte_gpa != c->pte_gpa || w->pte != c->pte_after))
         return "pte_gpa/pte";
-    if (c->size == PAGE_4M && (w->pte_gpa != WALK_NO_PTE || w->pte != 0))
-        return "4 MiB walk reports a PTE";
+    if (c->size != PAGE_4K && (w->pte_gpa != WALK_NO_PTE || w->pte != 0))
+        return "large-page walk reports a PTE";
     return NULL;
 }
 
-static void test_access_enumeration(void **state)
-{
-    struct ram *r = *state;
-    unsigned failures = 0, cases = 0, faults = 0, large = 0, rsvd = 0;
-    uint8_t *pristine = calloc(1, RAM_SIZE);
-    uint32_t x = 0x2545f491u;
+/* One enumeration: its flags, its model, how it counts. */
+struct ac_kind {
+    const char *tag;
+    unsigned nflags, write_flag, fetch_flag;
+    const char *const *names;
+    void (*build)(struct ac_case *c, unsigned flags, uint32_t linear);
+    void (*expect)(struct ac_case *c, unsigned flags);
+    uint32_t seed;
+};
 
-    assert_non_null(pristine);
-    for (unsigned flags = 0; flags < (1u << NR_AC_FLAGS); flags++) {
+struct ac_tally { unsigned cases, faults, large, rsvd, nx, pdpte, failures; };
+
+/* Every combination of k's flags at a linear address that moves the PDE
+ * and PTE around the tables (xorshift32, never page aligned); afterwards
+ * the rest of guest RAM must be untouched (it starts zeroed). */
+static struct ac_tally ac_enumerate(struct ram *r, const struct ac_kind *k)
+{
+    struct ac_tally t = { 0 };
+    uint32_t x = k->seed;
+
+    for (unsigned flags = 0; flags < (1u << k->nflags); flags++) {
         struct ac_case c;
         struct walk w;
         const char *why;
 
-        if (F(AC_ACCESS_WRITE) && F(AC_ACCESS_FETCH))
+        if (F(k->write_flag) && F(k->fetch_flag))
             continue;
-        /* A linear address that moves the PDE and PTE around both tables
-         * (xorshift32), always with a non-zero page offset. */
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        ac_build(&c, flags, x | 0x10u);
-        ac_expect(&c, flags);
+        k->build(&c, flags, x | 0x10u);
+        k->expect(&c, flags);
         why = ac_run(r, &c, &w);
-        cases++;
-        faults += c.fault;
-        large += c.size == PAGE_4M;
-        rsvd += c.fault && (c.error & 8);
-        if (why && ++failures <= 10) {
+        t.cases++;
+        t.faults += c.fault;
+        t.large += c.size != PAGE_4K && !c.fault;
+        t.rsvd += c.fault && (c.error & PFEC_RSVD);
+        t.nx += c.fault && c.level == 0 && (c.error & PFEC_I);
+        t.pdpte += c.fault && c.level == 3;
+        if (why && ++t.failures <= 10) {
             char desc[400];
-            ac_show(desc, sizeof desc, flags);
-            print_message("FAIL %s at 0x%08x: %s (got error %#x level %u perm %#x gpa %#x, pde %#x)\n",
-                          desc, c.linear, why, w.error, w.level, w.perm, w.gpa,
-                          ram_get(r, c.pde_gpa));
+            size_t o = snprintf(desc, sizeof desc, "[");
+            for (unsigned i = 0; i < k->nflags && o < sizeof desc; i++)
+                if (F(i))
+                    o += snprintf(desc + o, sizeof desc - o, " %s", k->names[i]);
+            print_message("FAIL %s %s ] at 0x%08x: %s (got error %#x level %u perm %#x gpa %#x)\n",
+                          k->tag, desc, c.linear, why, w.error, w.level, w.perm, w.gpa);
         }
-        /* Undo, and make sure nothing else in RAM was touched. */
-        ram_set(r, c.pde_gpa, 0);
-        ram_set(r, c.pte_gpa, 0);
-        if ((flags & 0xffff) == 0 && memcmp(r->b, pristine, RAM_SIZE) != 0 && ++failures <= 10)
-            print_message("FAIL: stray write to guest RAM before case %#x\n", flags);
+        entry_set(r, &c.mode, c.pde_gpa, 0);    /* undo */
+        entry_set(r, &c.mode, c.pte_gpa, 0);
     }
-    if (memcmp(r->b, pristine, RAM_SIZE) != 0)
-        failures++;
-    print_message("walker: %u cases (%u faults, %u reserved-bit faults, %u via 4 MiB pages), %u failures\n",
-                  cases, faults, rsvd, large, failures);
-    free(pristine);
-    assert_int_equal(failures, 0);
+    for (uint32_t i = 0; i < RAM_SIZE; i += 4)
+        if (ram_get(r, i) && ++t.failures <= 10)
+            print_message("FAIL %s: stray write at 0x%x\n", k->tag, i);
+    print_message("%s walker: %u cases (%u faults, %u reserved-bit, %u at the PDPTE, %u with I/D, "
+                  "%u via large pages), %u failures\n", k->tag, t.cases, t.faults, t.rsvd, t.pdpte,
+                  t.nx, t.large, t.failures);
+    return t;
+}
+
+static void test_access_enumeration(void **state)
+{
+    static const struct ac_kind k = { "32-bit", NR_AC_FLAGS, AC_ACCESS_WRITE, AC_ACCESS_FETCH,
+                                      ac_names, ac_build, ac_expect, 0x2545f491u };
+    struct ac_tally t = ac_enumerate(*state, &k);
+
+    assert_int_equal(t.failures, 0);
     /* The model is not vacuous: it covers every outcome. */
-    assert_true(faults > 0 && rsvd > 0 && large > 0 && faults < cases);
+    assert_true(t.faults > 0 && t.rsvd > 0 && t.large > 0 && t.faults < t.cases);
 }
 
 /* ---- known answers ------------------------------------------------------ */
@@ -613,6 +659,197 @@ static void test_perm_helper(void **state)
     assert_int_equal(walk_perm(&wp, P, P), 0);
 }
 
+/* ---- PAE paging: the enumeration over 64-bit entries ---------------------- */
+
+/* The same method for PAE (SDM vol. 3A §4.4): every combination of PDPTE.P,
+ * PDE bits {P, R/W, U/S, A, D, PS, bit 13, XD, bit 32}, PTE bits {P, R/W,
+ * U/S, A, D, XD, bit 33}, CR0.WP, EFER.NXE and the access. Bits 32 and 33
+ * lie above MAXPHYADDR (32): reserved; XD is reserved without NXE; a fetch
+ * has I/D in its error code with NXE. The tables: PDPTE -> PD at PD_GPA
+ * (512 entries of 8 bytes) -> PT at PT_GPA, 2 MiB aligned so the PDE can
+ * also be read as a 2 MiB frame. */
+enum {
+    PX_PTE_P, PX_PTE_RW, PX_PTE_US, PX_PTE_A, PX_PTE_D, PX_PTE_XD, PX_PTE_HI,
+    PX_PDE_P, PX_PDE_RW, PX_PDE_US, PX_PDE_A, PX_PDE_D, PX_PDE_PS, PX_PDE_BIT13, PX_PDE_XD,
+    PX_PDE_HI, PX_PDPTE_P, PX_CPU_WP, PX_CPU_NXE,
+    PX_ACCESS_USER, PX_ACCESS_WRITE, PX_ACCESS_FETCH, PX_SET_AD,
+    NR_PX_FLAGS
+};
+
+static const char *const px_names[NR_PX_FLAGS] = {
+    "pte.p", "pte.rw", "pte.us", "pte.a", "pte.d", "pte.xd", "pte.33",
+    "pde.p", "pde.rw", "pde.us", "pde.a", "pde.d", "pde.ps", "pde.13", "pde.xd", "pde.32",
+    "pdpte.p", "cr0.wp", "efer.nxe", "user", "write", "fetch", "set_ad",
+};
+
+static uint64_t bit64(unsigned flags, unsigned f, uint64_t mask)
+{
+    return F(f) ? mask : 0;
+}
+
+static void px_build(struct ac_case *c, unsigned flags, uint32_t linear)
+{
+    memset(c, 0, sizeof *c);
+    c->linear = linear;
+    c->pde = PT_GPA | bit64(flags, PX_PDE_P, PTE_P) | bit64(flags, PX_PDE_RW, PTE_RW) |
+             bit64(flags, PX_PDE_US, PTE_US) | bit64(flags, PX_PDE_A, PTE_A) |
+             bit64(flags, PX_PDE_D, PTE_D) | bit64(flags, PX_PDE_PS, PTE_PS) |
+             bit64(flags, PX_PDE_BIT13, 1u << 13) | bit64(flags, PX_PDE_XD, PAE_XD) |
+             bit64(flags, PX_PDE_HI, 1ull << 32);
+    c->pte = PAGE_GPA | bit64(flags, PX_PTE_P, PTE_P) | bit64(flags, PX_PTE_RW, PTE_RW) |
+             bit64(flags, PX_PTE_US, PTE_US) | bit64(flags, PX_PTE_A, PTE_A) |
+             bit64(flags, PX_PTE_D, PTE_D) | bit64(flags, PX_PTE_XD, PAE_XD) |
+             bit64(flags, PX_PTE_HI, 1ull << 33);
+    c->pde_gpa = PD_GPA + ((linear >> 21) & 511) * 8;
+    /* As in 32-bit: the PTE is read from where the PDE points, bit 13 too. */
+    c->pte_gpa = ((uint32_t)c->pde & 0xfffff000u) + ((linear >> 12) & 511) * 8;
+    c->mode = (struct walk_mode){ .cr3 = 0xdead0000u /* unused with PAE */, .wp = F(PX_CPU_WP),
+                                  .pat = true, .pae = true, .nxe = F(PX_CPU_NXE) };
+    /* Only the PDPTE for this address is present (or not): the others
+     * must not be consulted. */
+    c->mode.pdpte[linear >> 30] = PD_GPA | bit64(flags, PX_PDPTE_P, PTE_P);
+    c->acc = F(PX_ACCESS_WRITE) ? WALK_WRITE : F(PX_ACCESS_FETCH) ? WALK_FETCH : WALK_READ;
+    c->wflags = (F(PX_ACCESS_USER) ? WALK_USER : 0) | (F(PX_SET_AD) ? WALK_SET_AD : 0);
+}
+
+static void px_expect(struct ac_case *c, unsigned flags)
+{
+    bool user = F(PX_ACCESS_USER), write = F(PX_ACCESS_WRITE), fetch = F(PX_ACCESS_FETCH);
+    bool nxe = F(PX_CPU_NXE), large, writable, user_ok, nx;
+
+    c->error = (write ? 2u : 0) | (user ? 4u : 0) | (fetch && nxe ? 16u : 0);   /* §4.7 */
+    c->pde_after = c->pde;
+    c->pte_after = c->pte;
+    if (!F(PX_PDPTE_P)) {
+        c->fault = true;
+        c->level = 3;
+        return;
+    }
+    if (!F(PX_PDE_P)) {
+        c->fault = true;
+        c->level = 2;
+        return;
+    }
+    large = F(PX_PDE_PS);                     /* PAE: PS counts whatever CR4.PSE says */
+    if (F(PX_PDE_HI) || (F(PX_PDE_XD) && !nxe) || (large && F(PX_PDE_BIT13))) {
+        c->fault = true;
+        c->level = 2;
+        c->error |= 1 | 8;
+        return;
+    }
+    writable = F(PX_PDE_RW);
+    user_ok = F(PX_PDE_US);
+    nx = nxe && F(PX_PDE_XD);
+    if (!large) {
+        if (!F(PX_PTE_P)) {
+            c->fault = true;
+            c->level = 1;
+            return;
+        }
+        if (F(PX_PTE_HI) || (F(PX_PTE_XD) && !nxe)) {
+            c->fault = true;
+            c->level = 1;
+            c->error |= 1 | 8;
+            return;
+        }
+        writable = writable && F(PX_PTE_RW);
+        user_ok = user_ok && F(PX_PTE_US);
+        nx = nx || (nxe && F(PX_PTE_XD));
+    }
+    c->perm = (writable || !F(PX_CPU_WP) ? WALK_PERM_SW : 0) | (user_ok ? WALK_PERM_UR : 0) |
+              (user_ok && writable ? WALK_PERM_UW : 0) | (nx ? WALK_PERM_NX : 0);
+    c->error |= 1;
+    if ((user && !user_ok) || (write && !writable && (user || F(PX_CPU_WP))) || (fetch && nx))
+        c->fault = true;
+    if (c->fault)
+        return;
+    ac_expect_translation(c, F(PX_SET_AD), write, large ? PAGE_2M : PAGE_4K);
+}
+
+static void test_pae_enumeration(void **state)
+{
+    static const struct ac_kind k = { "PAE", NR_PX_FLAGS, PX_ACCESS_WRITE, PX_ACCESS_FETCH,
+                                      px_names, px_build, px_expect, 0x6b8b4567u };
+    struct ac_tally t = ac_enumerate(*state, &k);
+
+    assert_int_equal(t.failures, 0);
+    assert_true(t.faults > 0 && t.rsvd > 0 && t.large > 0 && t.nx > 0 && t.pdpte > 0 &&
+                t.faults < t.cases);
+}
+
+/* PAE by hand: literal numbers for the PDPTE check, the frame of a 2 MiB
+ * page, an XD fetch, A/D in the low dword, reads beyond RAM. */
+static void test_pae_known_answers(void **state)
+{
+    struct ram *r = *state;
+    struct walk_mem m = mem_of(r);
+    struct walk_mode mode = { .wp = true, .pat = true, .pae = true, .nxe = true,
+                              .pdpte = { PD_GPA | 1, 0, 0xfff00000u | 1, PD_GPA | 1 } };
+    struct walk w;
+
+    memset(r->b, 0, RAM_SIZE);
+    /* PDPTE reserved bits (§4.4.1): 63:32, 8:5, 2:1; none if not present. */
+    assert_int_equal(walk_pdpte_rsvd(0x12345000u | 1), 0);
+    assert_int_equal(walk_pdpte_rsvd(0x12345000u | 0x18 | 1), 0);     /* PWT, PCD */
+    assert_int_equal(walk_pdpte_rsvd(0x12345000u | 2 | 1), 2);        /* R/W is reserved */
+    assert_int_equal(walk_pdpte_rsvd(0x12345000u | 0x20 | 1), 0x20);  /* A is reserved */
+    assert_int_equal(walk_pdpte_rsvd((1ull << 63) | 1), 1ull << 63);   /* no XD in a PDPTE */
+    assert_int_equal(walk_pdpte_rsvd((1ull << 32) | 1), 1ull << 32);   /* above MAXPHYADDR */
+    assert_int_equal(walk_pdpte_rsvd(0xffffffffffffffeull), 0);        /* not present */
+
+    /* 0xc0345678: PDPTE 3, PDE 1 maps 2 MiB at 0x00600000. */
+    ram_set64(r, PD_GPA + 1 * 8, 0x00600000u | PTE_PS | PTE_RW | PTE_P);
+    assert_true(walk_translate(&m, &mode, 0xc0345678u, WALK_WRITE, WALK_SET_AD, &w));
+    assert_int_equal(w.gpa, 0x00745678u);
+    assert_int_equal(w.frame, 0x00745000u);
+    assert_int_equal(w.page_size, PAGE_2M);
+    assert_int_equal(ram_get64(r, PD_GPA + 8), 0x00600000u | PTE_PS | PTE_RW | PTE_P | PTE_A | PTE_D);
+    /* XD on the 2 MiB page: reads fine, a fetch faults with I/D. */
+    ram_set64(r, PD_GPA + 1 * 8, PAE_XD | 0x00600000u | PTE_PS | PTE_RW | PTE_P | PTE_A);
+    assert_true(walk_translate(&m, &mode, 0xc0345678u, WALK_READ, 0, &w));
+    assert_false(walk_translate(&m, &mode, 0xc0345678u, WALK_FETCH, 0, &w));
+    assert_int_equal(w.error, PFEC_P | PFEC_I);
+    assert_int_equal(w.level, 0);
+    /* The A update wrote the low dword only: XD survives it. */
+    assert_true(walk_translate(&m, &mode, 0xc0345678u, WALK_WRITE, WALK_SET_AD, &w));
+    assert_int_equal(ram_get64(r, PD_GPA + 8), PAE_XD | 0x00600000u | PTE_PS | PTE_RW | PTE_P |
+                     PTE_A | PTE_D);
+    /* Without NXE the same entry has a reserved bit: RSVD, no I/D. */
+    mode.nxe = false;
+    assert_false(walk_translate(&m, &mode, 0xc0345678u, WALK_FETCH, WALK_USER, &w));
+    assert_int_equal(w.error, PFEC_P | PFEC_RSVD | PFEC_U);
+    mode.nxe = true;
+    /* A not-present PDPTE (index 1): level 3, I/D on a fetch. */
+    assert_false(walk_translate(&m, &mode, 0x40000000u, WALK_FETCH, WALK_USER, &w));
+    assert_int_equal(w.error, PFEC_U | PFEC_I);
+    assert_int_equal(w.level, 3);
+    /* A page directory beyond RAM: not present, flagged, as in 32-bit. */
+    assert_false(walk_translate(&m, &mode, 0x80000000u, WALK_READ, 0, &w));
+    assert_true(w.bus_error);
+    assert_int_equal(w.level, 2);
+    /* 4 KiB: PDE 0 of PDPTE 0 -> PT at 0x3000 -> 0x00123000; linear 0x5123. */
+    ram_set64(r, PD_GPA, 0x3000u | PTE_US | PTE_RW | PTE_P);
+    ram_set64(r, 0x3000 + 5 * 8, 0x00123000u | PTE_US | PTE_P);
+    assert_true(walk_translate(&m, &mode, 0x5123u, WALK_READ, WALK_USER | WALK_SET_AD, &w));
+    assert_int_equal(w.gpa, 0x00123123u);
+    assert_int_equal(w.pte_gpa, 0x3000 + 5 * 8);
+    assert_int_equal(w.perm, WALK_PERM_UR);
+    assert_true(ram_get(r, PD_GPA) & PTE_A);
+    assert_true(ram_get(r, 0x3000 + 5 * 8) & PTE_A);
+    assert_false(walk_translate(&m, &mode, 0x5123u, WALK_WRITE, WALK_USER, &w));
+    assert_int_equal(w.error, PFEC_P | PFEC_W | PFEC_U);
+    /* PS in a PAE PDE counts without CR4.PSE; PSE changes nothing. */
+    assert_false(mode.pse);
+    assert_true(walk_pde_is_large(&mode, PTE_PS));
+    /* 32-bit paging: the I/D bit is never set. */
+    {
+        struct walk_mode m32 = { .cr3 = PD_GPA, .wp = true, .pat = true, .nxe = true };
+        memset(r->b, 0, 8192);
+        assert_false(walk_translate(&m, &m32, 0x5123u, WALK_FETCH, 0, &w));
+        assert_int_equal(w.error, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +860,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ad_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_errors_and_races, setup, teardown),
         cmocka_unit_test(test_perm_helper),
+        cmocka_unit_test_setup_teardown(test_pae_enumeration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pae_known_answers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
