@@ -56,6 +56,13 @@ static bool decode_at(struct vcpu *v, struct tb *tb, uint32_t eip, uint32_t off,
     return n && decode_insn(bt_decoder(v->vm->bt), b, n, eip, in) == 0;
 }
 
+/* The instruction's bytes are read again from guest memory (smc.c), as the
+ * CPU fetched them. A store made since, in this very block (which goes on
+ * running its old translation until it ends), may have changed them so
+ * that they no longer decode: the block is invalid by then, and the CPU
+ * would have fetched the new bytes, so the faulting instruction is not
+ * performed and the dispatcher translates from eip again (MF_REFETCH). */
+
 /* A traced store: make the page writable for one single-stepped store. */
 static enum mf_action traced_store(struct vcpu *v, ucontext_t *uc, struct space *s, uint32_t lin,
                                    uint32_t gpa, const struct insn *in, bool decoded)
@@ -134,6 +141,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
         /* Past the window: the guest's address wrapped at 4 GiB. */
         if (decode_at(v, tb, eip, off, in))
             return MF_EMULATE;
+        if (!tb->valid)
+            return MF_REFETCH;
         snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that "
                  "wraps at 4 GiB", eip);
         return MF_ERROR;
@@ -147,6 +156,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     case MMU_MMIO:
         if (!decode_at(v, tb, eip, off, in))
             break;
+        if (!tb->valid)
+            return MF_REFETCH;  /* stale code: the CPU runs what is there now */
         if (!memop_performs(in) && mmio_is_open_bus(vm, r.gpa))
             return open_bus_step(v, uc, s, lin, addr);
         adapt_fault(v, tb, in, tb->phys + off);
@@ -166,6 +177,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
                  "0x%08x (EIP 0x%08x)", lin, eip);
         return MF_ERROR;
     }
+    if (!tb->valid)
+        return MF_REFETCH;
     snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that touches "
              "device memory at 0x%08x", eip, r.gpa);
     return MF_ERROR;

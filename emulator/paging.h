@@ -128,6 +128,7 @@ enum mf_action {
     MF_PF,                      /* deliver #PF (v->mf.pf) */
     MF_EMULATE,                 /* emulate v->mf.insn, continue after it */
     MF_ERROR,                   /* stop the run (v->error) */
+    MF_REFETCH,                 /* run the instruction at eip again, from its current bytes */
 };
 /* A SIGSEGV/SIGBUS at host address addr in translated code (block tb, the
  * guest instruction at eip). Decides, and does what can be done without

@@ -84,6 +84,22 @@ static void addr16_string_and_xlat(void)
     CHECK_EQ(eax, 0x1234560cu);                            /* lo[11] = 12 */
 }
 
+/* A REP STOS that overwrites the next instruction of its own block, a load
+ * from the open bus, with NOPs: the CPU runs the NOPs (the store retired
+ * before the fetch), so EAX keeps its value; bt86's block still holds the
+ * old load, whose open-bus fault must not perform it nor stop the run
+ * (found by tests/fuzz: "cannot decode the instruction"). */
+static void stale_code_on_open_bus(void)
+{
+    uint32_t eax = 0x1234, edi, ecx = 5;
+
+    __asm__ volatile("lea 1f, %1\n\tmov %%eax, %%edx\n\tmov $0x90, %%al\n\tcld\n\trep stosb\n\t"
+                     "mov %%edx, %%eax\n"
+                     "1:\tmovl 0x80000000, %%eax"
+                     : "+a"(eax), "=&D"(edi), "+c"(ecx) : : "edx", "memory");
+    CHECK_EQ(eax, 0x1234);
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -93,6 +109,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         exec_open_bus();
         stack_on_open_bus_and_wrap();
         addr16_string_and_xlat();
+        stale_code_on_open_bus();
     }
     test_finish("sys_openbus");
 }
