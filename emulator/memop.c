@@ -103,6 +103,45 @@ static uint32_t shift(int op, unsigned size, uint32_t v, uint8_t cnt, uint32_t *
     return v;
 }
 
+/* MUL/IMUL with one operand: EDX:EAX (DX:AX, AX) = eAX * v, on the host. */
+static void mul1(bool sign, unsigned size, uint32_t v, uint32_t *eax, uint32_t *edx, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+    uint32_t a = *eax, d = *edx;
+
+    if (size == 1) {
+        uint8_t b = (uint8_t)v;
+        if (sign) __asm__ volatile(PRE "imulb %[b]" POST : "+a"(a), [f] "+r"(f) : [b] "q"(b) : "cc", "memory");
+        else      __asm__ volatile(PRE "mulb %[b]" POST : "+a"(a), [f] "+r"(f) : [b] "q"(b) : "cc", "memory");
+    } else if (size == 2) {
+        uint16_t b = (uint16_t)v;
+        if (sign) __asm__ volatile(PRE "imulw %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(b) : "cc", "memory");
+        else      __asm__ volatile(PRE "mulw %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(b) : "cc", "memory");
+    } else {
+        if (sign) __asm__ volatile(PRE "imull %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(v) : "cc", "memory");
+        else      __asm__ volatile(PRE "mull %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(v) : "cc", "memory");
+    }
+    *eax = a;
+    *edx = d;
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+}
+
+/* IMUL with two or three operands: a * b truncated to 16 or 32 bits. */
+static uint32_t imul2(unsigned size, uint32_t a, uint32_t b, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+
+    if (size == 2) {
+        uint16_t x = (uint16_t)a, y = (uint16_t)b;
+        __asm__ volatile(PRE "imulw %[b], %[a]" POST : [a] "+r"(x), [f] "+r"(f) : [b] "r"(y) : "cc", "memory");
+        a = x;
+    } else {
+        __asm__ volatile(PRE "imull %[b], %[a]" POST : [a] "+r"(a), [f] "+r"(f) : [b] "r"(b) : "cc", "memory");
+    }
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+    return a;
+}
+
 /* a op b at `size` bytes; the guest's arithmetic flags in and out. */
 static uint32_t alu(int op, unsigned size, uint32_t a, uint32_t b, uint32_t *eflags)
 {
@@ -359,6 +398,67 @@ static enum memop_result op_pop(struct mo *m)
     return MEMOP_DONE;
 }
 
+/* PUSHA/POPA (SDM vol. 2B): eight registers in one access, so a fault
+ * leaves everything as it was; POPA skips the ESP slot. */
+static enum memop_result op_pusha(struct mo *m, bool pop)
+{
+    struct memop_regs *r = m->r;
+    unsigned n = m->in->opsize;
+    uint8_t buf[32];
+    uint32_t esp = r->gpr[ESP];
+
+    if (!pop) {
+        for (int i = 0; i < 8; i++)     /* EDI at the lowest address, EAX at the highest */
+            memcpy(buf + (7 - i) * n, &r->gpr[i], n);
+        if (!m->bus->write(m->bus->opaque, r->seg_base[SEG_SS] + esp - 8 * n, buf, 8 * n))
+            return MEMOP_FAULT;
+        r->gpr[ESP] = esp - 8 * n;
+        return MEMOP_DONE;
+    }
+    if (!m->bus->read(m->bus->opaque, r->seg_base[SEG_SS] + esp, buf, 8 * n))
+        return MEMOP_FAULT;
+    for (int i = 0; i < 8; i++) {
+        uint32_t v = 0;
+        memcpy(&v, buf + (7 - i) * n, n);
+        if (i != ESP)
+            reg_set(r, (unsigned)i, n, v);
+    }
+    r->gpr[ESP] = esp + 8 * n;
+    return MEMOP_DONE;
+}
+
+/* LEAVE: ESP = EBP, then POP EBP. */
+static enum memop_result op_leave(struct mo *m)
+{
+    struct memop_regs *r = m->r;
+    unsigned n = m->in->opsize;
+    uint32_t v;
+
+    if (!ld(m, r->seg_base[SEG_SS] + r->gpr[EBP], n, &v))
+        return MEMOP_FAULT;
+    r->gpr[ESP] = r->gpr[EBP] + n;
+    reg_set(r, EBP, n, v);
+    return MEMOP_DONE;
+}
+
+/* MUL/IMUL m (F6/F7 /4 /5), IMUL r, m (0F AF), IMUL r, m, imm (69, 6B). */
+static enum memop_result op_mul(struct mo *m)
+{
+    const struct insn *in = m->in;
+    struct memop_regs *r = m->r;
+    uint32_t v;
+
+    if (!ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    if (in->opcode == 0xf6 || in->opcode == 0xf7) {
+        mul1(in->reg == 5, m->size, v, &r->gpr[EAX], &r->gpr[EDX], &r->eflags);
+        return MEMOP_DONE;
+    }
+    uint32_t other = in->opcode == 0xaf ? reg_get(r, in->reg, m->size) : (uint32_t)in->imm;
+    reg_set(r, in->reg, m->size, imul2(m->size, v, other, &r->eflags));
+    return MEMOP_DONE;
+}
+
 /* CMPXCHG (SDM: the destination is written back even when unequal). */
 static enum memop_result op_cmpxchg(struct mo *m)
 {
@@ -514,13 +614,15 @@ static int classify(const struct insn *in)
             return 1;
         if (op >= 0xa0 && op <= 0xa3)
             return 1;
-        if (is_push_pop(in) || is_shift(in))
+        if (is_push_pop(in) || is_shift(in) || op == 0x60 || op == 0x61 || op == 0xc9)
             return 1;
         if (in->modrm_off < 0 || in->mod == 3)
             return 0;
         if (is_alu(op) || (op >= 0x80 && op <= 0x8b) || ((op == 0xc6 || op == 0xc7) && in->reg == 0))
             return 1;
-        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 3)
+        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 5)
+            return 1;
+        if (op == 0x69 || op == 0x6b)
             return 1;
         if ((op == 0xfe || op == 0xff) && in->reg <= 1)
             return 1;
@@ -530,7 +632,7 @@ static int classify(const struct insn *in)
         return 0;
     if ((op >= 0x90 && op <= 0x9f) || op == 0xa3 || op == 0xab || op == 0xb3 || op == 0xbb ||
         op == 0xb0 || op == 0xb1 || op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf ||
-        op == 0xc0 || op == 0xc1)
+        op == 0xc0 || op == 0xc1 || op == 0xaf)
         return 1;
     if (op == 0xba && in->reg >= 4)
         return 1;
@@ -571,6 +673,10 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
         reg_set(r, EAX, m.size, v);
         return MEMOP_DONE;
     }
+    if (is_1b(in) && (op == 0x60 || op == 0x61))
+        return op_pusha(&m, op == 0x61);
+    if (is_1b(in) && op == 0xc9)
+        return op_leave(&m);
     if (is_1b(in) && is_push_pop(in)) {
         if (op == 0xff)
             m.lin = modrm_lin(in, r);
@@ -597,9 +703,14 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
             return op_load(&m, m.size, false);
         case 0xc6: case 0xc7:
             return st(&m, m.lin, m.size, (uint32_t)in->imm & mask_of(m.size)) ? MEMOP_DONE : MEMOP_FAULT;
+        case 0x69: case 0x6b:
+            m.size = in->opsize;
+            return op_mul(&m);
         case 0xf6: case 0xf7:
             if (in->reg == 0)
                 return op_alu(&m, A_TEST, false, true, (uint32_t)in->imm);
+            if (in->reg >= 4)
+                return op_mul(&m);
             return op_unary(&m, in->reg == 2 ? A_NOT : A_NEG);
         default:    /* FE, FF /0 /1 */
             return op_unary(&m, in->reg == 0 ? A_INC : A_DEC);
@@ -612,6 +723,7 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
     case 0xb3: return op_bit(&m, A_BTR, false);
     case 0xbb: return op_bit(&m, A_BTC, false);
     case 0xba: return op_bit(&m, A_BT + (in->reg - 4), true);
+    case 0xaf: return op_mul(&m);
     case 0xb0: case 0xb1:
         m.size = w ? in->opsize : 1;
         return op_cmpxchg(&m);
@@ -639,8 +751,11 @@ unsigned memop_store_size(const struct insn *in)
         if (is_1b(in)) {
             if (is_string(op))
                 return (op & 0xfe) == 0xa4 || (op & 0xfe) == 0xaa ? size : 0;
-            if (op == 0xd7)
+            if (op == 0xd7 || op == 0x61 || op == 0xc9 || op == 0x69 || op == 0x6b ||
+                ((op == 0xf6 || op == 0xf7) && in->reg >= 4))
                 return 0;
+            if (op == 0x60)
+                return 8 * in->opsize;
             if (is_push_pop(in))
                 return in->opsize;
             if (op == 0x81 || op == 0x83)

@@ -9,7 +9,10 @@
  *   MOV r/m<->r (8/16/32), MOV r/m,imm, MOV moffs, MOVZX/MOVSX loads,
  *   XCHG, CMPXCHG, XADD, ADD/OR/ADC/SBB/AND/SUB/XOR/CMP in every r/m form,
  *   TEST, NOT, NEG, INC, DEC, BT/BTS/BTR/BTC (register and imm8 offsets),
- *   SETcc m8, MOVS/STOS/LODS/CMPS/SCAS with any REP prefix.
+ *   SETcc m8, MOVS/STOS/LODS/CMPS/SCAS with any REP prefix, the shifts and
+ *   rotates on memory, MUL/IMUL m, IMUL r, m[, imm], XLAT, and (on a
+ *   32-bit stack) PUSH r/imm/m, POP r/m, PUSHA, POPA, LEAVE; 16-bit
+ *   addressing (0x67) in all of them, SI/DI/CX for strings.
  *
  * Anything else is MEMOP_UNSUPPORTED and changes nothing. Flags come from
  * the host ALU executing the same operation, so they are exact (undefined

@@ -233,12 +233,13 @@ static void f_crn(struct body_ctx *b)
     code_bytes(c, "\x0f\x20", 2); code_byte(c, (uint8_t)(0xc0 | cr << 3));   /* mov eax, crN */
     /* Toggle one bit the SDM lets ring 0 change: CR0 TS EM MP WP NE AM PG
      * CD (never PE: real mode is out of scope), CR4 PSE TSD DE OSFXSR
-     * OSXMMEXCPT PGE (not PAE), CR3 to the directory or anywhere. */
+     * OSXMMEXCPT PGE PAE and two reserved ones, CR3 to the directory or
+     * anywhere. */
     static const uint32_t cr0b[] = { 8, 4, 2, 0x10000, 0x20, 0x40000, 0x80000000u, 0x40000000 };
-    static const uint32_t cr4b[] = { 0x10, 4, 8, 0x200, 0x400, 0x80, 1 << 14, 0x800 };
+    static const uint32_t cr4b[] = { 0x10, 4, 8, 0x200, 0x400, 0x80, 0x20, 1 << 14, 0x800 };
     switch (cr) {
     case 0: code_byte(c, 0x35); code_u32(c, cr0b[R(8)]); break;
-    case 4: code_byte(c, 0x35); code_u32(c, cr4b[R(8)]); break;
+    case 4: code_byte(c, 0x35); code_u32(c, cr4b[R(9)]); break;
     case 3: code_byte(c, 0xb8); code_u32(c, CHANCE(70) ? IMG_PD : body_value(b->rng) & ~0xfffu); break;
     default: code_byte(c, 0xb8); code_u32(c, body_value(b->rng)); break;
     }

@@ -369,7 +369,7 @@ static void test_unsupported_and_sizes(void **s)
         { "\xd3\x23", 2, true, 4 },                     /* shl dword [ebx], cl */
         { "\x0f\x29\x03", 3, false, 16 },               /* movaps [ebx], xmm0 */
         { "\x0f\xae\x03", 3, false, 512 },              /* fxsave [ebx] */
-        { "\xf7\x23", 2, false, 4 },                    /* mul dword [ebx] */
+        { "\xf7\x33", 2, false, 4 },                    /* div dword [ebx] (#DE: not here) */
         { "\x89\xc3", 2, false, 4 },                    /* mov ebx, eax: no memory */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -378,7 +378,7 @@ static void test_unsupported_and_sizes(void **s)
         assert_int_equal(memop_store_size(&in), t[i].store);
     }
     reset();
-    assert_int_equal(RUN("\xf7\x23"), MEMOP_UNSUPPORTED);
+    assert_int_equal(RUN("\xf7\x33"), MEMOP_UNSUPPORTED);
     assert_int_equal(reads + writes, 0);
 }
 
@@ -465,6 +465,52 @@ static void test_addr16(void **s)
     assert_int_equal(regs.gpr[EAX], 0xee);
 }
 
+/* MUL/IMUL from memory, PUSHA/POPA, LEAVE (they stopped the run at the
+ * 4 GiB wrap before; found by tests/fuzz). */
+static void test_mul_pusha_leave(void **s)
+{
+    reset();
+    s32(0x100, 0xffffffff);
+    regs.gpr[EAX] = 2;
+    assert_int_equal(RUN("\xf7\x25\x00\x01\x00\x00"), MEMOP_DONE);      /* mul dword [0x100] */
+    assert_int_equal(regs.gpr[EAX], 0xfffffffe);
+    assert_int_equal(regs.gpr[EDX], 1);
+    assert_int_equal(regs.eflags & (FL_CF | FL_OF), FL_CF | FL_OF);
+    regs.gpr[EAX] = 0x12340003;
+    assert_int_equal(RUN("\xf6\x2d\x00\x01\x00\x00"), MEMOP_DONE);      /* imul byte [0x100] (-1) */
+    assert_int_equal(regs.gpr[EAX], 0x1234fffd);
+    assert_int_equal(regs.eflags & (FL_CF | FL_OF), 0);
+    s32(0x104, 7);
+    regs.gpr[ECX] = 6;
+    assert_int_equal(RUN("\x0f\xaf\x0d\x04\x01\x00\x00"), MEMOP_DONE);  /* imul ecx, [0x104] */
+    assert_int_equal(regs.gpr[ECX], 42);
+    assert_int_equal(RUN("\x6b\x15\x04\x01\x00\x00\xfd"), MEMOP_DONE);  /* imul edx, [0x104], -3 */
+    assert_int_equal(regs.gpr[EDX], (uint32_t)-21);
+    /* PUSHA then POPA with other values in between; ESP's slot is skipped. */
+    for (int i = 0; i < 8; i++) regs.gpr[i] = 0x1000 * (i + 1) + i;
+    regs.gpr[ESP] = 0x800;
+    assert_int_equal(RUN("\x60"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ESP], 0x7e0);
+    assert_int_equal(m32(0x7fc), 0x1000);                          /* EAX highest */
+    assert_int_equal(m32(0x7ec), 0x800);                           /* the old ESP */
+    assert_int_equal(m32(0x7e0), 0x8007);                          /* EDI lowest */
+    for (int i = 0; i < 8; i++) if (i != ESP) regs.gpr[i] = 0;
+    s32(0x7ec, 0xdead);
+    assert_int_equal(RUN("\x61"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ESP], 0x800);
+    assert_int_equal(regs.gpr[EAX], 0x1000);
+    assert_int_equal(regs.gpr[EDI], 0x8007);
+    regs.gpr[ESP] = NO_PAGE + 8;                                   /* a fault moves nothing */
+    assert_int_equal(RUN("\x60"), MEMOP_FAULT);
+    assert_int_equal(regs.gpr[ESP], NO_PAGE + 8);
+    /* LEAVE */
+    regs.gpr[EBP] = 0x900;
+    s32(0x900, 0x1234);
+    assert_int_equal(RUN("\xc9"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ESP], 0x904);
+    assert_int_equal(regs.gpr[EBP], 0x1234);
+}
+
 /* Shifts and rotates on memory: results and flags from the host CPU
  * running the same operation; a zero count changes no flag. */
 static void test_shifts(void **s)
@@ -505,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_and_sizes),
         cmocka_unit_test(test_stack),
         cmocka_unit_test(test_addr16),
+        cmocka_unit_test(test_mul_pusha_leave),
         cmocka_unit_test(test_shifts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
