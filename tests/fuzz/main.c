@@ -48,7 +48,9 @@ struct fuzz {
 
 static void tally_add(struct tally *t, const char *cls, bool fail)
 {
-    t->total++;
+    if (++t->total % 1000 == 0 && t->total >= 5000) {   /* soak progress */
+        fprintf(stderr, "bt86-fuzz: %ld kernels, %ld failures\n", t->total, t->failures);
+    }
     t->failures += fail;
     t->unsupported += !strncmp(cls, "unsupported", 11);
     for (int k = 0; k < t->n; k++)
