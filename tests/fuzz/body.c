@@ -3,7 +3,7 @@
  * into the scratch area, near 0 and 4 GiB, or to open bus), random bytes,
  * or I/O to random ports. Encodings: SDM vol. 2, appendix A. */
 #include "kernel.h"
-#include "rng.h"
+#include "../diff/rng.h"      /* splitmix64, shared with the differential tester */
 
 #define R(n) rng_below(b->rng, n)
 #define CHANCE(p) rng_chance(b->rng, p)

@@ -4,7 +4,7 @@
 #include "kernel.h"
 
 #include <string.h>
-#include "rng.h"
+#include "../diff/rng.h"      /* splitmix64, shared with the differential tester */
 
 const char *kernel_kind_name(enum body_kind k)
 {

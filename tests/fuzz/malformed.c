@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include "rng.h"
+#include "../diff/rng.h"      /* splitmix64, shared with the differential tester */
 
 static long mb_header_at(const uint8_t *b, size_t n)
 {
