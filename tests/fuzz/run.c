@@ -135,6 +135,9 @@ static void finish(struct slot *s)
     pick_message(s);
 }
 
+static volatile sig_atomic_t stop_requested;
+static void on_stop(int sig) { (void)sig; stop_requested = 1; }
+
 void run_all(const struct run_opts *o, long n, void *ctx,
              bool (*make)(void *ctx, long i, const char *path),
              void (*done)(void *ctx, long i, const char *path, const struct outcome *out))
@@ -144,7 +147,14 @@ void run_all(const struct run_opts *o, long n, void *ctx,
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     long next = 0, running = 0;
 
+    /* SIGINT/SIGTERM: start nothing new, finish what runs, return (the
+     * caller prints what was seen so far). */
+    struct sigaction sa = { .sa_handler = on_stop };
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     for (;;) {
+        if (stop_requested)
+            n = next;
         for (int k = 0; k < jobs && next < n; k++) {
             struct slot *s = &slots[k];
             if (s->pid) continue;

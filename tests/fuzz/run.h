@@ -21,7 +21,8 @@ struct run_opts {
 };
 
 /* Runs n kernels: make(i, path) writes kernel i to `path` (false: skip
- * it), done(i, path, outcome) sees the result before `path` is deleted. */
+ * it), done(i, path, outcome) sees the result before `path` is deleted.
+ * SIGINT or SIGTERM ends it early, after the kernels already running. */
 void run_all(const struct run_opts *o, long n, void *ctx,
              bool (*make)(void *ctx, long i, const char *path),
              void (*done)(void *ctx, long i, const char *path, const struct outcome *out));
