@@ -16,6 +16,7 @@ struct vcpu;
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
     bool no_chain;            /* never chain blocks (slow path) */
+    bool rstack;              /* CALL/RET through the shadow return stack (bt/xlate_rstack.c) */
     bool verify;              /* isolation verifier on every block */
     bool trace;               /* per-block log to stderr */
     bool stop_on_exception;   /* report guest exceptions to the caller instead of
