@@ -53,6 +53,7 @@ struct bt_site_insn {
 struct bt_config {
     bool no_chain;       /* never chain (the dispatcher reads this too) */
     bool rstack;         /* pair guest CALL/RET through the shadow return stack */
+    bool no_superblocks; /* end every block at its first conditional branch */
     bool verify;         /* run the isolation verifier on every block */
     FILE *trace;         /* per-block log, or NULL */
     uint32_t max_insns;  /* block size cap in guest instructions (default 64) */

@@ -47,6 +47,9 @@ struct xl {
 void xl_pc_state(struct xl *xl, uint16_t flags);
 
 /* Block exits (xlate_block.c). */
+/* After a Jcc's taken exit: may the translation go on with its fall-through
+ * (a superblock) instead of ending with a second exit? */
+bool xl_superblock_continues(const struct xl *xl);
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
 /* Emit a callout to fn for instruction `in`; returns the site. */
