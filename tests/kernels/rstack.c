@@ -48,29 +48,12 @@ __asm__(".text\n"
 
 /* setjmp/longjmp: the CALLs between them never return; the RETs after
  * the longjmp go to frames whose slots were overwritten meanwhile. */
-uint32_t my_setjmp(uint32_t *jb);
-void my_longjmp(uint32_t *jb, uint32_t v);
-__asm__(".text\n"
-        "my_setjmp:\n"
-        "    movl 4(%esp), %eax\n"
-        "    movl %ebx, 0(%eax); movl %esi, 4(%eax); movl %edi, 8(%eax); movl %ebp, 12(%eax)\n"
-        "    leal 4(%esp), %ecx; movl %ecx, 16(%eax)\n"
-        "    movl (%esp), %ecx; movl %ecx, 20(%eax)\n"
-        "    xorl %eax, %eax\n"
-        "    ret\n"
-        "my_longjmp:\n"
-        "    movl 4(%esp), %edx\n"
-        "    movl 8(%esp), %eax\n"
-        "    movl 0(%edx), %ebx; movl 4(%edx), %esi; movl 8(%edx), %edi; movl 12(%edx), %ebp\n"
-        "    movl 16(%edx), %esp\n"
-        "    jmp *20(%edx)\n");
-
-static uint32_t jb[6];
+static struct jbuf jb;
 static volatile uint32_t dived;
 static void __attribute__((noinline)) dive(uint32_t n)
 {
     if (n == 0) {
-        my_longjmp(jb, 42);
+        my_longjmp(&jb, 42);
         return;
     }
     dive(n - 1);
@@ -79,7 +62,7 @@ static void __attribute__((noinline)) dive(uint32_t n)
 
 static uint32_t __attribute__((noinline)) try_longjmp(void)
 {
-    uint32_t v = my_setjmp(jb);
+    uint32_t v = (uint32_t)my_setjmp(&jb);
     if (v == 0) {
         dive(20);
         return 1;               /* never */
