@@ -120,6 +120,9 @@ bool jc_select(struct vcpu *v, uint32_t mode)
 {
     int k = mode == v->jc[0].mode ? 0 : 1;
 
+    if (mode != v->jc[v->jc_cur].mode)
+        bt_rstack_reset(&v->bt);     /* landing pads of another mode's blocks */
+
     if (k == 1) {
         struct jcache *j = &v->jc[1];
         if (!j->e && !jc_alloc(j)) {
@@ -131,8 +134,6 @@ bool jc_select(struct vcpu *v, uint32_t mode)
             j->mode = mode;
         }
     }
-    if (k != v->jc_cur)
-        bt_rstack_reset(&v->bt);
     v->jc_cur = k;
     v->bt.jcache = (uint64_t)(uintptr_t)v->jc[k].e;
     return true;

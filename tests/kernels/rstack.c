@@ -166,6 +166,46 @@ __asm__(".text\n"
         "smc_ret_imm = . - 4\n"
         "    ret\n");
 
+/* A mode change between CALL and RET: the callee sets CR0.TS, so the x87
+ * instruction after the return must raise #NM (SDM vol. 3A §2.5) even
+ * though the same return was taken, and its target translated, with TS
+ * clear (a landing pad of the old mode must not be used). */
+uint32_t ts_return(uint32_t set_ts);
+extern const uint8_t ts_fpu[], ts_resume[];
+__asm__(".text\n"
+        "ts_maybe_set:\n"
+        "    cmpl $0, 4(%esp)\n"
+        "    je 1f\n"
+        "    movl %cr0, %eax\n"
+        "    orl $8, %eax\n"
+        "    movl %eax, %cr0\n"
+        "1:  ret\n"
+        "ts_return:\n"
+        "    pushl 4(%esp)\n"
+        "    call ts_maybe_set\n"
+        "ts_fpu:\n"
+        "    fninit\n"
+        "    addl $4, %esp\n"
+        "    movl $1, %eax\n"
+        "    ret\n"
+        "ts_resume:\n"
+        "    clts\n"
+        "    addl $4, %esp\n"
+        "    movl $2, %eax\n"
+        "    ret\n");
+
+static void check_mode_change(void)
+{
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(ts_return(0), 1u);
+    trap_reset();
+    resume_eip = (uint32_t)ts_resume;
+    CHECK_EQ(ts_return(1), 2u);
+    CHECK_EQ(last_trap.vector, 7);
+    CHECK_EQ(last_trap.eip, (uint32_t)ts_fpu);
+    CHECK_EQ(ts_return(0), 1u);
+}
+
 static void check_smc_return(void)
 {
     CHECK_EQ(smc_return(0x11111111), 0x11111111);
@@ -193,5 +233,6 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         CHECK_EQ(fib(10), 55u);
     }
     check_smc_return();
+    check_mode_change();
     test_finish("rstack");
 }
