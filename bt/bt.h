@@ -86,6 +86,7 @@ struct bt_config {
     X(callout_sites,   "instructions translated into callouts")                      \
     X(memop_sites,     "instructions translated into monitor memory accesses")       \
     X(rstack_calls,    "CALLs translated through the shadow return stack")          \
+    X(superblock_jccs, "conditional branches a translation continued past")         \
     X(verify_failures, "blocks the verifier rejected")
 
 struct bt_stats {

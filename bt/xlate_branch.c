@@ -53,7 +53,9 @@ bool xl_branch(struct xl *xl, const struct insn *in)
     switch (in->kind) {
     case K_JCC:
         xl_exit_direct(xl, in->opcode & 15, in->target);
-        if (!xl_superblock_continues(xl))
+        if (xl_superblock_continues(xl))
+            xl->bt->stats.superblock_jccs++;
+        else
             xl_exit_direct(xl, -1, in->eip + in->len);
         return true;
     case K_JMP:
