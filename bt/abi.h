@@ -50,6 +50,9 @@ struct bt_jcache_entry {
     uint64_t host;  /* RX address of the block's entry */
 };
 
+/* Shadow return stack slots: (ESP >> 2) mod 256. */
+#define BT_RSTACK_SIZE 256
+
 struct bt_cpu;
 struct bt_site;
 enum { BT_RESUME = 0, BT_EXIT = 1 };
@@ -94,6 +97,12 @@ struct bt_cpu {
     _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
     _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
     _Alignas(16) uint8_t xmm_guest[128]; /* callout: guest XMM0-7 while C runs */
+    /* The shadow return stack (bt/xlate_rstack.c): landing pads of
+     * translated CALLs, indexed by the guest ESP holding the return address;
+     * each is a pad in a live block that checks the guest's actual return
+     * EIP, or bt_rt_rs_miss (bt_rstack_reset). */
+    uint64_t rs_miss;       /* RX address of bt_rt_rs_miss (bt_runtime_init) */
+    _Alignas(64) uint64_t rstack[BT_RSTACK_SIZE];
 };
 
 /* The block mode word: what a translation depends on besides its bytes.

@@ -52,6 +52,8 @@ struct bt_site_insn {
 
 struct bt_config {
     bool no_chain;       /* never chain (the dispatcher reads this too) */
+    bool rstack;         /* pair guest CALL/RET through the shadow return stack */
+    bool no_superblocks; /* end every block at its first conditional branch */
     bool verify;         /* run the isolation verifier on every block */
     FILE *trace;         /* per-block log, or NULL */
     uint32_t max_insns;  /* block size cap in guest instructions (default 64) */
@@ -83,6 +85,8 @@ struct bt_config {
     X(host_bytes,      "host code bytes emitted")                                    \
     X(callout_sites,   "instructions translated into callouts")                      \
     X(memop_sites,     "instructions translated into monitor memory accesses")       \
+    X(rstack_calls,    "CALLs translated through the shadow return stack")          \
+    X(superblock_jccs, "conditional branches a translation continued past")         \
     X(verify_failures, "blocks the verifier rejected")
 
 struct bt_stats {
@@ -100,6 +104,11 @@ void bt_destroy(struct bt *bt);
 /* Emit the runtime trampolines into the cache (once) and fill the
  * tramp_* fields of cpu. Returns the enter function. */
 bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu);
+/* Point every shadow return stack entry at the miss path. The monitor calls
+ * it whenever a landing pad could become wrong: the code cache is flushed
+ * (its memory is reused), the jump cache is flushed (a linear page maps
+ * elsewhere) or switched (another mode). */
+void bt_rstack_reset(struct bt_cpu *cpu);
 
 /* Translate the block at guest linear eip whose bytes are code[0..avail)
  * (avail may run past the page end so that an instruction crossing it can be

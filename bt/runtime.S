@@ -5,7 +5,8 @@
 
         .intel_syntax noprefix
         .text
-        .globl bt_rt_begin, bt_rt_enter, bt_rt_exit, bt_rt_callout, bt_rt_signal_exit, bt_rt_end
+        .globl bt_rt_begin, bt_rt_enter, bt_rt_exit, bt_rt_callout, bt_rt_signal_exit, bt_rt_rs_miss
+        .globl bt_rt_end
 
 bt_rt_begin:
 
@@ -139,6 +140,28 @@ bt_rt_callout:
         LOAD_GUEST_AND_JMP r11
 1:      mov     qword ptr [r15 + CPU_EXIT_SLOT], 0     /* BT_EXIT: not chainable */
         jmp     bt_rt_signal_exit       /* guest state is stored: leave bt_enter */
+
+/* Shadow return stack miss (bt/xlate_rstack.c): a translated RET jumped
+ * through a slot that the monitor reset, or a landing pad found that the
+ * guest returns elsewhere than its CALL's next instruction. r11 = the
+ * guest's return EIP (zero-extended). Look it up in the jump
+ * cache without touching the guest's flags (RCX parked in r8, jrcxz), else
+ * leave to the dispatcher (not chainable). */
+bt_rt_rs_miss:
+        mov     r8, rcx
+        movzx   r10d, r11w
+        lea     r10, [r10 + r10]
+        lea     r10, [r13 + r10 * 8]
+        mov     rcx, [r10]
+        not     rcx
+        lea     rcx, [rcx + r11 + 1]
+        jrcxz   2f
+        mov     rcx, r8
+        mov     [r15 + CPU_NEXT_EIP], r11d
+        mov     qword ptr [r15 + CPU_EXIT_SLOT], 0
+        jmp     bt_rt_exit
+2:      mov     rcx, r8
+        jmp     [r10 + 8]
 
 bt_rt_end:
         .section .note.GNU-stack,"",@progbits

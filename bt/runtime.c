@@ -11,7 +11,7 @@
 #include "bt/xlate.h"
 
 extern const uint8_t bt_rt_begin[], bt_rt_enter[], bt_rt_exit[], bt_rt_callout[],
-    bt_rt_signal_exit[], bt_rt_end[];
+    bt_rt_signal_exit[], bt_rt_rs_miss[], bt_rt_end[];
 
 _Static_assert(offsetof(struct bt_cpu, gpr) == CPU_GPR, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, eip) == CPU_EIP, "abi_offsets.h");
@@ -32,6 +32,9 @@ _Static_assert(offsetof(struct bt_cpu, mxcsr_host) == CPU_MXCSR_HOST, "abi_offse
 _Static_assert(offsetof(struct bt_cpu, xmm_guest) == CPU_XMM_GUEST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rflags_slot) == CPU_RFLAGS_SLOT, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, tsc_offset) == CPU_TSC_OFFSET, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, rs_miss) == CPU_RS_MISS, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, rstack) == CPU_RSTACK, "abi_offsets.h");
+_Static_assert(CPU_RSTACK + 8 * BT_RSTACK_SIZE <= 8192, "the verifier's vCPU window");
 _Static_assert(offsetof(struct bt_site, fn) == 0, "runtime.S calls [site]");
 
 struct bt *bt_create(struct code_cache *cache, const struct bt_config *cfg,
@@ -66,6 +69,7 @@ struct bt *bt_create(struct code_cache *cache, const struct bt_config *cfg,
     bt->rt_exit = (uint64_t)(rx + (bt_rt_exit - bt_rt_begin));
     bt->rt_callout = (uint64_t)(rx + (bt_rt_callout - bt_rt_begin));
     bt->rt_signal_exit = (uint64_t)(rx + (bt_rt_signal_exit - bt_rt_begin));
+    bt->rt_rs_miss = (uint64_t)(rx + (bt_rt_rs_miss - bt_rt_begin));
     return bt;
 }
 
@@ -80,7 +84,17 @@ void bt_destroy(struct bt *bt)
 bt_enter_fn bt_runtime_init(struct bt *bt, struct bt_cpu *cpu)
 {
     cpu->tramp_signal_exit = bt->rt_signal_exit;
+    cpu->rs_miss = bt->rt_rs_miss;
+    bt_rstack_reset(cpu);
     return (bt_enter_fn)(uintptr_t)bt->rt_enter;
+}
+
+/* Every entry to the miss path: nothing a RET pops can then be a landing
+ * pad in a block that was freed, or translated for another mapping or mode. */
+void bt_rstack_reset(struct bt_cpu *cpu)
+{
+    for (int i = 0; i < BT_RSTACK_SIZE; i++)
+        cpu->rstack[i] = cpu->rs_miss;
 }
 
 const struct bt_stats *bt_get_stats(const struct bt *bt) { return &bt->stats; }

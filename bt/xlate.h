@@ -17,7 +17,7 @@ struct bt {
     struct bt_config cfg;
     struct bt_handlers h;
     struct bt_stats stats;
-    uint64_t rt_enter, rt_exit, rt_callout, rt_signal_exit;  /* RX addresses */
+    uint64_t rt_enter, rt_exit, rt_callout, rt_signal_exit, rt_rs_miss;  /* RX addresses */
 };
 
 struct xl {
@@ -36,6 +36,7 @@ struct xl {
     struct tb_pcmap pc[XL_MAX_ROWS];
     int npc;                             /* rows in pc */
     int ninsn;                           /* guest instructions translated */
+    size_t rs_land_rel;                  /* xl_rstack_call's rel32 to the landing pad */
 };
 
 /* From the current host offset on, the instruction being translated is in
@@ -46,6 +47,9 @@ struct xl {
 void xl_pc_state(struct xl *xl, uint16_t flags);
 
 /* Block exits (xlate_block.c). */
+/* After a Jcc's taken exit: may the translation go on with its fall-through
+ * (a superblock) instead of ending with a second exit? */
+bool xl_superblock_continues(const struct xl *xl);
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
 /* Emit a callout to fn for instruction `in`; returns the site. */
@@ -82,6 +86,15 @@ void xl_load_rm(struct xl *xl, const struct insn *in, int reg);
  * (the caller then emits a callout that stops with a clear message). */
 bool xl_stack(struct xl *xl, const struct insn *in);     /* PUSH POP PUSHA POPA ENTER LEAVE */
 bool xl_branch(struct xl *xl, const struct insn *in);    /* JCC JMP CALL RET LOOP JCXZ JMP_IND CALL_IND */
+/* The shadow return stack (xlate_rstack.c): is it used in this block? After
+ * CALL's guest push: record a landing pad for in's next EIP in ESP's slot;
+ * then the caller emits the exit to the callee, then the landing pad
+ * (xl_rstack_land). At RET, with the return EIP in r11d and ESP not yet
+ * moved: move ESP by `pop` and jump through ESP's slot. */
+bool xl_rstack_on(const struct xl *xl);
+void xl_rstack_call(struct xl *xl, const struct insn *in);
+void xl_rstack_land(struct xl *xl, const struct insn *in);
+void xl_rstack_ret(struct xl *xl, int32_t pop);
 bool xl_string(struct xl *xl, const struct insn *in);
 bool xl_misc(struct xl *xl, const struct insn *in);      /* INCDEC_SHORT MOFFS XLAT SALC CLI STI */
 bool xl_pushf(struct xl *xl, const struct insn *in);     /* inline PUSHF (xlate_flags.c) */

@@ -51,6 +51,20 @@ void xl_exit_direct(struct xl *xl, int cc, uint32_t target)
         xl->ended = true;
 }
 
+/* Superblocks: a Jcc's fall-through continues in the same translation, so
+ * a block runs on to the next unconditional transfer (or page end, size cap,
+ * sensitive instruction) and pays one entry poll and no chained jump per
+ * not-taken branch. The guest bytes stay one contiguous run on one page, so
+ * SMC invalidation, revalidation by hash and the side table (one row per
+ * instruction: faults in the middle are precise) work unchanged; the taken
+ * exits are ordinary chainable exits. Room is kept for the last
+ * instruction's two exits. */
+bool xl_superblock_continues(const struct xl *xl)
+{
+    return !xl->bt->cfg.no_superblocks && !(xl->mode & BT_MODE_STEP) &&
+           xl->nexits <= TB_MAX_EXITS - 2;
+}
+
 /* Target EIP in r11d (zero-extended). Two levels, both flag-free (RCX, a
  * guest register, is parked in r8 and tested with jrcxz):
  *
@@ -356,7 +370,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         bool breakpoint = xl.ninsn > 0 && bt->cfg.stop_at &&
                           bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + off);
         if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0) ||
-            breakpoint) {
+            breakpoint || xl.nexits > TB_MAX_EXITS - 2) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }

@@ -53,14 +53,23 @@ bool xl_branch(struct xl *xl, const struct insn *in)
     switch (in->kind) {
     case K_JCC:
         xl_exit_direct(xl, in->opcode & 15, in->target);
-        xl_exit_direct(xl, -1, in->eip + in->len);
+        if (xl_superblock_continues(xl))
+            xl->bt->stats.superblock_jccs++;
+        else
+            xl_exit_direct(xl, -1, in->eip + in->len);
         return true;
     case K_JMP:
         xl_exit_direct(xl, -1, in->target);
         return true;
     case K_CALL:
         push_return(e, xl_ss(xl), in);
-        xl_exit_direct(xl, -1, in->target);
+        if (in->opsize == 4 && xl_rstack_on(xl)) {
+            xl_rstack_call(xl, in);
+            xl_exit_direct(xl, -1, in->target);
+            xl_rstack_land(xl, in);
+        } else {
+            xl_exit_direct(xl, -1, in->target);
+        }
         return true;
     case K_RET: {
         uint16_t extra = in->opcode == 0xc2 ? (uint16_t)in->imm : 0;
@@ -68,6 +77,10 @@ bool xl_branch(struct xl *xl, const struct insn *in)
             emit_guest_load32(e, H_R11, H_RSP, xl_ss(xl));
         else
             emit_guest_load16z(e, H_R11, H_RSP, xl_ss(xl));
+        if (xl_rstack_on(xl)) {
+            xl_rstack_ret(xl, in->opsize + extra);
+            return true;
+        }
         emit_lea_r32(e, H_RSP, H_RSP, -1, 0, in->opsize + extra);
         xl_exit_indirect_r11(xl);
         return true;
@@ -86,7 +99,13 @@ bool xl_branch(struct xl *xl, const struct insn *in)
     case K_CALL_IND:
         xl_load_rm(xl, in, H_R11);   /* read before ESP moves: call [esp+4] */
         push_return(e, xl_ss(xl), in);
-        xl_exit_indirect_r11(xl);
+        if (in->opsize == 4 && xl_rstack_on(xl)) {
+            xl_rstack_call(xl, in);
+            xl_exit_indirect_r11(xl);
+            xl_rstack_land(xl, in);
+        } else {
+            xl_exit_indirect_r11(xl);
+        }
         return true;
     default:
         return false;

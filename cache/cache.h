@@ -45,7 +45,10 @@ struct tb_pcmap {
     uint16_t flags;        /* the translator's state word */
 };
 
-#define TB_MAX_EXITS 2
+/* Exits per block: a plain block has at most two (a Jcc's taken and
+ * fall-through exits); a superblock continues past up to four Jccs, each
+ * leaving one taken exit behind (bt/xlate_block.c). */
+#define TB_MAX_EXITS 6
 
 struct tb {
     uint32_t eip;          /* guest linear address of the first instruction */

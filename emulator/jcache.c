@@ -64,8 +64,12 @@ void jc_fill(struct vcpu *v, uint32_t eip, const void *host)
     j->e[i].eip = eip;
 }
 
+/* The shadow return stack's landing pads are found without the jump cache,
+ * so whatever makes a jump-cache entry wrong (a code-cache flush, a linear
+ * page mapped elsewhere, another mode) resets them too (bt/xlate_rstack.c). */
 void jc_flush_all(struct vcpu *v)
 {
+    bt_rstack_reset(&v->bt);
     jc_clear(&v->jc[0]);
     jc_clear(&v->jc[1]);
 }
@@ -79,6 +83,7 @@ static bool on_page(uint64_t eip, uint32_t page)
 
 void jc_flush_page(struct vcpu *v, uint32_t page)
 {
+    bt_rstack_reset(&v->bt);
     for (int k = 0; k < 2; k++) {
         struct jcache *j = &v->jc[k];
         if (!j->e)
@@ -114,6 +119,9 @@ void jc_drop(struct vcpu *v, uint32_t eip, const void *host)
 bool jc_select(struct vcpu *v, uint32_t mode)
 {
     int k = mode == v->jc[0].mode ? 0 : 1;
+
+    if (mode != v->jc[v->jc_cur].mode)
+        bt_rstack_reset(&v->bt);     /* landing pads of another mode's blocks */
 
     if (k == 1) {
         struct jcache *j = &v->jc[1];

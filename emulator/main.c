@@ -106,6 +106,8 @@ int main(int argc, char **argv)
     }
     cfg.ram_size = (uint64_t)o.ram_mb << 20;
     cfg.no_chain = o.no_chain;
+    cfg.rstack = o.rstack;
+    cfg.no_superblocks = o.no_superblocks;
     cfg.verify = o.verify;
     cfg.trace = o.trace;
     cfg.shadow_spaces = o.shadow_spaces;

@@ -652,6 +652,8 @@ static int opt_poll_storm(struct parse *p, const char *v)
 static int opt_stats(struct parse *p, const char *v) { p->o->stats = true; return 0; }
 static int opt_profile(struct parse *p, const char *v) { p->o->profile = v; return 0; }
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
+static int opt_rstack(struct parse *p, const char *v) { p->o->rstack = true; return 0; }
+static int opt_no_superblocks(struct parse *p, const char *v) { p->o->no_superblocks = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
 static int opt_trace(struct parse *p, const char *v) { p->o->trace = true; return 0; }
 
@@ -747,6 +749,10 @@ static const struct opt opts[] = {
       "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,
       "never chain translated blocks (slow path, for tests)" },
+    { "--", "rstack", NULL, NULL, opt_rstack,
+      "pair guest CALL/RET through a shadow return stack (experimental)" },
+    { "--", "no-superblocks", NULL, NULL, opt_no_superblocks,
+      "end translations at every conditional branch (slow path, for tests)" },
     { "--", "poll-storm", NULL, "N", opt_poll_storm,
       "stop at about 1 in N block entries as an interrupt would (for tests)" },
     { "--", "verify", NULL, NULL, opt_verify, "check every translated block for isolation" },

@@ -26,6 +26,8 @@ struct options {
     bool debug_exit;          /* -device isa-debug-exit[,iobase=..,iosize=..] given */
     uint16_t debug_exit_base, debug_exit_size;   /* default 0xf4, 4 */
     bool no_chain;            /* --no-chain: never patch exits (slow path for tests) */
+    bool rstack;              /* --rstack: CALL/RET through the shadow return stack */
+    bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
     bool verify;              /* --verify: run the isolation verifier on every block */
     bool trace;               /* --trace: log each block, guest insns and host code, to stderr */
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */

@@ -17,6 +17,8 @@ struct disk;
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
     bool no_chain;            /* never chain blocks (slow path) */
+    bool rstack;              /* CALL/RET through the shadow return stack (bt/xlate_rstack.c) */
+    bool no_superblocks;      /* end blocks at every conditional branch (slow path) */
     bool verify;              /* isolation verifier on every block */
     bool trace;               /* per-block log to stderr */
     bool stop_on_exception;   /* report guest exceptions to the caller instead of

@@ -361,26 +361,8 @@ __attribute__((noinline)) static uint32_t depth(uint32_t n)
     return n ? depth(n - 1) + (pad & 1) : 0;
 }
 
-/* setjmp/longjmp: the longjmp "returns" from setjmp's call site a second
- * time, abandoning the frames in between. */
-struct jbuf { uint32_t ebx, esi, edi, ebp, esp, eip; };
-int my_setjmp(struct jbuf *j);
-void my_longjmp(struct jbuf *j, int v);      /* does not return */
-__asm__(".text\n"
-        "my_setjmp:\n"
-        "    movl 4(%esp), %eax\n"
-        "    movl %ebx, 0(%eax); movl %esi, 4(%eax); movl %edi, 8(%eax); movl %ebp, 12(%eax)\n"
-        "    leal 4(%esp), %ecx; movl %ecx, 16(%eax)\n"
-        "    movl (%esp), %ecx; movl %ecx, 20(%eax)\n"
-        "    xorl %eax, %eax\n"
-        "    ret\n"
-        "my_longjmp:\n"
-        "    movl 4(%esp), %edx\n"
-        "    movl 8(%esp), %eax\n"
-        "    movl 0(%edx), %ebx; movl 4(%edx), %esi; movl 8(%edx), %edi; movl 12(%edx), %ebp\n"
-        "    movl 16(%edx), %esp\n"
-        "    jmp *20(%edx)\n");
-
+/* setjmp/longjmp (klib.c): the longjmp "returns" from setjmp's call site a
+ * second time, abandoning the frames in between. */
 static struct jbuf jb;
 static int unwound;
 __attribute__((noinline)) static void dive(int n)

@@ -14,7 +14,7 @@
 static int setup(void **state)
 {
     char err[200];
-    *state = cache_create(1 << 20, 4 << 20, err, sizeof err);
+    *state = cache_create(1 << 20, 16 << 20, err, sizeof err);
     if (!*state)
         fail_msg("cache_create: %s", err);
     return 0;

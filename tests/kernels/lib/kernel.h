@@ -78,6 +78,12 @@ __attribute__((noreturn)) void test_finish(const char *name);
         }                                                               \
     } while (0)
 
+/* setjmp/longjmp (klib.c): the longjmp "returns" from setjmp's call site a
+ * second time with v, abandoning the frames in between. */
+struct jbuf { uint32_t ebx, esi, edi, ebp, esp, eip; };
+int my_setjmp(struct jbuf *j);
+void my_longjmp(struct jbuf *j, int v);      /* does not return */
+
 /* EFLAGS bits (SDM Vol. 1, 3.4.3). */
 #define FL_CF 0x0001u
 #define FL_PF 0x0004u

@@ -366,3 +366,21 @@ void test_finish(const char *name)
     kprintf("PASS %s (%d checks)\n", name, check_count);
     kexit(EXIT_PASS);
 }
+
+/* setjmp/longjmp (kernel.h): the callee-saved registers, ESP after the
+ * return and the return address. */
+__asm__(".text\n"
+        ".globl my_setjmp, my_longjmp\n"
+        "my_setjmp:\n"
+        "    movl 4(%esp), %eax\n"
+        "    movl %ebx, 0(%eax); movl %esi, 4(%eax); movl %edi, 8(%eax); movl %ebp, 12(%eax)\n"
+        "    leal 4(%esp), %ecx; movl %ecx, 16(%eax)\n"
+        "    movl (%esp), %ecx; movl %ecx, 20(%eax)\n"
+        "    xorl %eax, %eax\n"
+        "    ret\n"
+        "my_longjmp:\n"
+        "    movl 4(%esp), %edx\n"
+        "    movl 8(%esp), %eax\n"
+        "    movl 0(%edx), %ebx; movl 4(%edx), %esi; movl 8(%edx), %edi; movl 12(%edx), %ebp\n"
+        "    movl 16(%edx), %esp\n"
+        "    jmp *20(%edx)\n");
