@@ -85,7 +85,8 @@ struct bt_cpu {
     uint8_t  vif;           /* virtual EFLAGS.IF */
     uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
-    uint8_t  pad0[5];
+    uint8_t  tf_set;        /* the inline POPF just set EFLAGS.TF: leave the block */
+    uint8_t  pad0[4];
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */

@@ -218,9 +218,9 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
         mask &= 0xffff;
     set_guest_eflags(v, val, mask);
     cpu->gpr[R_ESP] += in->opsize;
-    /* TODO(#4): TF single-stepping (#DB). */
-    if (intr_deliverable(v)) {
-        cpu->next_eip = site->next_eip;    /* IF was just set: take the interrupt */
+    /* IF was just set: take the interrupt; TF was: single-step from here. */
+    if (intr_deliverable(v) || (cpu->eflags & FL_TF)) {
+        cpu->next_eip = site->next_eip;
         return BT_EXIT;
     }
     return BT_RESUME;
@@ -358,6 +358,7 @@ static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 static int co_irq_window(struct bt_cpu *cpu, const struct bt_site *site)
 {
     cpu->inhibit_irq = SITE_INSN(site)->kind == K_STI;
+    cpu->tf_set = 0;
     cpu->next_eip = site->next_eip;
     return BT_EXIT;
 }

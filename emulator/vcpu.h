@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "decoder/x86.h"
 #include "emulator/debug.h"
+#include "emulator/debugexc.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/io.h"
@@ -98,6 +99,7 @@ struct vcpu {
     struct dtable gdtr, idtr;
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
+    struct dbx_state dbx;       /* TF single steps, DR0-DR3 breakpoints (debugexc.c) */
     uint64_t apic_base;         /* IA32_APIC_BASE */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
