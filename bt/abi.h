@@ -122,6 +122,14 @@ struct bt_cpu {
 #define BT_MODE_TSC_TRAP    (1u << 6)
 #define BT_MODE_SEGSET(m)   (((m) >> 8) & 0xffu)
 #define BT_MODE_SEGSET_SHIFT 8
+/* Segment-limit checks (SDM vol. 3A §5.3): bit s (SEG_* order) is set for
+ * each data segment register (ES SS DS FS GS) that is not flat — a limit
+ * below 4 GiB - 1, or expand-down. An instruction that accesses
+ * memory through one of them first calls BT_HELPER_SEGLIMIT, which raises
+ * #GP(0) or #SS(0) when the access is outside the segment. All flat (the
+ * common case): 0, and translations carry no check. */
+#define BT_MODE_SEGLIM(m)   (((m) >> 16) & 0x3fu)
+#define BT_MODE_SEGLIM_SHIFT 16
 /* A one-instruction block the dispatcher runs inside an interrupt shadow
  * (STI, MOV SS): its exit never chains, so exactly one
  * instruction runs before the dispatcher looks at interrupts again. */

@@ -408,5 +408,6 @@ void callouts_fill(struct bt_handlers *h)
     h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
     h->helper[BT_HELPER_FPU_TRAP] = co_fpu_trap;
     h->helper[BT_HELPER_MEMOP] = co_memop;
+    h->helper[BT_HELPER_SEGLIMIT] = co_seglimit;
     h->helper[BT_HELPER_DIVIDE_ERROR] = co_divide_error;
 }

@@ -87,6 +87,7 @@ struct vcpu {
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t cpl;
     uint32_t segset;            /* index of the current segment bases (segsets.c), 0: flat */
+    uint32_t seglim;            /* data segments that are not flat (BT_MODE_SEGLIM, seglimit.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */
