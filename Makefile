@@ -1,10 +1,10 @@
 # Thin wrapper: set-up (apt-get), configure, build, then run or test.
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
-PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb
+PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb python3
 BENCH_PKGS = qemu-system-x86 gnuplot-nox
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run run-linux test test-xv6 bench clean
 
 all: build
 
@@ -23,8 +23,17 @@ build: deps
 run: build
 	$(BUILD)/emulator/bt86 $(BUILD)/tests/kernels/demo.elf
 
+# Debian 12's i386 Linux with a busybox shell on this terminal (packages are
+# fetched into the build folder on first use; `poweroff -f` ends the run).
+run-linux: build
+	@sh tests/linux/shell.sh $(BUILD)/emulator/bt86 $(BUILD)/tests/linux
+
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# xv6's usertests to ALL TESTS PASSED (needs ../shared/xv6; minutes of CPU).
+test-xv6: build
+	cmake --build $(BUILD) --target test-xv6
 
 bench: build
 	@missing=$$(for p in $(BENCH_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

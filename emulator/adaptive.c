@@ -10,12 +10,22 @@
  * store is diffed and zapped, a device register read, without a fault.
  * String instructions are never marked: a memcpy that once copied a page
  * table would crawl through C forever after (write floods end their
- * tracing instead). */
+ * tracing instead).
+ *
+ * Guest page faults count the same way (issue #13: a #PF that repeats at
+ * one instruction — the guest's fault loops, copy-on-write, a handler
+ * that skips the access — should not cost a host signal each time): the
+ * callout's access walks the guest tables (or finds the page in the
+ * shadow) and raises #PF itself. Such a mark is not for good: a demand-
+ * paging loop faults once per page and then runs thousands of times
+ * without, so PF_CLEAN executions without a fault translate it natively
+ * again (at most one re-translation per PF_CLEAN callouts). */
 #include <string.h>
 
 #include "emulator/paging.h"
 
 #define ADAPT_THRESHOLD 4
+#define PF_CLEAN 256
 #define PROBES 16
 
 static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
@@ -36,6 +46,11 @@ static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
     return NULL;    /* full around here: that instruction stays as it is */
 }
 
+static unsigned threshold(const struct vm *vm)
+{
+    return vm->cfg.adapt_first_fault ? 1 : ADAPT_THRESHOLD;
+}
+
 /* Invalidate tb and keep it from being revalidated (its bytes did not
  * change, but its translation must): it is translated anew. Signal-safe. */
 static void drop_for_good(struct vcpu *v, struct tb *tb)
@@ -52,13 +67,28 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
     if ((tb->mode & BT_MODE_STEP) || !memop_supported(in) || !(s = slot(vm, phys, true)))
         return;
     if (!s->slow) {
-        if (++s->faults < ADAPT_THRESHOLD)
+        if (++s->faults < threshold(vm))
             return;
         s->slow = 1;
         vm->stats.adaptive++;
     }
     /* Marked: this block (any block still holding the fast form) goes. */
     drop_for_good(v, tb);
+}
+
+bool adapt_page_fault(struct vcpu *v, struct tb *tb, uint32_t phys)
+{
+    struct adapt_slot *s;
+
+    if ((tb->mode & BT_MODE_STEP) || !(s = slot(v->vm, phys, true)) || s->slow)
+        return false;
+    if (s->faults + 1 < threshold(v->vm)) {
+        s->faults++;
+        return false;
+    }
+    s->page_faults = 1;
+    s->clean = 0;
+    return true;
 }
 
 bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys)
@@ -173,18 +203,33 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
     enum memop_result res;
+    struct adapt_slot *sl;
+    struct tb *tb;
     char text[120];
 
     v->vm->stats.memop_callouts++;
     v->pf.pending = false;
-    v->smc_cur = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
+    tb = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
+    v->smc_cur = tb;
     v->smc_cur_hit = false;
     res = memop_run(v, in);
     v->smc_cur = NULL;
     switch (res) {
     case MEMOP_DONE:
+        if (tb && (sl = slot(v->vm, tb->phys + (site->eip - tb->eip), false)) && sl->page_faults &&
+            ++sl->clean >= PF_CLEAN) {
+            /* It stopped faulting: native again, from the next instruction. */
+            sl->slow = sl->faults = sl->page_faults = 0;
+            sl->clean = 0;
+            drop_for_good(v, tb);
+            cpu->next_eip = site->next_eip;
+            return BT_EXIT;
+        }
         break;
     case MEMOP_FAULT:
+        if (v->pf.pending && tb && (sl = slot(v->vm, tb->phys + (site->eip - tb->eip), false)))
+            sl->clean = 0;
+        v->vm->stats.memop_page_faults += v->pf.pending;
         return guest_mem_fail(v, site->eip, v->mf.fail_lin, "touches");
     case MEMOP_PARTIAL:
         cpu->next_eip = site->eip;
@@ -193,8 +238,7 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
         /* A mark left by an instruction that used to be at this address
          * (code rewritten since): forget it and run the instruction anew
          * from a fresh translation. */
-        struct adapt_slot *sl = slot(v->vm, site_phys(v, site), false);
-        struct tb *tb = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
+        sl = slot(v->vm, site_phys(v, site), false);
         if (!sl || !sl->slow || !tb) {
             insn_format(bt_decoder(v->vm->bt), in, text, sizeof text);
             return vcpu_stop_error(v, site->eip, "the monitor cannot emulate the instruction at EIP "

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <x86intrin.h>
 
+#include "emulator/iostring.h"
 #include "emulator/paging.h"
 
 /* Continue in the block, unless the run must stop, an exception is
@@ -95,6 +96,8 @@ static int io_string(struct vcpu *v, const struct bt_site *site, uint16_t port, 
     uint32_t step = (cpu->eflags & FL_DF) ? (uint32_t)-size : (uint32_t)size;
     uint32_t base = v->seg[ins ? SEG_ES : in->seg != SEG_NONE ? in->seg : SEG_DS].base;
 
+    if (rep && !(cpu->eflags & FL_DF) && amask == 0xffffffffu)
+        io_string_bulk(v, port, size, ins, base);
     for (unsigned done = 0; !rep || (cpu->gpr[R_ECX] & amask) != 0; done++) {
         if (rep && done > 0 && rep_should_yield(v, done)) {
             cpu->next_eip = site->eip;      /* the rest after the interrupt */
@@ -157,8 +160,10 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
     default:
         return co_invalid(cpu, site);
     }
-    /* The PIT's and RTC's next event may have moved. */
-    if ((port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70)
+    /* The PIT's and RTC's next event may have moved; an EOI may let a
+     * lost timer tick be caught up. */
+    if ((port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70 || port == 0x20 ||
+        port == 0xA0)
         events_rearm(v);
     return resume_or_exit(v, site);
 }

@@ -90,8 +90,15 @@ bool dbg_stop_now(struct vcpu *v)
     struct vm_debug *d = &v->vm->dbg;
 
     /* The debugger's socket raises the timer signal, which also ends a
-     * HLT's sleep (after which the timer flag is already serviced). */
-    if (((v->timer_fired || v->halted) && dbg_wake_pending(v)) || d->watch_hit)
+     * HLT's sleep. The device service may have cleared timer_fired before
+     * this looks, so a count of the signals says whether one came since
+     * the socket was last polled. */
+    if (v->timer_signals != d->signals_seen || v->halted) {
+        d->signals_seen = v->timer_signals;
+        if (dbg_wake_pending(v))
+            return true;
+    }
+    if (d->watch_hit)
         return true;
     /* A step ends once its instruction ran (and an exception it raised was
      * delivered), or at once in HLT: interrupts wait while stepping. */

@@ -31,6 +31,7 @@ struct vm_debug {
     bool skip_bp;                 /* resuming at skip_eip: its breakpoint is not hit */
     uint32_t skip_eip;
     int wake_fd;                  /* readable: stop (the debugger's socket), or -1 */
+    unsigned signals_seen;        /* vcpu.timer_signals when the socket was last polled */
     struct dbg_watch watch[DBG_MAX_WATCH];
     int nwatch;
     int watch_hit;                /* index + 1 of the watchpoint that changed, or 0 */

@@ -246,6 +246,6 @@ void sys_reset(struct vcpu *v)
     memset(v->dr, 0, sizeof v->dr);
     v->dr[6] = 0xffff0ff0u;
     v->dr[7] = 0x400;
-    v->apic_base = 0xfee00900u;      /* BSP, enabled */
+    msr_reset(v);
     v->segset = 0;                  /* every base is zero */
 }

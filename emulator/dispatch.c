@@ -203,6 +203,7 @@ static enum vm_exit exit_result(struct vm *vm, struct vcpu *v)
     case EXIT_TRIPLE_FAULT: return VM_EXIT_TRIPLE_FAULT;
     case EXIT_TIMEOUT: return VM_EXIT_TIMEOUT;
     case EXIT_RESET: return VM_EXIT_RESET;
+    case EXIT_POWEROFF: return VM_EXIT_POWEROFF;
     case EXIT_EXCEPTION: return report_exception(vm, v);
     default: return VM_EXIT_ERROR;
     }

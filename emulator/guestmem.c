@@ -60,6 +60,8 @@ bool phys_write(struct vcpu *v, uint32_t gpa, const void *src, size_t n)
         return false;
     v->vm->stats.mmio_accesses++;
     mmio_write(d, gpa, src, n);
+    if (v->vm->events)
+        events_rearm(v);        /* a timer (LAPIC, HPET) may have been programmed */
     return true;
 }
 

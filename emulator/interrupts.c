@@ -1,10 +1,15 @@
 /* interrupts — from the devices to the guest's IDT, and the host clock.
  *
- *   PIT/RTC/UART --irq--> PIC --INTR--> irq_pending --(IF=1, no shadow)--> IDT
+ *   PIT/RTC/UART/HPET --ISA IRQ--+--> PIC --INTR--> LAPIC LINT0 (ExtINT) --+
+ *                                +--> I/O APIC --message--> LAPIC IRR ------+--> irq_pending
+ *                                          LAPIC timer ---> LAPIC IRR ------+
+ *   irq_pending --(IF=1, no shadow)--> INTA (LAPIC; the PIC's for ExtINT) --> IDT
+ *
+ * (machine isapc: no APICs, the PIC's INTR is irq_pending.)
  *
  * Devices run on the host clock, lazily: they are brought up to date when
  * the monitor looks (events_service). A POSIX timer on CLOCK_MONOTONIC is
- * armed for the earliest device event (pit_next_event_ns, rtc_next_event_ns);
+ * armed for the earliest device event (pit_, rtc_, lapic_, hpet_next_event_ns);
  * its signal handler only asks translated code to stop at the next block
  * entry (vcpu_request_exit: the poll page), so a guest spinning in chained
  * blocks still sees its timer interrupt. The dispatcher then updates the
@@ -108,6 +113,10 @@ static uint64_t next_deadline(struct vcpu *v, uint64_t now)
     struct events *e = vm->events;
     uint64_t next = pit_next_event_ns(&vm->pit), rtc = rtc_next_event_ns(&vm->rtc);
 
+    if (vm->has_apic && lapic_next_event_ns(&vm->lapic) < next)
+        next = lapic_next_event_ns(&vm->lapic);
+    if (vm->has_apic && hpet_next_event_ns(&vm->hpet) < next)
+        next = hpet_next_event_ns(&vm->hpet);
     if (rtc != UINT64_MAX) {
         uint64_t real = now_ns(CLOCK_REALTIME);
         uint64_t mono = rtc > real ? now + (rtc - real) : now;
@@ -118,7 +127,7 @@ static uint64_t next_deadline(struct vcpu *v, uint64_t now)
         next = e->next_input;
     if (v->bt.irq_pending && !v->bt.vif && now + IRQ_RECHECK_NS < next)
         next = now + IRQ_RECHECK_NS;
-    if (e->lost_ticks && now + CATCHUP_NS < next)
+    if (e->lost_ticks && !isa_irq_busy(&vm->isa, 0) && now + CATCHUP_NS < next)
         next = now + CATCHUP_NS;
     return next;
 }
@@ -156,23 +165,28 @@ static void read_input(struct vcpu *v, uint64_t now)
 
 /* Timer ticks the guest missed because the host ran the monitor late (a
  * loaded machine) are handed in later, one at a time once IRQ 0 is neither
- * requested nor in service, so that the guest's tick count keeps time
- * (QEMU's "catch-up" policy for lost ticks); at most MAX_LOST_TICKS. */
-static void catch_up(struct vm *vm, int edges)
+ * requested nor in service — on the 8259, or on the I/O APIC's pin 2 and
+ * the local APIC, whichever the guest has unmasked — so that the guest's
+ * tick count keeps time (QEMU's "catch-up" policy for lost ticks); at most
+ * MAX_LOST_TICKS. */
+static void pit_catch_up(struct vm *vm)
 {
     struct events *e = vm->events;
-    const struct pic_chip *m = &vm->pic.chip[0];
+    bool was_busy = isa_irq_busy(&vm->isa, 0);
+    int edges = pit_update(&vm->pit);
+    bool masked = isa_irq_masked(&vm->isa, 0);
 
-    if (edges > 1)
-        e->lost_ticks += (unsigned)edges - 1;
+    /* Every edge merged into a request already waiting, but the first. */
+    if (edges > 0)
+        e->lost_ticks += (unsigned)edges - (was_busy ? 0 : 1);
     if (e->lost_ticks > MAX_LOST_TICKS)
         e->lost_ticks = MAX_LOST_TICKS;
-    if (m->imr & 1)
-        e->lost_ticks = 0;      /* masked: they would have been lost anyway */
-    if (edges == 0 && e->lost_ticks && !((m->irr | m->isr) & 1)) {
+    if (masked)
+        e->lost_ticks = 0;      /* they would have been lost anyway */
+    if (e->lost_ticks && !isa_irq_busy(&vm->isa, 0)) {
         e->lost_ticks--;
-        pic_set_irq(&vm->pic, 0, 1);
-        pic_set_irq(&vm->pic, 0, 0);
+        isa_irq_line(&vm->isa, 0, 1);
+        isa_irq_line(&vm->isa, 0, 0);
     }
 }
 
@@ -184,8 +198,12 @@ static void service(struct vcpu *v)
 
     v->timer_fired = 0;
     e->armed = 0;
-    catch_up(vm, pit_update(&vm->pit));
+    pit_catch_up(vm);
     rtc_update(&vm->rtc);
+    if (vm->has_apic) {
+        lapic_update(&vm->lapic);
+        hpet_update(&vm->hpet);
+    }
     if (e->in_fd >= 0 && now >= e->next_input)
         read_input(v, now);
     events_rearm(v);
@@ -258,7 +276,10 @@ void intr_line(struct vcpu *v, int level)
 bool intr_deliver(struct vcpu *v)
 {
     struct vm *vm = v->vm;
-    int vector = pic_acknowledge(&vm->pic);
+    int vector = vm->has_apic ? lapic_acknowledge(&vm->lapic) : LAPIC_EXTINT;
+
+    if (vector == LAPIC_EXTINT)
+        vector = pic_acknowledge(&vm->pic);     /* the 8259's INTA cycle */
 
     vm->stats.interrupts++;
     return event_deliver(v, vector, EV_EXTINT, false, 0, v->bt.eip, v->bt.eip);

@@ -3,7 +3,7 @@
  * Exit status: 0 the guest halted with interrupts disabled, or requested a
  * reset; (v<<1)|1 the guest wrote v to isa-debug-exit; 2 bad command line;
  * 3 bad kernel file; 4 triple fault; 5 internal monitor error, or a guest
- * state bt86 does not support yet. */
+ * state bt86 does not support yet; 124 the --cpu-limit budget ran out. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emulator/hw/disk.h"
 #include "emulator/gdbstub.h"
 #include "emulator/options.h"
 #include "emulator/vm.h"
@@ -30,6 +31,21 @@ static int open_serial(const char *spec, char *err, size_t errlen)
     }
     snprintf(err, errlen, "unsupported -serial '%s' (stdio, null or file:PATH)", spec);
     return -2;
+}
+
+/* --screen: the text screen as the run left it. */
+static void write_screen(struct vm *vm, FILE *f)
+{
+    char text[25 * 81 + 1];
+    fwrite(text, 1, vm_screen_text(vm, text), f);
+    if (fclose(f) != 0)
+        fprintf(stderr, "bt86: --screen: %s\n", strerror(errno));
+}
+
+static void close_disks(struct disk *disks[OPT_DRIVES])
+{
+    for (int i = 0; i < OPT_DRIVES; i++)
+        disk_close(disks[i]);
 }
 
 /* -rtc base= and -D: what the options mean for the VM's configuration. */
@@ -63,7 +79,9 @@ int main(int argc, char **argv)
     struct options o;
     struct vm_config cfg = { 0 };
     struct vm *vm;
-    char err[256] = "";
+    struct disk *disks[OPT_DRIVES];
+    FILE *screen = NULL;
+    char err[1400] = "";
     int rc, status;
     enum vm_exit end;
 
@@ -86,6 +104,7 @@ int main(int argc, char **argv)
     cfg.poll_storm = o.poll_storm;
     cfg.debug_exit_base = o.debug_exit_base;
     cfg.debug_exit_size = o.debug_exit_size;
+    cfg.isapc = o.isapc;
     cfg.cpuid_edx_clear = ~o.cpuid_edx;
     cfg.cpuid_ext_edx_clear = ~o.cpuid_ext_edx;
     cfg.pc_testdev = o.pc_testdev;
@@ -98,24 +117,36 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return 2;
     }
+    if (o.screen && !(screen = fopen(o.screen, "w"))) {
+        fprintf(stderr, "bt86: --screen: cannot write '%s': %s\n", o.screen, strerror(errno));
+        return 2;
+    }
+    if (options_open_drives(&o, disks, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: %s\n", err);
+        return 2;
+    }
+    memcpy(cfg.disks, disks, sizeof cfg.disks);
     vm = vm_create(&cfg, err, sizeof err);
     if (!vm) {
         fprintf(stderr, "bt86: %s\n", err);
+        close_disks(disks);
         return 5;
     }
-    if (vm_load_kernel(vm, o.kernel, o.append, err, sizeof err) < 0) {
+    if (vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
+        close_disks(disks);
         return 3;
     }
     if (o.gdb) {
         if (gdbstub_run(vm, o.gdb, o.gdb_wait, &end, err, sizeof err) < 0) {
             fprintf(stderr, "bt86: %s\n", err);
             vm_destroy(vm);
+            close_disks(disks);
             return 2;
         }
     } else {
-        end = vm_run(vm, UINT64_MAX, 0);
+        end = vm_run(vm, UINT64_MAX, o.cpu_limit_ms);
     }
     switch (end) {
     case VM_EXIT_HALT:
@@ -124,6 +155,15 @@ int main(int argc, char **argv)
         break;
     case VM_EXIT_RESET:
         fprintf(stderr, "bt86: guest requested a reset\n");
+        status = 0;
+        break;
+    case VM_EXIT_TIMEOUT:
+        fprintf(stderr, "bt86: CPU-time limit (--cpu-limit) reached\n");
+        dump_regs(vm);
+        status = 124;
+        break;
+    case VM_EXIT_POWEROFF:
+        fprintf(stderr, "bt86: guest powered off (ACPI S5)\n");
         status = 0;
         break;
     case VM_EXIT_DEBUG_EXIT:
@@ -147,6 +187,9 @@ int main(int argc, char **argv)
     }
     if (o.stats)
         vm_print_stats(vm, stderr);
+    if (screen)
+        write_screen(vm, screen);
     vm_destroy(vm);
+    close_disks(disks);
     return status;
 }

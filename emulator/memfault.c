@@ -115,6 +115,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
         return MF_RESUME;
     case MMU_GUEST_PF:
         v->mf.pf = PF(r.error, r.cr2);
+        if (adapt_page_fault(v, tb, tb->phys + off) && decode_at(v, tb, eip, off, in))
+            adapt_fault(v, tb, in, tb->phys + off);
         return MF_PF;
     case MMU_MMIO:
         if (!decode_at(v, tb, eip, off, in))

@@ -166,11 +166,11 @@ static int opt_vnc(struct parse *p, const char *v)
  * "+x" is an error. */
 static const struct { const char *name; int bit; } cpu_features[] = {
     { "fpu", 0 }, { "pse", 3 }, { "tsc", 4 }, { "msr", 5 }, { "pae", 6 }, { "cx8", 8 },
-    { "sep", 11 }, { "pge", 13 }, { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 },
+    { "apic", 9 }, { "sep", 11 }, { "pge", 13 }, { "cmov", 15 }, { "pat", 16 }, { "mmx", 23 }, { "fxsr", 24 },
     { "sse", 25 }, { "sse2", 26 }, { "nx", 32 + 20 },
 };
 static const char *const cpu_absent[] = {
-    "vme", "de", "mce", "apic", "mtrr", "mca", "pse36", "clflush", "ds", "acpi",
+    "vme", "de", "mce", "mtrr", "mca", "pse36", "clflush", "ds", "acpi",
     "ss", "ht", "tm", "pbe", "pni", "sse3", "ssse3", "sse4.1", "sse4_1", "sse4.2", "sse4_2",
     "popcnt", "cx16", "x2apic", "monitor", "movbe", "aes", "xsave", "avx", "avx2", "f16c",
     "rdrand", "hypervisor", "lm", "syscall", "pdpe1gb", "rdtscp", "fma", "bmi1",
@@ -178,7 +178,9 @@ static const char *const cpu_absent[] = {
 };
 #define FEAT(n) (1u << (n))
 #define CPU_P5 (FEAT(0) | FEAT(3) | FEAT(4) | FEAT(5) | FEAT(8))
-#define CPU_P6 (CPU_P5 | FEAT(6) | FEAT(11) | FEAT(13) | FEAT(15) | FEAT(16) | FEAT(23) | FEAT(24))
+/* APIC (bit 9) is offered when the machine has one (-M pc, not isapc). */
+#define CPU_P6 (CPU_P5 | FEAT(6) | FEAT(9) | FEAT(11) | FEAT(13) | FEAT(15) | FEAT(16) | FEAT(23) | \
+                FEAT(24))
 #define CPU_EMULATED (CPU_P6 | FEAT(25) | FEAT(26))
 #define NX FEAT(20)
 /* QEMU's models, cut down to what bt86 emulates (edx: leaf 1, ext: 80000001H). */
@@ -419,6 +421,9 @@ static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true;
 static const struct { const char *name, *bus, *desc; } devices[] = {
     { "isa-debug-exit", "ISA", NULL },
     { "pc-testdev", "ISA", NULL },
+    { "piix3-ide", "PCI", "(built in: -drive, -hda..-hdd)" },
+    { "isa-serial", "ISA", "(built in: COM1, -serial)" },
+    { "VGA", "PCI", "(built in: text mode, --screen)" },
     { "pci-testdev", "PCI", "PCI Test Device" },
 };
 
@@ -514,6 +519,52 @@ static int opt_accel(struct parse *p, const char *v)
                 "and ignored)", (int)n, v);
 }
 
+/* -smp [cpus=]N[,...]: one CPU is all bt86 has. */
+static int opt_smp(struct parse *p, const char *v)
+{
+    const char *s = strncmp(v, "cpus=", 5) == 0 ? v + 5 : v;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(s, &end, 10);
+    if (end == s || *s == '-' || *s == '+' || errno == ERANGE || (*end && *end != ','))
+        return fail(p, "-smp '%s': expected a CPU count such as 1", v);
+    if (n != 1)
+        return fail(p, "-smp '%s': SMP is not supported yet", v);
+    return 0;
+}
+
+/* -machine/-M TYPE[,accel=tcg]: QEMU's `pc` (i440FX, the default) or
+ * `isapc` (no local APIC, I/O APIC, ACPI, HPET or PCI). */
+static int opt_machine(struct parse *p, const char *v)
+{
+    size_t n = strcspn(v, ",");
+    const char *type = v;
+    if (n > 5 && strncmp(v, "type=", 5) == 0) {
+        type += 5;
+        n -= 5;
+    }
+    if ((n == 2 && strncmp(type, "pc", 2) == 0) || (n > 9 && strncmp(type, "pc-i440fx", 9) == 0))
+        p->o->isapc = false;
+    else if (n == 5 && strncmp(type, "isapc", 5) == 0)
+        p->o->isapc = true;
+    else
+        return fail(p, "-machine '%.*s': supported are pc and isapc", (int)n, type);
+    for (const char *s = type + n; *s == ',';) {
+        const char *prop = s + 1;
+        size_t len = strcspn(prop, ",");
+        if (len > 6 && strncmp(prop, "accel=", 6) == 0) {
+            char accel[16];
+            snprintf(accel, sizeof accel, "%.*s", (int)(len - 6), prop + 6);
+            if (opt_accel(p, accel) < 0)
+                return -1;
+        } else {
+            return fail(p, "-machine: unsupported property '%.*s' (accel=tcg)", (int)len, prop);
+        }
+        s = prop + len;
+    }
+    return 0;
+}
+
 /* --shadow-spaces N: cached shadow address spaces (DESIGN §4), each a
  * 40 GiB reservation of host address space (shadowmmu/mmu.h). */
 static int opt_shadow_spaces(struct parse *p, const char *v)
@@ -526,6 +577,46 @@ static int opt_shadow_spaces(struct parse *p, const char *v)
     p->o->shadow_spaces = (unsigned)n;
     return 0;
 }
+
+/* --cpu-limit SECONDS: the run's CPU-time budget (vm_run's timeout), so
+ * tests bound a guest by the work it does, not by wall time on a loaded
+ * host. Fractions allowed: 0.5 is 500 ms. */
+static int opt_cpu_limit(struct parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (end == v || *end || errno == ERANGE || !(s >= 0.001 && s <= 4000000.0))
+        return fail(p, "--cpu-limit '%s': expected seconds of CPU time, 0.001 to 4000000", v);
+    p->o->cpu_limit_ms = (uint32_t)(s * 1000.0 + 0.5);
+    return 0;
+}
+
+static int opt_drive(struct parse *p, const char *v)
+{
+    return options_drive(p->o, v, -1, p->err, p->errlen);
+}
+
+/* -hda..-hdd FILE: QEMU's shorthand for -drive file=FILE,index=0..3. */
+static int opt_hd(struct parse *p, const char *v, int index)
+{
+    char spec[1100];
+    if (strchr(v, ','))
+        return fail(p, "-hd%c '%s': use -drive for file names with commas", 'a' + index, v);
+    snprintf(spec, sizeof spec, "file=%s", v);
+    if (options_drive(p->o, spec, index, p->err, p->errlen) < 0)
+        return -1;
+    p->o->drive[index].spec = v;
+    p->o->drive[index].hd = (char)('a' + index);
+    return 0;
+}
+
+static int opt_hda(struct parse *p, const char *v) { return opt_hd(p, v, 0); }
+static int opt_hdb(struct parse *p, const char *v) { return opt_hd(p, v, 1); }
+static int opt_hdc(struct parse *p, const char *v) { return opt_hd(p, v, 2); }
+static int opt_hdd(struct parse *p, const char *v) { return opt_hd(p, v, 3); }
+static int opt_snapshot(struct parse *p, const char *v) { p->o->snapshot = true; return 0; }
+static int opt_screen(struct parse *p, const char *v) { p->o->screen = v; return 0; }
 
 /* --poll-storm N: a testing aid (emulator/poll_storm.c). */
 static int opt_poll_storm(struct parse *p, const char *v)
@@ -574,9 +665,9 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-    { "-", "kernel", NULL, "FILE", set_kernel, "the Multiboot kernel to run (same as KERNEL)" },
+    { "-", "kernel", NULL, "FILE", set_kernel, "the Multiboot or Linux bzImage kernel to run (same as KERNEL)" },
     { "-", "append", NULL, "STRING", opt_append, "the kernel command line" },
-    { "-", "initrd", NULL, "FILE", opt_initrd, "a file to pass as a Multiboot module" },
+    { "-", "initrd", NULL, "FILE", opt_initrd, "Linux: the initial ramdisk; Multiboot: modules \"F ARGS,F2\"" },
     { "-", "m", NULL, "SIZE", opt_memory, "guest RAM, 2M to 3G: MiB or K/M/G (default 128)" },
     { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null, none, file:PATH,"
       HELP_NL "mon:stdio or chardev:ID" },
@@ -588,7 +679,19 @@ static const struct opt opts[] = {
       "writing v to iobase ends the run with status (v<<1)|1;"
       HELP_NL "also pc-testdev (QEMU's test device), pci-testdev"
       HELP_NL "(accepted, not emulated yet), help (lists them)" },
+    { "-", "drive", NULL, "file=F[,index=0-3][,format=raw][,media=disk][,readonly=on]",
+      opt_drive, "an IDE disk: a raw image (index 0,1 primary, 2,3 secondary)" },
+    { "-", "hda", NULL, "FILE", opt_hda, "IDE primary master (-hdb slave, -hdc/-hdd secondary)" },
+    { "-", "hdb", NULL, "FILE", opt_hdb, NULL },
+    { "-", "hdc", NULL, "FILE", opt_hdc, NULL },
+    { "-", "hdd", NULL, "FILE", opt_hdd, NULL },
+    { "-", "snapshot", NULL, NULL, opt_snapshot, "disk writes stay in memory; image files untouched" },
+    { "--", "screen", NULL, "FILE", opt_screen,
+      "on exit, write the 80x25 VGA text screen to FILE" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
+    { "-", "machine", "M", "pc|isapc[,accel=tcg]", opt_machine,
+      "pc (default: APICs, ACPI, HPET) or isapc (8259 only)" },
+    { "-", "smp", NULL, "1", opt_smp, "CPUs: only 1 (SMP is not supported yet)" },
     { "-", "nodefaults", NULL, NULL, opt_nodefaults,
       "no default devices: COM1 output goes nowhere" HELP_NL "unless -serial is given" },
     { "-", "no-user-config", NULL, NULL, opt_ignored, "accepted; bt86 reads no config files" },
@@ -614,6 +717,8 @@ static const struct opt opts[] = {
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
+    { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
+      "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,
       "never chain translated blocks (slow path, for tests)" },
     { "--", "poll-storm", NULL, "N", opt_poll_storm,
@@ -680,14 +785,17 @@ void options_usage(FILE *f)
 {
     fprintf(f,
             "Usage: bt86 [options] KERNEL\n"
-            "Run a 32-bit x86 Multiboot kernel in a binary-translating virtual machine.\n"
+            "Run a 32-bit x86 Multiboot or Linux kernel in a binary-translating virtual machine.\n"
             "Every option may be written with one dash or two; QEMU's spellings work.\n"
             "\n");
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const struct opt *op = &opts[i];
         char left[96];
+        if (!op->help)
+            continue;
         if (op->alias)
-            snprintf(left, sizeof left, "-%s, %s%s", op->alias, op->dashes, op->name);
+            snprintf(left, sizeof left, "-%s, %s%s%s%s", op->alias, op->dashes, op->name,
+                     op->arg ? " " : "", op->arg ? op->arg : "");
         else
             snprintf(left, sizeof left, "%s%s%s%s", op->dashes, op->name, op->arg ? " " : "",
                      op->arg ? op->arg : "");
@@ -707,5 +815,6 @@ void options_usage(FILE *f)
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"
+            "  124       the --cpu-limit budget ran out\n"
             "Statuses 3 and 5 are also what isa-debug-exit gives for v = 1 and 2.\n");
 }

@@ -5,10 +5,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define OPT_DRIVES 4
+
+/* One IDE disk from -drive or -hda..-hdd (options_drive.c). */
+struct drive_opt {
+    char file[1024];          /* "" = no drive at this index */
+    const char *spec;         /* the option's text, for messages */
+    bool readonly;            /* readonly=on */
+    bool snapshot;            /* snapshot=on (or -snapshot for all) */
+    bool format_raw;          /* format=raw was given (else the image is checked) */
+    char hd;                  /* 'a'..'d' if it came from -hda..-hdd */
+};
+
 struct options {
     const char *kernel;       /* KERNEL or -kernel K */
     const char *append;       /* -append S (kernel command line), "" if none */
-    const char *initrd;       /* -initrd F (accepted, loaded as a Multiboot module later) */
+    const char *initrd;       /* -initrd F: Linux initrd, or Multiboot modules */
     uint32_t ram_mb;          /* -m MB (default 128; 2..3072) */
     bool stats;               /* --stats: counters on exit, to stderr */
     bool debug_exit;          /* -device isa-debug-exit[,iobase=..,iosize=..] given */
@@ -19,6 +31,11 @@ struct options {
     const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
+    uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
+    struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */
+    bool snapshot;            /* -snapshot: disk writes stay in memory */
+    const char *screen;       /* --screen FILE: the final 80x25 text screen */
+    bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI, HPET */
     unsigned poll_storm;      /* --poll-storm N (0: off) */
 
     /* qemu-system-i386 compatibility (issue #14) */
@@ -37,6 +54,15 @@ struct options {
     const char *serial_chardev; /* -serial chardev:ID, resolved after parsing */
 };
 
+/* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */
+int options_drive(struct options *o, const char *spec, int forced_index, char *err, size_t errlen);
+
+/* Open the images the options name (disk.h), NULL where there is none. On
+ * failure: -1, a one-line message in QEMU's words ("-drive file=x: Could not
+ * open 'x': No such file or directory"), nothing left open. */
+struct disk;
+int options_open_drives(const struct options *o, struct disk *out[OPT_DRIVES], char *err,
+                        size_t errlen);
 #define OPT_CPU_ALL 0xffffffffu
 enum { OPT_RTC_UTC, OPT_RTC_LOCAL, OPT_RTC_DATE };
 

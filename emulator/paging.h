@@ -146,6 +146,11 @@ void memfault_abort_step(struct vcpu *v, void *ucontext);
  * traced, code or device fault: count it; the fourth turns it into a
  * monitor callout (tb is invalidated and translated anew). */
 void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t phys);
+/* The instruction at guest physical phys (in block tb) raised a guest #PF
+ * through a host fault: count it. True when it is to be marked: decode it
+ * and call adapt_fault, which turns it into a callout whose #PF costs no
+ * host signal. */
+bool adapt_page_fault(struct vcpu *v, struct tb *tb, uint32_t phys);
 /* bt_config.slow_mem */
 bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys);
 /* BT_HELPER_MEMOP */

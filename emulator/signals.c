@@ -153,6 +153,7 @@ static void on_timer(int sig)
     (void)sig;
     if (v) {
         v->timer_fired = 1;
+        v->timer_signals++;
         vcpu_request_exit(v);
     }
 }

@@ -24,6 +24,7 @@
     X(memop_emulated,  "faulting instructions emulated (device memory, 4 GiB wrap)") \
     X(adaptive,        "instructions re-translated to call the monitor (adaptive)") \
     X(memop_callouts,  "monitor calls made by re-translated instructions")         \
+    X(memop_page_faults, "#PF raised by re-translated instructions without a host signal") \
     X(mmio_accesses,   "device-memory accesses emulated by the monitor")               \
     X(divide_errors,   "#DE raised by checked DIV/IDIV without a host signal (adaptive)")
 

@@ -252,10 +252,37 @@ static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
 
 /* ---- identity and counters -------------------------------------------- */
 
-static void cpuid(struct bt_cpu *cpu)
+/* CPUID.1:ECX[31] is reserved (0) on real CPUs and set by hypervisors, which
+ * then name themselves at leaf 0x40000000 (max hypervisor leaf in EAX, a
+ * 12-byte signature in EBX ECX EDX), as KVM, VMware, Hyper-V and Xen do.
+ * Guests use it to stop doing what only makes sense on hardware: Linux, for
+ * one, keeps its microcode loader off (check_loader_disabled_bsp). */
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_HV_BASE 0x40000000u
+#define CPUID_HV_END  0x4fffffffu
+#define CPUID_HV_SIGNATURE "bt86bt86bt86"
+/* What IA32_BIOS_SIGN_ID reports after CPUID(1): no microcode update loaded. */
+#define MICROCODE_REVISION 0u
+
+/* CPUID.1:EDX.APIC (bit 9): the machine has a local APIC and
+ * IA32_APIC_BASE has it enabled (SDM vol. 3A §10.4.3). */
+#define CPUID1_EDX_APIC (1u << 9)
+
+static void cpuid(struct vcpu *v)
 {
+    struct bt_cpu *cpu = &v->bt;
     uint32_t leaf = cpu->gpr[R_EAX], a = 0, b = 0, c = 0, d = 0;
 
+    if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_END) {
+        if (leaf == CPUID_HV_BASE) {
+            a = CPUID_HV_BASE;   /* the only hypervisor leaf */
+            memcpy(&b, CPUID_HV_SIGNATURE, 4);
+            memcpy(&c, CPUID_HV_SIGNATURE + 4, 4);
+            memcpy(&d, CPUID_HV_SIGNATURE + 8, 4);
+        }
+        cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
+        return;
+    }
     if ((leaf > 2 && leaf < 0x80000000u) || leaf > CPUID_EXT_MAX)
         leaf = 2;                /* beyond the last basic or extended leaf: Intel repeats it */
     switch (leaf) {
@@ -265,7 +292,14 @@ static void cpuid(struct bt_cpu *cpu)
         break;
     case 1:
         a = 0x0683;              /* family 6, model 8, stepping 3 */
-        d = CPUID1_EDX & ~vcpu_of(cpu)->vm->cfg.cpuid_edx_clear;     /* -cpu */
+        c = CPUID1_ECX_HYPERVISOR;
+        d = CPUID1_EDX & ~v->vm->cfg.cpuid_edx_clear;     /* -cpu */
+        if (v->vm->has_apic && lapic_hw_enabled(&v->vm->lapic) &&
+            !(v->vm->cfg.cpuid_edx_clear & CPUID1_EDX_APIC))    /* -cpu ...,-apic */
+            d |= CPUID1_EDX_APIC;
+        /* SDM vol. 3A §10.11.7.1: CPUID(1) loads the microcode revision
+         * into IA32_BIOS_SIGN_ID[63:32]. */
+        v->bios_sign_id = (uint64_t)MICROCODE_REVISION << 32;
         break;
     case 2:
         a = 0x03020101u;         /* cache and TLB descriptors of a P6 */
@@ -275,16 +309,56 @@ static void cpuid(struct bt_cpu *cpu)
         if (leaf >= 0x80000000u)
             cpuid_ext(leaf, &a, &b, &c, &d);
         if (leaf == 0x80000001u)
-            d &= ~vcpu_of(cpu)->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
+            d &= ~v->vm->cfg.cpuid_ext_edx_clear;       /* -cpu */
         break;
     }
     cpu->gpr[R_EAX] = a; cpu->gpr[R_EBX] = b; cpu->gpr[R_ECX] = c; cpu->gpr[R_EDX] = d;
 }
 
+void cpuid_signature(struct vcpu *v, uint32_t *signature, uint32_t *features)
+{
+    uint32_t saved[8];
+    memcpy(saved, v->bt.gpr, sizeof saved);
+    v->bt.gpr[R_EAX] = 1;
+    cpuid(v);
+    *signature = v->bt.gpr[R_EAX];
+    *features = v->bt.gpr[R_EDX];
+    memcpy(v->bt.gpr, saved, sizeof saved);
+}
+
 static uint64_t guest_tsc(const struct vcpu *v) { return __rdtsc() + v->bt.tsc_offset; }
 
-enum { MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_BIOS_SIGN_ID = 0x8b, MSR_SYSENTER_CS = 0x174,
-       MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176 };
+enum { MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_APIC_BASE = 0x1b, MSR_BIOS_UPDT_TRIG = 0x79,
+       MSR_BIOS_SIGN_ID = 0x8b, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
+       MSR_SYSENTER_EIP = 0x176, MSR_MISC_ENABLE = 0x1a0, MSR_PAT = 0x277 };
+
+/* IA32_MISC_ENABLE: fast strings on (bit 0), branch trace store and PEBS
+ * unavailable (bits 11, 12); bit 7 (performance monitoring available)
+ * clear. Software may toggle fast strings and the CPUID limit (bit 22, a
+ * no-op here: the last basic leaf is 2 anyway). */
+#define MISC_ENABLE_RESET    0x1801ull
+#define MISC_ENABLE_WRITABLE ((1ull << 0) | (1ull << 22))
+/* IA32_PAT power-on value: WB WT UC- UC, twice (SDM vol. 3A §11.12.4). */
+#define PAT_RESET 0x0007040600070406ull
+
+void msr_reset(struct vcpu *v)
+{
+    v->pat = PAT_RESET;
+    v->misc_enable = MISC_ENABLE_RESET;
+    v->bios_sign_id = 0;
+}
+
+/* SDM vol. 3A §11.12.2: memory types 2, 3 and 8-255 are reserved; a WRMSR
+ * putting one in any PAT entry is #GP(0). */
+static bool pat_valid(uint64_t val)
+{
+    for (int i = 0; i < 8; i++) {
+        uint8_t t = (uint8_t)(val >> (8 * i));
+        if (t == 2 || t == 3 || t > 7)
+            return false;
+    }
+    return true;
+}
 
 static int msr(struct vcpu *v, const struct bt_site *site, bool write)
 {
@@ -298,14 +372,44 @@ static int msr(struct vcpu *v, const struct bt_site *site, bool write)
         else
             val = guest_tsc(v);
         break;
-    case MSR_APIC_BASE:         /* TODO(#4): no local APIC behind it yet */
-        if (write)
-            v->apic_base = (val & 0xfffff800u) | (v->apic_base & 0x100);   /* BSP is read-only */
-        else
-            val = v->apic_base;
+    case MSR_APIC_BASE:         /* isapc: no APIC, the MSR reads 0 */
+        if (!v->vm->has_apic)
+            val = 0;
+        else if (!write)
+            val = lapic_get_base(&v->vm->lapic);
+        else if (!lapic_set_base(&v->vm->lapic, val))
+            return gp0(v, site);
         break;
-    case MSR_BIOS_SIGN_ID:      /* microcode revision: none */
+    case MSR_PLATFORM_ID:       /* read-only; platform ID 0 in bits 52:50 */
+        if (write)
+            return gp0(v, site);
         val = 0;
+        break;
+    case MSR_BIOS_UPDT_TRIG:    /* write-only: a microcode update is never accepted */
+        if (!write)
+            return gp0(v, site);
+        break;
+    case MSR_BIOS_SIGN_ID:      /* software writes 0, runs CPUID(1), reads (cpuid) */
+        if (write)
+            v->bios_sign_id = val;
+        else
+            val = v->bios_sign_id;
+        break;
+    case MSR_MISC_ENABLE:
+        if (write && ((val ^ v->misc_enable) & ~MISC_ENABLE_WRITABLE))
+            return gp0(v, site);
+        if (write)
+            v->misc_enable = val;
+        else
+            val = v->misc_enable;
+        break;
+    case MSR_PAT:               /* memory types are not emulated: stored, checked */
+        if (write && !pat_valid(val))
+            return gp0(v, site);
+        if (write)
+            v->pat = val;
+        else
+            val = v->pat;
         break;
     case MSR_SYSENTER_CS:
     case MSR_SYSENTER_ESP:
@@ -411,7 +515,7 @@ int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
         return callout_continue(v);
     }
     case X86_INS_CPUID:
-        cpuid(cpu);
+        cpuid(v);
         return BT_EXIT;
     case X86_INS_RDTSC: {
         uint64_t t;

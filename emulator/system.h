@@ -205,7 +205,11 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site);
 int co_int(struct bt_cpu *cpu, const struct bt_site *site);
 int co_cli(struct bt_cpu *cpu, const struct bt_site *site);
 int co_sti(struct bt_cpu *cpu, const struct bt_site *site);
+/* CPUID.1 EAX (signature) and EDX (features), for the MP table. */
+void cpuid_signature(struct vcpu *v, uint32_t *signature, uint32_t *features);
 int sys_sysenter(struct vcpu *v, const struct bt_site *site);
+/* The MSRs' power-on values (sysinsn.c). */
+void msr_reset(struct vcpu *v);
 int sys_sysexit(struct vcpu *v, const struct bt_site *site);
 /* #GP(0) unless CPL <= IOPL or the TSS I/O bitmap allows ports
  * [port, port+size) (SDM vol. 1 §19.5.2). */

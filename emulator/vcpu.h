@@ -6,12 +6,18 @@
 
 #include "bt/bt.h"
 #include "cache/cache.h"
+#include "emulator/hw/apic.h"
 #include "decoder/x86.h"
 #include "emulator/debug.h"
 #include "emulator/debugexc.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
+#include "emulator/hw/fw_cfg.h"
+#include "emulator/hw/ide.h"
+#include "emulator/hw/pci.h"
+#include "emulator/hw/vga.h"
 #include "emulator/hw/io.h"
+#include "emulator/hw/timers.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
 #include "emulator/vm.h"
@@ -26,6 +32,7 @@ enum exit_reason {
     EXIT_TIMEOUT,
     EXIT_RESET,
     EXIT_ERROR,
+    EXIT_POWEROFF,
 };
 
 /* A segment register and its hidden part (SDM vol. 3 §3.4.3): what the
@@ -101,11 +108,13 @@ struct vcpu {
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
     struct dbx_state dbx;       /* TF single steps, DR0-DR3 breakpoints (debugexc.c) */
-    uint64_t apic_base;         /* IA32_APIC_BASE */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t pat, misc_enable, bios_sign_id;   /* IA32_PAT, IA32_MISC_ENABLE, 0x8B */
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
     volatile int exit_req;      /* the poll page is (being) protected */
     volatile int timer_fired;   /* the host event timer expired */
+    volatile unsigned timer_signals;  /* event-timer signals taken (timer_fired is cleared
+                                         by the device service; this only counts) */
     bool left_by_signal;        /* the last run of translated code ended in a host signal */
     uint32_t storm_rng, storm_eip;  /* poll_storm.c */
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
@@ -140,6 +149,9 @@ struct adapt_slot {
     uint32_t phys;
     uint8_t used, faults, slow;
     uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
+    uint8_t page_faults;        /* marked slow for guest #PFs (adaptive.c): unmarked again
+                                   once it stops faulting */
+    uint16_t clean;             /* its executions without a #PF since the last one */
 };
 #define ADAPT_SLOTS 4096
 
@@ -162,6 +174,16 @@ struct vm {
     struct rtc rtc;
     struct ps2 ps2;
     struct misc_ports misc;
+    struct ide ide;
+    struct pci_bus pci;
+    struct vga vga;
+    struct fw_cfg fw_cfg;
+    struct isa_irq isa;         /* ISA IRQ lines: the 8259s and the I/O APIC */
+    bool has_apic;              /* machine pc: LAPIC, I/O APIC (cfg.isapc: neither) */
+    struct lapic lapic;
+    struct ioapic ioapic;
+    struct acpi_pm acpi_pm;
+    struct hpet hpet;
     struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
@@ -193,6 +215,11 @@ bool guest_write(struct vcpu *v, uint32_t lin, const void *src, size_t n);
 /* The system half (issue #4, system.h): set up and torn down with the VM;
  * intr_line is the PIC's INTR output. */
 int system_init(struct vm *vm, char *err, size_t errlen);
+/* The pc board (board.c): APICs, ACPI PM, HPET on machine pc (none on
+ * isapc; vm->isa is wired either way); then, once the devices are there,
+ * the firmware data in RAM as the BIOS leaves it at power-on. */
+int pc_board_init(struct vm *vm, clock_fn monotonic_ns, char *err, size_t errlen);
+void pc_firmware_init(struct vm *vm);
 void system_fini(struct vm *vm);
 void intr_line(struct vcpu *v, int level);
 

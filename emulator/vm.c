@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "emulator/boot/file.h"
-#include "emulator/boot/loader.h"
 #include "emulator/paging.h"
 
 #define CODE_CACHE_SIZE (64u << 20)
@@ -42,11 +40,25 @@ static uint64_t clock_ns(clockid_t id)
 static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
 static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
 
-/* The PIC's INTR output: interrupts.c delivers through the guest IDT. */
+/* fw_cfg's DMA: guest RAM only, through the same path as the monitor's
+ * own writes (traced pages and translated code stay coherent). */
+static int fw_cfg_mem(void *opaque, uint64_t gpa, void *buf, size_t n, bool write)
+{
+    struct vm *vm = opaque;
+    if (gpa > UINT32_MAX || n > UINT32_MAX - gpa + 1)
+        return -1;
+    return write ? vm_write_phys(vm, (uint32_t)gpa, buf, n) : vm_read_phys(vm, (uint32_t)gpa, buf, n);
+}
+
+/* The PIC's INTR output: to the LAPIC's LINT0, or with no APIC straight to
+ * the core; interrupts.c delivers through the guest IDT. */
 static void on_intr(void *opaque, int irq, int level)
 {
     struct vm *vm = opaque;
-    intr_line(vm->vcpu, level);
+    if (vm->has_apic)
+        lapic_set_lint(&vm->lapic, 0, level);
+    else
+        intr_line(vm->vcpu, level);
 }
 
 /* Default FXSAVE image of a CPU after reset/FNINIT: FCW 0x37F, MXCSR 0x1F80. */
@@ -94,7 +106,7 @@ static int pc_testdev_attach(struct vm *vm, char *err, size_t errlen)
     static const struct vm_mmio_ops ops = { pc_testdev_mem_read, pc_testdev_mem_write };
 
     vm->pc_testdev = calloc(1, sizeof *vm->pc_testdev);
-    if (!vm->pc_testdev || pc_testdev_init(vm->pc_testdev, &vm->io, pic_irq_line, &vm->pic) < 0) {
+    if (!vm->pc_testdev || pc_testdev_init(vm->pc_testdev, &vm->io, isa_irq_line, &vm->isa) < 0) {
         snprintf(err, errlen, "cannot attach pc-testdev");
         return -1;
     }
@@ -155,17 +167,24 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     debug_exit_init(&vm->debug_exit, &vm->io, cfg->debug_exit_size ? cfg->debug_exit_base : 0xf4,
                     cfg->debug_exit_size ? cfg->debug_exit_size : 4, on_debug_exit, vm);
     pic_init(&vm->pic, &vm->io, on_intr, vm);
-    vm->uart.irq = pic_irq_line;
-    vm->uart.irq_opaque = &vm->pic;
-    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, pic_irq_line, &vm->pic);
-    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, pic_irq_line, &vm->pic);
+    if (pc_board_init(vm, monotonic_ns, err, errlen) < 0)
+        goto fail;
+    vm->uart.irq = isa_irq_line;
+    vm->uart.irq_opaque = &vm->isa;
+    pit_init(&vm->pit, &vm->io, monotonic_ns, vm, isa_irq_line, &vm->isa);
+    rtc_init(&vm->rtc, &vm->io, cfg->ram_size, realtime_ns, vm, isa_irq_line, &vm->isa);
     vm->rtc.offset_s = cfg->rtc_offset_s;
-    ps2_init(&vm->ps2, &vm->io, pic_irq_line, &vm->pic, on_reset, vm);
+    ps2_init(&vm->ps2, &vm->io, isa_irq_line, &vm->isa, on_reset, vm);
     misc_init(&vm->misc, &vm->io, on_reset, vm);
+    ide_init(&vm->ide, &vm->io, cfg->disks, isa_irq_line, &vm->isa);
+    pci_init(&vm->pci, &vm->io, on_reset, vm);
+    vga_init(&vm->vga, &vm->io);
+    fw_cfg_init(&vm->fw_cfg, &vm->io, cfg->ram_size, 1, fw_cfg_mem, vm);
     if (cfg->pc_testdev && pc_testdev_attach(vm, err, errlen) < 0)
         goto fail;
     if (system_init(vm, err, errlen) < 0)
         goto fail;
+    pc_firmware_init(vm);
     return vm;
 fail:
     vm_destroy(vm);
@@ -201,33 +220,11 @@ int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t err
     return ram_add(&vm->ram, gpa, size, err, errlen);
 }
 
-int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen)
+size_t vm_screen_text(struct vm *vm, char *out)
 {
-    struct boot_info bi;
-    uint8_t *file;
-    size_t got;
-    int rc;
-
-    if (boot_read_file(path, "kernel", 256u << 20, &file, &got, err, errlen) < 0)
-        return -1;
-    /* The Multiboot command line as QEMU builds it: "KERNEL-PATH ARGS". */
-    size_t mbl = strlen(path) + strlen(cmdline ? cmdline : "") + 2;
-    char *mbcmd = malloc(mbl);
-    if (!mbcmd) {
-        free(file);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    snprintf(mbcmd, mbl, "%s %s", path, cmdline ? cmdline : "");
-    rc = multiboot_load(file, got, vm->ram.r[0].host, vm->ram.r[0].size, mbcmd, &bi, err, errlen);
-    free(mbcmd);
-    free(file);
-    if (rc < 0)
-        return -1;
-    vm->vcpu->bt.eip = bi.entry;
-    vm->vcpu->bt.gpr[R_EAX] = bi.eax;
-    vm->vcpu->bt.gpr[R_EBX] = bi.ebx;
-    return 0;
+    const uint8_t *text = vm_phys_ptr(vm, VGA_TEXT_BASE, VGA_TEXT_SIZE);
+    static const uint8_t blank[VGA_TEXT_SIZE];
+    return vga_screen_text(&vm->vga, text ? text : blank, out);
 }
 
 void *vm_phys_ptr(struct vm *vm, uint32_t gpa, size_t n) { return ram_ptr(&vm->ram, gpa, n); }
@@ -326,4 +323,18 @@ void vm_print_stats(struct vm *vm, FILE *f)
         if (vm->stats.callouts[k])
             fprintf(f, "  callouts_%-11s %12llu\n", k == K_COUNT ? "helpers" : insn_kind_name(k),
                     (unsigned long long)vm->stats.callouts[k]);
+    {
+        /* The costly events per second of CPU time the process used (the
+         * guest's time on a shared host, where wall time is not). */
+        double sec = (double)clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1e9;
+        uint64_t callouts = vm->stats.memop_callouts;
+        for (int k = 0; k <= K_COUNT; k++)
+            callouts += vm->stats.callouts[k];
+        fprintf(f, "  %-20s %12.0f  %s\n", "rate_signals", (double)vm->stats.exits_signal / sec,
+                "host signals per CPU second");
+        fprintf(f, "  %-20s %12.0f  %s\n", "rate_host_calls", (double)ms.host_calls / sec,
+                "host mapping calls (mmu_host_calls) per CPU second");
+        fprintf(f, "  %-20s %12.0f  %s\n", "rate_callouts", (double)callouts / sec,
+                "callouts (all kinds, memop included) per CPU second");
+    }
 }

@@ -12,6 +12,7 @@
 
 struct vm;
 struct vcpu;
+struct disk;
 
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
@@ -22,10 +23,14 @@ struct vm_config {
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
                                  entries from the dispatcher (0: never; poll_storm.c) */
     unsigned max_block_insns; /* testing: guest instructions per block at most (0: 64) */
+    bool adapt_first_fault;   /* testing: adaptive translation at an instruction's first
+                                 fault, not its fourth (emulator/adaptive.c) */
     uint16_t debug_exit_base, debug_exit_size;  /* isa-debug-exit ports (size 0: 0xf4, 4) */
+    bool isapc;               /* -M isapc: no LAPIC, I/O APIC, ACPI or HPET */
     /* qemu-system-i386 compatibility (issue #14) */
     uint32_t cpuid_edx_clear;  /* -cpu: CPUID.1:EDX feature bits not to offer */
     uint32_t cpuid_ext_edx_clear;  /* -cpu: CPUID.80000001H:EDX ones (NX) */
@@ -43,6 +48,7 @@ enum vm_exit {
     VM_EXIT_TIMEOUT,          /* the CPU-time budget of vm_run ran out */
     VM_EXIT_RESET,            /* the guest pulsed the reset line (8042 0xFE, port 0x92) */
     VM_EXIT_ERROR,            /* the monitor could not continue: message in vm_error() */
+    VM_EXIT_POWEROFF,         /* ACPI soft-off (S5: SLP_EN in PM1_CNT) */
     VM_EXIT_DEBUG,            /* vm_debug_run: a breakpoint, a step done, or the wake fd */
 };
 
@@ -67,8 +73,12 @@ void vm_destroy(struct vm *vm);
  * tests, like a PC's boot ROM). Page-aligned. Before the first vm_run. */
 int vm_add_ram(struct vm *vm, uint32_t gpa, uint32_t size, char *err, size_t errlen);
 
-/* Load a Multiboot kernel file and set the boot state (EAX, EBX, EIP). */
-int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, char *err, size_t errlen);
+/* Load a kernel file — Multiboot (the command line becomes "PATH CMDLINE",
+ * initrd QEMU's comma-separated module list) or a Linux bzImage (initrd one
+ * file) — and set the boot state its protocol asks for (kernel_load.c).
+ * initrd may be NULL. */
+int vm_load_kernel(struct vm *vm, const char *path, const char *cmdline, const char *initrd,
+                   char *err, size_t errlen);
 
 /* Device memory (DESIGN §4): guest physical [gpa, gpa+size) belongs to a
  * device and is never mapped; every guest access to it is emulated and
@@ -114,6 +124,9 @@ const char *vm_error(struct vm *vm);               /* for VM_EXIT_ERROR */
 /* Forget every translation (the tester rewrites code between cases). */
 void vm_flush_code(struct vm *vm);
 
+/* --screen: the VGA text screen's characters, one line per row (out holds
+ * at least 25 * 81 + 1 bytes, hw/vga.h VGA_SCREEN_TEXT_MAX); the length. */
+size_t vm_screen_text(struct vm *vm, char *out);
 /* Debugger support (debug.c; the GDB stub drives it). Breakpoints are guest
  * linear addresses, done in translation (no guest byte is patched):
  * insert/remove returns 0, or -1 (table full, or not there). */

@@ -184,6 +184,22 @@ static bool key_match(const struct mmu *m, const struct mspace *s, uint32_t cr3,
     return !memcmp(s->pdpte, pdpte, sizeof s->pdpte);
 }
 
+struct mspace *mmu_current_space(struct mmu *m, enum mmu_view view)
+{
+    uint32_t cr3 = m->pae ? m->cr3 : m->cr3 & PTE_FRAME;
+
+    if (!m->paging)
+        return NULL;
+    if (m->cur && m->cur->view == view && key_match(m, m->cur, cr3, m->pdpte))
+        return m->cur;
+    if (m->view_sp[view] && m->view_sp[view]->view == view && key_match(m, m->view_sp[view], cr3, m->pdpte))
+        return m->view_sp[view];
+    for (unsigned i = 0; i < m->cfg.spaces; i++)
+        if (m->spaces[i].view == view && key_match(m, &m->spaces[i], cr3, m->pdpte))
+            return m->view_sp[view] = &m->spaces[i];
+    return NULL;
+}
+
 struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsigned cpl)
 {
     uint8_t view = cpl == 3 ? MMU_VIEW_USER : MMU_VIEW_SUPER;
@@ -279,7 +295,13 @@ void mmu_invlpg(struct mmu *m, uint32_t linear)
     mmu_settle(m);
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         struct mspace *s = &m->spaces[i];
-        if (key_match(m, s, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte))
+        uint32_t r;
+        if (!key_match(m, s, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte) ||
+            !(r = mmu_rec_find(m, s, linear >> 12)))
+            continue;
+        /* Tracing keeps a recorded page exact, so this is mostly a check
+         * that costs no system call. */
+        if (mmu_rec_refresh(m, s, r, 0) < 0)
             mmu_zap_range(m, s, linear >> 12, 1);
     }
 }

@@ -33,8 +33,9 @@
  * page, finds those mappings. A guest store to such a page faults with
  * MMU_TRACED_WRITE; the monitor performs it (single-step with the host trap
  * flag between mmu_unprotect_for_store and mmu_store_done, or
- * mmu_write_phys), the rmap diffs the page and unmaps exactly the linear
- * pages whose guest entries changed, in every space that depends on it. So
+ * mmu_write_phys), the rmap diffs the page and updates (below) or unmaps
+ * exactly the linear pages whose guest entries changed, in every space
+ * that depends on it. So
  * cached spaces stay correct across CR3 switches without any flush, and
  * INVLPG is only a courtesy. Code frames (DESIGN §3) are protected the same
  * way and fault with MMU_CODE_WRITE.
@@ -119,9 +120,16 @@
  * since nothing is flushed on CR3 writes anyway); no SMEP/SMAP. A write flood on a page directory empties every
  * space built on it (the rmap's rule). Adaptive translation of the
  * instructions that keep faulting (a callout using mmu_translate +
- * mmu_write_phys) is the monitor's: emulator/adaptive.c. TODO(#5): a traced store that changes a present entry into another present,
- * accessed one could remap the page in place (one mmap) instead of zapping
- * it and refilling on the next access. */
+ * mmu_write_phys) is the monitor's: emulator/adaptive.c.
+ *
+ * Edited PTEs are followed in place: when a traced store changes one PTE
+ * whose page a space maps, the page is brought to what a fill would make
+ * of the new entry without setting A/D — kept (no system call), its
+ * protection changed, or remapped to the new frame by one populated mmap
+ * over the old page — and unmapped only if the new entry is not present,
+ * not accessed or not RAM. Such a store counts as use of the table for
+ * the write-flood rule. INVLPG checks the pages it names the same way
+ * (tracing keeps them exact, so it costs no system call). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -211,8 +219,13 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *s, uint32_t linear, enum 
 
 /* Translate `linear` under the current paging state as an access of type
  * `acc` would, setting A/D like the CPU (for the monitor's own accesses:
- * fetching guest code, IDT delivery...). Maps nothing. Paging off: gpa =
- * linear. Returns r->kind: MMU_HIDDEN with r->gpa, or MMU_GUEST_PF. */
+ * fetching guest code, IDT delivery...). Paging off: gpa = linear. A read
+ * or write the shadow already maps in the view (`user`, or for a
+ * supervisor access also the user view) is answered from its record,
+ * without a walk; otherwise the page is filled in that view like a TLB
+ * entry (a fill, as for a host fault) if the space is cached, so the next
+ * access is answered too. Fetches always walk (execute-disable is not
+ * recorded). Returns r->kind: MMU_HIDDEN with r->gpa, or MMU_GUEST_PF. */
 enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access acc, bool user,
                               struct mmu_fault_result *r);
 
@@ -250,7 +263,9 @@ bool mmu_is_traced(const struct mmu *m, uint32_t gpa);
  * A/D bit; anything else waits for its fault. */
 void mmu_map_accessed(struct mmu *m, struct space *s, uint32_t linear, bool user);
 
-/* INVLPG: unmap the page in both views of the current CR3 (PAE: PDPTEs). */
+/* INVLPG: bring the page up to date in both views of the current CR3
+ * (PAE: PDPTEs): kept when exact (no system call), else remapped or
+ * unmapped (see "Edited PTEs" above). */
 void mmu_invlpg(struct mmu *m, uint32_t linear);
 /* Drop every paging space (keys too) and all tracing. */
 void mmu_flush_all(struct mmu *m);
@@ -264,12 +279,16 @@ void mmu_flush_all(struct mmu *m);
     X(code_writes,     "stores to frames holding translated code")                       \
     X(mmio,            "accesses to device memory")                                      \
     X(fills,           "host mmaps made by fills")                                       \
+    X(host_calls,      "host mmap/mprotect calls on the shadow spaces, all causes")      \
     X(prefetched,      "pages mapped ahead of use by prefetch")                          \
     X(dirty_upgrades,  "read-only mappings made writable by a later write")              \
     X(write_protects,  "mappings write-protected for tracing or code")                   \
     X(zaps,            "shadow ranges unmapped because guest entries changed")           \
+    X(remaps,          "shadow pages pointed at a new frame in place (edited PTE)")      \
+    X(refreshes,       "edited PTEs or INVLPGs whose shadow page was kept, no system call") \
     X(zapped_pages,    "mapped pages removed by those")                                  \
     X(invlpgs,         "INVLPGs")                                                        \
+    X(shadow_xlates,   "monitor translations answered by the shadow without a walk")     \
     X(activations,     "space activations (CR3/CR0/CR4 writes, CPL changes)")            \
     X(cr3_hits,        "activations that found a cached space")                          \
     X(spaces_created,  "paging spaces keyed for the first time")                         \

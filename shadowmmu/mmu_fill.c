@@ -222,6 +222,7 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
         return done(r, MMU_CODE_WRITE);
     }
     /* A stale fault: restate the page's protection. */
+    m->st.host_calls++;
     space_protect(&m->ident.sp, frame << 12, 4096, frame_is_code(m, frame) ? PROT_R : PROT_RW);
     m->st.hidden++;
     return done(r, MMU_HIDDEN);
@@ -255,8 +256,11 @@ static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk_mode
     return true;
 }
 
-enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum mmu_access acc,
-                          bool user, struct mmu_fault_result *r)
+/* mmu_fault, counting what it found in *st: also the monitor's own fills
+ * (mmu_translate), which are no host faults. */
+static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t linear,
+                                   enum mmu_access acc, bool user, struct mmu_fault_result *r,
+                                   struct mmu_stats *st)
 {
     struct mspace *s = ms_of(sp);
     struct walk_mode mode;
@@ -266,7 +270,6 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
     int prot;
 
     memset(r, 0, sizeof *r);
-    m->st.faults++;
     if (m->broken)
         return done(r, MMU_ERROR);
     mmu_settle(m);
@@ -281,7 +284,7 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
                         (user ? WALK_USER : 0) | WALK_SET_AD, &w)) {
         r->error = w.error;
         r->cr2 = w.cr2;
-        m->st.guest_pf++;
+        st->guest_pf++;
         return done(r, MMU_GUEST_PF);
     }
     r->gpa = w.gpa;
@@ -289,7 +292,7 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
         return done(r, MMU_ERROR);
     frame = w.frame >> 12;
     if (!ram_region_of(m->ram, w.frame)) {
-        m->st.mmio++;
+        st->mmio++;
         return done(r, MMU_MMIO);
     }
     want_w = may_write(w.perm, user) && w.dirty;
@@ -318,14 +321,48 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
          * protection holds it back. Code first: the monitor invalidates
          * the blocks, and the retried store faults again if traced. */
         if (frame_is_code(m, frame)) {
-            m->st.code_writes++;
+            st->code_writes++;
             return done(r, MMU_CODE_WRITE);
         }
-        m->st.traced_writes++;
+        st->traced_writes++;
         return done(r, MMU_TRACED_WRITE);
     }
-    m->st.hidden++;
+    st->hidden++;
     return done(r, MMU_HIDDEN);
+}
+
+enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum mmu_access acc,
+                          bool user, struct mmu_fault_result *r)
+{
+    m->st.faults++;
+    return shadow_fill(m, sp, linear, acc, user, r, &m->st);
+}
+
+/* The shadow already answers for a page it maps: a record exists only
+ * while the guest entries it was filled from are unchanged (they are
+ * traced), their Accessed bits are set, and want_w says the view may write
+ * with D set. A user-view record serves supervisor reads and writes too:
+ * what CPL 3 may read or write, a supervisor may (SDM vol. 3A §4.6; no
+ * SMAP). Instruction fetches walk (execute-disable is not recorded). */
+static bool translate_from_shadow(struct mmu *m, uint32_t linear, enum mmu_access acc, bool user,
+                                  struct mmu_fault_result *r)
+{
+    for (int view = user ? MMU_VIEW_USER : MMU_VIEW_SUPER;; view = MMU_VIEW_USER) {
+        struct mspace *s = mmu_current_space(m, (enum mmu_view)view);
+        uint32_t key = s ? (uint32_t)s->id << 20 | linear >> 12 : 0, i = (linear >> 12) % XL_ENTRIES;
+        uint32_t rec = m->xl_rec[view][i];
+        if (s && (!rec || m->xl_key[view][i] != key || m->rec[rec].key != key)) {
+            rec = mmu_rec_find(m, s, linear >> 12);
+            m->xl_key[view][i] = key;
+            m->xl_rec[view][i] = rec;
+        }
+        if (s && rec && (acc == MMU_READ || m->rec[rec].want_w)) {
+            r->gpa = m->rec[rec].frame << 12 | (linear & 4095);
+            return true;
+        }
+        if (view == MMU_VIEW_USER)
+            return false;
+    }
 }
 
 enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access acc, bool user,
@@ -340,6 +377,29 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
         return done(r, MMU_HIDDEN);
     }
     mmu_settle(m);
+    if (acc != MMU_FETCH && translate_from_shadow(m, linear, acc, user, r)) {
+        m->st.shadow_xlates++;
+        return done(r, MMU_HIDDEN);
+    }
+    if (acc != MMU_FETCH) {
+        /* Fill the page in the view the access is made in, as the CPU's
+         * TLB takes the translation in: the monitor's next access to it
+         * (the same IDT entry, descriptor, TSS field or stack frame on the
+         * next system call) is answered by the shadow. The fill's walk
+         * sets A/D as the one below would. */
+        struct mspace *s = mmu_current_space(m, user ? MMU_VIEW_USER : MMU_VIEW_SUPER);
+        struct mmu_stats quiet = { 0 };
+        struct mmu_fault_result f;
+        enum mmu_result k = s ? shadow_fill(m, &s->sp, linear, acc, user, &f, &quiet) : MMU_ERROR;
+        if (k == MMU_GUEST_PF) {
+            *r = f;
+            return done(r, MMU_GUEST_PF);
+        }
+        if (k != MMU_ERROR) {
+            r->gpa = f.gpa;
+            return done(r, MMU_HIDDEN);
+        }
+    }
     mode = mmu_mode(m, m->pae ? m->cr3 : m->cr3 & PTE_FRAME, m->pdpte);
     if (!walk_translate(&m->mem, &mode, linear, (enum walk_access)acc,
                         (user ? WALK_USER : 0) | WALK_SET_AD, &w)) {
@@ -351,6 +411,37 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
     return done(r, MMU_HIDDEN);
 }
 
+int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid)
+{
+    struct mrec *p = &m->rec[r];
+    uint32_t linear = lpn_of_rec(p) << 12, frame;
+    bool user = s->view == MMU_VIEW_USER, want_w;
+    struct walk_mode mode = mmu_mode(m, s->cr3, s->pdpte);
+    struct walk w;
+    int prot;
+
+    /* The record stands for a fill the walk below would repeat: present,
+     * both levels accessed (a fill sets A; prefetch only maps accessed
+     * pages), a 4 KiB page of the page table the space already traces. */
+    if (!walk_translate(&m->mem, &mode, linear, WALK_READ, user ? WALK_USER : 0, &w) ||
+        w.page_size != PAGE_4K || !(w.pde & PTE_A) || !(w.pte & PTE_A) ||
+        (w.pde_gpa >> 12) == avoid || !ram_region_of(m->ram, w.frame))
+        return -1;
+    frame = w.frame >> 12;
+    want_w = may_write(w.perm, user) && w.dirty;
+    prot = prot_want(m, frame, want_w);
+    if (frame == p->frame && prot == p->prot) {
+        p->want_w = want_w;
+        m->st.refreshes++;
+        return 0;
+    }
+    if (frame == p->frame) {
+        p->want_w = want_w;
+        return mmu_set_prot(m, r, prot);
+    }
+    return mmu_remap_page(m, r, frame, prot, want_w);
+}
+
 void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool user)
 {
     struct mspace *s = ms_of(sp);
@@ -358,8 +449,8 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     struct walk_mode mode;
     struct walk w;
 
-    if (s->identity || !s->keyed)
-        return;
+    if (s->identity || !s->keyed || mmu_rec_find(m, s, linear >> 12))
+        return;     /* mapped already (INVLPG found it exact) */
     mmu_settle(m);
     mode = mmu_mode(m, s->cr3, s->pdpte);
     user = user || s->view == MMU_VIEW_USER;
@@ -368,5 +459,5 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     if (!walk_translate(&m->mem, &mode, linear, WALK_READ, user ? WALK_USER : 0, &w) ||
         !(w.pde & PTE_A) || (w.page_size == PAGE_4K && !(w.pte & PTE_A)))
         return;
-    mmu_fault(m, sp, linear, MMU_READ, user, &r);
+    shadow_fill(m, sp, linear, MMU_READ, user, &r, &m->st);     /* no host fault */
 }

@@ -37,6 +37,8 @@
 #define PROT_RW 3                  /* == PROT_READ | PROT_WRITE */
 #define FRAME_CODE 1u              /* frame_flags: holds translated code */
 #define IDENT_ID 0xffffu
+#define MREC_FREE 0xffffffffu      /* the key of a record on the free list */
+#define XL_ENTRIES 16
 
 struct mrec {
     uint32_t frame;                /* gpa >> 12 */
@@ -104,6 +106,14 @@ struct mmu {
     struct rmap *rm;
     struct walk_mem mem;
     bool in_cb;                    /* inside an rmap callback: no rmap calls */
+    /* mmu_translate's memory of recent answers (the monitor touches the
+     * same IDT entry, descriptors and stack page on every system call):
+     * the space of each view, and records by key, valid while the record
+     * still holds that key (a removed record's key is MREC_FREE). */
+    struct mspace *view_sp[2];
+    uint32_t xl_key[2][XL_ENTRIES], xl_rec[2][XL_ENTRIES];
+    uint32_t writing;              /* frame of the traced store being diffed, or 0 */
+    bool kept_live;                /* that diff kept a mapped page (remapped in place) */
     bool drops_pending;
     struct pending pend[2];
     struct cand *cand;             /* cfg.prefetch entries: scratch of a fill (the
@@ -140,6 +150,10 @@ static inline struct walk_mode mmu_mode(const struct mmu *m, uint32_t cr3, const
     return w;
 }
 
+/* mmu.c: the cached space of the current paging registers for `view`,
+ * or NULL (paging off, or not cached). */
+struct mspace *mmu_current_space(struct mmu *m, enum mmu_view view);
+
 /* mmu_map.c: records and host mappings. Functions that change mappings
  * return 0 or -errno and keep records, model and host in step. `keep` is
  * the space being worked on: eviction never empties it. */
@@ -152,6 +166,8 @@ int rec_desired_prot(const struct mmu *m, const struct mrec *r);
 int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t frame, int prot,
             const uint8_t *want_w);
 int mmu_set_prot(struct mmu *m, uint32_t r, int prot);
+/* Point record r's page at another frame (one mmap over the old page). */
+int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w);
 /* Unmap the recorded pages of [lpn, lpn + n). */
 int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
 /* Unmap everything in s; drop_deps: also forget its rmap dependents (now,
@@ -176,5 +192,11 @@ void mmu_rmap_untracked(void *opaque, uint32_t gpa, enum rmap_why why);
 void mmu_settle(struct mmu *m);
 
 /* mmu_fill.c */
+/* Bring record r of space s up to date with the guest's entries for its
+ * page as they are now, without setting A/D (an edited PTE, INVLPG): keep
+ * it, change its protection or remap it in place (at most one system
+ * call). -1: the entries no longer allow a mapping (not present, A clear,
+ * not RAM, or walked through `avoid`, the page being written): zap it. */
+int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid);
 uint32_t mmu_mem_read32(void *opaque, uint32_t gpa, bool *ok);
 bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new);

@@ -94,6 +94,7 @@ static void rec_remove(struct mmu *m, uint32_t r)
     for (unsigned i = 0; i < 2; i++)
         if (m->pend[i].used && m->pend[i].s == s && m->pend[i].lpn == lpn_of_rec(p))
             m->pend[i].used = false;
+    p->key = MREC_FREE;
     p->hnext = m->rec_free;
     m->rec_free = r;
     m->rec_used--;
@@ -219,6 +220,7 @@ int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t 
     /* The run's pages are unmapped, so pairs inside it merge before and
      * after: only its two edges change. */
     before = !joined(m, s, (int64_t)lpn - 1) + !joined(m, s, (int64_t)lpn + n - 1);
+    m->st.host_calls++;
     while ((rc = space_map(&s->sp, lpn << 12, (size_t)n << 12, m->ram->fd, fd_off_of(m, frame),
                            prot)) == -ENOMEM && mmu_relieve(m, s))
         ;
@@ -229,6 +231,28 @@ int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t 
     after = !joined(m, s, (int64_t)lpn - 1) + !joined(m, s, (int64_t)lpn + n - 1);
     model_adjust(m, s, after - before);
     m->st.fills++;
+    return 0;
+}
+
+int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w)
+{
+    struct mrec *p = &m->rec[r];
+    struct mspace *s = space_of_rec(m, p);
+    uint32_t lpn = lpn_of_rec(p);
+    int before = breaks_around(m, s, lpn), rc;
+
+    mmu_reserve(m, s, 2, 0);
+    /* MAP_FIXED replaces the old page in the same call: no unmap. */
+    m->st.host_calls++;
+    while ((rc = space_remap(&s->sp, lpn << 12, m->ram->fd, fd_off_of(m, frame), prot)) == -ENOMEM &&
+           mmu_relieve(m, s))
+        ;
+    if (rc < 0)
+        return rc;
+    rec_remove(m, r);
+    rec_insert(m, s, lpn, frame, prot, want_w);
+    model_adjust(m, s, breaks_around(m, s, lpn) - before);
+    m->st.remaps++;
     return 0;
 }
 
@@ -248,6 +272,7 @@ int mmu_set_prot(struct mmu *m, uint32_t r, int prot)
     if (after > before)
         mmu_reserve(m, s, (uint32_t)(after - before), 0);
     /* Eviction only empties other spaces, so r is still ours. */
+    m->st.host_calls++;
     while ((rc = space_protect(&s->sp, lpn << 12, 4096, prot)) == -ENOMEM && mmu_relieve(m, s))
         ;
     if (rc < 0)
@@ -281,6 +306,7 @@ int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n)
     /* The system call first: if even eviction cannot make it succeed, the
      * records still describe the window and space_reset can unmap it. */
     mmu_reserve(m, s, 2, 0);
+    m->st.host_calls++;
     while ((rc = space_unmap(&s->sp, lpn << 12, (uint64_t)n << 12)) == -ENOMEM && mmu_relieve(m, s))
         ;
     if (rc < 0) {
@@ -332,9 +358,11 @@ void space_reset(struct mmu *m, struct mspace *s, bool drop_deps)
         }
         while (s->recs)
             rec_remove(m, s->recs);
+        m->st.host_calls++;
         rc = space_unmap(&s->sp, lo << 12, (uint64_t)(hi - lo + 1) << 12);
         if (rc < 0) {
             m->st.enomem += rc == -ENOMEM;
+            m->st.host_calls++;
             rc = space_unmap(&s->sp, 0, SPACE_WINDOW);
         }
         if (rc < 0)
@@ -366,6 +394,7 @@ int ident_map(struct mmu *m)
 
     if (m->ident_mapped)
         return 0;
+    m->st.host_calls++;
     if (space_map_identity(&s->sp, m->ram, err, sizeof err) < 0)
         return -ENOMEM;
     m->ident_mapped = true;
@@ -407,6 +436,7 @@ int ident_set_code(struct mmu *m, uint32_t frame, bool code)
     after = breaks_around(m, s, frame);
     if (after > before)
         mmu_reserve(m, s, (uint32_t)(after - before), 0);
+    m->st.host_calls++;
     while ((rc = space_protect(&s->sp, frame << 12, 4096, code ? PROT_R : PROT_RW)) == -ENOMEM &&
            mmu_relieve(m, s))
         ;

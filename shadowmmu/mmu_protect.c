@@ -32,11 +32,26 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
     bool was = m->in_cb;
 
     m->in_cb = true;
-    m->st.zaps++;
-    if (npages >= RMAP_ALL_PAGES)
+    if (npages >= RMAP_ALL_PAGES) {
+        m->st.zaps++;
         space_reset(m, s, false);   /* the rmap drops the space's dependents itself */
-    else
+    } else if (npages == 1 && m->writing) {
+        /* One PTE changed (TODO(#5) in mmu.h): follow it in place — a
+         * remap, a protection change or nothing — instead of unmapping
+         * now and refilling on the next access. Not through the page being
+         * written as a directory (a self-map: that PDE may be changing
+         * too). */
+        uint32_t r = mmu_rec_find(m, s, linear >> 12);
+        if (r && mmu_rec_refresh(m, s, r, m->writing) < 0) {
+            m->st.zaps++;
+            mmu_zap_range(m, s, linear >> 12, 1);
+        } else if (r) {
+            m->kept_live = true;
+        }
+    } else {
+        m->st.zaps++;
         mmu_zap_range(m, s, linear >> 12, npages);
+    }
     m->in_cb = was;
 }
 
@@ -135,6 +150,21 @@ bool mmu_is_traced(const struct mmu *m, uint32_t gpa)
 
 /* ---- traced stores ------------------------------------------------------ */
 
+/* The diff of a traced store. A PTE it changed whose page stays mapped
+ * (followed in place by mmu_rmap_zap) shows the page in use as a page
+ * table, as a fill through it would: the write-flood count starts over,
+ * or a PTE edited again and again with no refault in between (the point
+ * of following it) would end the tracing every few stores. */
+static void traced_write_end(struct mmu *m, uint32_t gpa, unsigned len, const void *page)
+{
+    m->writing = gpa >> 12;
+    m->kept_live = false;
+    rmap_write_end(m->rm, gpa, len, page);
+    m->writing = 0;
+    if (m->kept_live)
+        rmap_note_use(m->rm, gpa);
+}
+
 /* The store must be able to complete whatever happened to the page: when
  * it stopped being traced and its mapping may simply be writable, the
  * instruction is resumed (RETRY); otherwise the page is made writable for
@@ -201,7 +231,7 @@ void mmu_store_done(struct mmu *m, uint32_t gpa, unsigned len)
             mmu_zap_range(m, pd->s, pd->lpn, 1);
     }
     if (traced && page)
-        rmap_write_end(m->rm, gpa, len, page);
+        traced_write_end(m, gpa, len, page);
     mmu_settle(m);
 }
 
@@ -220,7 +250,7 @@ bool mmu_write_phys(struct mmu *m, uint32_t gpa, const void *src, size_t len)
         if (to) {
             if (rmap_write_begin(m->rm, gpa, (unsigned)n)) {
                 memcpy(to, from, n);
-                rmap_write_end(m->rm, gpa, (unsigned)n, ram_ptr(m->ram, gpa & PTE_FRAME, 4096));
+                traced_write_end(m, gpa, (unsigned)n, ram_ptr(m->ram, gpa & PTE_FRAME, 4096));
             } else {
                 memcpy(to, from, n);
             }

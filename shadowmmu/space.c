@@ -143,6 +143,15 @@ int space_map(struct space *s, uint32_t linear, size_t len, int fd, uint64_t fd_
     return p == MAP_FAILED ? -errno : 0;
 }
 
+int space_remap(struct space *s, uint32_t linear, int fd, uint64_t fd_off, int prot)
+{
+    /* A page that was mapped is in use: populate it in the same call
+     * rather than take a host page fault on the next access. */
+    void *p = mmap(s->base + linear, 4096, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE | MAP_POPULATE,
+                   fd, (off_t)fd_off);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
 int space_unmap(struct space *s, uint32_t linear, uint64_t len)
 {
     /* The flags of the reservation (space_init), so the range merges back

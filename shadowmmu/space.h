@@ -65,6 +65,8 @@ int space_map_identity(struct space *s, const struct guest_ram *ram, char *err, 
  *   (len up to SPACE_WINDOW: the whole window).
  * space_protect: change the protection of mapped pages. */
 int space_map(struct space *s, uint32_t linear, size_t len, int fd, uint64_t fd_off, int prot);
+/* space_remap: space_map of one page over a mapped one, populated. */
+int space_remap(struct space *s, uint32_t linear, int fd, uint64_t fd_off, int prot);
 int space_unmap(struct space *s, uint32_t linear, uint64_t len);
 int space_protect(struct space *s, uint32_t linear, size_t len, int prot);
 /* Is host address a inside the reservation (window or guards)? Signal-safe. */

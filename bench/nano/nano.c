@@ -171,6 +171,7 @@ void nano_exception(const struct exc_frame *f)
 
 #define PG_P  0x001u
 #define PG_RW 0x002u
+#define PG_U  0x004u
 #define FAULT_PAGE 0x00700000u      /* kept not-present: the page-fault benchmark */
 #define PTE_PAGE   0x00701000u      /* its PTE is rewritten: the PTE benchmark */
 
@@ -427,6 +428,18 @@ struct bench {
 static void de_on(void)  { set_gate(0, isr_de_skip, 0); }
 static void de_off(void) { set_gate(0, (void (*)(void))(uintptr_t)exc_stubs[0], 0); }
 static void pf_on(void)  { paging_on(); set_gate(14, isr_pf_skip, 0); }
+/* Paging on with every page user-accessible: the ring changes of the
+ * system-call benchmarks then switch between the user and supervisor
+ * views of one address space, as in a real kernel. */
+static void paging_user_on(void)
+{
+    paging_on();
+    for (uint32_t i = 0; i < 2048; i++)
+        pgtab[i / 1024][i % 1024] |= PG_U;
+    pgdir[0] |= PG_U;
+    pgdir[1] |= PG_U;
+    __asm__ volatile("mov %0, %%cr3" :: "r"(pgdir) : "memory");
+}
 static void pf_off(void) { set_gate(14, (void (*)(void))(uintptr_t)exc_stubs[14], 0); paging_off(); }
 
 static const struct bench benches[] = {
@@ -438,6 +451,8 @@ static const struct bench benches[] = {
     { "rdtsc",      b_rdtsc,      20000,  UNROLL,     NEED_NONE, 0, 0 },
     { "int_iret",   b_int_iret,   2000,   UNROLL,     NEED_SYS,  0, 0 },
     { "syscall",    b_syscall,    2000,   UNROLL,     NEED_SYS,  0, 0 },
+    { "int_iret_pg", b_int_iret, 2000,   UNROLL,     NEED_MMU,  paging_user_on, paging_off },
+    { "syscall_pg", b_syscall,    2000,   UNROLL,     NEED_MMU,  paging_user_on, paging_off },
     { "div0",       b_div0,       1000,   UNROLL,     NEED_SYS,  de_on, de_off },
     { "cr3_write",  b_cr3_write,  1000,   UNROLL,     NEED_MMU,  paging_on, paging_off },
     { "pgfault",    b_pgfault,    1000,   UNROLL,     NEED_MMU,  pf_on, pf_off },

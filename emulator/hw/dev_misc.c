@@ -1,22 +1,14 @@
-/* dev_misc — three small PC ports.
+/* dev_misc — two small PC ports.
  *
  * 0x80: the POST diagnostic port. Kernels write to it as a short delay
  * (Linux's outb_p); the last value is kept for debugging, reads give 0xFF
  * as on QEMU.
- *
- * 0xCF8/0xCFC: PCI configuration mechanism #1 (PCI Local Bus spec 3.0,
- * 3.2.2.3.2) with nothing on the bus. A 32-bit access to 0xCF8 is
- * CONFIG_ADDRESS, which reads back (bits 30-24 reserved, 1-0 zero); any
- * other access to 0xCF8-0xCFB reaches nothing. CONFIG_DATA at 0xCFC-0xCFF
- * reads all-ones, which is what a configuration read of an absent device
- * returns, so scans of bus 0 find a vendor ID of 0xFFFF everywhere.
  *
  * 0x92: system control port A ("fast A20"). Bit 1 is the A20 gate, kept
  * (guest memory never wraps at 1 MiB); bit 0 going 0→1 resets the
  * machine, as QEMU does. */
 #include "emulator/hw/devices.h"
 
-#define PCI_ADDRESS_MASK 0x80FFFFFCu
 #define P92_RESET 0x01
 #define P92_A20   0x02
 
@@ -28,21 +20,6 @@ static uint32_t post_read(void *dev, uint16_t port, int size)
 static void post_write(void *dev, uint16_t port, int size, uint32_t val)
 {
     ((struct misc_ports *)dev)->post_code = (uint8_t)val;
-}
-
-static uint32_t pci_read(void *dev, uint16_t port, int size)
-{
-    struct misc_ports *m = dev;
-    if (port == 0xCF8 && size == 4)
-        return m->pci_address;
-    return 0xFFFFFFFF;
-}
-
-static void pci_write(void *dev, uint16_t port, int size, uint32_t val)
-{
-    struct misc_ports *m = dev;
-    if (port == 0xCF8 && size == 4)
-        m->pci_address = val & PCI_ADDRESS_MASK;
 }
 
 static uint32_t port92_read(void *dev, uint16_t port, int size)
@@ -65,8 +42,7 @@ int misc_init(struct misc_ports *m, struct io_bus *bus, void (*on_reset)(void *o
     *m = (struct misc_ports){
         .port92 = P92_A20, .on_reset = on_reset, .reset_opaque = reset_opaque,
     };
-    if (io_register(bus, 0x80, 1, m, post_read, post_write) < 0 ||
-        io_register(bus, 0x92, 1, m, port92_read, port92_write) < 0)
+    if (io_register(bus, 0x80, 1, m, post_read, post_write) < 0)
         return -1;
-    return io_register(bus, 0xCF8, 8, m, pci_read, pci_write);
+    return io_register(bus, 0x92, 1, m, port92_read, port92_write);
 }

@@ -155,12 +155,11 @@ struct ps2 {
 int ps2_init(struct ps2 *k, struct io_bus *bus, irq_fn irq, void *irq_opaque,
              void (*on_reset)(void *opaque), void *reset_opaque);
 
-/* Small things: port 0x80 (POST codes: writes kept, reads 0xFF), PCI
- * configuration mechanism #1 at 0xCF8/0xCFC with no devices behind it, and
- * system control port A at 0x92 (bit 1 A20, bit 0 0→1 resets: on_reset). */
+/* Small things: port 0x80 (POST codes: writes kept, reads 0xFF) and
+ * system control port A at 0x92 (bit 1 A20, bit 0 0→1 resets: on_reset).
+ * PCI configuration is pci.h. */
 struct misc_ports {
     uint8_t post_code;
-    uint32_t pci_address;
     uint8_t port92;
     void (*on_reset)(void *opaque); void *reset_opaque;
 };

@@ -59,3 +59,25 @@ void io_out(struct io_bus *bus, uint16_t port, int size, uint32_t val)
     if (r && r->write)
         r->write(r->dev, port, size, val & size_mask(size));
 }
+
+int io_set_block(struct io_bus *bus, uint16_t port, io_in_block_fn in, io_out_block_fn out)
+{
+    struct io_range *r = (struct io_range *)io_find(bus, port);
+    if (!r)
+        return -1;
+    r->in_block = in;
+    r->out_block = out;
+    return 0;
+}
+
+size_t io_in_block(struct io_bus *bus, uint16_t port, int size, void *buf, size_t count)
+{
+    const struct io_range *r = io_find(bus, port);
+    return r && r->in_block ? r->in_block(r->dev, port, size, buf, count) : 0;
+}
+
+size_t io_out_block(struct io_bus *bus, uint16_t port, int size, const void *buf, size_t count)
+{
+    const struct io_range *r = io_find(bus, port);
+    return r && r->out_block ? r->out_block(r->dev, port, size, buf, count) : 0;
+}

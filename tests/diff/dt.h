@@ -118,6 +118,10 @@ extern bool dt_paging;
  * (emulator/poll_storm.c), so that the state recovered at an entry poll is
  * checked at every kind of instruction (DESIGN §8). 0: off. */
 extern unsigned dt_poll_storm;
+/* --adapt-first: bt86 turns an instruction into a monitor callout at its
+ * first traced, device or page fault instead of the fourth (vm_config
+ * adapt_first_fault), so the callouts run wherever a case faults. */
+extern bool dt_adapt_first;
 void dt_page_tables(uint32_t pt[3][1024]);
 /* --paging-pae: the same with PAE paging (CR4.PAE): the six pages at DT_PT
  * are the PDPT, the page directories of the first and the last GiB and the

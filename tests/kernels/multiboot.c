@@ -179,14 +179,46 @@ __asm__(".text\n"
         "    call decoy_main\n");
 #endif
 
+/* 3.3 mods: with -initrd "mod-a.txt arg1,mod-b.txt" (the modules ctest)
+ * each module is page-aligned, clear of the kernel and the information
+ * structure, and carries its whole -initrd entry as its string. The files
+ * hold "module A" / "module B" plus a newline. */
+static void check_modules(const struct mb_info *mbi)
+{
+    if (!(mbi->flags & MB_INFO_MODS))
+        return;
+    const uint32_t *m = (const uint32_t *)mbi->mods_addr;
+    CHECK(mbi->mods_count >= 1 && mbi->mods_count <= 16);
+    CHECK(!in_kernel(mbi->mods_addr, mbi->mods_count * 16));
+    for (uint32_t i = 0; i < mbi->mods_count && i < 16; i++, m += 4) {
+        uint32_t start = m[0], end = m[1];
+        const char *str = (const char *)m[2];
+        kprintf("module %u: 0x%x-0x%x '%s' '%c%c%c%c%c%c%c%c'\n", i, start, end, str,
+                ((char *)start)[0], ((char *)start)[1], ((char *)start)[2],
+                ((char *)start)[3], ((char *)start)[4], ((char *)start)[5],
+                ((char *)start)[6], ((char *)start)[7]);
+        static const char *const want[2] = { "mod-a.txt arg1", "mod-b.txt" };
+        size_t n = strlen(str), w = strlen(want[i & 1]);
+        CHECK(n >= w && !strcmp(str + n - w, want[i & 1]));
+        CHECK(!memcmp((const char *)start, i & 1 ? "module B\n" : "module A\n", 9));
+        CHECK_EQ(start & 0xfff, 0);
+        CHECK(end - start == 9);
+        CHECK(!in_kernel(start, end - start));
+        CHECK(!overlaps(start, end - start, (uint32_t)mbi, sizeof *mbi));
+        CHECK(end <= (uint32_t)RAM_MB << 20);
+    }
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     kprintf(KERNEL_NAME ": kernel 0x%x-0x%x\n", (uint32_t)_kernel_start, (uint32_t)_kernel_end);
     CHECK_EQ(magic, MB_BOOT_MAGIC);
     check_machine_state();
     check_image();
-    if (magic == MB_BOOT_MAGIC)
+    if (magic == MB_BOOT_MAGIC) {
         check_info(mbi);
+        check_modules(mbi);
+    }
 #ifdef VARIANT_SPLIT
     check_split();
 #endif

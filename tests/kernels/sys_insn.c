@@ -3,23 +3,6 @@
  * PUSHF values, INVD/WBINVD/INVLPG, SYSENTER/SYSEXIT (SDM vol. 2). */
 #include "sys_lib.h"
 
-static void cpuid(uint32_t leaf, uint32_t r[4])
-{
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return (uint64_t)hi << 32 | lo;
-}
-
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
 static void test_cpuid(void)
 {
     uint32_t r[4];
@@ -38,6 +21,55 @@ static void test_cpuid(void)
     CHECK(r[3] & (1u << 5));                        /* MSR */
     CHECK(r[3] & (1u << 15));                       /* CMOV */
     CHECK(r[3] & (1u << 24));                       /* FXSR */
+}
+
+/* The CPU bt86 presents is honest about being virtual (CPUID.1:ECX[31] and
+ * the hypervisor leaf) and has the MSRs a P6 has: IA32_PLATFORM_ID, the
+ * microcode signature protocol, IA32_PAT (CPUID.1:EDX.PAT promises it) and
+ * IA32_MISC_ENABLE. */
+static void test_cpu_identity(void)
+{
+    uint32_t r[4];
+    char sig[13];
+    cpuid(1, r);
+    CHECK(r[2] & (1u << 31));                       /* hypervisor present */
+    CHECK(r[3] & (1u << 16));                       /* PAT */
+    cpuid(0x40000000u, r);
+    memcpy(sig, &r[1], 4);
+    memcpy(sig + 4, &r[2], 4);
+    memcpy(sig + 8, &r[3], 4);
+    sig[12] = 0;
+    CHECK(r[0] >= 0x40000000u && r[0] < 0x40000100u);
+    CHECK(strcmp(sig, "bt86bt86bt86") == 0);
+
+    trap_reset();
+    uint64_t platform = 1;
+    __asm__ volatile(TRY_BEGIN "rdmsr" TRY_END : "=A"(platform) : "c"(0x17) : "memory");
+    CHECK_NO_TRAP();
+    CHECK_EQ((uint32_t)(platform >> 32) & ~(7u << 18), 0);   /* only the platform ID */
+
+    /* SDM vol. 3A 10.11.7.1: write 0, CPUID(1), read the revision. */
+    wrmsr(0x8b, 0x1234567800000000ull);
+    CHECK_EQ(rdmsr(0x8b) >> 32, 0x12345678u);       /* held until CPUID(1) */
+    wrmsr(0x8b, 0);
+    cpuid(1, r);
+    CHECK_EQ(rdmsr(0x8b) & 0xffffffffu, 0);
+
+    CHECK_EQ(rdmsr(0x277), 0x0007040600070406ull);  /* IA32_PAT at reset */
+    wrmsr(0x277, 0x0007010600070106ull);            /* WC in entries 1 and 5 */
+    CHECK_EQ(rdmsr(0x277), 0x0007010600070106ull);
+    trap_reset();                                   /* type 2 is reserved */
+    __asm__ volatile(TRY_BEGIN "wrmsr" TRY_END : : "c"(0x277), "a"(0x02), "d"(0) : "memory");
+    CHECK_TRAP(13, 0);
+    CHECK_EQ(rdmsr(0x277), 0x0007010600070106ull);
+    wrmsr(0x277, 0x0007040600070406ull);
+
+    uint64_t misc = rdmsr(0x1a0);
+    CHECK(misc & 1);                                /* fast strings */
+    CHECK(!(misc & (1u << 7)));                     /* no performance monitoring */
+    wrmsr(0x1a0, misc & ~1ull);
+    CHECK_EQ(rdmsr(0x1a0), misc & ~1ull);
+    wrmsr(0x1a0, misc);
 }
 
 static void test_tsc_msr(void)
@@ -171,6 +203,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
     test_cpuid();
+    test_cpu_identity();
     test_tsc_msr();
     test_cr();
     test_flags();

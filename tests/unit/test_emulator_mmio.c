@@ -17,7 +17,7 @@
 
 #include "emulator/vm.h"
 
-#define DEV   0xfec00000u
+#define DEV   0xfeb00000u       /* unclaimed: the I/O APIC is at 0xfec00000 */
 #define CODE  0x10000u
 #define STACK 0x8000u
 #define PD    0x80000u

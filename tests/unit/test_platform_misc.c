@@ -1,4 +1,4 @@
-/* Port 0x80, PCI configuration with no devices, and port 0x92. */
+/* Port 0x80 and port 0x92. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,27 +40,6 @@ static void post_port(void **state)
     assert_int_equal(misc_init(&again, &f->bus, NULL, NULL), -1);
 }
 
-/* Linux's pci_check_type1(), then a configuration read of 00:00.0. */
-static void pci_no_devices(void **state)
-{
-    struct fixture *f = *state;
-    io_out(&f->bus, 0xCF8, 4, 0x80000000);
-    assert_int_equal(io_in(&f->bus, 0xCF8, 4), 0x80000000);
-    io_out(&f->bus, 0xCF8, 4, 0xFF00ABCF);             /* reserved and low bits read 0 */
-    assert_int_equal(io_in(&f->bus, 0xCF8, 4), 0x8000ABCC);
-    io_out(&f->bus, 0xCF8, 4, 0x80000000);
-    assert_int_equal(io_in(&f->bus, 0xCFC, 4), 0xFFFFFFFF);
-    assert_int_equal(io_in(&f->bus, 0xCFE, 2), 0xFFFF);
-    assert_int_equal(io_in(&f->bus, 0xCFF, 1), 0xFF);
-    io_out(&f->bus, 0xCFC, 4, 0x12345678);             /* dropped */
-    assert_int_equal(io_in(&f->bus, 0xCFC, 4), 0xFFFFFFFF);
-    /* Byte accesses are not CONFIG_ADDRESS (mechanism #2 probes do this). */
-    io_out(&f->bus, 0xCFB, 1, 0x00);
-    io_out(&f->bus, 0xCF8, 1, 0x00);
-    assert_int_equal(io_in(&f->bus, 0xCF8, 1), 0xFF);
-    assert_int_equal(io_in(&f->bus, 0xCF8, 4), 0x80000000);
-}
-
 static void port92(void **state)
 {
     struct fixture *f = *state;
@@ -81,6 +60,6 @@ static void port92(void **state)
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-    const struct CMUnitTest tests[] = { T(post_port), T(pci_no_devices), T(port92) };
+    const struct CMUnitTest tests[] = { T(post_port), T(port92) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

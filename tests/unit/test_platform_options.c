@@ -238,6 +238,39 @@ static void accel(void **state)
     expect_error("-accel tcgx k", "its own accelerator");
 }
 
+/* --cpu-limit SECONDS: the run's CPU-time budget, in milliseconds. */
+static void cpu_limit(void **state)
+{
+    assert_int_equal(parse("k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 0);
+    assert_int_equal(parse("--cpu-limit 60 k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 60000);
+    assert_int_equal(parse("-cpu-limit 0.25 k.elf"), 0);
+    assert_int_equal(o.cpu_limit_ms, 250);
+    expect_error("--cpu-limit 0 k.elf", "--cpu-limit '0'");
+    expect_error("--cpu-limit -1 k.elf", "expected seconds");
+    expect_error("--cpu-limit 5s k.elf", "expected seconds");
+    expect_error("--cpu-limit nan k.elf", "expected seconds");
+}
+
+static void machine_and_smp(void **state)
+{
+    assert_int_equal(parse("-smp 1 -M pc k"), 0);
+    assert_false(o.isapc);
+    assert_int_equal(parse("-smp cpus=1 -machine pc,accel=tcg k"), 0);
+    assert_int_equal(parse("-M pc-i440fx-7.2 k"), 0);
+    assert_int_equal(parse("-M isapc k"), 0);
+    assert_true(o.isapc);
+    assert_int_equal(parse("-machine type=isapc -M pc k"), 0);
+    assert_false(o.isapc);                              /* the later one wins */
+    expect_error("-smp 2 k", "SMP is not supported yet");
+    expect_error("-smp cpus=4 k", "SMP is not supported yet");
+    expect_error("-smp x k", "expected a CPU count");
+    expect_error("-M q35 k", "supported are pc and isapc");
+    expect_error("-M pc,accel=kvm k", "only tcg");
+    expect_error("-M pc,usb=on k", "unsupported property 'usb=on'");
+}
+
 static void unknown_option(void **state)
 {
     assert_int_equal(parse("-x k"), -1);
@@ -277,14 +310,48 @@ static void help_and_version(void **state)
     free(text);
 }
 
+static void drives(void **state)
+{
+    assert_int_equal(parse("-drive file=fs.img,index=1,media=disk,format=raw k"), 0);
+    assert_string_equal(o.drive[1].file, "fs.img");
+    assert_true(o.drive[1].format_raw);
+    assert_false(o.drive[1].readonly || o.drive[1].snapshot || o.snapshot);
+    assert_string_equal(o.drive[0].file, "");
+    assert_int_equal(parse("-drive file=a,if=ide,readonly=on -drive file=b,,c -snapshot k"), 0);
+    assert_string_equal(o.drive[0].file, "a");               /* first free index */
+    assert_true(o.drive[0].readonly);
+    assert_string_equal(o.drive[1].file, "b,c");             /* ",," is a comma */
+    assert_true(o.snapshot);
+    assert_int_equal(parse("-drive file=x,bus=1,unit=1,cache=none k"), 0);
+    assert_string_equal(o.drive[3].file, "x");
+    assert_int_equal(parse("-hda a -hdb b -hdc c -hdd d k"), 0);
+    assert_string_equal(o.drive[2].file, "c");
+    assert_int_equal(o.drive[3].hd, 'd');
+    expect_error("-drive file=x,format=qcow2 k", "format 'qcow2' is not supported");
+    expect_error("-drive file=x,media=cdrom k", "media 'cdrom'");
+    expect_error("-drive file=x,if=virtio k", "interface 'virtio'");
+    expect_error("-drive file=x,index=4 k", "index 0 to 3");
+    expect_error("-drive index=1 k", "no file=");
+    expect_error("-drive file=x,index=0 -hda y k", "already in use");
+    expect_error("-drive file=x,bogus=1 k", "unknown property 'bogus'");
+    expect_error("-drive x.img k", "expected property=value");
+    expect_error("-drive file=x,readonly=maybe k", "expected on or off");
+    expect_error("-drive file=a -drive file=b -drive file=c -drive file=d -drive file=e k",
+                 "all four");
+    assert_int_equal(parse("--screen out.txt k"), 0);
+    assert_string_equal(o.screen, "out.txt");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults), cmocka_unit_test(kernel_spellings),
         cmocka_unit_test(strings_and_flags), cmocka_unit_test(memory_sizes),
         cmocka_unit_test(serial), cmocka_unit_test(debug_exit_device),
-        cmocka_unit_test(accel), cmocka_unit_test(unknown_option),
-        cmocka_unit_test(help_and_version), cmocka_unit_test(qemu_runner_line),
+        cmocka_unit_test(accel), cmocka_unit_test(cpu_limit), cmocka_unit_test(machine_and_smp),
+        cmocka_unit_test(unknown_option),
+        cmocka_unit_test(help_and_version), cmocka_unit_test(drives),
+        cmocka_unit_test(qemu_runner_line),
         cmocka_unit_test(cpu_models), cmocka_unit_test(rtc_chardev_log_gdb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

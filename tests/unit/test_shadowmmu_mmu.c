@@ -547,7 +547,10 @@ static void test_tracing_across_spaces(void **state)
     mmu_store_done(f->m, X, 4);
     assert_false(writable(a, 0x400000));
     assert_true(readable(a, 0x400000));
-    assert_false(readable(b, 0x400000));    /* B's stale page is gone */
+    /* B's page follows the edit in place: one mmap, no refault. */
+    assert_true(readable(b, 0x400000));
+    assert_int_equal(win32(b, 0x400000), 0x170000);
+    assert_int_equal(stats(f).remaps, 1);
     b = mmu_activate(f->m, PAGING, PDB, 0, 0);
     assert_int_equal(fault(f, b, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_int_equal(win32(b, 0x400000), 0x170000);
@@ -590,10 +593,21 @@ static void test_traced_store_zaps_exactly(void **state)
     assert_false(writable(s, PT1));
     assert_true(readable(s, 0x400000));
     assert_true(readable(s, 0x401000));
-    assert_false(readable(s, 0x402000));
     assert_true(readable(s, 0x403000));
+    /* The changed page is remapped in place to the new frame. */
+    assert_true(readable(s, 0x402000));
+    assert_int_equal(win32(s, 0x402000), 0x2f0000);
+    assert_int_equal(stats(f).remaps, 1);
     assert_int_equal(fault(f, s, 0x402000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_int_equal(win32(s, 0x402000), 0x2f0000);
+    /* A and D cleared: the page cannot stay mapped (its next access must
+     * set A), so it goes. */
+    assert_int_equal(mmu_unprotect_for_store(f->m, s, pte2, pte2, 4), MMU_STORE_STEP);
+    *(volatile uint32_t *)(s->base + pte2) = 0x2f0000 | PTE_P | PTE_RW | PTE_US;
+    mmu_store_done(f->m, pte2, 4);
+    assert_false(readable(s, 0x402000));
+    assert_int_equal(fault(f, s, 0x402000, MMU_READ, false, NULL), MMU_HIDDEN);
+    assert_false(writable(s, 0x402000));    /* D clear: read-only */
 
     /* Storing the same value (with the A and D the walker set) changes
      * nothing. */
@@ -691,7 +705,8 @@ static void test_write_phys(void **state)
     assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_false(mmu_write_phys(f->m, PT1 + 4, &v, 4));
     assert_true(readable(s, 0x400000));
-    assert_false(readable(s, 0x401000));
+    assert_true(readable(s, 0x401000));     /* prefetched, then remapped in place */
+    assert_int_equal(win32(s, 0x401000), 0x2a0000);
     assert_int_equal(fault(f, s, 0x401000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_int_equal(win32(s, 0x401000), 0x2a0000);
     mmu_protect_code(f->m, 0x2a0000);
@@ -769,11 +784,27 @@ static void test_invlpg_and_mode_changes(void **state)
     assert_int_equal(fault(f, u, 0x400000, MMU_READ, true, NULL), MMU_HIDDEN);
     s = mmu_activate(f->m, PAGING, PD, 0, 0);
     assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    /* Tracing kept both views exact: INVLPG checks and keeps them. */
+    mmu_invlpg(f->m, 0x400000);
+    assert_true(readable(s, 0x400000));
+    assert_true(readable(u, 0x400000));
+    assert_int_equal(stats(f).refreshes, 2);
+    /* An entry changed behind the rmap's back (as if untraced): INVLPG
+     * brings both views of this CR3 to the new frame, or unmaps them. */
+    set_pte(f, PT1, 0x400000, 0x230000 | RWUAD);
+    mmu_invlpg(f->m, 0x400000);
+    assert_int_equal(win32(s, 0x400000), 0x230000);
+    assert_int_equal(win32(u, 0x400000), 0x230000);
+    assert_int_equal(win32(b, 0x400000), 0x210000);     /* another CR3 */
+    set_pte(f, PT1, 0x400000, 0);
     mmu_invlpg(f->m, 0x400000);
     assert_false(readable(s, 0x400000));
     assert_false(readable(u, 0x400000));
     assert_true(readable(b, 0x400000));     /* another CR3 */
     check_model(f, s);
+    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
+    mmu_flush_all(f->m);
+    s = mmu_activate(f->m, PAGING, PD, 0, 0);
 
     /* CR4.PSE change: everything goes, the keys stay. */
     assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
@@ -880,7 +911,7 @@ static void test_pae_spaces(void **state)
     assert_int_equal(fault(f, t, 0x404000, MMU_READ, true, NULL), MMU_HIDDEN);
     /* INVLPG in the current PDPTE space. */
     mmu_invlpg(f->m, 0x404000);
-    assert_false(readable(t, 0x404000));
+    assert_true(readable(t, 0x404000));     /* exact: kept */
     /* EFER.NXE is part of the mode: changing it drops everything. */
     {
         struct mmu_regs rg = { .cr0 = PAGING, .cr3 = 0x5020, .cr4 = CR4_PAE, .efer = 1u << 11,
@@ -1357,6 +1388,169 @@ static void test_random_coherence(void **state)
     rm_fx(f);
 }
 
+/* ---- PTE edits followed in place (issue #13) ----------------------------------- */
+
+/* Every store form that edits a live PTE — a single-stepped 4-byte store,
+ * one byte of the flags (Linux's clear_bit), the monitor's own
+ * mmu_write_phys of one entry and of two at once — leaves every page of
+ * the table exactly as a fresh walk says, at most one host mapping call
+ * per changed page (a remap or a protection change, never unmap and
+ * refill), none for a page that was not mapped or did not change. */
+static void test_pte_edit_forms(void **state)
+{
+    struct fx *f = mk_default();
+    struct rnd_state st = { .f = f, .cr0 = PAGING, .cr3 = PD };
+    struct mmu_stats before;
+    uint64_t two;
+    uint32_t v;
+
+    (void)state;
+    std_tables(f, PD, PT1);
+    for (uint32_t i = 0; i < 16; i++)
+        set_pte(f, PT1, 0x400000 + i * 4096, (0x200000 + i * 4096) | RWUAD);
+    st.s = mmu_activate(f->m, PAGING, PD, 0, 0);
+    assert_int_equal(fault(f, st.s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    for (uint32_t i = 0; i < 16; i++)
+        assert_true(readable(st.s, 0x400000 + i * 4096));     /* prefetched */
+    assert_int_equal(fault(f, st.s, PT1, MMU_READ, false, NULL), MMU_HIDDEN);
+#define CHECK_TABLE()                                                       \
+    do {                                                                    \
+        for (uint32_t i_ = 0; i_ < 16; i_++)                                \
+            check_page(&st, 0x400000 + i_ * 4096);                          \
+        check_model(f, st.s);                                               \
+    } while (0)
+#define STEP_STORE(gpa, val, len)                                           \
+    do {                                                                    \
+        uint32_t v_ = (val);                                                \
+        assert_int_equal(mmu_unprotect_for_store(f->m, st.s, (gpa), (gpa), (len)), MMU_STORE_STEP); \
+        memcpy(st.s->base + (gpa), &v_, (len));                             \
+        mmu_store_done(f->m, (gpa), (len));                                 \
+    } while (0)
+
+    /* 1. A single-stepped store to another frame: one remap. */
+    before = stats(f);
+    STEP_STORE(PT1 + 1 * 4, 0x2a0000 | RWUAD, 4);
+    assert_int_equal(stats(f).remaps, before.remaps + 1);
+    assert_int_equal(stats(f).zapped_pages, before.zapped_pages);
+    assert_int_equal(win32(st.s, 0x401000), 0x2a0000);
+    CHECK_TABLE();
+
+    /* 2. One byte of the flags: R/W cleared (andb $~2): a protection
+     * change, no remap. */
+    before = stats(f);
+    assert_true(writable(st.s, 0x402000));
+    STEP_STORE(PT1 + 2 * 4, (uint8_t)(RWUAD & ~PTE_RW), 1);
+    assert_false(writable(st.s, 0x402000));
+    assert_true(readable(st.s, 0x402000));
+    assert_int_equal(stats(f).remaps, before.remaps);
+    CHECK_TABLE();
+
+    /* 3. The monitor's own store (a memop callout, a DMA). */
+    before = stats(f);
+    v = 0x2b0000 | RWUAD;
+    mmu_write_phys(f->m, PT1 + 3 * 4, &v, 4);
+    assert_int_equal(win32(st.s, 0x403000), 0x2b0000);
+    assert_int_equal(stats(f).remaps, before.remaps + 1);
+    CHECK_TABLE();
+
+    /* 4. Two entries in one 8-byte store. */
+    two = (uint64_t)(0x2d0000 | RWUAD) << 32 | (0x2c0000 | RWUAD);
+    mmu_write_phys(f->m, PT1 + 4 * 4, &two, 8);
+    assert_int_equal(win32(st.s, 0x404000), 0x2c0000);
+    assert_int_equal(win32(st.s, 0x405000), 0x2d0000);
+    CHECK_TABLE();
+
+    /* 5. A clear, or not present: unmapped (the next access must set A,
+     * or fault). */
+    STEP_STORE(PT1 + 6 * 4, 0x2e0000 | PTE_P | PTE_RW, 4);
+    assert_false(readable(st.s, 0x406000));
+    STEP_STORE(PT1 + 7 * 4, 0, 4);
+    assert_false(readable(st.s, 0x407000));
+    CHECK_TABLE();
+
+    /* 6. Not present -> present, and the same value again: no host call.
+     * (An access through PT1 first: three stores in a row that kept no
+     * page mapped would be a write flood.) */
+    assert_int_equal(fault(f, st.s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    before = stats(f);
+    STEP_STORE(PT1 + 7 * 4, 0x2f0000 | RWUAD, 4);
+    assert_false(readable(st.s, 0x407000));     /* waits for its access */
+    v = get_pte(f, PT1, 0x408000);
+    mmu_write_phys(f->m, PT1 + 8 * 4, &v, 4);
+    assert_int_equal(stats(f).fills, before.fills);
+    assert_int_equal(stats(f).remaps, before.remaps);
+    assert_int_equal(stats(f).zapped_pages, before.zapped_pages);
+    CHECK_TABLE();
+
+    /* 7. The same edits in a second space that shares PT1: followed in
+     * both. */
+    memset(ram_ptr(&f->ram, PDB, 4096), 0, 4096);
+    set_pde(f, PDB, 0, PT0 | PTE_P | PTE_RW | PTE_US);
+    set_pde(f, PDB, 0x400000, PT1 | PTE_P | PTE_RW | PTE_US);
+    {
+        struct space *b = mmu_activate(f->m, PAGING, PDB, 0, 0);
+        assert_int_equal(fault(f, b, 0x409000, MMU_READ, false, NULL), MMU_HIDDEN);
+        st.s = mmu_activate(f->m, PAGING, PD, 0, 0);
+        STEP_STORE(PT1 + 9 * 4, 0x2a9000 | RWUAD, 4);
+        assert_int_equal(win32(b, 0x409000), 0x2a9000);
+        assert_int_equal(win32(st.s, 0x409000), 0x2a9000);
+        CHECK_TABLE();
+    }
+#undef CHECK_TABLE
+#undef STEP_STORE
+    rm_fx(f);
+}
+
+/* The monitor's translations (mmu_translate) come from the shadow when it
+ * maps the page, and fill it when it does not, with the A/D bits a walk
+ * sets; a supervisor-only page never answers a user access. */
+static void test_translate_from_shadow(void **state)
+{
+    struct fx *f = mk_default();
+    struct mmu_fault_result r;
+    struct space *s, *u;
+    uint64_t x;
+
+    (void)state;
+    std_tables(f, PD, PT1);
+    set_pte(f, PT1, 0x400000, 0x200000 | PTE_P | PTE_RW | PTE_US);     /* A, D clear */
+    set_pte(f, PT1, 0x401000, 0x201000 | PTE_P | PTE_RW | PTE_A | PTE_D);   /* supervisor */
+    s = mmu_activate(f->m, PAGING, PD, 0, 0);
+    assert_int_equal(mmu_translate(f->m, 0x400123, MMU_READ, false, &r), MMU_HIDDEN);
+    assert_int_equal(r.gpa, 0x200123);
+    assert_true(get_pte(f, PT1, 0x400000) & PTE_A);
+    assert_false(get_pte(f, PT1, 0x400000) & PTE_D);
+    assert_true(readable(s, 0x400000));     /* filled like a TLB entry */
+    assert_false(writable(s, 0x400000));
+    x = stats(f).shadow_xlates;
+    assert_int_equal(mmu_translate(f->m, 0x400004, MMU_READ, false, &r), MMU_HIDDEN);
+    assert_int_equal(r.gpa, 0x200004);
+    assert_int_equal(stats(f).shadow_xlates, x + 1);
+    /* A write: the record does not allow it yet (D clear): walked, D set. */
+    assert_int_equal(mmu_translate(f->m, 0x400008, MMU_WRITE, false, &r), MMU_HIDDEN);
+    assert_int_equal(stats(f).shadow_xlates, x + 1);
+    assert_true(get_pte(f, PT1, 0x400000) & PTE_D);
+    assert_int_equal(mmu_translate(f->m, 0x400008, MMU_WRITE, false, &r), MMU_HIDDEN);
+    assert_int_equal(stats(f).shadow_xlates, x + 2);
+    /* A user access to the supervisor page: #PF, though the supervisor
+     * view maps it. */
+    assert_int_equal(mmu_translate(f->m, 0x401000, MMU_READ, false, &r), MMU_HIDDEN);
+    assert_int_equal(mmu_translate(f->m, 0x401000, MMU_READ, true, &r), MMU_GUEST_PF);
+    assert_int_equal(r.error, PFEC_P | PFEC_U);
+    /* A user-view record serves a supervisor access. */
+    u = mmu_activate(f->m, PAGING, PD, 0, 3);
+    assert_int_equal(fault(f, u, 0x400000, MMU_READ, true, NULL), MMU_HIDDEN);
+    (void)mmu_activate(f->m, PAGING, PD, 0, 0);
+    mmu_flush_all(f->m);
+    s = mmu_activate(f->m, PAGING, PD, 0, 3);
+    assert_int_equal(fault(f, s, 0x400000, MMU_READ, true, NULL), MMU_HIDDEN);
+    x = stats(f).shadow_xlates;
+    assert_int_equal(mmu_translate(f->m, 0x400010, MMU_READ, false, &r), MMU_HIDDEN);
+    assert_int_equal(r.gpa, 0x200010);
+    assert_int_equal(stats(f).shadow_xlates, x + 1);
+    rm_fx(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1381,6 +1575,8 @@ int main(void)
         cmocka_unit_test(test_record_eviction),
         cmocka_unit_test(test_host_enomem),
         cmocka_unit_test(test_random_coherence),
+        cmocka_unit_test(test_pte_edit_forms),
+        cmocka_unit_test(test_translate_from_shadow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
