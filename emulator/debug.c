@@ -172,7 +172,7 @@ bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin)
 }
 
 /* The event-timer signal when the fd becomes readable (fcntl(2) F_SETSIG). */
-static void wake_on_input(int fd, bool on)
+void dbg_wake_on_input(int fd, bool on)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0)
@@ -211,10 +211,10 @@ enum vm_exit vm_debug_run(struct vm *vm, bool step, int wake_fd)
         d->watch[i].readable = watch_read(vm, &d->watch[i], d->watch[i].old);
     d->active = true;
     if (wake_fd >= 0)
-        wake_on_input(wake_fd, true);
+        dbg_wake_on_input(wake_fd, true);
     x = vm_run(vm, UINT64_MAX, 0);
     if (wake_fd >= 0)
-        wake_on_input(wake_fd, false);
+        dbg_wake_on_input(wake_fd, false);
     d->active = false;
     d->step = false;
     d->wake_fd = -1;

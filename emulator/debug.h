@@ -50,3 +50,5 @@ void dbg_after_block(struct vcpu *v);
 bool dbg_bp_at(const struct vm_debug *d, uint32_t eip);
 /* bt_config.stop_at: end translated blocks before breakpoints. */
 bool dbg_translate_stop(void *vm, uint32_t eip);
+/* Raise the event-timer signal when fd becomes readable (on), or stop. */
+void dbg_wake_on_input(int fd, bool on);

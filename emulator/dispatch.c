@@ -33,6 +33,7 @@
 #include <sys/time.h>
 
 #include "emulator/paging.h"
+#include "emulator/profile.h"
 
 void vm_flush_code(struct vm *vm)
 {
@@ -183,7 +184,9 @@ static void execute_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t
     if (vm->cfg.poll_storm)
         poll_storm(v, eip);
     v->left_by_signal = false;
+    prof_phase = PROF_GUEST;
     v->enter(cpu, tb->host);
+    prof_phase = PROF_DISPATCH;
     if (cache_epoch(vm->cache) != epoch)
         cpu->exit_slot = 0;     /* a callout flushed the cache: the slot is gone */
     count_exit(vm, v);
@@ -282,5 +285,6 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
         arm_timeout(0);
     events_stop(v);
     vcpu_clear_exit_request(v);
+    prof_phase = PROF_MONITOR;
     return result;
 }

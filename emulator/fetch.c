@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "emulator/paging.h"
+#include "emulator/profile.h"
 
 #define MAX_INSN 15
 
@@ -146,7 +147,9 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
         cs.avail = stop_eip - eip;
     for (int attempt = 0; attempt < 2; attempt++) {
         uint64_t before = cache_epoch(vm->cache);
+        prof_phase = PROF_TRANSLATE;
         tb = bt_translate(bt, eip, cs.phys, cs.frame2, mode, cs.code, cs.avail);
+        prof_phase = PROF_DISPATCH;
         if (tb) {
             if (cache_epoch(vm->cache) != before)
                 v->bt.exit_slot = 0;

@@ -87,6 +87,12 @@ int events_create(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
+void vm_set_console_input(struct vm *vm, int fd)
+{
+    if (vm->events)
+        vm->events->in_fd = fd;
+}
+
 void events_destroy(struct vm *vm)
 {
     if (!vm->events)
@@ -253,8 +259,10 @@ void events_wait(struct vcpu *v)
     sigaddset(&block, SIGVTALRM);
     sigaddset(&block, events_timer_signal());
     sigprocmask(SIG_BLOCK, &block, &old);
-    if (v->exit == EXIT_NONE && !v->timer_fired)
+    if (v->exit == EXIT_NONE && !v->timer_fired) {
         ppoll(nfds ? &pfd : NULL, nfds, tsp, &old);
+        vm->stats.halt_sleep_us += (now_ns(CLOCK_MONOTONIC) - now) / 1000;
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (nfds)
         e->next_input = 0;      /* read it now */

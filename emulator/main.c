@@ -14,7 +14,9 @@
 
 #include "emulator/hw/disk.h"
 #include "emulator/gdbstub.h"
+#include "emulator/monitor.h"
 #include "emulator/options.h"
+#include "emulator/profile.h"
 #include "emulator/vm.h"
 
 static int open_serial(const char *spec, char *err, size_t errlen)
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
     char err[1400] = "";
     int rc, status;
     enum vm_exit end;
+    bool monitored, quit = false;
 
     rc = options_parse(argc, argv, &o, err, sizeof err);
     if (rc > 0)
@@ -92,8 +95,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return 2;
     }
-    if (o.gdb_wait && !o.gdb) {
+    monitored = o.monitor || o.qmp || o.serial_mux;
+    if (o.gdb_wait && !o.gdb && !monitored) {
         fprintf(stderr, "bt86: -S waits for a debugger: give -gdb DEV or -s too\n");
+        return 2;
+    }
+    if (o.gdb && monitored) {
+        fprintf(stderr, "bt86: -gdb and a monitor (-monitor, -qmp, mon:stdio) cannot be combined yet\n");
         return 2;
     }
     cfg.ram_size = (uint64_t)o.ram_mb << 20;
@@ -138,8 +146,23 @@ int main(int argc, char **argv)
         close_disks(disks);
         return 3;
     }
+    if (o.profile && profile_start(vm, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: %s\n", err);
+        vm_destroy(vm);
+        close_disks(disks);
+        return 2;
+    }
     if (o.gdb) {
         if (gdbstub_run(vm, o.gdb, o.gdb_wait, &end, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            vm_destroy(vm);
+            close_disks(disks);
+            return 2;
+        }
+    } else if (monitored) {
+        struct monitor_config mc = { .hmp = o.monitor, .qmp = o.qmp, .mux_stdio = o.serial_mux,
+                                     .start_stopped = o.gdb_wait };
+        if (monitor_run(vm, &mc, &end, &quit, err, sizeof err) < 0) {
             fprintf(stderr, "bt86: %s\n", err);
             vm_destroy(vm);
             close_disks(disks);
@@ -170,7 +193,8 @@ int main(int argc, char **argv)
         status = vm_exit_status(vm);
         break;
     case VM_EXIT_DEBUG:
-        fprintf(stderr, "bt86: killed by the debugger\n");
+        if (!quit)
+            fprintf(stderr, "bt86: killed by the debugger\n");
         status = 0;
         break;
     case VM_EXIT_EXCEPTION:
@@ -187,6 +211,8 @@ int main(int argc, char **argv)
     }
     if (o.stats)
         vm_print_stats(vm, stderr);
+    if (o.profile && profile_finish(vm, o.profile, o.kernel, err, sizeof err) < 0)
+        fprintf(stderr, "bt86: %s\n", err);
     if (screen)
         write_screen(vm, screen);
     vm_destroy(vm);

@@ -84,12 +84,13 @@ static int opt_memory(struct parse *p, const char *v)
     return 0;
 }
 
-/* "mon:stdio" is stdio: bt86 has no monitor to multiplex. "none" (no port)
+/* "mon:stdio" is stdio shared with the monitor (Ctrl-A c). "none" (no port)
  * is taken as "null": the guest still sees a UART, which goes nowhere. */
 static int opt_serial(struct parse *p, const char *v)
 {
     p->o->serial_given = true;
     p->o->serial_chardev = NULL;
+    p->o->serial_mux = strcmp(v, "mon:stdio") == 0;
     if (strncmp(v, "chardev:", 8) == 0 && v[8])
         p->o->serial_chardev = v + 8;
     else if (strcmp(v, "stdio") == 0 || strcmp(v, "mon:stdio") == 0)
@@ -413,6 +414,24 @@ static int opt_gdb(struct parse *p, const char *v)
     p->o->gdb = v;
     return 0;
 }
+/* -monitor / -qmp: stdio (HMP only), none, or unix:PATH with QEMU's
+ * server,nowait (bt86 always listens and never waits for a client). */
+static int monitor_spec(struct parse *p, const char *opt, const char *v, bool stdio_ok,
+                        const char **out)
+{
+    if (strcmp(v, "none") == 0) {
+        *out = NULL;
+        return 0;
+    }
+    if ((stdio_ok && strcmp(v, "stdio") == 0) || (strncmp(v, "unix:", 5) == 0 && v[5] && v[5] != ',')) {
+        *out = v;
+        return 0;
+    }
+    return fail(p, "-%s '%s': supported are %sunix:PATH[,server][,nowait] and none", opt, v,
+                stdio_ok ? "stdio, " : "");
+}
+static int opt_monitor(struct parse *p, const char *v) { return monitor_spec(p, "monitor", v, true, &p->o->monitor); }
+static int opt_qmp(struct parse *p, const char *v) { return monitor_spec(p, "qmp", v, false, &p->o->qmp); }
 static int opt_gdb_default(struct parse *p, const char *v) { p->o->gdb = "tcp::1234"; return 0; }
 static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true; return 0; }
 
@@ -631,6 +650,7 @@ static int opt_poll_storm(struct parse *p, const char *v)
 }
 
 static int opt_stats(struct parse *p, const char *v) { p->o->stats = true; return 0; }
+static int opt_profile(struct parse *p, const char *v) { p->o->profile = v; return 0; }
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
 static int opt_trace(struct parse *p, const char *v) { p->o->trace = true; return 0; }
@@ -670,7 +690,7 @@ static const struct opt opts[] = {
     { "-", "initrd", NULL, "FILE", opt_initrd, "Linux: the initial ramdisk; Multiboot: modules \"F ARGS,F2\"" },
     { "-", "m", NULL, "SIZE", opt_memory, "guest RAM, 2M to 3G: MiB or K/M/G (default 128)" },
     { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null, none, file:PATH,"
-      HELP_NL "mon:stdio or chardev:ID" },
+      HELP_NL "mon:stdio (stdio shared with the monitor: Ctrl-A c" HELP_NL "switches, Ctrl-A x quits) or chardev:ID" },
     { "-", "display", NULL, "none", opt_display, "accepted; bt86 has no display" },
     { "-", "nographic", NULL, NULL, opt_nographic, "accepted (COM1 is on stdio by default)" },
     { "-", "no-reboot", NULL, NULL, opt_no_reboot,
@@ -700,7 +720,7 @@ static const struct opt opts[] = {
     { "-", "cpu", NULL, "MODEL[,+feat|-feat...]", opt_cpu,
       "the CPUID features offered: a model (qemu32, pentium3,"
       HELP_NL "host, max, ...; -cpu help) and +/- fpu pse tsc msr pae"
-      HELP_NL "cx8 sep pge cmov pat mmx fxsr sse sse2 nx" },
+      HELP_NL "cx8 apic sep pge cmov pat mmx fxsr sse sse2 nx" },
     { "-", "vnc", NULL, "none", opt_vnc, "accepted; bt86 has no display" },
     { "-", "name", NULL, "NAME", opt_ignored, "accepted and ignored" },
     { "-", "rtc", NULL, "base=utc|localtime|DATE[,clock=host|vm]", opt_rtc,
@@ -713,8 +733,14 @@ static const struct opt opts[] = {
     { "-", "gdb", NULL, "tcp::PORT|unix:PATH", opt_gdb, "a GDB stub listening there; the guest runs"
       HELP_NL "until GDB attaches (or -S)" },
     { "-", "s", NULL, NULL, opt_gdb_default, "same as -gdb tcp::1234" },
-    { "-", "S", NULL, NULL, opt_gdb_wait, "with -gdb: start stopped, until GDB continues" },
+    { "-", "S", NULL, NULL, opt_gdb_wait, "start stopped, until GDB or the monitor continues" },
+    { "-", "monitor", NULL, "stdio|unix:PATH,server,nowait", opt_monitor,
+      "QEMU's human monitor (HMP) there (try 'help')" },
+    { "-", "qmp", NULL, "unix:PATH,server,nowait", opt_qmp, "QEMU's machine protocol (QMP, JSON) there" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
+    { "--", "profile", NULL, "FILE", opt_profile, "sample the host: where the time goes (phases,"
+      HELP_NL "callouts, signals, hottest guest functions and blocks)"
+      HELP_NL "to FILE, folded stacks for flame graphs to FILE.folded" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
     { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
@@ -808,7 +834,8 @@ void options_usage(FILE *f)
             "\n"
             "Exit status:\n"
             "  0         the guest halted with interrupts disabled, or pulsed the\n"
-            "            reset line (8042 command 0xFE, port 0x92), as with -no-reboot\n"
+            "            reset line (8042 command 0xFE, port 0x92), as with -no-reboot,\n"
+            "            or powered off (ACPI S5), or the debugger killed it\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
             "  3         bad kernel file\n"

@@ -52,6 +52,10 @@ struct options {
     const char *chardev[8];   /* -chardev values, resolved by -serial chardev:ID */
     int nchardev;
     const char *serial_chardev; /* -serial chardev:ID, resolved after parsing */
+    bool serial_mux;          /* -serial mon:stdio: Ctrl-A c switches to the monitor */
+    const char *monitor;      /* -monitor stdio|unix:PATH[,server][,nowait], NULL: none */
+    const char *qmp;          /* -qmp unix:PATH[,server][,nowait], NULL: none */
+    const char *profile;      /* --profile FILE: where the host time goes, NULL: off */
 };
 
 /* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */

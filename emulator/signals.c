@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "emulator/paging.h"
+#include "emulator/profile.h"
 
 static struct vcpu *volatile current;
 
@@ -52,7 +53,7 @@ static void die(const char *what, int sig, void *pc, void *addr)
     _exit(5);
 }
 
-static void on_fault(int sig, siginfo_t *si, void *ucv)
+static void on_fault_body(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
     greg_t *g = uc->uc_mcontext.gregs;
@@ -146,16 +147,27 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     g[REG_R15] = (greg_t)(uintptr_t)cpu;
 }
 
+/* The profiler (--profile) counts the time spent here by signal. */
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+    int phase = prof_phase;
+    prof_phase = PROF_SIGNAL | sig << 8;
+    on_fault_body(sig, si, ucv);
+    prof_phase = phase;
+}
+
 /* The event timer (interrupts.c): look at the devices. */
 static void on_timer(int sig)
 {
     struct vcpu *v = current;
-    (void)sig;
+    int phase = prof_phase;
+    prof_phase = PROF_SIGNAL | sig << 8;
     if (v) {
         v->timer_fired = 1;
         v->timer_signals++;
         vcpu_request_exit(v);
     }
+    prof_phase = phase;
 }
 
 static void on_alarm(int sig)

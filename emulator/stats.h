@@ -16,6 +16,7 @@
     X(lookups_hit,     "dispatcher lookups found in the code cache")                \
     X(soft_interrupts, "INT n, INT3, INTO, INT1 delivered")                        \
     X(halt_sleeps,     "host sleeps in HLT")                                       \
+    X(halt_sleep_us,   "microseconds slept in HLT")                                \
     X(exceptions,      "exceptions delivered through the guest IDT")               \
     X(interrupts,      "external interrupts delivered")                            \
     X(cr3_writes,      "CR3 writes")                                               \

@@ -154,5 +154,9 @@ void vm_gdb_set_regs(struct vm *vm, const uint8_t *buf);
 size_t vm_gdb_reg(struct vm *vm, int regno, uint8_t *buf, const uint8_t *set);
 extern const char vm_gdb_target_xml[];
 
+/* Where the UART reads its input from (-serial stdio: stdin; the monitor
+ * puts a pipe there when it shares stdin, -1: none). */
+void vm_set_console_input(struct vm *vm, int fd);
+
 /* --stats: print the counters. */
 void vm_print_stats(struct vm *vm, FILE *f);

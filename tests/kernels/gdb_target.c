@@ -6,6 +6,7 @@
  * -append spin it first spins until the debugger sets gdb_release; with
  * -append sleep it halts for ever. */
 #include "kernel.h"
+#include "x86.h"
 
 volatile uint32_t gdb_counter;
 volatile uint32_t gdb_answer = 7;
@@ -27,6 +28,19 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         gdb_sleeping = 1;
         for (;;)
             __asm__ volatile("sti; hlt");
+    }
+    /* "echo": COM1's input, polled (LSR bit 0, data ready), printed back
+     * until a 'q' (bt86's -serial mon:stdio test). */
+    if (strstr(mb_args(mbi), "echo")) {
+        char c = 0;
+        kprintf("echo ready\n");
+        while (c != 'q') {
+            while (!(inb(0x3fd) & 1))
+                ;
+            c = (char)inb(0x3f8);
+            kprintf("echo got %c\n", c);
+        }
+        kexit(0);
     }
     if (strstr(mb_args(mbi), "spin")) {
         kprintf("spinning\n");

@@ -172,7 +172,7 @@ static void cpu_models(void **state)
     assert_int_equal(o.cpuid_edx & (3u << 25), 1u << 25);
     assert_int_equal(parse("-cpu pentium,+mmx,sse=on,fpu=off k"), 0);
     assert_int_equal(o.cpuid_edx & ((1u << 23) | (1u << 25) | 1u), (1u << 23) | (1u << 25));
-    assert_int_equal(parse("-cpu host,-vme,-apic k"), 0);      /* absent already */
+    assert_int_equal(parse("-cpu host,-vme,-apic k"), 0);      /* -vme absent already */
     assert_int_equal(o.cpuid_ext_edx, 1u << 20);
     assert_int_equal(parse("-cpu host,-nx,-pae,-pge k"), 0);
     assert_int_equal(o.cpuid_ext_edx, 0);
@@ -181,7 +181,8 @@ static void cpu_models(void **state)
     assert_int_equal(o.cpuid_ext_edx, 0);
     assert_int_equal(parse("-cpu qemu32,+nx k"), 0);
     assert_int_equal(o.cpuid_ext_edx, 1u << 20);
-    expect_error("-cpu qemu32,+apic k", "does not emulate feature 'apic'");
+    assert_int_equal(parse("-cpu qemu32,+apic k"), 0);        /* the pc machine has one */
+    expect_error("-cpu qemu32,+mtrr k", "does not emulate feature 'mtrr'");
     expect_error("-cpu qemu32,+frobnicate k", "unknown CPU feature 'frobnicate'");
     expect_error("-cpu qemu32,sse k", "bad feature");
     expect_error("-cpu athlon k", "unknown CPU model");

@@ -1,0 +1,46 @@
+/* monitor_int — what the monitor's parts share: the connections (monitor.c),
+ * the HMP commands (monitor_hmp.c, monitor_info.c) and QMP (qmp.c). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "emulator/vm.h"
+
+#define MON_LINE_MAX 8192
+
+/* One client: a socket, or stdin/stdout. */
+struct mon_client {
+    int fd_in, fd_out;          /* -1: not connected */
+    bool qmp;
+    bool caps;                  /* QMP: qmp_capabilities done */
+    bool overflow;              /* the current input line/object is too long: dropped */
+    size_t len;
+    char buf[MON_LINE_MAX];
+};
+
+struct monitor {
+    struct vm *vm;
+    bool running;               /* the guest runs (else stopped by 'stop' or -S) */
+    bool quit;                  /* 'quit': end the run */
+    bool reset;                 /* 'system_reset': end the run as a guest reset */
+    struct mon_client *qmp;     /* the QMP client for events, or NULL */
+};
+
+/* Send bytes to a client (dropped if it went away). */
+void mon_send(struct mon_client *c, const char *s, size_t n);
+/* stop / cont, with their QMP events. */
+void mon_stop(struct monitor *m);
+void mon_cont(struct monitor *m);
+
+/* One HMP command line; the reply text goes to out. */
+void hmp_command(struct monitor *m, const char *line, FILE *out);
+/* info registers/cpus/mem/tlb (monitor_info.c); false: unknown item. */
+bool hmp_info(struct monitor *m, const char *item, FILE *out);
+
+/* QMP: the greeting; the client's buffered input (complete objects are
+ * executed, the rest kept); an event to the QMP client. data: a JSON
+ * object's text or NULL. */
+void qmp_greet(struct mon_client *c);
+void qmp_input(struct monitor *m, struct mon_client *c);
+void qmp_event(struct monitor *m, const char *name, const char *data);
