@@ -352,8 +352,13 @@ bad:
     return guest_mem_fail(v, site->eip, esp, "ENTER touches");
 }
 
+/* Forms the translator leaves out (16-bit addresses in string and stack
+ * operands, XLAT through a based DS, ...): memop.c performs those it
+ * knows, exactly as it does for device memory. */
 static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 {
+    if (memop_performs(SITE_INSN(site)))
+        return co_memop(cpu, site);
     return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }
 

@@ -90,10 +90,11 @@ bool dbg_stop_now(struct vcpu *v)
     struct vm_debug *d = &v->vm->dbg;
 
     /* The debugger's socket raises the timer signal, which also ends a
-     * HLT's sleep. The device service may have cleared timer_fired before
-     * this looks, so a count of the signals says whether one came since
-     * the socket was last polled. */
-    if (v->timer_signals != d->signals_seen || v->halted) {
+     * HLT's sleep; a run starts with timer_fired set, which covers input
+     * that came while the guest was stopped. The device service may clear
+     * timer_fired before this looks, so a count of the signals also says
+     * whether one came since the socket was last polled. */
+    if (v->timer_fired || v->halted || v->timer_signals != d->signals_seen) {
         d->signals_seen = v->timer_signals;
         if (dbg_wake_pending(v))
             return true;

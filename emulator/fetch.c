@@ -33,6 +33,19 @@ static bool raise_fetch_pf(struct vcpu *v, uint32_t eip)
     return false;
 }
 
+/* An instruction fetch from the open bus reads all-ones: FF FF is FF /7,
+ * a reserved encoding (SDM vol. 2D table A-6), so the CPU raises #UD at
+ * that EIP. Executing device memory stops the run. */
+static bool outside_ram(struct vcpu *v, uint32_t eip, uint32_t phys)
+{
+    if (mmio_is_open_bus(v->vm, phys)) {
+        raise_fault(v, FAULT(EXC_UD, 0), eip);
+        return false;
+    }
+    vcpu_stop_error(v, eip, "guest executes device memory at EIP 0x%08x (physical 0x%08x)", eip, phys);
+    return false;
+}
+
 static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code_src *cs)
 {
     uint32_t left = 4096 - (eip & 4095), phys2;
@@ -45,10 +58,8 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
         uint64_t avail = ram_avail(&vm->ram, eip);
         cs->phys = eip;
         cs->code = ram_ptr(&vm->ram, eip, 1);
-        if (!cs->code || avail == 0) {
-            vcpu_stop_error(v, eip, "guest executes outside RAM at EIP 0x%08x", eip);
-            return false;
-        }
+        if (!cs->code || avail == 0)
+            return outside_ram(v, eip, eip);
         cs->avail = avail > 4096 + 16 ? 4096 + 16 : avail;
         return true;
     }
@@ -56,11 +67,8 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     if (!guest_xlate(v, eip, MMU_FETCH, user, &cs->phys))
         return raise_fetch_pf(v, eip);
     code = ram_ptr(&vm->ram, cs->phys, left);
-    if (!code) {
-        vcpu_stop_error(v, eip, "guest executes outside RAM at EIP 0x%08x (physical 0x%08x)", eip,
-                        cs->phys);
-        return false;
-    }
+    if (!code)
+        return outside_ram(v, eip, cs->phys);
     cs->code = code;
     cs->avail = left;
     if (left >= MAX_INSN)

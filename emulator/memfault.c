@@ -25,6 +25,11 @@
  *   device, wrap   a frame that is not RAM, or an access running past
  *                  4 GiB into the guard: the instruction is emulated
  *                  (memop.c) and translated code left after it.
+ *   open bus       a frame that is neither RAM nor a device, touched by an
+ *                  instruction memop.c does not know (x87, SSE, MUL, ...):
+ *                  a private page of all-ones is lent at that place for one
+ *                  single-stepped instruction, then taken back, so reads
+ *                  see all-ones and writes are lost, as on the bus itself.
  *
  * Traced, code and device faults are counted per instruction (adaptive.c).
  * Everything before the guest state is copied out runs on the signal
@@ -33,6 +38,7 @@
  * monitor's own C code. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <string.h>
 #include <ucontext.h>
@@ -50,6 +56,13 @@ static bool decode_at(struct vcpu *v, struct tb *tb, uint32_t eip, uint32_t off,
     return n && decode_insn(bt_decoder(v->vm->bt), b, n, eip, in) == 0;
 }
 
+/* The instruction's bytes are read again from guest memory (smc.c), as the
+ * CPU fetched them. A store made since, in this very block (which goes on
+ * running its old translation until it ends), may have changed them so
+ * that they no longer decode: the block is invalid by then, and the CPU
+ * would have fetched the new bytes, so the faulting instruction is not
+ * performed and the dispatcher translates from eip again (MF_REFETCH). */
+
 /* A traced store: make the page writable for one single-stepped store. */
 static enum mf_action traced_store(struct vcpu *v, ucontext_t *uc, struct space *s, uint32_t lin,
                                    uint32_t gpa, const struct insn *in, bool decoded)
@@ -66,6 +79,28 @@ static enum mf_action traced_store(struct vcpu *v, ucontext_t *uc, struct space 
         uc->uc_mcontext.gregs[REG_EFL] |= HOST_TF;
         v->vm->stats.traced_steps++;
     }
+    return MF_RESUME;
+}
+
+/* Open bus under an instruction memop.c cannot perform: lend a page of
+ * all-ones for one host single-step (memfault_trap takes it back). The
+ * mmap is async-signal-safe; the page is private, so what the instruction
+ * writes is dropped with it. */
+static enum mf_action open_bus_step(struct vcpu *v, ucontext_t *uc, struct space *s, uint32_t lin,
+                                    uintptr_t addr)
+{
+    struct step_state *st = &v->step;
+    void *page = (void *)(addr & ~(uintptr_t)4095);
+
+    if (st->nb == 2)
+        return MF_EMULATE;      /* a third page in one instruction: let memop say so */
+    if (mmap(page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+        return MF_EMULATE;
+    memset(page, 0xff, 4096);
+    st->bounce[st->nb].s = s;
+    st->bounce[st->nb++].lin = lin & ~4095u;
+    uc->uc_mcontext.gregs[REG_EFL] |= HOST_TF;
+    v->vm->stats.open_bus_steps++;
     return MF_RESUME;
 }
 
@@ -106,6 +141,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
         /* Past the window: the guest's address wrapped at 4 GiB. */
         if (decode_at(v, tb, eip, off, in))
             return MF_EMULATE;
+        if (!tb->valid)
+            return MF_REFETCH;
         snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that "
                  "wraps at 4 GiB", eip);
         return MF_ERROR;
@@ -121,6 +158,10 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     case MMU_MMIO:
         if (!decode_at(v, tb, eip, off, in))
             break;
+        if (!tb->valid)
+            return MF_REFETCH;  /* stale code: the CPU runs what is there now */
+        if (!memop_performs(in) && mmio_is_open_bus(vm, r.gpa))
+            return open_bus_step(v, uc, s, lin, addr);
         adapt_fault(v, tb, in, tb->phys + off);
         return MF_EMULATE;
     case MMU_TRACED_WRITE:
@@ -138,6 +179,8 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
                  "0x%08x (EIP 0x%08x)", lin, eip);
         return MF_ERROR;
     }
+    if (!tb->valid)
+        return MF_REFETCH;
     snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that touches "
              "device memory at 0x%08x", eip, r.gpa);
     return MF_ERROR;
@@ -187,7 +230,7 @@ bool memfault_trap(struct vcpu *v, void *ucv)
 {
     ucontext_t *uc = ucv;
 
-    if (!v->step.n)
+    if (!v->step.n && !v->step.nb)
         return false;
     uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)HOST_TF;
     memfault_abort_step(v, NULL);
@@ -204,4 +247,7 @@ void memfault_abort_step(struct vcpu *v, void *ucv)
     for (unsigned i = 0; i < st->n; i++)
         mmu_store_done(v->vm->mmu, st->st[i].gpa, st->st[i].len);
     st->n = 0;
+    for (unsigned i = 0; i < st->nb; i++)
+        space_unmap(st->bounce[i].s, st->bounce[i].lin, 4096);     /* reserved again */
+    st->nb = 0;
 }

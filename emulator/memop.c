@@ -65,6 +65,83 @@ DEFINE_ALU(alu8, uint8_t, "q", ALU_NO_BITOPS)
 DEFINE_ALU(alu16, uint16_t, "r", ALU_BITOPS)
 DEFINE_ALU(alu32, uint32_t, "r", ALU_BITOPS)
 
+/* Shifts and rotates by CL, on the host too: the count masking, RCL/RCR's
+ * modulo 9/17 and the flags left alone for a zero count are the CPU's. */
+enum shift_op { S_ROL, S_ROR, S_RCL, S_RCR, S_SHL, S_SHR, S_SAL, S_SAR };
+
+#define SH(m, c) __asm__ volatile(PRE m " %%cl, %[a]" POST : [a] "+" c(a), [f] "+r"(f) \
+                                  : "c"(cnt) : "cc", "memory")
+#define SHIFT_BODY(c)                                                  \
+    switch (op) {                                                      \
+    case S_ROL: SH("rol", c); break;                                   \
+    case S_ROR: SH("ror", c); break;                                   \
+    case S_RCL: SH("rcl", c); break;                                   \
+    case S_RCR: SH("rcr", c); break;                                   \
+    case S_SHR: SH("shr", c); break;                                   \
+    case S_SAR: SH("sar", c); break;                                   \
+    default: SH("shl", c); break;       /* SAL (/6) is SHL */          \
+    }
+
+static uint32_t shift(int op, unsigned size, uint32_t v, uint8_t cnt, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+
+    if (size == 1) {
+        uint8_t a = (uint8_t)v;
+        SHIFT_BODY("q")
+        v = a;
+    } else if (size == 2) {
+        uint16_t a = (uint16_t)v;
+        SHIFT_BODY("r")
+        v = a;
+    } else {
+        uint32_t a = v;
+        SHIFT_BODY("r")
+        v = a;
+    }
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+    return v;
+}
+
+/* MUL/IMUL with one operand: EDX:EAX (DX:AX, AX) = eAX * v, on the host. */
+static void mul1(bool sign, unsigned size, uint32_t v, uint32_t *eax, uint32_t *edx, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+    uint32_t a = *eax, d = *edx;
+
+    if (size == 1) {
+        uint8_t b = (uint8_t)v;
+        if (sign) __asm__ volatile(PRE "imulb %[b]" POST : "+a"(a), [f] "+r"(f) : [b] "q"(b) : "cc", "memory");
+        else      __asm__ volatile(PRE "mulb %[b]" POST : "+a"(a), [f] "+r"(f) : [b] "q"(b) : "cc", "memory");
+    } else if (size == 2) {
+        uint16_t b = (uint16_t)v;
+        if (sign) __asm__ volatile(PRE "imulw %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(b) : "cc", "memory");
+        else      __asm__ volatile(PRE "mulw %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(b) : "cc", "memory");
+    } else {
+        if (sign) __asm__ volatile(PRE "imull %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(v) : "cc", "memory");
+        else      __asm__ volatile(PRE "mull %[b]" POST : "+a"(a), "+d"(d), [f] "+r"(f) : [b] "r"(v) : "cc", "memory");
+    }
+    *eax = a;
+    *edx = d;
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+}
+
+/* IMUL with two or three operands: a * b truncated to 16 or 32 bits. */
+static uint32_t imul2(unsigned size, uint32_t a, uint32_t b, uint32_t *eflags)
+{
+    uint64_t f = (*eflags & ARITH) | 2;
+
+    if (size == 2) {
+        uint16_t x = (uint16_t)a, y = (uint16_t)b;
+        __asm__ volatile(PRE "imulw %[b], %[a]" POST : [a] "+r"(x), [f] "+r"(f) : [b] "r"(y) : "cc", "memory");
+        a = x;
+    } else {
+        __asm__ volatile(PRE "imull %[b], %[a]" POST : [a] "+r"(a), [f] "+r"(f) : [b] "r"(b) : "cc", "memory");
+    }
+    *eflags = (*eflags & ~ARITH) | ((uint32_t)f & ARITH);
+    return a;
+}
+
 /* a op b at `size` bytes; the guest's arithmetic flags in and out. */
 static uint32_t alu(int op, unsigned size, uint32_t a, uint32_t b, uint32_t *eflags)
 {
@@ -114,11 +191,34 @@ static void reg_set(struct memop_regs *r, unsigned reg, unsigned size, uint32_t 
     }
 }
 
+/* 16-bit addressing (SDM vol. 2 table 2-1): BX/BP plus SI/DI plus the
+ * displacement, modulo 64 KiB; BP-based forms default to SS. */
+static uint32_t ea16(const struct insn *in, const struct memop_regs *r, int *seg)
+{
+    static const int8_t base[8] = { EBX, EBX, EBP, EBP, -1, -1, EBP, EBX };
+    static const int8_t index[8] = { ESI, EDI, ESI, EDI, ESI, EDI, -1, -1 };
+    uint32_t ea = (uint32_t)in->disp;
+    int s = SEG_DS;
+
+    if (!(in->mod == 0 && in->rm == 6)) {
+        if (base[in->rm] >= 0)
+            ea += r->gpr[base[in->rm]];
+        if (index[in->rm] >= 0)
+            ea += r->gpr[index[in->rm]];
+        if (base[in->rm] == EBP)
+            s = SEG_SS;
+    }
+    *seg = in->seg != SEG_NONE ? in->seg : s;
+    return ea & 0xffff;
+}
+
+static bool addr16(const struct insn *in) { return (in->flags & INSN_F_ADDR16) != 0; }
+
 /* The linear address of the ModRM operand: its offset plus its segment's base. */
 static uint32_t modrm_lin(const struct insn *in, const struct memop_regs *r)
 {
     int seg;
-    uint32_t ea = insn_ea32(in, r->gpr, &seg);
+    uint32_t ea = addr16(in) ? ea16(in, r, &seg) : insn_ea32(in, r->gpr, &seg);
     return r->seg_base[seg] + ea;
 }
 
@@ -229,6 +329,136 @@ static enum memop_result op_xchg(struct mo *m)
     return MEMOP_DONE;
 }
 
+/* ROL ROR RCL RCR SHL SHR SAL SAR m, 1/CL/imm8. */
+static enum memop_result op_shift(struct mo *m)
+{
+    uint8_t op = m->in->opcode, cnt = op <= 0xc1 ? (uint8_t)m->in->imm : op <= 0xd1 ? 1 : (uint8_t)m->r->gpr[ECX];
+    uint32_t v;
+
+    if (!probe_w(m, m->lin, m->size) || !ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    v = shift(m->in->reg, m->size, v, cnt, &m->r->eflags);
+    return st(m, m->lin, m->size, v) ? MEMOP_DONE : MEMOP_FAULT;
+}
+
+/* ---- the stack (SDM vol. 2B "PUSH", "POP"), a 32-bit stack: ESP moves
+ * only once every access has succeeded, so a fault leaves it unchanged,
+ * and the addresses wrap at 4 GiB as SS:ESP does. */
+
+static enum memop_result push(struct mo *m, uint32_t v, unsigned n)
+{
+    struct memop_regs *r = m->r;
+    uint32_t esp = r->gpr[ESP] - n;
+
+    if (!st(m, r->seg_base[SEG_SS] + esp, n, v))
+        return MEMOP_FAULT;
+    r->gpr[ESP] = esp;
+    return MEMOP_DONE;
+}
+
+/* PUSH r/imm/m: the value (PUSH ESP: the old ESP; PUSH m: an address
+ * computed with the old ESP) is read before ESP moves. */
+static enum memop_result op_push(struct mo *m)
+{
+    const struct insn *in = m->in;
+    unsigned n = in->opsize;
+    uint32_t v;
+
+    if (in->opcode >= 0x50 && in->opcode <= 0x57)
+        v = reg_get(m->r, in->opcode - 0x50, n);
+    else if (in->opcode == 0x68 || in->opcode == 0x6a)
+        v = (uint32_t)in->imm & mask_of(n);
+    else if (!ld(m, m->lin, n, &v))
+        return MEMOP_FAULT;
+    return push(m, v, n);
+}
+
+/* POP r/m: a memory destination based on ESP is addressed with ESP
+ * already incremented; POP ESP leaves the popped value in ESP. */
+static enum memop_result op_pop(struct mo *m)
+{
+    const struct insn *in = m->in;
+    struct memop_regs *r = m->r;
+    unsigned n = in->opsize;
+    uint32_t v, esp = r->gpr[ESP];
+
+    if (!ld(m, r->seg_base[SEG_SS] + esp, n, &v))
+        return MEMOP_FAULT;
+    if (in->opcode != 0x8f) {
+        r->gpr[ESP] = esp + n;
+        reg_set(r, in->opcode - 0x58, n, v);
+        return MEMOP_DONE;
+    }
+    r->gpr[ESP] = esp + n;
+    uint32_t lin = modrm_lin(in, r);
+    if (!st(m, lin, n, v)) {
+        r->gpr[ESP] = esp;
+        return MEMOP_FAULT;
+    }
+    return MEMOP_DONE;
+}
+
+/* PUSHA/POPA (SDM vol. 2B): eight registers in one access, so a fault
+ * leaves everything as it was; POPA skips the ESP slot. */
+static enum memop_result op_pusha(struct mo *m, bool pop)
+{
+    struct memop_regs *r = m->r;
+    unsigned n = m->in->opsize;
+    uint8_t buf[32];
+    uint32_t esp = r->gpr[ESP];
+
+    if (!pop) {
+        for (int i = 0; i < 8; i++)     /* EDI at the lowest address, EAX at the highest */
+            memcpy(buf + (7 - i) * n, &r->gpr[i], n);
+        if (!m->bus->write(m->bus->opaque, r->seg_base[SEG_SS] + esp - 8 * n, buf, 8 * n))
+            return MEMOP_FAULT;
+        r->gpr[ESP] = esp - 8 * n;
+        return MEMOP_DONE;
+    }
+    if (!m->bus->read(m->bus->opaque, r->seg_base[SEG_SS] + esp, buf, 8 * n))
+        return MEMOP_FAULT;
+    for (int i = 0; i < 8; i++) {
+        uint32_t v = 0;
+        memcpy(&v, buf + (7 - i) * n, n);
+        if (i != ESP)
+            reg_set(r, (unsigned)i, n, v);
+    }
+    r->gpr[ESP] = esp + 8 * n;
+    return MEMOP_DONE;
+}
+
+/* LEAVE: ESP = EBP, then POP EBP. */
+static enum memop_result op_leave(struct mo *m)
+{
+    struct memop_regs *r = m->r;
+    unsigned n = m->in->opsize;
+    uint32_t v;
+
+    if (!ld(m, r->seg_base[SEG_SS] + r->gpr[EBP], n, &v))
+        return MEMOP_FAULT;
+    r->gpr[ESP] = r->gpr[EBP] + n;
+    reg_set(r, EBP, n, v);
+    return MEMOP_DONE;
+}
+
+/* MUL/IMUL m (F6/F7 /4 /5), IMUL r, m (0F AF), IMUL r, m, imm (69, 6B). */
+static enum memop_result op_mul(struct mo *m)
+{
+    const struct insn *in = m->in;
+    struct memop_regs *r = m->r;
+    uint32_t v;
+
+    if (!ld(m, m->lin, m->size, &v))
+        return MEMOP_FAULT;
+    if (in->opcode == 0xf6 || in->opcode == 0xf7) {
+        mul1(in->reg == 5, m->size, v, &r->gpr[EAX], &r->gpr[EDX], &r->eflags);
+        return MEMOP_DONE;
+    }
+    uint32_t other = in->opcode == 0xaf ? reg_get(r, in->reg, m->size) : (uint32_t)in->imm;
+    reg_set(r, in->reg, m->size, imul2(m->size, v, other, &r->eflags));
+    return MEMOP_DONE;
+}
+
 /* CMPXCHG (SDM: the destination is written back even when unequal). */
 static enum memop_result op_cmpxchg(struct mo *m)
 {
@@ -283,9 +513,13 @@ static enum memop_result op_string(struct mo *m)
     uint32_t step = (r->eflags & FL_DF) ? (uint32_t)-(int32_t)n : n;
     int sseg = in->seg != SEG_NONE ? in->seg : SEG_DS;
     bool rep = in->rep != 0;
+    /* With a 0x67 prefix SI, DI and CX count, wrapping at 64 KiB, and
+     * the upper halves of ESI, EDI and ECX stay (SDM vol. 2B "MOVS"). */
+    uint32_t am = addr16(in) ? 0xffff : 0xffffffff;
+#define ADVANCE(reg) (r->gpr[reg] = (r->gpr[reg] & ~am) | ((r->gpr[reg] + step) & am))
 
-    for (unsigned done = 0; !rep || r->gpr[ECX] != 0; done++) {
-        uint32_t src = r->seg_base[sseg] + r->gpr[ESI], dst = r->seg_base[SEG_ES] + r->gpr[EDI];
+    for (unsigned done = 0; !rep || (r->gpr[ECX] & am) != 0; done++) {
+        uint32_t src = r->seg_base[sseg] + (r->gpr[ESI] & am), dst = r->seg_base[SEG_ES] + (r->gpr[EDI] & am);
         uint32_t a, b;
         bool stop = false;
 
@@ -297,43 +531,58 @@ static enum memop_result op_string(struct mo *m)
             if (!m->bus->check(m->bus->opaque, src, n, false) || !probe_w(m, dst, n) ||
                 !ld(m, src, n, &a) || !st(m, dst, n, a))
                 return MEMOP_FAULT;
-            r->gpr[ESI] += step;
-            r->gpr[EDI] += step;
+            ADVANCE(ESI);
+            ADVANCE(EDI);
             break;
         case 0xaa:      /* STOS */
             if (!st(m, dst, n, reg_get(r, EAX, n)))
                 return MEMOP_FAULT;
-            r->gpr[EDI] += step;
+            ADVANCE(EDI);
             break;
         case 0xac:      /* LODS */
             if (!ld(m, src, n, &a))
                 return MEMOP_FAULT;
             reg_set(r, EAX, n, a);
-            r->gpr[ESI] += step;
+            ADVANCE(ESI);
             break;
         case 0xa6:      /* CMPS: [ESI] - [EDI] */
             if (!m->bus->check(m->bus->opaque, dst, n, false) || !ld(m, src, n, &a) ||
                 !ld(m, dst, n, &b))
                 return MEMOP_FAULT;
             alu(A_CMP, n, a, b, &r->eflags);
-            r->gpr[ESI] += step;
-            r->gpr[EDI] += step;
+            ADVANCE(ESI);
+            ADVANCE(EDI);
             stop = true;
             break;
         default:        /* 0xae SCAS: eAX - [EDI] */
             if (!ld(m, dst, n, &b))
                 return MEMOP_FAULT;
             alu(A_CMP, n, reg_get(r, EAX, n), b, &r->eflags);
-            r->gpr[EDI] += step;
+            ADVANCE(EDI);
             stop = true;
             break;
         }
         if (!rep)
             break;
-        r->gpr[ECX]--;
+        r->gpr[ECX] = (r->gpr[ECX] & ~am) | ((r->gpr[ECX] - 1) & am);
         if (stop && ((in->rep == 0xf3) != ((r->eflags & FL_ZF) != 0)))
             break;      /* REPE ends on ZF=0, REPNE on ZF=1 */
     }
+    return MEMOP_DONE;
+#undef ADVANCE
+}
+
+/* XLAT: AL = [seg:(E)BX + AL], DS unless overridden. */
+static enum memop_result op_xlat(struct mo *m)
+{
+    struct memop_regs *r = m->r;
+    uint32_t off = r->gpr[EBX] + (r->gpr[EAX] & 0xff), v;
+
+    if (addr16(m->in))
+        off &= 0xffff;
+    if (!ld(m, r->seg_base[m->in->seg != SEG_NONE ? m->in->seg : SEG_DS] + off, 1, &v))
+        return MEMOP_FAULT;
+    reg_set(r, EAX, 1, v);
     return MEMOP_DONE;
 }
 
@@ -343,24 +592,37 @@ static bool is_0f(const struct insn *in) { return in->opc_len == 2 && in->bytes[
 static bool is_1b(const struct insn *in) { return in->opc_len == 1; }
 static bool is_string(uint8_t op) { return op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9; }
 static bool is_alu(uint8_t op) { return op < 0x40 && (op & 7) <= 3; }
+static bool is_push_pop(const struct insn *in)
+{
+    uint8_t op = in->opcode;
+    return (op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a ||
+           (op == 0xff && in->reg == 6 && in->mod != 3) || (op == 0x8f && in->reg == 0 && in->mod != 3);
+}
+static bool is_shift(const struct insn *in)
+{
+    return (in->opcode == 0xc0 || in->opcode == 0xc1 || (in->opcode >= 0xd0 && in->opcode <= 0xd3)) &&
+           in->modrm_off >= 0 && in->mod != 3;
+}
 
 /* 1: a form this file performs; 0: not one. */
 static int classify(const struct insn *in)
 {
     uint8_t op = in->opcode;
 
-    if (in->flags & INSN_F_ADDR16)
-        return 0;
     if (is_1b(in)) {
-        if (is_string(op))
+        if (is_string(op) || op == 0xd7)
             return 1;
         if (op >= 0xa0 && op <= 0xa3)
+            return 1;
+        if (is_push_pop(in) || is_shift(in) || op == 0x60 || op == 0x61 || op == 0xc9)
             return 1;
         if (in->modrm_off < 0 || in->mod == 3)
             return 0;
         if (is_alu(op) || (op >= 0x80 && op <= 0x8b) || ((op == 0xc6 || op == 0xc7) && in->reg == 0))
             return 1;
-        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 3)
+        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 5)
+            return 1;
+        if (op == 0x69 || op == 0x6b)
             return 1;
         if ((op == 0xfe || op == 0xff) && in->reg <= 1)
             return 1;
@@ -370,7 +632,7 @@ static int classify(const struct insn *in)
         return 0;
     if ((op >= 0x90 && op <= 0x9f) || op == 0xa3 || op == 0xab || op == 0xb3 || op == 0xbb ||
         op == 0xb0 || op == 0xb1 || op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf ||
-        op == 0xc0 || op == 0xc1)
+        op == 0xc0 || op == 0xc1 || op == 0xaf)
         return 1;
     if (op == 0xba && in->reg >= 4)
         return 1;
@@ -380,6 +642,11 @@ static int classify(const struct insn *in)
 bool memop_supported(const struct insn *in)
 {
     return classify(in) && !(is_1b(in) && is_string(in->opcode));
+}
+
+bool memop_performs(const struct insn *in)
+{
+    return classify(in);
 }
 
 enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const struct memop_bus *bus)
@@ -392,10 +659,13 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
         return MEMOP_UNSUPPORTED;
     if (is_1b(in) && is_string(op))
         return op_string(&m);
+    if (is_1b(in) && op == 0xd7)
+        return op_xlat(&m);
     m.size = w ? in->opsize : 1;
     if (is_1b(in) && op >= 0xa0 && op <= 0xa3) {
         uint32_t v;
-        m.lin = r->seg_base[in->seg != SEG_NONE ? in->seg : SEG_DS] + (uint32_t)in->disp;
+        m.lin = r->seg_base[in->seg != SEG_NONE ? in->seg : SEG_DS] +
+                ((uint32_t)in->disp & (addr16(in) ? 0xffff : 0xffffffff));
         if (op >= 0xa2)
             return st(&m, m.lin, m.size, reg_get(r, EAX, m.size)) ? MEMOP_DONE : MEMOP_FAULT;
         if (!ld(&m, m.lin, m.size, &v))
@@ -403,9 +673,20 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
         reg_set(r, EAX, m.size, v);
         return MEMOP_DONE;
     }
+    if (is_1b(in) && (op == 0x60 || op == 0x61))
+        return op_pusha(&m, op == 0x61);
+    if (is_1b(in) && op == 0xc9)
+        return op_leave(&m);
+    if (is_1b(in) && is_push_pop(in)) {
+        if (op == 0xff)
+            m.lin = modrm_lin(in, r);
+        return (op >= 0x58 && op <= 0x5f) || op == 0x8f ? op_pop(&m) : op_push(&m);
+    }
     m.lin = modrm_lin(in, r);
 
     if (is_1b(in)) {
+        if (is_shift(in))
+            return op_shift(&m);
         if (is_alu(op))
             return op_alu(&m, op >> 3, (op & 2) != 0, false, 0);
         switch (op) {
@@ -422,9 +703,14 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
             return op_load(&m, m.size, false);
         case 0xc6: case 0xc7:
             return st(&m, m.lin, m.size, (uint32_t)in->imm & mask_of(m.size)) ? MEMOP_DONE : MEMOP_FAULT;
+        case 0x69: case 0x6b:
+            m.size = in->opsize;
+            return op_mul(&m);
         case 0xf6: case 0xf7:
             if (in->reg == 0)
                 return op_alu(&m, A_TEST, false, true, (uint32_t)in->imm);
+            if (in->reg >= 4)
+                return op_mul(&m);
             return op_unary(&m, in->reg == 2 ? A_NOT : A_NEG);
         default:    /* FE, FF /0 /1 */
             return op_unary(&m, in->reg == 0 ? A_INC : A_DEC);
@@ -437,6 +723,7 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
     case 0xb3: return op_bit(&m, A_BTR, false);
     case 0xbb: return op_bit(&m, A_BTC, false);
     case 0xba: return op_bit(&m, A_BT + (in->reg - 4), true);
+    case 0xaf: return op_mul(&m);
     case 0xb0: case 0xb1:
         m.size = w ? in->opsize : 1;
         return op_cmpxchg(&m);
@@ -464,6 +751,13 @@ unsigned memop_store_size(const struct insn *in)
         if (is_1b(in)) {
             if (is_string(op))
                 return (op & 0xfe) == 0xa4 || (op & 0xfe) == 0xaa ? size : 0;
+            if (op == 0xd7 || op == 0x61 || op == 0xc9 || op == 0x69 || op == 0x6b ||
+                ((op == 0xf6 || op == 0xf7) && in->reg >= 4))
+                return 0;
+            if (op == 0x60)
+                return 8 * in->opsize;
+            if (is_push_pop(in))
+                return in->opsize;
             if (op == 0x81 || op == 0x83)
                 return in->opsize;
             return size;

@@ -9,7 +9,10 @@
  *   MOV r/m<->r (8/16/32), MOV r/m,imm, MOV moffs, MOVZX/MOVSX loads,
  *   XCHG, CMPXCHG, XADD, ADD/OR/ADC/SBB/AND/SUB/XOR/CMP in every r/m form,
  *   TEST, NOT, NEG, INC, DEC, BT/BTS/BTR/BTC (register and imm8 offsets),
- *   SETcc m8, MOVS/STOS/LODS/CMPS/SCAS with any REP prefix.
+ *   SETcc m8, MOVS/STOS/LODS/CMPS/SCAS with any REP prefix, the shifts and
+ *   rotates on memory, MUL/IMUL m, IMUL r, m[, imm], XLAT, and (on a
+ *   32-bit stack) PUSH r/imm/m, POP r/m, PUSHA, POPA, LEAVE; 16-bit
+ *   addressing (0x67) in all of them, SI/DI/CX for strings.
  *
  * Anything else is MEMOP_UNSUPPORTED and changes nothing. Flags come from
  * the host ALU executing the same operation, so they are exact (undefined
@@ -19,8 +22,7 @@
  * Faults: every access is checked before anything is written (an RMW
  * destination is probed for writing before it is read), so a fault leaves
  * the instruction without effect (SDM vol. 3A §6.5), except for REP
- * strings, which stop after the last completed element as the CPU does.
- * 32-bit addressing only (the translator owns 16-bit addressing). */
+ * strings, which stop after the last completed element as the CPU does. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,6 +54,8 @@ enum memop_result { MEMOP_DONE, MEMOP_FAULT, MEMOP_UNSUPPORTED, MEMOP_PARTIAL };
 enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const struct memop_bus *bus);
 /* Would memop_exec perform `in` (and is it worth a callout: not a string)? */
 bool memop_supported(const struct insn *in);
+/* Would memop_exec perform `in` at all (strings and XLAT included)? */
+bool memop_performs(const struct insn *in);
 /* Bytes `in` stores to its memory operand per access (a REP string: one
  * element), for single-stepping a traced store. Unknown forms: a bound
  * from the operand size (16 for SSE, 512 for FXSAVE). */

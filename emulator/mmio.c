@@ -57,6 +57,11 @@ const struct mmio_region *mmio_find(const struct vm *vm, uint32_t gpa)
     return &open_bus;
 }
 
+bool mmio_is_open_bus(const struct vm *vm, uint32_t gpa)
+{
+    return mmio_find(vm, gpa) == &open_bus;
+}
+
 /* The widest aligned access that fits: devices see 1, 2 or 4 bytes. */
 static unsigned chunk(uint32_t gpa, size_t n)
 {

@@ -87,6 +87,8 @@ bool phys_write(struct vcpu *v, uint32_t gpa, const void *src, size_t n);
 /* ---- mmio.c -------------------------------------------------------------- */
 
 const struct mmio_region *mmio_find(const struct vm *vm, uint32_t gpa);
+/* Neither RAM nor a device: reads all-ones, writes lost. */
+bool mmio_is_open_bus(const struct vm *vm, uint32_t gpa);
 /* n bytes of the device at gpa (split into 4-, 2- and 1-byte accesses). */
 void mmio_read(const struct mmio_region *d, uint32_t gpa, void *dst, size_t n);
 void mmio_write(const struct mmio_region *d, uint32_t gpa, const void *src, size_t n);
@@ -126,6 +128,7 @@ enum mf_action {
     MF_PF,                      /* deliver #PF (v->mf.pf) */
     MF_EMULATE,                 /* emulate v->mf.insn, continue after it */
     MF_ERROR,                   /* stop the run (v->error) */
+    MF_REFETCH,                 /* run the instruction at eip again, from its current bytes */
 };
 /* A SIGSEGV/SIGBUS at host address addr in translated code (block tb, the
  * guest instruction at eip). Decides, and does what can be done without

@@ -66,7 +66,7 @@ static void on_fault_body(int sig, siginfo_t *si, void *ucv)
     uintptr_t addr = (uintptr_t)si->si_addr;
     enum mf_action act = MF_OUTSIDE;
 
-    if (sig == SIGTRAP && v && v->step.n) {
+    if (sig == SIGTRAP && v && (v->step.n || v->step.nb)) {
         int saved = errno;
         memfault_trap(v, uc);   /* a traced store was single-stepped */
         errno = saved;
@@ -104,7 +104,7 @@ static void on_fault_body(int sig, siginfo_t *si, void *ucv)
     cpu->site = 0;      /* no callout is being served: an old one's #PF note is not ours */
     v->vm->stats.exits_signal++;
     v->left_by_signal = true;
-    if (v->step.n)
+    if (v->step.n || v->step.nb)
         memfault_abort_step(v, uc);     /* the step ended in another fault */
 
     switch (sig) {

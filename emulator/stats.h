@@ -23,6 +23,7 @@
     X(traced_steps,    "stores to traced page tables single-stepped (host TF)")    \
     X(smc_blocks,      "blocks invalidated by stores to their bytes")             \
     X(memop_emulated,  "faulting instructions emulated (device memory, 4 GiB wrap)") \
+    X(open_bus_steps,  "instructions single-stepped on a lent open-bus page") \
     X(adaptive,        "instructions re-translated to call the monitor (adaptive)") \
     X(memop_callouts,  "monitor calls made by re-translated instructions")         \
     X(memop_page_faults, "#PF raised by re-translated instructions without a host signal") \

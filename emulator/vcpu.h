@@ -85,6 +85,8 @@ struct pf_return {
 struct step_state {
     uint8_t n;
     struct { uint32_t gpa; uint16_t len; } st[2];
+    uint8_t nb;                 /* open-bus pages lent for this step (memfault.c) */
+    struct { struct space *s; uint32_t lin; } bounce[2];
 };
 
 struct vcpu {

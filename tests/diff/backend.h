@@ -13,7 +13,8 @@ struct backend {
 };
 
 extern const struct backend be_unicorn;
-extern const struct backend be_mutant;   /* Unicorn with a planted bug */
+extern const struct backend be_mutant;   /* Unicorn with a planted bug (be_mutant.c) */
+extern const struct backend be_mutant_flag, be_mutant_mem, be_mutant_x87;
 #ifdef DT_HAVE_BT86
 extern const struct backend be_bt86;
 #endif

@@ -4,8 +4,9 @@
  *   bt86-difftest --seed S --count N [--class NAME] [--verbose]
  *   bt86-difftest --corpus DIR           run every DIR/NAME.txt case
  *   options: --against unicorn|mutant|bt86  backend under test (default bt86;
- *                                        unicorn: harness self-check; mutant:
- *                                        Unicorn with a planted bug)
+ *                                        unicorn: harness self-check; mutant,
+ *                                        mutant-flag, mutant-mem, mutant-x87:
+ *                                        Unicorn with a planted bug, be_mutant.c)
  *            --save DIR                  write each shrunk failure there
  *            --no-shrink, --list-classes, --print SEED (show one case)
  *            --paging                    run every case with paging on (dt.h)
@@ -105,7 +106,7 @@ static int run_corpus(struct pair *p, const char *dir, int *pass, int *fail, int
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: bt86-difftest --seed S --count N [--class NAME] [--verbose] [--against unicorn|bt86]\n"
+    fprintf(stderr, "usage: bt86-difftest --seed S --count N [--class NAME] [--verbose] [--against unicorn|bt86|mutant[-flag|-mem|-x87]]\n"
                     "                     [--save DIR] [--no-shrink] [--paging[-pae]] [--adapt-first] [--poll-storm N] | --corpus DIR | --print SEED | --list-classes\n");
     exit(2);
 }
@@ -168,6 +169,9 @@ int main(int argc, char **argv) {
 #endif
     if (against && !strcmp(against, "unicorn")) test = &be_unicorn;
     else if (against && !strcmp(against, "mutant")) test = &be_mutant;
+    else if (against && !strcmp(against, "mutant-flag")) test = &be_mutant_flag;
+    else if (against && !strcmp(against, "mutant-mem")) test = &be_mutant_mem;
+    else if (against && !strcmp(against, "mutant-x87")) test = &be_mutant_x87;
     else if (against && strcmp(against, "bt86")) usage();
     if (!test) {
         fprintf(stderr, "bt86-difftest: built without the bt86 backend (no emulator library); "

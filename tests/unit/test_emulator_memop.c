@@ -364,10 +364,12 @@ static void test_unsupported_and_sizes(void **s)
         { "\xf0\x0f\xb1\x0b", 4, true, 4 },             /* lock cmpxchg */
         { "\x0f\x90\x03", 3, true, 1 },                 /* seto [ebx] */
         { "\xf3\xab", 2, false, 4 },                    /* rep stosd: never adaptive */
-        { "\xff\x33", 2, false, 4 },                    /* push [ebx] */
+        { "\xff\x33", 2, true, 4 },                     /* push [ebx] */
+        { "\x66\x6a\xff", 3, true, 2 },                /* push word -1 */
+        { "\xd3\x23", 2, true, 4 },                     /* shl dword [ebx], cl */
         { "\x0f\x29\x03", 3, false, 16 },               /* movaps [ebx], xmm0 */
         { "\x0f\xae\x03", 3, false, 512 },              /* fxsave [ebx] */
-        { "\xf7\x23", 2, false, 4 },                    /* mul dword [ebx] */
+        { "\xf7\x33", 2, false, 4 },                    /* div dword [ebx] (#DE: not here) */
         { "\x89\xc3", 2, false, 4 },                    /* mov ebx, eax: no memory */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -376,8 +378,165 @@ static void test_unsupported_and_sizes(void **s)
         assert_int_equal(memop_store_size(&in), t[i].store);
     }
     reset();
-    assert_int_equal(RUN("\xff\x33"), MEMOP_UNSUPPORTED);
+    assert_int_equal(RUN("\xf7\x33"), MEMOP_UNSUPPORTED);
     assert_int_equal(reads + writes, 0);
+}
+
+/* PUSH/POP (SDM vol. 2B): ESP moves only when every access succeeded;
+ * PUSH ESP pushes the old value, POP [ESP+d] addresses with the new ESP,
+ * POP ESP keeps the popped value. Found by the random-kernel fuzzer: a
+ * stack on open bus or across 4 GiB stopped the run. */
+static void test_stack(void **s)
+{
+    reset();
+    regs.gpr[ESP] = 0x800;
+    regs.gpr[EAX] = 0x11223344;
+    assert_int_equal(RUN("\x50"), MEMOP_DONE);                          /* push eax */
+    assert_int_equal(regs.gpr[ESP], 0x7fc);
+    assert_int_equal(m32(0x7fc), 0x11223344);
+    assert_int_equal(RUN("\x54"), MEMOP_DONE);                          /* push esp */
+    assert_int_equal(m32(0x7f8), 0x7fc);
+    assert_int_equal(RUN("\x66\x6a\xfe"), MEMOP_DONE);                  /* push word -2 */
+    assert_int_equal(regs.gpr[ESP], 0x7f6);
+    assert_int_equal(m32(0x7f6) & 0xffff, 0xfffe);
+    assert_int_equal(RUN("\x66\x5b"), MEMOP_DONE);                      /* pop bx */
+    assert_int_equal(regs.gpr[EBX], 0xfffe);
+    s32(0x900, 0xabcd);
+    assert_int_equal(RUN("\xff\x35\x00\x09\x00\x00"), MEMOP_DONE);      /* push dword [0x900] */
+    assert_int_equal(m32(0x7f4), 0xabcd);
+    assert_int_equal(RUN("\x8f\x44\x24\x04"), MEMOP_DONE);              /* pop dword [esp+4] */
+    assert_int_equal(regs.gpr[ESP], 0x7f8);
+    assert_int_equal(m32(0x7fc), 0xabcd);                               /* new ESP + 4 */
+    assert_int_equal(RUN("\x68\x00\x02\x00\x00"), MEMOP_DONE);          /* push 0x200 */
+    assert_int_equal(RUN("\x5c"), MEMOP_DONE);                          /* pop esp */
+    assert_int_equal(regs.gpr[ESP], 0x200);
+    /* A push into an absent page, a pop to a read-only one: nothing moves. */
+    regs.gpr[ESP] = NO_PAGE + 2;
+    assert_int_equal(RUN("\x50"), MEMOP_FAULT);
+    assert_int_equal(regs.gpr[ESP], NO_PAGE + 2);
+    regs.gpr[ESP] = 0x200;
+    assert_int_equal(RUN("\x8f\x05\x00\xf0\x00\x00"), MEMOP_FAULT);      /* pop dword [0xf000] */
+    assert_int_equal(regs.gpr[ESP], 0x200);
+    /* The SS base applies. */
+    regs.seg_base[2] = 0x1000;
+    assert_int_equal(RUN("\x6a\x07"), MEMOP_DONE);
+    assert_int_equal(m32(0x11fc), 7);
+}
+
+/* 16-bit addressing (0x67): BX/BP + SI/DI + disp modulo 64 KiB, BP-based
+ * forms on SS; strings on SI/DI/CX, the upper halves untouched; XLAT,
+ * through a based DS too (these stopped the run before). */
+static void test_addr16(void **s)
+{
+    reset();
+    regs.gpr[EBX] = 0xabcd0100;                     /* only BX counts */
+    regs.gpr[ESI] = 0x0000fff0;
+    regs.gpr[EAX] = 0x55;
+    assert_int_equal(RUN("\x67\x88\x40\x20"), MEMOP_DONE);          /* mov [bx+si+0x20], al */
+    assert_int_equal(mem[0x110], 0x55);                               /* 0x100+0xfff0+0x20 mod 64K */
+    regs.gpr[EBP] = 0x200;
+    regs.seg_base[2] = 0x1000;                                       /* SS */
+    assert_int_equal(RUN("\x67\x66\xff\x46\x02"), MEMOP_DONE);      /* inc word [bp+2] */
+    assert_int_equal(m32(0x1202), 1);
+    s32(0x300, 0x1234);
+    assert_int_equal(RUN("\x67\xff\x36\x00\x03"), MEMOP_DONE);      /* push dword [0x300] */
+    regs.seg_base[2] = 0;
+    /* rep movsb with SI/DI/CX: SI wraps at 64 KiB, upper halves stay. */
+    memcpy(mem + 0xfffe, "\x01\x02", 2);
+    mem[0] = 3;
+    regs.gpr[ESI] = 0x7777fffe;
+    regs.gpr[EDI] = 0x88880400;
+    regs.gpr[ECX] = 0x99990003;
+    assert_int_equal(RUN("\x67\xf3\xa4"), MEMOP_DONE);
+    assert_int_equal(memcmp(mem + 0x400, "\x01\x02\x03", 3), 0);
+    assert_int_equal(regs.gpr[ESI], 0x77770001);
+    assert_int_equal(regs.gpr[EDI], 0x88880403);
+    assert_int_equal(regs.gpr[ECX], 0x99990000);
+    /* XLAT: AL = [DS:EBX + AL], with a DS base. */
+    regs.seg_base[3] = 0x2000;
+    regs.gpr[EBX] = 0x10;
+    regs.gpr[EAX] = 0x12345605;
+    mem[0x2015] = 0xee;
+    assert_int_equal(RUN("\xd7"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[EAX], 0x123456ee);
+    regs.gpr[EBX] = 0xffff0010;
+    regs.gpr[EAX] = 5;
+    assert_int_equal(RUN("\x67\xd7"), MEMOP_DONE);                    /* xlat with BX */
+    assert_int_equal(regs.gpr[EAX], 0xee);
+}
+
+/* MUL/IMUL from memory, PUSHA/POPA, LEAVE (they stopped the run at the
+ * 4 GiB wrap before; found by tests/fuzz). */
+static void test_mul_pusha_leave(void **s)
+{
+    reset();
+    s32(0x100, 0xffffffff);
+    regs.gpr[EAX] = 2;
+    assert_int_equal(RUN("\xf7\x25\x00\x01\x00\x00"), MEMOP_DONE);      /* mul dword [0x100] */
+    assert_int_equal(regs.gpr[EAX], 0xfffffffe);
+    assert_int_equal(regs.gpr[EDX], 1);
+    assert_int_equal(regs.eflags & (FL_CF | FL_OF), FL_CF | FL_OF);
+    regs.gpr[EAX] = 0x12340003;
+    assert_int_equal(RUN("\xf6\x2d\x00\x01\x00\x00"), MEMOP_DONE);      /* imul byte [0x100] (-1) */
+    assert_int_equal(regs.gpr[EAX], 0x1234fffd);
+    assert_int_equal(regs.eflags & (FL_CF | FL_OF), 0);
+    s32(0x104, 7);
+    regs.gpr[ECX] = 6;
+    assert_int_equal(RUN("\x0f\xaf\x0d\x04\x01\x00\x00"), MEMOP_DONE);  /* imul ecx, [0x104] */
+    assert_int_equal(regs.gpr[ECX], 42);
+    assert_int_equal(RUN("\x6b\x15\x04\x01\x00\x00\xfd"), MEMOP_DONE);  /* imul edx, [0x104], -3 */
+    assert_int_equal(regs.gpr[EDX], (uint32_t)-21);
+    /* PUSHA then POPA with other values in between; ESP's slot is skipped. */
+    for (int i = 0; i < 8; i++) regs.gpr[i] = 0x1000 * (i + 1) + i;
+    regs.gpr[ESP] = 0x800;
+    assert_int_equal(RUN("\x60"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ESP], 0x7e0);
+    assert_int_equal(m32(0x7fc), 0x1000);                          /* EAX highest */
+    assert_int_equal(m32(0x7ec), 0x800);                           /* the old ESP */
+    assert_int_equal(m32(0x7e0), 0x8007);                          /* EDI lowest */
+    for (int i = 0; i < 8; i++) if (i != ESP) regs.gpr[i] = 0;
+    s32(0x7ec, 0xdead);
+    assert_int_equal(RUN("\x61"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ESP], 0x800);
+    assert_int_equal(regs.gpr[EAX], 0x1000);
+    assert_int_equal(regs.gpr[EDI], 0x8007);
+    regs.gpr[ESP] = NO_PAGE + 8;                                   /* a fault moves nothing */
+    assert_int_equal(RUN("\x60"), MEMOP_FAULT);
+    assert_int_equal(regs.gpr[ESP], NO_PAGE + 8);
+    /* LEAVE */
+    regs.gpr[EBP] = 0x900;
+    s32(0x900, 0x1234);
+    assert_int_equal(RUN("\xc9"), MEMOP_DONE);
+    assert_int_equal(regs.gpr[ESP], 0x904);
+    assert_int_equal(regs.gpr[EBP], 0x1234);
+}
+
+/* Shifts and rotates on memory: results and flags from the host CPU
+ * running the same operation; a zero count changes no flag. */
+static void test_shifts(void **s)
+{
+    reset();
+    s32(0x100, 0x80000001);
+    regs.eflags = 2;
+    assert_int_equal(RUN("\xd1\x05\x00\x01\x00\x00"), MEMOP_DONE);      /* rol dword [0x100], 1 */
+    assert_int_equal(m32(0x100), 3);
+    assert_int_equal(regs.eflags & (FL_CF | FL_OF), FL_CF | FL_OF);
+    regs.gpr[ECX] = 0x21;                                              /* count masked to 1 */
+    assert_int_equal(RUN("\xd3\x2d\x00\x01\x00\x00"), MEMOP_DONE);      /* shr dword [0x100], cl */
+    assert_int_equal(m32(0x100), 1);
+    assert_true(regs.eflags & FL_CF);
+    mem[0x104] = 0x81;
+    assert_int_equal(RUN("\xc0\x3d\x04\x01\x00\x00\x07"), MEMOP_DONE);  /* sar byte [0x104], 7 */
+    assert_int_equal(mem[0x104], 0xff);
+    regs.eflags = 2 | FL_CF | FL_ZF;
+    assert_int_equal(RUN("\xc1\x25\x00\x01\x00\x00\x00"), MEMOP_DONE);  /* shl dword [0x100], 0 */
+    assert_int_equal(regs.eflags, 2 | FL_CF | FL_ZF);
+    mem[0x108] = 0x01;
+    regs.eflags = 2 | FL_CF;
+    assert_int_equal(RUN("\xd0\x1d\x08\x01\x00\x00"), MEMOP_DONE);      /* rcr byte [0x108], 1 */
+    assert_int_equal(mem[0x108], 0x80);
+    assert_true(regs.eflags & FL_CF);
+    assert_int_equal(RUN("\xd1\x25\x00\xf0\x00\x00"), MEMOP_FAULT);     /* shl [read-only] */
 }
 
 int main(void)
@@ -390,6 +549,10 @@ int main(void)
         cmocka_unit_test(test_string_yield),
         cmocka_unit_test(test_faults_change_nothing),
         cmocka_unit_test(test_unsupported_and_sizes),
+        cmocka_unit_test(test_stack),
+        cmocka_unit_test(test_addr16),
+        cmocka_unit_test(test_mul_pusha_leave),
+        cmocka_unit_test(test_shifts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
