@@ -88,7 +88,8 @@ struct bt_cpu {
     uint8_t  vif;           /* virtual EFLAGS.IF */
     uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
-    uint8_t  pad0[5];
+    uint8_t  tf_set;        /* the inline POPF just set EFLAGS.TF: leave the block */
+    uint8_t  pad0[4];
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */
@@ -130,6 +131,14 @@ struct bt_cpu {
 #define BT_MODE_TSC_TRAP    (1u << 6)
 #define BT_MODE_SEGSET(m)   (((m) >> 8) & 0xffu)
 #define BT_MODE_SEGSET_SHIFT 8
+/* Segment-limit checks (SDM vol. 3A §5.3): bit s (SEG_* order) is set for
+ * each data segment register (ES SS DS FS GS) that is not flat — a limit
+ * below 4 GiB - 1, or expand-down. An instruction that accesses
+ * memory through one of them first calls BT_HELPER_SEGLIMIT, which raises
+ * #GP(0) or #SS(0) when the access is outside the segment. All flat (the
+ * common case): 0, and translations carry no check. */
+#define BT_MODE_SEGLIM(m)   (((m) >> 16) & 0x3fu)
+#define BT_MODE_SEGLIM_SHIFT 16
 /* A one-instruction block the dispatcher runs inside an interrupt shadow
  * (STI, MOV SS): its exit never chains, so exactly one
  * instruction runs before the dispatcher looks at interrupts again. */

@@ -17,6 +17,7 @@
 #define GUEST_HOST_FLAGS 0xcd5
 #define CPU_VIF         0x68
 #define CPU_IRQ_PENDING 0x69
+#define CPU_TF_SET      0x6b
 #define CPU_MXCSR_GUEST 0x70
 #define CPU_MXCSR_HOST  0x74
 #define CPU_XMM_GUEST   0x4c0

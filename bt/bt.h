@@ -32,8 +32,12 @@
 /* BT_HELPER_DIVIDE_ERROR: a checked DIV/IDIV (bt_config.checked_div) found
  * its divisor 0 or its quotient too large; the guest state is as before the
  * instruction and the handler raises #DE. */
+/* BT_HELPER_SEGLIMIT: before an instruction that accesses memory through a
+ * segment named in BT_MODE_SEGLIM (bt_insn_segments); the handler raises
+ * #GP/#SS when the access is outside the limit, else returns BT_RESUME and
+ * the instruction runs as translated. */
 enum { BT_HELPER_BCD, BT_HELPER_ENTER, BT_HELPER_UNTRANSLATED, BT_HELPER_IRQ_WINDOW, BT_HELPER_MEMOP,
-       BT_HELPER_FPU_TRAP, BT_HELPER_DIVIDE_ERROR, BT_HELPER_COUNT };
+       BT_HELPER_FPU_TRAP, BT_HELPER_DIVIDE_ERROR, BT_HELPER_SEGLIMIT, BT_HELPER_COUNT };
 
 /* Handler for each instruction kind that needs the monitor. The site carries
  * the decoded instruction. Kinds without a handler raise #UD. */
@@ -152,4 +156,11 @@ struct bt_recovered {
 void bt_recover(const struct bt *bt, const struct tb *tb, const void *ucontext, struct bt_recovered *r);
 
 const struct bt_stats *bt_get_stats(const struct bt *bt);
+/* The segment registers (bit per SEG_*) through which `in` accesses memory:
+ * its ModRM or moffs operand, the stack, string source and destination.
+ * Not the system instructions' (K_SYS) nor I/O strings'. */
+unsigned bt_insn_segments(const struct insn *in);
+/* For string instructions: does opcode op read [ESI] / use [EDI]? */
+bool bt_string_reads_esi(uint8_t op);
+bool bt_string_uses_edi(uint8_t op);
 struct decoder *bt_decoder(struct bt *bt);

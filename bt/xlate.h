@@ -107,5 +107,6 @@ void xl_rflags_slot(struct emit *e, int32_t disp, uint8_t op);
 bool xl_div_checked(struct xl *xl, const struct insn *in);
 /* Inline RDTSC (xlate_rdtsc.c); false: the block needs the callout. */
 bool xl_rdtsc(struct xl *xl, const struct insn *in);
-/* After an instruction that may set IF: hand a waiting interrupt to the monitor. */
-void xl_check_irq_window(struct xl *xl, const struct insn *in);
+/* After an instruction that may set IF: hand a waiting interrupt to the
+ * monitor; with tf (POPF), also leave when it set EFLAGS.TF. */
+void xl_check_irq_window(struct xl *xl, const struct insn *in, bool tf);

@@ -173,6 +173,10 @@ static void translate_one(struct xl *xl, const struct insn *in)
     bool ok = true;
     struct bt *bt = xl->bt;
 
+    /* A segment that is not flat: check the limit first (BT_MODE_SEGLIM). */
+    if (BT_MODE_SEGLIM(xl->mode) && bt->h.helper[BT_HELPER_SEGLIMIT] &&
+        (bt_insn_segments(in) & BT_MODE_SEGLIM(xl->mode)))
+        xl_callout(xl, bt->h.helper[BT_HELPER_SEGLIMIT], in, 0);
     /* Adaptive translation: the monitor asked for this one to be emulated. */
     if ((mem || in->kind == K_MOFFS || in->kind == K_STRING) && bt->cfg.slow_mem &&
         bt->h.helper[BT_HELPER_MEMOP] &&

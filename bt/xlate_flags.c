@@ -18,7 +18,9 @@
  *          go to cpu->eflags and vif, the arithmetic bits and DF into RFLAGS
  *          with popfq. At CPL 0 every bit but VM/VIP/VIF may change and RF
  *          is cleared (SDM "POPF"), so no check is needed; at CPL > 0 and for
- *          16-bit POPF the monitor's callout applies the IOPL rules. */
+ *          16-bit POPF the monitor's callout applies the IOPL rules. A POPF
+ *          that sets TF leaves the block (cpu->tf_set), so that the
+ *          dispatcher single-steps what follows (SDM vol. 3B §17.3.1.4). */
 #include "bt/abi_offsets.h"
 #include "bt/xlate.h"
 
@@ -79,6 +81,10 @@ bool xl_popf(struct xl *xl, const struct insn *in)
     and_r32_imm(e, H_R8, VIRTUAL);
     or_r32_imm(e, H_R8, 2);
     emit_mov_m32_r32(e, H_R15, CPU_EFLAGS, H_R8);
+    /* Host flags are free until the popfq: note a TF set for the exit test. */
+    emit_modrm_reg(e, 0xba | P_EXT, 4, H_R8);                        /* bt r8d, 8 */
+    emit_u8(e, 8);
+    emit_modrm_mem(e, 0x92 | P_EXT, 0, H_R15, -1, 0, CPU_TF_SET);    /* setc byte [tf_set] */
     emit_modrm_reg(e, 0xba | P_EXT, 4, H_R11);                       /* bt r11d, 9 */
     emit_u8(e, 9);
     emit_modrm_mem(e, 0x92 | P_EXT, 0, H_R15, -1, 0, CPU_VIF);       /* setc byte [vif] */
@@ -86,6 +92,6 @@ bool xl_popf(struct xl *xl, const struct insn *in)
     or_r32_imm(e, H_R11, 0x202);                                     /* host bit 1 and IF */
     emit_mov_m64_r64(e, H_R15, CPU_RFLAGS_SLOT, H_R11);
     xl_rflags_slot(e, CPU_RFLAGS_SLOT, 0x9d);                       /* popfq from the slot */
-    xl_check_irq_window(xl, in);
+    xl_check_irq_window(xl, in, true);
     return true;
 }

@@ -13,10 +13,12 @@ static void copy_data16(struct emit *e, const struct insn *in)
 
 /* After STI or an inline POPF: if an interrupt is waiting for IF, tell the
  * monitor, which leaves translated code after this instruction and takes
- * the interrupt once IF allows it (after STI's one-instruction shadow). The test is flag-free: RCX is parked in r8 and
+ * the interrupt once IF allows it (after STI's one-instruction shadow);
+ * with `tf`, also when the POPF set EFLAGS.TF (cpu->tf_set), so that the
+ * dispatcher single-steps from the next instruction on. The test is flag-free: RCX is parked in r8 and
  * jrcxz tests the pending byte. The callout reloads RCX itself, so the
  * resume path jumps over the `mov rcx, r8` of the no-interrupt path. */
-void xl_check_irq_window(struct xl *xl, const struct insn *in)
+void xl_check_irq_window(struct xl *xl, const struct insn *in, bool tf)
 {
     struct emit *e = &xl->e;
     size_t skip, over;
@@ -26,6 +28,10 @@ void xl_check_irq_window(struct xl *xl, const struct insn *in)
 
     emit_mov_r64_r64(e, H_R8, H_RCX);                                   /* mov r8, rcx */
     emit_modrm_mem(e, OPC_MOVZBL, H_RCX, H_R15, -1, 0, CPU_IRQ_PENDING); /* movzx ecx, byte [r15+irq_pending] */
+    if (tf) {                   /* ... + byte [r15+tf_set], flag-free */
+        emit_modrm_mem(e, OPC_MOVZBL, H_R9, H_R15, -1, 0, CPU_TF_SET);
+        emit_lea_r32(e, H_RCX, H_RCX, H_R9, 0, 0);
+    }
     skip = emit_jrcxz_rel8(e);
     emit_mov_r64_r64(e, H_RCX, H_R8);
     xl_callout(xl, xl->bt->h.helper[BT_HELPER_IRQ_WINDOW], in, 0);
@@ -100,7 +106,7 @@ bool xl_misc(struct xl *xl, const struct insn *in)
         }
         emit_mov_m8_imm8(e, H_R15, CPU_VIF, in->kind == K_STI);
         if (in->kind == K_STI)
-            xl_check_irq_window(xl, in);
+            xl_check_irq_window(xl, in, false);
         return true;
     default:
         return false;

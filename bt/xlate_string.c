@@ -12,8 +12,8 @@
  * mid-REP leaves ECX/ESI/EDI at the progress point, as on hardware. */
 #include "bt/xlate.h"
 
-static bool reads_esi(uint8_t op) { return op == 0xa4 || op == 0xa5 || op == 0xa6 || op == 0xa7 || op == 0xac || op == 0xad; }
-static bool uses_edi(uint8_t op) { return !(op == 0xac || op == 0xad); }
+bool bt_string_reads_esi(uint8_t op) { return op == 0xa4 || op == 0xa5 || op == 0xa6 || op == 0xa7 || op == 0xac || op == 0xad; }
+bool bt_string_uses_edi(uint8_t op) { return !(op == 0xac || op == 0xad); }
 
 bool xl_string(struct xl *xl, const struct insn *in)
 {
@@ -21,8 +21,8 @@ bool xl_string(struct xl *xl, const struct insn *in)
     uint8_t op = in->opcode;
 
     int src = in->seg != SEG_NONE ? in->seg : SEG_DS;
-    int32_t ds = reads_esi(op) ? (int32_t)xl_seg_base(xl, src) : 0;
-    int32_t es = uses_edi(op) ? (int32_t)xl_seg_base(xl, SEG_ES) : 0;
+    int32_t ds = bt_string_reads_esi(op) ? (int32_t)xl_seg_base(xl, src) : 0;
+    int32_t es = bt_string_uses_edi(op) ? (int32_t)xl_seg_base(xl, SEG_ES) : 0;
 
     if (in->addrsize != 4)
         return false;   /* TODO(#2): SI/DI/CX string forms (0x67 prefix) */
@@ -37,9 +37,9 @@ bool xl_string(struct xl *xl, const struct insn *in)
         emit_lea_r32(e, H_RDI, H_RDI, -1, 0, es);
         xl_pc_state(xl, state |= TB_PC_STR_ES);
     }
-    if (reads_esi(op))
+    if (bt_string_reads_esi(op))
         emit_lea_r64(e, H_RSI, H_R14, H_RSI, 0, 0);   /* lea rsi, [r14+rsi] */
-    if (uses_edi(op))
+    if (bt_string_uses_edi(op))
         emit_lea_r64(e, H_RDI, H_R14, H_RDI, 0, 0);   /* lea rdi, [r14+rdi] */
     for (int i = 0; i < in->npfx; i++) {
         uint8_t b = in->bytes[i];
@@ -47,9 +47,9 @@ bool xl_string(struct xl *xl, const struct insn *in)
             emit_u8(e, b);
     }
     emit_u8(e, op);
-    if (reads_esi(op))
+    if (bt_string_reads_esi(op))
         emit_mov_r32_r32(e, H_RSI, H_RSI);
-    if (uses_edi(op))
+    if (bt_string_uses_edi(op))
         emit_mov_r32_r32(e, H_RDI, H_RDI);
     if (ds)
         emit_lea_r32(e, H_RSI, H_RSI, -1, 0, -ds);

@@ -223,9 +223,9 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
         mask &= 0xffff;
     set_guest_eflags(v, val, mask);
     cpu->gpr[R_ESP] += in->opsize;
-    /* TODO(#4): TF single-stepping (#DB). */
-    if (intr_deliverable(v)) {
-        cpu->next_eip = site->next_eip;    /* IF was just set: take the interrupt */
+    /* IF was just set: take the interrupt; TF was: single-step from here. */
+    if (intr_deliverable(v) || (cpu->eflags & FL_TF)) {
+        cpu->next_eip = site->next_eip;
         return BT_EXIT;
     }
     return BT_RESUME;
@@ -368,6 +368,7 @@ static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 static int co_irq_window(struct bt_cpu *cpu, const struct bt_site *site)
 {
     cpu->inhibit_irq = SITE_INSN(site)->kind == K_STI;
+    cpu->tf_set = 0;
     cpu->next_eip = site->next_eip;
     return BT_EXIT;
 }
@@ -417,5 +418,6 @@ void callouts_fill(struct bt_handlers *h)
     h->helper[BT_HELPER_IRQ_WINDOW] = co_irq_window;
     h->helper[BT_HELPER_FPU_TRAP] = co_fpu_trap;
     h->helper[BT_HELPER_MEMOP] = co_memop;
+    h->helper[BT_HELPER_SEGLIMIT] = co_seglimit;
     h->helper[BT_HELPER_DIVIDE_ERROR] = co_divide_error;
 }

@@ -52,7 +52,7 @@ static bool covered(const struct vm_debug *d, uint32_t eip)
 bool dbg_translate_stop(void *opaque, uint32_t eip)
 {
     const struct vm *vm = opaque;
-    return vm->dbg.nbp && dbg_bp_at(&vm->dbg, eip);
+    return (vm->dbg.nbp && dbg_bp_at(&vm->dbg, eip)) || dbx_bp_at(vm->vcpu, eip);
 }
 
 int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert)

@@ -129,6 +129,7 @@ void seg_commit(struct vcpu *v, int sreg, const struct segreg *s)
     segset_update(v);
     if (sreg == SEG_SS) {
         v->bt.inhibit_irq = 1;  /* SDM "MOV": interrupts are inhibited until after the next instruction */
+        v->dbx.ss_shadow = true;    /* ... and debug exceptions (single step) too */
         if (!ar_big(s->ar) && s->ar)
             sys_warn_once(v, 6, "guest loaded a 16-bit stack segment (SS=0x%04x); bt86 keeps a "
                           "32-bit ESP (TODO(#4))", s->sel);

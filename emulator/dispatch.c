@@ -20,6 +20,8 @@
  * Inside an interrupt shadow (after MOV SS, POP SS, or an STI callout) the
  * next block is a one-instruction block from a second translator (key mode
  * BT_MODE_STEP), so that exactly one instruction runs before an interrupt.
+ * The guest's EFLAGS.TF and DR0-DR3 breakpoints use the same blocks and
+ * raise #DB around them (debugexc.c).
  *
  * Under a debugger (vm_debug_run, debug.c) the loop also stops with
  * VM_EXIT_DEBUG before a block at a breakpoint, after a single step, after
@@ -105,7 +107,8 @@ int callout_continue(struct vcpu *v)
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
         v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip ||
         (v->vm->dbg.active &&
-         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, eip))))
+         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, eip))) ||
+        dbx_hold(v, eip))
         return BT_EXIT;
     if (e->eip != eip) {
         /* Not in the jump cache (just flushed by a CR3 write or INVLPG, say):
@@ -175,6 +178,7 @@ static void execute_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t
 {
     struct bt_cpu *cpu = &v->bt;
     uint64_t epoch = cache_epoch(vm->cache);
+    uint8_t shadow = cpu->inhibit_irq;
 
     cpu->inhibit_irq = 0;       /* the step block's own MOV SS may set it again */
     if (vm->cfg.poll_storm)
@@ -187,6 +191,7 @@ static void execute_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t
         cpu->exit_slot = 0;     /* a callout flushed the cache: the slot is gone */
     count_exit(vm, v);
     cpu->eip = cpu->next_eip;
+    dbx_after(v, shadow);
     vm->stats.dispatches++;
     vm->dbg.stepped = vm->dbg.step;
     if (vm->dbg.active && vm->dbg.nwatch)
@@ -263,6 +268,8 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
             result = VM_EXIT_DEBUG;
             break;
         }
+        if (dbx_before(v, eip, &step))
+            continue;               /* an instruction breakpoint: #DB */
         tb = find_block(vm, v, eip, stop_eip, step);
         if (!tb) {
             if (cpu->exc_pending && v->exit == EXIT_NONE)

@@ -94,7 +94,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
 {
     struct bt_cpu *cpu = &v->bt;
     uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
-    uint32_t off, frame[6], esp, eflags = guest_eflags(cpu);
+    uint32_t off, frame[6], esp, eflags = guest_eflags(cpu) | (v->dbx.rf ? FL_RF : 0);
     unsigned type, new_cpl, size, n = 0;
     struct segreg new_ss = v->seg[SEG_SS];
     struct desc gate, cs;
@@ -216,6 +216,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         eflags &= ~FL_IF;
     set_guest_eflags(v, eflags, ~0u);
     cpu->inhibit_irq = 0;
+    v->dbx.rf = false;
     cpu->eip = cpu->next_eip = off;
     return NO_FAULT;
 }
@@ -256,6 +257,7 @@ bool event_deliver(struct vcpu *v, int vector, enum event_src src, bool has_err,
             return false;
         if (f.vec < 0) {
             v->halted = false;
+            v->dbx.delivered = true;    /* no single-step trap for the INT (debugexc.c) */
             return true;
         }
         if (src == EV_EXC && cur == EXC_DF) {

@@ -42,6 +42,7 @@ void segset_update(struct vcpu *v)
 {
     uint32_t set = flat(v) ? 0 : intern(v);
 
+    seglim_update(v);
     if (set != v->segset) {
         v->segset = set;
         vcpu_mode_changed(v);

@@ -94,8 +94,10 @@ static void on_fault_body(int sig, siginfo_t *si, void *ucv)
     /* Left at the entry poll of a one-instruction block: the instruction in
      * the STI / MOV SS shadow has not run, so the shadow still holds (the
      * dispatcher cleared it on entering; SDM vol. 3A §6.8.3). */
-    if (st.at_entry && (tb->mode & BT_MODE_STEP))
+    if (st.at_entry && (tb->mode & BT_MODE_STEP)) {
         cpu->inhibit_irq = 1;
+        v->dbx.unrun = true;            /* nor a TF step's (debugexc.c) */
+    }
     cpu->eflags = (cpu->eflags & ~BT_ARITH_FLAGS) | st.arith;
     cpu->next_eip = eip;
     cpu->exit_slot = 0;

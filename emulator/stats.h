@@ -8,6 +8,7 @@
 
 #define VM_STATS(X)                                                                 \
     X(dispatches,      "returns to the dispatcher")                                 \
+    X(seglimit_checks, "segment-limit checks of non-flat segments")                 \
     X(exits_indirect,  "indirect-branch lookups that missed the jump cache")        \
     X(exits_callout,   "callouts that left translated code")                        \
     X(exits_signal,    "host signals taken in translated code")                     \

@@ -194,14 +194,22 @@ static int mov_cr(struct vcpu *v, const struct bt_site *site)
     }
 }
 
-/* MOV DRn (SDM "MOV-Move to/from Debug Registers"). DR4/DR5 alias DR6/DR7
- * unless CR4.DE. Breakpoints are stored, not armed: TODO(#4). */
+/* MOV DRn (SDM "MOV-Move to/from Debug Registers"; vol. 3B §17.2). CPL 0
+ * only (co_sys); with DR7.GD set any access is a #DB fault with DR6.BD;
+ * DR4/DR5 alias DR6/DR7 unless CR4.DE, which makes them #UD. DR6 and DR7
+ * read back with their fixed bits (P6: DR6 bits 4-11 and 16-31 set, bit
+ * 12 clear; DR7 bit 10 set, 11-12 and 14-15 clear). Execution breakpoints
+ * are armed at once (debugexc.c); data and I/O breakpoints are kept but
+ * never fire. */
 static int mov_dr(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     const struct insn *in = SITE_INSN(site);
     unsigned dr = in->reg;
+    uint32_t val = cpu->gpr[in->rm];
 
+    if (v->dr[7] & DR7_GD)
+        return dbx_raise(v, DR6_BD, site->eip);
     if (dr == 4 || dr == 5) {
         if (v->cr4 & CR4_DE)
             return ud(v, site);
@@ -212,11 +220,13 @@ static int mov_dr(struct vcpu *v, const struct bt_site *site)
         return BT_EXIT;
     }
     if (dr == 6)
-        v->dr[6] = (cpu->gpr[in->rm] & 0x0000e00fu) | 0xffff0ff0u;
+        v->dr[6] = (val & 0x0000e00fu) | DR6_FIXED;
     else if (dr == 7)
-        v->dr[7] = (cpu->gpr[in->rm] & 0xffff2fffu) | 0x400u;
+        v->dr[7] = (val & 0xffff23ffu) | DR7_FIXED;
     else
-        v->dr[dr] = cpu->gpr[in->rm];
+        v->dr[dr] = val;
+    if (dr != 6)
+        dbx_rearm(v);
     return BT_EXIT;
 }
 

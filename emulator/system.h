@@ -24,13 +24,16 @@ static inline uint32_t vcpu_mode(const struct vcpu *v)
     return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
            ((v->cr4 & CR4_TSD) && v->cpl ? BT_MODE_TSC_TRAP : 0) |
-           v->segset << BT_MODE_SEGSET_SHIFT;
+           v->segset << BT_MODE_SEGSET_SHIFT | v->seglim << BT_MODE_SEGLIM_SHIFT;
 }
 
 /* Segment bases changed (segsets.c): recompute the base set in the mode. */
 void segset_update(struct vcpu *v);
 /* bt_config.seg_bases (opaque: struct vm *). */
 void segset_bases(void *opaque, uint32_t set, uint32_t base[6]);
+/* Segment limits changed: recompute the non-flat set in the mode (seglimit.c). */
+void seglim_update(struct vcpu *v);
+int co_seglimit(struct bt_cpu *cpu, const struct bt_site *site);
 
 /* ---- faults ------------------------------------------------------------ */
 

@@ -255,6 +255,8 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         return BT_EXIT;
     desc_set_accessed(v, (uint16_t)cs, &d);
     set_guest_eflags(v, fl, mask);
+    v->dbx.rf = n == 4 && (fl & FL_RF);     /* SDM "IRET": RF comes from the frame */
+    v->dbx.rf_loaded = true;
     if (outer) {
         commit_outer_stack(v, &ss);
         seg_clear_inner(v);

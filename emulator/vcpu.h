@@ -9,6 +9,7 @@
 #include "emulator/hw/apic.h"
 #include "decoder/x86.h"
 #include "emulator/debug.h"
+#include "emulator/debugexc.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/fw_cfg.h"
@@ -95,6 +96,7 @@ struct vcpu {
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t cpl;
     uint32_t segset;            /* index of the current segment bases (segsets.c), 0: flat */
+    uint32_t seglim;            /* data segments that are not flat (BT_MODE_SEGLIM, seglimit.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */
@@ -107,6 +109,7 @@ struct vcpu {
     struct dtable gdtr, idtr;
     bool idt_loaded;            /* LIDT ran: else a fault says "no IDT" */
     uint32_t dr[8];
+    struct dbx_state dbx;       /* TF single steps, DR0-DR3 breakpoints (debugexc.c) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint64_t pat, misc_enable, bios_sign_id;   /* IA32_PAT, IA32_MISC_ENABLE, 0x8B */
     bool halted;                /* HLT with IF=1: waiting for an interrupt */
