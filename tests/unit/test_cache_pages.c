@@ -23,7 +23,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct tb *emit(struct code_cache *c, uint32_t phys, uint32_t guest_len)
+/* A block of guest_len bytes at phys; a crossing one continues on frame2
+ * (TB_NO_FRAME2: the physically next frame). */
+static struct tb *emit_split(struct code_cache *c, uint32_t phys, uint32_t len, uint32_t frame2)
 {
     uint8_t *rw, *rx;
     size_t avail;
@@ -32,13 +34,14 @@ static struct tb *emit(struct code_cache *c, uint32_t phys, uint32_t guest_len)
     cache_commit(c, 16);
     struct tb *tb = cache_new_tb(c);
     assert_non_null(tb);
-    tb->phys = phys;
-    tb->eip = phys;
-    tb->guest_len = guest_len;
-    tb->frame2 = TB_NO_FRAME2;      /* a crossing block continues on the next frame */
-    tb->host = rx;
+    *tb = (struct tb){ .phys = phys, .eip = phys, .guest_len = len, .frame2 = frame2, .host = rx };
     cache_insert(c, tb);
     return tb;
+}
+
+static struct tb *emit(struct code_cache *c, uint32_t phys, uint32_t guest_len)
+{
+    return emit_split(c, phys, guest_len, TB_NO_FRAME2);
 }
 
 struct seen {
@@ -104,19 +107,6 @@ static void test_block_spanning_two_pages(void **state)
 /* With paging on, a block's second page may map any frame (tb->frame2): the
  * index finds it there, and only there, also when that frame shares the
  * first frame's bucket. */
-static struct tb *emit_split(struct code_cache *c, uint32_t phys, uint32_t len, uint32_t frame2)
-{
-    uint8_t *rw, *rx;
-    size_t avail;
-    cache_begin(c, &rw, &rx, &avail);
-    memset(rw, 0xcc, 16);
-    cache_commit(c, 16);
-    struct tb *tb = cache_new_tb(c);
-    assert_non_null(tb);
-    *tb = (struct tb){ .phys = phys, .eip = phys, .guest_len = len, .frame2 = frame2, .host = rx };
-    cache_insert(c, tb);
-    return tb;
-}
 
 static void test_block_with_a_distant_second_frame(void **state)
 {
