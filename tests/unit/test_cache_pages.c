@@ -107,7 +107,6 @@ static void test_block_spanning_two_pages(void **state)
 /* With paging on, a block's second page may map any frame (tb->frame2): the
  * index finds it there, and only there, also when that frame shares the
  * first frame's bucket. */
-
 static void test_block_with_a_distant_second_frame(void **state)
 {
     struct code_cache *c = *state;
