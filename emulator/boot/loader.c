@@ -17,9 +17,10 @@
  *      next          module list, 16 bytes per module
  *      next          "bt86", the command line, the module strings
  *
- *    The area ends below MB_INFO_LIMIT; a kernel segment overlapping the
- *    bytes actually used is an error. Modules go page-aligned above the
- *    kernel. */
+ *    The area ends below MB_INFO_LIMIT. A kernel that loads over the bytes
+ *    it would use (kernels linked below 1 MiB) gets it page-aligned after
+ *    the kernel and the modules instead, where QEMU puts it. Modules go
+ *    page-aligned above the kernel. */
 #include "emulator/boot/loader.h"
 
 #include <stdarg.h>
@@ -77,6 +78,7 @@ struct ld {
     uint8_t *ram;
     uint64_t ram_size;
     uint32_t info_lo, info_hi;   /* bytes of the info area in use */
+    bool info_collides;          /* a segment overlaps them: the area moves */
     uint64_t lo, hi;             /* kernel extent so far */
     char *err;
     size_t errlen;
@@ -138,9 +140,7 @@ static int check_seg(struct ld *l, const struct seg *s)
                     (unsigned long long)s->addr, (unsigned long long)end,
                     (unsigned long long)(l->ram_size / MIB));
     if (s->addr < l->info_hi && end > l->info_lo)
-        return fail(l, "segment 0x%llx-0x%llx overlaps the Multiboot information area "
-                    "0x%x-0x%x", (unsigned long long)s->addr, (unsigned long long)end,
-                    l->info_lo, l->info_hi);
+        l->info_collides = true;
     if (s->addr < l->lo)
         l->lo = s->addr;
     if (end > l->hi)
@@ -256,12 +256,12 @@ static bool is_elf(const uint8_t *f, size_t size)
     return size >= EHDR_SIZE && f[0] == 0x7F && f[1] == 'E' && f[2] == 'L' && f[3] == 'F';
 }
 
-/* Lays out the info area; returns its end or 0 if it does not fit. */
-static uint32_t info_layout(const char *cmdline, const struct multiboot_module *mods,
-                            int nmods, uint32_t *mmap, uint32_t *modlist, uint32_t *name,
-                            uint32_t *cmd, uint32_t *strings)
+/* Lays out the info area from base; returns its end or 0 if it passes limit. */
+static uint32_t info_layout(uint32_t base, uint64_t limit, const char *cmdline,
+                            const struct multiboot_module *mods, int nmods, uint32_t *mmap,
+                            uint32_t *modlist, uint32_t *name, uint32_t *cmd, uint32_t *strings)
 {
-    uint64_t p = MB_INFO_ADDR + align_up(MBI_SIZE, 8);
+    uint64_t p = base + align_up(MBI_SIZE, 8);
     *mmap = (uint32_t)p;
     p += MMAP_ENTRIES * MMAP_ENTRY_SIZE;
     *modlist = (uint32_t)p;
@@ -271,9 +271,9 @@ static uint32_t info_layout(const char *cmdline, const struct multiboot_module *
     *cmd = (uint32_t)p;
     p += strlen(cmdline) + 1;
     *strings = (uint32_t)p;
-    for (int i = 0; i < nmods && p <= MB_INFO_LIMIT; i++)
+    for (int i = 0; i < nmods && p <= limit; i++)
         p += strlen(mods[i].cmdline ? mods[i].cmdline : "") + 1;
-    return p <= MB_INFO_LIMIT ? (uint32_t)p : 0;
+    return p <= limit ? (uint32_t)p : 0;
 }
 
 static void put_mmap_entry(uint8_t *p, uint64_t base, uint64_t len, uint32_t type)
@@ -308,7 +308,8 @@ int multiboot_load_modules(const uint8_t *file, size_t size, uint8_t *ram, size_
         nmods = 0;
     uint32_t mmap, modlist, name, cmd, strings;
     l.info_lo = MB_INFO_ADDR;
-    l.info_hi = info_layout(cmdline, mods, nmods, &mmap, &modlist, &name, &cmd, &strings);
+    l.info_hi = info_layout(MB_INFO_ADDR, MB_INFO_LIMIT, cmdline, mods, nmods, &mmap, &modlist,
+                            &name, &cmd, &strings);
     if (l.info_hi == 0)
         return fail(&l, "command line and module strings too long for the Multiboot "
                     "information area (0x%x-0x%x)", MB_INFO_ADDR, MB_INFO_LIMIT);
@@ -349,6 +350,14 @@ int multiboot_load_modules(const uint8_t *file, size_t size, uint8_t *ram, size_
                         ram_size / MIB);
         at = align_up(at + mods[i].size, PAGE_SIZE);
     }
+    if (l.info_collides) {
+        l.info_lo = (uint32_t)at;
+        l.info_hi = info_layout(l.info_lo, ram_size, cmdline, mods, nmods, &mmap, &modlist,
+                                &name, &cmd, &strings);
+        if (l.info_hi == 0)
+            return fail(&l, "no room in guest RAM (%zu MiB) for the Multiboot information "
+                        "after the kernel and its modules", ram_size / MIB);
+    }
 
     /* Everything checked: write. */
     if (kludge)
@@ -362,7 +371,7 @@ int multiboot_load_modules(const uint8_t *file, size_t size, uint8_t *ram, size_
         at = align_up(at + mods[i].size, PAGE_SIZE);
     }
 
-    uint8_t *mbi = ram + MB_INFO_ADDR;
+    uint8_t *mbi = ram + l.info_lo;
     memset(mbi, 0, l.info_hi - l.info_lo);
     uint32_t info_flags = MBI_MEM | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
     wr32(mbi + MBI_MEM_LOWER, LOW_RAM_END / KIB);
@@ -400,7 +409,7 @@ int multiboot_load_modules(const uint8_t *file, size_t size, uint8_t *ram, size_
     wr32(mbi + MBI_FLAGS, info_flags);
 
     *out = (struct boot_info){
-        .entry = entry, .eax = MB_BOOT_MAGIC, .ebx = MB_INFO_ADDR,
+        .entry = entry, .eax = MB_BOOT_MAGIC, .ebx = l.info_lo,
         .kernel_lo = (uint32_t)l.lo, .kernel_hi = (uint32_t)l.hi,
     };
     return 0;

@@ -18,8 +18,9 @@ struct boot_info {
 
 /* The information structure lives at MB_INFO_ADDR; it, the memory map, the
  * module list and the strings (loader name, command line, module strings)
- * follow it, all below MB_INFO_LIMIT. A kernel overlapping the bytes in use
- * is refused. */
+ * follow it, all below MB_INFO_LIMIT. A kernel that loads over the bytes in
+ * use gets them page-aligned after itself and its modules instead (QEMU's
+ * place for them); boot_info.ebx says where. */
 #define MB_INFO_ADDR  0x9000u
 #define MB_INFO_LIMIT 0x9F000u
 
