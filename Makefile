@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb python3
 BENCH_PKGS = qemu-system-x86 gnuplot-nox
 
-.PHONY: all deps build run run-linux test test-xv6 bench clean
+.PHONY: all deps build run run-linux test test-xv6 bench bench-linux bench-xv6 bench-deps clean
 
 all: build
 
@@ -35,10 +35,20 @@ test: build
 test-xv6: build
 	cmake --build $(BUILD) --target test-xv6
 
-bench: build
+bench-deps:
 	@missing=$$(for p in $(BENCH_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+bench: build bench-deps
 	bench/run $(BUILD)
+
+# Debian's i386 Linux (boot to /init, busybox workloads) and xv6 (boot,
+# usertests) in bt86 against qemu-system-i386 -accel tcg (bench/README.md).
+bench-linux: build bench-deps
+	bench/linux $(BUILD)
+
+bench-xv6: build bench-deps
+	bench/xv6 $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
