@@ -8,6 +8,7 @@
  *    top of RAM below initrd_addr_max (as QEMU places it), the low area.
  * 3. Write: payload, initrd, GDT, command line, boot_params. */
 #include "emulator/boot/linux.h"
+#include "emulator/boot/bytes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,29 +55,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)v);
-    wr16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 
 bool linux_is_bzimage(const uint8_t *file, size_t size)
 {

@@ -22,6 +22,7 @@
  *    the kernel and the modules instead, where QEMU puts it. Modules go
  *    page-aligned above the kernel. */
 #include "emulator/boot/loader.h"
+#include "emulator/boot/bytes.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -95,22 +96,6 @@ static int fail(struct ld *l, const char *fmt, ...)
     return -1;
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 /* Offset of a valid header, or -1. */
 static long find_header(const uint8_t *file, size_t size)
