@@ -118,6 +118,7 @@ int main(int argc, char **argv)
     cfg.cpuid_edx_clear = ~o.cpuid_edx;
     cfg.cpuid_ext_edx_clear = ~o.cpuid_ext_edx;
     cfg.pc_testdev = o.pc_testdev;
+    cfg.pci_testdev = o.pci_testdev;
     if (compat_config(&o, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         return 2;

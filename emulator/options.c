@@ -464,10 +464,12 @@ static int device_compat(struct parse *p, const char *v)
         p->o->pc_testdev = true;
         return 0;
     }
-    if (strcmp(v, "pci-testdev") == 0 || strncmp(v, "pci-testdev,", 12) == 0) {
-        fprintf(stderr, "bt86: -device pci-testdev: not emulated yet (no PCI bus), ignored\n");
+    if (strcmp(v, "pci-testdev") == 0) {
+        p->o->pci_testdev = true;
         return 0;
     }
+    if (strncmp(v, "pci-testdev,", 12) == 0)
+        return fail(p, "-device '%s': pci-testdev takes no properties here", v);
     return 1;
 }
 
@@ -562,14 +564,16 @@ static int opt_machine(struct parse *p, const char *v)
         type += 5;
         n -= 5;
     }
-    if ((n == 2 && strncmp(type, "pc", 2) == 0) || (n > 9 && strncmp(type, "pc-i440fx", 9) == 0))
+    const char *prop = type + n;
+    if (type == v && memchr(v, '=', n))
+        prop = v;               /* "-machine accel=tcg": properties only, pc stays */
+    else if ((n == 2 && strncmp(type, "pc", 2) == 0) || (n > 9 && strncmp(type, "pc-i440fx", 9) == 0))
         p->o->isapc = false;
     else if (n == 5 && strncmp(type, "isapc", 5) == 0)
         p->o->isapc = true;
     else
         return fail(p, "-machine '%.*s': supported are pc and isapc", (int)n, type);
-    for (const char *s = type + n; *s == ',';) {
-        const char *prop = s + 1;
+    for (prop += *prop == ','; *prop; prop += *prop == ',') {
         size_t len = strcspn(prop, ",");
         if (len > 6 && strncmp(prop, "accel=", 6) == 0) {
             char accel[16];
@@ -579,7 +583,7 @@ static int opt_machine(struct parse *p, const char *v)
         } else {
             return fail(p, "-machine: unsupported property '%.*s' (accel=tcg)", (int)len, prop);
         }
-        s = prop + len;
+        prop += len;
     }
     return 0;
 }
@@ -699,8 +703,8 @@ static const struct opt opts[] = {
       "accepted; a triple fault always ends the run" },
     { "-", "device", NULL, "isa-debug-exit[,iobase=0xf4][,iosize=0x04]", opt_device,
       "writing v to iobase ends the run with status (v<<1)|1;"
-      HELP_NL "also pc-testdev (QEMU's test device), pci-testdev"
-      HELP_NL "(accepted, not emulated yet), help (lists them)" },
+      HELP_NL "also pc-testdev and pci-testdev (QEMU's test"
+      HELP_NL "devices), help (lists them)" },
     { "-", "drive", NULL, "file=F[,index=0-3][,format=raw][,media=disk][,readonly=on]",
       opt_drive, "an IDE disk: a raw image (index 0,1 primary, 2,3 secondary)" },
     { "-", "hda", NULL, "FILE", opt_hda, "IDE primary master (-hdb slave, -hdc/-hdd secondary)" },

@@ -49,6 +49,7 @@ struct options {
     int64_t rtc_date;         /* base=DATE: seconds since the epoch, UTC */
     const char *log_file;     /* -D FILE: where -d in_asm's trace goes (NULL: stderr) */
     bool pc_testdev;          /* -device pc-testdev */
+    bool pci_testdev;         /* -device pci-testdev */
     const char *gdb;          /* -gdb DEV (-s: tcp::1234), NULL for no GDB stub */
     bool gdb_wait;            /* -S: do not start the CPU until the debugger says so */
     const char *chardev[8];   /* -chardev values, resolved by -serial chardev:ID */

@@ -39,6 +39,7 @@ struct vm_config {
     int64_t rtc_offset_s;      /* -rtc base=: CMOS time minus host UTC, in seconds */
     FILE *trace_file;          /* --trace output (NULL: stderr) */
     bool pc_testdev;           /* QEMU's pc-testdev (ports 0xe0-0xef, 0x2000; MMIO 0xe0000000) */
+    bool pci_testdev;          /* QEMU's pci-testdev at 00:02.0 */
 };
 
 enum vm_exit {
@@ -93,6 +94,8 @@ struct vm_mmio_ops {
 };
 int vm_mmio_register(struct vm *vm, uint32_t gpa, uint32_t size, const struct vm_mmio_ops *ops,
                      void *opaque, char *err, size_t errlen);
+/* Remove the range that starts at gpa (a PCI BAR moving); -1 if none. */
+int vm_mmio_unregister(struct vm *vm, uint32_t gpa);
 
 /* Control registers for the next run, as MOV CRn would set them (the
  * differential tester turns paging on this way). */

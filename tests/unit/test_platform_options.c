@@ -148,8 +148,9 @@ static void qemu_runner_line(void **state)
     assert_int_equal(parse("-nodefaults -global kvm-pit.lost_tick_policy=discard "
                            "-device pc-testdev -device isa-debug-exit,iobase=0xf4,iosize=0x4 "
                            "-vnc none -serial stdio -device pci-testdev -no-user-config "
-                           "-name guest1 -kernel K -append a=b"), 0);
-    assert_true(o.nodefaults && o.pc_testdev && o.debug_exit);
+                           "-name guest1 -machine accel=tcg -smp 1 -kernel K -append a=b "
+                           "-initrd E"), 0);
+    assert_true(o.nodefaults && o.pc_testdev && o.pci_testdev && o.debug_exit);
     assert_string_equal(o.serial, "stdio");
     assert_string_equal(o.kernel, "K");
     assert_int_equal(parse("-nodefaults k"), 0);        /* no default COM1, as in QEMU */
@@ -157,6 +158,7 @@ static void qemu_runner_line(void **state)
     expect_error("-global kvm-pit k", "DRIVER.PROPERTY=VALUE");
     expect_error("-global .x=1 k", "DRIVER.PROPERTY=VALUE");
     expect_error("-vnc :1 k", "no display");
+    expect_error("-device pci-testdev,membar=4096 k", "takes no properties");
 }
 
 static void cpu_models(void **state)
@@ -264,6 +266,11 @@ static void machine_and_smp(void **state)
     assert_true(o.isapc);
     assert_int_equal(parse("-machine type=isapc -M pc k"), 0);
     assert_false(o.isapc);                              /* the later one wins */
+    assert_int_equal(parse("-M isapc -machine accel=tcg k"), 0);   /* properties only */
+    assert_true(o.isapc);
+    assert_int_equal(parse("-machine accel=tcg k"), 0);
+    assert_false(o.isapc);
+    expect_error("-machine accel=kvm k", "only tcg");
     expect_error("-smp 2 k", "SMP is not supported yet");
     expect_error("-smp cpus=4 k", "SMP is not supported yet");
     expect_error("-smp x k", "expected a CPU count");
