@@ -30,7 +30,7 @@ struct options {
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
     bool verify;              /* --verify: run the isolation verifier on every block */
     bool trace;               /* --trace: log each block, guest insns and host code, to stderr */
-    const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
+    const char *serial;       /* -serial: a chardev.h spec (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
     uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
@@ -56,8 +56,9 @@ struct options {
     int nchardev;
     const char *serial_chardev; /* -serial chardev:ID, resolved after parsing */
     bool serial_mux;          /* -serial mon:stdio: Ctrl-A c switches to the monitor */
-    const char *monitor;      /* -monitor stdio|unix:PATH[,server][,nowait], NULL: none */
-    const char *qmp;          /* -qmp unix:PATH[,server][,nowait], NULL: none */
+    const char *monitor;      /* -monitor stdio or a chardev.h socket/pty spec, NULL: none */
+    const char *qmp;          /* -qmp: a chardev.h socket/pty spec, NULL: none */
+    const char *monitor_chardev, *qmp_chardev;  /* chardev:ID, resolved after parsing */
     const char *profile;      /* --profile FILE: where the host time goes, NULL: off */
 };
 

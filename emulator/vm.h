@@ -13,6 +13,7 @@
 struct vm;
 struct vcpu;
 struct disk;
+struct chardev;
 
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
@@ -24,6 +25,7 @@ struct vm_config {
     bool stop_on_exception;   /* report guest exceptions to the caller instead of
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
+    struct chardev *console;  /* COM1's back-end (chardev.h), or NULL: console_fd, stdin */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
     struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
