@@ -143,6 +143,13 @@ int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert);
 int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert);
 /* After VM_EXIT_DEBUG: was it a watchpoint (its address in *lin)? */
 bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin);
+/* Watchpoints of any type (GDB's Z2, Z3, Z4): WRITE stops after an
+ * instruction that changed the bytes, READ after one that read any of
+ * them, ACCESS after one that read or wrote any; and the type of the one
+ * that stopped the run (0 if none). */
+enum { VM_WATCH_WRITE = 2, VM_WATCH_READ = 3, VM_WATCH_ACCESS = 4 };
+int vm_debug_watchpoint_type(struct vm *vm, int type, uint32_t lin, uint32_t len, bool insert);
+int vm_debug_watch_hit_type(struct vm *vm);
 void vm_debug_clear_breakpoints(struct vm *vm);
 /* vm_run until an exit, or VM_EXIT_DEBUG: at an inserted breakpoint (not
  * the one the run resumes from), after one instruction if step, after an

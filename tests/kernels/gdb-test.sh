@@ -6,7 +6,7 @@
 #      memory, detach; the kernel then passes only because of the write.
 #   2. Ctrl-C: the kernel spins, gdb is interrupted (SIGINT -> 0x03 byte).
 #   3. -gdb without -S: gdb attaches to the running, spinning guest.
-#   4. a write watchpoint.
+#   4. a write watchpoint; 4b. read and access watchpoints (rwatch, awatch).
 #   5. Ctrl-C during a HLT nothing else would end, then kill.
 #   6. a breakpoint session over TCP (-gdb tcp:127.0.0.1:PORT).
 # The waits are for guest output ("spinning"); timeouts are a safety net.
@@ -122,6 +122,28 @@ expect "$dir/watch.gdb" '^Hardware watchpoint 1: gdb_counter'
 expect "$dir/watch.gdb" '^New value = 1$'
 expect "$dir/watch.gdb" '^Old value = 1$'
 expect "$dir/watch.gdb" '^New value = 3$'
+
+# 4b. read and access watchpoints on gdb_counter, which gdb_checkpoint
+#     reads with one instruction and writes with a later one: rwatch stops
+#     after each read and never at the write between; awatch at both.
+start_vm rwatch -S
+gdb_batch -ex 'rwatch gdb_counter' -ex continue -ex 'p $pc' -ex continue -ex 'p $pc' -ex delete \
+    -ex 'awatch gdb_counter' -ex continue -ex 'p $pc' -ex continue -ex 'p $pc' -ex delete \
+    -ex 'set var gdb_answer = 42' -ex detach >"$dir/rwatch.gdb" 2>&1
+cat "$dir/rwatch.gdb"
+finish_vm rwatch
+g=$dir/rwatch.gdb
+expect "$g" '^Hardware read watchpoint 1: gdb_counter'
+expect "$g" '^Value = 0$'
+expect "$g" '^\$1 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
+expect "$g" '^Value = 1$'
+expect "$g" '^\$2 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
+expect "$g" '^Hardware access \(read/write\) watchpoint 2: gdb_counter'
+expect "$g" '^Old value = 1$'
+expect "$g" '^New value = 3$'
+expect "$g" '^\$3 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+16>'
+expect "$g" '^Value = 3$'
+expect "$g" '^\$4 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
 
 # 5. Ctrl-C while the guest sleeps in HLT with nothing to wake it, then kill
 start_vm sleep -S -append sleep
