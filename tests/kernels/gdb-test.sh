@@ -90,8 +90,11 @@ expect "$dir/session.vm" 'counter 6 answer 42'
 
 # 2. Ctrl-C while the guest runs
 start_vm interrupt -S -append spin
-# Not through gdb_batch: $! must be timeout's pid, which passes SIGINT on to gdb.
-timeout 60 gdb -nx -batch -ex 'set pagination off' -ex "file $kernel" -ex "target remote $sock" \
+# Not through gdb_batch: $! must be timeout's pid, which passes SIGINT on to
+# gdb. --foreground: only to gdb; else timeout also signals its process
+# group, gdb gets a second SIGINT while it waits for the stop (on a loaded
+# host), asks "not responding to interrupt requests?" and disconnects.
+timeout --foreground 60 gdb -nx -batch -ex 'set pagination off' -ex "file $kernel" -ex "target remote $sock" \
     -ex continue -ex 'p gdb_spins > 0' -ex 'set var gdb_release = 1' \
     -ex 'set var gdb_answer = 42' -ex detach >"$dir/interrupt.gdb" 2>&1 &
 gdb_pid=$!
@@ -147,7 +150,7 @@ expect "$g" '^\$4 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
 
 # 5. Ctrl-C while the guest sleeps in HLT with nothing to wake it, then kill
 start_vm sleep -S -append sleep
-timeout 60 gdb -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex "file $kernel" \
+timeout --foreground 60 gdb -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex "file $kernel" \
     -ex "target remote $sock" -ex continue -ex 'p gdb_sleeping' -ex kill >"$dir/sleep.gdb" 2>&1 &
 gdb_pid=$!
 wait_for "$dir/sleep.vm" sleeping
