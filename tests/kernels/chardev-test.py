@@ -152,21 +152,29 @@ finish(vm, "tcp client")
 s.close()
 ls.close()
 
+def open_pty(vm, label, what):
+    """The pty QEMU's message names, opened raw; None (and the VM ended) if
+    the message is not there."""
+    line = vm.stderr.readline().decode()
+    m = re.match(r"char device redirected to (/dev/pts/\d+) \(label %s\)" % label, line)
+    check(m is not None, "%s: QEMU's message (%r)" % (what, line))
+    if not m:
+        vm.kill()
+        vm.wait()
+        return None
+    fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd, termios.TCSANOW)      # (TCSAFLUSH would drop what is waiting)
+    return fd
+
+
 # 5. -serial pty: QEMU's message names the pty; what the guest wrote
 #    before anyone opened it is still there.
 vm = start(["-serial", "pty"])
-line = vm.stderr.readline().decode()
-m = re.match(r"char device redirected to (/dev/pts/\d+) \(label serial0\)", line)
-check(m is not None, "pty: QEMU's message (%r)" % line)
-if m:
-    fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd, termios.TCSANOW)      # (TCSAFLUSH would drop what is waiting)
+fd = open_pty(vm, "serial0", "pty")
+if fd is not None:
     echo_session(Stream(fd=fd), "pty", last=False)
     finish(vm, "pty")
     os.close(fd)
-else:
-    vm.kill()
-    vm.wait()
 
 # 6. HMP on tcp (server, nowait), QMP through -chardev socket on a Unix path
 port = free_port()
@@ -190,12 +198,8 @@ q.close()
 
 # 7. HMP on a pty
 vm = start(["-monitor", "pty"], append="spin")
-line = vm.stderr.readline().decode()
-m = re.match(r"char device redirected to (/dev/pts/\d+) \(label compat_monitor0\)", line)
-check(m is not None, "monitor pty: QEMU's message (%r)" % line)
-if m:
-    fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
-    tty.setraw(fd, termios.TCSANOW)      # (TCSAFLUSH would drop what is waiting)
+fd = open_pty(vm, "compat_monitor0", "monitor pty")
+if fd is not None:
     st = Stream(fd=fd)
     check(st.until(b"(qemu) "), "HMP on a pty: banner and prompt")
     st.send(b"info status\n")
@@ -203,9 +207,6 @@ if m:
     st.send(b"quit\n")
     finish(vm, "HMP on a pty", status=0)
     os.close(fd)
-else:
-    vm.kill()
-    vm.wait()
 
 # 8. bad specs: one line, status 2
 for args, msg in [(["-serial", "tcp::99999,server"], "port of 1-65535"),
