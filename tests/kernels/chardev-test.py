@@ -8,7 +8,7 @@ and status 2. KERNEL is gdb_target ("echo": prints "echo ready", then
 a 'q').
 
 Every wait is for an answer or guest output; the timeouts are a safety net."""
-import json, os, re, select, socket, subprocess, sys, tempfile, termios, time, tty
+import atexit, json, os, re, select, shutil, socket, subprocess, sys, tempfile, termios, time, tty
 
 bt86, kernel = sys.argv[1], sys.argv[2]
 TIMEOUT = 60
@@ -99,6 +99,7 @@ def echo_session(st, what, ready=True, last=True):
 
 
 tmp = tempfile.mkdtemp(prefix="chardev-test.")
+atexit.register(shutil.rmtree, tmp, True)
 
 # 1. -serial tcp:HOST:PORT,server: the run waits for the client, so the
 #    guest's first line reaches it.
