@@ -1,8 +1,8 @@
 /* chardev — opening and serving QEMU's character back-ends (chardev.h).
  *
  * Every fd is non-blocking once the run starts: the UART drops a byte it
- * cannot write at once (a pty nobody reads, a client that stalls) rather
- * than stopping the guest. A pty is put in raw mode, as QEMU's pty
+ * cannot write at once (a pty nobody reads, a client that stalls or left)
+ * rather than stopping the guest. A pty is put in raw mode, as QEMU's pty
  * back-end does, so the guest's bytes pass unchanged. */
 #define _GNU_SOURCE
 #include "emulator/chardev.h"
@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,9 @@ int chardev_open(struct chardev *c, const struct chardev_spec *s, const char *la
         return open_pty(c, label, err, errlen);
     case CHARDEV_TCP:
     case CHARDEV_UNIX:
+        /* A client that leaves makes the next write EPIPE, which the UART
+         * drops; as in QEMU, SIGPIPE must not end the process. */
+        signal(SIGPIPE, SIG_IGN);
         if (open_socket(c, err, errlen) < 0) {
             chardev_close(c);
             return -1;
