@@ -326,6 +326,10 @@ static int read_header(struct snap_in *in, const struct snap_io *io, char *err, 
                  SNAP_FORMAT_VERSION);
         return -1;
     }
+    if (memcmp(hdr + 12, "\0\0\0\0", 4)) {
+        snprintf(err, errlen, "corrupt snapshot header");
+        return -1;
+    }
     in->header = true;
     return 0;
 }
