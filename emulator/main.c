@@ -17,6 +17,7 @@
 #include "emulator/monitor.h"
 #include "emulator/options.h"
 #include "emulator/profile.h"
+#include "emulator/snapshot.h"
 #include "emulator/vm.h"
 
 static int open_serial(const char *spec, char *err, size_t errlen)
@@ -142,7 +143,8 @@ int main(int argc, char **argv)
         close_disks(disks);
         return 5;
     }
-    if (vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) {
+    if ((o.kernel && vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) ||
+        (o.loadvm && vm_snapshot_load(vm, o.loadvm, err, sizeof err) < 0)) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         close_disks(disks);

@@ -161,6 +161,8 @@ bool hmp_info(struct monitor *m, const char *item, FILE *out)
             mem_flush(&r);
     } else if (strcmp(item, "jit") == 0) {
         info_jit(m, out);
+    } else if (strcmp(item, "snapshots") == 0) {
+        fprintf(out, "not supported: snapshots are files (savevm FILE, loadvm FILE, -loadvm FILE)\n");
     } else {
         return false;
     }

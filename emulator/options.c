@@ -636,6 +636,7 @@ static int opt_hdc(struct parse *p, const char *v) { return opt_hd(p, v, 2); }
 static int opt_hdd(struct parse *p, const char *v) { return opt_hd(p, v, 3); }
 static int opt_snapshot(struct parse *p, const char *v) { p->o->snapshot = true; return 0; }
 static int opt_screen(struct parse *p, const char *v) { p->o->screen = v; return 0; }
+static int opt_loadvm(struct parse *p, const char *v) { p->o->loadvm = v; return 0; }
 
 /* --poll-storm N: a testing aid (emulator/poll_storm.c). */
 static int opt_poll_storm(struct parse *p, const char *v)
@@ -708,6 +709,8 @@ static const struct opt opts[] = {
     { "-", "hdc", NULL, "FILE", opt_hdc, NULL },
     { "-", "hdd", NULL, "FILE", opt_hdd, NULL },
     { "-", "snapshot", NULL, NULL, opt_snapshot, "disk writes stay in memory; image files untouched" },
+    { "-", "loadvm", NULL, "FILE", opt_loadvm, "start from a snapshot file that the monitor's savevm"
+      HELP_NL "wrote (same -m, -M, -device and drives; KERNEL may" HELP_NL "be left out)" },
     { "--", "screen", NULL, "FILE", opt_screen,
       "on exit, write the 80x25 VGA text screen to FILE" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
@@ -804,7 +807,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         if (p.done)
             return 1;
     }
-    if (!o->kernel)
+    if (!o->kernel && !o->loadvm)
         return fail(&p, "no kernel given (bt86 [options] KERNEL; try --help)");
     if (o->serial_chardev && resolve_serial_chardev(&p) < 0)
         return -1;
@@ -844,7 +847,7 @@ void options_usage(FILE *f)
             "            or powered off (ACPI S5), or the debugger killed it\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
-            "  3         bad kernel file\n"
+            "  3         bad kernel file, or a -loadvm snapshot that cannot be loaded\n"
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"

@@ -58,6 +58,7 @@ struct options {
     const char *monitor;      /* -monitor stdio|unix:PATH[,server][,nowait], NULL: none */
     const char *qmp;          /* -qmp unix:PATH[,server][,nowait], NULL: none */
     const char *profile;      /* --profile FILE: where the host time goes, NULL: off */
+    const char *loadvm;       /* -loadvm FILE: start from this snapshot (emulator/snapshot.h) */
 };
 
 /* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */
