@@ -14,6 +14,7 @@
 
 #include "emulator/hw/disk.h"
 #include "emulator/gdbstub.h"
+#include "emulator/migration.h"
 #include "emulator/monitor.h"
 #include "emulator/options.h"
 #include "emulator/profile.h"
@@ -145,6 +146,12 @@ int main(int argc, char **argv)
     }
     if ((o.kernel && vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) ||
         (o.loadvm && vm_snapshot_load(vm, o.loadvm, err, sizeof err) < 0)) {
+        fprintf(stderr, "bt86: %s\n", err);
+        vm_destroy(vm);
+        close_disks(disks);
+        return 3;
+    }
+    if (o.incoming && migration_incoming(vm, o.incoming, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         close_disks(disks);

@@ -432,6 +432,13 @@ static int monitor_spec(struct parse *p, const char *opt, const char *v, bool st
 }
 static int opt_monitor(struct parse *p, const char *v) { return monitor_spec(p, "monitor", v, true, &p->o->monitor); }
 static int opt_qmp(struct parse *p, const char *v) { return monitor_spec(p, "qmp", v, false, &p->o->qmp); }
+static int opt_incoming(struct parse *p, const char *v)
+{
+    if (strncmp(v, "tcp:", 4) && strncmp(v, "unix:", 5) && strncmp(v, "exec:", 5))
+        return fail(p, "-incoming '%s': supported are tcp:[HOST]:PORT, unix:PATH and exec:CMD", v);
+    p->o->incoming = v;
+    return 0;
+}
 static int opt_gdb_default(struct parse *p, const char *v) { p->o->gdb = "tcp::1234"; return 0; }
 static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true; return 0; }
 
@@ -742,6 +749,8 @@ static const struct opt opts[] = {
     { "-", "monitor", NULL, "stdio|unix:PATH,server,nowait", opt_monitor,
       "QEMU's human monitor (HMP) there (try 'help')" },
     { "-", "qmp", NULL, "unix:PATH,server,nowait", opt_qmp, "QEMU's machine protocol (QMP, JSON) there" },
+    { "-", "incoming", NULL, "tcp:[HOST]:PORT|unix:PATH|exec:CMD", opt_incoming,
+      "wait for a live migration there, then run it" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
     { "--", "profile", NULL, "FILE", opt_profile, "sample the host: where the time goes (phases,"
       HELP_NL "callouts, signals, hottest guest functions and blocks)"
@@ -807,7 +816,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         if (p.done)
             return 1;
     }
-    if (!o->kernel && !o->loadvm)
+    if (!o->kernel && !o->loadvm && !o->incoming)
         return fail(&p, "no kernel given (bt86 [options] KERNEL; try --help)");
     if (o->serial_chardev && resolve_serial_chardev(&p) < 0)
         return -1;
@@ -847,7 +856,8 @@ void options_usage(FILE *f)
             "            or powered off (ACPI S5), or the debugger killed it\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
-            "  3         bad kernel file, or a -loadvm snapshot that cannot be loaded\n"
+            "  3         bad kernel file, or a -loadvm snapshot or -incoming migration\n"
+            "            stream that cannot be loaded\n"
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"
