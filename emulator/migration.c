@@ -13,7 +13,8 @@
  * loop through the poll page (debug.c).
  *
  * Convergence: after round k the dirty set is taken; if its bytes fit
- * MIG_DOWNTIME_MS at the bandwidth measured over the rounds so far, or
+ * the downtime target (MIG_DOWNTIME_MS, or `migrate_set_parameter
+ * downtime-limit`) at the bandwidth measured over the rounds so far, or
  * after MIG_MAX_ROUNDS, or when nothing is dirty, the final stop-and-copy
  * runs on the vCPU thread with the guest stopped (the downtime): the
  * dirty frames, the CPU and device state (snap_put_state), END, then the
@@ -63,6 +64,7 @@ struct migration {
     uint64_t sent_rounds_bytes, sent_rounds_ns;
     uint64_t remaining, pages;
     unsigned rounds, syncs;
+    unsigned downtime_ms;           /* the target */
     char error[256];
 };
 
@@ -203,7 +205,8 @@ static void close_transport(struct migration *mg)
     mg->fd = -1;
 }
 
-struct migration *migration_start(struct vm *vm, const char *uri, char *err, size_t errlen)
+struct migration *migration_start(struct vm *vm, const char *uri, unsigned downtime_ms, char *err,
+                                  size_t errlen)
 {
     struct migration *mg = calloc(1, sizeof *mg);
     uint32_t n = 0;
@@ -213,6 +216,7 @@ struct migration *migration_start(struct vm *vm, const char *uri, char *err, siz
         return NULL;
     }
     mg->vm = vm;
+    mg->downtime_ms = downtime_ms ? downtime_ms : MIG_DOWNTIME_MS;
     mg->t_start = now_ns();
     mg->wake[0] = mg->wake[1] = -1;
     /* A dropped connection is an error from write, not a SIGPIPE. */
@@ -322,7 +326,7 @@ enum mig_status migration_step(struct migration *mg)
     frames_of_bitmap(mg);
     /* Bytes per second over all rounds so far; what fits the downtime. */
     bw = mg->sent_rounds_ns ? mg->sent_rounds_bytes * 1000000000u / mg->sent_rounds_ns : 0;
-    budget = bw * MIG_DOWNTIME_MS / 1000;
+    budget = bw * mg->downtime_ms / 1000;
     if (dirty == 0 || mg->remaining <= budget || mg->rounds >= MIG_MAX_ROUNDS)
         return complete(mg);
     if (start_round(mg) < 0)

@@ -214,6 +214,8 @@ static const struct hmp_cmd commands[] = {
     { "migrate", NULL, "[-d] uri", "migrate to URI (tcp:HOST:PORT, unix:PATH, exec:CMD), in the background",
       hmp_migrate },
     { "migrate_cancel", NULL, "", "cancel the current migration (the guest runs on)", hmp_migrate_cancel },
+    { "migrate_set_parameter", NULL, "name value",
+      "set a migration parameter (downtime-limit MS; others are accepted)", hmp_migrate_set_parameter },
 };
 
 static const char *const info_items[][2] = {

@@ -28,6 +28,7 @@ struct monitor {
     struct migration *mig;      /* the last migration started here, or NULL */
     bool mig_active;            /* ...and it is in progress */
     bool postmigrate;           /* stopped because a migration completed */
+    unsigned mig_downtime_ms;   /* migrate_set_parameter downtime-limit (0: the default) */
 };
 
 /* Send bytes to a client (dropped if it went away). */
@@ -47,6 +48,7 @@ bool hmp_info(struct monitor *m, const char *item, FILE *out);
 bool mon_migrate(struct monitor *m, const char *uri, char *err, size_t errlen);
 void hmp_migrate(struct monitor *m, const char *args, FILE *out);
 void hmp_migrate_cancel(struct monitor *m, const char *args, FILE *out);
+void hmp_migrate_set_parameter(struct monitor *m, const char *args, FILE *out);
 void hmp_info_migrate(struct monitor *m, FILE *out);
 void qmp_query_migrate(struct monitor *m, FILE *out);
 void mon_migration_step(struct monitor *m);

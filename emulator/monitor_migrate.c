@@ -18,7 +18,7 @@ bool mon_migrate(struct monitor *m, const char *uri, char *err, size_t errlen)
         snprintf(err, errlen, "There's a migration process in progress");
         return false;
     }
-    if (!(mg = migration_start(m->vm, uri, err, errlen)))
+    if (!(mg = migration_start(m->vm, uri, m->mig_downtime_ms, err, errlen)))
         return false;
     migration_free(m->mig);
     m->mig = mg;
@@ -55,6 +55,29 @@ void hmp_migrate_cancel(struct monitor *m, const char *args, FILE *out)
     migration_cancel(m->mig);
     m->mig_active = false;
     qmp_event(m, "MIGRATION", "{\"status\": \"cancelled\"}");
+}
+
+/* migrate_set_parameter downtime-limit MS (QEMU's name and unit); the
+ * other parameters QEMU has (max-bandwidth, ...) are accepted and have no
+ * effect here: bt86 never caps the bandwidth. */
+void hmp_migrate_set_parameter(struct monitor *m, const char *args, FILE *out)
+{
+    char name[64];
+    unsigned long v;
+    int used = 0;
+
+    if (sscanf(args, " %63s %n", name, &used) != 1 || !args[used]) {
+        fprintf(out, "migrate_set_parameter: needs a parameter and a value\n");
+        return;
+    }
+    if (strcmp(name, "downtime-limit") != 0)
+        return;
+    v = strtoul(args + used, NULL, 10);
+    if (v < 1 || v > 2000000) {
+        fprintf(out, "Error: Parameter 'downtime_limit' expects an integer in the range of 1 to 2000000 milliseconds\n");
+        return;
+    }
+    m->mig_downtime_ms = (unsigned)v;
 }
 
 /* migrate [-d] URI */

@@ -351,6 +351,15 @@ static void execute(struct monitor *m, struct mon_client *c, const char *cmd, st
         human_monitor_command(m, c, args, id);
     } else if (strcmp(cmd, "migrate") == 0) {
         qmp_migrate(m, c, args, id);
+    } else if (strcmp(cmd, "migrate-set-parameters") == 0) {
+        static const char *const keys[] = { "downtime-limit" };
+        struct span v = { 0 };
+        char line[96];
+        if (args.n && jobject(args, keys, &v, 1) && v.n && v.n < 24) {
+            snprintf(line, sizeof line, "downtime-limit %.*s", (int)v.n, v.p);
+            hmp_migrate_set_parameter(m, line, stderr);
+        }
+        reply(c, id, "{}", NULL, NULL);
     } else if (strcmp(cmd, "migrate_cancel") == 0) {
         reply(c, id, "{}", NULL, NULL);
         hmp_migrate_cancel(m, "", stderr);

@@ -3,7 +3,10 @@ thread collects (Vm), the HMP over its socket (Hmp), whether an -incoming
 socket listens yet (listening), and check() with its list of failures.
 Timeouts are a safety net only; every wait is for guest output or an
 answer."""
-import queue, re, socket, subprocess, threading, time
+import os, queue, re, socket, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernels"))
+import hmp_client  # noqa: E402
 
 TIMEOUT = 120
 fails = []
@@ -84,35 +87,11 @@ def wait_listening(uri):
         time.sleep(0.02)
 
 
-class Hmp:
+class Hmp(hmp_client.Hmp):
+    """The monitor (tests/kernels/hmp_client.py), waiting for migrations."""
+
     def __init__(self, path):
-        deadline = time.time() + TIMEOUT
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise SystemExit("migrate-test: no monitor socket")
-                time.sleep(0.05)
-        self.s.settimeout(TIMEOUT)
-        self.buf = b""
-        self.until_prompt()
-
-    def until_prompt(self):
-        while b"(qemu) " not in self.buf:
-            d = self.s.recv(4096)
-            if not d:
-                break
-            self.buf += d
-        text, _, self.buf = self.buf.partition(b"(qemu) ")
-        return text.decode()
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b"\n")
-        return self.until_prompt()
+        super().__init__(path, TIMEOUT)
 
     def wait_migration(self):
         deadline = time.time() + TIMEOUT

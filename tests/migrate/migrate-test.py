@@ -11,7 +11,9 @@ Scenarios:
                     destination started with -incoming; the source ends
                     stopped (postmigrate), the destination finishes the
                     workload with the right checksum. unix runs with the
-                    guest's paging on, tcp and exec with paging off.
+                    guest's paging on and a 1 ms downtime target (so the
+                    pre-copy rounds go on to the last), tcp and exec with
+                    paging off.
   dropped           the destination is this script, which reads 1 MiB of
                     the stream and hangs up: the migration fails with one
                     line, and the source runs the workload to the end with
@@ -87,11 +89,18 @@ def live(tmp, kind):
     src = Vm("src", ["-monitor", "unix:%s,server,nowait" % mon, kernel] + args)
     check(src.wait_for(r"^progress 32$") is not None, "source: the workload runs")
     hmp = Hmp(mon)
+    if paging:
+        # A 1 ms downtime target the writing guest never fits: the rounds
+        # go on to the last one, each re-protecting what the guest wrote.
+        hmp.cmd("migrate_set_parameter downtime-limit 1")
     out = hmp.cmd("migrate " + uri)
     check("Error" not in out, "migrate %s accepted (%s)" % (uri, out.strip()))
     info = hmp.wait_migration()
     print(info, flush=True)
     check("Migration status: completed" in info, "the migration completed")
+    if paging:
+        rounds = re.search(r"rounds: (\d+)", info)
+        check(rounds is not None and int(rounds.group(1)) > 2, "several pre-copy rounds")
     for field in ("total time", "downtime", "transferred ram", "dirty sync count"):
         check(re.search(field + r": \d+", info) is not None, "info migrate reports " + field)
     check("paused (postmigrate)" in hmp.cmd("info status"), "the source is stopped (postmigrate)")
@@ -109,16 +118,20 @@ def live(tmp, kind):
     finish_with_q(dst, "destination")
 
 
-def dropped(tmp):
+def fake_destination(tmp, args):
+    """A listening socket that plays the destination, and a running source."""
     path = os.path.join(tmp, "fake.sock")
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsock.bind(path)
     lsock.listen(1)
     mon = os.path.join(tmp, "mon.sock")
-    src = Vm("src", ["-monitor", "unix:%s,server,nowait" % mon, kernel, "-append", "paging"],
-             stdin=subprocess.PIPE)
+    src = Vm("src", ["-monitor", "unix:%s,server,nowait" % mon, kernel] + args, stdin=subprocess.PIPE)
     check(src.wait_for(r"^progress 32$") is not None, "source: the workload runs")
-    hmp = Hmp(mon)
+    return path, lsock, src, Hmp(mon)
+
+
+def dropped(tmp):
+    path, lsock, src, hmp = fake_destination(tmp, ["-append", "paging"])
     out = hmp.cmd("migrate unix:" + path)
     check("Error" not in out, "migrate to the fake destination accepted")
     conn, _ = lsock.accept()
@@ -140,14 +153,7 @@ def dropped(tmp):
 
 
 def cancel(tmp):
-    path = os.path.join(tmp, "stall.sock")
-    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    lsock.bind(path)
-    lsock.listen(1)
-    mon = os.path.join(tmp, "mon.sock")
-    src = Vm("src", ["-monitor", "unix:%s,server,nowait" % mon, kernel], stdin=subprocess.PIPE)
-    check(src.wait_for(r"^progress 32$") is not None, "source: the workload runs")
-    hmp = Hmp(mon)
+    path, lsock, src, hmp = fake_destination(tmp, [])
     hmp.cmd("migrate unix:" + path)
     conn, _ = lsock.accept()        # and never read: the socket buffers fill up
     check("Migration status: active" in hmp.cmd("info migrate"), "the migration stalls, active")
