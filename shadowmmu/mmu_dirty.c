@@ -1,12 +1,16 @@
 /* mmu_dirty — dirty logging of guest RAM for live migration (DESIGN §6a).
  *
  * While logging is on, every RAM frame not written since the last sync
- * carries FRAME_LOGWP: prot_want() and ident_prot() then keep it read-only
- * in every space, the identity space included, exactly as code frames and
- * traced page tables are kept read-only for their own reasons. The first
- * guest store faults; mmu_fault (mmu_fill.c) marks the frame dirty, drops
- * FRAME_LOGWP and lets the mapping become writable — unless the frame is
- * also code or a traced page table, whose own handling then follows. The
+ * carries FRAME_LOGWP (paging spaces, prot_want()) and FRAME_IDWP (the
+ * identity space, ident_prot()): it is read-only everywhere, exactly as
+ * code frames and traced page tables are kept read-only for their own
+ * reasons. The first guest store faults; mmu_fault (mmu_fill.c) marks the
+ * frame dirty and drops the flag of the kind of space it faulted in, so
+ * that mapping becomes writable — unless the frame is also code or a
+ * traced page table, whose own handling then follows. The two flags are
+ * separate so that a guest running with paging on costs no identity-space
+ * system call per store or per sync (the identity pages stay read-only; a
+ * store there later just faults once more). The
  * monitor's stores (mmu_write_phys, the walker's A/D updates,
  * mmu_dirty_mark for plain copies) only set the bit: the frame stays
  * read-only until a guest store opens it, so the identity space's
@@ -30,14 +34,27 @@
 
 bool mmu_dirty_logging(const struct mmu *m) { return m->dirty != NULL; }
 
-/* Set or clear FRAME_LOGWP on frames [first, first + n) of one RAM region:
- * the identity pages in runs, the paging-space mappings frame by frame. */
+/* Set or clear the logging flags on frames [first, first + n) of one RAM
+ * region: FRAME_LOGWP and the paging-space mappings frame by frame; the
+ * identity pages in runs, only where FRAME_IDWP changes (with paging on,
+ * no identity page was opened, so a sync makes no identity call). */
 static void set_logwp(struct mmu *m, uint32_t first, uint32_t n, bool on)
 {
-    ident_set_flag_run(m, first, n, FRAME_LOGWP, on);
-    if (on)
-        for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0, j; i < n; i = j) {
+        bool has = (m->frame_flags[first + i] & FRAME_IDWP) != 0;
+        for (j = i + 1; j < n && ((m->frame_flags[first + j] & FRAME_IDWP) != 0) == has; j++)
+            ;
+        if (has != on)
+            ident_set_flag_run(m, first + i, j - i, FRAME_IDWP, on);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (on) {
+            m->frame_flags[first + i] |= FRAME_LOGWP;
             protect_frame(m, first + i);
+        } else {
+            m->frame_flags[first + i] &= (uint8_t)~FRAME_LOGWP;
+        }
+    }
 }
 
 bool mmu_dirty_log_start(struct mmu *m)
@@ -103,10 +120,13 @@ uint32_t mmu_dirty_log_sync(struct mmu *m, uint64_t *out)
     return count;
 }
 
-void mmu_dirty_open(struct mmu *m, uint32_t frame)
+void mmu_dirty_open(struct mmu *m, uint32_t frame, bool identity)
 {
     dirty_mark_frame(m, frame);
-    ident_set_flag_run(m, frame, 1, FRAME_LOGWP, false);
+    if (identity)
+        ident_set_flag_run(m, frame, 1, FRAME_IDWP, false);
+    else
+        m->frame_flags[frame] &= (uint8_t)~FRAME_LOGWP;
 }
 
 void mmu_dirty_mark(struct mmu *m, uint32_t gpa, size_t len)

@@ -218,10 +218,10 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
     }
     if (!m->ident_mapped)
         return done(r, MMU_ERROR);      /* mmu_activate maps it, outside the handler */
-    if (acc == MMU_WRITE && (m->frame_flags[frame] & FRAME_LOGWP)) {
-        /* Dirty logging: the first store since the last sync. */
+    if (acc == MMU_WRITE && (m->frame_flags[frame] & FRAME_IDWP)) {
+        /* Dirty logging: the first store here since the last sync. */
         m->st.dirty_logged++;
-        mmu_dirty_open(m, frame);
+        mmu_dirty_open(m, frame, true);
         if (!frame_is_code(m, frame)) {
             m->st.hidden++;
             return done(r, MMU_HIDDEN);
@@ -311,7 +311,7 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
          * first since the last sync (tracing and code protection keep
          * their own reasons below). */
         st->dirty_logged++;
-        mmu_dirty_open(m, frame);
+        mmu_dirty_open(m, frame, false);
     }
     prot = prot_want(m, frame, want_w);
 

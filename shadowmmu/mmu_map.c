@@ -411,7 +411,7 @@ int ident_map(struct mmu *m)
         const struct ram_region *rg = &m->ram->r[i];
         for (uint64_t off = 0; off < rg->size; off += 4096) {
             uint32_t frame = (uint32_t)((rg->gpa + off) >> 12);
-            uint8_t f = m->frame_flags[frame] & (FRAME_CODE | FRAME_LOGWP);
+            uint8_t f = m->frame_flags[frame] & (FRAME_CODE | FRAME_IDWP);
             if (f) {
                 m->frame_flags[frame] &= (uint8_t)~f;
                 ident_set_flag_run(m, frame, 1, f, true);
