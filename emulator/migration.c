@@ -205,6 +205,35 @@ static void close_transport(struct migration *mg)
     mg->fd = -1;
 }
 
+/* Round 0: the frames of RAM that hold data. Frames the RAM memfd still
+ * has as holes were never written and read as zero: they are left out
+ * (the destination punches its RAM to zero first, migration_in.c), which
+ * spares reading — and so allocating — untouched guest memory. A store
+ * into one during the round marks it for the next. Without SEEK_DATA:
+ * every frame. */
+static uint32_t ram_data_frames(struct vm *vm, uint32_t *frames)
+{
+    uint32_t n = 0;
+
+    for (int i = 0; i < vm->ram.n; i++) {
+        const struct ram_region *r = &vm->ram.r[i];
+        uint64_t off = 0;
+        while (off < r->size) {
+            off_t d = lseek(vm->ram.fd, (off_t)(r->fd_off + off), SEEK_DATA), h;
+            if (d < 0 && errno != ENXIO)
+                d = (off_t)(r->fd_off + off), h = (off_t)(r->fd_off + r->size);
+            else if (d < 0 || (uint64_t)d >= r->fd_off + r->size)
+                break;
+            else if ((h = lseek(vm->ram.fd, d, SEEK_HOLE)) < 0 || (uint64_t)h > r->fd_off + r->size)
+                h = (off_t)(r->fd_off + r->size);
+            for (uint64_t a = ((uint64_t)d - r->fd_off) & ~4095ull; a < (uint64_t)h - r->fd_off; a += 4096)
+                frames[n++] = (uint32_t)((r->gpa + a) >> 12);
+            off = (((uint64_t)h - r->fd_off) + 4095) & ~4095ull;
+        }
+    }
+    return n;
+}
+
 struct migration *migration_start(struct vm *vm, const char *uri, unsigned downtime_ms, char *err,
                                   size_t errlen)
 {
@@ -240,10 +269,7 @@ struct migration *migration_start(struct vm *vm, const char *uri, unsigned downt
         snprintf(err, errlen, "migration: no memory for the dirty log");
         goto fail;
     }
-    /* Round 0: every frame of RAM (zero pages go as flags). */
-    for (int i = 0; i < vm->ram.n; i++)
-        for (uint64_t off = 0; off < vm->ram.r[i].size; off += 4096)
-            mg->frames[n++] = (uint32_t)((vm->ram.r[i].gpa + off) >> 12);
+    n = ram_data_frames(vm, mg->frames);
     mg->nframes = n;
     mg->remaining = (uint64_t)n << 12;
     mg->status = MIG_ACTIVE;

@@ -1,17 +1,32 @@
 /* migration_in — the destination of a live migration (-incoming URI,
  * migration.h): accept the one stream, read it section by section with
- * the RAM written in place (the VM has not run), apply the CPU and device
- * state, acknowledge with one byte. Any error leaves no acknowledgement,
+ * the RAM written in place (the VM has not run; all of it zero first),
+ * apply the CPU and device state, acknowledge with one byte. Any error leaves no acknowledgement,
  * so the source fails its migration and runs on. */
 #define _GNU_SOURCE
 #include "emulator/migration.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "emulator/snapshot.h"
+#include "emulator/vcpu.h"
+
+/* The source leaves out the frames it never wrote (migration.c): they must
+ * read as zero here, whatever the kernel loader put there. Punching the
+ * memfd zeroes every mapping of it and frees the memory. */
+static void ram_zero_all(struct vm *vm)
+{
+    for (int i = 0; i < vm->ram.n; i++) {
+        const struct ram_region *r = &vm->ram.r[i];
+        if (fallocate(vm->ram.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->fd_off,
+                      (off_t)r->size) < 0)
+            memset(r->host, 0, r->size);
+    }
+}
 
 int migration_incoming(struct vm *vm, const char *uri, char *err, size_t errlen)
 {
@@ -32,6 +47,7 @@ int migration_incoming(struct vm *vm, const char *uri, char *err, size_t errlen)
         return -1;
     }
     snap_in_direct_ram(in, true);
+    ram_zero_all(vm);
     while ((r = snap_in_next(in, &io, msg, sizeof msg)) > 0 && r != (int)SNAP_ID_END)
         ;
     if (r == (int)SNAP_ID_END)

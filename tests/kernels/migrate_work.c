@@ -8,7 +8,8 @@
  *
  * One round, at each 1 kHz timer tick: 256 additions at LCG-chosen words
  * of a 4 MiB array (about 230 distinct pages). Every 16 rounds: "progress
- * N". -append paging: the same under 32-bit paging (pg_lib.h); idle: no
+ * N", and work_rounds always holds the count (a monitor reads it with
+ * xp). -append paging: the same under 32-bit paging (pg_lib.h); idle: no
  * stores at all (the benchmark's idle guest; HLT between ticks). */
 #include <stdbool.h>
 
@@ -21,6 +22,7 @@
 
 static uint32_t work[NWORDS] __attribute__((aligned(4096)));
 static volatile uint32_t ticks;
+volatile uint32_t work_rounds;          /* n, for a monitor's xp (bench/migrate) */
 
 static void on_irq(struct trap_frame *f)
 {
@@ -61,7 +63,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
                 x = x * 1664525u + 1013904223u;
                 work[(x >> 8) & (NWORDS - 1)] += x ^ n;
             }
-        n++;
+        work_rounds = ++n;
         if (n % 16 == 0)
             kprintf("progress %u\n", n);
         __asm__ volatile("hlt");        /* until the next tick */
