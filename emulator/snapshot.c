@@ -183,6 +183,15 @@ int snap_put_buf(struct snap_out *o, uint32_t id, uint32_t version, struct snap_
     return rc;
 }
 
+/* A RAM section is built in b, whose memory is kept for the next one. */
+static int put_ram_section(struct snap_out *o, struct snap_buf *b)
+{
+    int rc = b->oom ? out_fail(o, ENOMEM, "RAM") :
+                      snap_put_section(o, SNAP_ID_RAM, SNAP_RAM_VERSION, b->p, b->len);
+    b->len = 0;
+    return rc;
+}
+
 static int put_page(struct snap_out *o, struct snap_buf *b, unsigned *npages, uint32_t frame,
                     const uint8_t *host)
 {
@@ -194,7 +203,7 @@ static int put_page(struct snap_out *o, struct snap_buf *b, unsigned *npages, ui
     }
     if (++*npages == RAM_BATCH) {
         *npages = 0;
-        return snap_put_buf(o, SNAP_ID_RAM, SNAP_RAM_VERSION, b);
+        return put_ram_section(o, b);
     }
     return 0;
 }
@@ -205,6 +214,9 @@ int snap_put_ram(struct snap_out *o, struct vm *vm, const uint32_t *frames, size
     unsigned npages = 0;
     int rc = 0;
 
+    b.p = malloc(b.cap = RAM_BATCH * (4 + SNAP_PAGE));
+    if (!b.p)
+        return out_fail(o, ENOMEM, "RAM");
     if (frames) {
         for (size_t i = 0; i < n && rc == 0; i++) {
             const uint8_t *host = frame_host(vm, frames[i], NULL);
@@ -226,7 +238,7 @@ int snap_put_ram(struct snap_out *o, struct vm *vm, const uint32_t *frames, size
         }
     }
     if (rc == 0 && npages)
-        rc = snap_put_buf(o, SNAP_ID_RAM, SNAP_RAM_VERSION, &b);
+        rc = put_ram_section(o, &b);
     free(b.p);
     return rc;
 }
@@ -259,9 +271,11 @@ struct staged_ram {
 struct snap_in {
     struct vm *vm;
     bool header, direct, full, ended;
+    bool cleared;               /* direct: RAM zeroed before the first page of a full stream */
     struct { const struct snap_section *s; uint8_t *p; size_t n; } st[STAGED_MAX];
     int nst;
     struct staged_ram ram[RAM_MAX_REGIONS];
+    uint8_t *rbuf;              /* RAM sections' payloads, one after the other */
 };
 
 struct snap_in *snap_in_new(struct vm *vm)
@@ -285,6 +299,7 @@ void snap_in_free(struct snap_in *in)
             munmap(in->ram[i].mem, in->ram[i].size);
         free(in->ram[i].state);
     }
+    free(in->rbuf);
     free(in);
 }
 
@@ -344,6 +359,8 @@ static struct staged_ram *ram_stage(struct snap_in *in, int region)
     s->mem = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                   -1, 0);
     s->state = calloc(s->size / SNAP_PAGE, 1);
+    if (s->mem != MAP_FAILED)
+        madvise(s->mem, s->size, MADV_HUGEPAGE);   /* fewer faults filling it */
     if (s->mem == MAP_FAILED || !s->state) {
         if (s->mem != MAP_FAILED)
             munmap(s->mem, s->size);
@@ -353,6 +370,14 @@ static struct staged_ram *ram_stage(struct snap_in *in, int region)
         return NULL;
     }
     return s;
+}
+
+/* Guest RAM [off, off+len) of region r becomes zero, its memory freed. */
+static void ram_zero(struct vm *vm, const struct ram_region *r, size_t off, size_t len)
+{
+    if (fallocate(vm->ram.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)(r->fd_off + off), (off_t)len) < 0)
+        memset(r->host + off, 0, len);
 }
 
 /* Check a RAM section's records, then stage them (or write them, direct). */
@@ -382,6 +407,11 @@ static int ram_section(struct snap_in *in, const uint8_t *p, size_t n, char *err
         uint8_t *host = frame_host(vm, frame, &region);
         const uint8_t *data = rec & SNAP_RAM_ZERO ? NULL : p + i + 4;
         i += 4 + (data ? SNAP_PAGE : 0);
+        if (in->direct && in->full && !in->cleared) {
+            for (int r = 0; r < vm->ram.n; r++)
+                ram_zero(vm, &vm->ram.r[r], 0, vm->ram.r[r].size);
+            in->cleared = true;
+        }
         if (in->direct) {
             if (data)
                 memcpy(host, data, SNAP_PAGE);
@@ -462,27 +492,31 @@ int snap_in_next(struct snap_in *in, const struct snap_io *io, char *err, size_t
                      "bt86)", name);
             return -1;
         }
-        if (version != s->version) {
+        if (version != snap_section_version(s)) {
             snprintf(err, errlen, "snapshot section %s has version %u, this bt86 reads %u", name,
-                     version, s->version);
+                     version, snap_section_version(s));
             return -1;
         }
         if (len > SECTION_MAX)
             goto too_long;
     }
-    payload = malloc(len ? len : 1);
+    if (id == SNAP_ID_RAM && !in->rbuf)
+        in->rbuf = malloc(RAM_BATCH * (4 + SNAP_PAGE));
+    payload = id == SNAP_ID_RAM ? in->rbuf : malloc(len ? len : 1);
     if (!payload) {
         snprintf(err, errlen, "out of memory reading the snapshot");
         return -1;
     }
     if (read_full(io, payload, len, name, err, errlen) < 0 ||
         read_full(io, &sum, sizeof sum, name, err, errlen) < 0) {
-        free(payload);
+        if (payload != in->rbuf)
+            free(payload);
         return -1;
     }
     st = XXH3_createState();
     if (!st) {
-        free(payload);
+        if (payload != in->rbuf)
+            free(payload);
         snprintf(err, errlen, "out of memory reading the snapshot");
         return -1;
     }
@@ -491,7 +525,8 @@ int snap_in_next(struct snap_in *in, const struct snap_io *io, char *err, size_t
     XXH3_64bits_update(st, payload, len);
     if (XXH3_64bits_digest(st) != sum) {
         XXH3_freeState(st);
-        free(payload);
+        if (payload != in->rbuf)
+            free(payload);
         snprintf(err, errlen, "checksum mismatch in snapshot section %s (the file is corrupt)", name);
         return -1;
     }
@@ -501,11 +536,8 @@ int snap_in_next(struct snap_in *in, const struct snap_io *io, char *err, size_t
         in->ended = true;
         return (int)id;
     }
-    if (id == SNAP_ID_RAM) {
-        int rc = ram_section(in, payload, len, err, errlen);
-        free(payload);
-        return rc < 0 ? -1 : (int)id;
-    }
+    if (id == SNAP_ID_RAM)
+        return ram_section(in, payload, len, err, errlen) < 0 ? -1 : (int)id;
     if (s->check(s, in->vm, payload, len, err, errlen) < 0 || stage(in, s, payload, len) < 0) {
         if (!*err)
             snprintf(err, errlen, "too many sections in the snapshot");
@@ -521,31 +553,35 @@ too_long:
     return -1;
 }
 
-/* Guest RAM [off, off+len) of region r becomes zero, its memory freed. */
-static void ram_zero(struct vm *vm, const struct ram_region *r, size_t off, size_t len)
-{
-    if (fallocate(vm->ram.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)(r->fd_off + off), (off_t)len) < 0)
-        memset(r->host + off, 0, len);
-}
-
+/* Staged pages into RAM. A full snapshot zeroes what it does not hold
+ * (runs of frames punched out of the memfd, so they cost no memory); a
+ * page it holds is copied over the old one, which in a running VM is
+ * already there (no fault). */
 static void ram_apply(struct snap_in *in)
 {
     struct vm *vm = in->vm;
     for (int i = 0; i < vm->ram.n; i++) {
         const struct ram_region *r = &vm->ram.r[i];
         const struct staged_ram *s = &in->ram[i];
-        size_t frames = r->size / SNAP_PAGE;
+        size_t frames = r->size / SNAP_PAGE, run = 0;
 
-        if (in->full && !in->direct)
-            ram_zero(vm, r, 0, r->size);
-        if (!s->mem)
+        if (!s->mem) {
+            if (in->full && !in->direct)
+                ram_zero(vm, r, 0, r->size);
             continue;
-        for (size_t f = 0; f < frames; f++) {
-            if (s->state[f] == 1)
+        }
+        for (size_t f = 0; f <= frames; f++) {
+            bool data = f < frames && s->state[f] == 1;
+            bool zero = f < frames && !data && (in->full || s->state[f] == 2);
+            if (zero) {
+                run++;
+                continue;
+            }
+            if (run)
+                ram_zero(vm, r, (f - run) * SNAP_PAGE, run * SNAP_PAGE);
+            run = 0;
+            if (data)
                 memcpy(r->host + f * SNAP_PAGE, s->mem + f * SNAP_PAGE, SNAP_PAGE);
-            else if (s->state[f] == 2 && !in->full)
-                memset(r->host + f * SNAP_PAGE, 0, SNAP_PAGE);
         }
     }
 }
@@ -622,7 +658,7 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
     return rc;
 }
 
-int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
+static int load(struct vm *vm, const char *path, bool direct, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC), r;
     struct snap_io io = snap_io_fd(&fd);
@@ -639,6 +675,7 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    snap_in_direct_ram(in, direct);
     while ((r = snap_in_next(in, &io, msg, sizeof msg)) > 0 && r != (int)SNAP_ID_END)
         ;
     if (r == (int)SNAP_ID_END && !in->full) {
@@ -658,4 +695,14 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    return load(vm, path, false, err, errlen);
+}
+
+int vm_snapshot_load_new(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    return load(vm, path, true, err, errlen);
 }
