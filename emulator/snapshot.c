@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -262,11 +263,60 @@ int snap_out_finish(struct snap_out *o, char *err, size_t errlen)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* A region's pages as staged: in a memfd of their own, written with
+ * pwritev (a shmem page written whole is never cleared first, and fresh
+ * memory's first touch is what costs most), read into RAM with pread. */
 struct staged_ram {
-    uint8_t *mem;               /* the region's pages as staged */
+    int fd;                     /* -1: nothing staged */
     uint8_t *state;             /* per frame: 0 not in the stream, 1 data, 2 zero */
     size_t size;
 };
+
+/* Consecutive pages for one fd, written with one pwritev. */
+struct page_run {
+    int fd, n;
+    off_t start;
+    struct iovec iov[RAM_BATCH];
+};
+
+static int run_flush(struct page_run *w)
+{
+    struct iovec *iov = w->iov;
+    int n = w->n;
+    off_t at = w->start;
+
+    w->n = 0;
+    while (n > 0) {
+        ssize_t done = pwritev(w->fd, iov, n, at);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done <= 0)
+            return -1;
+        at += done;
+        while (n > 0 && (size_t)done >= iov->iov_len) {
+            done -= (ssize_t)iov->iov_len;
+            iov++, n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + done;
+            iov->iov_len -= (size_t)done;
+        }
+    }
+    return 0;
+}
+
+static int run_add(struct page_run *w, int fd, off_t off, const void *page)
+{
+    if (w->n && (w->fd != fd || w->start + (off_t)w->n * SNAP_PAGE != off || w->n == RAM_BATCH) &&
+        run_flush(w) < 0)
+        return -1;
+    if (!w->n) {
+        w->fd = fd;
+        w->start = off;
+    }
+    w->iov[w->n++] = (struct iovec){ (void *)page, SNAP_PAGE };
+    return 0;
+}
 
 struct snap_in {
     struct vm *vm;
@@ -281,8 +331,11 @@ struct snap_in {
 struct snap_in *snap_in_new(struct vm *vm)
 {
     struct snap_in *in = calloc(1, sizeof *in);
-    if (in)
-        in->vm = vm;
+    if (!in)
+        return NULL;
+    in->vm = vm;
+    for (int i = 0; i < RAM_MAX_REGIONS; i++)
+        in->ram[i].fd = -1;
     return in;
 }
 
@@ -295,8 +348,8 @@ void snap_in_free(struct snap_in *in)
     for (int i = 0; i < in->nst; i++)
         free(in->st[i].p);
     for (int i = 0; i < RAM_MAX_REGIONS; i++) {
-        if (in->ram[i].mem)
-            munmap(in->ram[i].mem, in->ram[i].size);
+        if (in->ram[i].fd >= 0)
+            close(in->ram[i].fd);
         free(in->ram[i].state);
     }
     free(in->rbuf);
@@ -353,18 +406,15 @@ static struct staged_ram *ram_stage(struct snap_in *in, int region)
 {
     struct staged_ram *s = &in->ram[region];
     const struct ram_region *r = &in->vm->ram.r[region];
-    if (s->mem)
+    if (s->fd >= 0)
         return s;
     s->size = r->size;
-    s->mem = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                  -1, 0);
+    s->fd = memfd_create("bt86-snapshot-staging", MFD_CLOEXEC);
     s->state = calloc(s->size / SNAP_PAGE, 1);
-    if (s->mem != MAP_FAILED)
-        madvise(s->mem, s->size, MADV_HUGEPAGE);   /* fewer faults filling it */
-    if (s->mem == MAP_FAILED || !s->state) {
-        if (s->mem != MAP_FAILED)
-            munmap(s->mem, s->size);
-        s->mem = NULL;
+    if (s->fd < 0 || !s->state || ftruncate(s->fd, (off_t)s->size) < 0) {
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
         free(s->state);
         s->state = NULL;
         return NULL;
@@ -399,39 +449,39 @@ static int ram_section(struct snap_in *in, const uint8_t *p, size_t n, char *err
         if (i > n)
             goto bad;
     }
+    if (in->direct && in->full && !in->cleared) {
+        for (int r = 0; r < vm->ram.n; r++)
+            ram_zero(vm, &vm->ram.r[r], 0, vm->ram.r[r].size);
+        in->cleared = true;
+    }
+    struct page_run w = { .n = 0 };
     for (size_t i = 0; i < n;) {
-        uint32_t rec, frame;
+        uint32_t rec;
         int region = 0;
         memcpy(&rec, p + i, 4);
-        frame = rec & ~SNAP_RAM_ZERO;
-        uint8_t *host = frame_host(vm, frame, &region);
+        uint8_t *host = frame_host(vm, rec & ~SNAP_RAM_ZERO, &region);
+        const struct ram_region *r = &vm->ram.r[region];
         const uint8_t *data = rec & SNAP_RAM_ZERO ? NULL : p + i + 4;
+        size_t off = (size_t)(host - r->host);
         i += 4 + (data ? SNAP_PAGE : 0);
-        if (in->direct && in->full && !in->cleared) {
-            for (int r = 0; r < vm->ram.n; r++)
-                ram_zero(vm, &vm->ram.r[r], 0, vm->ram.r[r].size);
-            in->cleared = true;
-        }
         if (in->direct) {
-            if (data)
-                memcpy(host, data, SNAP_PAGE);
-            else
-                memset(host, 0, SNAP_PAGE);
+            if (data ? run_add(&w, vm->ram.fd, (off_t)(r->fd_off + off), data) < 0 : 0)
+                goto nomem;
+            if (!data)
+                ram_zero(vm, r, off, SNAP_PAGE);
             continue;
         }
         struct staged_ram *s = ram_stage(in, region);
-        if (!s) {
-            snprintf(err, errlen, "out of memory staging the snapshot's RAM");
-            return -1;
-        }
-        size_t off = (size_t)(host - vm->ram.r[region].host);
-        if (data)
-            memcpy(s->mem + off, data, SNAP_PAGE);
-        else if (s->state[off / SNAP_PAGE] == 1)
-            memset(s->mem + off, 0, SNAP_PAGE);
+        if (!s || (data && run_add(&w, s->fd, (off_t)off, data) < 0))
+            goto nomem;
         s->state[off / SNAP_PAGE] = data ? 1 : 2;
     }
+    if (w.n && run_flush(&w) < 0)
+        goto nomem;
     return 0;
+nomem:
+    snprintf(err, errlen, "out of memory for the snapshot's RAM: %s", strerror(errno));
+    return -1;
 bad:
     snprintf(err, errlen, "corrupt RAM section in the snapshot");
     return -1;
@@ -553,6 +603,21 @@ too_long:
     return -1;
 }
 
+/* Staged frames [f, f+n) into RAM. Only a host failure could stop it,
+ * and a memfd read has none. */
+static void copy_staged(const struct staged_ram *s, const struct ram_region *r, size_t f, size_t n)
+{
+    size_t done = 0, len = n * SNAP_PAGE;
+    while (done < len) {
+        ssize_t got = pread(s->fd, r->host + f * SNAP_PAGE + done, len - done,
+                            (off_t)(f * SNAP_PAGE + done));
+        if (got <= 0 && errno != EINTR)
+            break;
+        if (got > 0)
+            done += (size_t)got;
+    }
+}
+
 /* Staged pages into RAM. A full snapshot zeroes what it does not hold
  * (runs of frames punched out of the memfd, so they cost no memory); a
  * page it holds is copied over the old one, which in a running VM is
@@ -564,24 +629,25 @@ static void ram_apply(struct snap_in *in)
         const struct ram_region *r = &vm->ram.r[i];
         const struct staged_ram *s = &in->ram[i];
         size_t frames = r->size / SNAP_PAGE, run = 0;
+        int kind = 0;           /* of the run: 1 staged data, 2 zero */
 
-        if (!s->mem) {
+        if (s->fd < 0) {
             if (in->full && !in->direct)
                 ram_zero(vm, r, 0, r->size);
             continue;
         }
         for (size_t f = 0; f <= frames; f++) {
-            bool data = f < frames && s->state[f] == 1;
-            bool zero = f < frames && !data && (in->full || s->state[f] == 2);
-            if (zero) {
+            int k = f == frames ? 0 : s->state[f] == 1 ? 1 : in->full || s->state[f] == 2 ? 2 : 0;
+            if (k == kind && k) {
                 run++;
                 continue;
             }
-            if (run)
+            if (kind == 1)
+                copy_staged(s, r, f - run, run);
+            else if (kind == 2)
                 ram_zero(vm, r, (f - run) * SNAP_PAGE, run * SNAP_PAGE);
-            run = 0;
-            if (data)
-                memcpy(r->host + f * SNAP_PAGE, s->mem + f * SNAP_PAGE, SNAP_PAGE);
+            kind = k;
+            run = 1;
         }
     }
 }
