@@ -5,7 +5,9 @@ counts gdb_spins until released; "sleep": HLT for ever).
 
 Every wait is for an answer or guest output; the timeouts are a safety net.
 Addresses come from the kernel's symbols (nm)."""
-import json, os, socket, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile, time
+
+from hmp_client import Hmp, connect
 
 bt86, kernel = sys.argv[1], sys.argv[2]
 TIMEOUT = 60
@@ -31,40 +33,6 @@ def start(args, stdin=subprocess.DEVNULL):
     return subprocess.Popen([bt86, "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
                             + args + [kernel], stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-
-
-def connect(path):
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-            s.settimeout(TIMEOUT)
-            return s
-        except OSError:
-            s.close()
-            time.sleep(0.05)
-    raise SystemExit("monitor-test: no socket " + path)
-
-
-class Hmp:
-    def __init__(self, path):
-        self.s = connect(path)
-        self.buf = b""
-        self.banner = self.until_prompt()
-
-    def until_prompt(self):
-        while b"(qemu) " not in self.buf:
-            d = self.s.recv(4096)
-            if not d:
-                break
-            self.buf += d
-        text, _, self.buf = self.buf.partition(b"(qemu) ")
-        return text.decode()
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b"\n")
-        return self.until_prompt()
 
 
 class Qmp:
