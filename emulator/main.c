@@ -145,7 +145,7 @@ int main(int argc, char **argv)
         return 5;
     }
     if ((o.kernel && vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) ||
-        (o.loadvm && vm_snapshot_load(vm, o.loadvm, err, sizeof err) < 0)) {
+        (o.loadvm && vm_snapshot_load_new(vm, o.loadvm, err, sizeof err) < 0)) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         close_disks(disks);

@@ -65,6 +65,7 @@ struct migration {
     uint64_t remaining, pages;
     unsigned rounds, syncs;
     unsigned downtime_ms;           /* the target */
+    unsigned min_rounds;            /* testing: rounds before the stop at least */
     char error[256];
 };
 
@@ -234,8 +235,8 @@ static uint32_t ram_data_frames(struct vm *vm, uint32_t *frames)
     return n;
 }
 
-struct migration *migration_start(struct vm *vm, const char *uri, unsigned downtime_ms, char *err,
-                                  size_t errlen)
+struct migration *migration_start(struct vm *vm, const char *uri, const struct mig_params *p,
+                                  char *err, size_t errlen)
 {
     struct migration *mg = calloc(1, sizeof *mg);
     uint32_t n = 0;
@@ -245,7 +246,8 @@ struct migration *migration_start(struct vm *vm, const char *uri, unsigned downt
         return NULL;
     }
     mg->vm = vm;
-    mg->downtime_ms = downtime_ms ? downtime_ms : MIG_DOWNTIME_MS;
+    mg->downtime_ms = p->downtime_ms ? p->downtime_ms : MIG_DOWNTIME_MS;
+    mg->min_rounds = p->min_rounds > MIG_MAX_ROUNDS ? MIG_MAX_ROUNDS : p->min_rounds;
     mg->t_start = now_ns();
     mg->wake[0] = mg->wake[1] = -1;
     /* A dropped connection is an error from write, not a SIGPIPE. */
@@ -353,7 +355,8 @@ enum mig_status migration_step(struct migration *mg)
     /* Bytes per second over all rounds so far; what fits the downtime. */
     bw = mg->sent_rounds_ns ? mg->sent_rounds_bytes * 1000000000u / mg->sent_rounds_ns : 0;
     budget = bw * mg->downtime_ms / 1000;
-    if (dirty == 0 || mg->remaining <= budget || mg->rounds >= MIG_MAX_ROUNDS)
+    if (((dirty == 0 || mg->remaining <= budget) && mg->rounds >= mg->min_rounds) ||
+        mg->rounds >= MIG_MAX_ROUNDS)
         return complete(mg);
     if (start_round(mg) < 0)
         return fail(mg, NULL);

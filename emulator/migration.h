@@ -54,11 +54,15 @@ struct mig_info {
 struct migration;
 
 /* Connect to uri and start round 0 (all of RAM) in the sender thread;
- * downtime_ms is the target the last copy must fit (0: MIG_DOWNTIME_MS).
  * NULL and one line in err if the URI is bad or the connection fails;
  * the VM is untouched then. */
-struct migration *migration_start(struct vm *vm, const char *uri, unsigned downtime_ms, char *err,
-                                  size_t errlen);
+struct mig_params {
+    unsigned downtime_ms;            /* the last copy's target (0: MIG_DOWNTIME_MS) */
+    unsigned min_rounds;             /* testing: pre-copy rounds before the stop, even
+                                        when the dirty set is small (0: 1) */
+};
+struct migration *migration_start(struct vm *vm, const char *uri, const struct mig_params *p,
+                                  char *err, size_t errlen);
 /* Readable when the sender thread needs the vCPU thread (a round done). */
 int migration_wake_fd(const struct migration *mg);
 /* On the vCPU thread, the guest between runs, when the wake fd is

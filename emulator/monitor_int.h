@@ -29,6 +29,7 @@ struct monitor {
     bool mig_active;            /* ...and it is in progress */
     bool postmigrate;           /* stopped because a migration completed */
     unsigned mig_downtime_ms;   /* migrate_set_parameter downtime-limit (0: the default) */
+    unsigned mig_min_rounds;    /* migrate_set_parameter x-min-rounds (testing) */
 };
 
 /* Send bytes to a client (dropped if it went away). */

@@ -12,13 +12,14 @@
 
 bool mon_migrate(struct monitor *m, const char *uri, char *err, size_t errlen)
 {
+    struct mig_params p = { .downtime_ms = m->mig_downtime_ms, .min_rounds = m->mig_min_rounds };
     struct migration *mg;
 
     if (m->mig_active) {
         snprintf(err, errlen, "There's a migration process in progress");
         return false;
     }
-    if (!(mg = migration_start(m->vm, uri, m->mig_downtime_ms, err, errlen)))
+    if (!(mg = migration_start(m->vm, uri, &p, err, errlen)))
         return false;
     migration_free(m->mig);
     m->mig = mg;
@@ -57,9 +58,11 @@ void hmp_migrate_cancel(struct monitor *m, const char *args, FILE *out)
     qmp_event(m, "MIGRATION", "{\"status\": \"cancelled\"}");
 }
 
-/* migrate_set_parameter downtime-limit MS (QEMU's name and unit); the
- * other parameters QEMU has (max-bandwidth, ...) are accepted and have no
- * effect here: bt86 never caps the bandwidth. */
+/* migrate_set_parameter downtime-limit MS (QEMU's name and unit), and
+ * bt86's x-min-rounds N (tests: that many pre-copy rounds at least, so
+ * re-protection under a running guest is exercised whatever the timing);
+ * the other parameters QEMU has (max-bandwidth, ...) are accepted and have
+ * no effect here: bt86 never caps the bandwidth. */
 void hmp_migrate_set_parameter(struct monitor *m, const char *args, FILE *out)
 {
     char name[64];
@@ -70,9 +73,13 @@ void hmp_migrate_set_parameter(struct monitor *m, const char *args, FILE *out)
         fprintf(out, "migrate_set_parameter: needs a parameter and a value\n");
         return;
     }
+    v = strtoul(args + used, NULL, 10);
+    if (strcmp(name, "x-min-rounds") == 0) {
+        m->mig_min_rounds = v > MIG_MAX_ROUNDS ? MIG_MAX_ROUNDS : (unsigned)v;
+        return;
+    }
     if (strcmp(name, "downtime-limit") != 0)
         return;
-    v = strtoul(args + used, NULL, 10);
     if (v < 1 || v > 2000000) {
         fprintf(out, "Error: Parameter 'downtime_limit' expects an integer in the range of 1 to 2000000 milliseconds\n");
         return;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -183,6 +184,15 @@ int snap_put_buf(struct snap_out *o, uint32_t id, uint32_t version, struct snap_
     return rc;
 }
 
+/* A RAM section is built in b, whose memory is kept for the next one. */
+static int put_ram_section(struct snap_out *o, struct snap_buf *b)
+{
+    int rc = b->oom ? out_fail(o, ENOMEM, "RAM") :
+                      snap_put_section(o, SNAP_ID_RAM, SNAP_RAM_VERSION, b->p, b->len);
+    b->len = 0;
+    return rc;
+}
+
 static int put_page(struct snap_out *o, struct snap_buf *b, unsigned *npages, uint32_t frame,
                     const uint8_t *host)
 {
@@ -194,7 +204,7 @@ static int put_page(struct snap_out *o, struct snap_buf *b, unsigned *npages, ui
     }
     if (++*npages == RAM_BATCH) {
         *npages = 0;
-        return snap_put_buf(o, SNAP_ID_RAM, SNAP_RAM_VERSION, b);
+        return put_ram_section(o, b);
     }
     return 0;
 }
@@ -205,6 +215,9 @@ int snap_put_ram(struct snap_out *o, struct vm *vm, const uint32_t *frames, size
     unsigned npages = 0;
     int rc = 0;
 
+    b.p = malloc(b.cap = RAM_BATCH * (4 + SNAP_PAGE));
+    if (!b.p)
+        return out_fail(o, ENOMEM, "RAM");
     if (frames) {
         for (size_t i = 0; i < n && rc == 0; i++) {
             const uint8_t *host = frame_host(vm, frames[i], NULL);
@@ -226,7 +239,7 @@ int snap_put_ram(struct snap_out *o, struct vm *vm, const uint32_t *frames, size
         }
     }
     if (rc == 0 && npages)
-        rc = snap_put_buf(o, SNAP_ID_RAM, SNAP_RAM_VERSION, &b);
+        rc = put_ram_section(o, &b);
     free(b.p);
     return rc;
 }
@@ -250,25 +263,79 @@ int snap_out_finish(struct snap_out *o, char *err, size_t errlen)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* A region's pages as staged: in a memfd of their own, written with
+ * pwritev (a shmem page written whole is never cleared first, and fresh
+ * memory's first touch is what costs most), read into RAM with pread. */
 struct staged_ram {
-    uint8_t *mem;               /* the region's pages as staged */
+    int fd;                     /* -1: nothing staged */
     uint8_t *state;             /* per frame: 0 not in the stream, 1 data, 2 zero */
     size_t size;
 };
 
+/* Consecutive pages for one fd, written with one pwritev. */
+struct page_run {
+    int fd, n;
+    off_t start;
+    struct iovec iov[RAM_BATCH];
+};
+
+static int run_flush(struct page_run *w)
+{
+    struct iovec *iov = w->iov;
+    int n = w->n;
+    off_t at = w->start;
+
+    w->n = 0;
+    while (n > 0) {
+        ssize_t done = pwritev(w->fd, iov, n, at);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done <= 0)
+            return -1;
+        at += done;
+        while (n > 0 && (size_t)done >= iov->iov_len) {
+            done -= (ssize_t)iov->iov_len;
+            iov++, n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + done;
+            iov->iov_len -= (size_t)done;
+        }
+    }
+    return 0;
+}
+
+static int run_add(struct page_run *w, int fd, off_t off, const void *page)
+{
+    if (w->n && (w->fd != fd || w->start + (off_t)w->n * SNAP_PAGE != off || w->n == RAM_BATCH) &&
+        run_flush(w) < 0)
+        return -1;
+    if (!w->n) {
+        w->fd = fd;
+        w->start = off;
+    }
+    w->iov[w->n++] = (struct iovec){ (void *)page, SNAP_PAGE };
+    return 0;
+}
+
 struct snap_in {
     struct vm *vm;
     bool header, direct, full, ended;
+    bool cleared;               /* direct: RAM zeroed before the first page of a full stream */
     struct { const struct snap_section *s; uint8_t *p; size_t n; } st[STAGED_MAX];
     int nst;
     struct staged_ram ram[RAM_MAX_REGIONS];
+    uint8_t *rbuf;              /* RAM sections' payloads, one after the other */
 };
 
 struct snap_in *snap_in_new(struct vm *vm)
 {
     struct snap_in *in = calloc(1, sizeof *in);
-    if (in)
-        in->vm = vm;
+    if (!in)
+        return NULL;
+    in->vm = vm;
+    for (int i = 0; i < RAM_MAX_REGIONS; i++)
+        in->ram[i].fd = -1;
     return in;
 }
 
@@ -281,10 +348,11 @@ void snap_in_free(struct snap_in *in)
     for (int i = 0; i < in->nst; i++)
         free(in->st[i].p);
     for (int i = 0; i < RAM_MAX_REGIONS; i++) {
-        if (in->ram[i].mem)
-            munmap(in->ram[i].mem, in->ram[i].size);
+        if (in->ram[i].fd >= 0)
+            close(in->ram[i].fd);
         free(in->ram[i].state);
     }
+    free(in->rbuf);
     free(in);
 }
 
@@ -338,21 +406,28 @@ static struct staged_ram *ram_stage(struct snap_in *in, int region)
 {
     struct staged_ram *s = &in->ram[region];
     const struct ram_region *r = &in->vm->ram.r[region];
-    if (s->mem)
+    if (s->fd >= 0)
         return s;
     s->size = r->size;
-    s->mem = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                  -1, 0);
+    s->fd = memfd_create("bt86-snapshot-staging", MFD_CLOEXEC);
     s->state = calloc(s->size / SNAP_PAGE, 1);
-    if (s->mem == MAP_FAILED || !s->state) {
-        if (s->mem != MAP_FAILED)
-            munmap(s->mem, s->size);
-        s->mem = NULL;
+    if (s->fd < 0 || !s->state || ftruncate(s->fd, (off_t)s->size) < 0) {
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
         free(s->state);
         s->state = NULL;
         return NULL;
     }
     return s;
+}
+
+/* Guest RAM [off, off+len) of region r becomes zero, its memory freed. */
+static void ram_zero(struct vm *vm, const struct ram_region *r, size_t off, size_t len)
+{
+    if (fallocate(vm->ram.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)(r->fd_off + off), (off_t)len) < 0)
+        memset(r->host + off, 0, len);
 }
 
 /* Check a RAM section's records, then stage them (or write them, direct). */
@@ -374,34 +449,39 @@ static int ram_section(struct snap_in *in, const uint8_t *p, size_t n, char *err
         if (i > n)
             goto bad;
     }
+    if (in->direct && in->full && !in->cleared) {
+        for (int r = 0; r < vm->ram.n; r++)
+            ram_zero(vm, &vm->ram.r[r], 0, vm->ram.r[r].size);
+        in->cleared = true;
+    }
+    struct page_run w = { .n = 0 };
     for (size_t i = 0; i < n;) {
-        uint32_t rec, frame;
+        uint32_t rec;
         int region = 0;
         memcpy(&rec, p + i, 4);
-        frame = rec & ~SNAP_RAM_ZERO;
-        uint8_t *host = frame_host(vm, frame, &region);
+        uint8_t *host = frame_host(vm, rec & ~SNAP_RAM_ZERO, &region);
+        const struct ram_region *r = &vm->ram.r[region];
         const uint8_t *data = rec & SNAP_RAM_ZERO ? NULL : p + i + 4;
+        size_t off = (size_t)(host - r->host);
         i += 4 + (data ? SNAP_PAGE : 0);
         if (in->direct) {
-            if (data)
-                memcpy(host, data, SNAP_PAGE);
-            else
-                memset(host, 0, SNAP_PAGE);
+            if (data ? run_add(&w, vm->ram.fd, (off_t)(r->fd_off + off), data) < 0 : 0)
+                goto nomem;
+            if (!data)
+                ram_zero(vm, r, off, SNAP_PAGE);
             continue;
         }
         struct staged_ram *s = ram_stage(in, region);
-        if (!s) {
-            snprintf(err, errlen, "out of memory staging the snapshot's RAM");
-            return -1;
-        }
-        size_t off = (size_t)(host - vm->ram.r[region].host);
-        if (data)
-            memcpy(s->mem + off, data, SNAP_PAGE);
-        else if (s->state[off / SNAP_PAGE] == 1)
-            memset(s->mem + off, 0, SNAP_PAGE);
+        if (!s || (data && run_add(&w, s->fd, (off_t)off, data) < 0))
+            goto nomem;
         s->state[off / SNAP_PAGE] = data ? 1 : 2;
     }
+    if (w.n && run_flush(&w) < 0)
+        goto nomem;
     return 0;
+nomem:
+    snprintf(err, errlen, "out of memory for the snapshot's RAM: %s", strerror(errno));
+    return -1;
 bad:
     snprintf(err, errlen, "corrupt RAM section in the snapshot");
     return -1;
@@ -462,27 +542,31 @@ int snap_in_next(struct snap_in *in, const struct snap_io *io, char *err, size_t
                      "bt86)", name);
             return -1;
         }
-        if (version != s->version) {
+        if (version != snap_section_version(s)) {
             snprintf(err, errlen, "snapshot section %s has version %u, this bt86 reads %u", name,
-                     version, s->version);
+                     version, snap_section_version(s));
             return -1;
         }
         if (len > SECTION_MAX)
             goto too_long;
     }
-    payload = malloc(len ? len : 1);
+    if (id == SNAP_ID_RAM && !in->rbuf)
+        in->rbuf = malloc(RAM_BATCH * (4 + SNAP_PAGE));
+    payload = id == SNAP_ID_RAM ? in->rbuf : malloc(len ? len : 1);
     if (!payload) {
         snprintf(err, errlen, "out of memory reading the snapshot");
         return -1;
     }
     if (read_full(io, payload, len, name, err, errlen) < 0 ||
         read_full(io, &sum, sizeof sum, name, err, errlen) < 0) {
-        free(payload);
+        if (payload != in->rbuf)
+            free(payload);
         return -1;
     }
     st = XXH3_createState();
     if (!st) {
-        free(payload);
+        if (payload != in->rbuf)
+            free(payload);
         snprintf(err, errlen, "out of memory reading the snapshot");
         return -1;
     }
@@ -491,7 +575,8 @@ int snap_in_next(struct snap_in *in, const struct snap_io *io, char *err, size_t
     XXH3_64bits_update(st, payload, len);
     if (XXH3_64bits_digest(st) != sum) {
         XXH3_freeState(st);
-        free(payload);
+        if (payload != in->rbuf)
+            free(payload);
         snprintf(err, errlen, "checksum mismatch in snapshot section %s (the file is corrupt)", name);
         return -1;
     }
@@ -501,11 +586,8 @@ int snap_in_next(struct snap_in *in, const struct snap_io *io, char *err, size_t
         in->ended = true;
         return (int)id;
     }
-    if (id == SNAP_ID_RAM) {
-        int rc = ram_section(in, payload, len, err, errlen);
-        free(payload);
-        return rc < 0 ? -1 : (int)id;
-    }
+    if (id == SNAP_ID_RAM)
+        return ram_section(in, payload, len, err, errlen) < 0 ? -1 : (int)id;
     if (s->check(s, in->vm, payload, len, err, errlen) < 0 || stage(in, s, payload, len) < 0) {
         if (!*err)
             snprintf(err, errlen, "too many sections in the snapshot");
@@ -521,31 +603,51 @@ too_long:
     return -1;
 }
 
-/* Guest RAM [off, off+len) of region r becomes zero, its memory freed. */
-static void ram_zero(struct vm *vm, const struct ram_region *r, size_t off, size_t len)
+/* Staged frames [f, f+n) into RAM. Only a host failure could stop it,
+ * and a memfd read has none. */
+static void copy_staged(const struct staged_ram *s, const struct ram_region *r, size_t f, size_t n)
 {
-    if (fallocate(vm->ram.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)(r->fd_off + off), (off_t)len) < 0)
-        memset(r->host + off, 0, len);
+    size_t done = 0, len = n * SNAP_PAGE;
+    while (done < len) {
+        ssize_t got = pread(s->fd, r->host + f * SNAP_PAGE + done, len - done,
+                            (off_t)(f * SNAP_PAGE + done));
+        if (got <= 0 && errno != EINTR)
+            break;
+        if (got > 0)
+            done += (size_t)got;
+    }
 }
 
+/* Staged pages into RAM. A full snapshot zeroes what it does not hold
+ * (runs of frames punched out of the memfd, so they cost no memory); a
+ * page it holds is copied over the old one, which in a running VM is
+ * already there (no fault). */
 static void ram_apply(struct snap_in *in)
 {
     struct vm *vm = in->vm;
     for (int i = 0; i < vm->ram.n; i++) {
         const struct ram_region *r = &vm->ram.r[i];
         const struct staged_ram *s = &in->ram[i];
-        size_t frames = r->size / SNAP_PAGE;
+        size_t frames = r->size / SNAP_PAGE, run = 0;
+        int kind = 0;           /* of the run: 1 staged data, 2 zero */
 
-        if (in->full && !in->direct)
-            ram_zero(vm, r, 0, r->size);
-        if (!s->mem)
+        if (s->fd < 0) {
+            if (in->full && !in->direct)
+                ram_zero(vm, r, 0, r->size);
             continue;
-        for (size_t f = 0; f < frames; f++) {
-            if (s->state[f] == 1)
-                memcpy(r->host + f * SNAP_PAGE, s->mem + f * SNAP_PAGE, SNAP_PAGE);
-            else if (s->state[f] == 2 && !in->full)
-                memset(r->host + f * SNAP_PAGE, 0, SNAP_PAGE);
+        }
+        for (size_t f = 0; f <= frames; f++) {
+            int k = f == frames ? 0 : s->state[f] == 1 ? 1 : in->full || s->state[f] == 2 ? 2 : 0;
+            if (k == kind && k) {
+                run++;
+                continue;
+            }
+            if (kind == 1)
+                copy_staged(s, r, f - run, run);
+            else if (kind == 2)
+                ram_zero(vm, r, (f - run) * SNAP_PAGE, run * SNAP_PAGE);
+            kind = k;
+            run = 1;
         }
     }
 }
@@ -622,7 +724,7 @@ int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen)
     return rc;
 }
 
-int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
+static int load(struct vm *vm, const char *path, bool direct, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC), r;
     struct snap_io io = snap_io_fd(&fd);
@@ -639,6 +741,7 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    snap_in_direct_ram(in, direct);
     while ((r = snap_in_next(in, &io, msg, sizeof msg)) > 0 && r != (int)SNAP_ID_END)
         ;
     if (r == (int)SNAP_ID_END && !in->full) {
@@ -658,4 +761,14 @@ int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    return load(vm, path, false, err, errlen);
+}
+
+int vm_snapshot_load_new(struct vm *vm, const char *path, char *err, size_t errlen)
+{
+    return load(vm, path, true, err, errlen);
 }

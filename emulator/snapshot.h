@@ -106,3 +106,6 @@ void snap_in_free(struct snap_in *in);
 /* ---- files (savevm FILE, loadvm FILE, -loadvm FILE) ------------------- */
 int vm_snapshot_save(struct vm *vm, const char *path, char *err, size_t errlen);
 int vm_snapshot_load(struct vm *vm, const char *path, char *err, size_t errlen);
+/* -loadvm: a VM that has not run and is given up on a failure (bt86 exits
+ * 3) takes RAM straight from the file, without staging a copy of it. */
+int vm_snapshot_load_new(struct vm *vm, const char *path, char *err, size_t errlen);

@@ -25,7 +25,7 @@ int snap_put_buf(struct snap_out *o, uint32_t id, uint32_t version, struct snap_
 
 /* The machine's state sections (not RAM, not END). */
 struct snap_section {
-    uint32_t id, version;
+    uint32_t id, version;           /* version: see snap_section_version */
     /* Is the payload right for this VM? 0, or -1 with one line in err.
      * Must check everything apply relies on. */
     int (*check)(const struct snap_section *s, struct vm *vm, const uint8_t *p, size_t n,
@@ -33,6 +33,8 @@ struct snap_section {
     void (*apply)(const struct snap_section *s, struct vm *vm, const uint8_t *p, size_t n);
     int dev;                        /* devices: the index in snapshot_state.c's table */
 };
+/* The version this bt86 writes and reads. */
+uint32_t snap_section_version(const struct snap_section *s);
 /* A full snapshot must have the section: this machine has the device. */
 bool snap_section_required(const struct snap_section *s, struct vm *vm);
 /* NULL-terminated by id 0, in the order they are applied. */

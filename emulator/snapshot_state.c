@@ -359,7 +359,9 @@ static void disk_apply(const struct snap_section *s, struct vm *vm, const uint8_
 
 /* ---- the table -------------------------------------------------------------- */
 
-#define DEV(a, b, c, d, i) { SNAP_ID(a, b, c, d), 1, dev_check, dev_apply, i }
+/* Devices: the id is the dev_desc's name (a mismatch fails every round
+ * trip), the version the dev_desc's (snap_section_version). */
+#define DEV(a, b, c, d, i) { SNAP_ID(a, b, c, d), 0, dev_check, dev_apply, i }
 const struct snap_section snap_sections[] = {
     { ID_CONF, 1, conf_check, conf_apply, -1 },     /* first: snapshot.c relies on it */
     DEV('U', 'A', 'R', 'T', 1), DEV('P', 'I', 'C', ' ', 2), DEV('P', 'I', 'T', ' ', 3),
@@ -379,6 +381,11 @@ const struct snap_section *snap_section_find(uint32_t id)
         if (s->id == id)
             return s;
     return NULL;
+}
+
+uint32_t snap_section_version(const struct snap_section *s)
+{
+    return s->dev < 0 ? s->version : devs[s->dev].d->version;
 }
 
 bool snap_section_required(const struct snap_section *s, struct vm *vm)

@@ -5,7 +5,7 @@ counts gdb_spins until released; "sleep": HLT for ever).
 
 Every wait is for an answer or guest output; the timeouts are a safety net.
 Addresses come from the kernel's symbols (nm)."""
-import json, os, socket, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile, time
 
 from hmp_client import Hmp, connect
 

@@ -16,7 +16,9 @@ and "final SUM" at the end, a sum that never depends on timing.
 
 Every wait is for guest output or a monitor prompt (guest events, never
 host time); the timeouts are a safety net."""
-import os, random, shutil, socket, subprocess, sys, tempfile, threading, time
+import os, random, shutil, subprocess, sys, tempfile
+
+from hmp_client import Hmp
 
 bt86, kernel = sys.argv[1], sys.argv[2]
 TIMEOUT = 120
@@ -57,37 +59,6 @@ def final_of(text):
     return None
 
 
-class Hmp:
-    def __init__(self, path):
-        deadline = time.time() + TIMEOUT
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise SystemExit("snapshot-test: no monitor socket")
-                time.sleep(0.02)
-        self.s.settimeout(TIMEOUT)
-        self.buf = b""
-        self.until_prompt()
-
-    def until_prompt(self):
-        while b"(qemu) " not in self.buf:
-            d = self.s.recv(4096)
-            if not d:
-                break
-            self.buf += d
-        text, _, self.buf = self.buf.partition(b"(qemu) ")
-        return text.decode()
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b"\n")
-        return self.until_prompt()
-
-
 # 1. the expected result
 r = subprocess.run(BASE + [kernel], capture_output=True, text=True, timeout=TIMEOUT)
 expect = final_of(r.stdout)
@@ -103,7 +74,7 @@ for trial in range(3):
     sock = os.path.join(tmp, "hmp%d" % trial)
     p = subprocess.Popen(BASE + ["-monitor", "unix:%s,server,nowait" % sock, kernel],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    h = Hmp(sock)
+    h = Hmp(sock, TIMEOUT)
     saved = loaded = False
     out = []
     for line in p.stdout:
@@ -152,7 +123,7 @@ check(r.returncode == 3 and "RAM" in r.stderr, "-loadvm with another -m: exit 3 
 sock = os.path.join(tmp, "hmpbad")
 p = subprocess.Popen(BASE + ["-monitor", "unix:%s,server,nowait" % sock, kernel],
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-h = Hmp(sock)
+h = Hmp(sock, TIMEOUT)
 out = []
 asked = False
 for line in p.stdout:

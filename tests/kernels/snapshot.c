@@ -12,7 +12,10 @@
  * isa-debug-exit. SUM never depends on timing, so an uninterrupted run
  * and one saved and restored anywhere must print the same final line.
  *
- * -append "rounds=N" changes the number of rounds (default 300). */
+ * -append "rounds=N" changes the number of rounds (default 300).
+ * -append "fill" (bench/snapshot): fill all RAM above 4 MiB with
+ * pseudo-random words, print "filled N MiB", then sleep in HLT with the
+ * PIT running, for ever: a guest that has touched most of its RAM. */
 #include <stdbool.h>
 
 #include "pg_lib.h"
@@ -130,6 +133,18 @@ static void wait_tick(void)
         __asm__ volatile("sti\n\thlt\n\tcli" ::: "memory");
 }
 
+static void fill(struct mb_info *mbi)
+{
+    uint32_t end = 0x100000u + mbi->mem_upper * 1024u, x = 2463534242u;
+    for (volatile uint32_t *p = (uint32_t *)0x400000u; (uint32_t)p < end; p++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *p = x;
+    }
+    kprintf("filled %u MiB\n", (end - 0x400000u) >> 20);
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     uint32_t rounds = 300, sum = 0x12345678u;
@@ -140,6 +155,8 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     if (arg)
         rounds = katou(arg + 7);
     sys_init();
+    if (strstr(cmd, "fill"))
+        fill(mbi);
     pd = pg_kernel_pd();
     for (uint32_t off = 0; off < BUF_SIZE; off += 4096)
         pg_map(pd, WINDOW + off, BUF_PHYS + off, PG_P | PG_RW);
@@ -161,6 +178,9 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     outb(0x40, (uint8_t)1193);
     outb(0x40, (uint8_t)(1193 >> 8));
 
+    if (strstr(cmd, "fill"))
+        for (;;)
+            wait_tick();
     for (uint32_t r = 0; r < rounds; r++) {
         sum = rotl(sum, 5) ^ mix_slice(r, sum);
         sum = rotl(sum, 5) ^ fpu_round(r);
