@@ -15,9 +15,11 @@
 #include "emulator/chardev.h"
 #include "emulator/hw/disk.h"
 #include "emulator/gdbstub.h"
+#include "emulator/migration.h"
 #include "emulator/monitor.h"
 #include "emulator/options.h"
 #include "emulator/profile.h"
+#include "emulator/snapshot.h"
 #include "emulator/vm.h"
 
 /* -serial: COM1's back-end (chardev.h); the VM polls it for input. */
@@ -144,7 +146,14 @@ int main(int argc, char **argv)
         close_disks(disks);
         return 5;
     }
-    if (vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) {
+    if ((o.kernel && vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) ||
+        (o.loadvm && vm_snapshot_load_new(vm, o.loadvm, err, sizeof err) < 0)) {
+        fprintf(stderr, "bt86: %s\n", err);
+        vm_destroy(vm);
+        close_disks(disks);
+        return 3;
+    }
+    if (o.incoming && migration_incoming(vm, o.incoming, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         close_disks(disks);

@@ -32,6 +32,7 @@
 
 #include "emulator/chardev.h"
 #include "emulator/debug.h"
+#include "emulator/migration.h"
 #include "emulator/monitor_int.h"
 
 #define CTRL_A 0x01
@@ -50,6 +51,7 @@ struct mon_state {
     bool stdin_open;
     bool mux, mux_monitor, mux_escape;
     int serial_w;               /* mon:stdio: the guest's input pipe, or -1 */
+    int mig_fd;                 /* a migration's wake fd in the wake set, or -1 */
 };
 
 /* ---- output ---------------------------------------------------------------- */
@@ -397,6 +399,30 @@ static void wake_on_input(struct mon_state *s, bool on)
     }
     if (s->stdin_open)
         dbg_wake_on_input(0, on);
+    if (s->mig_fd >= 0)
+        dbg_wake_on_input(s->mig_fd, on);
+}
+
+/* A migration's rounds end by making its wake fd readable: the step runs
+ * here, between runs, on the vCPU thread. */
+static void migration_service(struct mon_state *s)
+{
+    int fd = s->m.mig_active ? migration_wake_fd(s->m.mig) : -1;
+
+    if (fd != s->mig_fd) {
+        if (s->mig_fd >= 0)
+            watch(s, s->mig_fd, false);
+        if (fd >= 0)
+            watch(s, fd, true);
+        s->mig_fd = fd;
+    }
+    if (fd >= 0 && readable(fd)) {
+        mon_migration_step(&s->m);
+        if (!s->m.mig_active) {
+            watch(s, fd, false);
+            s->mig_fd = -1;
+        }
+    }
 }
 
 static int setup(struct mon_state *s, const struct monitor_config *mc, char *err, size_t errlen)
@@ -441,6 +467,7 @@ static void teardown(struct mon_state *s)
     tty_restore();
     if (s->epfd >= 0)
         close(s->epfd);
+    migration_free(s->m.mig);
 }
 
 int monitor_run(struct vm *vm, const struct monitor_config *mc, enum vm_exit *end, bool *quit,
@@ -455,7 +482,7 @@ int monitor_run(struct vm *vm, const struct monitor_config *mc, enum vm_exit *en
     }
     s->m.vm = vm;
     s->m.running = !mc->start_stopped;
-    s->hmp.fd = s->qmp.fd = s->serial_w = s->epfd = -1;
+    s->hmp.fd = s->qmp.fd = s->serial_w = s->epfd = s->mig_fd = -1;
     s->hmp.cd.in_fd = s->hmp.cd.out_fd = s->hmp.cd.listen_fd = s->hmp.cd.pty_slave = -1;
     s->qmp.cd.in_fd = s->qmp.cd.out_fd = s->qmp.cd.listen_fd = s->qmp.cd.pty_slave = -1;
     s->hmp.client.fd_in = s->hmp.client.fd_out = -1;
@@ -484,6 +511,7 @@ int monitor_run(struct vm *vm, const struct monitor_config *mc, enum vm_exit *en
             epoll_wait(s->epfd, &ev, 1, -1);
         }
         service(s);
+        migration_service(s);
         if (s->m.quit || s->m.reset) {
             *end = s->m.reset ? VM_EXIT_RESET : VM_EXIT_DEBUG;
             break;

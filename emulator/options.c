@@ -453,6 +453,13 @@ static int opt_qmp(struct parse *p, const char *v)
 {
     return monitor_spec(p, "qmp", v, false, &p->o->qmp, &p->o->qmp_chardev);
 }
+static int opt_incoming(struct parse *p, const char *v)
+{
+    if (strncmp(v, "tcp:", 4) && strncmp(v, "unix:", 5) && strncmp(v, "exec:", 5))
+        return fail(p, "-incoming '%s': supported are tcp:[HOST]:PORT, unix:PATH and exec:CMD", v);
+    p->o->incoming = v;
+    return 0;
+}
 static int opt_gdb_default(struct parse *p, const char *v) { p->o->gdb = "tcp::1234"; return 0; }
 static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true; return 0; }
 
@@ -661,6 +668,7 @@ static int opt_hdc(struct parse *p, const char *v) { return opt_hd(p, v, 2); }
 static int opt_hdd(struct parse *p, const char *v) { return opt_hd(p, v, 3); }
 static int opt_snapshot(struct parse *p, const char *v) { p->o->snapshot = true; return 0; }
 static int opt_screen(struct parse *p, const char *v) { p->o->screen = v; return 0; }
+static int opt_loadvm(struct parse *p, const char *v) { p->o->loadvm = v; return 0; }
 
 /* --poll-storm N: a testing aid (emulator/poll_storm.c). */
 static int opt_poll_storm(struct parse *p, const char *v)
@@ -734,6 +742,8 @@ static const struct opt opts[] = {
     { "-", "hdc", NULL, "FILE", opt_hdc, NULL },
     { "-", "hdd", NULL, "FILE", opt_hdd, NULL },
     { "-", "snapshot", NULL, NULL, opt_snapshot, "disk writes stay in memory; image files untouched" },
+    { "-", "loadvm", NULL, "FILE", opt_loadvm, "start from a snapshot file that the monitor's savevm"
+      HELP_NL "wrote (same -m, -M, -device and drives; KERNEL may" HELP_NL "be left out)" },
     { "--", "screen", NULL, "FILE", opt_screen,
       "on exit, write the 80x25 VGA text screen to FILE" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
@@ -767,6 +777,8 @@ static const struct opt opts[] = {
       "QEMU's human monitor (HMP) there (try 'help'): stdio," HELP_NL "tcp:[HOST]:PORT,server[,nowait],"
       HELP_NL "unix:PATH,server[,nowait], pty or chardev:ID" },
     { "-", "qmp", NULL, "DEV", opt_qmp, "QEMU's machine protocol (QMP, JSON) there: as" HELP_NL "-monitor, without stdio" },
+    { "-", "incoming", NULL, "tcp:[HOST]:PORT|unix:PATH|exec:CMD", opt_incoming,
+      "wait for a live migration there, then run it" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
     { "--", "profile", NULL, "FILE", opt_profile, "sample the host: where the time goes (phases,"
       HELP_NL "callouts, signals, hottest guest functions and blocks)"
@@ -832,7 +844,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         if (p.done)
             return 1;
     }
-    if (!o->kernel)
+    if (!o->kernel && !o->loadvm && !o->incoming)
         return fail(&p, "no kernel given (bt86 [options] KERNEL; try --help)");
     if ((o->serial_chardev && resolve_chardev(&p, "serial", o->serial_chardev, &o->serial) < 0) ||
         (o->monitor_chardev && resolve_chardev(&p, "monitor", o->monitor_chardev, &o->monitor) < 0) ||
@@ -874,7 +886,8 @@ void options_usage(FILE *f)
             "            or powered off (ACPI S5), or the debugger killed it\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
-            "  3         bad kernel file\n"
+            "  3         bad kernel file, or a -loadvm snapshot or -incoming migration\n"
+            "            stream that cannot be loaded\n"
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"

@@ -60,6 +60,8 @@ struct options {
     const char *qmp;          /* -qmp: a chardev.h socket/pty spec, NULL: none */
     const char *monitor_chardev, *qmp_chardev;  /* chardev:ID, resolved after parsing */
     const char *profile;      /* --profile FILE: where the host time goes, NULL: off */
+    const char *loadvm;       /* -loadvm FILE: start from this snapshot (emulator/snapshot.h) */
+    const char *incoming;     /* -incoming tcp:[HOST]:PORT|unix:PATH|exec:CMD, NULL: none */
 };
 
 /* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */

@@ -199,7 +199,11 @@ struct vm {
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
     struct vm_debug dbg;        /* breakpoints, single steps (debug.c) */
+    uint64_t clock_shift;       /* guest clock = host CLOCK_MONOTONIC + this (vm_clock_ns) */
 };
+
+/* The clock the devices and their host timer run on (vm.c). */
+uint64_t vm_clock_ns(const struct vm *vm);
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }
 static inline uint8_t *vcpu_poll_page(struct vcpu *v) { return (uint8_t *)v - 4096; }

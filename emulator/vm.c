@@ -37,7 +37,10 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
+/* The devices' clock: the host's, shifted so that a restored snapshot's
+ * guest time continues where it was saved (snapshot_state.c). */
+uint64_t vm_clock_ns(const struct vm *vm) { return clock_ns(CLOCK_MONOTONIC) + vm->clock_shift; }
+static uint64_t monotonic_ns(void *opaque) { return vm_clock_ns(opaque); }
 static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
 
 /* fw_cfg's DMA: guest RAM only, through the same path as the monitor's
