@@ -46,6 +46,9 @@ struct xl {
  * host PC is recovered with the recipe in force there. */
 void xl_pc_state(struct xl *xl, uint16_t flags);
 
+/* Decode one instruction as the block's code size says (CODE16). */
+int xl_decode(struct xl *xl, const uint8_t *code, size_t avail, uint32_t eip, struct insn *in);
+
 /* Block exits (xlate_block.c). */
 /* After a Jcc's taken exit: may the translation go on with its fall-through
  * (a superblock) instead of ending with a second exit? */
