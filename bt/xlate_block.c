@@ -488,8 +488,14 @@ bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
     if (bt->cfg.no_chain || !ex->patch_off || ex->to || (ex->from->mode & BT_MODE_STEP) ||
         !bt_enterable(to))
         return false;
-    if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
-        return false;
+    if (ex->from->mode & BT_MODE_PG) {
+        /* The same linear page: EIPs are offsets from the CS base. */
+        uint32_t base[6] = { 0 };
+        if (BT_MODE_SEGSET(ex->from->mode) && bt->cfg.seg_bases)
+            bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(ex->from->mode), base);
+        if (((eip + base[SEG_CS]) >> 12) != ((ex->from->eip + base[SEG_CS]) >> 12))
+            return false;
+    }
     if (ex->ic_off) {
         int32_t neg = -(int32_t)eip;
         uint8_t *rw = cache_rw(bt->cache, ex->from->host + ex->ic_off);

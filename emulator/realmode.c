@@ -202,3 +202,18 @@ struct fault deliver_real(struct vcpu *v, int vector, uint32_t eip, bool *stoppe
     cpu->eip = cpu->next_eip = ent & 0xffff;
     return NO_FAULT;
 }
+
+void vm_set_real_mode(struct vm *vm, const uint16_t sel[6])
+{
+    struct vcpu *v = vm->vcpu;
+    uint32_t old = v->cr0;
+
+    v->cr0 &= ~(CR0_PE | CR0_PG);
+    v->vm86 = false;
+    for (int s = 0; s < 6; s++) {
+        v->seg[s] = (struct segreg){ .sel = sel[s], .base = (uint32_t)sel[s] << 4, .limit = 0xffff,
+                                     .ar = s == SEG_CS ? 0x9b00u : 0x9300u };
+    }
+    paging_cr_written(v, 0, old);
+    cr0_pe_changed(v);
+}
