@@ -212,6 +212,8 @@ static void translate_one(struct xl *xl, const struct insn *in)
                                                        : bt->h.invalid, in, 0);
         return;
     }
+    if ((xl->mode & BT_MODE_STACK16) && xl_stack16(xl, in))
+        return;
     if (!segments_supported(xl, in) || monitor16(xl, in)) {
         xl_unsupported(xl, in);
         return;

@@ -21,7 +21,7 @@
         .globl rm_start, rm_end, saved_esp
         .globl res_pm16, res_fib, res_int, res_int_flags, res_de, ticks, res_copy_cx
         .globl res_lods, res_far_cs, res_32, res_32b, res_ind, res_enter, res_pusha, res_popf
-        .globl res_sp, rm_dst, res_real_cr0, res_ss_sp
+        .globl res_sp, rm_dst, res_real_cr0, res_ss_sp, bench_n, bench_ticks
 
         .code16
 rm_start:
@@ -73,6 +73,20 @@ real:
         mov $10, %ax                    /* stack and near calls: fib(10) */
         call fib
         mov %ax, O(res_fib)
+
+        mov O(bench_n), %cx             /* -append bench: fib(20) bench_n times, timed */
+        jcxz 3f
+        rdtsc
+        mov %eax, O(bench_t0)
+4:      push %cx
+        mov $20, %ax
+        call fib
+        pop %cx
+        loop 4b
+        rdtsc
+        sub O(bench_t0), %eax
+        mov %eax, O(bench_ticks)
+3:
 
         mov $7, %ax                     /* INT n through the IVT */
         sti
@@ -249,6 +263,9 @@ res_sp: .word 0
 res_ss_sp: .word 0xffff
         .balign 4
 res_32: .long 0
+bench_t0: .long 0
+bench_ticks: .long 0
+bench_n: .word 0
 res_32b: .long 0
 res_real_cr0: .long 0xffffffff
 rm_src: .ascii "real mode!"

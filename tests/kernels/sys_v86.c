@@ -30,6 +30,8 @@ void v86_gp_entry(void);
 static volatile unsigned cli_traps, sti_traps, int_traps, iret_traps, io_traps, vif = 1;
 static volatile uint32_t gp_ds_at_entry = 0xffff, gp_err, exit_es, exit_ds, exit_fs, exit_gs;
 static volatile uint32_t irq_in_v86, irq_frame_es, irq_frame_gs;
+static int paging;
+static uint32_t pd[1024] __attribute__((aligned(4096)));
 
 /* The v86 IVT at linear 0 (hidden from the compiler, which would call a
  * null-pointer access undefined). */
@@ -54,6 +56,8 @@ int v86_gp(struct v86_gp_frame *f)
     }
     gp_ds_at_entry = f->ds;
     gp_err = f->error;
+    if (paging)     /* the v86 code's page: its translations must survive or be redone */
+        __asm__ volatile("invlpg (%0)" : : "r"(V86_BASE) : "memory");
     switch (ip[0]) {
     case 0xfa: cli_traps++; vif = 0; f->eip += 1; return 0;
     case 0xfb: sti_traps++; vif = 1; f->eip += 1; return 0;
@@ -157,6 +161,15 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     outb(0x21, 0xfe); outb(0xa1, 0xff);
     outb(0x43, 0x34); outb(0x40, 0xa9); outb(0x40, 0x04);
     sys_irq_hook = irq_hook;
+    /* -append paging: the same under paging, a 4 MiB user page at 0. */
+    const char *cmd = (mbi->flags & (1u << 2)) ? (const char *)mbi->cmdline : "";
+    if (strstr(cmd, "paging")) {
+        paging = 1;
+        pd[0] = 0x87;                                    /* P RW US PS */
+        __asm__ volatile("mov %%cr4, %%eax\n\tor $0x10, %%eax\n\tmov %%eax, %%cr4\n\t"
+                         "mov %0, %%cr3\n\tmov %%cr0, %%eax\n\tor $0x80000000, %%eax\n\tmov %%eax, %%cr0"
+                         : : "r"(pd) : "eax", "memory");
+    }
 
     /* EIP CS EFLAGS(VM IF, IOPL 0) ESP SS ES DS FS GS */
     const uint32_t frame[9] = { 0, V86_SEG, FL_VM | 0x202, 0x1000, 0x0900, V86_SEG, V86_SEG, 0x0a00, 0x0b00 };
