@@ -156,6 +156,26 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
     plan_fix(u, b, size, g);
 }
 
+/* How a run that did not reach the stop address ended: an exception
+ * (the INTR hook, or an invalid opcode), unmapped memory, another error.
+ * false: it did not end that way. */
+static bool stopped_by(struct uctx *u, uc_err e, uint32_t eip, struct dt_result *r) {
+    if (u->faulted) {
+        r->exit = DT_EXIT_EXCEPTION; r->vector = u->vector; r->fault_eip = u->fault_eip;
+    } else if (e == UC_ERR_INSN_INVALID) {
+        r->exit = DT_EXIT_EXCEPTION; r->vector = 6; r->fault_eip = eip;
+    } else if (e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) {
+        r->exit = DT_EXIT_UNMAPPED;
+        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
+    } else if (e) {
+        r->exit = DT_EXIT_ERROR;
+        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* --real: the segment registers as dt.h says (CS ES SS DS FS GS order of
  * the ids below does not matter: real mode loads sel << 4). */
 static void real_segments(uc_engine *uc) {
@@ -180,19 +200,8 @@ static void uni_run_real(struct uctx *u, const struct dt_case *c, struct dt_resu
     uc_err e = uc_emu_start(uc, DT_CODE, dt_stop_eip(c), 0, STEP_LIMIT);
     uint32_t eip;
     uc_reg_read(uc, UC_X86_REG_EIP, &eip);
-    if (u->faulted) {
-        r->exit = DT_EXIT_EXCEPTION; r->vector = u->vector; r->fault_eip = u->fault_eip;
-    } else if (e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) {
-        r->exit = DT_EXIT_UNMAPPED;
-        snprintf(r->msg, sizeof r->msg, "%s at ip %04x", uc_strerror(e), eip);
-    } else if (e) {
-        r->exit = DT_EXIT_ERROR;
-        snprintf(r->msg, sizeof r->msg, "%s at ip %04x", uc_strerror(e), eip);
-    } else if (eip == c->main_len) {
-        r->exit = DT_EXIT_STOP;
-    } else {
-        r->exit = DT_EXIT_LIMIT;
-    }
+    if (!stopped_by(u, e, eip, r))
+        r->exit = eip == c->main_len ? DT_EXIT_STOP : DT_EXIT_LIMIT;
     for (int i = 0; i < 8; i++) uc_reg_read(uc, gpr_ids[i], &r->out.gpr[i]);
     uc_reg_read(uc, UC_X86_REG_EFLAGS, &r->out.eflags);
     r->out.eip = r->exit == DT_EXIT_EXCEPTION ? r->fault_eip : eip;
@@ -276,16 +285,8 @@ static void uni_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     e = uc_emu_start(uc, DT_CODE, stop, 0, STEP_LIMIT);
     uint32_t eip;
     uc_reg_read(uc, UC_X86_REG_EIP, &eip);
-    if (u->faulted) {
-        r->exit = DT_EXIT_EXCEPTION; r->vector = u->vector; r->fault_eip = u->fault_eip;
-    } else if (e == UC_ERR_INSN_INVALID) {
-        r->exit = DT_EXIT_EXCEPTION; r->vector = 6; r->fault_eip = eip;
-    } else if (e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) {
-        r->exit = DT_EXIT_UNMAPPED;
-        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
-    } else if (e) {
-        r->exit = DT_EXIT_ERROR;
-        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
+    if (stopped_by(u, e, eip, r)) {
+        /* classified */
     } else if (eip == stop) {
         r->exit = DT_EXIT_STOP;
     } else if (r->an.steps >= STEP_LIMIT) {

@@ -30,7 +30,8 @@ void v86_gp_entry(void);
 static volatile unsigned cli_traps, sti_traps, int_traps, iret_traps, io_traps, vif = 1;
 static volatile uint32_t gp_ds_at_entry = 0xffff, gp_err, exit_es, exit_ds, exit_fs, exit_gs;
 static volatile uint32_t irq_in_v86, irq_frame_es, irq_frame_gs;
-static int paging;
+static int paging, in_task;
+static volatile uint32_t task_gp_cs, task_tr;
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 
 /* The v86 IVT at linear 0 (hidden from the compiler, which would call a
@@ -85,6 +86,14 @@ int v86_gp(struct v86_gp_frame *f)
         f->eip += 2;
         return 0;
     case 0xf4:
+        if (in_task) {              /* the v86 task: back to the kernel's task */
+            uint16_t tr;
+            __asm__ volatile("str %0" : "=r"(tr));
+            task_tr = tr;
+            task_gp_cs = f->cs;
+            __asm__ volatile("ljmp $0x28, $0" ::: "memory");
+            return 0;               /* not reached: the kernel task resumes */
+        }
         exit_es = f->v_es; exit_ds = f->v_ds; exit_fs = f->v_fs; exit_gs = f->v_gs;
         return 1;
     default:
@@ -138,10 +147,44 @@ __asm__(".text\n"
         "    hlt\n"
         "v_fn: add $0x1111, %ax\n    ret\n"
         "v_int30: mov $0x5555, %bx\n    iret\n"
-        "r_call: .word 0\nr_int: .word 0\nr_io: .word 0\nv_ticks: .word 0\nr_ss: .word 0\nr_sp_low: .word 0\n"
+        "v_task: mov $0x4242, %ax\n    mov %ax, r_task - v86_start\n    hlt\n"
+        "r_call: .word 0\nr_int: .word 0\nr_io: .word 0\nv_ticks: .word 0\nr_ss: .word 0\nr_sp_low: .word 0\nr_task: .word 0\n"
         "v86_end:\n"
         ".code32\n.text\n");
-extern char v_int30[];
+extern char v_int30[], v_task[];
+extern uint16_t r_task;
+
+/* A virtual-8086 task: a 32-bit TSS whose EFLAGS has VM (SDM vol. 3A
+ * §20.2.5), entered by a far JMP and left by a far JMP back from its
+ * ring-0 #GP handler. */
+struct tss32 {
+    uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    uint32_t es, cs, ss, ds, fs, gs, ldt;
+    uint16_t trap, iomap;
+} __attribute__((packed));
+static struct tss32 v86_tss;
+static uint8_t v86_task_kstack[4096] __attribute__((aligned(16)));
+
+static void run_v86_task(void)
+{
+    memset(&v86_tss, 0, sizeof v86_tss);
+    v86_tss.eip = (uint32_t)(v_task - v86_start);
+    v86_tss.cs = V86_SEG;
+    v86_tss.eflags = FL_VM | 0x2;
+    v86_tss.esp = 0x1000;
+    v86_tss.ss = 0x0900;
+    v86_tss.ds = v86_tss.es = V86_SEG;
+    v86_tss.ss0 = SEL_KDATA;
+    v86_tss.esp0 = (uint32_t)(v86_task_kstack + sizeof v86_task_kstack);
+    v86_tss.iomap = sizeof v86_tss;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v86_tss.cr3));
+    tss.cr3 = v86_tss.cr3;          /* loaded (never saved) when the kernel's task resumes */
+    gdt[7] = seg_desc((uint32_t)&v86_tss, sizeof v86_tss - 1, 0x89, 0);
+    in_task = 1;
+    __asm__ volatile("ljmp $0x38, $0" ::: "memory", "cc");
+    in_task = 0;
+}
 
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
@@ -199,5 +242,13 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     CHECK_EQ(exit_ds, V86_SEG);
     CHECK_EQ(exit_fs, 0x0a00);
     CHECK_EQ(exit_gs, 0x0b00);
+
+    run_v86_task();
+    CHECK_EQ(W(r_task), 0x4242);            /* the v86 task ran */
+    CHECK_EQ(task_gp_cs, V86_SEG);          /* and trapped to ring 0 from v86 mode */
+    CHECK_EQ(task_tr, 0x38);
+    uint16_t tr;
+    __asm__ volatile("str %0" : "=r"(tr));
+    CHECK_EQ(tr, SEL_TSS);                  /* back in the kernel's task */
     test_finish("sys_v86");
 }
