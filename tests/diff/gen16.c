@@ -126,7 +126,8 @@ static void t_mov(struct g16 *g)
     switch (RND(7)) {
     case 0: b1(g, (uint8_t)(0xb8 + dreg(g))); b2(g, RND(0x10000)); break;
     case 1: b1(g, 0x66); b1(g, (uint8_t)(0xb8 + dreg(g))); b4(g, (uint32_t)rng_next(&g->r)); break;
-    case 2: seg_prefix(g); b1(g, 0x8b); mem16(g, dreg(g)); break;
+    case 2: if (CHANCE(15)) b1(g, 0x2e); else seg_prefix(g);     /* cs: reads the code */
+            b1(g, 0x8b); mem16(g, dreg(g)); break;
     case 3: seg_prefix(g); b1(g, 0x89); mem16(g, (int)RND(8)); break;
     case 4: seg_prefix(g); b1(g, 0xc7); mem16(g, 0); b2(g, RND(0x10000)); break;
     case 5: b1(g, (uint8_t)(0xa0 + RND(4))); b2(g, RND(0x1000)); break;   /* moffs16 */
@@ -184,8 +185,11 @@ static void call_rel16(struct g16 *g, uint32_t target)
 
 static void t_call(struct g16 *g)
 {
-    int k = (int)RND(6);
+    int k = (int)RND(7);
     switch (k) {
+    case 6:                             /* far JMP to the next instruction, same CS */
+        b1(g, 0xea); b2(g, g->n + 4); b2(g, DT_CODE >> 4);
+        return;
     case 0: case 1:
         call_rel16(g, g->fn[k]);
         break;
