@@ -115,9 +115,9 @@ struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d)
 struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
                              struct segreg *out);
 /* Switch CS to sel/d at privilege level cpl: the hidden part, CPL and the
- * block-key mode (the caller sets the descriptor's accessed bit). false
- * (and the run stopped with a message) for a code segment bt86 cannot run:
- * 16-bit, or a non-zero base; nothing is changed then. */
+ * block-key mode (the caller sets the descriptor's accessed bit). Every
+ * code segment runs (16-bit ones as 16-bit code, any base); the result is
+ * kept for callers that stop the run on false. */
 bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint32_t eip);
 /* After a return to an outer ring: null ES, DS, FS, GS if they are data or
  * non-conforming code segments more privileged than the new CPL. */
