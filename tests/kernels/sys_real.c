@@ -11,7 +11,7 @@ extern char rm_start[], rm_end[];
 extern uint16_t res_pm16, res_fib, res_int, res_int_flags, res_de, ticks, res_copy_cx, res_lods;
 extern uint16_t res_far_cs, res_ind, res_enter, res_pusha, res_popf, res_sp, res_ss_sp;
 extern uint32_t res_32, res_32b, res_real_cr0, bench_ticks;
-extern uint16_t bench_n;
+extern uint16_t bench_n, res_db, dr_test;
 extern char rm_dst[];
 void enter_real(void);
 
@@ -27,11 +27,15 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     gdt[8] = seg_desc(0, 0xffff, 0x92, 0x0);           /* 0x40: 16-bit data, base 0 */
     memcpy((void *)REAL_BASE, rm_start, (size_t)(rm_end - rm_start));
     const char *cmd = (mbi->flags & (1u << 2)) ? (const char *)mbi->cmdline : "";
-    int bench = strstr(cmd, "bench") != NULL;
+    int bench = strstr(cmd, " bench") != NULL;
     /* -append bench: a measurement, not a check (time the run on the host):
      * fib(20) = 21,891 real-mode calls, 100 times. */
     if (bench)
         W(bench_n) = 100;
+    /* -append dr0: a DR0 execution breakpoint in real mode (QEMU 7.2 dies
+     * of a SIGSEGV on this one, so it is asked for). */
+    int dr = strstr(cmd, " dr0") != NULL;
+    W(dr_test) = (uint16_t)dr;
     __asm__ volatile("cli");
     enter_real();
     lidt(idt, sizeof idt - 1);
@@ -56,6 +60,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     CHECK_EQ(W(res_enter), 0xbeef);         /* ENTER/LEAVE */
     CHECK_EQ(W(res_pusha), 0xaaaa);         /* PUSHA/POPA */
     CHECK_EQ(W(res_popf), 1);               /* PUSHF/POPF */
+    CHECK_EQ(W(res_db), dr ? 1 : 0);        /* DR0 execution breakpoint at CS base + IP */
     CHECK_EQ(W(res_sp), 0x6ff0);
     CHECK_EQ(W(res_ss_sp), 0);
     CHECK_EQ(read_cr0() & 1, 1);

@@ -21,7 +21,7 @@
         .globl rm_start, rm_end, saved_esp
         .globl res_pm16, res_fib, res_int, res_int_flags, res_de, ticks, res_copy_cx
         .globl res_lods, res_far_cs, res_32, res_32b, res_ind, res_enter, res_pusha, res_popf
-        .globl res_sp, rm_dst, res_real_cr0, res_ss_sp, bench_n, bench_ticks
+        .globl dr_test, res_db, res_sp, rm_dst, res_real_cr0, res_ss_sp, bench_n, bench_ticks
 
         .code16
 rm_start:
@@ -187,7 +187,20 @@ real:
         mov $0, %ax
         adc $0, %ax
         mov %ax, O(res_popf)
-        mov %sp, O(res_sp)              /* back where it started: 0x6ff0 */
+        cmpw $0, O(dr_test)             /* -append dr0: DR0 execution breakpoint, a linear address */
+        je 5f
+        xor %ax, %ax
+        mov %ax, %fs
+        movw $O(db_handler), %fs:0x4
+        mov %cs, %fs:0x6
+        mov $REAL_BASE + O(bp_here), %eax
+        mov %eax, %dr0
+        mov $0x1, %eax                  /* L0, execute */
+        mov %eax, %dr7
+        nop
+bp_here:
+        nop
+5:      mov %sp, O(res_sp)              /* back where it started: 0x6ff0 */
         mov %ss, O(res_ss_sp)
 
         cli                             /* back to 32-bit protected mode */
@@ -223,6 +236,14 @@ de_handler:                             /* skip the 2-byte DIV */
         addw $2, 2(%bp)
         incw %cs:O(res_de)
         pop %bp
+        iret
+
+db_handler:                             /* #DB: count it, disarm DR7 (no RF in 16 bits) */
+        incw %cs:O(res_db)
+        push %eax
+        xor %eax, %eax
+        mov %eax, %dr7
+        pop %eax
         iret
 
 irq0:
@@ -261,6 +282,8 @@ res_pusha: .word 0
 res_popf: .word 0
 res_sp: .word 0
 res_ss_sp: .word 0xffff
+res_db: .word 0
+dr_test: .word 0
         .balign 4
 res_32: .long 0
 bench_t0: .long 0

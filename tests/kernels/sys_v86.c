@@ -206,7 +206,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     sys_irq_hook = irq_hook;
     /* -append paging: the same under paging, a 4 MiB user page at 0. */
     const char *cmd = (mbi->flags & (1u << 2)) ? (const char *)mbi->cmdline : "";
-    if (strstr(cmd, "paging")) {
+    if (strstr(cmd, " paging")) {
         paging = 1;
         pd[0] = 0x87;                                    /* P RW US PS */
         __asm__ volatile("mov %%cr4, %%eax\n\tor $0x10, %%eax\n\tmov %%eax, %%cr4\n\t"
