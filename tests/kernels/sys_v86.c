@@ -157,12 +157,6 @@ extern uint16_t r_task;
 /* A virtual-8086 task: a 32-bit TSS whose EFLAGS has VM (SDM vol. 3A
  * §20.2.5), entered by a far JMP and left by a far JMP back from its
  * ring-0 #GP handler. */
-struct tss32 {
-    uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-    uint32_t es, cs, ss, ds, fs, gs, ldt;
-    uint16_t trap, iomap;
-} __attribute__((packed));
 static struct tss32 v86_tss;
 static uint8_t v86_task_kstack[4096] __attribute__((aligned(16)));
 
