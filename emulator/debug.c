@@ -55,7 +55,8 @@ static bool covered(const struct vm_debug *d, uint32_t eip)
 bool dbg_translate_stop(void *opaque, uint32_t eip)
 {
     const struct vm *vm = opaque;
-    return (vm->dbg.nbp && dbg_bp_at(&vm->dbg, eip)) || dbx_bp_at(vm->vcpu, eip);
+    /* The debugger's breakpoints are linear addresses, EIP a CS offset. */
+    return (vm->dbg.nbp && dbg_bp_at(&vm->dbg, vcpu_code_lin(vm->vcpu, eip))) || dbx_bp_at(vm->vcpu, eip);
 }
 
 int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert)
@@ -125,7 +126,7 @@ bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step)
     }
     if (d->naccess_watch && !d->step)
         dbx_track_access(v, eip);
-    if (!d->nbp || !dbg_bp_at(d, eip))
+    if (!d->nbp || !dbg_bp_at(d, vcpu_code_lin(v, eip)))
         return false;
     if (skip)
         *step = true;               /* resuming from this breakpoint */

@@ -43,11 +43,12 @@
 
 #include "emulator/system.h"
 
+/* DR0-DR3 hold linear addresses; EIP is an offset in CS. */
 static uint32_t bp_hits(const struct vcpu *v, uint32_t eip)
 {
-    uint32_t hits = 0;
+    uint32_t hits = 0, lin = vcpu_code_lin(v, eip);
     for (int i = 0; i < v->dbx.nexec; i++)
-        if (v->dbx.exec[i] == eip)
+        if (v->dbx.exec[i] == lin)
             hits |= v->dbx.exec_bit[i];
     return hits;
 }

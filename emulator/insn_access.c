@@ -186,10 +186,15 @@ int insn_accesses(struct vcpu *v, uint32_t eip, struct insn_access *out, int max
 {
     struct acc_list l = { out, 0, max };
     uint8_t code[15];
-    size_t n = vm_debug_read(v->vm, eip, code, sizeof code);
+    size_t n = vm_debug_read(v->vm, vcpu_code_lin(v, eip), code, sizeof code);
     cs_insn *ci;
 
-    if (!n || !decoder() || cs_disasm(cs_handle, code, n, eip, 1, &ci) != 1)
+    if (!n || !decoder())
+        return 0;
+    /* CS.D = 0 (real mode, virtual-8086, 16-bit segments) changes the
+     * default operand and address sizes the accesses follow. */
+    cs_option(cs_handle, CS_OPT_MODE, (v->bits16 & BT_MODE_CODE16) ? CS_MODE_16 : CS_MODE_32);
+    if (cs_disasm(cs_handle, code, n, eip, 1, &ci) != 1)
         return 0;
     const cs_x86 *x = &ci->detail->x86;
     bool rep = x->prefix[0] == 0xF3 || x->prefix[0] == 0xF2;

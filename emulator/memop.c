@@ -191,34 +191,13 @@ static void reg_set(struct memop_regs *r, unsigned reg, unsigned size, uint32_t 
     }
 }
 
-/* 16-bit addressing (SDM vol. 2 table 2-1): BX/BP plus SI/DI plus the
- * displacement, modulo 64 KiB; BP-based forms default to SS. */
-static uint32_t ea16(const struct insn *in, const struct memop_regs *r, int *seg)
-{
-    static const int8_t base[8] = { EBX, EBX, EBP, EBP, -1, -1, EBP, EBX };
-    static const int8_t index[8] = { ESI, EDI, ESI, EDI, ESI, EDI, -1, -1 };
-    uint32_t ea = (uint32_t)in->disp;
-    int s = SEG_DS;
-
-    if (!(in->mod == 0 && in->rm == 6)) {
-        if (base[in->rm] >= 0)
-            ea += r->gpr[base[in->rm]];
-        if (index[in->rm] >= 0)
-            ea += r->gpr[index[in->rm]];
-        if (base[in->rm] == EBP)
-            s = SEG_SS;
-    }
-    *seg = in->seg != SEG_NONE ? in->seg : s;
-    return ea & 0xffff;
-}
-
 static bool addr16(const struct insn *in) { return (in->flags & INSN_F_ADDR16) != 0; }
 
 /* The linear address of the ModRM operand: its offset plus its segment's base. */
 static uint32_t modrm_lin(const struct insn *in, const struct memop_regs *r)
 {
     int seg;
-    uint32_t ea = addr16(in) ? ea16(in, r, &seg) : insn_ea32(in, r->gpr, &seg);
+    uint32_t ea = insn_ea(in, r->gpr, &seg);
     return r->seg_base[seg] + ea;
 }
 
@@ -341,18 +320,30 @@ static enum memop_result op_shift(struct mo *m)
     return st(m, m->lin, m->size, v) ? MEMOP_DONE : MEMOP_FAULT;
 }
 
-/* ---- the stack (SDM vol. 2B "PUSH", "POP"), a 32-bit stack: ESP moves
- * only once every access has succeeded, so a fault leaves it unchanged,
- * and the addresses wrap at 4 GiB as SS:ESP does. */
+/* ---- the stack (SDM vol. 2B "PUSH", "POP"): ESP moves only once every
+ * access has succeeded, so a fault leaves it unchanged, and the addresses
+ * wrap at 4 GiB as SS:ESP does; on a 16-bit stack (SS.B = 0) SP wraps at
+ * 64 KiB and the upper half of ESP is kept (vol. 1 §6.2.3). */
+
+static uint32_t sp_mask(const struct memop_regs *r) { return r->stack16 ? 0xffffu : 0xffffffffu; }
+static uint32_t sp_get(const struct memop_regs *r) { return r->gpr[ESP] & sp_mask(r); }
+static void sp_set(struct memop_regs *r, uint32_t sp)
+{
+    r->gpr[ESP] = (r->gpr[ESP] & ~sp_mask(r)) | (sp & sp_mask(r));
+}
+static uint32_t ss_lin(const struct memop_regs *r, uint32_t sp)
+{
+    return r->seg_base[SEG_SS] + (sp & sp_mask(r));
+}
 
 static enum memop_result push(struct mo *m, uint32_t v, unsigned n)
 {
     struct memop_regs *r = m->r;
-    uint32_t esp = r->gpr[ESP] - n;
+    uint32_t esp = sp_get(r) - n;
 
-    if (!st(m, r->seg_base[SEG_SS] + esp, n, v))
+    if (!st(m, ss_lin(r, esp), n, v))
         return MEMOP_FAULT;
-    r->gpr[ESP] = esp;
+    sp_set(r, esp);
     return MEMOP_DONE;
 }
 
@@ -382,14 +373,14 @@ static enum memop_result op_pop(struct mo *m)
     unsigned n = in->opsize;
     uint32_t v, esp = r->gpr[ESP];
 
-    if (!ld(m, r->seg_base[SEG_SS] + esp, n, &v))
+    if (!ld(m, ss_lin(r, esp), n, &v))
         return MEMOP_FAULT;
     if (in->opcode != 0x8f) {
-        r->gpr[ESP] = esp + n;
+        sp_set(r, esp + n);
         reg_set(r, in->opcode - 0x58, n, v);
         return MEMOP_DONE;
     }
-    r->gpr[ESP] = esp + n;
+    sp_set(r, esp + n);
     uint32_t lin = modrm_lin(in, r);
     if (!st(m, lin, n, v)) {
         r->gpr[ESP] = esp;
@@ -398,45 +389,60 @@ static enum memop_result op_pop(struct mo *m)
     return MEMOP_DONE;
 }
 
-/* PUSHA/POPA (SDM vol. 2B): eight registers in one access, so a fault
- * leaves everything as it was; POPA skips the ESP slot. */
+/* PUSHA/POPA (SDM vol. 2B): eight registers, every access checked before
+ * anything changes; POPA skips the ESP slot. One access when the frame
+ * does not wrap around a 16-bit stack, else one per register. */
 static enum memop_result op_pusha(struct mo *m, bool pop)
 {
     struct memop_regs *r = m->r;
     unsigned n = m->in->opsize;
     uint8_t buf[32];
-    uint32_t esp = r->gpr[ESP];
+    uint32_t sp = sp_get(r), lo = pop ? sp : sp - 8 * n;
+    bool wraps = r->stack16 && (lo & 0xffff) + 8 * n > 0x10000;
 
     if (!pop) {
         for (int i = 0; i < 8; i++)     /* EDI at the lowest address, EAX at the highest */
             memcpy(buf + (7 - i) * n, &r->gpr[i], n);
-        if (!m->bus->write(m->bus->opaque, r->seg_base[SEG_SS] + esp - 8 * n, buf, 8 * n))
+        if (wraps) {
+            for (unsigned i = 0; i < 8; i++)
+                if (!m->bus->check(m->bus->opaque, ss_lin(r, lo + i * n), n, true))
+                    return MEMOP_FAULT;
+            for (unsigned i = 0; i < 8; i++)
+                if (!m->bus->write(m->bus->opaque, ss_lin(r, lo + i * n), buf + i * n, n))
+                    return MEMOP_FAULT;
+        } else if (!m->bus->write(m->bus->opaque, ss_lin(r, lo), buf, 8 * n)) {
             return MEMOP_FAULT;
-        r->gpr[ESP] = esp - 8 * n;
+        }
+        sp_set(r, lo);
         return MEMOP_DONE;
     }
-    if (!m->bus->read(m->bus->opaque, r->seg_base[SEG_SS] + esp, buf, 8 * n))
+    if (wraps) {
+        for (unsigned i = 0; i < 8; i++)
+            if (!m->bus->read(m->bus->opaque, ss_lin(r, lo + i * n), buf + i * n, n))
+                return MEMOP_FAULT;
+    } else if (!m->bus->read(m->bus->opaque, ss_lin(r, lo), buf, 8 * n)) {
         return MEMOP_FAULT;
+    }
     for (int i = 0; i < 8; i++) {
         uint32_t v = 0;
         memcpy(&v, buf + (7 - i) * n, n);
         if (i != ESP)
             reg_set(r, (unsigned)i, n, v);
     }
-    r->gpr[ESP] = esp + 8 * n;
+    sp_set(r, sp + 8 * n);
     return MEMOP_DONE;
 }
 
-/* LEAVE: ESP = EBP, then POP EBP. */
+/* LEAVE: ESP = EBP (SP = BP on a 16-bit stack), then POP EBP. */
 static enum memop_result op_leave(struct mo *m)
 {
     struct memop_regs *r = m->r;
     unsigned n = m->in->opsize;
     uint32_t v;
 
-    if (!ld(m, r->seg_base[SEG_SS] + r->gpr[EBP], n, &v))
+    if (!ld(m, ss_lin(r, r->gpr[EBP]), n, &v))
         return MEMOP_FAULT;
-    r->gpr[ESP] = r->gpr[EBP] + n;
+    sp_set(r, r->gpr[EBP] + n);
     reg_set(r, EBP, n, v);
     return MEMOP_DONE;
 }

@@ -97,6 +97,8 @@ struct vcpu {
     uint32_t cpl;
     uint32_t segset;            /* index of the current segment bases (segsets.c), 0: flat */
     uint32_t seglim;            /* data segments that are not flat (BT_MODE_SEGLIM, seglimit.c) */
+    uint32_t bits16;            /* BT_MODE_CODE16 | BT_MODE_STACK16 as CS and SS say (segsets.c) */
+    bool vm86;                  /* EFLAGS.VM: virtual-8086 mode (realmode.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */

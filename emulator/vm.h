@@ -102,6 +102,9 @@ int vm_mmio_unregister(struct vm *vm, uint32_t gpa);
 /* Control registers for the next run, as MOV CRn would set them (the
  * differential tester turns paging on this way). */
 void vm_set_control(struct vm *vm, uint32_t cr0, uint32_t cr3, uint32_t cr4);
+/* Real-address mode (CR0.PE and PG clear, CPL 0) with segment registers
+ * sel[] (ES CS SS DS FS GS) loaded as selector << 4, 64 KiB, 16-bit. */
+void vm_set_real_mode(struct vm *vm, const uint16_t sel[6]);
 
 /* Guest physical memory access for the caller (not for device MMIO).
  * Writes keep traced page tables and translated code coherent. */

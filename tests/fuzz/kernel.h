@@ -26,6 +26,7 @@ enum body_kind { BODY_INSNS, BODY_BYTES, BODY_IO, BODY_KINDS };
 struct kernel_desc {
     enum body_kind body;
     bool paging, sse, irq, elf;
+    int mode16;         /* the body runs as 16-bit code: 0 no, 1 virtual-8086 mode, 2 real mode */
     int ninsn;
 };
 
