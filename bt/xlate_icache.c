@@ -8,14 +8,13 @@
  *           lea ecx, [r11 + imm32_0]    imm32_w = -(way w's target), 0 while free
  *           jrcxz hit_0
  *           ...                         one compare per way
- *           jmp slow
- *   hit_w:  mov rcx, r8
- *           jmp rel32                   patched to way w's block (else: slow)
  *   slow:   jump-cache lookup by the low 16 bits of the EIP
  *           jrcxz miss                  go once the site has learned
  *   miss:   exit to the dispatcher naming the site (its first way's exit)
  *   go:     mov rcx, r8
  *           jmp [r10+8]                 the jump cache's host address
+ *   hit_w:  mov rcx, r8
+ *           jmp rel32                   patched to way w's block (else: slow)
  *
  * Every way is an exit of the block, so invalidating a way's target unlinks
  * it like any chain (its jump goes back to slow). A way is filled only by
@@ -58,7 +57,7 @@ void xl_exit_indirect_r11(struct xl *xl)
     struct emit *e = &xl->e;
     int ways = site_ways(xl);
     size_t cmp_jump[IC_MAX_WAYS], hit_patch[IC_MAX_WAYS], ic[IC_MAX_WAYS];
-    size_t to_slow, slow, learn, go, k = (size_t)xl->nexits;
+    size_t slow, learn, go, k = (size_t)xl->nexits;
 
     if (ways < 1) {   /* cannot happen: the block loop keeps room for the ways */
         e->overflow = true;
@@ -71,14 +70,7 @@ void xl_exit_indirect_r11(struct xl *xl)
         memset(e->start + ic[w], 0, e->overflow ? 0 : 4);
         cmp_jump[w] = emit_jrcxz_rel8(e);                /* jrcxz hit_w */
     }
-    to_slow = emit_jmp_rel32(e, emit_rx_here(e));        /* jmp slow */
-    for (int w = 0; w < ways; w++) {
-        emit_patch_rel8_here(e, cmp_jump[w]);
-        emit_mov_r64_r64(e, H_RCX, H_R8);                /* hit_w: mov rcx, r8 */
-        hit_patch[w] = emit_jmp_rel32(e, emit_rx_here(e));
-    }
     slow = emit_off(e);                                  /* slow: RCX is still in r8 */
-    emit_patch_rel32(e, to_slow, (uint64_t)e->rx + slow);
     emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
     emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
     emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
@@ -95,6 +87,11 @@ void xl_exit_indirect_r11(struct xl *xl)
     emit_patch_rel8_here(e, learn);
     emit_mov_r64_r64(e, H_RCX, H_R8);                    /* go: mov rcx, r8 */
     emit_jmp_m64(e, H_R10, 8);                           /* jmp [r10+8] */
+    for (int w = 0; w < ways; w++) {
+        emit_patch_rel8_here(e, cmp_jump[w]);
+        emit_mov_r64_r64(e, H_RCX, H_R8);                /* hit_w: mov rcx, r8 */
+        hit_patch[w] = emit_jmp_rel32(e, emit_rx_here(e));
+    }
     for (int w = 0; w < ways; w++) {
         xl->exit_patch[k + w] = hit_patch[w];
         xl->exit_stub[k + w] = slow;
