@@ -92,6 +92,7 @@ struct bt_config {
     X(memop_sites,     "instructions translated into monitor memory accesses")       \
     X(rstack_calls,    "CALLs translated through the shadow return stack")          \
     X(superblock_jccs, "conditional branches a translation continued past")         \
+    X(superblock_jmps, "direct JMPs a translation continued at the target of")       \
     X(ic_ways_filled,  "indirect-site inline-cache ways filled with a target")      \
     X(verify_failures, "blocks the verifier rejected")
 

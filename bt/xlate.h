@@ -40,6 +40,7 @@ struct xl {
     int npc;                             /* rows in pc */
     int ninsn;                           /* guest instructions translated */
     size_t rs_land_rel;                  /* xl_rstack_call's rel32 to the landing pad */
+    uint32_t jump_off;                   /* a JMP continued the translation here (0: no) */
 };
 
 /* From the current host offset on, the instruction being translated is in
@@ -53,6 +54,9 @@ void xl_pc_state(struct xl *xl, uint16_t flags);
 /* After a Jcc's taken exit: may the translation go on with its fall-through
  * (a superblock) instead of ending with a second exit? */
 bool xl_superblock_continues(const struct xl *xl);
+/* At a direct JMP from guest offset off: may the translation go on at its
+ * target instead of ending (the target a little further on, same page)? */
+bool xl_superblock_jumps(const struct xl *xl, const struct insn *in);
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
 /* bt_link for an indirect site's miss exit ex (its first way): fill a free

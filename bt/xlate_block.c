@@ -65,6 +65,27 @@ bool xl_superblock_continues(const struct xl *xl)
            xl->nexits <= XL_JCC_EXITS - 2;
 }
 
+/* A direct JMP forward by at most XL_JMP_SKIP bytes on the same page
+ * continues the translation at its target: the block's guest bytes stay one
+ * run from its first byte on (the skipped ones included, so a store there
+ * invalidates the block as if it ran them: conservative, never stale), its
+ * side table stays one row per instruction in increasing guest order, and
+ * faults stay precise. Backward jumps (loops) still end the block: the run
+ * would no longer start at the block's first byte. Only flat 32-bit code
+ * (no segment bases or limits: the target EIP is the linear offset, and a
+ * CS limit check on the target stays with the next block's fetch). */
+#define XL_JMP_SKIP 256
+
+bool xl_superblock_jumps(const struct xl *xl, const struct insn *in)
+{
+    uint32_t next = in->eip + in->len - xl->tb_eip, to = in->target - xl->tb_eip;
+    uint32_t page_left = 4096 - (xl->tb_phys & 4095);
+
+    return !xl->bt->cfg.no_superblocks && !(xl->mode & BT_MODE_STEP) && in->opsize == 4 &&
+           BT_MODE_SEGSET(xl->mode) == 0 && BT_MODE_SEGLIM(xl->mode) == 0 &&
+           in->target >= in->eip + in->len && to - next <= XL_JMP_SKIP && to < page_left;
+}
+
 struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg)
 {
     struct bt_site_insn *s = cache_meta_alloc(xl->bt->cache, sizeof *s);
@@ -341,6 +362,10 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         }
         translate_one(&xl, &in);
         off += in.len;
+        if (xl.jump_off) {          /* a JMP continued the superblock at its target */
+            off = xl.jump_off;
+            xl.jump_off = 0;
+        }
         if (xl.e.overflow)
             return NULL;
     }

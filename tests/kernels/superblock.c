@@ -3,7 +3,8 @@
  * its target with the state of that point, a chain of more branches than a
  * block has exits must split correctly, and a fault after some not-taken
  * branches must report the faulting instruction and the registers as they
- * were there. Run with and without --no-superblocks. */
+ * were there; the same through forward JMPs the translation continues at.
+ * Run with and without --no-superblocks. */
 #include "sys_lib.h"
 
 /* Which of eight consecutive tests of ECX's bits is the first one set?
@@ -52,6 +53,39 @@ __asm__(".text\n"
         "    popl %esi; popl %ebx\n"
         "    ret\n");
 
+/* Forward JMPs the translation continues through (an if/else shape): the
+ * skipped bytes must not run, and a #DE after two JMPs must name the DIV
+ * with the registers written before and between them. */
+uint32_t jumps_fault(uint32_t divisor, uint32_t *regs);
+extern const uint8_t jumps_div[], jumps_resume[];
+__asm__(".text\n"
+        "jumps_fault:\n"
+        "    pushl %ebx; pushl %esi\n"
+        "    movl 12(%esp), %ecx\n"
+        "    movl $100, %eax\n"
+        "    xorl %edx, %edx\n"
+        "    movl $0x1111, %ebx\n"
+        "    jmp 4f\n"
+        "    movl $0xbad, %ebx\n"               /* skipped */
+        "    ud2\n"
+        "4:  movl $0x2222, %esi\n"
+        "    cmpl $7, %ecx;  je 2f\n"        /* not taken for 0 */
+        "    jmp 5f\n"
+        "    .fill 40, 1, 0xcc\n"              /* skipped: int3 */
+        "5:  addl $2, %ebx\n"
+        "jumps_div:\n"
+        "    divl %ecx\n"
+        "    jmp 3f\n"
+        "jumps_resume:\n"
+        "    movl $0xdead, %eax\n"
+        "3:  movl 16(%esp), %ecx\n"
+        "    movl %ebx, 0(%ecx); movl %esi, 4(%ecx)\n"
+        "    popl %esi; popl %ebx\n"
+        "    ret\n"
+        "2:  movl $0xbeef, %eax\n"
+        "    popl %esi; popl %ebx\n"
+        "    ret\n");
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -73,6 +107,20 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         CHECK_EQ(last_trap.eip, (uint32_t)fault_mid_div);
         CHECK_EQ(regs[0], 0x1235u);
         CHECK_EQ(regs[1], 0x5678u);
+
+        regs[0] = regs[1] = 0;
+        CHECK_EQ(jumps_fault(7, regs), 0xbeefu);
+        CHECK_EQ(jumps_fault(5, regs), 20u);
+        CHECK_EQ(regs[0], 0x1113u);
+        CHECK_EQ(regs[1], 0x2222u);
+        trap_reset();
+        resume_eip = (uint32_t)jumps_resume;
+        regs[0] = regs[1] = 0;
+        CHECK_EQ(jumps_fault(0, regs), 0xdeadu);
+        CHECK_EQ(last_trap.vector, 0);
+        CHECK_EQ(last_trap.eip, (uint32_t)jumps_div);
+        CHECK_EQ(regs[0], 0x1113u);
+        CHECK_EQ(regs[1], 0x2222u);
     }
     test_finish("superblock");
 }
