@@ -25,7 +25,9 @@
  * its outer caller). Once every way is filled, or after 2 x ways visits
  * (targets that may not be chained: another page with paging on, --no-chain),
  * the jump-cache hit's jrcxz is pointed at go and the site never leaves for
- * a known target again.
+ * a known target again (a jump-cache miss still fills a way freed by its
+ * target's invalidation). One-instruction blocks (interrupt shadows, single
+ * steps) never stop learning: they always come back to the dispatcher.
  *
  * The block is emitted with the jrcxz aimed at go, the edge the isolation
  * verifier must see, and aimed at miss only after verification: miss sets
@@ -126,8 +128,9 @@ bool xl_ic_link(struct bt *bt, struct tb_exit *site, struct tb *to, uint32_t eip
 {
     struct tb_exit *way = NULL;
     int ways = site->ic_ways, free_ways = 0;
+    bool learning = site->ic_learns != 0xff;
 
-    if (site->ic_learns == 0xff || ways == 0)
+    if (ways == 0)
         return false;
     for (int w = 0; w < ways; w++) {
         if (site[w].to)
@@ -136,6 +139,8 @@ bool xl_ic_link(struct bt *bt, struct tb_exit *site, struct tb *to, uint32_t eip
             way = &site[w];
         free_ways++;
     }
+    /* Also after learning: a way its target's invalidation freed is filled
+     * again by the next jump-cache miss. */
     if (to && way) {
         int32_t neg = -(int32_t)eip;
         memcpy(cache_rw(bt->cache, way->from->host + way->ic_off), &neg, 4);
@@ -150,7 +155,10 @@ bool xl_ic_link(struct bt *bt, struct tb_exit *site, struct tb *to, uint32_t eip
     } else {
         way = NULL;
     }
-    if (free_ways == 0 || ++site->ic_learns >= 2 * ways)
+    /* A one-instruction block (interrupt shadow, single step) always comes
+     * back to the dispatcher. */
+    if (learning && !(site->from->mode & BT_MODE_STEP) &&
+        (free_ways == 0 || ++site->ic_learns >= 2 * ways))
         stop_learning(bt, site);
     return way != NULL;
 }
