@@ -58,6 +58,7 @@ struct bt_config {
     bool no_chain;       /* never chain (the dispatcher reads this too) */
     bool rstack;         /* pair guest CALL/RET through the shadow return stack */
     bool no_superblocks; /* end every block at its first conditional branch */
+    uint8_t ic_ways;     /* ways of each indirect site's inline cache, 1-4 (0: 4) */
     bool verify;         /* run the isolation verifier on every block */
     FILE *trace;         /* per-block log, or NULL */
     uint32_t max_insns;  /* block size cap in guest instructions (default 64) */
@@ -91,6 +92,8 @@ struct bt_config {
     X(memop_sites,     "instructions translated into monitor memory accesses")       \
     X(rstack_calls,    "CALLs translated through the shadow return stack")          \
     X(superblock_jccs, "conditional branches a translation continued past")         \
+    X(superblock_jmps, "direct JMPs a translation continued at the target of")       \
+    X(ic_ways_filled,  "indirect-site inline-cache ways filled with a target")      \
     X(verify_failures, "blocks the verifier rejected")
 
 struct bt_stats {

@@ -10,6 +10,9 @@
  * each point inside an instruction where the recovery recipe changes (a
  * register borrowed, a string's segment bases added). */
 #define XL_MAX_ROWS (4 * XL_MAX_INSNS + 1)
+/* Exits a superblock may leave behind through Jccs, its last instruction's
+ * included; the rest of TB_MAX_EXITS is for an indirect site's ways. */
+#define XL_JCC_EXITS 6
 
 struct bt {
     struct code_cache *cache;
@@ -37,6 +40,7 @@ struct xl {
     int npc;                             /* rows in pc */
     int ninsn;                           /* guest instructions translated */
     size_t rs_land_rel;                  /* xl_rstack_call's rel32 to the landing pad */
+    uint32_t jump_off;                   /* a JMP continued the translation here (0: no) */
 };
 
 /* From the current host offset on, the instruction being translated is in
@@ -53,8 +57,18 @@ int xl_decode(struct xl *xl, const uint8_t *code, size_t avail, uint32_t eip, st
 /* After a Jcc's taken exit: may the translation go on with its fall-through
  * (a superblock) instead of ending with a second exit? */
 bool xl_superblock_continues(const struct xl *xl);
+/* At a direct JMP from guest offset off: may the translation go on at its
+ * target instead of ending (the target a little further on, same page)? */
+bool xl_superblock_jumps(const struct xl *xl, const struct insn *in);
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
+/* bt_link for an indirect site's miss exit ex (its first way): fill a free
+ * way with eip -> to (NULL: the target may not be chained to), and stop
+ * learning once the ways are full or learning stopped paying (xlate_icache.c). */
+bool xl_ic_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip);
+/* After verification: aim every site's jump-cache hit at its miss exit, so
+ * the dispatcher sees the first targets (rw: the block's writable view). */
+void xl_ic_start_learning(struct xl *xl, uint8_t *rw);
 /* Emit a callout to fn for instruction `in`; returns the site. */
 struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg);
 

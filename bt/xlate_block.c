@@ -62,62 +62,28 @@ void xl_exit_direct(struct xl *xl, int cc, uint32_t target)
 bool xl_superblock_continues(const struct xl *xl)
 {
     return !xl->bt->cfg.no_superblocks && !(xl->mode & BT_MODE_STEP) &&
-           xl->nexits <= TB_MAX_EXITS - 2;
+           xl->nexits <= XL_JCC_EXITS - 2;
 }
 
-/* Target EIP in r11d (zero-extended). Two levels, both flag-free (RCX, a
- * guest register, is parked in r8 and tested with jrcxz):
- *
- *   site:  mov r8, rcx
- *          lea ecx, [r11 + imm32]      imm32 = -(the site's last target)
- *          jrcxz hit
- *   slow:  jump-cache lookup by the low 16 bits of the EIP (RCX still in r8);
- *          on a miss, exit to the dispatcher naming this site, which fills
- *          the inline cache
- *   hit:   mov rcx, r8
- *          jmp rel32                   patched to the target block (else: slow)
- *
- * Most return and indirect-call sites have one target, and the hit path ends
- * in a direct jump the host predicts well; the site is an exit of the block,
- * so invalidating its target unlinks it like any chain. */
-void xl_exit_indirect_r11(struct xl *xl)
-{
-    struct emit *e = &xl->e;
-    size_t hit, jc_hit, ic, slow, k = (size_t)xl->nexits;
+/* A direct JMP forward by at most XL_JMP_SKIP bytes on the same page
+ * continues the translation at its target: the block's guest bytes stay one
+ * run from its first byte on (the skipped ones included, so a store there
+ * invalidates the block as if it ran them: conservative, never stale), its
+ * side table stays one row per instruction in increasing guest order, and
+ * faults stay precise. Backward jumps (loops) still end the block: the run
+ * would no longer start at the block's first byte. Only flat 32-bit code
+ * (no segment bases or limits: the target EIP is the linear offset, and a
+ * CS limit check on the target stays with the next block's fetch). */
+#define XL_JMP_SKIP 256
 
-    if (xl->nexits == TB_MAX_EXITS) {   /* cannot happen: an indirect branch ends its block */
-        e->overflow = true;
-        return;
-    }
-    emit_mov_r64_r64(e, H_R8, H_RCX);                    /* mov r8, rcx */
-    emit_modrm_mem(e, OPC_LEA, H_RCX, H_R11, -1, 0, 0x7fffffff);
-    ic = emit_off(e) - 4;                                /* lea ecx, [r11 + imm32] */
-    memset(e->start + ic, 0, e->overflow ? 0 : 4);
-    hit = emit_jrcxz_rel8(e);                            /* jrcxz hit */
-    slow = emit_off(e);                                  /* slow: RCX is still in r8 */
-    emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
-    emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
-    emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
-    emit_mov_r64_m64(e, H_RCX, H_R10, 0);                /* mov rcx, [r10] */
-    emit_not_r64(e, H_RCX);                              /* not rcx */
-    emit_lea_r64(e, H_RCX, H_RCX, H_R11, 0, 1);          /* lea rcx, [rcx+r11+1] */
-    jc_hit = emit_jrcxz_rel8(e);                         /* jrcxz jc_hit */
-    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* mov rcx, r8 */
-    emit_mov_m32_r32(e, H_R15, CPU_NEXT_EIP, H_R11);     /* mov [r15+next_eip], r11d */
-    emit_mov_r64_imm64(e, H_R10, (uint64_t)(uintptr_t)&xl->tb->exit[k]);
-    emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R10);    /* mov [r15+exit_slot], &exit[k] */
-    emit_jmp_rel32(e, xl->bt->rt_exit);
-    emit_patch_rel8_here(e, jc_hit);
-    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* jc_hit: mov rcx, r8 */
-    emit_jmp_m64(e, H_R10, 8);                           /* jmp [r10+8] */
-    emit_patch_rel8_here(e, hit);
-    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* hit: mov rcx, r8 */
-    xl->exit_patch[k] = emit_jmp_rel32(e, emit_rx_here(e));
-    xl->exit_stub[k] = slow;
-    xl->exit_ic[k] = ic;
-    xl->exit_target[k] = 0;
-    xl->nexits++;
-    xl->ended = true;
+bool xl_superblock_jumps(const struct xl *xl, const struct insn *in)
+{
+    uint32_t next = in->eip + in->glen - xl->tb_eip, to = in->target - xl->tb_eip;
+    uint32_t page_left = 4096 - (xl->tb_phys & 4095);
+
+    return !xl->bt->cfg.no_superblocks && !(xl->mode & (BT_MODE_STEP | BT_MODE_CODE16)) &&
+           in->opsize == 4 && BT_MODE_SEGSET(xl->mode) == 0 && BT_MODE_SEGLIM(xl->mode) == 0 &&
+           in->target >= in->eip + in->glen && to - next <= XL_JMP_SKIP && to < page_left;
 }
 
 struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg)
@@ -411,7 +377,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         bool breakpoint = xl.ninsn > 0 && bt->cfg.stop_at &&
                           bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + off);
         if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0) ||
-            breakpoint || xl.nexits > TB_MAX_EXITS - 2) {
+            breakpoint || xl.nexits > XL_JCC_EXITS - 2) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }
@@ -437,6 +403,10 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         }
         translate_one(&xl, &in);
         off += in.glen;
+        if (xl.jump_off) {          /* a JMP continued the superblock at its target */
+            off = xl.jump_off;
+            xl.jump_off = 0;
+        }
         if (xl.e.overflow)
             return NULL;
     }
@@ -466,6 +436,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
             return NULL;
         }
     }
+    xl_ic_start_learning(&xl, rw);
     tb->valid = true;
     tb->frame2 = frame2;
     cache_commit(bt->cache, tb->host_len);
@@ -487,25 +458,21 @@ bool bt_enterable(const struct tb *to)
 
 bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
 {
-    if (bt->cfg.no_chain || !ex->patch_off || ex->to || (ex->from->mode & BT_MODE_STEP) ||
-        !bt_enterable(to))
-        return false;
+    bool same_page = true;
     if (ex->from->mode & BT_MODE_PG) {
         /* The same linear page: EIPs are offsets from the CS base. */
         uint32_t base[6] = { 0 };
         if (BT_MODE_SEGSET(ex->from->mode) && bt->cfg.seg_bases)
             bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(ex->from->mode), base);
-        if (((eip + base[SEG_CS]) >> 12) != ((ex->from->eip + base[SEG_CS]) >> 12))
-            return false;
+        same_page = ((eip + base[SEG_CS]) >> 12) == ((ex->from->eip + base[SEG_CS]) >> 12);
     }
-    if (ex->ic_off) {
-        int32_t neg = -(int32_t)eip;
-        uint8_t *rw = cache_rw(bt->cache, ex->from->host + ex->ic_off);
-        memcpy(rw, &neg, 4);
-        ex->target_eip = eip;
-    } else if (ex->target_eip != eip) {
+    bool ok = !bt->cfg.no_chain && ex->patch_off && !(ex->from->mode & BT_MODE_STEP) &&
+              bt_enterable(to) && same_page;
+
+    if (ex->ic_off)
+        return xl_ic_link(bt, ex, ok ? to : NULL, eip);
+    if (!ok || ex->to || ex->target_eip != eip)
         return false;
-    }
     cache_chain(bt->cache, ex, to);
     return ex->to == to;
 }

@@ -59,6 +59,11 @@ bool xl_branch(struct xl *xl, const struct insn *in)
             xl_exit_direct(xl, -1, in->eip + in->glen);
         return true;
     case K_JMP:
+        if (xl_superblock_jumps(xl, in)) {
+            xl->jump_off = in->target - xl->tb_eip;
+            xl->bt->stats.superblock_jmps++;
+            return true;
+        }
         xl_exit_direct(xl, -1, in->target);
         return true;
     case K_CALL:

@@ -32,6 +32,13 @@ struct tb_exit {
     struct tb_exit *next_in; /* next exit chained into the same `to` */
     uint32_t ic_off;       /* indirect site: offset of the imm32 holding -(cached target EIP);
                               0 for a direct exit */
+    /* An indirect site's first way (the exit its miss path names) also
+     * holds the site: its number of ways (consecutive exits), how often it
+     * sent a jump-cache hit to the dispatcher to learn a way, and the rel8
+     * of that jump and where it goes once the site stops learning
+     * (bt/xlate_icache.c). */
+    uint8_t ic_ways, ic_learns;
+    uint32_t ic_learn_off, ic_go_off;
 };
 
 /* Side table row: from host offset host_off up to the next row, the host
@@ -47,8 +54,10 @@ struct tb_pcmap {
 
 /* Exits per block: a plain block has at most two (a Jcc's taken and
  * fall-through exits); a superblock continues past up to four Jccs, each
- * leaving one taken exit behind (bt/xlate_block.c). */
-#define TB_MAX_EXITS 6
+ * leaving one taken exit behind (bt/xlate_block.c); an indirect site has
+ * one exit per way of its inline cache (up to 4), an indirect CALL through
+ * the shadow return stack one more for its landing pad. */
+#define TB_MAX_EXITS 9
 
 struct tb {
     uint32_t eip;          /* guest linear address of the first instruction */

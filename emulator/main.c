@@ -110,6 +110,7 @@ int main(int argc, char **argv)
     cfg.no_chain = o.no_chain;
     cfg.rstack = o.rstack;
     cfg.no_superblocks = o.no_superblocks;
+    cfg.ic_ways = o.ic_ways;
     cfg.verify = o.verify;
     cfg.trace = o.trace;
     cfg.shadow_spaces = o.shadow_spaces;

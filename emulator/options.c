@@ -688,6 +688,13 @@ static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true;
 static int opt_rstack(struct parse *p, const char *v) { p->o->rstack = true; return 0; }
 static int opt_no_superblocks(struct parse *p, const char *v) { p->o->no_superblocks = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
+static int opt_ic_ways(struct parse *p, const char *v)
+{
+    if (v[0] < '1' || v[0] > '4' || v[1])
+        return fail(p, "--ic-ways '%s': expected 1 to 4", v);
+    p->o->ic_ways = (uint8_t)(v[0] - '0');
+    return 0;
+}
 static int opt_trace(struct parse *p, const char *v) { p->o->trace = true; return 0; }
 
 static int opt_help(struct parse *p, const char *v)
@@ -793,6 +800,8 @@ static const struct opt opts[] = {
       "pair guest CALL/RET through a shadow return stack (experimental)" },
     { "--", "no-superblocks", NULL, NULL, opt_no_superblocks,
       "end translations at every conditional branch (slow path, for tests)" },
+    { "--", "ic-ways", NULL, "N", opt_ic_ways,
+      "targets remembered inline per indirect branch site, 1-4 (default 4)" },
     { "--", "poll-storm", NULL, "N", opt_poll_storm,
       "stop at about 1 in N block entries as an interrupt would (for tests)" },
     { "--", "verify", NULL, NULL, opt_verify, "check every translated block for isolation" },

@@ -28,6 +28,7 @@ struct options {
     bool no_chain;            /* --no-chain: never patch exits (slow path for tests) */
     bool rstack;              /* --rstack: CALL/RET through the shadow return stack */
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
+    uint8_t ic_ways;          /* --ic-ways N: ways per indirect site (0: default) */
     bool verify;              /* --verify: run the isolation verifier on every block */
     bool trace;               /* --trace: log each block, guest insns and host code, to stderr */
     const char *serial;       /* -serial: a chardev.h spec (default stdio) */

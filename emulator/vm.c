@@ -147,6 +147,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     btc.no_chain = cfg->no_chain;
     btc.rstack = cfg->rstack;
     btc.no_superblocks = cfg->no_superblocks;
+    btc.ic_ways = cfg->ic_ways;
     btc.max_insns = cfg->max_block_insns;
     btc.verify = cfg->verify;
     btc.trace = cfg->trace ? (cfg->trace_file ? cfg->trace_file : stderr) : NULL;

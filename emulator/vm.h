@@ -20,6 +20,7 @@ struct vm_config {
     bool no_chain;            /* never chain blocks (slow path) */
     bool rstack;              /* CALL/RET through the shadow return stack (bt/xlate_rstack.c) */
     bool no_superblocks;      /* end blocks at every conditional branch (slow path) */
+    uint8_t ic_ways;          /* ways per indirect site's inline cache (0: bt's default) */
     bool verify;              /* isolation verifier on every block */
     bool trace;               /* per-block log to stderr */
     bool stop_on_exception;   /* report guest exceptions to the caller instead of

@@ -65,6 +65,13 @@ static enum vm_exit run(const char *code, size_t len, struct vm_regs *r)
 static uint32_t rd32(uint32_t a) { uint32_t v = 0; vm_read_phys(vm, a, &v, 4); return v; }
 static void wr32(uint32_t a, uint32_t v) { vm_write_phys(vm, a, &v, 4); }
 
+static void test_tmp_four_jccs_then_call(void **s)
+{
+    struct vm_regs r = { 0 };
+    r.eflags = 0x402;
+    assert_int_equal(RUN("\x7a\x08\x0f\x8d\x00\x00\x00\x00\x75\x00\x77\x07\xb9\x14\x00\x01\x00\xff\xd1", &r), VM_EXIT_STOP_EIP);
+}
+
 static void test_disp32_and_moffs(void **s)
 {
     struct vm_regs r = { 0 };
@@ -425,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_maskmovq_stores_through_edi),
         cmocka_unit_test(test_addr16_operands),
         cmocka_unit_test(test_unchained_matches_chained),
+        cmocka_unit_test(test_tmp_four_jccs_then_call),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
