@@ -1,5 +1,6 @@
 /* jcache — see jcache.h. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "emulator/system.h"
 
@@ -8,8 +9,14 @@
 static bool jc_alloc(struct jcache *j)
 {
     j->e = malloc(sizeof(struct bt_jcache_entry) * BT_JCACHE_SIZE);
-    if (!j->e)
+    j->global = calloc(BT_JCACHE_SIZE, 1);
+    if (!j->e || !j->global) {
+        free(j->e);
+        free(j->global);
+        j->e = NULL;
+        j->global = NULL;
         return false;
+    }
     for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
         j->e[i].eip = BT_JCACHE_EMPTY;
     j->nlog = 0;
@@ -21,13 +28,35 @@ static void jc_clear(struct jcache *j)
     if (!j->e)
         return;
     if (j->nlog <= JC_LOG) {
-        for (uint32_t i = 0; i < j->nlog; i++)
+        for (uint32_t i = 0; i < j->nlog; i++) {
             j->e[j->log[i]].eip = BT_JCACHE_EMPTY;
+            j->global[j->log[i]] = 0;
+        }
     } else {
         for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
             j->e[i].eip = BT_JCACHE_EMPTY;
+        memset(j->global, 0, BT_JCACHE_SIZE);
     }
     j->nlog = 0;
+}
+
+/* Keep the global entries (and their places in the log). */
+static void jc_clear_nonglobal(struct jcache *j)
+{
+    uint32_t kept = 0;
+
+    if (!j->e || j->nlog > JC_LOG) {
+        jc_clear(j);            /* the log is incomplete: everything goes */
+        return;
+    }
+    for (uint32_t i = 0; i < j->nlog; i++) {
+        uint16_t at = j->log[i];
+        if (j->global[at] && j->e[at].eip != BT_JCACHE_EMPTY)
+            j->log[kept++] = at;
+        else
+            j->e[at].eip = BT_JCACHE_EMPTY;
+    }
+    j->nlog = kept;
 }
 
 bool jc_init(struct vcpu *v)
@@ -46,15 +75,18 @@ void jc_fini(struct vcpu *v)
 {
     for (int i = 0; i < JC_SLOTS; i++) {
         free(v->jc[i].e);
+        free(v->jc[i].global);
         v->jc[i].e = NULL;
+        v->jc[i].global = NULL;
     }
 }
 
-void jc_fill(struct vcpu *v, uint32_t eip, const void *host)
+void jc_fill(struct vcpu *v, uint32_t eip, const void *host, bool global)
 {
     struct jcache *j = &v->jc[v->jc_cur];
     uint32_t i = eip & JC_MASK;
 
+    j->global[i] = global;
     if (j->e[i].eip == BT_JCACHE_EMPTY) {
         if (j->nlog < JC_LOG)
             j->log[j->nlog] = (uint16_t)i;
@@ -73,6 +105,13 @@ void jc_flush_all(struct vcpu *v)
     bt_rstack_reset(&v->bt);
     for (int k = 0; k < JC_SLOTS; k++)
         jc_clear(&v->jc[k]);
+}
+
+void jc_flush_nonglobal(struct vcpu *v)
+{
+    bt_rstack_reset(&v->bt);
+    for (int k = 0; k < JC_SLOTS; k++)
+        jc_clear_nonglobal(&v->jc[k]);
 }
 
 /* Entries on `page`, and those in the last 14 bytes of the page before:
