@@ -27,9 +27,11 @@ struct jcache {
     struct bt_jcache_entry *e;      /* BT_JCACHE_SIZE entries, or NULL (not allocated) */
     uint32_t mode;                  /* block mode it serves; ~0u: none yet */
     uint32_t nlog;                  /* fills since the last flush (may exceed JC_LOG) */
-    uint8_t *global;                /* per entry: filled from a global page (CR4.PGE) */
+    uint32_t nglog;                 /* the same for entries on global pages */
+    uint8_t *flags;                 /* per entry: JC_F_* (jcache.c) */
     uint64_t used;                  /* when last selected (LRU) */
-    uint16_t log[JC_LOG];
+    uint16_t log[JC_LOG];           /* indexes filled, non-global ... */
+    uint16_t glog[JC_LOG];          /* ... and global: a CR3 write clears only the first */
 };
 
 /* Allocate slot 0 (the others on first use). false: out of memory. */
