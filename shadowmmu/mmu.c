@@ -243,12 +243,19 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         touch(m, s);
         return &s->sp;
     }
+    /* A privilege change: the other view of the same CR3, found last time. */
+    s = m->view_sp[view];
+    if (s && s->view == view && key_match(m, s, cr3, pdpte)) {
+        m->st.cr3_hits++;
+        touch(m, s);
+        return &s->sp;
+    }
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         s = &m->spaces[i];
         if (key_match(m, s, cr3, pdpte) && s->view == view) {
             m->st.cr3_hits++;
             touch(m, s);
-            return &s->sp;
+            return &(m->view_sp[view] = s)->sp;
         }
         if (!pick || (!s->keyed && pick->keyed) || (s->keyed == pick->keyed && s->lru < pick->lru))
             pick = s;
@@ -264,7 +271,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
     touch(m, pick);
-    return &pick->sp;
+    return &(m->view_sp[view] = pick)->sp;
 }
 
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl)
