@@ -164,6 +164,8 @@ void mmu_flush_all(struct mmu *m)
     m->drops_pending = false;
     rmap_clear(m->rm);
     m->pend[0].used = m->pend[1].used = false;
+    memset(m->churn, 0, sizeof m->churn);
+    m->soft_pages = 0;
 }
 
 static void touch(struct mmu *m, struct mspace *s)
@@ -255,6 +257,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     }
     if (pick->keyed) {
         space_reset(m, pick, true);
+        soft_forget_space(m, pick);
         m->st.spaces_recycled++;
     } else {
         m->st.spaces_created++;

@@ -106,7 +106,8 @@ static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode
             frame = (uint32_t)((leaf & (mode->pae ? PAE_FRAME_2M : PDE_FRAME_4M)) >> 12) |
                     (lpn & (per - 1));
         }
-        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn))
+        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn) ||
+            soft_page(m, s, lpn, false))
             continue;
         want_w = may_write(perm, user) && (leaf & PTE_D);
         m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
@@ -260,7 +261,7 @@ static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk_mode
  * (mmu_translate), which are no host faults. */
 static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t linear,
                                    enum mmu_access acc, bool user, struct mmu_fault_result *r,
-                                   struct mmu_stats *st)
+                                   struct mmu_stats *st, bool hard)
 {
     struct mspace *s = ms_of(sp);
     struct walk_mode mode;
@@ -299,6 +300,11 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
     prot = prot_want(m, frame, want_w);
 
     rec = mmu_rec_find(m, s, lpn);
+    if (!rec && !hard && soft_page(m, s, lpn, true)) {
+        /* Walked, A/D set, tables traced: the monitor does the access. */
+        st->soft_faults++;
+        return done(r, MMU_SOFT);
+    }
     if (rec && m->rec[rec].frame == frame) {
         m->rec[rec].want_w = want_w;
         if (m->rec[rec].prot != prot) {
@@ -335,8 +341,18 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
                           bool user, struct mmu_fault_result *r)
 {
     m->st.faults++;
-    return shadow_fill(m, sp, linear, acc, user, r, &m->st);
+    return shadow_fill(m, sp, linear, acc, user, r, &m->st, false);
 }
+
+enum mmu_result mmu_fault_hard(struct mmu *m, struct space *sp, uint32_t linear, enum mmu_access acc,
+                               bool user, struct mmu_fault_result *r)
+{
+    if (!ms_of(sp)->identity)
+        soft_end(m, ms_of(sp), linear >> 12);
+    return shadow_fill(m, sp, linear, acc, user, r, &m->st, true);
+}
+
+uint64_t mmu_soft_accesses(const struct mmu *m) { return m->st.soft_xlates; }
 
 /* The shadow already answers for a page it maps: a record exists only
  * while the guest entries it was filled from are unchanged (they are
@@ -390,7 +406,8 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
         struct mspace *s = mmu_current_space(m, user ? MMU_VIEW_USER : MMU_VIEW_SUPER);
         struct mmu_stats quiet = { 0 };
         struct mmu_fault_result f;
-        enum mmu_result k = s ? shadow_fill(m, &s->sp, linear, acc, user, &f, &quiet) : MMU_ERROR;
+        enum mmu_result k = s ? shadow_fill(m, &s->sp, linear, acc, user, &f, &quiet, false) : MMU_ERROR;
+        m->st.soft_xlates += k == MMU_SOFT;
         if (k == MMU_GUEST_PF) {
             *r = f;
             return done(r, MMU_GUEST_PF);
@@ -449,8 +466,9 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     struct walk_mode mode;
     struct walk w;
 
-    if (s->identity || !s->keyed || mmu_rec_find(m, s, linear >> 12))
-        return;     /* mapped already (INVLPG found it exact) */
+    if (s->identity || !s->keyed || mmu_rec_find(m, s, linear >> 12) ||
+        soft_page(m, s, linear >> 12, false))
+        return;     /* mapped already (INVLPG found it exact), or soft */
     mmu_settle(m);
     mode = mmu_mode(m, s->cr3, s->pdpte);
     user = user || s->view == MMU_VIEW_USER;
@@ -459,5 +477,5 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     if (!walk_translate(&m->mem, &mode, linear, WALK_READ, user ? WALK_USER : 0, &w) ||
         !(w.pde & PTE_A) || (w.page_size == PAGE_4K && !(w.pte & PTE_A)))
         return;
-    shadow_fill(m, sp, linear, MMU_READ, user, &r, &m->st);     /* no host fault */
+    shadow_fill(m, sp, linear, MMU_READ, user, &r, &m->st, false);     /* no host fault */
 }

@@ -39,6 +39,7 @@
 #define IDENT_ID 0xffffu
 #define MREC_FREE 0xffffffffu      /* the key of a record on the free list */
 #define XL_ENTRIES 16
+#define SOFT_ENTRIES 1024          /* churn table (mmu_soft.c), direct-mapped */
 
 struct mrec {
     uint32_t frame;                /* gpa >> 12 */
@@ -63,6 +64,15 @@ struct mspace {
     uint64_t lru;                  /* last activation; 0: emptied, recycle first */
     uint32_t recs, nrecs;          /* its records */
     uint32_t maps;                 /* modelled VMAs of the reservation */
+};
+
+/* A linear page whose guest mapping changes (mmu_soft.c): key as a
+ * record's, +1 so that zeroed memory is empty. */
+struct churn {
+    uint32_t key1;
+    uint8_t changes;               /* PTE changes seen while not soft */
+    uint8_t soft;                  /* kept out of the host mappings */
+    uint16_t quiet;                /* soft accesses since the last change */
 };
 
 /* A page a fill may map: the faulting one or a prefetch candidate. */
@@ -119,6 +129,8 @@ struct mmu {
     struct cand *cand;             /* cfg.prefetch entries: scratch of a fill (the
                                       signal stack is too small for it) */
     uint8_t *want_w;               /* cfg.prefetch entries: scratch for map_run */
+    struct churn churn[SOFT_ENTRIES];
+    uint32_t soft_pages;           /* entries now soft (0: nothing to look up) */
     struct mmu_stats st;
 };
 
@@ -190,6 +202,19 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
 void mmu_rmap_untracked(void *opaque, uint32_t gpa, enum rmap_why why);
 /* Deferred rmap_drop_space calls (see struct mspace). */
 void mmu_settle(struct mmu *m);
+
+/* mmu_soft.c: pages kept out of the host mappings because their guest
+ * mapping churns (see mmu.h "Soft pages"). */
+/* A guest entry of page lpn of s changed; true if the page is soft now. */
+bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn);
+/* Is page lpn of s soft? access: count this access towards un-softening
+ * it (a soft page that stops changing is mapped again). */
+bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access);
+/* Page lpn of s must be mapped after all (an access the monitor cannot
+ * perform for it): it is no longer soft. */
+void soft_end(struct mmu *m, const struct mspace *s, uint32_t lpn);
+/* Space s is keyed anew: forget its pages. */
+void soft_forget_space(struct mmu *m, const struct mspace *s);
 
 /* mmu_fill.c */
 /* Bring record r of space s up to date with the guest's entries for its

@@ -42,7 +42,10 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
          * written as a directory (a self-map: that PDE may be changing
          * too). */
         uint32_t r = mmu_rec_find(m, s, linear >> 12);
-        if (r && mmu_rec_refresh(m, s, r, m->writing) < 0) {
+        bool soft = soft_note_change(m, s, linear >> 12);
+        if (soft)
+            m->kept_live = true;    /* in use as a page table all the same (mmu_soft.c) */
+        if (r && (soft || mmu_rec_refresh(m, s, r, m->writing) < 0)) {
             m->st.zaps++;
             mmu_zap_range(m, s, linear >> 12, 1);
         } else if (r) {

@@ -1,0 +1,110 @@
+/* mmu_soft — soft pages: linear pages whose guest mapping churns are kept
+ * out of the host mappings (issue #13; VMware's answer to page-table
+ * updates without host traps).
+ *
+ * Following an edited PTE in place costs one host mmap per change (tens
+ * of thousands of cycles on a VM host), where a CPU or QEMU's software TLB
+ * refills one entry. So every single-PTE change the rmap reports is
+ * counted against the (space, linear page) it maps, in a small direct-
+ * mapped table; at cfg.soft_after changes the page becomes *soft*: its
+ * mapping is dropped (once) and no fill, prefetch or INVLPG refill maps it
+ * again. Further changes of its PTE then cost nothing at all, and an
+ * access to it faults once per instruction: mmu_fault answers MMU_SOFT
+ * (the walk done, A/D set, the tables traced), the monitor performs the
+ * access through mmu_translate — which answers a soft page with a walk,
+ * never a fill — and adaptive translation turns an instruction that keeps
+ * touching soft pages into a callout that does so without a host fault.
+ *
+ * A soft page that stops changing comes back: SOFT_QUIET accesses without
+ * a change in between end its softness, and the next access maps it. An
+ * access the monitor cannot perform (x87, SSE, a string instruction) maps
+ * it at once (soft_end). A collision in the table forgets the older page,
+ * which is mapped again at its next access: the table only ever makes
+ * mappings lazier, never wrong, since a soft page simply has no record.
+ * All of it is async-signal-safe. */
+#define _GNU_SOURCE
+#include "decoder/x86.h"
+#include "shadowmmu/mmu_internal.h"
+
+#include <string.h>
+
+#define SOFT_QUIET 64
+
+static struct churn *slot(struct mmu *m, const struct mspace *s, uint32_t lpn)
+{
+    uint32_t key = (uint32_t)s->id << 20 | lpn;
+    return &m->churn[fib_hash32(key, 10)];          /* SOFT_ENTRIES = 1024 */
+}
+
+static uint32_t key1(const struct mspace *s, uint32_t lpn) { return ((uint32_t)s->id << 20 | lpn) + 1; }
+
+static void set_soft(struct mmu *m, struct churn *c, bool soft)
+{
+    if (c->soft == soft)
+        return;
+    c->soft = soft;
+    if (soft) {
+        m->soft_pages++;
+        m->st.soft_pages++;
+    } else {
+        m->soft_pages--;
+    }
+}
+
+bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn)
+{
+    struct churn *c = slot(m, s, lpn);
+
+    if (m->cfg.soft_all)
+        return true;
+    if (!m->cfg.soft_after)
+        return false;
+    if (c->key1 != key1(s, lpn)) {
+        set_soft(m, c, false);
+        *c = (struct churn){ .key1 = key1(s, lpn) };
+    }
+    c->quiet = 0;
+    if (!c->soft && ++c->changes >= m->cfg.soft_after)
+        set_soft(m, c, true);
+    return c->soft;
+}
+
+bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access)
+{
+    struct churn *c;
+
+    if (m->cfg.soft_all)
+        return true;
+    if (!m->soft_pages)
+        return false;
+    c = slot(m, s, lpn);
+    if (c->key1 != key1(s, lpn) || !c->soft)
+        return false;
+    if (access && ++c->quiet >= SOFT_QUIET) {
+        set_soft(m, c, false);          /* it stopped changing: map it again */
+        c->changes = 0;
+        return false;
+    }
+    return true;
+}
+
+void soft_end(struct mmu *m, const struct mspace *s, uint32_t lpn)
+{
+    struct churn *c = slot(m, s, lpn);
+
+    if (c->key1 == key1(s, lpn)) {
+        set_soft(m, c, false);
+        c->changes = 0;
+    }
+}
+
+void soft_forget_space(struct mmu *m, const struct mspace *s)
+{
+    if (!m->soft_pages)
+        return;
+    for (unsigned i = 0; i < SOFT_ENTRIES; i++)
+        if (m->churn[i].key1 && (m->churn[i].key1 - 1) >> 20 == s->id) {
+            set_soft(m, &m->churn[i], false);
+            memset(&m->churn[i], 0, sizeof m->churn[i]);
+        }
+}
