@@ -205,8 +205,12 @@ void mmu_settle(struct mmu *m);
 
 /* mmu_soft.c: pages kept out of the host mappings because their guest
  * mapping churns (see mmu.h "Soft pages"). */
-/* A guest entry of page lpn of s changed; true if the page is soft now. */
-bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn);
+/* A guest entry of page lpn of s changed, while the page was mapped or
+ * not; true if the page is soft now. */
+bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn, bool mapped);
+/* A guest entry above the leaves changed (a PDE): every mapped page of
+ * [lpn, lpn + n) of s changes. */
+void soft_note_range(struct mmu *m, const struct mspace *s, uint32_t lpn, uint32_t n);
 /* Is page lpn of s soft? access: count this access towards un-softening
  * it (a soft page that stops changing is mapped again). */
 bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access);

@@ -4,8 +4,9 @@
  *
  * Following an edited PTE in place costs one host mmap per change (tens
  * of thousands of cycles on a VM host), where a CPU or QEMU's software TLB
- * refills one entry. So every single-PTE change the rmap reports is
- * counted against the (space, linear page) it maps, in a small direct-
+ * refills one entry. So every single-PTE change the rmap reports for a
+ * page that is mapped (one that costs a system call: a remap, a protection
+ * change or an unmap) is counted against the (space, linear page), in a small direct-
  * mapped table; at cfg.soft_after changes the page becomes *soft*: its
  * mapping is dropped (once) and no fill, prefetch or INVLPG refill maps it
  * again. Further changes of its PTE then cost nothing at all, and an
@@ -51,7 +52,7 @@ static void set_soft(struct mmu *m, struct churn *c, bool soft)
     }
 }
 
-bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn)
+bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn, bool mapped)
 {
     struct churn *c = slot(m, s, lpn);
 
@@ -59,6 +60,13 @@ bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn)
         return true;
     if (!m->cfg.soft_after)
         return false;
+    if (!mapped) {
+        /* Free: only a soft page notes it (it is still churning). */
+        if (c->key1 != key1(s, lpn) || !c->soft)
+            return false;
+        c->quiet = 0;
+        return true;
+    }
     if (c->key1 != key1(s, lpn)) {
         set_soft(m, c, false);
         *c = (struct churn){ .key1 = key1(s, lpn) };
@@ -67,6 +75,22 @@ bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn)
     if (!c->soft && ++c->changes >= m->cfg.soft_after)
         set_soft(m, c, true);
     return c->soft;
+}
+
+void soft_note_range(struct mmu *m, const struct mspace *s, uint32_t lpn, uint32_t n)
+{
+    if (!m->cfg.soft_after || m->cfg.soft_all || n > 1024)
+        return;
+    /* A small space through its own list, as mmu_zap_range does. */
+    if (s->nrecs < n / 8) {
+        for (uint32_t r = s->recs; r; r = m->rec[r].snext)
+            if (lpn_of_rec(&m->rec[r]) - lpn < n)
+                soft_note_change(m, s, lpn_of_rec(&m->rec[r]), true);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            if (mmu_rec_find(m, s, lpn + i))
+                soft_note_change(m, s, lpn + i, true);
+    }
 }
 
 bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access)
