@@ -39,7 +39,7 @@
 #define IDENT_ID 0xffffu
 #define MREC_FREE 0xffffffffu      /* the key of a record on the free list */
 #define XL_ENTRIES 16
-#define SOFT_ENTRIES 1024          /* churn table (mmu_soft.c), direct-mapped */
+#define SOFT_ENTRIES 1024          /* churn table (mmu_soft.c): 256 sets of 4 */
 
 struct mrec {
     uint32_t frame;                /* gpa >> 12 */

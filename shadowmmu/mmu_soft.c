@@ -6,8 +6,9 @@
  * of thousands of cycles on a VM host), where a CPU or QEMU's software TLB
  * refills one entry. So every single-PTE change the rmap reports for a
  * page that is mapped (one that costs a system call: a remap, a protection
- * change or an unmap) is counted against the (space, linear page), in a small direct-
- * mapped table; at cfg.soft_after changes the page becomes *soft*: its
+ * change or an unmap) — or, for a changed PDE, for every page it maps — is
+ * counted against the (space, linear page), in a small 4-way set-
+ * associative table; at cfg.soft_after changes the page becomes *soft*: its
  * mapping is dropped (once) and no fill, prefetch or INVLPG refill maps it
  * again. Further changes of its PTE then cost nothing at all, and an
  * access to it faults once per instruction: mmu_fault answers MMU_SOFT
@@ -19,8 +20,8 @@
  * A soft page that stops changing comes back: SOFT_QUIET accesses without
  * a change in between end its softness, and the next access maps it. An
  * access the monitor cannot perform (x87, SSE, a string instruction) maps
- * it at once (soft_end). A collision in the table forgets the older page,
- * which is mapped again at its next access: the table only ever makes
+ * it at once (soft_end). A full set forgets its least changed page (a
+ * soft one last), which is mapped again at its next access: the table only ever makes
  * mappings lazier, never wrong, since a soft page simply has no record.
  * All of it is async-signal-safe. */
 #define _GNU_SOURCE
@@ -31,13 +32,42 @@
 
 #define SOFT_QUIET 64
 
-static struct churn *slot(struct mmu *m, const struct mspace *s, uint32_t lpn)
-{
-    uint32_t key = (uint32_t)s->id << 20 | lpn;
-    return &m->churn[fib_hash32(key, 10)];          /* SOFT_ENTRIES = 1024 */
-}
+#define WAYS 4
 
 static uint32_t key1(const struct mspace *s, uint32_t lpn) { return ((uint32_t)s->id << 20 | lpn) + 1; }
+
+/* The page's entry in its set of WAYS, or NULL. */
+static struct churn *find(struct mmu *m, const struct mspace *s, uint32_t lpn)
+{
+    struct churn *set = &m->churn[fib_hash32(key1(s, lpn), 8) * WAYS];     /* 256 sets */
+
+    for (unsigned i = 0; i < WAYS; i++)
+        if (set[i].key1 == key1(s, lpn))
+            return &set[i];
+    return NULL;
+}
+
+static void set_soft(struct mmu *m, struct churn *c, bool soft);
+
+/* A new entry for the page: an empty way, else the one with the fewest
+ * changes that is not soft, else the first (which stops being soft: its
+ * page is mapped again at its next access). */
+static struct churn *add(struct mmu *m, const struct mspace *s, uint32_t lpn)
+{
+    struct churn *set = &m->churn[fib_hash32(key1(s, lpn), 8) * WAYS], *c = &set[0];
+
+    for (unsigned i = 0; i < WAYS; i++) {
+        if (!set[i].key1) {
+            c = &set[i];
+            break;
+        }
+        if (!set[i].soft && (c->soft || set[i].changes < c->changes))
+            c = &set[i];
+    }
+    set_soft(m, c, false);
+    *c = (struct churn){ .key1 = key1(s, lpn) };
+    return c;
+}
 
 static void set_soft(struct mmu *m, struct churn *c, bool soft)
 {
@@ -54,7 +84,7 @@ static void set_soft(struct mmu *m, struct churn *c, bool soft)
 
 bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn, bool mapped)
 {
-    struct churn *c = slot(m, s, lpn);
+    struct churn *c = find(m, s, lpn);
 
     if (m->cfg.soft_all)
         return true;
@@ -62,15 +92,13 @@ bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn, bool 
         return false;
     if (!mapped) {
         /* Free: only a soft page notes it (it is still churning). */
-        if (c->key1 != key1(s, lpn) || !c->soft)
+        if (!c || !c->soft)
             return false;
         c->quiet = 0;
         return true;
     }
-    if (c->key1 != key1(s, lpn)) {
-        set_soft(m, c, false);
-        *c = (struct churn){ .key1 = key1(s, lpn) };
-    }
+    if (!c)
+        c = add(m, s, lpn);
     c->quiet = 0;
     if (!c->soft && ++c->changes >= m->cfg.soft_after)
         set_soft(m, c, true);
@@ -101,8 +129,8 @@ bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access)
         return true;
     if (!m->soft_pages)
         return false;
-    c = slot(m, s, lpn);
-    if (c->key1 != key1(s, lpn) || !c->soft)
+    c = find(m, s, lpn);
+    if (!c || !c->soft)
         return false;
     if (access && ++c->quiet >= SOFT_QUIET) {
         set_soft(m, c, false);          /* it stopped changing: map it again */
@@ -114,9 +142,9 @@ bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access)
 
 void soft_end(struct mmu *m, const struct mspace *s, uint32_t lpn)
 {
-    struct churn *c = slot(m, s, lpn);
+    struct churn *c = find(m, s, lpn);
 
-    if (c->key1 == key1(s, lpn)) {
+    if (c) {
         set_soft(m, c, false);
         c->changes = 0;
     }
