@@ -66,9 +66,11 @@ void xl_copy(struct xl *xl, const struct insn *in);
 void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base);
 /* The segment (SEG_*) the instruction's ModRM operand goes through. */
 int xl_operand_seg(const struct insn *in);
-/* That segment's base in this block's mode (0 when flat). */
+/* That segment's base in this block's mode (0 when flat). The block then
+ * depends on it (tb->seg_bases_read). */
 static inline uint32_t xl_seg_base(const struct xl *xl, int seg)
 {
+    xl->tb->seg_bases_read |= (uint8_t)(1u << seg);
     return BT_MODE_SEGSET(xl->mode) ? xl->seg_base[seg] : 0;
 }
 /* The SS base as a displacement: stack accesses are gs:[esp+d] with 32-bit

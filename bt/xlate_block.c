@@ -80,21 +80,13 @@ bool xl_superblock_continues(const struct xl *xl)
  * Most return and indirect-call sites have one target, and the hit path ends
  * in a direct jump the host predicts well; the site is an exit of the block,
  * so invalidating its target unlinks it like any chain. */
-void xl_exit_indirect_r11(struct xl *xl)
+/* The jump-cache lookup of the EIP in r11d, RCX parked in r8: a hit jumps to
+ * the block, a miss exits to the dispatcher naming exit k. */
+static void emit_jc_lookup(struct xl *xl, size_t k)
 {
     struct emit *e = &xl->e;
-    size_t hit, jc_hit, ic, slow, k = (size_t)xl->nexits;
+    size_t jc_hit;
 
-    if (xl->nexits == TB_MAX_EXITS) {   /* cannot happen: an indirect branch ends its block */
-        e->overflow = true;
-        return;
-    }
-    emit_mov_r64_r64(e, H_R8, H_RCX);                    /* mov r8, rcx */
-    emit_modrm_mem(e, OPC_LEA, H_RCX, H_R11, -1, 0, 0x7fffffff);
-    ic = emit_off(e) - 4;                                /* lea ecx, [r11 + imm32] */
-    memset(e->start + ic, 0, e->overflow ? 0 : 4);
-    hit = emit_jrcxz_rel8(e);                            /* jrcxz hit */
-    slow = emit_off(e);                                  /* slow: RCX is still in r8 */
     emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
     emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
     emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
@@ -110,6 +102,24 @@ void xl_exit_indirect_r11(struct xl *xl)
     emit_patch_rel8_here(e, jc_hit);
     emit_mov_r64_r64(e, H_RCX, H_R8);                    /* jc_hit: mov rcx, r8 */
     emit_jmp_m64(e, H_R10, 8);                           /* jmp [r10+8] */
+}
+
+void xl_exit_indirect_r11(struct xl *xl)
+{
+    struct emit *e = &xl->e;
+    size_t hit, ic, slow, k = (size_t)xl->nexits;
+
+    if (xl->nexits == TB_MAX_EXITS) {   /* cannot happen: an indirect branch ends its block */
+        e->overflow = true;
+        return;
+    }
+    emit_mov_r64_r64(e, H_R8, H_RCX);                    /* mov r8, rcx */
+    emit_modrm_mem(e, OPC_LEA, H_RCX, H_R11, -1, 0, 0x7fffffff);
+    ic = emit_off(e) - 4;                                /* lea ecx, [r11 + imm32] */
+    memset(e->start + ic, 0, e->overflow ? 0 : 4);
+    hit = emit_jrcxz_rel8(e);                            /* jrcxz hit */
+    slow = emit_off(e);                                  /* slow: RCX is still in r8 */
+    emit_jc_lookup(xl, k);
     emit_patch_rel8_here(e, hit);
     emit_mov_r64_r64(e, H_RCX, H_R8);                    /* hit: mov rcx, r8 */
     xl->exit_patch[k] = emit_jmp_rel32(e, emit_rx_here(e));
@@ -259,6 +269,19 @@ static void translate_one(struct xl *xl, const struct insn *in)
         xl_unsupported(xl, in);
 }
 
+/* A direct exit that bt_link will never chain because paging is on and its
+ * target is on another linear page (QEMU's rule) looks the target up in
+ * the jump cache before it returns to the dispatcher, as an indirect
+ * branch does (QEMU: lookup_and_goto_ptr): the jump cache is emptied
+ * whenever the mapping may change, so a hit is the block the dispatcher
+ * would find. Not in step blocks (one instruction, then the dispatcher)
+ * nor with chaining off. */
+static bool jc_stub(const struct xl *xl, uint32_t target)
+{
+    return (xl->mode & BT_MODE_PG) && !(xl->mode & BT_MODE_STEP) && !xl->bt->cfg.no_chain &&
+           (target >> 12) != (xl->tb_eip >> 12);
+}
+
 static void emit_stubs(struct xl *xl)
 {
     struct emit *e = &xl->e;
@@ -275,10 +298,16 @@ static void emit_stubs(struct xl *xl)
             tb->exit[k].ic_off = (uint32_t)xl->exit_ic[k];
             continue;
         }
-        emit_mov_m32_imm32(e, H_R15, CPU_NEXT_EIP, xl->exit_target[k]);
-        emit_mov_r64_imm64(e, H_R11, (uint64_t)(uintptr_t)&tb->exit[k]);
-        emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R11);
-        emit_jmp_rel32(e, xl->bt->rt_exit);
+        if (jc_stub(xl, xl->exit_target[k])) {
+            emit_mov_r32_imm32(e, H_R11, xl->exit_target[k]);
+            emit_mov_r64_r64(e, H_R8, H_RCX);            /* mov r8, rcx */
+            emit_jc_lookup(xl, (size_t)k);
+        } else {
+            emit_mov_m32_imm32(e, H_R15, CPU_NEXT_EIP, xl->exit_target[k]);
+            emit_mov_r64_imm64(e, H_R11, (uint64_t)(uintptr_t)&tb->exit[k]);
+            emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R11);
+            emit_jmp_rel32(e, xl->bt->rt_exit);
+        }
         emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + stub);
         tb->exit[k].from = tb;
         tb->exit[k].target_eip = xl->exit_target[k];
@@ -450,6 +479,10 @@ bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
         !bt_enterable(to))
         return false;
     if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
+        return false;
+    /* A block that serves any FS (GS) base may only lead to one that does
+     * too: it is reached again under other bases. */
+    if (ex->from->mode & ~to->mode & BT_MODE_ANY_FSGS)
         return false;
     if (ex->ic_off) {
         int32_t neg = -(int32_t)eip;

@@ -73,6 +73,10 @@ struct tb {
      * the block sets it before cache_insert; TB_NO_FRAME2 on a crossing
      * block means the physically next frame. */
     uint32_t frame2;
+    /* Bit s (SEG_* order: ES CS SS DS FS GS) for each segment whose base the
+     * translation folded in; what else the block's code depends on is in
+     * its mode. Set by the translator. */
+    uint8_t seg_bases_read;
 };
 #define TB_NO_FRAME2 0xffffffffu
 
@@ -163,6 +167,9 @@ struct tb *cache_new_tb(struct code_cache *c);   /* zeroed tb from the arena */
  * sets valid and each exit's `from`. */
 void cache_insert(struct code_cache *c, struct tb *tb);
 struct tb *cache_lookup(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode);
+/* File a live block, just inserted, under another mode: its code depends on
+ * less than the mode it was translated in (the caller's policy). */
+void cache_rekey(struct code_cache *c, struct tb *tb, uint32_t mode);
 /* The block whose host code contains host_pc, or NULL. Async-signal-safe (no
  * allocation, no locks). An invalidated block's code stays in place until
  * the next flush, and it may still be running (a write to its own page

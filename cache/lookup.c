@@ -99,6 +99,13 @@ void lookup_remove(struct code_cache *c, struct tb *tb)
     *sh = tb;
 }
 
+void cache_rekey(struct code_cache *c, struct tb *tb, uint32_t mode)
+{
+    chain_unlink(live_head(c, tb->phys, tb->eip, tb->mode), tb);
+    tb->mode = mode;
+    lookup_add(c, tb);
+}
+
 struct tb *cache_lookup(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode)
 {
     for (struct tb *tb = *live_head(c, phys, eip, mode); tb; tb = tb->hnext)

@@ -100,10 +100,39 @@ static bool still_mapped(const struct tb *tb, const struct code_src *cs)
     return !(tb->mode & BT_MODE_PG) || !tb_crosses(tb) || tb->frame2 == cs->frame2;
 }
 
+/* The keys a block for `mode` may be filed under (segsets.c): most blocks
+ * fold in neither the FS nor the GS base, so those keys come first. */
+static const uint32_t any_keys[4] = { BT_MODE_ANY_FSGS, BT_MODE_ANY_GS, BT_MODE_ANY_FS, 0 };
+
+static struct tb *lookup_keys(struct vm *vm, struct vcpu *v, uint32_t phys, uint32_t eip,
+                              uint32_t mode, bool stale)
+{
+    for (int k = 0; k < 4; k++) {
+        uint32_t key = segset_key(v, mode, any_keys[k]);
+        struct tb *tb = stale ? cache_lookup_stale(vm->cache, phys, eip, key)
+                              : cache_lookup(vm->cache, phys, eip, key);
+        if (tb)
+            return tb;
+    }
+    return NULL;
+}
+
+/* File a new block under the key that ignores the FS and GS bases it did
+ * not fold in. */
+static void key_block(struct vm *vm, struct vcpu *v, struct tb *tb)
+{
+    uint32_t any = (tb->seg_bases_read & 1u << SEG_FS ? 0 : BT_MODE_ANY_FS) |
+                   (tb->seg_bases_read & 1u << SEG_GS ? 0 : BT_MODE_ANY_GS);
+    uint32_t key = segset_key(v, tb->mode, any);
+
+    if (key != tb->mode)
+        cache_rekey(vm->cache, tb, key);
+}
+
 static struct tb *revalidate(struct vm *vm, struct vcpu *v, uint32_t eip, uint32_t mode,
                              const struct code_src *cs)
 {
-    struct tb *tb = cache_lookup_stale(vm->cache, cs->phys, eip, mode);
+    struct tb *tb = lookup_keys(vm, v, cs->phys, eip, mode, true);
     const void *bytes;
 
     if (!tb)
@@ -126,7 +155,7 @@ struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
             return NULL;
         phys = r.gpa;
     }
-    tb = cache_lookup(vm->cache, phys, eip, vcpu_mode(v));
+    tb = lookup_keys(vm, v, phys, eip, vcpu_mode(v), false);
     return tb && bt_enterable(tb) ? tb : NULL;
 }
 
@@ -139,7 +168,7 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
 
     if (!code_source(vm, v, eip, &cs))
         return NULL;
-    tb = cache_lookup(vm->cache, cs.phys, eip, mode);
+    tb = lookup_keys(vm, v, cs.phys, eip, mode, false);
     if (tb && !still_mapped(tb, &cs)) {
         block_invalidate(v, tb);
         tb = NULL;
@@ -161,6 +190,7 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
         if (tb) {
             if (cache_epoch(vm->cache) != before)
                 v->bt.exit_slot = 0;
+            key_block(vm, v, tb);
             smc_protect_block(v, tb);
             return tb;
         }

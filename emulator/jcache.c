@@ -32,8 +32,9 @@ static void jc_clear(struct jcache *j)
 
 bool jc_init(struct vcpu *v)
 {
-    v->jc[0].mode = 0;
-    v->jc[1].mode = ~0u;
+    for (int k = 0; k < JC_SLOTS; k++)
+        v->jc[k].mode = ~0u;
+    v->jc[0].mode = 0;              /* reset: ring 0, paging off, flat */
     v->jc_cur = 0;
     if (!jc_alloc(&v->jc[0]))
         return false;
@@ -43,7 +44,7 @@ bool jc_init(struct vcpu *v)
 
 void jc_fini(struct vcpu *v)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < JC_SLOTS; i++) {
         free(v->jc[i].e);
         v->jc[i].e = NULL;
     }
@@ -70,8 +71,8 @@ void jc_fill(struct vcpu *v, uint32_t eip, const void *host)
 void jc_flush_all(struct vcpu *v)
 {
     bt_rstack_reset(&v->bt);
-    jc_clear(&v->jc[0]);
-    jc_clear(&v->jc[1]);
+    for (int k = 0; k < JC_SLOTS; k++)
+        jc_clear(&v->jc[k]);
 }
 
 /* Entries on `page`, and those in the last 14 bytes of the page before:
@@ -84,7 +85,7 @@ static bool on_page(uint64_t eip, uint32_t page)
 void jc_flush_page(struct vcpu *v, uint32_t page)
 {
     bt_rstack_reset(&v->bt);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < JC_SLOTS; k++) {
         struct jcache *j = &v->jc[k];
         if (!j->e)
             continue;
@@ -109,7 +110,7 @@ void jc_flush_page(struct vcpu *v, uint32_t page)
 
 void jc_drop(struct vcpu *v, uint32_t eip, const void *host)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < JC_SLOTS; k++) {
         struct bt_jcache_entry *e = v->jc[k].e;
         if (e && e[eip & JC_MASK].eip == eip && e[eip & JC_MASK].host == (uint64_t)(uintptr_t)host)
             e[eip & JC_MASK].eip = BT_JCACHE_EMPTY;
@@ -118,30 +119,37 @@ void jc_drop(struct vcpu *v, uint32_t eip, const void *host)
 
 bool jc_select(struct vcpu *v, uint32_t mode)
 {
-    int k = mode == v->jc[0].mode ? 0 : 1;
+    int k = 0;
+    struct jcache *j;
 
     if (mode != v->jc[v->jc_cur].mode)
         bt_rstack_reset(&v->bt);     /* landing pads of another mode's blocks */
-
-    if (k == 1) {
-        struct jcache *j = &v->jc[1];
-        if (!j->e && !jc_alloc(j)) {
-            vcpu_stop_error(v, v->bt.eip, "out of memory for a jump cache");
-            return false;
+    for (int i = 0; i < JC_SLOTS; i++) {
+        if (v->jc[i].mode == mode) {
+            k = i;
+            break;
         }
-        if (j->mode != mode) {
-            jc_clear(j);
-            j->mode = mode;
-        }
+        if (v->jc[i].used < v->jc[k].used)
+            k = i;
     }
+    j = &v->jc[k];
+    if (!j->e && !jc_alloc(j)) {
+        vcpu_stop_error(v, v->bt.eip, "out of memory for a jump cache");
+        return false;
+    }
+    if (j->mode != mode) {
+        jc_clear(j);
+        j->mode = mode;
+    }
+    j->used = ++v->jc_tick;
     v->jc_cur = k;
-    v->bt.jcache = (uint64_t)(uintptr_t)v->jc[k].e;
+    v->bt.jcache = (uint64_t)(uintptr_t)j->e;
     return true;
 }
 
-void jc_reset_modes(struct vcpu *v, uint32_t mode0)
+void jc_reset_modes(struct vcpu *v)
 {
     jc_flush_all(v);
-    v->jc[0].mode = mode0;
-    v->jc[1].mode = ~0u;
+    for (int k = 0; k < JC_SLOTS; k++)
+        v->jc[k].mode = ~0u;
 }

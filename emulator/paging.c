@@ -86,7 +86,7 @@ bool paging_sync(struct vcpu *v)
         /* Every linear EIP may now mean another physical address, and
          * the ring-0 block mode is another one. */
         v->pg = pg;
-        jc_reset_modes(v, pg ? BT_MODE_PG : 0);
+        jc_reset_modes(v);
         v->bt.exit_slot = 0;
         if (!jc_select(v, vcpu_mode(v)))
             return false;

@@ -97,6 +97,10 @@ struct vcpu {
     uint32_t cpl;
     uint32_t segset;            /* index of the current segment bases (segsets.c), 0: flat */
     uint32_t seglim;            /* data segments that are not flat (BT_MODE_SEGLIM, seglimit.c) */
+    /* segset with FS, GS, both bases zeroed (index BT_MODE_ANY_* >> 22;
+     * [0] is segset itself): the keys of blocks that ignore them. */
+    uint32_t segset_any[4];
+    uint8_t segset_memo[64];    /* tuple hash -> a likely index (segsets.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */
@@ -122,8 +126,9 @@ struct vcpu {
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
      * of another CPL must not be found through it (jcache.h). */
-    struct jcache jc[2];
+    struct jcache jc[JC_SLOTS];
     int jc_cur;
+    uint64_t jc_tick;           /* jc_select's clock for jcache.used */
 
     /* Issue #5: shadow paging (paging.h). */
     bool pg;                    /* CR0.PG the jump caches were set up for */
