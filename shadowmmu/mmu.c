@@ -267,6 +267,8 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
     touch(m, pick);
+    if (m->cfg.share)
+        mmu_share_fill(m, pick);
     return &pick->sp;
 }
 

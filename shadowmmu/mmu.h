@@ -138,7 +138,12 @@
  * fault on it says MMU_SOFT; the monitor performs the access (mmu_translate
  * walks a soft page instead of filling it) and turns an instruction that
  * keeps doing so into a callout (adaptive translation). SOFT_QUIET
- * accesses without a change make it an ordinary page again. */
+ * accesses without a change make it an ordinary page again.
+ *
+ * Shared fills (mmu_share.c, cfg.share): a space keyed for a new CR3
+ * starts with the pages that other cached spaces of its view map through
+ * identical page-directory entries (a kernel half), in runs, instead of
+ * one hidden fault per page. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +174,8 @@ struct mmu_config {
     unsigned soft_after;    /* changes of one page's PTE that make it a soft page (0: never;
                                MMU_DEFAULT_SOFT_AFTER is the monitor's default) */
     bool soft_all;          /* testing: every page of a paging space is soft */
+    bool share;             /* fill a new space from the cached spaces that share its
+                               page-directory entries (mmu_share.c) */
 };
 
 struct mmu;
@@ -320,6 +327,7 @@ void mmu_flush_all(struct mmu *m);
     X(evictions,       "spaces emptied to free host mappings or records")                \
     X(enomem,          "host system calls that failed with ENOMEM")                      \
     X(eager_unprotects, "mappings made writable when their frame stopped being a page table") \
+    X(shared_pages,    "pages a new space took over from spaces sharing its page tables") \
     X(soft_pages,      "linear pages made soft: their PTE churned, kept out of host mappings") \
     X(soft_faults,     "host faults on soft pages (the monitor performs the access)")    \
     X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")

@@ -130,6 +130,7 @@ struct mmu {
                                       signal stack is too small for it) */
     uint8_t *want_w;               /* cfg.prefetch entries: scratch for map_run */
     struct churn churn[SOFT_ENTRIES];
+    uint8_t share_w[1024];         /* mmu_share.c: want_w of a run */
     uint32_t soft_pages;           /* entries now soft (0: nothing to look up) */
     struct mmu_stats st;
 };
@@ -219,6 +220,10 @@ bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access)
 void soft_end(struct mmu *m, const struct mspace *s, uint32_t lpn);
 /* Space s is keyed anew: forget its pages. */
 void soft_forget_space(struct mmu *m, const struct mspace *s);
+
+/* mmu_share.c: fill a newly keyed space from the cached spaces whose
+ * page-directory entries it shares (mmu.h "Shared fills"). */
+void mmu_share_fill(struct mmu *m, struct mspace *s);
 
 /* mmu_fill.c */
 /* Bring record r of space s up to date with the guest's entries for its

@@ -1291,10 +1291,11 @@ static void guest_store(struct rnd_state *st, uint32_t linear, uint32_t v, unsig
  * fresh walk. soft_after/soft_all: with soft pages (mmu_soft.c) a page
  * may answer MMU_SOFT instead of being mapped; its translation must then
  * be the walk's. */
-static void random_coherence(unsigned soft_after, bool soft_all)
+static void random_coherence(unsigned soft_after, bool soft_all, bool share)
 {
     struct mmu_config cfg = { .spaces = 3, .max_records = 512, .rmap_pages = 6,
-                              .max_maps = 4 + 120, .soft_after = soft_after, .soft_all = soft_all };
+                              .max_maps = 4 + 120, .soft_after = soft_after, .soft_all = soft_all,
+                              .share = share };
     struct fx *f = mk(&cfg);
     struct rnd_state st = { .f = f, .seed = 12345, .cr0 = PAGING };
     static const uint32_t pds[3] = { PD, PDB, PDC }, pt1s[3] = { PT1, 0x21000, 0x31000 };
@@ -1403,9 +1404,10 @@ static void random_coherence(unsigned soft_after, bool soft_all)
     }
     {
         struct mmu_stats s = stats(f);
-        print_message("random (soft %u%s): %llu soft pages, %llu soft faults\n", soft_after,
-                      soft_all ? ", all" : "", (unsigned long long)s.soft_pages,
-                      (unsigned long long)s.soft_faults);
+        print_message("random (soft %u%s%s): %llu soft pages, %llu soft faults, %llu shared pages\n",
+                      soft_after, soft_all ? ", all" : "", share ? ", shared fills" : "",
+                      (unsigned long long)s.soft_pages, (unsigned long long)s.soft_faults,
+                      (unsigned long long)s.shared_pages);
         print_message("random: %llu faults, %llu hidden, %llu #PF, %llu traced writes, %llu code "
                       "writes, %llu zaps, %llu evictions, %llu recycled, peak %u maps\n",
                       (unsigned long long)s.faults, (unsigned long long)s.hidden,
@@ -1420,15 +1422,23 @@ static void random_coherence(unsigned soft_after, bool soft_all)
 static void test_random_coherence(void **state)
 {
     (void)state;
-    random_coherence(0, false);
+    random_coherence(0, false, false);
+}
+
+/* New spaces filled from the spaces that share their page tables
+ * (mmu_share.c): every shared page checked against a walk like the rest. */
+static void test_random_coherence_shared(void **state)
+{
+    (void)state;
+    random_coherence(0, false, true);
 }
 
 /* The same with soft pages: after two changes of a PTE, and everywhere. */
 static void test_random_coherence_soft(void **state)
 {
     (void)state;
-    random_coherence(2, false);
-    random_coherence(0, true);
+    random_coherence(2, false, true);
+    random_coherence(0, true, false);
 }
 
 /* ---- PTE edits followed in place (issue #13) ----------------------------------- */
@@ -1619,6 +1629,7 @@ int main(void)
         cmocka_unit_test(test_host_enomem),
         cmocka_unit_test(test_random_coherence),
         cmocka_unit_test(test_random_coherence_soft),
+        cmocka_unit_test(test_random_coherence_shared),
         cmocka_unit_test(test_pte_edit_forms),
         cmocka_unit_test(test_translate_from_shadow),
     };
