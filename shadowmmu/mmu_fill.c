@@ -233,26 +233,25 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
  * and, for a 4 KiB page, the page table. With PAE the PDPT is not traced:
  * the CPU reads it only when CR3 is loaded (SDM vol. 3A §4.4.1), and the
  * space is keyed by what it read then. */
+bool mmu_trace_table(struct mmu *m, struct mspace *s, unsigned dep, uint32_t gpa)
+{
+    enum rmap_add_result res = rmap_add(m->rm, s->id, dep, gpa, ram_ptr(m->ram, gpa, 4096));
+
+    if (res == RMAP_ADD_NEW)
+        protect_frame(m, gpa >> 12);
+    return res != RMAP_ADD_FULL;
+}
+
 static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk_mode *mode,
                          const struct walk *w, uint32_t linear)
 {
     uint32_t pd = w->pde_gpa & PTE_FRAME, pt = w->pte_gpa & PTE_FRAME;
     unsigned pd_dep = mode->pae ? RMAP_PAE_PD(linear >> 30) : RMAP_PD;
     unsigned pt_dep = mode->pae ? RMAP_PAE_PT(linear >> 21) : linear >> 22;
-    enum rmap_add_result res;
 
-    res = rmap_add(m->rm, s->id, pd_dep, pd, ram_ptr(m->ram, pd, 4096));
-    if (res == RMAP_ADD_FULL)
+    if (!mmu_trace_table(m, s, pd_dep, pd) ||
+        (w->page_size == PAGE_4K && !mmu_trace_table(m, s, pt_dep, pt)))
         return false;
-    if (res == RMAP_ADD_NEW)
-        protect_frame(m, pd >> 12);
-    if (w->page_size == PAGE_4K) {
-        res = rmap_add(m->rm, s->id, pt_dep, pt, ram_ptr(m->ram, pt, 4096));
-        if (res == RMAP_ADD_FULL)
-            return false;
-        if (res == RMAP_ADD_NEW)
-            protect_frame(m, pt >> 12);
-    }
     mmu_settle(m);
     return true;
 }

@@ -226,6 +226,9 @@ void soft_forget_space(struct mmu *m, const struct mspace *s);
 void mmu_share_fill(struct mmu *m, struct mspace *s);
 
 /* mmu_fill.c */
+/* Space s uses the table at gpa (an rmap dependency `dep`): trace it,
+ * write-protecting it if it is new. False if the rmap is full. */
+bool mmu_trace_table(struct mmu *m, struct mspace *s, unsigned dep, uint32_t gpa);
 /* Bring record r of space s up to date with the guest's entries for its
  * page as they are now, without setting A/D (an edited PTE, INVLPG): keep
  * it, change its protection or remap it in place (at most one system

@@ -28,26 +28,14 @@
 static bool trace_pde(struct mmu *m, struct mspace *s, uint32_t pd, unsigned i, uint32_t pde,
                       bool *pd_traced)
 {
-    enum rmap_add_result res;
-
     if (!*pd_traced) {
-        res = rmap_add(m->rm, s->id, RMAP_PD, pd, ram_ptr(m->ram, pd, 4096));
-        if (res == RMAP_ADD_FULL)
+        if (!mmu_trace_table(m, s, RMAP_PD, pd))
             return false;
-        if (res == RMAP_ADD_NEW)
-            protect_frame(m, pd >> 12);
         *pd_traced = true;
     }
-    if (!(m->pse && (pde & PTE_PS))) {
-        uint32_t pt = pde & PTE_FRAME;
-        if (!ram_ptr(m->ram, pt, 4096))
-            return false;
-        res = rmap_add(m->rm, s->id, i, pt, ram_ptr(m->ram, pt, 4096));
-        if (res == RMAP_ADD_FULL)
-            return false;
-        if (res == RMAP_ADD_NEW)
-            protect_frame(m, pt >> 12);
-    }
+    if (!(m->pse && (pde & PTE_PS)) &&
+        (!ram_ptr(m->ram, pde & PTE_FRAME, 4096) || !mmu_trace_table(m, s, i, pde & PTE_FRAME)))
+        return false;
     mmu_settle(m);
     return true;
 }
