@@ -45,7 +45,10 @@ void set_gs_base(uint64_t base)
 int paging_init(struct vm *vm, char *err, size_t errlen)
 {
     /* CPUID reports PAT (sysinsn.c), so PAT bits are not reserved (walk.h). */
-    struct mmu_config mc = { .spaces = vm->cfg.shadow_spaces, .pat = true };
+    struct mmu_config mc = { .spaces = vm->cfg.shadow_spaces, .pat = true,
+                             .soft_after = vm->cfg.soft_pages == 0 ? MMU_DEFAULT_SOFT_AFTER
+                                         : vm->cfg.soft_pages > 0 ? (unsigned)vm->cfg.soft_pages : 0,
+                             .soft_all = vm->cfg.soft_pages == -2, .share = true };
 
     vm->mmu = mmu_create(&mc, &vm->ram, err, errlen);
     if (!vm->mmu)

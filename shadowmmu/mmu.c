@@ -164,6 +164,8 @@ void mmu_flush_all(struct mmu *m)
     m->drops_pending = false;
     rmap_clear(m->rm);
     m->pend[0].used = m->pend[1].used = false;
+    memset(m->churn, 0, sizeof m->churn);
+    m->soft_pages = 0;
 }
 
 static void touch(struct mmu *m, struct mspace *s)
@@ -262,6 +264,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     }
     if (pick->keyed) {
         space_reset(m, pick, true);
+        soft_forget_space(m, pick);
         m->st.spaces_recycled++;
     } else {
         m->st.spaces_created++;
@@ -271,7 +274,10 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
     touch(m, pick);
-    return &(m->view_sp[view] = pick)->sp;
+    m->view_sp[view] = pick;
+    if (m->cfg.share)
+        mmu_share_fill(m, pick);
+    return &pick->sp;
 }
 
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl)
