@@ -183,18 +183,25 @@ void jc_drop(struct vcpu *v, uint32_t eip, const void *host)
 
 bool jc_select(struct vcpu *v, uint32_t mode)
 {
-    int k = 0;
+    int k = v->jc_prev;
     struct jcache *j;
 
     if (mode != v->jc[v->jc_cur].mode)
         bt_rstack_reset(&v->bt);     /* landing pads of another mode's blocks */
-    for (int i = 0; i < JC_SLOTS; i++) {
-        if (v->jc[i].mode == mode) {
-            k = i;
-            break;
+    /* A system call goes back and forth between two modes: try the slot
+     * used before this one first (each slot's struct is kilobytes apart). */
+    if (v->jc[v->jc_cur].mode == mode) {
+        k = v->jc_cur;
+    } else if (v->jc[k].mode != mode) {
+        k = 0;
+        for (int i = 0; i < JC_SLOTS; i++) {
+            if (v->jc[i].mode == mode) {
+                k = i;
+                break;
+            }
+            if (v->jc[i].used < v->jc[k].used)
+                k = i;
         }
-        if (v->jc[i].used < v->jc[k].used)
-            k = i;
     }
     j = &v->jc[k];
     if (!j->e && !jc_alloc(j)) {
@@ -206,6 +213,8 @@ bool jc_select(struct vcpu *v, uint32_t mode)
         j->mode = mode;
     }
     j->used = ++v->jc_tick;
+    if (k != v->jc_cur)
+        v->jc_prev = v->jc_cur;
     v->jc_cur = k;
     v->bt.jcache = (uint64_t)(uintptr_t)j->e;
     return true;

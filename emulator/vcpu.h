@@ -127,7 +127,7 @@ struct vcpu {
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
      * of another CPL must not be found through it (jcache.h). */
     struct jcache jc[JC_SLOTS];
-    int jc_cur;
+    int jc_cur, jc_prev;            /* slots in use now and before */
     uint64_t jc_tick;           /* jc_select's clock for jcache.used */
 
     /* Issue #5: shadow paging (paging.h). */
