@@ -89,7 +89,8 @@ struct bt_cpu {
     uint8_t  irq_pending;   /* an interrupt is waiting for VIF (checked by STI) */
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
     uint8_t  tf_set;        /* the inline POPF just set EFLAGS.TF: leave the block */
-    uint8_t  pad0[4];
+    uint8_t  rstack_on;     /* blocks use the shadow return stack (bt_config.rstack) */
+    uint8_t  pad0[3];
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */
@@ -148,6 +149,13 @@ struct bt_cpu {
  * common case): 0, and translations carry no check. */
 #define BT_MODE_SEGLIM(m)   (((m) >> 16) & 0x3fu)
 #define BT_MODE_SEGLIM_SHIFT 16
+/* Key bits only, never in the vCPU's mode: the block folds in no FS (GS)
+ * base, and its segment-base set has that base zeroed, so one translation
+ * serves every FS (GS) base (a kernel's blocks keep working when the user's
+ * TLS base in GS changes with the process; emulator/segsets.c). */
+#define BT_MODE_ANY_FS      (1u << 22)
+#define BT_MODE_ANY_GS      (1u << 23)
+#define BT_MODE_ANY_FSGS    (BT_MODE_ANY_FS | BT_MODE_ANY_GS)
 /* A one-instruction block the dispatcher runs inside an interrupt shadow
  * (STI, MOV SS): its exit never chains, so exactly one
  * instruction runs before the dispatcher looks at interrupts again. */

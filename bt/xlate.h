@@ -60,6 +60,9 @@ bool xl_superblock_continues(const struct xl *xl);
 /* At a direct JMP from guest offset off: may the translation go on at its
  * target instead of ending (the target a little further on, same page)? */
 bool xl_superblock_jumps(const struct xl *xl, const struct insn *in);
+/* The jump-cache probe of the EIP in r11d (RCX parked in r8): r10 = the
+ * entry, RCX = 0 on a hit. */
+void xl_emit_jc_probe(struct emit *e);
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
 /* bt_link for an indirect site's miss exit ex (its first way): fill a free
@@ -83,9 +86,11 @@ void xl_copy(struct xl *xl, const struct insn *in);
 void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base);
 /* The segment (SEG_*) the instruction's ModRM operand goes through. */
 int xl_operand_seg(const struct insn *in);
-/* That segment's base in this block's mode (0 when flat). */
+/* That segment's base in this block's mode (0 when flat). The block then
+ * depends on it (tb->seg_bases_read). */
 static inline uint32_t xl_seg_base(const struct xl *xl, int seg)
 {
+    xl->tb->seg_bases_read |= (uint8_t)(1u << seg);
     return BT_MODE_SEGSET(xl->mode) ? xl->seg_base[seg] : 0;
 }
 /* The SS base as a displacement: stack accesses are gs:[esp+d] with 32-bit

@@ -86,6 +86,39 @@ bool xl_superblock_jumps(const struct xl *xl, const struct insn *in)
            in->target >= in->eip + in->glen && to - next <= XL_JMP_SKIP && to < page_left;
 }
 
+/* The jump-cache probe of the EIP in r11d, RCX parked in r8, flag-free:
+ * r10 = the entry for the low 16 bits of the EIP, RCX = 0 on a hit (the
+ * key compare is not/lea on a 64-bit key that an empty entry, 1<<32, never
+ * matches). Shared by indirect sites and cross-page direct exits. */
+void xl_emit_jc_probe(struct emit *e)
+{
+    emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
+    emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
+    emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
+    emit_mov_r64_m64(e, H_RCX, H_R10, 0);                /* mov rcx, [r10] */
+    emit_not_r64(e, H_RCX);                              /* not rcx */
+    emit_lea_r64(e, H_RCX, H_RCX, H_R11, 0, 1);          /* lea rcx, [rcx+r11+1] */
+}
+
+/* The jump-cache lookup of the EIP in r11d, RCX parked in r8: a hit jumps to
+ * the block, a miss exits to the dispatcher naming exit k. */
+static void emit_jc_lookup(struct xl *xl, size_t k)
+{
+    struct emit *e = &xl->e;
+    size_t jc_hit;
+
+    xl_emit_jc_probe(e);
+    jc_hit = emit_jrcxz_rel8(e);                         /* jrcxz jc_hit */
+    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* mov rcx, r8 */
+    emit_mov_m32_r32(e, H_R15, CPU_NEXT_EIP, H_R11);     /* mov [r15+next_eip], r11d */
+    emit_mov_r64_imm64(e, H_R10, (uint64_t)(uintptr_t)&xl->tb->exit[k]);
+    emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R10);    /* mov [r15+exit_slot], &exit[k] */
+    emit_jmp_rel32(e, xl->bt->rt_exit);
+    emit_patch_rel8_here(e, jc_hit);
+    emit_mov_r64_r64(e, H_RCX, H_R8);                    /* jc_hit: mov rcx, r8 */
+    emit_jmp_m64(e, H_R10, 8);                           /* jmp [r10+8] */
+}
+
 struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct insn *in, uint32_t arg)
 {
     struct bt_site_insn *s = cache_meta_alloc(xl->bt->cache, sizeof *s);
@@ -255,6 +288,19 @@ static void translate_one(struct xl *xl, const struct insn *in)
         xl_unsupported(xl, in);
 }
 
+/* A direct exit that bt_link will never chain because paging is on and its
+ * target is on another linear page (QEMU's rule) looks the target up in
+ * the jump cache before it returns to the dispatcher, as an indirect
+ * branch does (QEMU: lookup_and_goto_ptr): the jump cache is emptied
+ * whenever the mapping may change, so a hit is the block the dispatcher
+ * would find. Not in step blocks (one instruction, then the dispatcher)
+ * nor with chaining off. */
+static bool jc_stub(const struct xl *xl, uint32_t target)
+{
+    return (xl->mode & BT_MODE_PG) && !(xl->mode & BT_MODE_STEP) && !xl->bt->cfg.no_chain &&
+           (target >> 12) != (xl->tb_eip >> 12);
+}
+
 static void emit_stubs(struct xl *xl)
 {
     struct emit *e = &xl->e;
@@ -271,10 +317,16 @@ static void emit_stubs(struct xl *xl)
             tb->exit[k].ic_off = (uint32_t)xl->exit_ic[k];
             continue;
         }
-        emit_mov_m32_imm32(e, H_R15, CPU_NEXT_EIP, xl->exit_target[k]);
-        emit_mov_r64_imm64(e, H_R11, (uint64_t)(uintptr_t)&tb->exit[k]);
-        emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R11);
-        emit_jmp_rel32(e, xl->bt->rt_exit);
+        if (jc_stub(xl, xl->exit_target[k])) {
+            emit_mov_r32_imm32(e, H_R11, xl->exit_target[k]);
+            emit_mov_r64_r64(e, H_R8, H_RCX);            /* mov r8, rcx */
+            emit_jc_lookup(xl, (size_t)k);
+        } else {
+            emit_mov_m32_imm32(e, H_R15, CPU_NEXT_EIP, xl->exit_target[k]);
+            emit_mov_r64_imm64(e, H_R11, (uint64_t)(uintptr_t)&tb->exit[k]);
+            emit_mov_m64_r64(e, H_R15, CPU_EXIT_SLOT, H_R11);
+            emit_jmp_rel32(e, xl->bt->rt_exit);
+        }
         emit_patch_rel32(e, xl->exit_patch[k], (uint64_t)xl->e.rx + stub);
         tb->exit[k].from = tb;
         tb->exit[k].target_eip = xl->exit_target[k];
@@ -466,8 +518,10 @@ bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
             bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(ex->from->mode), base);
         same_page = ((eip + base[SEG_CS]) >> 12) == ((ex->from->eip + base[SEG_CS]) >> 12);
     }
+    /* A block that serves any FS (GS) base may only lead to one that does
+     * too: it is reached again under other bases. */
     bool ok = !bt->cfg.no_chain && ex->patch_off && !(ex->from->mode & BT_MODE_STEP) &&
-              bt_enterable(to) && same_page;
+              bt_enterable(to) && same_page && !(ex->from->mode & ~to->mode & BT_MODE_ANY_FSGS);
 
     if (ex->ic_off)
         return xl_ic_link(bt, ex, ok ? to : NULL, eip);

@@ -73,12 +73,7 @@ void xl_exit_indirect_r11(struct xl *xl)
         cmp_jump[w] = emit_jrcxz_rel8(e);                /* jrcxz hit_w */
     }
     slow = emit_off(e);                                  /* slow: RCX is still in r8 */
-    emit_movzx_r32_r16(e, H_R10, H_R11);                 /* movzx r10d, r11w */
-    emit_lea_r64(e, H_R10, H_R10, H_R10, 0, 0);          /* lea r10, [r10+r10] */
-    emit_lea_r64(e, H_R10, H_R13, H_R10, 3, 0);          /* lea r10, [r13+r10*8] */
-    emit_mov_r64_m64(e, H_RCX, H_R10, 0);                /* mov rcx, [r10] */
-    emit_not_r64(e, H_RCX);                              /* not rcx */
-    emit_lea_r64(e, H_RCX, H_RCX, H_R11, 0, 1);          /* lea rcx, [rcx+r11+1] */
+    xl_emit_jc_probe(e);
     learn = emit_jrcxz_rel8(e);                          /* jrcxz go (miss while learning) */
     emit_mov_r64_r64(e, H_RCX, H_R8);                    /* miss: mov rcx, r8 */
     emit_mov_m32_r32(e, H_R15, CPU_NEXT_EIP, H_R11);     /* mov [r15+next_eip], r11d */

@@ -76,6 +76,25 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
     drop_for_good(v, tb);
 }
 
+/* A fault on a soft page (shadowmmu/mmu_soft.c): marked like a #PF site,
+ * native again once its accesses stop finding soft pages. */
+void adapt_soft_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t phys)
+{
+    struct adapt_slot *s;
+
+    if ((tb->mode & BT_MODE_STEP) || !memop_supported(in) || !(s = slot(v->vm, phys, true)))
+        return;
+    if (!s->slow) {
+        if (++s->faults < threshold(v->vm))
+            return;
+        s->slow = 1;
+        s->page_faults = 1;
+        s->clean = 0;
+        v->vm->stats.adaptive++;
+    }
+    drop_for_good(v, tb);
+}
+
 bool adapt_page_fault(struct vcpu *v, struct tb *tb, uint32_t phys)
 {
     struct adapt_slot *s;
@@ -204,8 +223,9 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
     enum memop_result res;
-    struct adapt_slot *sl;
+    struct adapt_slot *sl = NULL;
     struct tb *tb;
+    uint64_t soft;
     char text[120];
 
     v->vm->stats.memop_callouts++;
@@ -213,12 +233,15 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
     tb = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
     v->smc_cur = tb;
     v->smc_cur_hit = false;
+    soft = mmu_soft_accesses(v->vm->mmu);
     res = memop_run(v, in);
     v->smc_cur = NULL;
     switch (res) {
     case MEMOP_DONE:
         if (tb && (sl = slot(v->vm, tb->phys + (site->eip - tb->eip), false)) && sl->page_faults &&
-            ++sl->clean >= PF_CLEAN) {
+            mmu_soft_accesses(v->vm->mmu) != soft) {
+            sl->clean = 0;      /* it touched a soft page: stays a callout */
+        } else if (sl && sl->page_faults && ++sl->clean >= PF_CLEAN) {
             /* It stopped faulting: native again, from the next instruction. */
             sl->slow = sl->faults = sl->page_faults = 0;
             sl->clean = 0;

@@ -241,4 +241,5 @@ void sys_reset(struct vcpu *v)
     v->dr[7] = 0x400;
     msr_reset(v);
     v->segset = 0;                  /* every base is zero */
+    memset(v->segset_any, 0, sizeof v->segset_any);
 }

@@ -50,10 +50,11 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
 {
     uint32_t lin = vcpu_code_lin(v, eip), left = 4096 - (lin & 4095), phys2;
     const uint8_t *code, *code2;
-    bool user = v->cpl == 3;
+    bool user = v->cpl == 3, global;
     struct insn in;
 
     cs->frame2 = TB_NO_FRAME2;
+    v->fetch_global = false;
     /* An EIP beyond the CS limit: #GP(0) at it (SDM vol. 3A §5.3; real
      * mode's IP past 0xFFFF). */
     if (eip > v->seg[SEG_CS].limit) {
@@ -80,12 +81,14 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     if (left >= MAX_INSN)
         return true;            /* the block ends before an instruction crosses */
     /* The first instruction may continue on the next page. */
+    global = v->fetch_global;
     if (!guest_xlate(v, lin + left, MMU_FETCH, user, &phys2) ||
         !(code2 = ram_ptr(&vm->ram, phys2, MAX_INSN))) {
         int r = (v->bits16 & BT_MODE_CODE16) ? decode_insn16(bt_decoder(vm->bt), code, left, eip, &in)
                                              : decode_insn(bt_decoder(vm->bt), code, left, eip, &in);
         if (r != -2) {
             v->pf.pending = false;
+            v->fetch_global = global;
             return true;        /* it does not: the block stops before the page end */
         }
         if (v->pf.pending)
@@ -93,6 +96,7 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
         vcpu_stop_error(v, eip, "guest executes outside RAM at EIP 0x%08x", eip + left);
         return false;
     }
+    v->fetch_global = global && v->fetch_global;
     memcpy(vm->code_buf, code, left);
     memcpy(vm->code_buf + left, code2, MAX_INSN);
     cs->code = vm->code_buf;
@@ -108,10 +112,36 @@ static bool still_mapped(const struct tb *tb, const struct code_src *cs)
     return !(tb->mode & BT_MODE_PG) || !tb_crosses(tb) || tb->frame2 == cs->frame2;
 }
 
+/* The keys a block for `mode` may be filed under (segsets.c): most blocks
+ * fold in neither the FS nor the GS base, so those keys come first. */
+static const uint32_t any_keys[4] = { BT_MODE_ANY_FSGS, BT_MODE_ANY_GS, BT_MODE_ANY_FS, 0 };
+
+static struct tb *lookup_keys(struct vm *vm, struct vcpu *v, uint32_t phys, uint32_t eip,
+                              uint32_t mode, bool stale)
+{
+    uint32_t keys[4];
+
+    for (int k = 0; k < 4; k++)
+        keys[k] = segset_key(v, mode, any_keys[k]);
+    return cache_lookup_any(vm->cache, phys, eip, keys, 4, stale);
+}
+
+/* File a new block under the key that ignores the FS and GS bases it did
+ * not fold in. */
+static void key_block(struct vm *vm, struct vcpu *v, struct tb *tb)
+{
+    uint32_t any = (tb->seg_bases_read & 1u << SEG_FS ? 0 : BT_MODE_ANY_FS) |
+                   (tb->seg_bases_read & 1u << SEG_GS ? 0 : BT_MODE_ANY_GS);
+    uint32_t key = segset_key(v, tb->mode, any);
+
+    if (key != tb->mode)
+        cache_rekey(vm->cache, tb, key);
+}
+
 static struct tb *revalidate(struct vm *vm, struct vcpu *v, uint32_t eip, uint32_t mode,
                              const struct code_src *cs)
 {
-    struct tb *tb = cache_lookup_stale(vm->cache, cs->phys, eip, mode);
+    struct tb *tb = lookup_keys(vm, v, cs->phys, eip, mode, true);
     const void *bytes;
 
     if (!tb)
@@ -129,14 +159,16 @@ struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
     uint32_t phys = vcpu_code_lin(v, eip);
     struct tb *tb;
 
+    v->fetch_global = false;
     if (eip > v->seg[SEG_CS].limit)
         return NULL;
     if (paging_on(v)) {
         if (mmu_translate(vm->mmu, phys, MMU_FETCH, v->cpl == 3, &r) != MMU_HIDDEN)
             return NULL;
         phys = r.gpa;
+        v->fetch_global = r.global && (v->cr4 & CR4_PGE) && (vcpu_code_lin(v, eip) & 4095) <= 4096 - 15;
     }
-    tb = cache_lookup(vm->cache, phys, eip, vcpu_mode(v));
+    tb = lookup_keys(vm, v, phys, eip, vcpu_mode(v), false);
     return tb && bt_enterable(tb) ? tb : NULL;
 }
 
@@ -149,7 +181,7 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
 
     if (!code_source(vm, v, eip, &cs))
         return NULL;
-    tb = cache_lookup(vm->cache, cs.phys, eip, mode);
+    tb = lookup_keys(vm, v, cs.phys, eip, mode, false);
     if (tb && !still_mapped(tb, &cs)) {
         block_invalidate(v, tb);
         tb = NULL;
@@ -171,6 +203,7 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
         if (tb) {
             if (cache_epoch(vm->cache) != before)
                 v->bt.exit_slot = 0;
+            key_block(vm, v, tb);
             smc_protect_block(v, tb);
             return tb;
         }

@@ -31,7 +31,11 @@
  *                  single-stepped instruction, then taken back, so reads
  *                  see all-ones and writes are lost, as on the bus itself.
  *
- * Traced, code and device faults are counted per instruction (adaptive.c).
+ *   soft page      a page whose guest mapping churns (shadowmmu/mmu_soft.c):
+ *                  the instruction is emulated like a device access.
+ *
+ * Traced, code, device and soft-page faults are counted per instruction
+ * (adaptive.c).
  * Everything before the guest state is copied out runs on the signal
  * stack without allocating, except the decoder (Capstone), which is safe
  * here: these signals come from translated code, never from inside the
@@ -131,6 +135,7 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     ucontext_t *uc = ucv;
     struct vm *vm = v->vm;
     struct mmu_fault_result r;
+    enum mmu_result k;
     struct space *s;
     uint32_t lin;
     bool write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0, decoded;
@@ -149,7 +154,22 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
                  "wraps at 4 GiB", eip);
         return MF_ERROR;
     }
-    switch (mmu_fault(vm->mmu, s, lin, write ? MMU_WRITE : MMU_READ, v->cpl == 3, &r)) {
+    k = mmu_fault(vm->mmu, s, lin, write ? MMU_WRITE : MMU_READ, v->cpl == 3, &r);
+again:
+    switch (k) {
+    case MMU_SOFT:
+        /* A page whose mapping churns stays unmapped: perform the access
+         * here, and count it so that an instruction that keeps touching
+         * such pages becomes a callout. What memop.c does not perform as
+         * a callout (strings, x87, SSE) gets the page mapped after all. */
+        if (decode_at(v, tb, eip, off, in) && memop_supported(in)) {
+            if (!tb->valid)
+                return MF_REFETCH;
+            adapt_soft_fault(v, tb, in, tb->phys + off);
+            return MF_EMULATE;
+        }
+        k = mmu_fault_hard(vm->mmu, s, lin, write ? MMU_WRITE : MMU_READ, v->cpl == 3, &r);
+        goto again;
     case MMU_HIDDEN:
         return MF_RESUME;
     case MMU_GUEST_PF:

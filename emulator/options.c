@@ -629,6 +629,26 @@ static int opt_shadow_spaces(struct parse *p, const char *v)
     return 0;
 }
 
+/* --soft-pages N|off|all: after how many changes of its PTE a linear page
+ * stays out of the host mappings (shadowmmu/mmu_soft.c); `all`: every
+ * page, which runs every guest access through the monitor (testing). */
+static int opt_soft_pages(struct parse *p, const char *v)
+{
+    char *end;
+    unsigned long n;
+
+    if (!strcmp(v, "off") || !strcmp(v, "all")) {
+        p->o->soft_pages = v[0] == 'o' ? -1 : -2;
+        return 0;
+    }
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (end == v || *end || *v == '-' || errno == ERANGE || n < 1 || n > 255)
+        return fail(p, "--soft-pages '%s': expected 1 to 255, off or all", v);
+    p->o->soft_pages = (int)n;
+    return 0;
+}
+
 /* --cpu-limit SECONDS: the run's CPU-time budget (vm_run's timeout), so
  * tests bound a guest by the work it does, not by wall time on a loaded
  * host. Fractions allowed: 0.5 is 500 ms. */
@@ -792,6 +812,9 @@ static const struct opt opts[] = {
       HELP_NL "to FILE, folded stacks for flame graphs to FILE.folded" },
     { "--", "shadow-spaces", NULL, "N", opt_shadow_spaces,
       "shadow address spaces kept mapped, 1-256 (default 8)" },
+    { "--", "soft-pages", NULL, "N|off|all", opt_soft_pages,
+      "PTE changes after which a page is accessed through the"
+      HELP_NL "monitor instead of the host MMU (default 4)" },
     { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
       "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,

@@ -45,7 +45,10 @@ void set_gs_base(uint64_t base)
 int paging_init(struct vm *vm, char *err, size_t errlen)
 {
     /* CPUID reports PAT (sysinsn.c), so PAT bits are not reserved (walk.h). */
-    struct mmu_config mc = { .spaces = vm->cfg.shadow_spaces, .pat = true };
+    struct mmu_config mc = { .spaces = vm->cfg.shadow_spaces, .pat = true,
+                             .soft_after = vm->cfg.soft_pages == 0 ? MMU_DEFAULT_SOFT_AFTER
+                                         : vm->cfg.soft_pages > 0 ? (unsigned)vm->cfg.soft_pages : 0,
+                             .soft_all = vm->cfg.soft_pages == -2, .share = true };
 
     vm->mmu = mmu_create(&mc, &vm->ram, err, errlen);
     if (!vm->mmu)
@@ -83,7 +86,7 @@ bool paging_sync(struct vcpu *v)
         /* Every linear EIP may now mean another physical address, and
          * the ring-0 block mode is another one. */
         v->pg = pg;
-        jc_reset_modes(v, pg ? BT_MODE_PG : 0);
+        jc_reset_modes(v);
         v->bt.exit_slot = 0;
         if (!jc_select(v, vcpu_mode(v)))
             return false;
@@ -114,7 +117,7 @@ bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
     if (cr == 3) {
         v->vm->stats.cr3_writes++;
         if (paging_on(v))
-            jc_flush_all(v);
+            jc_flush_nonglobal(v);
     } else if (cr == 0) {
         if (!((old ^ now) & (CR0_PG | CR0_WP)))
             return true;

@@ -154,6 +154,10 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
  * and call adapt_fault, which turns it into a callout whose #PF costs no
  * host signal. */
 bool adapt_page_fault(struct vcpu *v, struct tb *tb, uint32_t phys);
+/* The instruction `in` took a fault on a soft page (shadowmmu/mmu_soft.c)
+ * and is emulated: count it; the fourth makes it a callout, native again
+ * once PF_CLEAN executions touch no soft page. */
+void adapt_soft_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t phys);
 /* bt_config.slow_mem */
 bool adapt_slow_mem(void *opaque, uint32_t eip, uint32_t phys);
 /* BT_HELPER_MEMOP */

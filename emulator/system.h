@@ -43,6 +43,10 @@ static inline uint32_t vcpu_code_lin(const struct vcpu *v, uint32_t eip) { retur
 
 /* Segment bases changed (segsets.c): recompute the base set in the mode. */
 void segset_update(struct vcpu *v);
+/* The key of a block translated in `mode` (vcpu_mode) that folds in no FS
+ * base (any = BT_MODE_ANY_FS), no GS base (BT_MODE_ANY_GS), neither
+ * (BT_MODE_ANY_FSGS) or both (0): one block then serves every such base. */
+uint32_t segset_key(const struct vcpu *v, uint32_t mode, uint32_t any);
 /* bt_config.seg_bases (opaque: struct vm *). */
 void segset_bases(void *opaque, uint32_t set, uint32_t base[6]);
 /* Segment limits changed: recompute the non-flat set in the mode (seglimit.c). */

@@ -99,6 +99,10 @@ struct vcpu {
     uint32_t seglim;            /* data segments that are not flat (BT_MODE_SEGLIM, seglimit.c) */
     uint32_t bits16;            /* BT_MODE_CODE16 | BT_MODE_STACK16 as CS and SS say (segsets.c) */
     bool vm86;                  /* EFLAGS.VM: virtual-8086 mode (realmode.c) */
+    /* segset with FS, GS, both bases zeroed (index BT_MODE_ANY_* >> 22;
+     * [0] is segset itself): the keys of blocks that ignore them. */
+    uint32_t segset_any[4];
+    uint8_t segset_memo[64];    /* tuple hash -> a likely index (segsets.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */
@@ -124,11 +128,13 @@ struct vcpu {
     uint8_t base_warned;        /* segment registers warned about a non-zero base */
     /* The jump cache in use (bt.jcache) belongs to one mode; translated code
      * of another CPL must not be found through it (jcache.h). */
-    struct jcache jc[2];
-    int jc_cur;
+    struct jcache jc[JC_SLOTS];
+    int jc_cur, jc_prev;            /* slots in use now and before */
+    uint64_t jc_tick;           /* jc_select's clock for jcache.used */
 
     /* Issue #5: shadow paging (paging.h). */
     bool pg;                    /* CR0.PG the jump caches were set up for */
+    bool fetch_global;          /* the last block fetched lies on global pages (CR4.PGE) */
     uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
     uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;

@@ -28,6 +28,8 @@ struct vm_config {
     int  console_fd;          /* UART/debugcon output; -1 for none */
     struct chardev *console;  /* COM1's back-end (chardev.h), or NULL: console_fd, stdin */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
+    int soft_pages;           /* PTE changes that make a page soft (shadowmmu/mmu_soft.c;
+                                 0: the default, 4; -1: never; -2: every page, testing) */
     struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
                                  entries from the dispatcher (0: never; poll_storm.c) */

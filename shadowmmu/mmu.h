@@ -129,7 +129,21 @@
  * over the old page — and unmapped only if the new entry is not present,
  * not accessed or not RAM. Such a store counts as use of the table for
  * the write-flood rule. INVLPG checks the pages it names the same way
- * (tracing keeps them exact, so it costs no system call). */
+ * (tracing keeps them exact, so it costs no system call).
+ *
+ * Soft pages (mmu_soft.c): a linear page whose PTE changed
+ * cfg.soft_after times in a space is dropped from that space's host
+ * mappings and not mapped again while it keeps changing: a PTE store, an
+ * INVLPG and the access after them then cost no system call at all. A host
+ * fault on it says MMU_SOFT; the monitor performs the access (mmu_translate
+ * walks a soft page instead of filling it) and turns an instruction that
+ * keeps doing so into a callout (adaptive translation). SOFT_QUIET
+ * accesses without a change make it an ordinary page again.
+ *
+ * Shared fills (mmu_share.c, cfg.share): a space keyed for a new CR3
+ * starts with the pages that other cached spaces of its view map through
+ * identical page-directory entries (a kernel half), in runs, instead of
+ * one hidden fault per page. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -142,6 +156,7 @@
 #define MMU_DEFAULT_PREFETCH 16
 #define MMU_DEFAULT_RECORDS (128u << 10)
 #define MMU_DEFAULT_RMAP_PAGES 1024
+#define MMU_DEFAULT_SOFT_AFTER 4
 
 enum mmu_access { MMU_READ, MMU_WRITE, MMU_FETCH };
 enum mmu_view { MMU_VIEW_SUPER, MMU_VIEW_USER };
@@ -156,6 +171,11 @@ struct mmu_config {
                                process) */
     uint32_t rmap_pages;    /* traced page-table pages, 4 KiB of snapshot each (0: 1024) */
     bool pat;               /* CPUID reports PAT (walk.h) */
+    unsigned soft_after;    /* changes of one page's PTE that make it a soft page (0: never;
+                               MMU_DEFAULT_SOFT_AFTER is the monitor's default) */
+    bool soft_all;          /* testing: every page of a paging space is soft */
+    bool share;             /* fill a new space from the cached spaces that share its
+                               page-directory entries (mmu_share.c) */
 };
 
 struct mmu;
@@ -200,6 +220,8 @@ enum mmu_result {
     MMU_MMIO,           /* the frame is not RAM: emulate the access at gpa */
     MMU_TRACED_WRITE,   /* a store to a traced page table at gpa: see mmu_unprotect_for_store */
     MMU_CODE_WRITE,     /* a store to a frame holding translated code at gpa */
+    MMU_SOFT,           /* a soft page (below): perform the access at gpa through
+                           mmu_translate, or call mmu_fault_hard to map it after all */
     MMU_ERROR,          /* out of host resources that eviction could not free */
 };
 
@@ -208,6 +230,7 @@ struct mmu_fault_result {
     uint32_t gpa;       /* MMIO, TRACED_WRITE, CODE_WRITE, HIDDEN: guest physical address */
     uint32_t error;     /* GUEST_PF: #PF error code (walk.h PFEC_*) */
     uint32_t cr2;       /* GUEST_PF: the faulting linear address */
+    bool global;        /* mmu_translate of a fetch: G is set in the entry that maps the page */
 };
 
 /* A host fault at `linear` of space `s` (from mmu_locate), for an access of
@@ -216,6 +239,14 @@ struct mmu_fault_result {
  * signal-safe. Returns r->kind. */
 enum mmu_result mmu_fault(struct mmu *m, struct space *s, uint32_t linear, enum mmu_access acc,
                           bool user, struct mmu_fault_result *r);
+
+/* The same, for an access the monitor cannot perform on a soft page: the
+ * page stops being soft and is filled; never returns MMU_SOFT. */
+enum mmu_result mmu_fault_hard(struct mmu *m, struct space *s, uint32_t linear, enum mmu_access acc,
+                               bool user, struct mmu_fault_result *r);
+/* Accesses mmu_translate answered for soft pages so far (a callout tells
+ * from it whether its access touched one). */
+uint64_t mmu_soft_accesses(const struct mmu *m);
 
 /* Translate `linear` under the current paging state as an access of type
  * `acc` would, setting A/D like the CPU (for the monitor's own accesses:
@@ -317,7 +348,12 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(evictions,       "spaces emptied to free host mappings or records")                \
     X(enomem,          "host system calls that failed with ENOMEM")                      \
     X(dirty_logged,    "first stores to a frame under dirty logging (migration)")        \
-    X(dirty_syncs,     "dirty-log get-and-clear passes")
+    X(dirty_syncs,     "dirty-log get-and-clear passes")      \
+    X(eager_unprotects, "mappings made writable when their frame stopped being a page table") \
+    X(shared_pages,    "pages a new space took over from spaces sharing its page tables") \
+    X(soft_pages,      "linear pages made soft: their PTE churned, kept out of host mappings") \
+    X(soft_faults,     "host faults on soft pages (the monitor performs the access)")    \
+    X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;

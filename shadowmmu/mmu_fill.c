@@ -107,7 +107,8 @@ static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode
             frame = (uint32_t)((leaf & (mode->pae ? PAE_FRAME_2M : PDE_FRAME_4M)) >> 12) |
                     (lpn & (per - 1));
         }
-        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn))
+        if (!may_read(perm, user) || !ram_region_of(m->ram, frame << 12) || mmu_rec_find(m, s, lpn) ||
+            soft_page(m, s, lpn, false))
             continue;
         want_w = may_write(perm, user) && (leaf & PTE_D);
         m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
@@ -242,26 +243,25 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
  * and, for a 4 KiB page, the page table. With PAE the PDPT is not traced:
  * the CPU reads it only when CR3 is loaded (SDM vol. 3A §4.4.1), and the
  * space is keyed by what it read then. */
+bool mmu_trace_table(struct mmu *m, struct mspace *s, unsigned dep, uint32_t gpa)
+{
+    enum rmap_add_result res = rmap_add(m->rm, s->id, dep, gpa, ram_ptr(m->ram, gpa, 4096));
+
+    if (res == RMAP_ADD_NEW)
+        protect_frame(m, gpa >> 12);
+    return res != RMAP_ADD_FULL;
+}
+
 static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk_mode *mode,
                          const struct walk *w, uint32_t linear)
 {
     uint32_t pd = w->pde_gpa & PTE_FRAME, pt = w->pte_gpa & PTE_FRAME;
     unsigned pd_dep = mode->pae ? RMAP_PAE_PD(linear >> 30) : RMAP_PD;
     unsigned pt_dep = mode->pae ? RMAP_PAE_PT(linear >> 21) : linear >> 22;
-    enum rmap_add_result res;
 
-    res = rmap_add(m->rm, s->id, pd_dep, pd, ram_ptr(m->ram, pd, 4096));
-    if (res == RMAP_ADD_FULL)
+    if (!mmu_trace_table(m, s, pd_dep, pd) ||
+        (w->page_size == PAGE_4K && !mmu_trace_table(m, s, pt_dep, pt)))
         return false;
-    if (res == RMAP_ADD_NEW)
-        protect_frame(m, pd >> 12);
-    if (w->page_size == PAGE_4K) {
-        res = rmap_add(m->rm, s->id, pt_dep, pt, ram_ptr(m->ram, pt, 4096));
-        if (res == RMAP_ADD_FULL)
-            return false;
-        if (res == RMAP_ADD_NEW)
-            protect_frame(m, pt >> 12);
-    }
     mmu_settle(m);
     return true;
 }
@@ -270,7 +270,7 @@ static bool trace_tables(struct mmu *m, struct mspace *s, const struct walk_mode
  * (mmu_translate), which are no host faults. */
 static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t linear,
                                    enum mmu_access acc, bool user, struct mmu_fault_result *r,
-                                   struct mmu_stats *st)
+                                   struct mmu_stats *st, bool hard)
 {
     struct mspace *s = ms_of(sp);
     struct walk_mode mode;
@@ -316,6 +316,11 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
     prot = prot_want(m, frame, want_w);
 
     rec = mmu_rec_find(m, s, lpn);
+    if (!rec && !hard && soft_page(m, s, lpn, true)) {
+        /* Walked, A/D set, tables traced: the monitor does the access. */
+        st->soft_faults++;
+        return done(r, MMU_SOFT);
+    }
     if (rec && m->rec[rec].frame == frame) {
         m->rec[rec].want_w = want_w;
         if (m->rec[rec].prot != prot) {
@@ -352,8 +357,18 @@ enum mmu_result mmu_fault(struct mmu *m, struct space *sp, uint32_t linear, enum
                           bool user, struct mmu_fault_result *r)
 {
     m->st.faults++;
-    return shadow_fill(m, sp, linear, acc, user, r, &m->st);
+    return shadow_fill(m, sp, linear, acc, user, r, &m->st, false);
 }
+
+enum mmu_result mmu_fault_hard(struct mmu *m, struct space *sp, uint32_t linear, enum mmu_access acc,
+                               bool user, struct mmu_fault_result *r)
+{
+    if (!ms_of(sp)->identity)
+        soft_end(m, ms_of(sp), linear >> 12);
+    return shadow_fill(m, sp, linear, acc, user, r, &m->st, true);
+}
+
+uint64_t mmu_soft_accesses(const struct mmu *m) { return m->st.soft_xlates; }
 
 /* The shadow already answers for a page it maps: a record exists only
  * while the guest entries it was filled from are unchanged (they are
@@ -407,7 +422,8 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
         struct mspace *s = mmu_current_space(m, user ? MMU_VIEW_USER : MMU_VIEW_SUPER);
         struct mmu_stats quiet = { 0 };
         struct mmu_fault_result f;
-        enum mmu_result k = s ? shadow_fill(m, &s->sp, linear, acc, user, &f, &quiet) : MMU_ERROR;
+        enum mmu_result k = s ? shadow_fill(m, &s->sp, linear, acc, user, &f, &quiet, false) : MMU_ERROR;
+        m->st.soft_xlates += k == MMU_SOFT;
         if (k == MMU_GUEST_PF) {
             *r = f;
             return done(r, MMU_GUEST_PF);
@@ -425,6 +441,7 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
         return done(r, MMU_GUEST_PF);
     }
     r->gpa = w.gpa;
+    r->global = ((w.page_size == PAGE_4K ? w.pte : w.pde) & PTE_G) != 0;
     return done(r, MMU_HIDDEN);
 }
 
@@ -466,8 +483,9 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     struct walk_mode mode;
     struct walk w;
 
-    if (s->identity || !s->keyed || mmu_rec_find(m, s, linear >> 12))
-        return;     /* mapped already (INVLPG found it exact) */
+    if (s->identity || !s->keyed || mmu_rec_find(m, s, linear >> 12) ||
+        soft_page(m, s, linear >> 12, false))
+        return;     /* mapped already (INVLPG found it exact), or soft */
     mmu_settle(m);
     mode = mmu_mode(m, s->cr3, s->pdpte);
     user = user || s->view == MMU_VIEW_USER;
@@ -476,5 +494,5 @@ void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool use
     if (!walk_translate(&m->mem, &mode, linear, WALK_READ, user ? WALK_USER : 0, &w) ||
         !(w.pde & PTE_A) || (w.page_size == PAGE_4K && !(w.pte & PTE_A)))
         return;
-    shadow_fill(m, sp, linear, MMU_READ, user, &r, &m->st);     /* no host fault */
+    shadow_fill(m, sp, linear, MMU_READ, user, &r, &m->st, false);     /* no host fault */
 }

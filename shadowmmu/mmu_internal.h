@@ -42,6 +42,7 @@
 #define IDENT_ID 0xffffu
 #define MREC_FREE 0xffffffffu      /* the key of a record on the free list */
 #define XL_ENTRIES 16
+#define SOFT_ENTRIES 1024          /* churn table (mmu_soft.c): 256 sets of 4 */
 
 struct mrec {
     uint32_t frame;                /* gpa >> 12 */
@@ -66,6 +67,15 @@ struct mspace {
     uint64_t lru;                  /* last activation; 0: emptied, recycle first */
     uint32_t recs, nrecs;          /* its records */
     uint32_t maps;                 /* modelled VMAs of the reservation */
+};
+
+/* A linear page whose guest mapping changes (mmu_soft.c): key as a
+ * record's, +1 so that zeroed memory is empty. */
+struct churn {
+    uint32_t key1;
+    uint8_t changes;               /* PTE changes seen while not soft */
+    uint8_t soft;                  /* kept out of the host mappings */
+    uint16_t quiet;                /* soft accesses since the last change */
 };
 
 /* A page a fill may map: the faulting one or a prefetch candidate. */
@@ -122,6 +132,9 @@ struct mmu {
     struct cand *cand;             /* cfg.prefetch entries: scratch of a fill (the
                                       signal stack is too small for it) */
     uint8_t *want_w;               /* cfg.prefetch entries: scratch for map_run */
+    struct churn churn[SOFT_ENTRIES];
+    uint8_t share_w[1024];         /* mmu_share.c: want_w of a run */
+    uint32_t soft_pages;           /* entries now soft (0: nothing to look up) */
     struct mmu_stats st;
     /* Dirty logging (mmu_dirty.c): one bit per frame written since the
      * last sync, allocated while logging is on. */
@@ -221,7 +234,31 @@ void mmu_settle(struct mmu *m);
  * gives the faulting mapping the protection prot_want says). */
 void mmu_dirty_open(struct mmu *m, uint32_t frame, bool identity);
 
+/* mmu_soft.c: pages kept out of the host mappings because their guest
+ * mapping churns (see mmu.h "Soft pages"). */
+/* A guest entry of page lpn of s changed, while the page was mapped or
+ * not; true if the page is soft now. */
+bool soft_note_change(struct mmu *m, const struct mspace *s, uint32_t lpn, bool mapped);
+/* A guest entry above the leaves changed (a PDE): every mapped page of
+ * [lpn, lpn + n) of s changes. */
+void soft_note_range(struct mmu *m, const struct mspace *s, uint32_t lpn, uint32_t n);
+/* Is page lpn of s soft? access: count this access towards un-softening
+ * it (a soft page that stops changing is mapped again). */
+bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access);
+/* Page lpn of s must be mapped after all (an access the monitor cannot
+ * perform for it): it is no longer soft. */
+void soft_end(struct mmu *m, const struct mspace *s, uint32_t lpn);
+/* Space s is keyed anew: forget its pages. */
+void soft_forget_space(struct mmu *m, const struct mspace *s);
+
+/* mmu_share.c: fill a newly keyed space from the cached spaces whose
+ * page-directory entries it shares (mmu.h "Shared fills"). */
+void mmu_share_fill(struct mmu *m, struct mspace *s);
+
 /* mmu_fill.c */
+/* Space s uses the table at gpa (an rmap dependency `dep`): trace it,
+ * write-protecting it if it is new. False if the rmap is full. */
+bool mmu_trace_table(struct mmu *m, struct mspace *s, unsigned dep, uint32_t gpa);
 /* Bring record r of space s up to date with the guest's entries for its
  * page as they are now, without setting A/D (an edited PTE, INVLPG): keep
  * it, change its protection or remap it in place (at most one system

@@ -48,7 +48,7 @@ static void *bt_open(char *err, size_t errlen) {
     struct bctx *b = calloc(1, sizeof *b);
     struct vm_config cfg = { .ram_size = BT86_RAM, .stop_on_exception = true, .console_fd = -1,
                              .poll_storm = dt_poll_storm, .adapt_first_fault = dt_adapt_first,
-                             .rstack = true };
+                             .rstack = true, .soft_pages = dt_soft_pages ? -2 : 0 };
     if (dt_poll_storm) {
         cfg.no_chain = true;            /* every block entry through the dispatcher */
         cfg.max_block_insns = 1;        /* and a block entry at every instruction */

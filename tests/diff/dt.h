@@ -122,6 +122,11 @@ extern unsigned dt_poll_storm;
  * first traced, device or page fault instead of the fourth (vm_config
  * adapt_first_fault), so the callouts run wherever a case faults. */
 extern bool dt_adapt_first;
+/* --soft-pages: every page of a paging space is a soft page (vm_config
+ * soft_pages -2, shadowmmu/mmu_soft.c): nothing is mapped in the host until
+ * an instruction the monitor cannot perform needs it, so every guest
+ * access goes through the monitor's walk, emulation or callouts. */
+extern bool dt_soft_pages;
 void dt_page_tables(uint32_t pt[3][1024]);
 /* --paging-pae: the same with PAE paging (CR4.PAE): the six pages at DT_PT
  * are the PDPT, the page directories of the first and the last GiB and the

@@ -28,6 +28,7 @@ bool dt_range_mapped(uint32_t a, uint32_t n) {
 bool dt_paging;
 unsigned dt_poll_storm;
 bool dt_adapt_first;
+bool dt_soft_pages;
 bool dt_pae;
 bool dt_real;
 

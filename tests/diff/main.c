@@ -15,6 +15,7 @@
  *            --paging-pae                ... with PAE paging and EFER.NXE
  *            --adapt-first               adaptive callouts at the first fault (dt.h)
  *            --real                      16-bit real-mode sequences (gen16.c, dt.h)
+ *            --soft-pages                every page a soft page (dt.h)
  *
  * Ends with "N passed, N failed, N skipped"; exit status 0 iff none failed. */
 #include <dirent.h>
@@ -108,7 +109,7 @@ static int run_corpus(struct pair *p, const char *dir, int *pass, int *fail, int
 
 static void usage(void) {
     fprintf(stderr, "usage: bt86-difftest --seed S --count N [--class NAME] [--verbose] [--against unicorn|bt86|mutant[-flag|-mem|-x87]]\n"
-                    "                     [--save DIR] [--no-shrink] [--paging[-pae]] [--adapt-first] [--poll-storm N] [--real] | --corpus DIR | --print SEED | --list-classes\n");
+                    "                     [--save DIR] [--no-shrink] [--paging[-pae]] [--adapt-first] [--soft-pages] [--poll-storm N] [--real] | --corpus DIR | --print SEED | --list-classes\n");
     exit(2);
 }
 
@@ -139,6 +140,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--paging-pae")) dt_paging = dt_pae = true;
         else if (!strcmp(a, "--adapt-first")) dt_adapt_first = true;
         else if (!strcmp(a, "--real")) dt_real = true;
+        else if (!strcmp(a, "--soft-pages")) dt_soft_pages = true;
         else if (!strcmp(a, "--list-classes")) {
             for (int c = 0; c < gen_class_count(); c++)
                 printf("%s%s\n", gen_class_name(c), gen_class_in_all(c) ? "" : " (not in all)");

@@ -1268,6 +1268,10 @@ static void guest_store(struct rnd_state *st, uint32_t linear, uint32_t v, unsig
         case MMU_CODE_WRITE:
             mmu_unprotect_code(f->m, r.gpa);
             break;
+        case MMU_SOFT:
+            /* The monitor performs it (memfault.c). */
+            mmu_write_phys(f->m, r.gpa, &v, len);
+            return;
         case MMU_TRACED_WRITE:
             if (mmu_unprotect_for_store(f->m, st->s, linear, r.gpa, len) == MMU_STORE_STEP) {
                 memcpy(st->s->base + linear, &v, len);
@@ -1282,10 +1286,16 @@ static void guest_store(struct rnd_state *st, uint32_t linear, uint32_t v, unsig
     fail_msg("store to 0x%08x did not complete", linear);
 }
 
-static void test_random_coherence(void **state)
+/* Random accesses, page-table stores through every form, CR3/CPL/mode
+ * switches, code protection and INVLPG; every space checked against a
+ * fresh walk. soft_after/soft_all: with soft pages (mmu_soft.c) a page
+ * may answer MMU_SOFT instead of being mapped; its translation must then
+ * be the walk's. */
+static void random_coherence(unsigned soft_after, bool soft_all, bool share)
 {
     struct mmu_config cfg = { .spaces = 3, .max_records = 512, .rmap_pages = 6,
-                              .max_maps = 4 + 120 };
+                              .max_maps = 4 + 120, .soft_after = soft_after, .soft_all = soft_all,
+                              .share = share };
     struct fx *f = mk(&cfg);
     struct rnd_state st = { .f = f, .seed = 12345, .cr0 = PAGING };
     static const uint32_t pds[3] = { PD, PDB, PDC }, pt1s[3] = { PT1, 0x21000, 0x31000 };
@@ -1297,7 +1307,6 @@ static void test_random_coherence(void **state)
     if (getenv("MMU_SEED"))
         st.seed = strtoull(getenv("MMU_SEED"), NULL, 0);
 
-    (void)state;
     for (int i = 0; i < 3; i++) {
         std_tables(f, pds[i], pt1s[i]);
         /* User-accessible identity half, so both views have something. */
@@ -1332,6 +1341,8 @@ static void test_random_coherence(void **state)
             struct mmu_fault_result r;
             enum mmu_access acc = rnd(&st) % 3 ? MMU_READ : MMU_WRITE;
             linear = (rnd(&st) % (3u << 20)) * 4;
+            if (soft_after && rnd(&st) % 2)
+                linear = 0x400000 + (rnd(&st) % (16u << 10)) * 4;    /* the churning pages */
             if (acc == MMU_WRITE) {
                 /* Store back what is there: the tables change only below. */
                 struct walk_mem mem = { .opaque = f, .read32 = chk_read32,
@@ -1345,12 +1356,28 @@ static void test_random_coherence(void **state)
                 guest_store(&st, linear, v, 4);
             } else {
                 enum mmu_result res = mmu_fault(f->m, st.s, linear, acc, st.cpl == 3, &r);
-                assert_true(res == MMU_HIDDEN || res == MMU_GUEST_PF);
+                assert_true(res == MMU_HIDDEN || res == MMU_GUEST_PF ||
+                            (res == MMU_SOFT && (soft_after || soft_all)));
+                if (res == MMU_SOFT) {
+                    /* Not mapped, and the gpa is what a walk says now. */
+                    struct walk_mem mem = { .opaque = f, .read32 = chk_read32,
+                                            .cmpxchg32 = chk_cmpxchg32 };
+                    struct walk_mode mode = walk_mode_of(st.cr0, st.cr3, st.cr4, false);
+                    struct walk wk;
+                    assert_false(readable(st.s, linear));
+                    assert_true(walk32(&mem, &mode, linear, WALK_READ, st.cpl == 3 ? WALK_USER : 0, &wk));
+                    assert_int_equal(r.gpa, wk.gpa);
+                    if (rnd(&st) % 4 == 0) {
+                        res = mmu_fault_hard(f->m, st.s, linear, acc, st.cpl == 3, &r);
+                        assert_int_equal(res, MMU_HIDDEN);
+                        assert_true(readable(st.s, linear));
+                    }
+                }
             }
         } else if (k < 80) {
             /* A page-table store through the identity half (supervisor). */
             uint32_t tbl = (rnd(&st) % 2) ? pt1s[rnd(&st) % 3] : pds[rnd(&st) % 3];
-            uint32_t idx = tbl == PD || tbl == PDB || tbl == PDC ? 1 : rnd(&st) % 1024;
+            uint32_t idx = tbl == PD || tbl == PDB || tbl == PDC ? 1 : rnd(&st) % (soft_after ? 16 : 1024);
             uint32_t v = idx == 1 && tbl != pt1s[0] && tbl != pt1s[1] && tbl != pt1s[2]
                              ? (rnd(&st) % 4 ? pt1s[rnd(&st) % 3] | 0x27 : 0)
                              : rnd_entry(&st);
@@ -1377,6 +1404,10 @@ static void test_random_coherence(void **state)
     }
     {
         struct mmu_stats s = stats(f);
+        print_message("random (soft %u%s%s): %llu soft pages, %llu soft faults, %llu shared pages\n",
+                      soft_after, soft_all ? ", all" : "", share ? ", shared fills" : "",
+                      (unsigned long long)s.soft_pages, (unsigned long long)s.soft_faults,
+                      (unsigned long long)s.shared_pages);
         print_message("random: %llu faults, %llu hidden, %llu #PF, %llu traced writes, %llu code "
                       "writes, %llu zaps, %llu evictions, %llu recycled, peak %u maps\n",
                       (unsigned long long)s.faults, (unsigned long long)s.hidden,
@@ -1386,6 +1417,28 @@ static void test_random_coherence(void **state)
                       s.maps_peak);
     }
     rm_fx(f);
+}
+
+static void test_random_coherence(void **state)
+{
+    (void)state;
+    random_coherence(0, false, false);
+}
+
+/* New spaces filled from the spaces that share their page tables
+ * (mmu_share.c): every shared page checked against a walk like the rest. */
+static void test_random_coherence_shared(void **state)
+{
+    (void)state;
+    random_coherence(0, false, true);
+}
+
+/* The same with soft pages: after two changes of a PTE, and everywhere. */
+static void test_random_coherence_soft(void **state)
+{
+    (void)state;
+    random_coherence(2, false, true);
+    random_coherence(0, true, false);
 }
 
 /* ---- PTE edits followed in place (issue #13) ----------------------------------- */
@@ -1683,6 +1736,8 @@ int main(void)
         cmocka_unit_test(test_record_eviction),
         cmocka_unit_test(test_host_enomem),
         cmocka_unit_test(test_random_coherence),
+        cmocka_unit_test(test_random_coherence_soft),
+        cmocka_unit_test(test_random_coherence_shared),
         cmocka_unit_test(test_pte_edit_forms),
         cmocka_unit_test(test_translate_from_shadow),
         cmocka_unit_test(test_dirty_log_identity),
