@@ -418,11 +418,13 @@ void snap_state_loaded(struct vm *vm)
     v->bt.exc_pending = 0;
     v->bt.tf_set = 0;
     v->pg = paging_on(v);
-    jc_reset_modes(v, v->pg ? BT_MODE_PG : 0);
+    jc_reset_modes(v);
     v->bt.membase = 0;
     vm->cur_space = NULL;
     v->nsegsets = 0;
     v->segset = 0;
+    v->segset_any[0] = ~0u;     /* recompute every key below */
+    memset(v->segset_memo, 0, sizeof v->segset_memo);
     v->dbx.ncovered = 0;
     v->dbx.tf_step = v->dbx.unrun = v->dbx.delivered = false;
     segset_update(v);           /* also the segment-limit set and the jump cache's mode */
