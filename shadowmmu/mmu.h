@@ -326,7 +326,6 @@ void mmu_flush_all(struct mmu *m);
     X(flushes,         "drops of all spaces (CR0.PG/WP, CR4.PSE/PAE or EFER.NXE changed)") \
     X(evictions,       "spaces emptied to free host mappings or records")                \
     X(enomem,          "host system calls that failed with ENOMEM")                      \
-    X(eager_unprotects, "mappings made writable when their frame stopped being a page table") \
     X(shared_pages,    "pages a new space took over from spaces sharing its page tables") \
     X(soft_pages,      "linear pages made soft: their PTE churned, kept out of host mappings") \
     X(soft_faults,     "host faults on soft pages (the monitor performs the access)")    \
