@@ -167,6 +167,13 @@ struct tb *cache_new_tb(struct code_cache *c);   /* zeroed tb from the arena */
  * sets valid and each exit's `from`. */
 void cache_insert(struct code_cache *c, struct tb *tb);
 struct tb *cache_lookup(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode);
+/* Mode bits that tell variants of one translation apart (bt: the segment
+ * bases): left out of the hash, so that cache_lookup_any finds any of
+ * modes[0..n), which differ only in those bits, in one chain; stale: in
+ * the invalidated blocks instead. Set before the first block is inserted. */
+void cache_set_variant_bits(struct code_cache *c, uint32_t bits);
+struct tb *cache_lookup_any(struct code_cache *c, uint32_t phys, uint32_t eip,
+                            const uint32_t *modes, int n, bool stale);
 /* File a live block, just inserted, under another mode: its code depends on
  * less than the mode it was translated in (the caller's policy). */
 void cache_rekey(struct code_cache *c, struct tb *tb, uint32_t mode);

@@ -29,7 +29,9 @@ struct code_cache {
     uint8_t *meta;
     size_t meta_size, meta_used;
 
-    /* lookup.c: heads of hash chains linked through tb->hnext */
+    /* lookup.c: heads of hash chains linked through tb->hnext; mode bits
+     * in variant_bits stay out of the hash (cache_lookup_any) */
+    uint32_t variant_bits;
     struct tb **live;
     struct tb **stale;
 

@@ -43,12 +43,17 @@ static bool chain_unlink(struct tb **head, struct tb *tb)
 
 static struct tb **live_head(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode)
 {
-    return &c->live[key_hash(phys, eip, mode, KEY_BITS)];
+    return &c->live[key_hash(phys, eip, mode & ~c->variant_bits, KEY_BITS)];
 }
 
 static struct tb **stale_head(struct code_cache *c, uint32_t phys, uint32_t eip, uint32_t mode)
 {
-    return &c->stale[key_hash(phys, eip, mode, STALE_BITS)];
+    return &c->stale[key_hash(phys, eip, mode & ~c->variant_bits, STALE_BITS)];
+}
+
+void cache_set_variant_bits(struct code_cache *c, uint32_t bits)
+{
+    c->variant_bits = bits;
 }
 
 int lookup_init(struct code_cache *c)
@@ -119,6 +124,19 @@ struct tb *cache_lookup_stale(struct code_cache *c, uint32_t phys, uint32_t eip,
     for (struct tb *tb = *stale_head(c, phys, eip, mode); tb; tb = tb->hnext)
         if (key_eq(tb, phys, eip, mode))
             return tb;
+    return NULL;
+}
+
+/* modes[0..n) differ only in variant_bits, so they share one chain. */
+struct tb *cache_lookup_any(struct code_cache *c, uint32_t phys, uint32_t eip,
+                            const uint32_t *modes, int n, bool stale)
+{
+    struct tb *head = stale ? *stale_head(c, phys, eip, modes[0]) : *live_head(c, phys, eip, modes[0]);
+
+    for (struct tb *tb = head; tb; tb = tb->hnext)
+        for (int k = 0; k < n; k++)
+            if (key_eq(tb, phys, eip, modes[k]))
+                return tb;
     return NULL;
 }
 

@@ -116,7 +116,7 @@ int callout_continue(struct vcpu *v)
         struct tb *tb = find_cached_block(v->vm, v, eip);
         if (!tb)
             return BT_EXIT;
-        jc_fill(v, eip, tb->host);
+        jc_fill(v, eip, tb->host, v->fetch_global);
     }
     cpu->eip = eip;
     cpu->resume = e->host;
@@ -169,7 +169,7 @@ static void link_block(struct vm *vm, struct vcpu *v, struct tb *tb, uint32_t ei
     if (cpu->exit_slot)
         bt_link(vm->bt, (struct tb_exit *)(uintptr_t)cpu->exit_slot, tb, eip);
     if (!step)
-        jc_fill(v, eip, tb->host);
+        jc_fill(v, eip, tb->host, v->fetch_global);
     cpu->exit_slot = 0;
 }
 

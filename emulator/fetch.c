@@ -50,10 +50,11 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
 {
     uint32_t left = 4096 - (eip & 4095), phys2;
     const uint8_t *code, *code2;
-    bool user = v->cpl == 3;
+    bool user = v->cpl == 3, global;
     struct insn in;
 
     cs->frame2 = TB_NO_FRAME2;
+    v->fetch_global = false;
     if (!paging_on(v)) {
         uint64_t avail = ram_avail(&vm->ram, eip);
         cs->phys = eip;
@@ -74,10 +75,12 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     if (left >= MAX_INSN)
         return true;            /* the block ends before an instruction crosses */
     /* The first instruction may continue on the next page. */
+    global = v->fetch_global;
     if (!guest_xlate(v, eip + left, MMU_FETCH, user, &phys2) ||
         !(code2 = ram_ptr(&vm->ram, phys2, MAX_INSN))) {
         if (decode_insn(bt_decoder(vm->bt), code, left, eip, &in) != -2) {
             v->pf.pending = false;
+            v->fetch_global = global;
             return true;        /* it does not: the block stops before the page end */
         }
         if (v->pf.pending)
@@ -85,6 +88,7 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
         vcpu_stop_error(v, eip, "guest executes outside RAM at EIP 0x%08x", eip + left);
         return false;
     }
+    v->fetch_global = global && v->fetch_global;
     memcpy(vm->code_buf, code, left);
     memcpy(vm->code_buf + left, code2, MAX_INSN);
     cs->code = vm->code_buf;
@@ -107,14 +111,11 @@ static const uint32_t any_keys[4] = { BT_MODE_ANY_FSGS, BT_MODE_ANY_GS, BT_MODE_
 static struct tb *lookup_keys(struct vm *vm, struct vcpu *v, uint32_t phys, uint32_t eip,
                               uint32_t mode, bool stale)
 {
-    for (int k = 0; k < 4; k++) {
-        uint32_t key = segset_key(v, mode, any_keys[k]);
-        struct tb *tb = stale ? cache_lookup_stale(vm->cache, phys, eip, key)
-                              : cache_lookup(vm->cache, phys, eip, key);
-        if (tb)
-            return tb;
-    }
-    return NULL;
+    uint32_t keys[4];
+
+    for (int k = 0; k < 4; k++)
+        keys[k] = segset_key(v, mode, any_keys[k]);
+    return cache_lookup_any(vm->cache, phys, eip, keys, 4, stale);
 }
 
 /* File a new block under the key that ignores the FS and GS bases it did
@@ -150,10 +151,12 @@ struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
     uint32_t phys = eip;
     struct tb *tb;
 
+    v->fetch_global = false;
     if (paging_on(v)) {
         if (mmu_translate(vm->mmu, eip, MMU_FETCH, v->cpl == 3, &r) != MMU_HIDDEN)
             return NULL;
         phys = r.gpa;
+        v->fetch_global = r.global && (v->cr4 & CR4_PGE) && (eip & 4095) <= 4096 - 15;
     }
     tb = lookup_keys(vm, v, phys, eip, vcpu_mode(v), false);
     return tb && bt_enterable(tb) ? tb : NULL;

@@ -28,6 +28,8 @@ bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, u
         return false;
     }
     *gpa = r.gpa;
+    if (acc == MMU_FETCH)
+        v->fetch_global = r.global && (v->cr4 & CR4_PGE);
     return true;
 }
 

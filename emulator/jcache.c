@@ -1,33 +1,79 @@
 /* jcache — see jcache.h. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "emulator/system.h"
 
 #define JC_MASK (BT_JCACHE_SIZE - 1)
 
+/* Per-entry flags: which log holds the index, and whether the entry now
+ * points at a block on global pages. */
+#define JC_F_LOG    1u
+#define JC_F_GLOG   2u
+#define JC_F_GLOBAL 4u
+
 static bool jc_alloc(struct jcache *j)
 {
     j->e = malloc(sizeof(struct bt_jcache_entry) * BT_JCACHE_SIZE);
-    if (!j->e)
+    j->flags = calloc(BT_JCACHE_SIZE, 1);
+    if (!j->e || !j->flags) {
+        free(j->e);
+        free(j->flags);
+        j->e = NULL;
+        j->flags = NULL;
         return false;
+    }
     for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
         j->e[i].eip = BT_JCACHE_EMPTY;
-    j->nlog = 0;
+    j->nlog = j->nglog = 0;
     return true;
+}
+
+static void clear_logged(struct jcache *j, const uint16_t *log, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        j->e[log[i]].eip = BT_JCACHE_EMPTY;
+        j->flags[log[i]] = 0;
+    }
 }
 
 static void jc_clear(struct jcache *j)
 {
     if (!j->e)
         return;
-    if (j->nlog <= JC_LOG) {
-        for (uint32_t i = 0; i < j->nlog; i++)
-            j->e[j->log[i]].eip = BT_JCACHE_EMPTY;
+    if (j->nlog <= JC_LOG && j->nglog <= JC_LOG) {
+        clear_logged(j, j->log, j->nlog);
+        clear_logged(j, j->glog, j->nglog);
     } else {
         for (uint32_t i = 0; i < BT_JCACHE_SIZE; i++)
             j->e[i].eip = BT_JCACHE_EMPTY;
+        memset(j->flags, 0, BT_JCACHE_SIZE);
+    }
+    j->nlog = j->nglog = 0;
+}
+
+/* Clear the non-global entries; the global ones stay, in glog. */
+static void jc_clear_nonglobal(struct jcache *j)
+{
+    if (!j->e || j->nlog > JC_LOG) {
+        jc_clear(j);            /* the log is incomplete: everything goes */
+        return;
+    }
+    for (uint32_t i = 0; i < j->nlog; i++) {
+        uint16_t at = j->log[i];
+        j->flags[at] &= (uint8_t)~JC_F_LOG;
+        if (!(j->flags[at] & JC_F_GLOBAL))
+            j->e[at].eip = BT_JCACHE_EMPTY;
     }
     j->nlog = 0;
+}
+
+static void log_index(uint16_t *log, uint32_t *n, uint32_t i)
+{
+    if (*n < JC_LOG)
+        log[*n] = (uint16_t)i;
+    if (*n <= JC_LOG)
+        (*n)++;
 }
 
 bool jc_init(struct vcpu *v)
@@ -46,21 +92,26 @@ void jc_fini(struct vcpu *v)
 {
     for (int i = 0; i < JC_SLOTS; i++) {
         free(v->jc[i].e);
+        free(v->jc[i].flags);
         v->jc[i].e = NULL;
+        v->jc[i].flags = NULL;
     }
 }
 
-void jc_fill(struct vcpu *v, uint32_t eip, const void *host)
+void jc_fill(struct vcpu *v, uint32_t eip, const void *host, bool global)
 {
     struct jcache *j = &v->jc[v->jc_cur];
     uint32_t i = eip & JC_MASK;
+    uint8_t f = j->flags[i];
 
-    if (j->e[i].eip == BT_JCACHE_EMPTY) {
-        if (j->nlog < JC_LOG)
-            j->log[j->nlog] = (uint16_t)i;
-        if (j->nlog <= JC_LOG)
-            j->nlog++;
+    if (global && !(f & JC_F_GLOG)) {
+        log_index(j->glog, &j->nglog, i);
+        f |= JC_F_GLOG;
+    } else if (!global && !(f & JC_F_LOG)) {
+        log_index(j->log, &j->nlog, i);
+        f |= JC_F_LOG;
     }
+    j->flags[i] = global ? f | JC_F_GLOBAL : f & (uint8_t)~JC_F_GLOBAL;
     j->e[i].host = (uint64_t)(uintptr_t)host;
     j->e[i].eip = eip;
 }
@@ -75,11 +126,25 @@ void jc_flush_all(struct vcpu *v)
         jc_clear(&v->jc[k]);
 }
 
+void jc_flush_nonglobal(struct vcpu *v)
+{
+    bt_rstack_reset(&v->bt);
+    for (int k = 0; k < JC_SLOTS; k++)
+        jc_clear_nonglobal(&v->jc[k]);
+}
+
 /* Entries on `page`, and those in the last 14 bytes of the page before:
  * a block that starts there may end on this one (fetch.c). */
 static bool on_page(uint64_t eip, uint32_t page)
 {
     return eip >> 12 == page || (eip >> 12 == page - 1 && (eip & 4095) > 4096 - 15);
+}
+
+static void drop_on_page(struct jcache *j, const uint16_t *log, uint32_t n, uint32_t page)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (on_page(j->e[log[i]].eip, page))
+            j->e[log[i]].eip = BT_JCACHE_EMPTY;
 }
 
 void jc_flush_page(struct vcpu *v, uint32_t page)
@@ -89,10 +154,9 @@ void jc_flush_page(struct vcpu *v, uint32_t page)
         struct jcache *j = &v->jc[k];
         if (!j->e)
             continue;
-        if (j->nlog <= JC_LOG) {
-            for (uint32_t i = 0; i < j->nlog; i++)
-                if (on_page(j->e[j->log[i]].eip, page))
-                    j->e[j->log[i]].eip = BT_JCACHE_EMPTY;
+        if (j->nlog <= JC_LOG && j->nglog <= JC_LOG) {
+            drop_on_page(j, j->log, j->nlog, page);
+            drop_on_page(j, j->glog, j->nglog, page);
             continue;
         }
         for (uint32_t i = 0; i < 4096; i++) {

@@ -19,7 +19,7 @@
 #include "bt/abi.h"
 
 #define JC_LOG 2048     /* logged fills; more and a flush clears the whole table */
-#define JC_SLOTS 4
+#define JC_SLOTS 8
 
 struct vcpu;
 
@@ -27,17 +27,24 @@ struct jcache {
     struct bt_jcache_entry *e;      /* BT_JCACHE_SIZE entries, or NULL (not allocated) */
     uint32_t mode;                  /* block mode it serves; ~0u: none yet */
     uint32_t nlog;                  /* fills since the last flush (may exceed JC_LOG) */
+    uint32_t nglog;                 /* the same for entries on global pages */
+    uint8_t *flags;                 /* per entry: JC_F_* (jcache.c) */
     uint64_t used;                  /* when last selected (LRU) */
-    uint16_t log[JC_LOG];
+    uint16_t log[JC_LOG];           /* indexes filled, non-global ... */
+    uint16_t glog[JC_LOG];          /* ... and global: a CR3 write clears only the first */
 };
 
 /* Allocate slot 0 (the others on first use). false: out of memory. */
 bool jc_init(struct vcpu *v);
 void jc_fini(struct vcpu *v);
-/* The dispatcher reached block `host` at eip: remember it in the current cache. */
-void jc_fill(struct vcpu *v, uint32_t eip, const void *host);
+/* The dispatcher reached block `host` at eip: remember it in the current
+ * cache; `global`: the block's bytes are on global pages. */
+void jc_fill(struct vcpu *v, uint32_t eip, const void *host, bool global);
 /* Empty every cache (cheap when few entries were filled). */
 void jc_flush_all(struct vcpu *v);
+/* A CR3 write: empty every cache but for the entries on global pages, whose
+ * translations a CR3 write leaves in the TLB (SDM vol. 3A §4.10.2.4). */
+void jc_flush_nonglobal(struct vcpu *v);
 /* INVLPG: drop the entries whose EIP lies on linear page `page` (lin >> 12). */
 void jc_flush_page(struct vcpu *v, uint32_t page);
 /* A block was invalidated: drop entries pointing at its host code.

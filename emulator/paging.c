@@ -117,7 +117,7 @@ bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
     if (cr == 3) {
         v->vm->stats.cr3_writes++;
         if (paging_on(v))
-            jc_flush_all(v);
+            jc_flush_nonglobal(v);
     } else if (cr == 0) {
         if (!((old ^ now) & (CR0_PG | CR0_WP)))
             return true;

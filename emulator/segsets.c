@@ -64,11 +64,24 @@ static void sets_of(struct vcpu *v, uint32_t set[4])
     }
 }
 
+/* Do the bases still make the current set? (Most segment loads change none.) */
+static bool unchanged(const struct vcpu *v)
+{
+    const uint32_t *cur = v->segset && v->segset <= v->nsegsets ? v->segsets[v->segset] : NULL;
+
+    for (int s = 0; s < 6; s++)
+        if (v->seg[s].base != (cur ? cur[s] : 0))
+            return false;
+    return v->segset_any[0] == v->segset;
+}
+
 void segset_update(struct vcpu *v)
 {
     uint32_t set[4], n = v->nsegsets;
 
     seglim_update(v);
+    if (unchanged(v))
+        return;
     sets_of(v, set);
     if (v->nsegsets < n || set[0] > v->nsegsets)
         sets_of(v, set);          /* the table filled and started again on the way */

@@ -159,7 +159,7 @@ static int mov_cr(struct vcpu *v, const struct bt_site *site)
         static const size_t at[5] = { offsetof(struct vcpu, cr0), 0, offsetof(struct vcpu, cr2),
                                       offsetof(struct vcpu, cr3), offsetof(struct vcpu, cr4) };
         cpu->gpr[in->rm] = *(const uint32_t *)(const void *)((const char *)v + at[cr]);
-        return BT_EXIT;
+        return callout_continue(v);     /* Linux flushes its TLB with CR3 = CR3 */
     }
     switch (cr) {
     case 0: return write_cr0(v, site, val);

@@ -132,6 +132,7 @@ struct vcpu {
 
     /* Issue #5: shadow paging (paging.h). */
     bool pg;                    /* CR0.PG the jump caches were set up for */
+    bool fetch_global;          /* the last block fetched lies on global pages (CR4.PGE) */
     uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
     uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;

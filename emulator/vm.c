@@ -140,6 +140,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     vm->cache = cache_create(CODE_CACHE_SIZE, META_SIZE, err, errlen);
     if (!vm->cache)
         goto fail;
+    /* One translation, filed under the segment bases it uses (fetch.c). */
+    cache_set_variant_bits(vm->cache, 0xffu << BT_MODE_SEGSET_SHIFT | BT_MODE_ANY_FSGS);
     callouts_fill(&h);
     btc.no_chain = cfg->no_chain;
     btc.rstack = cfg->rstack;

@@ -245,12 +245,19 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         touch(m, s);
         return &s->sp;
     }
+    /* A privilege change: the other view of the same CR3, found last time. */
+    s = m->view_sp[view];
+    if (s && s->view == view && key_match(m, s, cr3, pdpte)) {
+        m->st.cr3_hits++;
+        touch(m, s);
+        return &s->sp;
+    }
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         s = &m->spaces[i];
         if (key_match(m, s, cr3, pdpte) && s->view == view) {
             m->st.cr3_hits++;
             touch(m, s);
-            return &s->sp;
+            return &(m->view_sp[view] = s)->sp;
         }
         if (!pick || (!s->keyed && pick->keyed) || (s->keyed == pick->keyed && s->lru < pick->lru))
             pick = s;
@@ -267,6 +274,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
     touch(m, pick);
+    m->view_sp[view] = pick;
     if (m->cfg.share)
         mmu_share_fill(m, pick);
     return &pick->sp;

@@ -230,6 +230,7 @@ struct mmu_fault_result {
     uint32_t gpa;       /* MMIO, TRACED_WRITE, CODE_WRITE, HIDDEN: guest physical address */
     uint32_t error;     /* GUEST_PF: #PF error code (walk.h PFEC_*) */
     uint32_t cr2;       /* GUEST_PF: the faulting linear address */
+    bool global;        /* mmu_translate of a fetch: G is set in the entry that maps the page */
 };
 
 /* A host fault at `linear` of space `s` (from mmu_locate), for an access of

@@ -424,6 +424,7 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
         return done(r, MMU_GUEST_PF);
     }
     r->gpa = w.gpa;
+    r->global = ((w.page_size == PAGE_4K ? w.pte : w.pde) & PTE_G) != 0;
     return done(r, MMU_HIDDEN);
 }
 

@@ -69,6 +69,11 @@ exc_stubs:
 isr_iret:
     iret
 
+/* IA32_SYSENTER_EIP of the sysenter benchmark: straight back (EDX, ECX). */
+    .globl sysenter_exit
+sysenter_exit:
+    sysexit
+
 /* #DE from `div %ecx` (F7 F1, 2 bytes): skip the instruction. */
     .globl isr_de_skip
 isr_de_skip:
