@@ -649,6 +649,8 @@ static int opt_soft_pages(struct parse *p, const char *v)
     return 0;
 }
 
+static int opt_shared_fills(struct parse *p, const char *v) { (void)v; p->o->shared_fills = true; return 0; }
+
 /* --cpu-limit SECONDS: the run's CPU-time budget (vm_run's timeout), so
  * tests bound a guest by the work it does, not by wall time on a loaded
  * host. Fractions allowed: 0.5 is 500 ms. */
@@ -815,6 +817,9 @@ static const struct opt opts[] = {
     { "--", "soft-pages", NULL, "N|off|all", opt_soft_pages,
       "PTE changes after which a page is accessed through the"
       HELP_NL "monitor instead of the host MMU (default 4)" },
+    { "--", "shared-fills", NULL, NULL, opt_shared_fills,
+      "fill a new address space from those sharing its page"
+      HELP_NL "directory entries (off: it multiplies write-protections)" },
     { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
       "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,

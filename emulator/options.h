@@ -35,6 +35,7 @@ struct options {
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
     int soft_pages;           /* --soft-pages N|off|all (vm.h; 0: the default) */
+    bool shared_fills;        /* --shared-fills */
     uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
     struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */
     bool snapshot;            /* -snapshot: disk writes stay in memory */

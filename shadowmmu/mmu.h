@@ -348,8 +348,7 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(evictions,       "spaces emptied to free host mappings or records")                \
     X(enomem,          "host system calls that failed with ENOMEM")                      \
     X(dirty_logged,    "first stores to a frame under dirty logging (migration)")        \
-    X(dirty_syncs,     "dirty-log get-and-clear passes")      \
-    X(eager_unprotects, "mappings made writable when their frame stopped being a page table") \
+    X(dirty_syncs,     "dirty-log get-and-clear passes")                                 \
     X(shared_pages,    "pages a new space took over from spaces sharing its page tables") \
     X(soft_pages,      "linear pages made soft: their PTE churned, kept out of host mappings") \
     X(soft_faults,     "host faults on soft pages (the monitor performs the access)")    \

@@ -6,11 +6,10 @@
  * or when the translator registers code on it; protect_frame() then walks
  * the frame's mapping records and makes every writable mapping read-only,
  * in every space. Fills consult rmap_tracked() and the code flag, so later
- * mappings start read-only. Lifting protection is eager for both: the
- * rmap's untracked callback makes the frame's mappings writable where the
- * guest allows it (a page that stops being a page table is usually
- * written next), and mmu_unprotect_code does so for code frames (the store
- * that faulted is about to be retried).
+ * mappings start read-only. Lifting protection is lazy for page tables
+ * (the rmap's untracked callback does nothing: the next write fault finds
+ * the frame untraced and upgrades the mapping) and eager for code frames
+ * (mmu_unprotect_code, since the store that faulted is about to be retried).
  *
  * A guest store to a traced page is carried out by the monitor, one of two
  * ways: single-stepped through a mapping made writable for the one store
@@ -63,29 +62,13 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
 
 void mmu_rmap_untracked(void *opaque, uint32_t gpa, enum rmap_why why)
 {
-    /* A page that stops being a page table is usually written next (a
-     * write flood is that write; a freed table is reused): its mappings
-     * that may be writable become so now, one mprotect each, rather than
-     * by a host fault and the same mprotect at the next store (issue #13,
-     * the fork-like burst). */
-    struct mmu *m = opaque;
-    uint32_t frame = gpa >> 12;
-    bool was = m->in_cb;
-
+    /* Mappings of the frame stay read-only until a write faults and finds
+     * it untraced (mmu_fault upgrades them). Not eagerly (measured on Linux
+     * fork+exec: a table flooded or left unused is mostly traced again
+     * soon, and making it writable at once doubled the mprotects). */
+    (void)opaque;
+    (void)gpa;
     (void)why;
-    m->in_cb = true;
-restart:
-    for (uint32_t r = m->frame_head[frame], next; r; r = next) {
-        uint64_t gen = m->evict_gen;
-        next = m->rec[r].fnext;
-        if (m->rec[r].prot != PROT_RW && rec_desired_prot(m, &m->rec[r]) == PROT_RW) {
-            m->st.eager_unprotects++;
-            mmu_set_prot(m, r, PROT_RW);
-            if (m->evict_gen != gen)
-                goto restart;
-        }
-    }
-    m->in_cb = was;
 }
 
 void mmu_settle(struct mmu *m)

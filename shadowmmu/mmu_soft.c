@@ -30,7 +30,7 @@
 
 #include <string.h>
 
-#define SOFT_QUIET 64
+#define SOFT_QUIET 8
 
 #define WAYS 4
 
