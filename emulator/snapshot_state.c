@@ -428,4 +428,5 @@ void snap_state_loaded(struct vm *vm)
     segset_update(v);           /* also the segment-limit set and the jump cache's mode */
     vcpu_mode_changed(v);
     dbx_rearm(v);
+    events_clock_changed(v);
 }
