@@ -15,7 +15,9 @@ p = subprocess.Popen(argv + ["-monitor", "unix:%s,server,nowait" % sock], stdin=
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 h = Hmp(sock, 600)
 status = 1
+tail = []
 for line in p.stdout:
+    tail = (tail + [line])[-20:]
     if marker in line:
         reply = h.cmd("savevm " + path).strip()
         print("savevm-at: saved at %r%s" % (line.strip().decode(errors="replace"),
@@ -27,5 +29,6 @@ p.stdout.close()
 p.wait()
 shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
 if status:
-    print("savevm-at: no snapshot (marker not seen or savevm failed)")
+    sys.stdout.write(b"".join(tail).decode(errors="replace"))
+    print("savevm-at: no snapshot (marker not seen or savevm failed; the last lines above)")
 sys.exit(status)
