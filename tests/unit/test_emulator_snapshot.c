@@ -206,7 +206,7 @@ static void truncated_files_are_refused(void **state)
     scribble(vm, 0x77777777);
     for (size_t cut = 0; cut < file_len; cut += cut < 64 ? 1 : file_len / 97 + 1) {
         write_bad(file, cut);
-        refused(vm, cut == 0 ? "truncated" : NULL);
+        refused(vm, cut < 8 ? "not a bt86 snapshot" : NULL);
     }
     write_bad(file, file_len - 1);
     refused(vm, "truncated");
