@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
+#include <xxhash.h>
 
 #include "emulator/hw/dev_state.h"
 #include "emulator/paging.h"
@@ -34,8 +35,24 @@ struct conf {
     uint8_t isapc, has_apic, pc_testdev, pad;
     uint16_t debug_exit_base, debug_exit_size;
     uint32_t cpuid_edx_clear, cpuid_ext_edx_clear;
-    struct { uint8_t present, readonly, overlay, pad[5]; uint64_t size; } disk[4];
+    struct { uint8_t present, readonly, overlay, pad[5]; uint64_t size, base_hash; } disk[4];
 };
+
+/* A read-only or -snapshot drive's image is never written: the XXH3 of
+ * its first MiB tells whether a snapshot's overlay and IDE state belong
+ * over it. A writable image changes with the guest (it is its own state,
+ * see snapshot.h): only its size is compared. */
+#define BASE_HASH_BYTES (1u << 20)
+static uint64_t base_hash(const struct disk *d)
+{
+    size_t n = d->size < BASE_HASH_BYTES ? (size_t)d->size : BASE_HASH_BYTES;
+    uint8_t *buf = malloc(n ? n : 1);
+    uint64_t h = 0;
+    if (buf && d->ops->read(d->be, 0, buf, n) == 0)
+        h = XXH3_64bits(buf, n);
+    free(buf);
+    return h;
+}
 
 static void conf_of(struct vm *vm, struct conf *c)
 {
@@ -61,6 +78,8 @@ static void conf_of(struct vm *vm, struct conf *c)
         c->disk[i].readonly = d->readonly;
         c->disk[i].overlay = d->overlay != NULL;
         c->disk[i].size = d->size;
+        if (d->readonly || d->overlay)
+            c->disk[i].base_hash = base_hash(d);
     }
 }
 
@@ -127,6 +146,11 @@ static int conf_check(const struct snap_section *s, struct vm *vm, const uint8_t
             snprintf(err, errlen, "drive %d: the snapshot's disk has %llu bytes, this one %llu "
                      "(another image)", i, (unsigned long long)want.disk[i].size,
                      (unsigned long long)have.disk[i].size);
+            return -1;
+        }
+        if (want.disk[i].base_hash != have.disk[i].base_hash) {
+            snprintf(err, errlen, "drive %d: the snapshot was taken over another image (its "
+                     "contents differ)", i);
             return -1;
         }
     }
