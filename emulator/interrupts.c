@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emulator/chardev.h"
 #include "emulator/system.h"
 
 #define INPUT_POLL_NS   10000000ull     /* 10 ms */
@@ -82,13 +83,16 @@ int events_create(struct vm *vm, char *err, size_t errlen)
         return -1;
     }
     e->have_timer = true;
-    e->in_fd = vm->cfg.console_fd == 1 ? 0 : -1;
+    e->in_fd = vm->cfg.console ? chardev_poll_fd(vm->cfg.console)
+                               : vm->cfg.console_fd == 1 ? 0 : -1;
     vm->events = e;
     return 0;
 }
 
 void vm_set_console_input(struct vm *vm, int fd)
 {
+    if (vm->cfg.console && vm->cfg.console->spec.kind != CHARDEV_STDIO)
+        return;                 /* COM1 is not on stdin: a monitor there changes nothing */
     if (vm->events)
         vm->events->in_fd = fd;
 }
@@ -164,6 +168,15 @@ static void read_input(struct vcpu *v, uint64_t now)
     e->next_input = now + INPUT_POLL_NS;
     if (room <= 0 || poll(&pfd, 1, 0) <= 0)
         return;
+    if (vm->cfg.console && e->in_fd == chardev_poll_fd(vm->cfg.console)) {
+        /* a socket or pty back-end: a client may come, go or come back */
+        n = chardev_read(vm->cfg.console, buf, (size_t)room < sizeof buf ? (size_t)room : sizeof buf);
+        if (n > 0)
+            uart_receive(&vm->uart, buf, (int)n);
+        vm->uart.out_fd = vm->cfg.console->out_fd;
+        e->in_fd = n < 0 ? -1 : chardev_poll_fd(vm->cfg.console);
+        return;
+    }
     n = read(e->in_fd, buf, (size_t)room < sizeof buf ? (size_t)room : sizeof buf);
     if (n > 0)
         uart_receive(&vm->uart, buf, (int)n);

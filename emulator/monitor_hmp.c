@@ -163,12 +163,6 @@ static void cmd_system_reset(struct monitor *m, const char *a, FILE *out)
     m->reset = true;
 }
 
-static void cmd_not_yet(struct monitor *m, const char *a, FILE *out)
-{
-    (void)m, (void)a;
-    fprintf(out, "Error: not supported yet\n");
-}
-
 /* QEMU's savevm/loadvm name a snapshot inside a qcow2 image; bt86's name a
  * file (snapshot.h). The guest is stopped while a command runs; a failed
  * loadvm leaves it as it was. */
@@ -217,7 +211,11 @@ static const struct hmp_cmd commands[] = {
       cmd_savevm },
     { "loadvm", NULL, "FILE", "restore the machine from FILE (bt86: a file, not a qcow2 tag)",
       cmd_loadvm },
-    { "migrate", NULL, "uri", "migrate to URI (not supported yet)", cmd_not_yet },
+    { "migrate", NULL, "[-d] uri", "migrate to URI (tcp:HOST:PORT, unix:PATH, exec:CMD), in the background",
+      hmp_migrate },
+    { "migrate_cancel", NULL, "", "cancel the current migration (the guest runs on)", hmp_migrate_cancel },
+    { "migrate_set_parameter", NULL, "name value",
+      "set a migration parameter (downtime-limit MS; others are accepted)", hmp_migrate_set_parameter },
 };
 
 static const char *const info_items[][2] = {
@@ -228,6 +226,7 @@ static const char *const info_items[][2] = {
     { "tlb", "show virtual to physical memory mappings" },
     { "jit", "show dynamic compiler info (bt86's translation statistics)" },
     { "snapshots", "show the currently saved VM snapshots (bt86: none, snapshots are files)" },
+    { "migrate", "show migration status" },
 };
 
 static void cmd_info(struct monitor *m, const char *a, FILE *out)

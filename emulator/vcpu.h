@@ -187,6 +187,7 @@ struct vm {
     struct acpi_pm acpi_pm;
     struct hpet hpet;
     struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
+    struct pci_testdev *pci_testdev; /* -device pci-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
@@ -226,6 +227,8 @@ int system_init(struct vm *vm, char *err, size_t errlen);
  * the firmware data in RAM as the BIOS leaves it at power-on. */
 int pc_board_init(struct vm *vm, clock_fn monotonic_ns, char *err, size_t errlen);
 void pc_firmware_init(struct vm *vm);
+/* The PCI bus's BAR mapper and -device pci-testdev (pci_bars.c). */
+int pci_bars_init(struct vm *vm, char *err, size_t errlen);
 void system_fini(struct vm *vm);
 void intr_line(struct vcpu *v, int level);
 

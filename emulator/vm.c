@@ -183,6 +183,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     ide_init(&vm->ide, &vm->io, cfg->disks, isa_irq_line, &vm->isa);
     pci_init(&vm->pci, &vm->io, on_reset, vm);
+    if (pci_bars_init(vm, err, errlen) < 0)
+        goto fail;
     vga_init(&vm->vga, &vm->io);
     fw_cfg_init(&vm->fw_cfg, &vm->io, cfg->ram_size, 1, fw_cfg_mem, vm);
     if (cfg->pc_testdev && pc_testdev_attach(vm, err, errlen) < 0)
@@ -213,6 +215,7 @@ void vm_destroy(struct vm *vm)
     paging_fini(vm);
     ram_destroy(&vm->ram);
     free(vm->pc_testdev);
+    free(vm->pci_testdev);
     free(vm);
 }
 

@@ -104,8 +104,21 @@ static int ide_check(const void *dev, const uint8_t *in)
 const struct dev_desc dev_ide_state = { "IDE ", 1, ide_f, sizeof ide_f / sizeof ide_f[0],
                                         0, NULL, ide_check, NULL };
 
+/* Of each function only its number and configuration bytes: the BAR
+ * records, handlers and device pointers are the running machine's wiring
+ * (host pointers must never come from a file); the BARs are decoded again
+ * from the restored configuration bytes after loading. */
+#define PCI_FN_F(i) F(struct pci_bus, fn[i].devfn), F(struct pci_bus, fn[i].cfg)
 static const struct dev_field pci_f[] = { F(struct pci_bus, address), F(struct pci_bus, rcr),
-                                          F(struct pci_bus, fn), F(struct pci_bus, nfn) };
+                                          F(struct pci_bus, nfn),
+                                          PCI_FN_F(0), PCI_FN_F(1), PCI_FN_F(2), PCI_FN_F(3),
+                                          PCI_FN_F(4), PCI_FN_F(5), PCI_FN_F(6), PCI_FN_F(7) };
+_Static_assert(PCI_MAX_FUNCTIONS == 8, "pci_f lists eight functions");
+static void pci_remap(void *dev, const uint8_t *in)
+{
+    (void)in;
+    pci_update_mappings(dev);
+}
 static int pci_check(const void *dev, const uint8_t *in)
 {
     const struct pci_bus *live = dev;
@@ -117,8 +130,8 @@ static int pci_check(const void *dev, const uint8_t *in)
             return -1;
     return 0;
 }
-const struct dev_desc dev_pci_state = { "PCI ", 1, pci_f, sizeof pci_f / sizeof pci_f[0],
-                                        0, NULL, pci_check, NULL };
+const struct dev_desc dev_pci_state = { "PCI ", 2, pci_f, sizeof pci_f / sizeof pci_f[0],
+                                        0, NULL, pci_check, pci_remap };
 
 static const struct dev_field vga_f[] = { { 0, sizeof(struct vga) } };
 DESC(dev_vga_state, "VGA ", 1, vga_f);

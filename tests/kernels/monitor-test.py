@@ -93,7 +93,9 @@ check("invalid" in h.cmd("x /4q 0"), "bad x format: an error")
 check("Error: loadvm needs a file name" in h.cmd("loadvm"), "loadvm without a file: an error")
 check("cannot open snapshot" in h.cmd("loadvm %s/none" % tmp), "loadvm of a missing file: an error")
 check("snapshots are files" in h.cmd("info snapshots"), "info snapshots: snapshots are files")
-check("not supported yet" in h.cmd("migrate tcp:0:4444"), "migrate: not supported yet")
+check("Error: unix:%s/nobody: cannot connect" % tmp in h.cmd("migrate unix:%s/nobody" % tmp),
+      "migrate to nowhere: an error")
+check("Error: unsupported migration URI" in h.cmd("migrate rdma:x"), "migrate to a bad URI: an error")
 check("PG disabled" in h.cmd("info mem"), "info mem without paging")
 jit = h.cmd("info jit")
 check("bt_blocks" in jit or "blocks" in jit, "info jit prints the translation statistics")
@@ -125,6 +127,28 @@ deadline = time.time() + TIMEOUT
 while spins(h) == b and time.time() < deadline:
     time.sleep(0.01)
 check(spins(h) != b, "running again: gdb_spins moves")
+check(q.cmd("query-migrate") == {"return": {}}, "query-migrate before any migration: {}")
+check(q.cmd("migrate")["error"]["class"] == "GenericError", "QMP migrate without uri: an error")
+check("cannot connect" in q.cmd("migrate", arguments={"uri": "unix:%s/nobody" % tmp})["error"]["desc"],
+      "QMP migrate to nowhere: an error")
+# A whole migration through QMP: the stream goes to a file; the source ends
+# stopped (postmigrate) and cont runs it again, as in QEMU.
+check(q.cmd("migrate", arguments={"uri": "exec:cat > %s/stream" % tmp}) == {"return": {}}, "QMP migrate")
+deadline = time.time() + TIMEOUT
+while time.time() < deadline:
+    qm = q.cmd("query-migrate")["return"]
+    if qm.get("status") in ("completed", "failed"):
+        break
+    time.sleep(0.02)
+check(qm.get("status") == "completed" and "downtime" in qm and qm["ram"]["transferred"] > 0,
+      "query-migrate: completed with downtime and bytes (%s)" % qm)
+check(os.path.getsize("%s/stream" % tmp) == qm["ram"]["transferred"], "the stream file holds every byte sent")
+check(q.event("STOP") and q.event("MIGRATION"), "STOP and MIGRATION events")
+check("paused (postmigrate)" in h.cmd("info status"), "HMP info status: paused (postmigrate)")
+check("Migration status: completed" in h.cmd("info migrate"), "HMP info migrate: completed")
+q.events.clear()
+h.cmd("cont")
+check(q.event("RESUME"), "cont after a migration")
 h.cmd("stop")
 check(q.event("STOP"), "HMP stop sends the STOP event")
 h.cmd("cont")
