@@ -32,7 +32,7 @@ struct conf {
     uint64_t ram_size;
     uint32_t nregions;
     struct { uint32_t gpa; uint32_t pad; uint64_t size; } region[RAM_MAX_REGIONS];
-    uint8_t isapc, has_apic, pc_testdev, pad;
+    uint8_t isapc, has_apic, pc_testdev, pci_testdev;
     uint16_t debug_exit_base, debug_exit_size;
     uint32_t cpuid_edx_clear, cpuid_ext_edx_clear;
     struct { uint8_t present, readonly, overlay, pad[5]; uint64_t size, base_hash; } disk[4];
@@ -66,6 +66,7 @@ static void conf_of(struct vm *vm, struct conf *c)
     c->isapc = vm->cfg.isapc;
     c->has_apic = vm->has_apic;
     c->pc_testdev = vm->pc_testdev != NULL;
+    c->pci_testdev = vm->pci_testdev != NULL;
     c->debug_exit_base = vm->cfg.debug_exit_base;
     c->debug_exit_size = vm->cfg.debug_exit_size;
     c->cpuid_edx_clear = vm->cfg.cpuid_edx_clear;
@@ -123,7 +124,8 @@ static int conf_check(const struct snap_section *s, struct vm *vm, const uint8_t
                  want.isapc ? "isapc" : "pc", have.isapc ? "isapc" : "pc");
         return -1;
     }
-    if (want.pc_testdev != have.pc_testdev || want.debug_exit_base != have.debug_exit_base ||
+    if (want.pc_testdev != have.pc_testdev || want.pci_testdev != have.pci_testdev ||
+        want.debug_exit_base != have.debug_exit_base ||
         want.debug_exit_size != have.debug_exit_size) {
         snprintf(err, errlen, "the snapshot's devices differ from this machine's (-device)");
         return -1;
@@ -233,6 +235,7 @@ static void *dev_ioapic(struct vm *vm) { return vm->has_apic ? &vm->ioapic : NUL
 static void *dev_acpi_pm(struct vm *vm) { return vm->has_apic ? &vm->acpi_pm : NULL; }
 static void *dev_hpet(struct vm *vm) { return vm->has_apic ? &vm->hpet : NULL; }
 static void *dev_pc_testdev(struct vm *vm) { return vm->pc_testdev; }
+static void *dev_pci_testdev(struct vm *vm) { return vm->pci_testdev; }
 static void *dev_cpu(struct vm *vm) { return vm->vcpu; }
 
 static const struct { const struct dev_desc *d; void *(*dev)(struct vm *); } devs[] = {
@@ -243,6 +246,7 @@ static const struct { const struct dev_desc *d; void *(*dev)(struct vm *); } dev
     { &dev_fw_cfg_state, dev_fw_cfg }, { &dev_lapic_state, dev_lapic },
     { &dev_ioapic_state, dev_ioapic }, { &dev_acpi_pm_state, dev_acpi_pm },
     { &dev_hpet_state, dev_hpet }, { &dev_pc_testdev_state, dev_pc_testdev },
+    { &dev_pci_testdev_state, dev_pci_testdev },
 };
 #define NDEVS (sizeof devs / sizeof devs[0])
 
@@ -393,6 +397,7 @@ const struct snap_section snap_sections[] = {
     DEV('I', 'D', 'E', ' ', 7), DEV('P', 'C', 'I', ' ', 8), DEV('V', 'G', 'A', ' ', 9),
     DEV('F', 'W', 'C', 'F', 10), DEV('L', 'A', 'P', 'C', 11), DEV('I', 'O', 'A', 'P', 12),
     DEV('A', 'C', 'P', 'I', 13), DEV('H', 'P', 'E', 'T', 14), DEV('T', 'D', 'E', 'V', 15),
+    DEV('P', 'T', 'D', 'V', 16),
     DEV('C', 'P', 'U', ' ', 0),
     { ID_DISK, 1, disk_check, disk_apply, -1 },
     { ID_CLCK, 1, clck_check, clck_apply, -1 },
