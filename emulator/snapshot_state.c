@@ -453,7 +453,8 @@ void snap_state_loaded(struct vm *vm)
     v->nsegsets = 0;
     v->segset = 0;
     v->dbx.ncovered = 0;
-    v->dbx.tf_step = v->dbx.unrun = v->dbx.delivered = false;
+    v->dbx.tf_step = v->dbx.unrun = v->dbx.delivered = v->dbx.completed = false;
+    v->dbx.nacc = 0;
     segset_update(v);           /* also the segment-limit set and the jump cache's mode */
     vcpu_mode_changed(v);
     dbx_rearm(v);
