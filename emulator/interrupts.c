@@ -249,6 +249,15 @@ void events_stop(struct vcpu *v)
     e->armed = 0;
 }
 
+void events_clock_changed(struct vcpu *v)
+{
+    struct events *e = v->vm->events;
+    e->armed = 0;
+    e->next_input = 0;
+    e->lost_ticks = 0;
+    v->timer_fired = 1;
+}
+
 void events_wait(struct vcpu *v)
 {
     struct vm *vm = v->vm;

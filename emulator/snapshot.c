@@ -382,12 +382,13 @@ static int read_header(struct snap_in *in, const struct snap_io *io, char *err, 
     uint8_t hdr[16];
     uint32_t version;
 
-    if (read_full(io, hdr, sizeof hdr, "the file header", err, errlen) < 0)
-        return -1;
-    if (memcmp(hdr, SNAP_MAGIC, 8)) {
+    /* The magic first: a short file that is not a snapshot says so. */
+    if (read_full(io, hdr, 8, "the file header", err, errlen) < 0 || memcmp(hdr, SNAP_MAGIC, 8)) {
         snprintf(err, errlen, "not a bt86 snapshot (no %s magic)", SNAP_MAGIC);
         return -1;
     }
+    if (read_full(io, hdr + 8, 8, "the file header", err, errlen) < 0)
+        return -1;
     memcpy(&version, hdr + 8, 4);
     if (version != SNAP_FORMAT_VERSION) {
         snprintf(err, errlen, "snapshot format version %u, this bt86 reads version %u", version,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
+#include <xxhash.h>
 
 #include "emulator/hw/dev_state.h"
 #include "emulator/paging.h"
@@ -31,11 +32,27 @@ struct conf {
     uint64_t ram_size;
     uint32_t nregions;
     struct { uint32_t gpa; uint32_t pad; uint64_t size; } region[RAM_MAX_REGIONS];
-    uint8_t isapc, has_apic, pc_testdev, pad;
+    uint8_t isapc, has_apic, pc_testdev, pci_testdev;
     uint16_t debug_exit_base, debug_exit_size;
     uint32_t cpuid_edx_clear, cpuid_ext_edx_clear;
-    struct { uint8_t present, readonly, overlay, pad[5]; uint64_t size; } disk[4];
+    struct { uint8_t present, readonly, overlay, pad[5]; uint64_t size, base_hash; } disk[4];
 };
+
+/* A read-only or -snapshot drive's image is never written: the XXH3 of
+ * its first MiB tells whether a snapshot's overlay and IDE state belong
+ * over it. A writable image changes with the guest (it is its own state,
+ * see snapshot.h): only its size is compared. */
+#define BASE_HASH_BYTES (1u << 20)
+static uint64_t base_hash(const struct disk *d)
+{
+    size_t n = d->size < BASE_HASH_BYTES ? (size_t)d->size : BASE_HASH_BYTES;
+    uint8_t *buf = malloc(n ? n : 1);
+    uint64_t h = 0;
+    if (buf && d->ops->read(d->be, 0, buf, n) == 0)
+        h = XXH3_64bits(buf, n);
+    free(buf);
+    return h;
+}
 
 static void conf_of(struct vm *vm, struct conf *c)
 {
@@ -49,6 +66,7 @@ static void conf_of(struct vm *vm, struct conf *c)
     c->isapc = vm->cfg.isapc;
     c->has_apic = vm->has_apic;
     c->pc_testdev = vm->pc_testdev != NULL;
+    c->pci_testdev = vm->pci_testdev != NULL;
     c->debug_exit_base = vm->cfg.debug_exit_base;
     c->debug_exit_size = vm->cfg.debug_exit_size;
     c->cpuid_edx_clear = vm->cfg.cpuid_edx_clear;
@@ -61,6 +79,8 @@ static void conf_of(struct vm *vm, struct conf *c)
         c->disk[i].readonly = d->readonly;
         c->disk[i].overlay = d->overlay != NULL;
         c->disk[i].size = d->size;
+        if (d->readonly || d->overlay)
+            c->disk[i].base_hash = base_hash(d);
     }
 }
 
@@ -104,7 +124,8 @@ static int conf_check(const struct snap_section *s, struct vm *vm, const uint8_t
                  want.isapc ? "isapc" : "pc", have.isapc ? "isapc" : "pc");
         return -1;
     }
-    if (want.pc_testdev != have.pc_testdev || want.debug_exit_base != have.debug_exit_base ||
+    if (want.pc_testdev != have.pc_testdev || want.pci_testdev != have.pci_testdev ||
+        want.debug_exit_base != have.debug_exit_base ||
         want.debug_exit_size != have.debug_exit_size) {
         snprintf(err, errlen, "the snapshot's devices differ from this machine's (-device)");
         return -1;
@@ -127,6 +148,11 @@ static int conf_check(const struct snap_section *s, struct vm *vm, const uint8_t
             snprintf(err, errlen, "drive %d: the snapshot's disk has %llu bytes, this one %llu "
                      "(another image)", i, (unsigned long long)want.disk[i].size,
                      (unsigned long long)have.disk[i].size);
+            return -1;
+        }
+        if (want.disk[i].base_hash != have.disk[i].base_hash) {
+            snprintf(err, errlen, "drive %d: the snapshot was taken over another image (its "
+                     "contents differ)", i);
             return -1;
         }
     }
@@ -209,6 +235,7 @@ static void *dev_ioapic(struct vm *vm) { return vm->has_apic ? &vm->ioapic : NUL
 static void *dev_acpi_pm(struct vm *vm) { return vm->has_apic ? &vm->acpi_pm : NULL; }
 static void *dev_hpet(struct vm *vm) { return vm->has_apic ? &vm->hpet : NULL; }
 static void *dev_pc_testdev(struct vm *vm) { return vm->pc_testdev; }
+static void *dev_pci_testdev(struct vm *vm) { return vm->pci_testdev; }
 static void *dev_cpu(struct vm *vm) { return vm->vcpu; }
 
 static const struct { const struct dev_desc *d; void *(*dev)(struct vm *); } devs[] = {
@@ -219,6 +246,7 @@ static const struct { const struct dev_desc *d; void *(*dev)(struct vm *); } dev
     { &dev_fw_cfg_state, dev_fw_cfg }, { &dev_lapic_state, dev_lapic },
     { &dev_ioapic_state, dev_ioapic }, { &dev_acpi_pm_state, dev_acpi_pm },
     { &dev_hpet_state, dev_hpet }, { &dev_pc_testdev_state, dev_pc_testdev },
+    { &dev_pci_testdev_state, dev_pci_testdev },
 };
 #define NDEVS (sizeof devs / sizeof devs[0])
 
@@ -369,6 +397,7 @@ const struct snap_section snap_sections[] = {
     DEV('I', 'D', 'E', ' ', 7), DEV('P', 'C', 'I', ' ', 8), DEV('V', 'G', 'A', ' ', 9),
     DEV('F', 'W', 'C', 'F', 10), DEV('L', 'A', 'P', 'C', 11), DEV('I', 'O', 'A', 'P', 12),
     DEV('A', 'C', 'P', 'I', 13), DEV('H', 'P', 'E', 'T', 14), DEV('T', 'D', 'E', 'V', 15),
+    DEV('P', 'T', 'D', 'V', 16),
     DEV('C', 'P', 'U', ' ', 0),
     { ID_DISK, 1, disk_check, disk_apply, -1 },
     { ID_CLCK, 1, clck_check, clck_apply, -1 },
@@ -426,8 +455,10 @@ void snap_state_loaded(struct vm *vm)
     v->segset_any[0] = ~0u;     /* recompute every key below */
     memset(v->segset_memo, 0, sizeof v->segset_memo);
     v->dbx.ncovered = 0;
-    v->dbx.tf_step = v->dbx.unrun = v->dbx.delivered = false;
+    v->dbx.tf_step = v->dbx.unrun = v->dbx.delivered = v->dbx.completed = false;
+    v->dbx.nacc = 0;
     segset_update(v);           /* also the segment-limit set and the jump cache's mode */
     vcpu_mode_changed(v);
     dbx_rearm(v);
+    events_clock_changed(v);
 }

@@ -221,6 +221,9 @@ int events_create(struct vm *vm, char *err, size_t errlen);
 void events_destroy(struct vm *vm);
 void events_start(struct vcpu *v);     /* vm_run begins */
 void events_stop(struct vcpu *v);      /* vm_run ends: no stray host timer */
+/* The guest clock was set anew (a snapshot was loaded): forget deadlines
+ * and ticks owed on the old one. */
+void events_clock_changed(struct vcpu *v);
 /* Device timing may have changed (a port write): arm the host timer for
  * the next device event if it is earlier than the one armed. */
 void events_rearm(struct vcpu *v);

@@ -11,6 +11,7 @@
 #include "emulator/hw/fw_cfg.h"
 #include "emulator/hw/ide.h"
 #include "emulator/hw/pci.h"
+#include "emulator/hw/pcitestdev.h"
 #include "emulator/hw/timers.h"
 #include "emulator/hw/vga.h"
 
@@ -190,6 +191,18 @@ static const struct dev_field pc_testdev_f[] = { F(struct pc_testdev, data),
                                                  F(struct pc_testdev, flushes),
                                                  F(struct pc_testdev, mem) };
 DESC(dev_pc_testdev_state, "TDEV", 1, pc_testdev_f);
+
+/* pci-testdev: the test selected (an index into its tables) and the counts. */
+static const struct dev_field pci_testdev_f[] = { F(struct pci_testdev, current),
+                                                  F(struct pci_testdev, count) };
+static int pci_testdev_check(const void *dev, const uint8_t *in)
+{
+    LOADED(struct pci_testdev, t, dev_pci_testdev_state);
+    return t.current >= -1 && t.current < PCI_TESTDEV_TESTS ? 0 : -1;
+}
+const struct dev_desc dev_pci_testdev_state = { "PTDV", 1, pci_testdev_f,
+                                                sizeof pci_testdev_f / sizeof pci_testdev_f[0],
+                                                0, NULL, pci_testdev_check, NULL };
 
 size_t dev_state_len(const struct dev_desc *d)
 {

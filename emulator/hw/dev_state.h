@@ -27,7 +27,7 @@ struct dev_desc {
 extern const struct dev_desc dev_uart_state, dev_pic_state, dev_pit_state, dev_rtc_state,
     dev_ps2_state, dev_misc_state, dev_ide_state, dev_pci_state, dev_vga_state,
     dev_fw_cfg_state, dev_lapic_state, dev_ioapic_state, dev_acpi_pm_state, dev_hpet_state,
-    dev_pc_testdev_state;
+    dev_pc_testdev_state, dev_pci_testdev_state;
 
 size_t dev_state_len(const struct dev_desc *d);
 void dev_state_save(const struct dev_desc *d, const void *dev, uint8_t *out);

@@ -120,6 +120,14 @@ r = subprocess.run([bt86, "-m", "128", "-display", "none", "-snapshot", "-drive"
                    capture_output=True, text=True, timeout=TIMEOUT)
 check(r.returncode == 3 and "RAM" in r.stderr, "-loadvm with another -m: exit 3 (%s)" % r.stderr.strip())
 
+other = os.path.join(tmp, "other.img")
+with open(other, "wb") as f:
+    f.write(bytes(1 << 20))                 # same size, other contents
+r = subprocess.run([a if a != "file=%s,index=0,format=raw" % disk else "file=%s,index=0,format=raw" % other
+                    for a in BASE] + ["-loadvm", snap], capture_output=True, text=True, timeout=TIMEOUT)
+check(r.returncode == 3 and "another image" in r.stderr,
+      "-loadvm over another disk image: exit 3 (%s)" % r.stderr.strip())
+
 sock = os.path.join(tmp, "hmpbad")
 p = subprocess.Popen(BASE + ["-monitor", "unix:%s,server,nowait" % sock, kernel],
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 #include <cmocka.h>
 
+#include "emulator/hw/pcitestdev.h"
 #include "emulator/snapshot.h"
 #include "emulator/vcpu.h"
 
@@ -26,14 +27,17 @@ static char good[300], bad[300];
 static uint8_t *file;           /* the good snapshot's bytes */
 static size_t file_len;
 
-static struct vm *new_vm(uint64_t ram, bool isapc)
+static struct vm *new_vm_with(uint64_t ram, bool isapc, bool pci_testdev)
 {
-    struct vm_config cfg = { .ram_size = ram, .console_fd = -1, .isapc = isapc };
+    struct vm_config cfg = { .ram_size = ram, .console_fd = -1, .isapc = isapc,
+                             .pci_testdev = pci_testdev };
     char err[200];
     struct vm *vm = vm_create(&cfg, err, sizeof err);
     assert_non_null(vm);
     return vm;
 }
+
+static struct vm *new_vm(uint64_t ram, bool isapc) { return new_vm_with(ram, isapc, false); }
 
 /* A machine in a state no fresh one has. */
 static void scribble(struct vm *vm, uint32_t seed)
@@ -206,7 +210,7 @@ static void truncated_files_are_refused(void **state)
     scribble(vm, 0x77777777);
     for (size_t cut = 0; cut < file_len; cut += cut < 64 ? 1 : file_len / 97 + 1) {
         write_bad(file, cut);
-        refused(vm, cut == 0 ? "truncated" : NULL);
+        refused(vm, cut < 8 ? "not a bt86 snapshot" : NULL);
     }
     write_bad(file, file_len - 1);
     refused(vm, "truncated");
@@ -274,6 +278,25 @@ static void another_machine_is_refused(void **state)
     vm_destroy(isapc);
 }
 
+/* Optional devices travel too, and a machine without them is refused. */
+static void optional_devices(void **state)
+{
+    struct vm *a = new_vm_with(RAM, false, true), *b = new_vm_with(RAM, false, true);
+    struct vm *plain = new_vm(RAM, false);
+    char err[300];
+    (void)state;
+    a->pci_testdev->current = 2;
+    a->pci_testdev->count[2] = 7;
+    assert_int_equal(vm_snapshot_save(a, bad, err, sizeof err), 0);
+    assert_int_equal(vm_snapshot_load(b, bad, err, sizeof err), 0);
+    assert_int_equal(b->pci_testdev->current, 2);
+    assert_int_equal(b->pci_testdev->count[2], 7);
+    refused(plain, "devices differ");
+    vm_destroy(a);
+    vm_destroy(b);
+    vm_destroy(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +306,7 @@ int main(void)
         cmocka_unit_test(flipped_bits_are_refused),
         cmocka_unit_test(other_versions_and_sections_are_refused),
         cmocka_unit_test(another_machine_is_refused),
+        cmocka_unit_test(optional_devices),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
