@@ -204,7 +204,8 @@ static void clck_apply(const struct snap_section *s, struct vm *vm, const uint8_
  * registers, the hidden parts of the segment registers, the x87/SSE image
  * (FXSAVE layout, MXCSR inside), the virtual IF, a waiting interrupt and
  * the interrupt shadow, HLT, the MSRs, the PAE PDPTE registers, the debug
- * registers and a pending RF/MOV SS #DB hold. */
+ * registers and a pending RF/MOV SS #DB hold, virtual-8086 mode (EFLAGS.VM
+ * is kept apart from the EFLAGS image). */
 static const struct dev_field cpu_f[] = {
     CPUF(bt.gpr), CPUF(bt.eip), CPUF(bt.eflags), CPUF(bt.vif), CPUF(bt.irq_pending),
     CPUF(bt.inhibit_irq), CPUF(bt.fx_guest),
@@ -213,9 +214,9 @@ static const struct dev_field cpu_f[] = {
     CPUF(dr), CPUF(dbx.rf), CPUF(dbx.rf_loaded), CPUF(dbx.ss_shadow),
     CPUF(sysenter_cs), CPUF(sysenter_esp), CPUF(sysenter_eip),
     CPUF(pat), CPUF(misc_enable), CPUF(bios_sign_id), CPUF(halted),
-    CPUF(efer), CPUF(pdpte), CPUF(pf_return),
+    CPUF(efer), CPUF(pdpte), CPUF(pf_return), CPUF(vm86),
 };
-static const struct dev_desc cpu_state = { "CPU ", 1, cpu_f, sizeof cpu_f / sizeof cpu_f[0],
+static const struct dev_desc cpu_state = { "CPU ", 2, cpu_f, sizeof cpu_f / sizeof cpu_f[0],
                                            0, NULL, NULL, NULL };
 
 /* ---- devices -------------------------------------------------------------- */
