@@ -10,15 +10,15 @@ a 'q').
 Every wait is for an answer or guest output; the timeouts are a safety net."""
 import atexit, json, os, re, select, shutil, socket, subprocess, sys, tempfile, termios, time, tty
 
+import hmp_client
+
 bt86, kernel = sys.argv[1], sys.argv[2]
 TIMEOUT = 60
 fails = []
 
 
 def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        fails.append(what)
+    hmp_client.check(fails, cond, what)
 
 
 def start(args, append="echo"):
@@ -33,20 +33,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def connect(family, addr):
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        s = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            s.connect(addr)
-            s.settimeout(TIMEOUT)
-            return s
-        except OSError:
-            s.close()
-            time.sleep(0.05)
-    raise SystemExit("chardev-test: cannot connect to %r" % (addr,))
 
 
 class Stream:
@@ -108,7 +94,7 @@ vm = start(["-serial", "tcp:127.0.0.1:%d,server" % port])
 line = vm.stderr.readline().decode()
 check(line.startswith("QEMU waiting for connection on: disconnected:tcp:127.0.0.1:%d,server=on" % port),
       "tcp server: QEMU's waiting line (%r)" % line)
-s = connect(socket.AF_INET, ("127.0.0.1", port))
+s = hmp_client.connect(("127.0.0.1", port), TIMEOUT, socket.AF_INET)
 echo_session(Stream(sock=s), "tcp server")
 finish(vm, "tcp server")
 s.close()
@@ -117,19 +103,19 @@ s.close()
 #    connects, hangs up, and the next is served.
 path = os.path.join(tmp, "com1")
 vm = start(["-serial", "unix:%s,server,nowait" % path])
-s = connect(socket.AF_UNIX, path)
+s = hmp_client.connect(path, TIMEOUT)
 st = Stream(sock=s)
 st.send(b"x")
 check(st.until(b"echo got x\n"), "unix server nowait: first client")
 s.close()
 # a client that leaves before the guest answers: the guest's output to the
 # closed connection must not end bt86 (SIGPIPE)
-s = connect(socket.AF_UNIX, path)
+s = hmp_client.connect(path, TIMEOUT)
 s.sendall(b"z")
 s.close()
 time.sleep(0.5)
 check(vm.poll() is None, "unix server nowait: a client that left before the answer")
-s = connect(socket.AF_UNIX, path)
+s = hmp_client.connect(path, TIMEOUT)
 st = Stream(sock=s)
 st.send(b"y")
 check(st.until(b"echo got y\n"), "unix server nowait: a second client after a hang-up")
@@ -142,7 +128,7 @@ s.close()
 port = free_port()
 vm = start(["-chardev", "socket,id=com,host=127.0.0.1,port=%d,server=on,wait=off" % port,
             "-serial", "chardev:com"])
-s = connect(socket.AF_INET, ("127.0.0.1", port))
+s = hmp_client.connect(("127.0.0.1", port), TIMEOUT, socket.AF_INET)
 echo_session(Stream(sock=s), "-chardev socket + chardev:ID", ready=False)
 finish(vm, "-chardev socket")
 s.close()
@@ -190,11 +176,11 @@ qpath = os.path.join(tmp, "qmp")
 vm = start(["-monitor", "tcp:127.0.0.1:%d,server,nowait" % port,
             "-chardev", "socket,id=q,path=%s,server=on,wait=off" % qpath, "-qmp", "chardev:q"],
            append="spin")
-h = Stream(sock=connect(socket.AF_INET, ("127.0.0.1", port)))
+h = Stream(sock=hmp_client.connect(("127.0.0.1", port), TIMEOUT, socket.AF_INET))
 check(h.until(b"(qemu) "), "HMP on tcp: banner and prompt")
 h.send(b"info status\n")
 check(h.until(b"VM status: running"), "HMP on tcp: info status")
-q = connect(socket.AF_UNIX, qpath)
+q = hmp_client.connect(qpath, TIMEOUT)
 qf = q.makefile("rb")
 greeting = json.loads(qf.readline())
 check("QMP" in greeting, "QMP on -chardev socket: greeting")

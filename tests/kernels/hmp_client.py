@@ -5,19 +5,27 @@ import socket
 import time
 
 
-def connect(path, timeout=60):
-    """The socket at path, once the VM has opened it (waits up to timeout)."""
+def connect(addr, timeout=60, family=socket.AF_UNIX):
+    """The socket at addr (a unix path, or (host, port) with AF_INET), once
+    the VM has opened it (waits up to timeout)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = socket.socket(family, socket.SOCK_STREAM)
         try:
-            s.connect(path)
+            s.connect(addr)
             s.settimeout(timeout)
             return s
         except OSError:
             s.close()
             time.sleep(0.01)
-    raise SystemExit("no monitor socket " + path)
+    raise SystemExit("no socket %r" % (addr,))
+
+
+def check(fails, cond, what):
+    """Print one test line; a failing one is added to fails."""
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        fails.append(what)
 
 
 class Hmp:

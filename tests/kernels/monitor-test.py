@@ -7,6 +7,7 @@ Every wait is for an answer or guest output; the timeouts are a safety net.
 Addresses come from the kernel's symbols (nm)."""
 import json, os, subprocess, sys, tempfile, time
 
+import hmp_client
 from hmp_client import Hmp, connect
 
 bt86, kernel = sys.argv[1], sys.argv[2]
@@ -15,9 +16,7 @@ fails = []
 
 
 def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        fails.append(what)
+    hmp_client.check(fails, cond, what)
 
 
 def symbol(name):
