@@ -65,6 +65,7 @@ bool xl_superblock_jumps(const struct xl *xl, const struct insn *in);
 void xl_emit_jc_probe(struct emit *e);
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target);   /* cc -1: jmp */
 void xl_exit_indirect_r11(struct xl *xl);                       /* target EIP in r11d */
+void xl_exit_return_r11(struct xl *xl);                         /* the same, for RET */
 /* bt_link for an indirect site's miss exit ex (its first way): fill a free
  * way with eip -> to (NULL: the target may not be chained to), and stop
  * learning once the ways are full or learning stopped paying (xlate_icache.c). */

@@ -87,7 +87,7 @@ bool xl_branch(struct xl *xl, const struct insn *in)
             return true;
         }
         emit_lea_r32(e, H_RSP, H_RSP, -1, 0, in->opsize + extra);
-        xl_exit_indirect_r11(xl);
+        xl_exit_return_r11(xl);
         return true;
     }
     case K_LOOP:

@@ -2,7 +2,7 @@
  * polymorphic inline cache of up to four ways in front of the jump cache.
  *
  * Target EIP in r11d (zero-extended). All of it is flag-free (RCX, a guest
- * register, is parked in r8 and tested with jrcxz):
+ * register, is parked in r8 and tested with JRCXZ or LOOP):
  *
  *   site:   mov r8, rcx
  *           lea ecx, [r11 + imm32_0]    imm32_w = -(way w's target), 0 while free
@@ -15,6 +15,21 @@
  *           jmp [r10+8]                 the jump cache's host address
  *   hit_w:  mov rcx, r8
  *           jmp rel32                   patched to way w's block (else: slow)
+ *
+ * RET sites compare with LOOP instead, so that a hit falls through and a
+ * return costs one taken branch (the chained jmp), as a native RET does,
+ * instead of two (jrcxz to hit_w, then the jmp):
+ *
+ *   way_w:  lea ecx, [r11 + imm32_w]    imm32_w = 1 - (way w's target), 0 while free
+ *           loop way_w+1 (ECX, 0x67)    ECX - 1 != 0: not this way's target
+ *           mov rcx, r8
+ *           jmp rel32                   patched to way w's block (else: slow)
+ *
+ * A hit on way w then costs w + 1 taken branches: right for returns, whose
+ * first target (the ways fill in the order targets come) is nearly always
+ * the frequent one (calls workload: 1.67x -> 1.47x native), wrong for the
+ * many-way jump tables of interpreters (interp: 35% slower with LOOP), which
+ * keep JRCXZ. The byte after a way's imm32 (0x67 or JRCXZ) says which.
  *
  * Every way is an exit of the block, so invalidating a way's target unlinks
  * it like any chain (its jump goes back to slow). A way is filled only by
@@ -54,7 +69,22 @@ static int site_ways(const struct xl *xl)
     return w;
 }
 
-void xl_exit_indirect_r11(struct xl *xl)
+/* The ways of a RET site: each falls through on a hit. */
+static void return_ways(struct emit *e, int ways, size_t *ic, size_t *hit_patch)
+{
+    for (int w = 0; w < ways; w++) {
+        emit_modrm_mem(e, OPC_LEA, H_RCX, H_R11, -1, 0, 0x7fffffff);
+        ic[w] = emit_off(e) - 4;                         /* lea ecx, [r11 + imm32] */
+        memset(e->start + ic[w], 0, e->overflow ? 0 : 4);
+        emit_bytes(e, "\x67\xe2\x00", 3);                 /* loop way_w+1 (ECX) */
+        size_t next_way = emit_off(e) - 1;
+        emit_mov_r64_r64(e, H_RCX, H_R8);                /* mov rcx, r8 */
+        hit_patch[w] = emit_jmp_rel32(e, emit_rx_here(e));
+        emit_patch_rel8_here(e, next_way);
+    }
+}
+
+static void indirect_site(struct xl *xl, bool ret)
 {
     struct emit *e = &xl->e;
     int ways = site_ways(xl);
@@ -66,12 +96,15 @@ void xl_exit_indirect_r11(struct xl *xl)
         return;
     }
     emit_mov_r64_r64(e, H_R8, H_RCX);                    /* mov r8, rcx */
-    for (int w = 0; w < ways; w++) {
-        emit_modrm_mem(e, OPC_LEA, H_RCX, H_R11, -1, 0, 0x7fffffff);
-        ic[w] = emit_off(e) - 4;                         /* lea ecx, [r11 + imm32] */
-        memset(e->start + ic[w], 0, e->overflow ? 0 : 4);
-        cmp_jump[w] = emit_jrcxz_rel8(e);                /* jrcxz hit_w */
-    }
+    if (ret)
+        return_ways(e, ways, ic, hit_patch);
+    else
+        for (int w = 0; w < ways; w++) {
+            emit_modrm_mem(e, OPC_LEA, H_RCX, H_R11, -1, 0, 0x7fffffff);
+            ic[w] = emit_off(e) - 4;                     /* lea ecx, [r11 + imm32] */
+            memset(e->start + ic[w], 0, e->overflow ? 0 : 4);
+            cmp_jump[w] = emit_jrcxz_rel8(e);            /* jrcxz hit_w */
+        }
     slow = emit_off(e);                                  /* slow: RCX is still in r8 */
     xl_emit_jc_probe(e);
     learn = emit_jrcxz_rel8(e);                          /* jrcxz go (miss while learning) */
@@ -84,7 +117,7 @@ void xl_exit_indirect_r11(struct xl *xl)
     emit_patch_rel8_here(e, learn);
     emit_mov_r64_r64(e, H_RCX, H_R8);                    /* go: mov rcx, r8 */
     emit_jmp_m64(e, H_R10, 8);                           /* jmp [r10+8] */
-    for (int w = 0; w < ways; w++) {
+    for (int w = 0; w < ways && !ret; w++) {
         emit_patch_rel8_here(e, cmp_jump[w]);
         emit_mov_r64_r64(e, H_RCX, H_R8);                /* hit_w: mov rcx, r8 */
         hit_patch[w] = emit_jmp_rel32(e, emit_rx_here(e));
@@ -102,6 +135,9 @@ void xl_exit_indirect_r11(struct xl *xl)
     xl->nexits += ways;
     xl->ended = true;
 }
+
+void xl_exit_indirect_r11(struct xl *xl) { indirect_site(xl, false); }
+void xl_exit_return_r11(struct xl *xl) { indirect_site(xl, true); }
 
 void xl_ic_start_learning(struct xl *xl, uint8_t *rw)
 {
@@ -137,8 +173,9 @@ bool xl_ic_link(struct bt *bt, struct tb_exit *site, struct tb *to, uint32_t eip
     /* Also after learning: a way its target's invalidation freed is filled
      * again by the next jump-cache miss. */
     if (to && way) {
-        int32_t neg = -(int32_t)eip;
-        memcpy(cache_rw(bt->cache, way->from->host + way->ic_off), &neg, 4);
+        const uint8_t *field = way->from->host + way->ic_off;
+        uint32_t imm = field[4] == 0x67 ? 1u - eip : 0u - eip;   /* LOOP or JRCXZ after it */
+        memcpy(cache_rw(bt->cache, field), &imm, 4);
         way->target_eip = eip;
         cache_chain(bt->cache, way, to);
         if (way->to == to) {

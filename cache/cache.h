@@ -30,7 +30,7 @@ struct tb_exit {
     uint32_t stub_off;     /* host-code offset the rel32 points at when unchained */
     struct tb *to;         /* block chained to, or NULL */
     struct tb_exit *next_in; /* next exit chained into the same `to` */
-    uint32_t ic_off;       /* indirect site: offset of the imm32 holding -(cached target EIP);
+    uint32_t ic_off;       /* indirect site: offset of the imm32 holding -(cached target EIP), 1 - it at a RET;
                               0 for a direct exit */
     /* An indirect site's first way (the exit its miss path names) also
      * holds the site: its number of ways (consecutive exits), how often it
