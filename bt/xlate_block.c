@@ -200,7 +200,10 @@ static void translate_one(struct xl *xl, const struct insn *in)
         uint32_t base = in->kind == K_LEA ? 0 : xl_seg_base(xl, xl_operand_seg(in));
         bool loads_rm = in->kind == K_PUSH || in->kind == K_POP || in->kind == K_JMP_IND ||
                         in->kind == K_CALL_IND;
-        if (in->flags & INSN_F_ADDR16 || (base && !loads_rm)) {
+        /* The callouts of system, segment and far-transfer instructions
+         * address their operands in C, 16-bit forms and bases included. */
+        bool in_c = in->kind == K_SYS || in->kind == K_SEG || in->kind == K_FAR;
+        if (!in_c && (in->flags & INSN_F_ADDR16 || (base && !loads_rm))) {
             if (in->kind == K_COPY_MEM || in->kind == K_LEA)
                 xl_copy_borrowed(xl, in, base);
             else    /* TODO(#2): stack and branch operands with 16-bit addresses */

@@ -161,6 +161,10 @@ void decoder_use_fast(struct decoder *d, bool on);
 /* The offset of in's ModRM memory operand (32-bit addressing) given the
  * guest registers EAX..EDI; *seg gets the segment it goes through. */
 uint32_t insn_ea32(const struct insn *in, const uint32_t gpr[8], int *seg);
+/* The same with 16-bit addressing (BX BP SI DI, modulo 64 KiB), and the
+ * one of the two the instruction's address size names. */
+uint32_t insn_ea16(const struct insn *in, const uint32_t gpr[8], int *seg);
+uint32_t insn_ea(const struct insn *in, const uint32_t gpr[8], int *seg);
 
 /* Names for logs and statistics. */
 const char *insn_class_name(enum insn_class c);

@@ -27,3 +27,31 @@ uint32_t insn_ea32(const struct insn *in, const uint32_t gpr[8], int *seg)
     *seg = in->seg != SEG_NONE ? in->seg : s;
     return ea;
 }
+
+/* SDM vol. 2 table 2-1 (16-bit addressing): BX/BP plus SI/DI plus the
+ * displacement, modulo 64 KiB; mod=00 rm=110 is disp16 alone; the forms
+ * based on BP default to SS. */
+uint32_t insn_ea16(const struct insn *in, const uint32_t gpr[8], int *seg)
+{
+    enum { BX = 3, BP = 5, SI = 6, DI = 7 };
+    static const int8_t base[8] = { BX, BX, BP, BP, -1, -1, BP, BX };
+    static const int8_t index[8] = { SI, DI, SI, DI, SI, DI, -1, -1 };
+    uint32_t ea = (uint32_t)in->disp;
+    int s = SEG_DS;
+
+    if (!(in->mod == 0 && in->rm == 6)) {
+        if (base[in->rm] >= 0)
+            ea += gpr[base[in->rm]];
+        if (index[in->rm] >= 0)
+            ea += gpr[index[in->rm]];
+        if (base[in->rm] == BP)
+            s = SEG_SS;
+    }
+    *seg = in->seg != SEG_NONE ? in->seg : s;
+    return ea & 0xffff;
+}
+
+uint32_t insn_ea(const struct insn *in, const uint32_t gpr[8], int *seg)
+{
+    return (in->flags & INSN_F_ADDR16) ? insn_ea16(in, gpr, seg) : insn_ea32(in, gpr, seg);
+}

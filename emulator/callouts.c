@@ -352,13 +352,17 @@ bad:
     return guest_mem_fail(v, site->eip, esp, "ENTER touches");
 }
 
-/* Forms the translator leaves out (16-bit addresses in string and stack
- * operands, XLAT through a based DS, ...): memop.c performs those it
- * knows, exactly as it does for device memory. */
+/* Forms the translator leaves out (16-bit addresses in string, stack and
+ * branch operands, XLAT through a based DS, ...): memop.c performs those
+ * it knows, exactly as it does for device memory, stackop.c the branches. */
 static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 {
+    int r;
+
     if (memop_performs(SITE_INSN(site)))
         return co_memop(cpu, site);
+    if ((r = stackop_run(vcpu_of(cpu), SITE_INSN(site))) >= 0)
+        return r;
     return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }
 

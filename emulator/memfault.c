@@ -24,7 +24,9 @@
  *                  and the block left after it.
  *   device, wrap   a frame that is not RAM, or an access running past
  *                  4 GiB into the guard: the instruction is emulated
- *                  (memop.c) and translated code left after it.
+ *                  (memop.c; stack and branch forms in stackop.c; x87,
+ *                  SSE, CMPXCHG8B, DIV... on a bounce buffer, bounce.c)
+ *                  and translated code left after it.
  *   open bus       a frame that is neither RAM nor a device, touched by an
  *                  instruction memop.c does not know (x87, SSE, MUL, ...):
  *                  a private page of all-ones is lent at that place for one
@@ -135,6 +137,7 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     enum mmu_where where = mmu_locate(vm->mmu, addr, &s, &lin);
     struct insn *in = &v->mf.insn;
 
+    v->mf.uc = uc;
     if (where == MMU_OUTSIDE)
         return MF_OUTSIDE;
     if (where == MMU_GUARD) {
@@ -219,6 +222,9 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
         guest_mem_fail(v, eip, v->mf.fail_lin, "touches");
         return;
     default:
+        /* Stack and branch forms in C, the rest on a bounce buffer. */
+        if (stackop_run(v, in) >= 0 || bounce_run(v, in, v->mf.uc) >= 0)
+            return;
         insn_format(bt_decoder(v->vm->bt), in, text, sizeof text);
         vcpu_stop_error(v, eip, "guest instruction at EIP 0x%08x touches device memory or wraps at "
                         "4 GiB, which the monitor cannot emulate yet: %s (TODO(#5))", eip, text);

@@ -191,34 +191,13 @@ static void reg_set(struct memop_regs *r, unsigned reg, unsigned size, uint32_t 
     }
 }
 
-/* 16-bit addressing (SDM vol. 2 table 2-1): BX/BP plus SI/DI plus the
- * displacement, modulo 64 KiB; BP-based forms default to SS. */
-static uint32_t ea16(const struct insn *in, const struct memop_regs *r, int *seg)
-{
-    static const int8_t base[8] = { EBX, EBX, EBP, EBP, -1, -1, EBP, EBX };
-    static const int8_t index[8] = { ESI, EDI, ESI, EDI, ESI, EDI, -1, -1 };
-    uint32_t ea = (uint32_t)in->disp;
-    int s = SEG_DS;
-
-    if (!(in->mod == 0 && in->rm == 6)) {
-        if (base[in->rm] >= 0)
-            ea += r->gpr[base[in->rm]];
-        if (index[in->rm] >= 0)
-            ea += r->gpr[index[in->rm]];
-        if (base[in->rm] == EBP)
-            s = SEG_SS;
-    }
-    *seg = in->seg != SEG_NONE ? in->seg : s;
-    return ea & 0xffff;
-}
-
 static bool addr16(const struct insn *in) { return (in->flags & INSN_F_ADDR16) != 0; }
 
 /* The linear address of the ModRM operand: its offset plus its segment's base. */
 static uint32_t modrm_lin(const struct insn *in, const struct memop_regs *r)
 {
     int seg;
-    uint32_t ea = addr16(in) ? ea16(in, r, &seg) : insn_ea32(in, r->gpr, &seg);
+    uint32_t ea = insn_ea(in, r->gpr, &seg);
     return r->seg_base[seg] + ea;
 }
 
@@ -368,6 +347,8 @@ static enum memop_result op_push(struct mo *m)
         v = reg_get(m->r, in->opcode - 0x50, n);
     else if (in->opcode == 0x68 || in->opcode == 0x6a)
         v = (uint32_t)in->imm & mask_of(n);
+    else if (in->mod == 3)
+        v = reg_get(m->r, in->rm, n);
     else if (!ld(m, m->lin, n, &v))
         return MEMOP_FAULT;
     return push(m, v, n);
@@ -384,9 +365,9 @@ static enum memop_result op_pop(struct mo *m)
 
     if (!ld(m, r->seg_base[SEG_SS] + esp, n, &v))
         return MEMOP_FAULT;
-    if (in->opcode != 0x8f) {
+    if (in->opcode != 0x8f || in->mod == 3) {
         r->gpr[ESP] = esp + n;
-        reg_set(r, in->opcode - 0x58, n, v);
+        reg_set(r, in->opcode != 0x8f ? in->opcode - 0x58u : in->rm, n, v);
         return MEMOP_DONE;
     }
     r->gpr[ESP] = esp + n;
@@ -596,7 +577,7 @@ static bool is_push_pop(const struct insn *in)
 {
     uint8_t op = in->opcode;
     return (op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a ||
-           (op == 0xff && in->reg == 6 && in->mod != 3) || (op == 0x8f && in->reg == 0 && in->mod != 3);
+           (op == 0xff && in->reg == 6) || (op == 0x8f && in->reg == 0);   /* mod=3 too: FF F4 */
 }
 static bool is_shift(const struct insn *in)
 {
@@ -678,7 +659,7 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
     if (is_1b(in) && op == 0xc9)
         return op_leave(&m);
     if (is_1b(in) && is_push_pop(in)) {
-        if (op == 0xff)
+        if (op == 0xff && in->mod != 3)
             m.lin = modrm_lin(in, r);
         return (op >= 0x58 && op <= 0x5f) || op == 0x8f ? op_pop(&m) : op_push(&m);
     }

@@ -11,7 +11,7 @@
 int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off)
 {
     int seg;
-    *off = insn_ea32(in, v->bt.gpr, &seg);
+    *off = insn_ea(in, v->bt.gpr, &seg);
     return seg;
 }
 

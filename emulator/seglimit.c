@@ -98,7 +98,7 @@ static int accesses(const struct vcpu *v, const struct insn *in, struct access a
         !(in->flags & INSN_F_HINT_NOP)) {
         unsigned size = access_size(in);
         int seg;
-        uint32_t off = insn_ea32(in, cpu->gpr, &seg);
+        uint32_t off = insn_ea(in, cpu->gpr, &seg);
         a[n++] = (struct access){ seg, off, size };
     }
     switch (in->kind) {
