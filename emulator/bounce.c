@@ -275,6 +275,12 @@ static void frame_fx_written(uint8_t *fx)
     }
 }
 
+bool bounce_performs(const struct insn *in)
+{
+    unsigned acc;
+    return operand(in, &acc) != 0;
+}
+
 #define MXCSR_FLAGS 0x3fu
 #define MXCSR_MASKS 0x1f80u
 

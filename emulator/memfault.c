@@ -116,10 +116,10 @@ static enum mf_action code_write(struct vcpu *v, struct tb *tb, uint32_t gpa, co
 
     smc_code_write(v, gpa, 4096, true);
     mmu_unprotect_code(vm->mmu, gpa);
-    if (into_self && memop_supported(in)) {
+    if (into_self && (memop_performs(in) || stackop_performs(in) || bounce_performs(in))) {
         /* The running block may hold a stale copy of what is stored: do
-         * the store here and leave it. TODO(#5): single-step the forms
-         * memop.c does not know to the next instruction boundary. */
+         * the store here and leave it (SDM vol. 3A §11.6: the CPU fetches
+         * the stored bytes). */
         return MF_EMULATE;
     }
     return MF_RESUME;

@@ -19,6 +19,16 @@ static int run_handler(struct vcpu *v, bt_callout_fn fn, const struct insn *in)
     return BT_EXIT;
 }
 
+bool stackop_performs(const struct insn *in)
+{
+    switch (in->kind) {
+    case K_PUSHF: case K_POPF: case K_ENTER: case K_CALL: case K_CALL_IND: case K_JMP_IND: case K_RET:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int stackop_run(struct vcpu *v, const struct insn *in)
 {
     struct bt_cpu *cpu = &v->bt;

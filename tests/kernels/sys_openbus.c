@@ -194,7 +194,8 @@ static void wrap_forms(void)
 }
 
 /* 16-bit addresses in branch and system-instruction operands (0x67):
- * JMP/CALL through [BX], SIDT [DI], LES r, [SI]. */
+ * JMP/CALL through [BX], SIDT [DI], LES r, [SI]; far branches to a
+ * system descriptor that is no gate or TSS (found by tests/fuzz). */
 static void addr16_branch_and_system(void)
 {
     volatile uint32_t *lo = (volatile uint32_t *)0x7000;
@@ -220,6 +221,15 @@ static void addr16_branch_and_system(void)
     __asm__ volatile("movl $0x7200, %%esi\n\taddr16 les (%%si), %0\n\tmovw %%ds, %%si\n\tmovw %%si, %%es"
                      : "=r"(lim) : : "esi", "memory");
     CHECK_EQ(lim, 0xdeadbeefu);
+
+    /* A far JMP/CALL to an LDT descriptor is #GP(selector) (SDM "JMP"). */
+    gdt[7] = seg_desc(0x7000, 0x1f, 0x82, 0);
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "ljmp $0x38, $0" TRY_END ::: "memory");
+    CHECK_TRAP(13, 0x38);
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "lcall $0x38, $0" TRY_END ::: "memory");
+    CHECK_TRAP(13, 0x38);
 }
 
 void kmain(uint32_t magic, struct mb_info *mbi)
