@@ -27,12 +27,19 @@ static uint32_t value(struct body_ctx *b)
     return b->d->body == BODY_DIFF ? diff_value(b->rng) : body_value(b->rng);
 }
 
+/* An absolute address: diff kernels' stay in the scratch area. */
+static uint32_t address(struct body_ctx *b)
+{
+    return b->d->body == BODY_DIFF ? IMG_SCRATCH + R(IMG_SCRATCH_LEN - 16) : body_value(b->rng);
+}
+
 static void emit_prefixes(struct body_ctx *b)
 {
     static const uint8_t pf[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
-    static const uint8_t diff[] = { 0x66, 0x67, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+    static const uint8_t diff[] = { 0x66, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
     /* Diff kernels: no LOCK (Unicorn runs non-lockable LOCK forms, or
-     * aborts), no F2/F3 (F3 0F BC is TZCNT there). */
+     * aborts), no F2/F3 (F3 0F BC is TZCNT there), no 67 (16-bit
+     * addresses land in the low MiB, where bt86 keeps firmware tables). */
     bool d = b->d->body == BODY_DIFF;
     while (CHANCE(12))
         code_byte(b->c, d ? diff[R(sizeof diff)] : pf[R(sizeof pf)]);
@@ -43,15 +50,24 @@ static void modrm(struct body_ctx *b, unsigned reg, bool mem_only)
 {
     struct code *c = b->c;
     unsigned mod = mem_only || CHANCE(75) ? R(3) : 3, rm = R(8);
+    /* Diff kernels: addresses that stay in the scratch area (absolute
+     * ones, small displacements, no index), so that Unicorn can compare. */
+    bool diff = b->d->body == BODY_DIFF;
+    if (diff && mod != 3 && CHANCE(40)) {
+        mod = 0;
+        rm = 5;
+    }
     code_byte(c, (uint8_t)(mod << 6 | (reg & 7) << 3 | rm));
     if (mod == 3)
         return;
     if (rm == 4)
-        code_byte(c, (uint8_t)R(256));
+        code_byte(c, diff ? (uint8_t)(0x20 | R(8)) : (uint8_t)R(256));     /* diff: index none */
+    if (diff && rm == 4 && mod == 0 && (c->p[c->len - 1] & 7) == 5)
+        code_u32(c, address(b));                                        /* SIB: no base, disp32 */
     if (mod == 1)
         code_byte(c, (uint8_t)R(256));
     else if (mod == 2 || (mod == 0 && rm == 5))
-        code_u32(c, mod == 0 ? value(b) : (CHANCE(70) ? R(0x100) : (uint32_t)rng_next(b->rng)));
+        code_u32(c, mod == 0 ? address(b) : (CHANCE(70) || diff ? R(0x100) : (uint32_t)rng_next(b->rng)));
 }
 
 static const uint16_t selectors[] = { 0, 0x08, 0x10, 0x1b, 0x23, 0x28, 0x30, 0x38, 0x40, 0x48,
@@ -82,7 +98,7 @@ static void f_mov(struct body_ctx *b)
     switch (R(4)) {
     case 0: code_byte(b->c, (uint8_t)(0x88 + R(4))); modrm(b, R(8), false); break;
     case 1: code_byte(b->c, 0xc7); modrm(b, 0, false); code_u32(b->c, value(b)); break;
-    case 2: code_byte(b->c, (uint8_t)(0xa0 + R(4))); code_u32(b->c, value(b)); break;
+    case 2: code_byte(b->c, (uint8_t)(0xa0 + R(4))); code_u32(b->c, address(b)); break;
     default: {
         unsigned r = R(8);
         if (r == 4 && CHANCE(80)) r = 0;

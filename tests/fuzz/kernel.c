@@ -167,6 +167,8 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
 
     for (uint32_t i = 0; i < IMG_SCRATCH_LEN; i += 8) {
         uint64_t v = rng_next(rng);
+        if (kind == BODY_DIFF)  /* pointers back into it, so that loaded addresses stay comparable */
+            v = diff_value(rng) | (uint64_t)diff_value(rng) << 32;
         memcpy(img_at(im, IMG_SCRATCH + i), &v, 8);
     }
     /* Pseudo-descriptors and far pointers for the body's LGDT/LIDT/LDS/
@@ -196,7 +198,7 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
         d->ninsn = 8 + (int)rng_below(rng, 40);
         body_io(&bc, d->ninsn);
     } else if (kind == BODY_DIFF) {
-        d->ninsn = body_diff(&bc, 4 + (int)rng_below(rng, 60));
+        d->ninsn = body_diff(&bc, 4 + (int)rng_below(rng, 30));
         diff_tail(im, &b);
         return;
     } else {

@@ -30,10 +30,10 @@ struct hookctx {
     uc_engine *uc;
     struct trace tr;
     struct uni_run *r;
-    bool faulted, outside, system;
+    bool faulted, system;
     bool verbose;               /* BT86_FUZZ_UNICORN_TRACE set: every step to stderr */
     int vector;
-    uint32_t fault_eip, bad;
+    uint32_t fault_eip;
 };
 
 static const int gpr_ids[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
@@ -59,7 +59,8 @@ static bool reader(void *ctx, uint32_t a, void *dst, uint32_t n)
  * tests/diff/unicorn-quirks.md): I/O, system and segment instructions
  * (bt86's selectors are the prologue's), STI/POPF/IRET (the timer),
  * LOCK and F2/F3 outside strings (TZCNT), F6/F7 /1 (TEST on every CPU,
- * #UD in Unicorn), SSE (no alignment #GP in
+ * #UD in Unicorn), C6/C7 /1-/7 (#UD on a CPU, MOV in Unicorn), SSE (no
+ * alignment #GP in
  * Unicorn), INT n of a vector with an error code (the report cannot tell
  * it from the exception). A body reaches them only by jumping into the
  * middle of an instruction. */
@@ -89,6 +90,8 @@ static bool differs(const uint8_t *b, uint32_t len)
         return op2 == 8 || (op2 >= 10 && op2 <= 14) || op2 == 17;
     case 0xf6: case 0xf7:                       /* TEST's /1 alias: #UD in Unicorn */
         return (op2 >> 3 & 7) == 1;
+    case 0xc6: case 0xc7:                       /* /1-/7: #UD on a CPU, MOV in Unicorn */
+        return (op2 >> 3 & 7) != 0;
     case 0x0f:
         return op2 <= 0x09 || (op2 >= 0x10 && op2 <= 0x17) || (op2 >= 0x20 && op2 <= 0x37) ||
                (op2 >= 0x50 && op2 <= 0x7f) || op2 == 0xa0 || op2 == 0xa1 || op2 == 0xa2 || op2 == 0xa8 ||
@@ -123,28 +126,10 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     trace_step(&h->tr, (uint32_t)addr, b, (int)size, &d);
 }
 
-/* Only the RAM from the body up holds the same bytes in both (bt86 sets
- * descriptor bits below it and keeps firmware tables in the low MiB);
- * nothing may write the jump at DIFF_END. */
-static void on_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
-{
-    struct hookctx *h = user;
-    uint64_t end = addr + (uint64_t)size;
-    bool ok = addr >= IMG_BODY && end <= RAM_END;
-    (void)value;
-    if (type == UC_MEM_WRITE && addr < DIFF_END + 8 && end > DIFF_END - 16)
-        ok = false;
-    if (!ok && !h->outside) {
-        h->outside = true;
-        h->bad = (uint32_t)addr;
-        uc_emu_stop(uc);
-    }
-}
-
 static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, struct uni_run *r)
 {
     uc_engine *uc;
-    uc_hook hi, hc, hm;
+    uc_hook hi, hc;
     struct hookctx h = { 0 };
     uint32_t v;
 
@@ -156,8 +141,15 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
     h.uc = uc;
     h.r = r;
     h.verbose = getenv("BT86_FUZZ_UNICORN_TRACE") != NULL;
+    /* Only the RAM from the body up holds the same bytes in both (bt86
+     * sets descriptor bits below it and keeps firmware tables in the low
+     * MiB), and nothing may write the jump at DIFF_END: page protections
+     * make such accesses end the run (a memory hook would do, but with
+     * one Unicorn 2.0.1 computes wrong flags for a shift of memory by CL). */
     uc_mem_map(uc, 0, RAM_END, UC_PROT_ALL);
-    uc_mem_write(uc, IMG_BASE, im->b, sizeof im->b);
+    uc_mem_write(uc, IMG_BODY, img_at((struct image *)im, IMG_BODY), IMG_FILE_END - IMG_BODY);
+    uc_mem_protect(uc, 0, IMG_BODY, UC_PROT_NONE);
+    uc_mem_protect(uc, DIFF_END & ~0xfffu, 0x1000, UC_PROT_READ | UC_PROT_EXEC);
     uc_mem_write(uc, IMG_STACK_TOP - 4, &d->eflags, 4);     /* the prologue's PUSH for POPF */
     for (int i = 0; i < 8; i++) uc_reg_write(uc, gpr_ids[i], &d->gpr[i]);
     v = d->eflags & ~0x200u;
@@ -165,7 +157,6 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
     trace_begin(&h.tr, &r->an);
     uc_hook_add(uc, &hi, UC_HOOK_INTR, (void *)on_intr, &h, 1, 0);
     uc_hook_add(uc, &hc, UC_HOOK_CODE, (void *)on_code, &h, 1, 0);
-    uc_hook_add(uc, &hm, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)on_mem, &h, 1, 0);
     uc_err e = uc_emu_start(uc, IMG_BODY, DIFF_END, 0, STEP_LIMIT);
     uint32_t eip;
     uc_reg_read(uc, UC_X86_REG_EIP, &eip);
@@ -173,8 +164,8 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
     uc_reg_read(uc, UC_X86_REG_EFLAGS, &r->st.eflags);
     if (h.system) {
         snprintf(r->why, sizeof r->why, "reaches an I/O, system, segment or SSE instruction");
-    } else if (h.outside) {
-        snprintf(r->why, sizeof r->why, "touches memory outside the body, scratch and stack");
+    } else if (e == UC_ERR_READ_PROT || e == UC_ERR_WRITE_PROT || e == UC_ERR_FETCH_PROT) {
+        snprintf(r->why, sizeof r->why, "touches memory below the body or the jump at its end");
     } else if (h.faulted && (r->st.gpr[4] < IMG_FILE_END + 16 || r->st.gpr[4] > IMG_BSS_END)) {
         snprintf(r->why, sizeof r->why, "exception frame outside the stack area");
     } else if (h.faulted) {

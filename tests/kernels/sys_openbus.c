@@ -232,6 +232,26 @@ static void addr16_branch_and_system(void)
     CHECK_TRAP(13, 0x38);
 }
 
+/* The same with a plain instruction after the REP STOS, and with a
+ * CMPXCHG8B (a bounce-buffer form) as the store: the CPU runs the bytes
+ * stored, so EAX keeps its value (before, bt86 ran the old MOV). */
+static void stale_code_own_block(void)
+{
+    uint32_t eax = 0x1234, edi, ecx = 5;
+
+    __asm__ volatile("lea 1f, %1\n\tmov %%eax, %%edx\n\tmov $0x90, %%al\n\tcld\n\trep stosb\n\t"
+                     "mov %%edx, %%eax\n"
+                     "1:\tmovl $1, %%eax"
+                     : "+a"(eax), "=&D"(edi), "+c"(ecx) : : "edx", "memory");
+    CHECK_EQ(eax, 0x1234);
+    uint32_t lo = 0x90909090, hi = 0x90909090;
+    __asm__ volatile("lea 1f, %%esi\n\tmov (%%esi), %%eax\n\tmov 4(%%esi), %%edx\n\t"
+                     "cmpxchg8b (%%esi)\n\tmov $0x5678, %%eax\n"
+                     "1:\tmovl $1, %%eax\n\tnop\n\tnop\n\tnop"
+                     : "=&a"(eax), "+b"(lo), "+c"(hi) : : "edx", "esi", "memory", "cc");
+    CHECK_EQ(eax, 0x5678);
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -243,6 +263,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         addr16_string_and_xlat();
         stale_code_on_open_bus();
         wrap_forms();
+        stale_code_own_block();
         addr16_branch_and_system();
     }
     test_finish("sys_openbus");
