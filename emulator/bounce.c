@@ -281,6 +281,25 @@ bool bounce_performs(const struct insn *in)
     return operand(in, &acc) != 0;
 }
 
+/* In a callout the guest's x87 state is in the FPU and its XMM0-7 and
+ * MXCSR are set aside in the bt_cpu (bt/runtime.S): the image is put
+ * together from both, and taken apart again after the run, the FPU
+ * keeping the monitor's MXCSR. */
+static void callout_fx(const struct bt_cpu *cpu, uint8_t img[512])
+{
+    __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])img));
+    memcpy(img + 24, &cpu->mxcsr_guest, 4);
+    memcpy(img + 160, cpu->xmm_guest, 128);
+}
+
+static void callout_fx_commit(struct bt_cpu *cpu, uint8_t img[512])
+{
+    memcpy(&cpu->mxcsr_guest, img + 24, 4);
+    memcpy(cpu->xmm_guest, img + 160, 128);
+    memcpy(img + 24, &cpu->mxcsr_host, 4);
+    __asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t(*)[512])img));
+}
+
 #define MXCSR_FLAGS 0x3fu
 #define MXCSR_MASKS 0x1f80u
 
@@ -289,7 +308,8 @@ int bounce_run(struct vcpu *v, const struct insn *in, void *uc)
     struct bt_cpu *cpu = &v->bt;
     static struct bounce_cpu b;         /* signal context: not on the small stack */
     unsigned acc = 0, n = operand(in, &acc), user = v->cpl == 3 ? GM_USER : 0;
-    uint8_t *fx = uc ? frame_fx(uc) : NULL, data[512];
+    static _Alignas(16) uint8_t live[512];
+    uint8_t *fx = uc ? frame_fx(uc) : live, data[512];
     uint32_t lin, mxcsr = 0;
     int seg;
     /* SIMD arithmetic; not the forms that load or store MXCSR itself. */
@@ -297,6 +317,8 @@ int bounce_run(struct vcpu *v, const struct insn *in, void *uc)
 
     if (!n || !fx)
         return -1;
+    if (!uc)
+        callout_fx(cpu, live);
     if (!area) {
         void *a = mmap(NULL, AREA_PAGES * 4096, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
@@ -372,8 +394,12 @@ int bounce_run(struct vcpu *v, const struct insn *in, void *uc)
     }
     memcpy(cpu->gpr, b.gpr, sizeof cpu->gpr);
     cpu->eflags = (cpu->eflags & ~(FL_ARITH | FL_DF)) | (b.eflags & (FL_ARITH | FL_DF));
-    memcpy(fx, b.fx_guest, 512);
-    frame_fx_written(fx);
+    if (uc) {
+        memcpy(fx, b.fx_guest, 512);
+        frame_fx_written(fx);
+    } else {
+        callout_fx_commit(cpu, b.fx_guest);
+    }
     cpu->next_eip = in->eip + in->len;
     v->vm->stats.memop_emulated++;
     return BT_EXIT;

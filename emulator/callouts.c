@@ -353,15 +353,17 @@ bad:
 }
 
 /* Forms the translator leaves out (16-bit addresses in string, stack and
- * branch operands, XLAT through a based DS, ...): memop.c performs those
- * it knows, exactly as it does for device memory, stackop.c the branches. */
+ * branch operands, XLAT and MASKMOV through a based DS, ...): memop.c
+ * performs those it knows, exactly as it does for device memory,
+ * stackop.c the branches, bounce.c MASKMOV. */
 static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 {
     int r;
 
     if (memop_performs(SITE_INSN(site)))
         return co_memop(cpu, site);
-    if ((r = stackop_run(vcpu_of(cpu), SITE_INSN(site))) >= 0)
+    if ((r = stackop_run(vcpu_of(cpu), SITE_INSN(site))) >= 0 ||
+        (r = bounce_run(vcpu_of(cpu), SITE_INSN(site), NULL)) >= 0)
         return r;
     return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }

@@ -177,7 +177,7 @@ bool stackop_performs(const struct insn *in);
 /* An instruction neither memop.c nor stackop.c performs (x87, MMX, SSE,
  * CMPXCHG8B, DIV, ...), run on the host against a copy of its memory
  * operand (bounce.c); uc is the signal context that holds the guest's FPU
- * state. BT_EXIT with cpu->next_eip set or an exception raised; -1 for
- * forms it does not know. */
+ * state, NULL in a callout. BT_EXIT with cpu->next_eip set or an
+ * exception raised; -1 for forms it does not know. */
 int bounce_run(struct vcpu *v, const struct insn *in, void *uc);
 bool bounce_performs(const struct insn *in);

@@ -135,6 +135,15 @@ static void wrap_forms(void)
     __asm__ volatile("movq %0, %%mm0\n\tmovq %1, %%mm1\n\tmov $0xfffffffc, %%edi\n\tmaskmovq %%mm1, %%mm0\n\temms"
                      : : "m"(data), "m"(mask) : "edi", "memory");
     CHECK_EQ(*zero32, 0x88776655u);
+    /* ... and through a DS based at 0x7000 (a callout: the translator
+     * folds no base into MASKMOV's implicit operand). */
+    volatile uint32_t *based = (volatile uint32_t *)0x7104;
+    *based = 0;
+    gdt[7] = seg_desc(0x7000, 0xffff, 0x92, 0x4);
+    __asm__ volatile("movq %0, %%mm0\n\tmovq %1, %%mm1\n\tmov $0x38, %%ax\n\tmov %%ax, %%ds\n\t"
+                     "mov $0x100, %%edi\n\tmaskmovq %%mm1, %%mm0\n\tmov $0x10, %%ax\n\tmov %%ax, %%ds\n\temms"
+                     : : "m"(data), "m"(mask) : "eax", "edi", "memory");
+    CHECK_EQ(*based, 0x88776655u);
 
     /* CMPXCHG8B: equal, so ECX:EBX is written (its low half is lost). */
     *zero32 = 0x55667788;
