@@ -373,7 +373,24 @@ static void f_bytes(struct body_ctx *b)
     for (unsigned n = 1 + R(4); n; n--) code_byte(b->c, (uint8_t)R(256));
 }
 
-static const struct { void (*gen)(struct body_ctx *); int weight; } forms[] = {
+struct form { void (*gen)(struct body_ctx *); int weight; };
+
+/* n instructions drawn from t by weight, each after random prefixes. */
+static int emit_forms(struct body_ctx *b, int n, const struct form *t, size_t nt)
+{
+    int total = 0, k;
+    for (size_t i = 0; i < nt; i++) total += t[i].weight;
+    for (k = 0; k < n && code_room(b->c, 32); k++) {
+        int w = (int)R((uint32_t)total);
+        size_t i = 0;
+        while (w >= t[i].weight) w -= t[i++].weight;
+        emit_prefixes(b);
+        t[i].gen(b);
+    }
+    return k;
+}
+
+static const struct form forms[] = {
     { f_alu, 10 }, { f_alu_imm, 6 }, { f_mov, 14 }, { f_shift_unary, 6 }, { f_0f_int, 6 }, { f_stack, 8 },
     { f_popf, 3 }, { f_branch, 4 }, { f_string, 5 }, { f_segload, 4 }, { f_far, 3 }, { f_iret, 2 },
     { f_int, 2 }, { f_crn, 3 }, { f_dt, 3 }, { f_x87, 6 }, { f_sse, 6 }, { f_misc, 3 }, { f_io, 2 },
@@ -382,17 +399,7 @@ static const struct { void (*gen)(struct body_ctx *); int weight; } forms[] = {
 
 int body_insns(struct body_ctx *b, int n)
 {
-    int total = 0;
-    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) total += forms[i].weight;
-    int k;
-    for (k = 0; k < n && code_room(b->c, 32); k++) {
-        int w = (int)R((uint32_t)total);
-        size_t i = 0;
-        while (w >= forms[i].weight) w -= forms[i++].weight;
-        emit_prefixes(b);
-        forms[i].gen(b);
-    }
-    return k;
+    return emit_forms(b, n, forms, sizeof forms / sizeof *forms);
 }
 
 void body_bytes(struct body_ctx *b, int n)
@@ -462,18 +469,9 @@ static void f_int_diff(struct body_ctx *b)
 
 int body_diff(struct body_ctx *b, int n)
 {
-    static const struct { void (*gen)(struct body_ctx *); int weight; } diff_forms[] = {
+    static const struct form diff_forms[] = {
         { f_alu, 10 }, { f_alu_imm, 6 }, { f_mov, 14 }, { f_shift_unary, 6 }, { f_0f_int, 6 },
         { f_stack, 8 }, { f_string, 3 }, { f_branch_fwd, 4 }, { f_int_diff, 1 },
     };
-    int total = 0, k;
-    for (size_t i = 0; i < sizeof diff_forms / sizeof *diff_forms; i++) total += diff_forms[i].weight;
-    for (k = 0; k < n && code_room(b->c, 32); k++) {
-        int w = (int)R((uint32_t)total);
-        size_t i = 0;
-        while (w >= diff_forms[i].weight) w -= diff_forms[i++].weight;
-        emit_prefixes(b);
-        diff_forms[i].gen(b);
-    }
-    return k;
+    return emit_forms(b, n, diff_forms, sizeof diff_forms / sizeof *diff_forms);
 }

@@ -89,15 +89,20 @@ static void addr16_string_and_xlat(void)
  * before the fetch), so EAX keeps its value; bt86's block still holds the
  * old load, whose open-bus fault must not perform it nor stop the run
  * (found by tests/fuzz: "cannot decode the instruction"). */
+/* rep stosb of five NOPs over `next`, the instruction right after it;
+ * EAX is as before unless `next` runs. */
+#define STOS_OVER(next)                                                                          \
+    do {                                                                                         \
+        uint32_t eax = 0x1234, edi, ecx = 5;                                                     \
+        __asm__ volatile("lea 1f, %1\n\tmov %%eax, %%edx\n\tmov $0x90, %%al\n\tcld\n\trep stosb\n\t" \
+                         "mov %%edx, %%eax\n1:\t" next                                           \
+                         : "+a"(eax), "=&D"(edi), "+c"(ecx) : : "edx", "memory");                \
+        CHECK_EQ(eax, 0x1234);                                                                   \
+    } while (0)
+
 static void stale_code_on_open_bus(void)
 {
-    uint32_t eax = 0x1234, edi, ecx = 5;
-
-    __asm__ volatile("lea 1f, %1\n\tmov %%eax, %%edx\n\tmov $0x90, %%al\n\tcld\n\trep stosb\n\t"
-                     "mov %%edx, %%eax\n"
-                     "1:\tmovl 0x80000000, %%eax"
-                     : "+a"(eax), "=&D"(edi), "+c"(ecx) : : "edx", "memory");
-    CHECK_EQ(eax, 0x1234);
+    STOS_OVER("movl 0x80000000, %%eax");
 }
 
 /* Forms translated code cannot run across the wrap and memop.c does not
@@ -246,14 +251,9 @@ static void addr16_branch_and_system(void)
  * stored, so EAX keeps its value (before, bt86 ran the old MOV). */
 static void stale_code_own_block(void)
 {
-    uint32_t eax = 0x1234, edi, ecx = 5;
+    uint32_t eax, lo = 0x90909090, hi = 0x90909090;
 
-    __asm__ volatile("lea 1f, %1\n\tmov %%eax, %%edx\n\tmov $0x90, %%al\n\tcld\n\trep stosb\n\t"
-                     "mov %%edx, %%eax\n"
-                     "1:\tmovl $1, %%eax"
-                     : "+a"(eax), "=&D"(edi), "+c"(ecx) : : "edx", "memory");
-    CHECK_EQ(eax, 0x1234);
-    uint32_t lo = 0x90909090, hi = 0x90909090;
+    STOS_OVER("movl $1, %%eax");
     __asm__ volatile("lea 1f, %%esi\n\tmov (%%esi), %%eax\n\tmov 4(%%esi), %%edx\n\t"
                      "cmpxchg8b (%%esi)\n\tmov $0x5678, %%eax\n"
                      "1:\tmovl $1, %%eax\n\tnop\n\tnop\n\tnop"
