@@ -57,7 +57,7 @@ static void land(struct code *c, uint32_t at) { c->p[at] = (uint8_t)(c->len - (a
 /* AL (0..15) as an ASCII hex digit: cmp al, 10; sbb al, 0x69; das. */
 static void hex_digit(struct code *c) { code_bytes(c, "\x3c\x0a\x1c\x69\x2f", 5); out_e9(c); }
 
-static uint32_t dump_code(struct image *im)
+static uint32_t dump_code(struct image *im, uint32_t diff_end)
 {
     struct code c = { img_at(im, IMG_DUMP_CODE), 0, IMG_DUMP_DATA - IMG_DUMP_CODE, IMG_DUMP_CODE };
     uint32_t j;
@@ -80,7 +80,7 @@ static uint32_t dump_code(struct image *im)
     code_bytes(&c, "\x89\x25", 2); code_u32(&c, D_GPR(4)); /* mov [esp slot], esp */
     code_byte(&c, 0xe9); j = c.len; code_u32(&c, 0);      /* jmp common */
 
-    /* The end of the body (DIFF_END jumps here): no stack, so the flags
+    /* The end of the body (diff_end jumps here): no stack, so the flags
      * through LAHF (byte 0) and SETO (byte 3); DF is not reported. */
     uint32_t entry_end = code_here(&c);
     st_eax(&c, D_GPR(0));
@@ -89,7 +89,7 @@ static uint32_t dump_code(struct image *im)
     code_bytes(&c, "\x0f\x90\x05", 3); code_u32(&c, D(eflags) + 3); /* seto [eflags+3] */
     code_bytes(&c, "\x89\x25", 2); code_u32(&c, D_GPR(4));
     code_byte(&c, 0xb8); code_u32(&c, 0xff); st_eax(&c, D(vector));
-    code_byte(&c, 0xb8); code_u32(&c, DIFF_END); st_eax(&c, D(eip));
+    code_byte(&c, 0xb8); code_u32(&c, diff_end); st_eax(&c, D(eip));
     uint32_t rel = c.len - (j + 4);
     memcpy(c.p + j, &rel, 4);
 
@@ -127,12 +127,14 @@ static uint32_t dump_code(struct image *im)
     return entry_end;
 }
 
-/* After the body: NOPs to DIFF_END, then the jump to the end report. */
-void diff_tail(struct image *im, struct code *b)
+/* After the body: DIFF_PAD NOPs, then the jump to the end report. */
+void diff_tail(struct image *im, struct code *b, struct kernel_desc *d)
 {
-    uint32_t entry_end = dump_code(im), here = code_here(b);
-    struct code t = { img_at(im, DIFF_END), 0, 8, DIFF_END };
+    uint32_t here = code_here(b);
+    d->diff_end = here + DIFF_PAD;
+    uint32_t entry_end = dump_code(im, d->diff_end);
+    struct code t = { img_at(im, d->diff_end), 0, 8, d->diff_end };
 
-    memset(img_at(im, here), 0x90, DIFF_END - here);
+    memset(img_at(im, here), 0x90, DIFF_PAD);
     code_byte(&t, 0xe9); code_u32(&t, entry_end - (code_here(&t) + 4));
 }

@@ -199,7 +199,7 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
         body_io(&bc, d->ninsn);
     } else if (kind == BODY_DIFF) {
         d->ninsn = body_diff(&bc, 4 + (int)rng_below(rng, 30));
-        diff_tail(im, &b);
+        diff_tail(im, &b, d);
         return;
     } else {
         d->ninsn = body_insns(&bc, 4 + (int)rng_below(rng, 60));

@@ -32,6 +32,7 @@ struct kernel_desc {
     bool paging, sse, irq, elf;
     int ninsn;
     uint32_t gpr[8], eflags;    /* the state the body starts with */
+    uint32_t diff_end;          /* BODY_DIFF: the address of the final jump */
 };
 
 /* Build the kernel for `seed` into *im (kind -1: chosen by the seed). */
@@ -50,9 +51,10 @@ void body_io(struct body_ctx *b, int n);
 /* diffk.c: the BODY_DIFF body and the code that reports the state. */
 int body_diff(struct body_ctx *b, int n);
 void diff_stubs(struct image *im);
-void diff_tail(struct image *im, struct code *b);
-/* Where the end of a diff body jumps (the state reported as vector 0xFF). */
-#define DIFF_END (IMG_BODY + IMG_BODY_MAX - 8)
+void diff_tail(struct image *im, struct code *b, struct kernel_desc *d);
+/* A diff body ends with DIFF_PAD NOPs (a last forward branch lands
+ * there) and a jump to the report at kernel_desc.diff_end (vector 0xFF). */
+#define DIFF_PAD 16u
 /* The report: "DMP " and the hex of struct diff_dump. */
 #define IMG_DUMP_CODE 0x104a00u
 #define IMG_DUMP_DATA 0x104f00u

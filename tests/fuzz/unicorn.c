@@ -16,13 +16,13 @@
 
 #include "../diff/trace.h"
 
-#define STEP_LIMIT 200000
+#define STEP_LIMIT 20000
 #define RAM_END (16u << 20)     /* the fuzzer runs bt86 with -m 16 */
 
 struct uni_run {
     bool ok;                    /* comparable */
     char why[96];
-    struct diff_dump st;        /* vector 0xFF at DIFF_END */
+    struct diff_dump st;        /* vector 0xFF at kernel_desc.diff_end */
     struct dt_analysis an;
 };
 
@@ -143,13 +143,12 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
     h.verbose = getenv("BT86_FUZZ_UNICORN_TRACE") != NULL;
     /* Only the RAM from the body up holds the same bytes in both (bt86
      * sets descriptor bits below it and keeps firmware tables in the low
-     * MiB), and nothing may write the jump at DIFF_END: page protections
-     * make such accesses end the run (a memory hook would do, but with
-     * one Unicorn 2.0.1 computes wrong flags for a shift of memory by CL). */
+     * MiB): a page protection ends a run that reaches below (a memory
+     * hook would do, but with one Unicorn 2.0.1 computes wrong flags for
+     * a shift of memory by CL). */
     uc_mem_map(uc, 0, RAM_END, UC_PROT_ALL);
     uc_mem_write(uc, IMG_BODY, img_at((struct image *)im, IMG_BODY), IMG_FILE_END - IMG_BODY);
     uc_mem_protect(uc, 0, IMG_BODY, UC_PROT_NONE);
-    uc_mem_protect(uc, DIFF_END & ~0xfffu, 0x1000, UC_PROT_READ | UC_PROT_EXEC);
     uc_mem_write(uc, IMG_STACK_TOP - 4, &d->eflags, 4);     /* the prologue's PUSH for POPF */
     for (int i = 0; i < 8; i++) uc_reg_write(uc, gpr_ids[i], &d->gpr[i]);
     v = d->eflags & ~0x200u;
@@ -157,7 +156,7 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
     trace_begin(&h.tr, &r->an);
     uc_hook_add(uc, &hi, UC_HOOK_INTR, (void *)on_intr, &h, 1, 0);
     uc_hook_add(uc, &hc, UC_HOOK_CODE, (void *)on_code, &h, 1, 0);
-    uc_err e = uc_emu_start(uc, IMG_BODY, DIFF_END, 0, STEP_LIMIT);
+    uc_err e = uc_emu_start(uc, IMG_BODY, d->diff_end, 0, STEP_LIMIT);
     uint32_t eip;
     uc_reg_read(uc, UC_X86_REG_EIP, &eip);
     for (int i = 0; i < 8; i++) uc_reg_read(uc, gpr_ids[i], &r->st.gpr[i]);
@@ -165,7 +164,7 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
     if (h.system) {
         snprintf(r->why, sizeof r->why, "reaches an I/O, system, segment or SSE instruction");
     } else if (e == UC_ERR_READ_PROT || e == UC_ERR_WRITE_PROT || e == UC_ERR_FETCH_PROT) {
-        snprintf(r->why, sizeof r->why, "touches memory below the body or the jump at its end");
+        snprintf(r->why, sizeof r->why, "touches memory below the body");
     } else if (h.faulted && (r->st.gpr[4] < IMG_FILE_END + 16 || r->st.gpr[4] > IMG_BSS_END)) {
         snprintf(r->why, sizeof r->why, "exception frame outside the stack area");
     } else if (h.faulted) {
@@ -178,12 +177,18 @@ static void run_in_unicorn(const struct image *im, const struct kernel_desc *d, 
         r->st.eip = eip;
         h.faulted = true;
         h.fault_eip = eip;
-    } else if (e == UC_ERR_OK && eip == DIFF_END) {
+    } else if (e == UC_ERR_OK && eip == d->diff_end) {
         r->ok = true;
         r->st.vector = 0xff;
         r->st.eip = eip;
     } else {
         snprintf(r->why, sizeof r->why, e == UC_ERR_OK ? "step limit" : "unicorn: %s", uc_strerror(e));
+    }
+    uint8_t tail[DIFF_PAD + 5];
+    uc_mem_read(uc, d->diff_end - DIFF_PAD, tail, sizeof tail);
+    if (r->ok && memcmp(tail, img_at((struct image *)im, d->diff_end - DIFF_PAD), sizeof tail)) {
+        r->ok = false;          /* the body rewrote its own end */
+        snprintf(r->why, sizeof r->why, "rewrites the end of the body");
     }
     trace_end(&h.tr, h.faulted, h.fault_eip);
     if (r->ok && r->an.tainted) {

@@ -4,7 +4,7 @@
  * A BODY_DIFF kernel's body runs in Unicorn from the state the prologue
  * leaves (the image's bytes, the registers and EFLAGS the generator
  * chose, ESP at the stack top with the prologue's PUSH below it) to
- * DIFF_END or the first exception; bt86's kernel reports the same point
+ * the end of the body or the first exception; bt86's kernel reports the same point
  * through port 0xE9 (diffk.c). The vector, the EIP, the registers, the
  * arithmetic flags (less those the SDM leaves undefined on the executed
  * trace: tests/diff/trace.c) and a hash of the scratch area must agree.
