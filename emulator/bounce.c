@@ -215,6 +215,21 @@ static bool waits_for_x87(const struct insn *in)
            op >= 0xd0;
 }
 
+/* The MXCSR bits this CPU implements (FXSAVE's MXCSR_MASK, 0 meaning
+ * 0xFFBF: SDM vol. 1 §11.6.6); setting another one is #GP(0). */
+static uint32_t host_mxcsr_mask(void)
+{
+    static uint32_t mask;
+    if (!mask) {
+        static _Alignas(16) uint8_t img[512];
+        __asm__ volatile("fxsave64 %0" : "=m"(img));
+        memcpy(&mask, img + 28, 4);
+        if (!mask)
+            mask = 0xffbf;
+    }
+    return mask;
+}
+
 /* FXRSTOR and LDMXCSR load MXCSR. */
 static bool mxcsr_load(const struct insn *in)
 {
@@ -345,10 +360,10 @@ int bounce_run(struct vcpu *v, const struct insn *in, void *uc)
     }
     if (waits_for_x87(in) && (fx[2] & 0x80))    /* FSW.ES */
         return raise_fault(v, FAULT(EXC_MF, 0), in->eip);
-    if (mxcsr_load(in)) {                       /* reserved MXCSR bits: #GP(0) */
+    if (mxcsr_load(in)) {                       /* unimplemented MXCSR bits: #GP(0) */
         uint32_t m;
         memcpy(&m, data + (in->reg == 1 ? 24 : 0), 4);
-        if (m & 0xffff0000u)
+        if (m & ~host_mxcsr_mask())
             return raise_fault(v, GP(0), in->eip);
     }
 

@@ -167,6 +167,16 @@ static void wrap_forms(void)
     __asm__ volatile("bsrl 0xfffffffe, %0" : "=r"(eax) : : "cc", "memory");
     CHECK_EQ(eax, 15);
 
+    /* LDMXCSR of 0x0001ffff (bit 16 is reserved): #GP(0), MXCSR kept. */
+    uint32_t mx_before, mx_after;
+    *zero32 = 1;
+    __asm__ volatile("stmxcsr %0" : "=m"(mx_before));
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "ldmxcsr 0xfffffffe" TRY_END ::: "memory");
+    CHECK_TRAP(13, 0);
+    __asm__ volatile("stmxcsr %0" : "=m"(mx_after));
+    CHECK_EQ(mx_after, mx_before);
+
     /* CALL with ESP = 2: the return address's high half lands at 0. */
     __asm__ volatile("movl %%esp, saved_esp\n\tmovl $2, %%esp\n\tcall 1f\n1:\tmovl %%esp, esp_after\n\t"
                      "popl got_eax\n\tmovl saved_esp, %%esp" : : : "memory");
