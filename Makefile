@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 PKGS     = cmake pkg-config gcc make libcapstone-dev libxxhash-dev libcmocka-dev libunicorn-dev gcc-multilib gdb python3
 BENCH_PKGS = qemu-system-x86 gnuplot-nox
 
-.PHONY: all deps build run run-linux test test-xv6 bench bench-linux bench-xv6 bench-deps clean
+.PHONY: all deps build run run-linux test test-xv6 bench bench-linux bench-xv6 bench-migrate bench-snapshot bench-deps clean
 
 all: build
 
@@ -47,8 +47,17 @@ bench: build bench-deps
 bench-linux: build bench-deps
 	bench/linux $(BUILD)
 
+# Snapshot size and savevm/loadvm time, 128 and 512 MiB guests, against
+# QEMU's migrate to a file and -incoming (bench/results/snapshot.txt).
+bench-snapshot: build bench-deps
+	bench/snapshot/run $(BUILD)
+
 bench-xv6: build bench-deps
 	bench/xv6 $(BUILD)
+
+# Live migration, idle and memory-writing guest, bt86 against QEMU TCG.
+bench-migrate: build bench-deps
+	bench/migrate $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

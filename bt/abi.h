@@ -113,6 +113,15 @@ struct bt_cpu {
  * IRET that changes IOPL needs no retranslation. */
 #define BT_MODE_CPL(m)      ((m) & 3u)
 #define BT_MODE_CPL_MASK    3u
+/* A 16-bit code segment (CS.D = 0: real mode, virtual-8086 mode, 16-bit
+ * protected mode): instructions are decoded with decode_insn16, EIPs are
+ * offsets in CS (the block's linear address is CS.base + EIP, CS.base being
+ * part of the segment-base set), and a block never runs past offset
+ * 0xFFFF. */
+#define BT_MODE_CODE16      (1u << 2)
+/* A 16-bit stack (SS.B = 0): implicit stack accesses use SP and wrap at
+ * 64 KiB; the translator leaves them to the monitor (memop, callouts). */
+#define BT_MODE_STACK16     (1u << 3)
 /* Paging is on: a block's linear page may map elsewhere after a CR3 write or
  * INVLPG, so exits only chain to blocks on the same linear page (QEMU's rule
  * for system mode); other targets go through the jump cache, which is

@@ -46,6 +46,9 @@ struct xl {
  * host PC is recovered with the recipe in force there. */
 void xl_pc_state(struct xl *xl, uint16_t flags);
 
+/* Decode one instruction as the block's code size says (CODE16). */
+int xl_decode(struct xl *xl, const uint8_t *code, size_t avail, uint32_t eip, struct insn *in);
+
 /* Block exits (xlate_block.c). */
 /* After a Jcc's taken exit: may the translation go on with its fall-through
  * (a superblock) instead of ending with a second exit? */
@@ -85,6 +88,7 @@ void xl_load_rm(struct xl *xl, const struct insn *in, int reg);
 /* Per-kind translations. Each returns false if it cannot translate `in`
  * (the caller then emits a callout that stops with a clear message). */
 bool xl_stack(struct xl *xl, const struct insn *in);     /* PUSH POP PUSHA POPA ENTER LEAVE */
+bool xl_stack16(struct xl *xl, const struct insn *in);   /* PUSH r, POP r, CALL, RET on a 16-bit stack */
 bool xl_branch(struct xl *xl, const struct insn *in);    /* JCC JMP CALL RET LOOP JCXZ JMP_IND CALL_IND */
 /* The shadow return stack (xlate_rstack.c): is it used in this block? After
  * CALL's guest push: record a landing pad for in's next EIP in ESP's slot;

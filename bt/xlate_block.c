@@ -131,7 +131,7 @@ struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct in
     }
     s->site.fn = fn;
     s->site.eip = in->eip;
-    s->site.next_eip = in->eip + in->len;
+    s->site.next_eip = in->eip + in->glen;
     s->site.len = in->len;
     memcpy(s->site.bytes, in->bytes, in->len);
     s->site.arg = arg;
@@ -147,7 +147,7 @@ static void xl_unsupported(struct xl *xl, const struct insn *in)
 {
     bt_callout_fn fn = xl->bt->h.helper[BT_HELPER_UNTRANSLATED];
     xl_callout(xl, fn ? fn : xl->bt->h.invalid, in, 0);
-    xl_exit_direct(xl, -1, in->eip + in->len);
+    xl_exit_direct(xl, -1, in->eip + in->glen);
 }
 
 /* Kinds whose implicit segment must be flat in this translation: MASKMOV
@@ -165,6 +165,27 @@ static bool segments_supported(const struct xl *xl, const struct insn *in)
     default:
         return true;
     }
+}
+
+/* What the monitor performs for 16-bit code (BT_HELPER_UNTRANSLATED: memop
+ * and the near branches in C): every implicit stack access on a 16-bit
+ * stack (SP wraps at 64 KiB and the upper half of ESP is kept, which no
+ * host addressing mode does), and indirect branches through a 16-bit
+ * address. Measured real-mode code is dominated by plain moves and
+ * arithmetic, which stay translated. */
+static bool monitor16(const struct xl *xl, const struct insn *in)
+{
+    if (xl->mode & BT_MODE_STACK16) {
+        switch (in->kind) {
+        case K_PUSH: case K_POP: case K_PUSHA: case K_POPA: case K_ENTER: case K_LEAVE:
+        case K_CALL: case K_RET: case K_CALL_IND:
+            return true;
+        default:
+            break;
+        }
+    }
+    return (in->kind == K_JMP_IND || in->kind == K_CALL_IND) && in->mod != 3 &&
+           (in->flags & INSN_F_ADDR16);
 }
 
 static void translate_one(struct xl *xl, const struct insn *in)
@@ -191,7 +212,9 @@ static void translate_one(struct xl *xl, const struct insn *in)
                                                        : bt->h.invalid, in, 0);
         return;
     }
-    if (!segments_supported(xl, in)) {
+    if ((xl->mode & BT_MODE_STACK16) && xl_stack16(xl, in))
+        return;
+    if (!segments_supported(xl, in) || monitor16(xl, in)) {
         xl_unsupported(xl, in);
         return;
     }
@@ -200,10 +223,10 @@ static void translate_one(struct xl *xl, const struct insn *in)
         uint32_t base = in->kind == K_LEA ? 0 : xl_seg_base(xl, xl_operand_seg(in));
         bool loads_rm = in->kind == K_PUSH || in->kind == K_POP || in->kind == K_JMP_IND ||
                         in->kind == K_CALL_IND;
-        /* The callouts of system, segment and far-transfer instructions
-         * address their operands in C, 16-bit forms and bases included. */
-        bool in_c = in->kind == K_SYS || in->kind == K_SEG || in->kind == K_FAR;
-        if (!in_c && (in->flags & INSN_F_ADDR16 || (base && !loads_rm))) {
+        /* System instructions read their operands in C (op_ea), which
+         * knows 16-bit addresses and segment bases. */
+        bool in_c = in->kind == K_SYS || in->kind == K_SEG || in->kind == K_FAR || in->kind == K_UD;
+        if ((in->flags & INSN_F_ADDR16 || (base && !loads_rm)) && !in_c) {
             if (in->kind == K_COPY_MEM || in->kind == K_LEA)
                 xl_copy_borrowed(xl, in, base);
             else    /* TODO(#2): stack and branch operands with 16-bit addresses */
@@ -238,10 +261,14 @@ static void translate_one(struct xl *xl, const struct insn *in)
         ok = xl_branch(xl, in);
         break;
     case K_PUSHF:
-        ok = xl_pushf(xl, in);
+        if (xl->mode & BT_MODE_STACK16)
+            xl_callout(xl, xl->bt->h.kind[K_PUSHF] ? xl->bt->h.kind[K_PUSHF] : xl->bt->h.invalid, in, 0);
+        else
+            ok = xl_pushf(xl, in);
         break;
     case K_POPF:
-        if (BT_MODE_CPL(xl->mode) == 0 && in->opsize == 4 && !xl->bt->cfg.callout_flags)
+        if (BT_MODE_CPL(xl->mode) == 0 && in->opsize == 4 && !xl->bt->cfg.callout_flags &&
+            !(xl->mode & BT_MODE_STACK16))
             ok = xl_popf(xl, in);
         else
             xl_callout(xl, xl->bt->h.kind[K_POPF] ? xl->bt->h.kind[K_POPF] : xl->bt->h.invalid, in, 0);
@@ -254,7 +281,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
         bt_callout_fn fn = xl->bt->h.kind[in->kind];
         xl_callout(xl, fn ? fn : xl->bt->h.invalid, in, 0);
         if (!callout_continues(in->kind))
-            xl_exit_direct(xl, -1, in->eip + in->len);
+            xl_exit_direct(xl, -1, in->eip + in->glen);
         break;
     }
     }
@@ -314,6 +341,13 @@ void xl_pc_state(struct xl *xl, uint16_t flags)
     pc_row(xl, xl->pc[xl->npc - 1].guest_off, flags);
 }
 
+int xl_decode(struct xl *xl, const uint8_t *code, size_t avail, uint32_t eip, struct insn *in)
+{
+    if (xl->mode & BT_MODE_CODE16)
+        return decode_insn16(xl->bt->dec, code, avail, eip, in);
+    return decode_insn(xl->bt->dec, code, avail, eip, in);
+}
+
 static void trace_block(struct xl *xl, const uint8_t *code)
 {
     FILE *f = xl->bt->cfg.trace;
@@ -331,7 +365,7 @@ static void trace_block(struct xl *xl, const uint8_t *code)
         uint32_t hend = next < tb->npcmap ? tb->pcmap[next].host_off : tb->host_len;
         if (tb->pcmap[i].flags & TB_PC_ENTRY)
             snprintf(text, sizeof text, "(entry poll)");
-        else if (decode_insn(xl->bt->dec, code + goff, 15, tb->eip + goff, &in) == 0)
+        else if (xl_decode(xl, code + goff, 15, tb->eip + goff, &in) == 0)
             insn_format(xl->bt->dec, &in, text, sizeof text);
         else
             snprintf(text, sizeof text, "(bad)");
@@ -381,7 +415,11 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
             xl_exit_direct(&xl, -1, eip + off);
             break;
         }
-        r = decode_insn(bt->dec, code + off, avail - off, eip + off, &in);
+        if ((mode & BT_MODE_CODE16) && eip + off > 0xffff) {
+            xl_exit_direct(&xl, -1, eip + off);   /* past CS's 64 KiB: the dispatcher's #GP */
+            break;
+        }
+        r = xl_decode(&xl, code + off, avail - off, eip + off, &in);
         if (r == -2 && xl.ninsn > 0) {
             xl_exit_direct(&xl, -1, eip + off);
             break;
@@ -390,15 +428,15 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         xl.ninsn++;
         if (r != 0) {
             in.eip = eip + off;
-            if (in.len == 0)
-                in.len = 1;
+            if (in.glen == 0)
+                in.len = in.glen = 1;
             xl_callout(&xl, bt->h.invalid, &in, 0);
             xl_exit_direct(&xl, -1, eip + off);
-            off += in.len;
+            off += in.glen;
             break;
         }
         translate_one(&xl, &in);
-        off += in.len;
+        off += in.glen;
         if (xl.e.overflow)
             return NULL;
     }
@@ -452,8 +490,14 @@ bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip)
     if (bt->cfg.no_chain || !ex->patch_off || ex->to || (ex->from->mode & BT_MODE_STEP) ||
         !bt_enterable(to))
         return false;
-    if ((ex->from->mode & BT_MODE_PG) && (eip >> 12) != (ex->from->eip >> 12))
-        return false;
+    if (ex->from->mode & BT_MODE_PG) {
+        /* The same linear page: EIPs are offsets from the CS base. */
+        uint32_t base[6] = { 0 };
+        if (BT_MODE_SEGSET(ex->from->mode) && bt->cfg.seg_bases)
+            bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(ex->from->mode), base);
+        if (((eip + base[SEG_CS]) >> 12) != ((ex->from->eip + base[SEG_CS]) >> 12))
+            return false;
+    }
     if (ex->ic_off) {
         int32_t neg = -(int32_t)eip;
         uint8_t *rw = cache_rw(bt->cache, ex->from->host + ex->ic_off);

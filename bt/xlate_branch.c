@@ -5,7 +5,7 @@
 /* Push the return address (32 or 16 bits) the way CALL does. */
 static void push_return(struct emit *e, int32_t ss, const struct insn *in)
 {
-    uint32_t next = in->eip + in->len;
+    uint32_t next = in->eip + in->glen;
 
     if (in->opsize == 4)
         emit_guest_store32_imm(e, H_RSP, ss - 4, next);
@@ -21,7 +21,7 @@ static void counted_branch(struct xl *xl, const struct insn *in)
     uint8_t code[3] = { 0x67, in->opcode, 5 };
 
     emit_bytes(&xl->e, code, 3);
-    xl_exit_direct(xl, -1, in->eip + in->len);
+    xl_exit_direct(xl, -1, in->eip + in->glen);
     xl->ended = false;
     xl_exit_direct(xl, -1, in->target);
 }
@@ -40,7 +40,7 @@ static void counted_branch_cx(struct xl *xl, const struct insn *in)
     emit_movzx_r32_r16(e, H_RCX, H_RCX);
     emit_bytes(e, code, 3);
     emit_bytes(e, restore, sizeof restore);
-    xl_exit_direct(xl, -1, in->eip + in->len);
+    xl_exit_direct(xl, -1, in->eip + in->glen);
     xl->ended = false;
     emit_bytes(e, restore, sizeof restore);
     xl_exit_direct(xl, -1, in->target);
@@ -56,7 +56,7 @@ bool xl_branch(struct xl *xl, const struct insn *in)
         if (xl_superblock_continues(xl))
             xl->bt->stats.superblock_jccs++;
         else
-            xl_exit_direct(xl, -1, in->eip + in->len);
+            xl_exit_direct(xl, -1, in->eip + in->glen);
         return true;
     case K_JMP:
         xl_exit_direct(xl, -1, in->target);

@@ -86,7 +86,7 @@ void xl_rstack_call(struct xl *xl, const struct insn *in)
 void xl_rstack_land(struct xl *xl, const struct insn *in)
 {
     struct emit *e = &xl->e;
-    uint32_t ret_eip = in->eip + in->len;
+    uint32_t ret_eip = in->eip + in->glen;
     int32_t rel = (int32_t)(emit_off(e) - (xl->rs_land_rel + 4));
     size_t hit;
 

@@ -109,6 +109,7 @@ static int reject(struct insn *out, const uint8_t *code, size_t len)
         out->len = (uint8_t)len;
         memcpy(out->bytes, code, len);
     }
+    out->glen = out->len;
     out->kind = K_INVALID;
     out->cls = CLS_INVALID;
     out->flags = INSN_F_ENDS_BLK | (out->flags & (INSN_F_MEM | INSN_F_ADDR16 | INSN_F_DISP32_ONLY));
@@ -197,6 +198,7 @@ int decode_insn(struct decoder *d, const uint8_t *code, size_t avail, uint32_t e
         wsp = writes_sp(d->ci);
 classify:
     out->len = (uint8_t)len;
+    out->glen = (uint8_t)len;
     out->id = (uint16_t)id;
     memcpy(out->bytes, code, (size_t)len);
     enum opmap map = layout_fill(out, modrm_off);

@@ -107,7 +107,9 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = -1 };
 
 struct insn {
     uint32_t eip;           /* guest linear address of the first byte */
-    uint8_t  len;           /* 1..15 */
+    uint8_t  len;           /* 1..15: bytes[] */
+    uint8_t  glen;          /* guest bytes the instruction takes: len, except for 16-bit code
+                               (decode_insn16), where bytes[] is the 32-bit-mode equivalent */
     uint8_t  bytes[15];
     uint8_t  npfx;          /* legacy prefix bytes before the opcode */
     uint8_t  opc_len;       /* opcode bytes incl. 0F / 0F 38 / 0F 3A escapes; 0F 0F = 2 */
@@ -153,6 +155,17 @@ void decoder_destroy(struct decoder *d);
 int decode_insn(struct decoder *d, const uint8_t *code, size_t avail, uint32_t eip,
                 struct insn *out);
 
+/* The same for 16-bit code (CS.D = 0: real mode, virtual-8086 mode, 16-bit
+ * protected mode). The instruction is rewritten into its 32-bit-mode
+ * equivalent — the operand-size (0x66) and address-size (0x67) prefixes
+ * toggled, which is exact because the default sizes are all that CS.D
+ * changes (SDM vol. 1 §3.6; vol. 2 §2.1.1), except where 0x66 is an SSE
+ * mandatory prefix — and decoded as such: out->bytes, len and the layout
+ * describe the rewritten instruction, out->glen the guest bytes and
+ * out->target the 16-bit code's branch target. */
+int decode_insn16(struct decoder *d, const uint8_t *code, size_t avail, uint32_t eip,
+                  struct insn *out);
+
 /* On by default: the common opcodes are decoded without Capstone (same
  * result, several times faster). Off: every instruction goes through
  * Capstone (tests compare the two). */
@@ -161,9 +174,7 @@ void decoder_use_fast(struct decoder *d, bool on);
 /* The offset of in's ModRM memory operand (32-bit addressing) given the
  * guest registers EAX..EDI; *seg gets the segment it goes through. */
 uint32_t insn_ea32(const struct insn *in, const uint32_t gpr[8], int *seg);
-/* The same with 16-bit addressing (BX BP SI DI, modulo 64 KiB), and the
- * one of the two the instruction's address size names. */
-uint32_t insn_ea16(const struct insn *in, const uint32_t gpr[8], int *seg);
+/* The same with 16-bit addressing when the instruction has it (ADDR16). */
 uint32_t insn_ea(const struct insn *in, const uint32_t gpr[8], int *seg);
 
 /* Names for logs and statistics. */

@@ -29,13 +29,11 @@ uint32_t insn_ea32(const struct insn *in, const uint32_t gpr[8], int *seg)
 }
 
 /* SDM vol. 2 table 2-1 (16-bit addressing): BX/BP plus SI/DI plus the
- * displacement, modulo 64 KiB; mod=00 rm=110 is disp16 alone; the forms
- * based on BP default to SS. */
-uint32_t insn_ea16(const struct insn *in, const uint32_t gpr[8], int *seg)
+ * displacement, modulo 64 KiB; the BP-based forms default to SS. */
+static uint32_t insn_ea16(const struct insn *in, const uint32_t gpr[8], int *seg)
 {
-    enum { BX = 3, BP = 5, SI = 6, DI = 7 };
-    static const int8_t base[8] = { BX, BX, BP, BP, -1, -1, BP, BX };
-    static const int8_t index[8] = { SI, DI, SI, DI, SI, DI, -1, -1 };
+    static const int8_t base[8] = { 3, 3, 5, 5, -1, -1, 5, 3 };     /* BX BX BP BP - - BP BX */
+    static const int8_t index[8] = { 6, 7, 6, 7, 6, 7, -1, -1 };    /* SI DI SI DI SI DI - - */
     uint32_t ea = (uint32_t)in->disp;
     int s = SEG_DS;
 
@@ -44,7 +42,7 @@ uint32_t insn_ea16(const struct insn *in, const uint32_t gpr[8], int *seg)
             ea += gpr[base[in->rm]];
         if (index[in->rm] >= 0)
             ea += gpr[index[in->rm]];
-        if (base[in->rm] == BP)
+        if (base[in->rm] == 5)
             s = SEG_SS;
     }
     *seg = in->seg != SEG_NONE ? in->seg : s;

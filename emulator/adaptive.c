@@ -182,6 +182,7 @@ enum memop_result memop_run(struct vcpu *v, const struct insn *in)
     r.eflags = cpu->eflags;
     for (int i = 0; i < 6; i++)
         r.seg_base[i] = v->seg[i].base;
+    r.stack16 = vcpu_stack16(v);
     res = memop_exec(in, &r, &bus);
     if (res == MEMOP_UNSUPPORTED)
         return res;

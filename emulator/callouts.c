@@ -139,7 +139,8 @@ static int co_io(struct bt_cpu *cpu, const struct bt_site *site)
                         ? in->bytes[in->imm_off] : (uint16_t)cpu->gpr[R_EDX];
 
     count(v, K_IO);
-    if (v->cpl > (cpu->eflags >> 12 & 3)) {
+    /* Virtual-8086 mode: the bitmap alone decides (SDM vol. 1 §19.5.2). */
+    if (v->vm86 || v->cpl > (cpu->eflags >> 12 & 3)) {
         struct fault f = io_permission(v, port, (unsigned)size);
         if (f.vec >= 0)
             return raise_fault(v, f, site->eip);
@@ -189,16 +190,25 @@ struct fault io_permission(struct vcpu *v, uint16_t port, unsigned size)
 
 /* ---- EFLAGS ------------------------------------------------------------ */
 
+/* PUSHF/POPF: IOPL-sensitive in virtual-8086 mode (SDM "PUSHF", "POPF":
+ * #GP(0) unless IOPL is 3; CR4.VME is not offered). */
+static bool v86_iopl_fault(struct vcpu *v)
+{
+    return v->vm86 && (v->bt.eflags >> 12 & 3) < 3;
+}
+
 static int co_pushf(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
     uint32_t fl = guest_eflags(cpu);   /* the image has VM and RF clear (SDM "PUSHF") */
-    uint32_t esp = cpu->gpr[R_ESP] - in->opsize;
+    uint32_t esp = cpu->gpr[R_ESP];
 
     count(v, K_PUSHF);
-    if (!guest_write(v, esp, &fl, in->opsize))
-        return guest_mem_fail(v, site->eip, esp, "PUSHF writes");
+    if (v86_iopl_fault(v))
+        return raise_fault(v, GP(0), site->eip);
+    if (!stack_push(v, &esp, in->opsize, fl, site->eip))
+        return BT_EXIT;
     cpu->gpr[R_ESP] = esp;
     return BT_RESUME;
 }
@@ -207,12 +217,14 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
-    uint32_t val = 0, old = guest_eflags(cpu), iopl = (old >> 12) & 3;
+    uint32_t val = 0, old = guest_eflags(cpu), iopl = (old >> 12) & 3, esp = cpu->gpr[R_ESP];
     uint32_t mask = FL_ARITH | FL_TF | FL_IF | FL_DF | FL_IOPL | FL_NT | FL_AC | FL_ID;
 
     count(v, K_POPF);
-    if (!guest_read(v, cpu->gpr[R_ESP], &val, in->opsize))
-        return guest_mem_fail(v, site->eip, cpu->gpr[R_ESP], "POPF reads");
+    if (v86_iopl_fault(v))
+        return raise_fault(v, GP(0), site->eip);
+    if (!stack_pop(v, &esp, in->opsize, &val, site->eip))
+        return BT_EXIT;
     /* SDM "POPF": IOPL changes only at CPL 0, IF only when CPL <= IOPL;
      * VM, VIP, VIF are unaffected and RF is cleared. */
     if (v->cpl > 0)
@@ -222,7 +234,7 @@ static int co_popf(struct bt_cpu *cpu, const struct bt_site *site)
     if (in->opsize == 2)
         mask &= 0xffff;
     set_guest_eflags(v, val, mask);
-    cpu->gpr[R_ESP] += in->opsize;
+    cpu->gpr[R_ESP] = esp;
     /* IF was just set: take the interrupt; TF was: single-step from here. */
     if (intr_deliverable(v) || (cpu->eflags & FL_TF)) {
         cpu->next_eip = site->next_eip;
@@ -318,52 +330,55 @@ static int co_bcd(struct bt_cpu *cpu, const struct bt_site *site)
     return BT_RESUME;
 }
 
-/* ENTER with a nesting level or a 16-bit operand size (SDM "ENTER"). */
+/* ENTER with a nesting level, a 16-bit operand size or a 16-bit stack
+ * (SDM "ENTER": the frame pointers are read at SS:[EBP] or SS:[BP]). */
 static int co_enter(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
     uint32_t size = (uint16_t)in->imm, level = in->bytes[in->imm_off + 2] & 31;
     uint32_t osz = in->opsize, esp = cpu->gpr[R_ESP], ebp = cpu->gpr[R_EBP], frame, val;
+    uint32_t m = vcpu_stack16(v) ? 0xffffu : 0xffffffffu;
 
     v->vm->stats.callouts[K_COUNT]++;
-#define PUSH(x) do { esp -= osz; val = (x); \
-        if (!guest_write(v, esp, &val, osz)) goto bad; } while (0)
-    PUSH(ebp);
-    frame = esp;
+    if (!stack_push(v, &esp, osz, ebp, site->eip))
+        return BT_EXIT;
+    frame = esp & m;
     if (level > 0) {
         for (uint32_t i = 1; i < level; i++) {
-            ebp -= osz;
+            ebp = (ebp & ~m) | ((ebp - osz) & m);
             val = 0;
-            if (!guest_read(v, ebp, &val, osz))
-                goto bad;
-            PUSH(val);
+            if (!seg_read(v, SEG_SS, ebp & m, &val, osz, site->eip) ||
+                !stack_push(v, &esp, osz, val, site->eip))
+                return BT_EXIT;
         }
-        PUSH(frame);
+        if (!stack_push(v, &esp, osz, frame, site->eip))
+            return BT_EXIT;
     }
-#undef PUSH
-    if (osz == 4)
-        cpu->gpr[R_EBP] = frame;
-    else
-        cpu->gpr[R_EBP] = (cpu->gpr[R_EBP] & ~0xffffu) | (frame & 0xffff);
-    cpu->gpr[R_ESP] = esp - size;
+    gpr_write(cpu, R_EBP, osz, frame);
+    cpu->gpr[R_ESP] = (esp & ~m) | ((esp - size) & m);
     return BT_RESUME;
-bad:
-    return guest_mem_fail(v, site->eip, esp, "ENTER touches");
 }
 
 /* Forms the translator leaves out (16-bit addresses in string, stack and
- * branch operands, XLAT and MASKMOV through a based DS, ...): memop.c
- * performs those it knows, exactly as it does for device memory,
- * stackop.c the branches, bounce.c MASKMOV. */
+ * branch operands, XLAT and MASKMOV through a based DS, ...): the near
+ * branches and ENTER in C, memop.c the forms it knows, exactly as it does
+ * for device memory, bounce.c MASKMOV. */
 static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 {
     int r;
 
+    switch (SITE_INSN(site)->kind) {
+    case K_CALL: case K_RET: case K_CALL_IND: case K_JMP_IND:
+        return near_branch(vcpu_of(cpu), site);
+    case K_ENTER:
+        return co_enter(cpu, site);
+    default:
+        break;
+    }
     if (memop_performs(SITE_INSN(site)))
         return co_memop(cpu, site);
-    if ((r = stackop_run(vcpu_of(cpu), SITE_INSN(site))) >= 0 ||
-        (r = bounce_run(vcpu_of(cpu), SITE_INSN(site), NULL)) >= 0)
+    if ((r = bounce_run(vcpu_of(cpu), SITE_INSN(site), NULL)) >= 0)
         return r;
     return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }

@@ -14,11 +14,14 @@
  *               stepping, as QEMU's gdbstub does by default, so a step does
  *               not land in a timer handler. An exception the instruction
  *               raises is delivered, and the step ends at the handler.
- *   watch       write watchpoints: while any is set every block is a
- *               one-instruction block and the watched bytes are compared
- *               after each (interrupts are taken as usual); the run stops
- *               after the instruction that changed them, as a data
- *               breakpoint does (SDM vol. 3B §17.3.1.2: a trap).
+ *   watch       while any watchpoint is set every block is a
+ *               one-instruction block (interrupts are taken as usual). A
+ *               write watchpoint compares the watched bytes after each; a
+ *               read or access watchpoint checks the accesses the
+ *               instruction was about to make (insn_access.c, worked out
+ *               before it ran) once it completed. The run stops after the
+ *               instruction, as a data breakpoint does (SDM vol. 3B
+ *               §17.3.1.2: a trap).
  *   resume      the instruction at a breakpoint the run resumes from runs as
  *               a step block, without hitting its breakpoint.
  *   stop        the debugger's socket, set to raise the event-timer signal
@@ -52,7 +55,8 @@ static bool covered(const struct vm_debug *d, uint32_t eip)
 bool dbg_translate_stop(void *opaque, uint32_t eip)
 {
     const struct vm *vm = opaque;
-    return (vm->dbg.nbp && dbg_bp_at(&vm->dbg, eip)) || dbx_bp_at(vm->vcpu, eip);
+    /* The debugger's breakpoints are linear addresses, EIP a CS offset. */
+    return (vm->dbg.nbp && dbg_bp_at(&vm->dbg, vcpu_code_lin(vm->vcpu, eip))) || dbx_bp_at(vm->vcpu, eip);
 }
 
 int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert)
@@ -76,6 +80,7 @@ void vm_debug_clear_breakpoints(struct vm *vm)
 {
     vm->dbg.nbp = 0;
     vm->dbg.nwatch = 0;
+    vm->dbg.naccess_watch = 0;
 }
 
 static bool dbg_wake_pending(struct vcpu *v)
@@ -114,10 +119,14 @@ bool dbg_stop_before(struct vcpu *v, uint32_t eip, bool *step)
     d->skip_bp = false;
     if (d->step || d->nwatch) {
         *step = true;
+        if (d->step && d->naccess_watch)
+            dbx_track_access(v, eip);
         if (d->step)
             return false;
     }
-    if (!d->nbp || !dbg_bp_at(d, eip))
+    if (d->naccess_watch && !d->step)
+        dbx_track_access(v, eip);
+    if (!d->nbp || !dbg_bp_at(d, vcpu_code_lin(v, eip)))
         return false;
     if (skip)
         *step = true;               /* resuming from this breakpoint */
@@ -136,6 +145,12 @@ void dbg_after_block(struct vcpu *v)
 
     for (int i = 0; i < d->nwatch && !d->watch_hit; i++) {
         struct dbg_watch *w = &d->watch[i];
+        if (w->type != VM_WATCH_WRITE) {
+            unsigned rw = w->type == VM_WATCH_READ ? ACC_READ : ACC_READ | ACC_WRITE;
+            if (v->dbx.completed && insn_access_hits(v->dbx.acc, v->dbx.nacc, w->lin, w->len, rw, false))
+                d->watch_hit = i + 1;
+            continue;
+        }
         bool ok = watch_read(v->vm, w, now);
         if (ok != w->readable || (ok && memcmp(now, w->old, w->len) != 0))
             d->watch_hit = i + 1;
@@ -145,22 +160,35 @@ void dbg_after_block(struct vcpu *v)
     }
 }
 
-int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert)
+int vm_debug_watchpoint_type(struct vm *vm, int type, uint32_t lin, uint32_t len, bool insert)
 {
     struct vm_debug *d = &vm->dbg;
-    if (len == 0 || len > DBG_WATCH_LEN)
+    if (len == 0 || len > DBG_WATCH_LEN || type < VM_WATCH_WRITE || type > VM_WATCH_ACCESS)
         return -1;
     for (int i = 0; i < d->nwatch; i++)
-        if (d->watch[i].lin == lin && d->watch[i].len == len) {
-            if (!insert)
+        if (d->watch[i].lin == lin && d->watch[i].len == len && d->watch[i].type == type) {
+            if (!insert) {
+                d->naccess_watch -= type != VM_WATCH_WRITE;
                 d->watch[i] = d->watch[--d->nwatch];
+            }
             return 0;
         }
     if (!insert || d->nwatch == DBG_MAX_WATCH)
         return -1;
-    d->watch[d->nwatch] = (struct dbg_watch){ .lin = lin, .len = len };
+    d->watch[d->nwatch] = (struct dbg_watch){ .lin = lin, .len = len, .type = (uint8_t)type };
     d->nwatch++;
+    d->naccess_watch += type != VM_WATCH_WRITE;
     return 0;
+}
+
+int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert)
+{
+    return vm_debug_watchpoint_type(vm, VM_WATCH_WRITE, lin, len, insert);
+}
+
+int vm_debug_watch_hit_type(struct vm *vm)
+{
+    return vm->dbg.watch_hit ? vm->dbg.watch[vm->dbg.watch_hit - 1].type : 0;
 }
 
 bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin)
@@ -209,7 +237,8 @@ enum vm_exit vm_debug_run(struct vm *vm, bool step, int wake_fd)
     d->wake_fd = wake_fd;
     d->watch_hit = 0;
     for (int i = 0; i < d->nwatch; i++)     /* the values the run starts from */
-        d->watch[i].readable = watch_read(vm, &d->watch[i], d->watch[i].old);
+        if (d->watch[i].type == VM_WATCH_WRITE)
+            d->watch[i].readable = watch_read(vm, &d->watch[i], d->watch[i].old);
     d->active = true;
     if (wake_fd >= 0)
         dbg_wake_on_input(wake_fd, true);

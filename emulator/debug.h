@@ -11,9 +11,12 @@ struct vcpu;
 #define DBG_MAX_WATCH 8
 #define DBG_WATCH_LEN 8
 
-/* A write watchpoint: the bytes last seen there. */
+/* A watchpoint: a write watchpoint (GDB's Z2) compares the bytes last
+ * seen there; read and access ones (Z3, Z4) check the accesses of each
+ * instruction (insn_access.c). */
 struct dbg_watch {
     uint32_t lin, len;
+    uint8_t type;               /* VM_WATCH_WRITE, VM_WATCH_READ, VM_WATCH_ACCESS */
     uint8_t old[DBG_WATCH_LEN];
     bool readable;              /* old[] holds the memory's value */
 };
@@ -34,6 +37,7 @@ struct vm_debug {
     unsigned signals_seen;        /* vcpu.timer_signals when the socket was last polled */
     struct dbg_watch watch[DBG_MAX_WATCH];
     int nwatch;
+    int naccess_watch;            /* those of them that are read or access watchpoints */
     int watch_hit;                /* index + 1 of the watchpoint that changed, or 0 */
 };
 

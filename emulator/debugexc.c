@@ -23,21 +23,32 @@
  *           which lets the instruction run once, as a step block (§17.3.1.1:
  *           the handler sets RF in the frame to go on). Arming a breakpoint
  *           at an address cached code might run through flushes the cache.
+ *   data    a data breakpoint (R/W 01: writes, 11: reads or writes; LEN
+ *           00/01/11/10: 1, 2, 4, 8 bytes, the address aligned down to
+ *           it, §17.2.5) or an I/O breakpoint (R/W 10 with CR4.DE: IN,
+ *           OUT, INS, OUTS on those ports) makes every block a
+ *           one-instruction block while it is armed; before each, the
+ *           instruction's accesses are worked out (insn_access.c), and
+ *           once it completed without an event, a match raises #DB as a
+ *           trap: EIP after the instruction, DR6.Bn set (§17.3.1.2). An
+ *           instruction that faults raises nothing; a MOV SS or POP SS
+ *           holds the trap one instruction, as it does TF's.
  *   RF      kept in struct dbx_state, not in EFLAGS: it only matters here.
  *           It is pushed by an event delivered before the instruction it
  *           covers and cleared once an instruction completes.
  *
- * Not done: data breakpoints (R/W = 01, 11) and I/O breakpoints never
- * fire; a REP string instruction is one step, not one per iteration. */
+ * Not done: a REP string instruction is one step, not one per iteration
+ * (its data breakpoint fires after the last). */
 #include <string.h>
 
 #include "emulator/system.h"
 
+/* DR0-DR3 hold linear addresses; EIP is an offset in CS. */
 static uint32_t bp_hits(const struct vcpu *v, uint32_t eip)
 {
-    uint32_t hits = 0;
+    uint32_t hits = 0, lin = vcpu_code_lin(v, eip);
     for (int i = 0; i < v->dbx.nexec; i++)
-        if (v->dbx.exec[i] == eip)
+        if (v->dbx.exec[i] == lin)
             hits |= v->dbx.exec_bit[i];
     return hits;
 }
@@ -62,12 +73,21 @@ void dbx_rearm(struct vcpu *v)
     bool flush = false;
     int kept = 0;
 
-    x->nexec = 0;
+    x->nexec = x->ndata = 0;
     for (int i = 0; i < 4; i++) {
-        bool enabled = (dr7 >> (2 * i)) & 3, exec = ((dr7 >> (16 + 4 * i)) & 3) == 0;
-        if (enabled && exec) {
+        static const uint32_t lens[4] = { 1, 2, 8, 4 };
+        unsigned rw = (dr7 >> (16 + 4 * i)) & 3, len = lens[(dr7 >> (18 + 4 * i)) & 3];
+        if (!((dr7 >> (2 * i)) & 3))
+            continue;
+        if (rw == 0) {
             x->exec[x->nexec] = v->dr[i];
             x->exec_bit[x->nexec++] = 1u << i;
+        } else if (rw != 2 || (v->cr4 & CR4_DE)) {
+            x->data[x->ndata].addr = v->dr[i] & ~(len - 1) & (rw == 2 ? 0xFFFFu : ~0u);
+            x->data[x->ndata].len = len;
+            x->data[x->ndata].bit = 1u << i;
+            x->data[x->ndata].rw = rw == 1 ? ACC_WRITE : ACC_READ | ACC_WRITE;
+            x->data[x->ndata++].io = rw == 2;
         }
     }
     /* The covered set: addresses every block cached since the last flush
@@ -114,9 +134,30 @@ bool dbx_before(struct vcpu *v, uint32_t eip, bool *step)
         if (hits)
             *step = true;                   /* RF: this instruction runs */
     }
+    if (x->ndata) {
+        *step = true;
+        dbx_track_access(v, eip);
+    }
     x->unrun = x->delivered = x->rf_loaded = x->ss_shadow = false;
     v->bt.tf_set = 0;
     return false;
+}
+
+void dbx_track_access(struct vcpu *v, uint32_t eip)
+{
+    v->dbx.nacc = insn_accesses(v, eip, v->dbx.acc, ACC_MAX);
+}
+
+/* The data and I/O breakpoints the completed instruction matched. */
+static uint32_t data_hits(const struct vcpu *v)
+{
+    const struct dbx_state *x = &v->dbx;
+    uint32_t hits = 0;
+    for (int i = 0; i < x->ndata; i++)
+        if (insn_access_hits(x->acc, x->nacc, x->data[i].addr, x->data[i].len, x->data[i].rw,
+                             x->data[i].io))
+            hits |= x->data[i].bit;
+    return hits;
 }
 
 void dbx_after(struct vcpu *v, uint8_t shadow)
@@ -124,19 +165,28 @@ void dbx_after(struct vcpu *v, uint8_t shadow)
     struct dbx_state *x = &v->dbx;
     struct bt_cpu *cpu = &v->bt;
 
+    x->completed = false;
     if (x->unrun) {                 /* left at the entry poll: as before */
         cpu->inhibit_irq = shadow;
         return;
     }
     if (!x->rf_loaded)
         x->rf = false;
-    if (x->tf_step && !x->delivered && !x->ss_shadow && !cpu->exc_pending && v->exit == EXIT_NONE)
-        dbx_raise(v, DR6_BS, cpu->eip);
+    x->completed = !x->delivered && !cpu->exc_pending && v->exit == EXIT_NONE;
+    if (x->completed && !x->ss_shadow) {
+        uint32_t hits = x->ndata ? data_hits(v) : 0;
+        if (hits)
+            v->dr[6] &= ~0xfu;      /* B0-B3 say which matched */
+        if (x->tf_step)
+            hits |= DR6_BS;
+        if (hits)
+            dbx_raise(v, hits, cpu->eip);
+    }
     x->tf_step = false;
 }
 
 bool dbx_hold(const struct vcpu *v, uint32_t eip)
 {
     const struct dbx_state *x = &v->dbx;
-    return x->tf_step || x->rf || (v->bt.eflags & FL_TF) || dbx_bp_at(v, eip);
+    return x->tf_step || x->rf || x->ndata || (v->bt.eflags & FL_TF) || dbx_bp_at(v, eip);
 }

@@ -1,10 +1,12 @@
 /* debugexc — the guest's own debug exceptions (#DB, SDM vol. 3B §17.2-17.3):
- * EFLAGS.TF single-stepping and the DR0-DR3 instruction breakpoints, built
+ * EFLAGS.TF single-stepping, the DR0-DR3 instruction, data and I/O breakpoints, built
  * on the debugger's machinery (debug.c): one-instruction step blocks and
  * blocks that end before a breakpoint address. Internal to emulator/. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "emulator/insn_access.h"
 
 struct vcpu;
 
@@ -25,6 +27,11 @@ struct dbx_state {
     uint32_t exec[4], exec_bit[4];
     int ncovered;       /* breakpoints every cached block ends before */
     uint32_t covered[4];
+    int ndata;          /* enabled data (R/W 01, 11) and I/O (10 with CR4.DE) breakpoints */
+    struct { uint32_t addr, len, bit; uint8_t rw; bool io; } data[4];
+    bool completed;     /* the block that just ran finished its instruction */
+    int nacc;           /* what the step block's instruction touches (insn_access.h) */
+    struct insn_access acc[ACC_MAX];
 };
 
 /* MOV to a debug register changed DR0-DR3 or DR7: re-arm the execution
@@ -39,6 +46,9 @@ bool dbx_before(struct vcpu *v, uint32_t eip, bool *step);
 /* Dispatcher, after the block ran: the single-step trap. shadow: the
  * interrupt shadow the block was entered with. */
 void dbx_after(struct vcpu *v, uint8_t shadow);
+/* Work out what the instruction at eip touches (the data and I/O
+ * breakpoints, the debugger's read and access watchpoints). */
+void dbx_track_access(struct vcpu *v, uint32_t eip);
 /* May a callout continue into the block at eip without the dispatcher? */
 bool dbx_hold(const struct vcpu *v, uint32_t eip);
 /* Raise #DB as a fault at eip with DR6 bits `dr6` (MOV DR with DR7.GD). */

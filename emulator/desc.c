@@ -89,6 +89,10 @@ struct fault seg_check_load(struct vcpu *v, int sreg, uint16_t sel, struct segre
     struct desc d;
     unsigned rpl = sel & 3, dpl;
 
+    if (vcpu_seg_real(v)) {
+        seg_load_real(v, sreg, sel, out);
+        return NO_FAULT;
+    }
     if ((sel & 0xfffc) == 0) {
         if (sreg == SEG_SS)
             return GP(0);                       /* SS may not be null */
@@ -120,7 +124,7 @@ struct fault seg_check_load(struct vcpu *v, int sreg, uint16_t sel, struct segre
 
 void seg_commit(struct vcpu *v, int sreg, const struct segreg *s)
 {
-    if (s->ar) {
+    if (s->ar && !vcpu_seg_real(v)) {
         struct desc d;
         if (desc_read(v, s->sel, &d))
             desc_set_accessed(v, s->sel, &d);
@@ -130,9 +134,6 @@ void seg_commit(struct vcpu *v, int sreg, const struct segreg *s)
     if (sreg == SEG_SS) {
         v->bt.inhibit_irq = 1;  /* SDM "MOV": interrupts are inhibited until after the next instruction */
         v->dbx.ss_shadow = true;    /* ... and debug exceptions (single step) too */
-        if (!ar_big(s->ar) && s->ar)
-            sys_warn_once(v, 6, "guest loaded a 16-bit stack segment (SS=0x%04x); bt86 keeps a "
-                          "32-bit ESP (TODO(#4))", s->sel);
     }
 }
 
@@ -190,20 +191,12 @@ bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint3
 {
     unsigned old = v->cpl;
 
-    if (!desc_db(d)) {
-        vcpu_stop_error(v, eip, "guest switches to a 16-bit code segment (CS=0x%04x, EIP 0x%08x): "
-                        "not supported yet (TODO(#4))", sel, eip);
-        return false;
-    }
-    if (desc_base(d) != 0) {
-        vcpu_stop_error(v, eip, "guest switches to code segment CS=0x%04x with base 0x%08x: "
-                        "non-zero CS bases are not supported yet (TODO(#4))", sel, desc_base(d));
-        return false;
-    }
+    (void)eip;
     seg_from_desc(&v->seg[SEG_CS], (uint16_t)((sel & ~3u) | cpl), d);
     v->cpl = cpl;
     if (cpl != old)
         vcpu_mode_changed(v);
+    segset_update(v);           /* the CS base and size are in the block mode */
     return true;
 }
 

@@ -107,7 +107,7 @@ int callout_continue(struct vcpu *v)
     if (v->exit != EXIT_NONE || cpu->exc_pending || cpu->inhibit_irq || v->halted ||
         v->timer_fired || intr_deliverable(v) || eip == v->vm->stop_eip ||
         (v->vm->dbg.active &&
-         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, eip))) ||
+         (v->vm->dbg.step || v->vm->dbg.nwatch || dbg_bp_at(&v->vm->dbg, vcpu_code_lin(v, eip)))) ||
         dbx_hold(v, eip))
         return BT_EXIT;
     if (e->eip != eip) {

@@ -94,13 +94,16 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
 {
     struct bt_cpu *cpu = &v->bt;
     uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
-    uint32_t off, frame[6], esp, eflags = guest_eflags(cpu) | (v->dbx.rf ? FL_RF : 0);
+    uint32_t off, frame[10], esp, eflags = guest_eflags(cpu) | (v->dbx.rf ? FL_RF : 0) |
+                                           (v->vm86 ? FL_VM : 0);
     unsigned type, new_cpl, size, n = 0;
     struct segreg new_ss = v->seg[SEG_SS];
     struct desc gate, cs;
     uint16_t sel;
     uint8_t raw[8];
 
+    if (vcpu_real(v))
+        return deliver_real(v, vector, eip, stopped);
     if ((uint32_t)vector * 8 + 7 > v->idtr.limit)
         return GP(idt_err);
     if (!sys_read(v, v->idtr.base + (uint32_t)vector * 8, raw, 8)) {
@@ -155,6 +158,10 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     if (!desc_present(cs))
         return FAULT(EXC_NP, (sel & 0xfffcu) | ext);
     new_cpl = (desc_type(cs) & 4) ? v->cpl : desc_dpl(cs);
+    /* From virtual-8086 mode only to a ring-0 handler (SDM "INT n":
+     * INTERRUPT-FROM-VIRTUAL-8086-MODE; vol. 3A §20.3.1.1). */
+    if (v->vm86 && new_cpl != 0)
+        return GP((sel & 0xfffcu) | ext);
     if (off > desc_limit(cs))
         return GP(ext);
 
@@ -167,6 +174,12 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss);
         if (f.vec >= 0)
             return pf_take(v, f);
+        if (v->vm86) {      /* GS, FS, DS, ES first, then the usual frame */
+            frame[n++] = v->seg[SEG_GS].sel;
+            frame[n++] = v->seg[SEG_FS].sel;
+            frame[n++] = v->seg[SEG_DS].sel;
+            frame[n++] = v->seg[SEG_ES].sel;
+        }
         frame[n++] = v->seg[SEG_SS].sel;
         frame[n++] = cpu->gpr[R_ESP];
     }
@@ -175,11 +188,6 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     frame[n++] = eip;
     if (has_err)
         frame[n++] = err;
-    if (!desc_db(cs) || desc_base(cs) != 0) {
-        *stopped = true;
-        seg_set_cs(v, sel, cs, new_cpl, off);   /* refuses with the message */
-        return NO_FAULT;
-    }
     /* Push on the new stack (its base, not the old SS's), as the new CPL,
      * in one store: the first word pushed is the highest. Every page is
      * checked first, so a #PF leaves nothing half written. */
@@ -188,19 +196,25 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         unsigned fl = GM_WRITE | (new_cpl == 3 ? GM_USER : 0);
         for (unsigned i = 0; i < n; i++)
             memcpy(img + (n - 1 - i) * size, &frame[i], size);
-        esp -= n * size;
-        if (!guest_access(v, new_ss.base + esp, NULL, n * size, fl | GM_PROBE)) {
+        uint32_t spm = !new_ss.ar || ar_big(new_ss.ar) ? 0xffffffffu : 0xffffu;  /* 16-bit: SP */
+        esp = (esp & ~spm) | ((esp - n * size) & spm);
+        if (!guest_access(v, new_ss.base + (esp & spm), NULL, n * size, fl | GM_PROBE)) {
             if (v->pf.pending)
                 return pf_take(v, NO_FAULT);
             *stopped = true;
             vcpu_stop_error(v, eip, "delivering %s: the stack at 0x%08x is outside RAM",
-                            exc_name(vector), new_ss.base + esp);
+                            exc_name(vector), new_ss.base + (esp & spm));
             return NO_FAULT;
         }
-        guest_access(v, new_ss.base + esp, img, n * size, fl);
+        guest_access(v, new_ss.base + (esp & spm), img, n * size, fl);
     }
 
-    /* Commit. */
+    /* Commit. Leaving virtual-8086 mode nulls the data segments, whose
+     * selector << 4 values mean nothing in protected mode. */
+    if (v->vm86) {
+        v->vm86 = false;
+        v->seg[SEG_ES] = v->seg[SEG_DS] = v->seg[SEG_FS] = v->seg[SEG_GS] = (struct segreg){ 0 };
+    }
     if (new_cpl < v->cpl) {
         struct desc ssd;
         if (desc_read(v, new_ss.sel, &ssd))

@@ -48,23 +48,29 @@ static bool outside_ram(struct vcpu *v, uint32_t eip, uint32_t phys)
 
 static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code_src *cs)
 {
-    uint32_t left = 4096 - (eip & 4095), phys2;
+    uint32_t lin = vcpu_code_lin(v, eip), left = 4096 - (lin & 4095), phys2;
     const uint8_t *code, *code2;
     bool user = v->cpl == 3;
     struct insn in;
 
     cs->frame2 = TB_NO_FRAME2;
+    /* An EIP beyond the CS limit: #GP(0) at it (SDM vol. 3A §5.3; real
+     * mode's IP past 0xFFFF). */
+    if (eip > v->seg[SEG_CS].limit) {
+        raise_fault(v, GP(0), eip);
+        return false;
+    }
     if (!paging_on(v)) {
-        uint64_t avail = ram_avail(&vm->ram, eip);
-        cs->phys = eip;
-        cs->code = ram_ptr(&vm->ram, eip, 1);
+        uint64_t avail = ram_avail(&vm->ram, lin);
+        cs->phys = lin;
+        cs->code = ram_ptr(&vm->ram, lin, 1);
         if (!cs->code || avail == 0)
-            return outside_ram(v, eip, eip);
+            return outside_ram(v, eip, lin);
         cs->avail = avail > 4096 + 16 ? 4096 + 16 : avail;
         return true;
     }
     v->pf.pending = false;
-    if (!guest_xlate(v, eip, MMU_FETCH, user, &cs->phys))
+    if (!guest_xlate(v, lin, MMU_FETCH, user, &cs->phys))
         return raise_fetch_pf(v, eip);
     code = ram_ptr(&vm->ram, cs->phys, left);
     if (!code)
@@ -74,9 +80,11 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     if (left >= MAX_INSN)
         return true;            /* the block ends before an instruction crosses */
     /* The first instruction may continue on the next page. */
-    if (!guest_xlate(v, eip + left, MMU_FETCH, user, &phys2) ||
+    if (!guest_xlate(v, lin + left, MMU_FETCH, user, &phys2) ||
         !(code2 = ram_ptr(&vm->ram, phys2, MAX_INSN))) {
-        if (decode_insn(bt_decoder(vm->bt), code, left, eip, &in) != -2) {
+        int r = (v->bits16 & BT_MODE_CODE16) ? decode_insn16(bt_decoder(vm->bt), code, left, eip, &in)
+                                             : decode_insn(bt_decoder(vm->bt), code, left, eip, &in);
+        if (r != -2) {
             v->pf.pending = false;
             return true;        /* it does not: the block stops before the page end */
         }
@@ -118,11 +126,13 @@ static struct tb *revalidate(struct vm *vm, struct vcpu *v, uint32_t eip, uint32
 struct tb *find_cached_block(struct vm *vm, struct vcpu *v, uint32_t eip)
 {
     struct mmu_fault_result r;
-    uint32_t phys = eip;
+    uint32_t phys = vcpu_code_lin(v, eip);
     struct tb *tb;
 
+    if (eip > v->seg[SEG_CS].limit)
+        return NULL;
     if (paging_on(v)) {
-        if (mmu_translate(vm->mmu, eip, MMU_FETCH, v->cpl == 3, &r) != MMU_HIDDEN)
+        if (mmu_translate(vm->mmu, phys, MMU_FETCH, v->cpl == 3, &r) != MMU_HIDDEN)
             return NULL;
         phys = r.gpa;
     }

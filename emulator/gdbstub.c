@@ -7,9 +7,9 @@
  * that stop is reported as SIGINT, a breakpoint or finished step as
  * SIGTRAP. One thread ("thread 1"); registers and memory as in
  * gdbstub_regs.c and vm_debug_read/write; software and hardware
- * breakpoints (Z0, Z1) are the same translated breakpoints; write
- * watchpoints (Z2) are checked after every instruction (debug.c); read and
- * access watchpoints (Z3, Z4) are not supported (empty reply). When the
+ * breakpoints (Z0, Z1) are the same translated breakpoints; write, read
+ * and access watchpoints (Z2, Z3, Z4) are checked around every instruction
+ * (debug.c) and reported as watch:, rwatch:, awatch:. When the
  * guest ends the run, GDB gets W (exit status); D detaches and lets the
  * guest run on; k ends the run. */
 #define _GNU_SOURCE
@@ -357,7 +357,8 @@ static void cmd_registers(struct gdb *g, char kind, const char *args)
     }
 }
 
-/* Z0/Z1 (software, hardware breakpoint), Z2 (write watchpoint), and z:
+/* Z0/Z1 (software, hardware breakpoint), Z2/Z3/Z4 (write, read, access
+ * watchpoint), and z:
  * "TYPE,ADDR,KIND" (KIND: the watched length). */
 static void cmd_breakpoint(struct gdb *g, bool insert, const char *args)
 {
@@ -365,15 +366,15 @@ static void cmd_breakpoint(struct gdb *g, bool insert, const char *args)
     const char *rest;
     int rc;
 
-    if (args[0] < '0' || args[0] > '2' || args[1] != ',') {
-        gdb_send(g, "");            /* read and access watchpoints: not supported */
+    if (args[0] < '0' || args[0] > '4' || args[1] != ',') {
+        gdb_send(g, "");            /* not a kind there is */
         return;
     }
     if (!parse_addr_len(args + 2, &addr, &kind, &rest)) {
         gdb_send(g, "E22");
         return;
     }
-    rc = args[0] == '2' ? vm_debug_watchpoint(g->vm, addr, kind, insert)
+    rc = args[0] >= '2' ? vm_debug_watchpoint_type(g->vm, args[0] - '0', addr, kind, insert)
                         : vm_debug_breakpoint(g->vm, addr, insert);
     gdb_send(g, rc == 0 || !insert ? "OK" : "E28");
 }
@@ -536,8 +537,12 @@ static void send_stop(struct gdb *g)
     char msg[48];
     uint32_t watched;
 
+    static const char *const kinds[] = { [VM_WATCH_WRITE] = "watch", [VM_WATCH_READ] = "rwatch",
+                                         [VM_WATCH_ACCESS] = "awatch" };
+
     if (vm_debug_watch_hit(g->vm, &watched))
-        snprintf(msg, sizeof msg, "T%02xwatch:%08x;thread:01;", SIGTRAP_NUM, watched);
+        snprintf(msg, sizeof msg, "T%02x%s:%08x;thread:01;", SIGTRAP_NUM,
+                 kinds[vm_debug_watch_hit_type(g->vm)], watched);
     else
         snprintf(msg, sizeof msg, "T%02xthread:01;", took_interrupt(g) ? SIGINT_NUM : SIGTRAP_NUM);
     gdb_send(g, msg);

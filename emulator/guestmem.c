@@ -80,8 +80,9 @@ static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, u
         return true;
     if (!(flags & GM_WRITE))
         memcpy(buf, p, n);
-    else if (mmu_is_traced(v->vm->mmu, gpa) || mmu_is_code(v->vm->mmu, gpa))
-        return phys_write(v, gpa, buf, n);
+    else if (mmu_is_traced(v->vm->mmu, gpa) || mmu_is_code(v->vm->mmu, gpa) ||
+             mmu_dirty_clean(v->vm->mmu, gpa))
+        return phys_write(v, gpa, buf, n);      /* also marks it dirty for a migration */
     else
         memcpy(p, buf, n);
     return true;

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emulator/chardev.h"
 #include "emulator/system.h"
 
 #define INPUT_POLL_NS   10000000ull     /* 10 ms */
@@ -82,13 +83,16 @@ int events_create(struct vm *vm, char *err, size_t errlen)
         return -1;
     }
     e->have_timer = true;
-    e->in_fd = vm->cfg.console_fd == 1 ? 0 : -1;
+    e->in_fd = vm->cfg.console ? chardev_poll_fd(vm->cfg.console)
+                               : vm->cfg.console_fd == 1 ? 0 : -1;
     vm->events = e;
     return 0;
 }
 
 void vm_set_console_input(struct vm *vm, int fd)
 {
+    if (vm->cfg.console && vm->cfg.console->spec.kind != CHARDEV_STDIO)
+        return;                 /* COM1 is not on stdin: a monitor there changes nothing */
     if (vm->events)
         vm->events->in_fd = fd;
 }
@@ -103,16 +107,18 @@ void events_destroy(struct vm *vm)
     vm->events = NULL;
 }
 
-static void arm(struct events *e, uint64_t at)
+/* at: on the guest clock (vm_clock_ns); the host timer counts CLOCK_MONOTONIC. */
+static void arm(struct vm *vm, struct events *e, uint64_t at)
 {
     struct itimerspec its = { 0 };
-    its.it_value.tv_sec = (time_t)(at / 1000000000u);
-    its.it_value.tv_nsec = (long)(at % 1000000000u);
+    uint64_t host = at - vm->clock_shift;
+    its.it_value.tv_sec = (time_t)(host / 1000000000u);
+    its.it_value.tv_nsec = (long)(host % 1000000000u);
     if (timer_settime(e->timer, TIMER_ABSTIME, &its, NULL) == 0)
         e->armed = at;
 }
 
-/* The earliest device event, on CLOCK_MONOTONIC; UINT64_MAX if none. */
+/* The earliest device event, on the guest clock; UINT64_MAX if none. */
 static uint64_t next_deadline(struct vcpu *v, uint64_t now)
 {
     struct vm *vm = v->vm;
@@ -141,13 +147,13 @@ static uint64_t next_deadline(struct vcpu *v, uint64_t now)
 void events_rearm(struct vcpu *v)
 {
     struct events *e = v->vm->events;
-    uint64_t now = now_ns(CLOCK_MONOTONIC), next = next_deadline(v, now);
+    uint64_t now = vm_clock_ns(v->vm), next = next_deadline(v, now);
 
     if (next == UINT64_MAX || (e->armed && e->armed <= next))
         return;
     if (next < now + MIN_TIMER_NS)
         next = now + MIN_TIMER_NS;
-    arm(e, next);
+    arm(v->vm, e, next);
 }
 
 static void read_input(struct vcpu *v, uint64_t now)
@@ -162,6 +168,15 @@ static void read_input(struct vcpu *v, uint64_t now)
     e->next_input = now + INPUT_POLL_NS;
     if (room <= 0 || poll(&pfd, 1, 0) <= 0)
         return;
+    if (vm->cfg.console && e->in_fd == chardev_poll_fd(vm->cfg.console)) {
+        /* a socket or pty back-end: a client may come, go or come back */
+        n = chardev_read(vm->cfg.console, buf, (size_t)room < sizeof buf ? (size_t)room : sizeof buf);
+        if (n > 0)
+            uart_receive(&vm->uart, buf, (int)n);
+        vm->uart.out_fd = vm->cfg.console->out_fd;
+        e->in_fd = n < 0 ? -1 : chardev_poll_fd(vm->cfg.console);
+        return;
+    }
     n = read(e->in_fd, buf, (size_t)room < sizeof buf ? (size_t)room : sizeof buf);
     if (n > 0)
         uart_receive(&vm->uart, buf, (int)n);
@@ -200,7 +215,7 @@ static void service(struct vcpu *v)
 {
     struct vm *vm = v->vm;
     struct events *e = vm->events;
-    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    uint64_t now = vm_clock_ns(v->vm);
 
     v->timer_fired = 0;
     e->armed = 0;
@@ -240,7 +255,7 @@ void events_wait(struct vcpu *v)
     struct events *e = vm->events;
     struct pollfd pfd = { .fd = e->in_fd, .events = POLLIN };
     sigset_t block, old;
-    uint64_t now = now_ns(CLOCK_MONOTONIC), next = next_deadline(v, now);
+    uint64_t now = vm_clock_ns(v->vm), next = next_deadline(v, now);
     struct timespec ts, *tsp = NULL;
     nfds_t nfds = e->in_fd >= 0 && uart_rx_space(&vm->uart) > 0 ? 1 : 0;
 
@@ -261,7 +276,7 @@ void events_wait(struct vcpu *v)
     sigprocmask(SIG_BLOCK, &block, &old);
     if (v->exit == EXIT_NONE && !v->timer_fired) {
         ppoll(nfds ? &pfd : NULL, nfds, tsp, &old);
-        vm->stats.halt_sleep_us += (now_ns(CLOCK_MONOTONIC) - now) / 1000;
+        vm->stats.halt_sleep_us += (vm_clock_ns(v->vm) - now) / 1000;
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (nfds)

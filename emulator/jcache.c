@@ -81,9 +81,22 @@ static bool on_page(uint64_t eip, uint32_t page)
     return eip >> 12 == page || (eip >> 12 == page - 1 && (eip & 4095) > 4096 - 15);
 }
 
+/* Entries are keyed by EIP, an offset in CS: with a non-zero CS base
+ * (virtual-8086 mode, a based code segment) the page of an EIP is not
+ * the linear page, and the cache of that mode is emptied instead. */
+static bool cs_based(const struct vcpu *v, uint32_t mode)
+{
+    uint32_t set = BT_MODE_SEGSET(mode);
+    return mode != ~0u && set && set <= v->nsegsets && v->segsets[set][SEG_CS] != 0;
+}
+
 void jc_flush_page(struct vcpu *v, uint32_t page)
 {
     bt_rstack_reset(&v->bt);
+    if ((v->jc[0].e && cs_based(v, v->jc[0].mode)) || (v->jc[1].e && cs_based(v, v->jc[1].mode))) {
+        jc_flush_all(v);
+        return;
+    }
     for (int k = 0; k < 2; k++) {
         struct jcache *j = &v->jc[k];
         if (!j->e)

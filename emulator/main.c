@@ -12,27 +12,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emulator/chardev.h"
 #include "emulator/hw/disk.h"
 #include "emulator/gdbstub.h"
+#include "emulator/migration.h"
 #include "emulator/monitor.h"
 #include "emulator/options.h"
 #include "emulator/profile.h"
+#include "emulator/snapshot.h"
 #include "emulator/vm.h"
 
-static int open_serial(const char *spec, char *err, size_t errlen)
+/* -serial: COM1's back-end (chardev.h); the VM polls it for input. */
+static int open_serial(const char *spec, struct chardev *cd, char *err, size_t errlen)
 {
-    if (!spec || !strcmp(spec, "stdio"))
-        return 1;
-    if (!strcmp(spec, "null") || !strcmp(spec, "none"))
+    struct chardev_spec cs;
+    char why[300];
+
+    if (chardev_parse(spec ? spec : "stdio", &cs, why, sizeof why) < 0 ||
+        chardev_open(cd, &cs, "serial0", why, sizeof why) < 0) {
+        snprintf(err, errlen, "-serial %s", why);
         return -1;
-    if (!strncmp(spec, "file:", 5)) {
-        int fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            snprintf(err, errlen, "cannot open serial output '%s'", spec + 5);
-        return fd < 0 ? -2 : fd;
     }
-    snprintf(err, errlen, "unsupported -serial '%s' (stdio, null or file:PATH)", spec);
-    return -2;
+    return 0;
 }
 
 /* --screen: the text screen as the run left it. */
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
     struct vm_config cfg = { 0 };
     struct vm *vm;
     struct disk *disks[OPT_DRIVES];
+    struct chardev serial;
     FILE *screen = NULL;
     char err[1400] = "";
     int rc, status;
@@ -118,15 +120,17 @@ int main(int argc, char **argv)
     cfg.cpuid_edx_clear = ~o.cpuid_edx;
     cfg.cpuid_ext_edx_clear = ~o.cpuid_ext_edx;
     cfg.pc_testdev = o.pc_testdev;
+    cfg.pci_testdev = o.pci_testdev;
     if (compat_config(&o, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         return 2;
     }
-    cfg.console_fd = open_serial(o.serial, err, sizeof err);
-    if (cfg.console_fd == -2) {
+    if (open_serial(o.serial, &serial, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         return 2;
     }
+    cfg.console = &serial;
+    cfg.console_fd = serial.out_fd;
     if (o.screen && !(screen = fopen(o.screen, "w"))) {
         fprintf(stderr, "bt86: --screen: cannot write '%s': %s\n", o.screen, strerror(errno));
         return 2;
@@ -142,7 +146,14 @@ int main(int argc, char **argv)
         close_disks(disks);
         return 5;
     }
-    if (vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) {
+    if ((o.kernel && vm_load_kernel(vm, o.kernel, o.append, o.initrd, err, sizeof err) < 0) ||
+        (o.loadvm && vm_snapshot_load_new(vm, o.loadvm, err, sizeof err) < 0)) {
+        fprintf(stderr, "bt86: %s\n", err);
+        vm_destroy(vm);
+        close_disks(disks);
+        return 3;
+    }
+    if (o.incoming && migration_incoming(vm, o.incoming, err, sizeof err) < 0) {
         fprintf(stderr, "bt86: %s\n", err);
         vm_destroy(vm);
         close_disks(disks);

@@ -55,6 +55,8 @@ static bool decode_at(struct vcpu *v, struct tb *tb, uint32_t eip, uint32_t off,
     size_t n;
 
     smc_insn_bytes(v->vm, tb, off, b, &n);
+    if (n && (tb->mode & BT_MODE_CODE16))
+        return decode_insn16(bt_decoder(v->vm->bt), b, n, eip, in) == 0;
     return n && decode_insn(bt_decoder(v->vm->bt), b, n, eip, in) == 0;
 }
 
@@ -213,7 +215,7 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
     switch (memop_run(v, in)) {
     case MEMOP_DONE:
         v->vm->stats.memop_emulated++;
-        cpu->next_eip = eip + in->len;
+        cpu->next_eip = eip + in->glen;
         return;
     case MEMOP_PARTIAL:
         cpu->next_eip = eip;    /* a REP string goes on after an interrupt */

@@ -320,18 +320,30 @@ static enum memop_result op_shift(struct mo *m)
     return st(m, m->lin, m->size, v) ? MEMOP_DONE : MEMOP_FAULT;
 }
 
-/* ---- the stack (SDM vol. 2B "PUSH", "POP"), a 32-bit stack: ESP moves
- * only once every access has succeeded, so a fault leaves it unchanged,
- * and the addresses wrap at 4 GiB as SS:ESP does. */
+/* ---- the stack (SDM vol. 2B "PUSH", "POP"): ESP moves only once every
+ * access has succeeded, so a fault leaves it unchanged, and the addresses
+ * wrap at 4 GiB as SS:ESP does; on a 16-bit stack (SS.B = 0) SP wraps at
+ * 64 KiB and the upper half of ESP is kept (vol. 1 §6.2.3). */
+
+static uint32_t sp_mask(const struct memop_regs *r) { return r->stack16 ? 0xffffu : 0xffffffffu; }
+static uint32_t sp_get(const struct memop_regs *r) { return r->gpr[ESP] & sp_mask(r); }
+static void sp_set(struct memop_regs *r, uint32_t sp)
+{
+    r->gpr[ESP] = (r->gpr[ESP] & ~sp_mask(r)) | (sp & sp_mask(r));
+}
+static uint32_t ss_lin(const struct memop_regs *r, uint32_t sp)
+{
+    return r->seg_base[SEG_SS] + (sp & sp_mask(r));
+}
 
 static enum memop_result push(struct mo *m, uint32_t v, unsigned n)
 {
     struct memop_regs *r = m->r;
-    uint32_t esp = r->gpr[ESP] - n;
+    uint32_t esp = sp_get(r) - n;
 
-    if (!st(m, r->seg_base[SEG_SS] + esp, n, v))
+    if (!st(m, ss_lin(r, esp), n, v))
         return MEMOP_FAULT;
-    r->gpr[ESP] = esp;
+    sp_set(r, esp);
     return MEMOP_DONE;
 }
 
@@ -363,14 +375,14 @@ static enum memop_result op_pop(struct mo *m)
     unsigned n = in->opsize;
     uint32_t v, esp = r->gpr[ESP];
 
-    if (!ld(m, r->seg_base[SEG_SS] + esp, n, &v))
+    if (!ld(m, ss_lin(r, esp), n, &v))
         return MEMOP_FAULT;
     if (in->opcode != 0x8f || in->mod == 3) {
-        r->gpr[ESP] = esp + n;
+        sp_set(r, esp + n);
         reg_set(r, in->opcode != 0x8f ? in->opcode - 0x58u : in->rm, n, v);
         return MEMOP_DONE;
     }
-    r->gpr[ESP] = esp + n;
+    sp_set(r, esp + n);
     uint32_t lin = modrm_lin(in, r);
     if (!st(m, lin, n, v)) {
         r->gpr[ESP] = esp;
@@ -379,45 +391,60 @@ static enum memop_result op_pop(struct mo *m)
     return MEMOP_DONE;
 }
 
-/* PUSHA/POPA (SDM vol. 2B): eight registers in one access, so a fault
- * leaves everything as it was; POPA skips the ESP slot. */
+/* PUSHA/POPA (SDM vol. 2B): eight registers, every access checked before
+ * anything changes; POPA skips the ESP slot. One access when the frame
+ * does not wrap around a 16-bit stack, else one per register. */
 static enum memop_result op_pusha(struct mo *m, bool pop)
 {
     struct memop_regs *r = m->r;
     unsigned n = m->in->opsize;
     uint8_t buf[32];
-    uint32_t esp = r->gpr[ESP];
+    uint32_t sp = sp_get(r), lo = pop ? sp : sp - 8 * n;
+    bool wraps = r->stack16 && (lo & 0xffff) + 8 * n > 0x10000;
 
     if (!pop) {
         for (int i = 0; i < 8; i++)     /* EDI at the lowest address, EAX at the highest */
             memcpy(buf + (7 - i) * n, &r->gpr[i], n);
-        if (!m->bus->write(m->bus->opaque, r->seg_base[SEG_SS] + esp - 8 * n, buf, 8 * n))
+        if (wraps) {
+            for (unsigned i = 0; i < 8; i++)
+                if (!m->bus->check(m->bus->opaque, ss_lin(r, lo + i * n), n, true))
+                    return MEMOP_FAULT;
+            for (unsigned i = 0; i < 8; i++)
+                if (!m->bus->write(m->bus->opaque, ss_lin(r, lo + i * n), buf + i * n, n))
+                    return MEMOP_FAULT;
+        } else if (!m->bus->write(m->bus->opaque, ss_lin(r, lo), buf, 8 * n)) {
             return MEMOP_FAULT;
-        r->gpr[ESP] = esp - 8 * n;
+        }
+        sp_set(r, lo);
         return MEMOP_DONE;
     }
-    if (!m->bus->read(m->bus->opaque, r->seg_base[SEG_SS] + esp, buf, 8 * n))
+    if (wraps) {
+        for (unsigned i = 0; i < 8; i++)
+            if (!m->bus->read(m->bus->opaque, ss_lin(r, lo + i * n), buf + i * n, n))
+                return MEMOP_FAULT;
+    } else if (!m->bus->read(m->bus->opaque, ss_lin(r, lo), buf, 8 * n)) {
         return MEMOP_FAULT;
+    }
     for (int i = 0; i < 8; i++) {
         uint32_t v = 0;
         memcpy(&v, buf + (7 - i) * n, n);
         if (i != ESP)
             reg_set(r, (unsigned)i, n, v);
     }
-    r->gpr[ESP] = esp + 8 * n;
+    sp_set(r, sp + 8 * n);
     return MEMOP_DONE;
 }
 
-/* LEAVE: ESP = EBP, then POP EBP. */
+/* LEAVE: ESP = EBP (SP = BP on a 16-bit stack), then POP EBP. */
 static enum memop_result op_leave(struct mo *m)
 {
     struct memop_regs *r = m->r;
     unsigned n = m->in->opsize;
     uint32_t v;
 
-    if (!ld(m, r->seg_base[SEG_SS] + r->gpr[EBP], n, &v))
+    if (!ld(m, ss_lin(r, r->gpr[EBP]), n, &v))
         return MEMOP_FAULT;
-    r->gpr[ESP] = r->gpr[EBP] + n;
+    sp_set(r, r->gpr[EBP] + n);
     reg_set(r, EBP, n, v);
     return MEMOP_DONE;
 }

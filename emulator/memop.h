@@ -11,7 +11,7 @@
  *   TEST, NOT, NEG, INC, DEC, BT/BTS/BTR/BTC (register and imm8 offsets),
  *   SETcc m8, MOVS/STOS/LODS/CMPS/SCAS with any REP prefix, the shifts and
  *   rotates on memory, MUL/IMUL m, IMUL r, m[, imm], XLAT, and (on a
- *   32-bit stack) PUSH r/imm/m, POP r/m, PUSHA, POPA, LEAVE; 16-bit
+ *   32- or 16-bit stack) PUSH r/imm/m, POP r/m, PUSHA, POPA, LEAVE; 16-bit
  *   addressing (0x67) in all of them, SI/DI/CX for strings.
  *
  * Anything else is MEMOP_UNSUPPORTED and changes nothing. Flags come from
@@ -33,6 +33,7 @@ struct memop_regs {
     uint32_t gpr[8];            /* EAX..EDI */
     uint32_t eflags;            /* arithmetic flags and DF are read; the arithmetic ones written */
     uint32_t seg_base[6];       /* ES CS SS DS FS GS bases, added to every offset */
+    bool stack16;               /* SS.B = 0: the stack is SP, wrapping at 64 KiB */
 };
 
 /* Guest memory by linear address. Each returns false on a fault, which the

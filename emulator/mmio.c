@@ -36,6 +36,16 @@ int vm_mmio_register(struct vm *vm, uint32_t gpa, uint32_t size, const struct vm
     return 0;
 }
 
+int vm_mmio_unregister(struct vm *vm, uint32_t gpa)
+{
+    for (int i = 0; i < vm->nmmio; i++)
+        if (vm->mmio[i].gpa == gpa) {
+            vm->mmio[i] = vm->mmio[--vm->nmmio];
+            return 0;
+        }
+    return -1;
+}
+
 /* Physical addresses that are neither RAM nor a device: an ISA/PCI bus with
  * nobody decoding the address floats high, so reads return all-ones and
  * writes are lost (what a PC and QEMU do), rather than stopping the run. */

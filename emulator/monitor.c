@@ -1,7 +1,9 @@
 /* monitor — the connections of QEMU's monitors and the run loop they steer.
  *
- *   -monitor stdio | unix:PATH,server,nowait    HMP (monitor_hmp.c)
- *   -qmp unix:PATH,server,nowait                QMP (qmp.c)
+ *   -monitor stdio | BACKEND                    HMP (monitor_hmp.c)
+ *   -qmp BACKEND                                QMP (qmp.c)
+ *       BACKEND: tcp:[HOST]:PORT or unix:PATH, listening (server[,nowait])
+ *       or connecting, or pty (chardev.h)
  *   -serial mon:stdio                           stdin shared by the guest's
  *       COM1 and the HMP: Ctrl-A c switches, Ctrl-A x quits, Ctrl-A Ctrl-A
  *       sends a Ctrl-A (QEMU's character-device multiplexer); the guest's
@@ -28,14 +30,16 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "emulator/chardev.h"
 #include "emulator/debug.h"
+#include "emulator/migration.h"
 #include "emulator/monitor_int.h"
 
 #define CTRL_A 0x01
 
 struct listener {
-    int fd;                     /* -1: none */
-    char path[108];
+    int fd;                     /* listening socket, or -1 */
+    struct chardev cd;
     struct mon_client client;
 };
 
@@ -47,6 +51,7 @@ struct mon_state {
     bool stdin_open;
     bool mux, mux_monitor, mux_escape;
     int serial_w;               /* mon:stdio: the guest's input pipe, or -1 */
+    int mig_fd;                 /* a migration's wake fd in the wake set, or -1 */
 };
 
 /* ---- output ---------------------------------------------------------------- */
@@ -55,6 +60,8 @@ void mon_send(struct mon_client *c, const char *s, size_t n)
 {
     while (n > 0 && c->fd_out >= 0) {
         ssize_t w = c->fd_out == 1 ? write(1, s, n) : send(c->fd_out, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK)     /* a pty */
+            w = write(c->fd_out, s, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {
@@ -88,35 +95,6 @@ void mon_cont(struct monitor *m)
 
 /* ---- sockets --------------------------------------------------------------- */
 
-/* "unix:PATH[,server][,nowait]": the path. */
-static int listen_spec(struct listener *l, const char *opt, const char *spec, char *err, size_t errlen)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    const char *path = spec + 5, *comma = strchr(path, ',');
-    size_t n = comma ? (size_t)(comma - path) : strlen(path);
-    struct stat st;
-
-    if (n >= sizeof l->path) {
-        snprintf(err, errlen, "-%s %s: path too long", opt, spec);
-        return -1;
-    }
-    memcpy(l->path, path, n);
-    l->path[n] = 0;
-    strcpy(sa.sun_path, l->path);
-    if (lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(l->path);        /* a stale socket from an earlier run */
-    l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l->fd, 1) < 0) {
-        snprintf(err, errlen, "-%s %s: cannot listen: %s", opt, spec, strerror(errno));
-        if (l->fd >= 0)
-            close(l->fd);
-        l->fd = -1;
-        l->path[0] = 0;
-        return -1;
-    }
-    return 0;
-}
-
 static void watch(struct mon_state *s, int fd, bool on)
 {
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -149,20 +127,50 @@ static void accept_client(struct mon_state *s, struct listener *l)
     if (fd < 0)
         return;
     watch(s, l->fd, false);     /* one client at a time: the next waits */
+    l->cd.in_fd = l->cd.out_fd = fd;
     watch(s, fd, true);
     client_open(&l->client, fd, fd, l == &s->qmp);
     if (l == &s->qmp)
         s->m.qmp = &l->client;
 }
 
+/* The client left: a server waits for the next one; a connection that
+ * was made outward is gone for good. */
 static void hangup(struct mon_state *s, struct listener *l)
 {
     watch(s, l->client.fd_in, false);
     close(l->client.fd_in);
+    l->cd.in_fd = l->cd.out_fd = -1;
     l->client.fd_in = l->client.fd_out = -1;
     if (l == &s->qmp)
         s->m.qmp = NULL;
-    watch(s, l->fd, true);
+    if (l->fd >= 0)
+        watch(s, l->fd, true);
+}
+
+/* -monitor/-qmp BACKEND: listen, connect, or open a pty. */
+static int open_listener(struct mon_state *s, struct listener *l, const char *opt, const char *spec,
+                         char *err, size_t errlen)
+{
+    struct chardev_spec cs;
+    char why[300];
+
+    if (chardev_parse(spec, &cs, why, sizeof why) < 0 ||
+        chardev_open(&l->cd, &cs, l == &s->qmp ? "compat_monitor1" : "compat_monitor0", why,
+                     sizeof why) < 0) {
+        snprintf(err, errlen, "-%s %s", opt, why);
+        return -1;
+    }
+    l->fd = l->cd.listen_fd;
+    if (l->cd.in_fd >= 0) {     /* connected already: a pty, a client socket, a waited-for client */
+        watch(s, l->cd.in_fd, true);
+        client_open(&l->client, l->cd.in_fd, l->cd.out_fd, l == &s->qmp);
+        if (l == &s->qmp)
+            s->m.qmp = &l->client;
+    } else if (l->fd >= 0) {
+        watch(s, l->fd, true);
+    }
+    return 0;
 }
 
 /* ---- HMP lines ------------------------------------------------------------- */
@@ -228,8 +236,8 @@ static void client_input(struct mon_state *s, struct mon_client *c, const char *
 static void read_client(struct mon_state *s, struct listener *l)
 {
     char buf[4096];
-    ssize_t n = recv(l->client.fd_in, buf, sizeof buf, MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+    ssize_t n = read(l->client.fd_in, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EIO))
         hangup(s, l);
     else if (n > 0)
         client_input(s, &l->client, buf, (size_t)n);
@@ -369,7 +377,7 @@ static void service(struct mon_state *s)
     struct listener *ls[2] = { &s->hmp, &s->qmp };
     for (int i = 0; i < 2 && !s->m.quit; i++) {
         struct listener *l = ls[i];
-        if (l->fd < 0)
+        if (l->fd < 0 && l->client.fd_in < 0)
             continue;
         if (l->client.fd_in < 0 && readable(l->fd))
             accept_client(s, l);
@@ -385,11 +393,36 @@ static void wake_on_input(struct mon_state *s, bool on)
 {
     struct listener *ls[2] = { &s->hmp, &s->qmp };
     for (int i = 0; i < 2; i++) {
-        if (ls[i]->fd >= 0)
-            dbg_wake_on_input(ls[i]->client.fd_in >= 0 ? ls[i]->client.fd_in : ls[i]->fd, on);
+        int fd = ls[i]->client.fd_in >= 0 ? ls[i]->client.fd_in : ls[i]->fd;
+        if (fd >= 0)
+            dbg_wake_on_input(fd, on);
     }
     if (s->stdin_open)
         dbg_wake_on_input(0, on);
+    if (s->mig_fd >= 0)
+        dbg_wake_on_input(s->mig_fd, on);
+}
+
+/* A migration's rounds end by making its wake fd readable: the step runs
+ * here, between runs, on the vCPU thread. */
+static void migration_service(struct mon_state *s)
+{
+    int fd = s->m.mig_active ? migration_wake_fd(s->m.mig) : -1;
+
+    if (fd != s->mig_fd) {
+        if (s->mig_fd >= 0)
+            watch(s, s->mig_fd, false);
+        if (fd >= 0)
+            watch(s, fd, true);
+        s->mig_fd = fd;
+    }
+    if (fd >= 0 && readable(fd)) {
+        mon_migration_step(&s->m);
+        if (!s->m.mig_active) {
+            watch(s, fd, false);
+            s->mig_fd = -1;
+        }
+    }
 }
 
 static int setup(struct mon_state *s, const struct monitor_config *mc, char *err, size_t errlen)
@@ -401,16 +434,11 @@ static int setup(struct mon_state *s, const struct monitor_config *mc, char *err
         snprintf(err, errlen, "monitor: epoll: %s", strerror(errno));
         return -1;
     }
-    if (mc->hmp && strncmp(mc->hmp, "unix:", 5) == 0) {
-        if (listen_spec(&s->hmp, "monitor", mc->hmp, err, errlen) < 0)
-            return -1;
-        watch(s, s->hmp.fd, true);
-    }
-    if (mc->qmp) {
-        if (listen_spec(&s->qmp, "qmp", mc->qmp, err, errlen) < 0)
-            return -1;
-        watch(s, s->qmp.fd, true);
-    }
+    if (mc->hmp && strcmp(mc->hmp, "stdio") != 0 &&
+        open_listener(s, &s->hmp, "monitor", mc->hmp, err, errlen) < 0)
+        return -1;
+    if (mc->qmp && open_listener(s, &s->qmp, "qmp", mc->qmp, err, errlen) < 0)
+        return -1;
     s->mux = mc->mux_stdio;
     if (s->mux || (mc->hmp && strcmp(mc->hmp, "stdio") == 0)) {
         struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
@@ -432,19 +460,14 @@ static int setup(struct mon_state *s, const struct monitor_config *mc, char *err
 static void teardown(struct mon_state *s)
 {
     struct listener *ls[2] = { &s->hmp, &s->qmp };
-    for (int i = 0; i < 2; i++) {
-        if (ls[i]->client.fd_in >= 0)
-            close(ls[i]->client.fd_in);
-        if (ls[i]->fd >= 0)
-            close(ls[i]->fd);
-        if (ls[i]->path[0])
-            unlink(ls[i]->path);
-    }
+    for (int i = 0; i < 2; i++)
+        chardev_close(&ls[i]->cd);
     if (s->serial_w >= 0)
         close(s->serial_w);
     tty_restore();
     if (s->epfd >= 0)
         close(s->epfd);
+    migration_free(s->m.mig);
 }
 
 int monitor_run(struct vm *vm, const struct monitor_config *mc, enum vm_exit *end, bool *quit,
@@ -459,7 +482,9 @@ int monitor_run(struct vm *vm, const struct monitor_config *mc, enum vm_exit *en
     }
     s->m.vm = vm;
     s->m.running = !mc->start_stopped;
-    s->hmp.fd = s->qmp.fd = s->serial_w = s->epfd = -1;
+    s->hmp.fd = s->qmp.fd = s->serial_w = s->epfd = s->mig_fd = -1;
+    s->hmp.cd.in_fd = s->hmp.cd.out_fd = s->hmp.cd.listen_fd = s->hmp.cd.pty_slave = -1;
+    s->qmp.cd.in_fd = s->qmp.cd.out_fd = s->qmp.cd.listen_fd = s->qmp.cd.pty_slave = -1;
     s->hmp.client.fd_in = s->hmp.client.fd_out = -1;
     s->qmp.client.fd_in = s->qmp.client.fd_out = -1;
     s->stdio.fd_in = s->stdio.fd_out = -1;
@@ -486,6 +511,7 @@ int monitor_run(struct vm *vm, const struct monitor_config *mc, enum vm_exit *en
             epoll_wait(s->epfd, &ev, 1, -1);
         }
         service(s);
+        migration_service(s);
         if (s->m.quit || s->m.reset) {
             *end = s->m.reset ? VM_EXIT_RESET : VM_EXIT_DEBUG;
             break;

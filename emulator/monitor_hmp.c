@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "emulator/monitor_int.h"
+#include "emulator/snapshot.h"
 
 struct hmp_cmd {
     const char *name, *alias, *args, *help;
@@ -162,10 +163,38 @@ static void cmd_system_reset(struct monitor *m, const char *a, FILE *out)
     m->reset = true;
 }
 
-static void cmd_not_yet(struct monitor *m, const char *a, FILE *out)
+/* QEMU's savevm/loadvm name a snapshot inside a qcow2 image; bt86's name a
+ * file (snapshot.h). The guest is stopped while a command runs; a failed
+ * loadvm leaves it as it was. */
+static bool snapshot_path(const char *a, char *path, size_t n, const char *cmd, FILE *out)
 {
-    (void)m, (void)a;
-    fprintf(out, "Error: not supported yet\n");
+    a = skip_space(a);
+    size_t len = strlen(a);
+    while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
+        len--;
+    if (!len || len >= n) {
+        fprintf(out, "Error: %s needs a file name (bt86 snapshots are files)\n", cmd);
+        return false;
+    }
+    memcpy(path, a, len);
+    path[len] = 0;
+    return true;
+}
+
+static void cmd_savevm(struct monitor *m, const char *a, FILE *out)
+{
+    char path[4096], err[512];
+    if (snapshot_path(a, path, sizeof path, "savevm", out) &&
+        vm_snapshot_save(m->vm, path, err, sizeof err) < 0)
+        fprintf(out, "Error: %s\n", err);
+}
+
+static void cmd_loadvm(struct monitor *m, const char *a, FILE *out)
+{
+    char path[4096], err[512];
+    if (snapshot_path(a, path, sizeof path, "loadvm", out) &&
+        vm_snapshot_load(m->vm, path, err, sizeof err) < 0)
+        fprintf(out, "Error: %s\n", err);
 }
 
 static const struct hmp_cmd commands[] = {
@@ -178,9 +207,15 @@ static const struct hmp_cmd commands[] = {
     { "system_reset", NULL, "", "reset the system (bt86: ends the run, as -no-reboot)",
       cmd_system_reset },
     { "quit", "q", "", "quit the emulator", cmd_quit },
-    { "savevm", NULL, "tag", "save a VM snapshot (not supported yet)", cmd_not_yet },
-    { "loadvm", NULL, "tag", "restore a VM snapshot (not supported yet)", cmd_not_yet },
-    { "migrate", NULL, "uri", "migrate to URI (not supported yet)", cmd_not_yet },
+    { "savevm", NULL, "FILE", "save the whole machine to FILE (bt86: a file, not a qcow2 tag)",
+      cmd_savevm },
+    { "loadvm", NULL, "FILE", "restore the machine from FILE (bt86: a file, not a qcow2 tag)",
+      cmd_loadvm },
+    { "migrate", NULL, "[-d] uri", "migrate to URI (tcp:HOST:PORT, unix:PATH, exec:CMD), in the background",
+      hmp_migrate },
+    { "migrate_cancel", NULL, "", "cancel the current migration (the guest runs on)", hmp_migrate_cancel },
+    { "migrate_set_parameter", NULL, "name value",
+      "set a migration parameter (downtime-limit MS; others are accepted)", hmp_migrate_set_parameter },
 };
 
 static const char *const info_items[][2] = {
@@ -190,6 +225,8 @@ static const char *const info_items[][2] = {
     { "mem", "show the active virtual memory mappings" },
     { "tlb", "show virtual to physical memory mappings" },
     { "jit", "show dynamic compiler info (bt86's translation statistics)" },
+    { "snapshots", "show the currently saved VM snapshots (bt86: none, snapshots are files)" },
+    { "migrate", "show migration status" },
 };
 
 static void cmd_info(struct monitor *m, const char *a, FILE *out)

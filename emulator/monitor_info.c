@@ -152,15 +152,19 @@ bool hmp_info(struct monitor *m, const char *item, FILE *out)
     } else if (strcmp(item, "cpus") == 0) {
         fprintf(out, "* CPU #0: thread_id=%d\n", (int)getpid());
     } else if (strcmp(item, "status") == 0) {
-        fprintf(out, "VM status: %s\n", m->running ? "running" : "paused");
+        fprintf(out, "VM status: %s\n", m->running ? "running" : m->postmigrate ? "paused (postmigrate)" : "paused");
     } else if (strcmp(item, "tlb") == 0) {
         walk_pages(v, print_tlb, out, out);
     } else if (strcmp(item, "mem") == 0) {
         struct mem_run r = { .out = out, .prot = ~0u };
         if (walk_pages(v, mem_page, &r, out))
             mem_flush(&r);
+    } else if (strcmp(item, "migrate") == 0) {
+        hmp_info_migrate(m, out);
     } else if (strcmp(item, "jit") == 0) {
         info_jit(m, out);
+    } else if (strcmp(item, "snapshots") == 0) {
+        fprintf(out, "not supported: snapshots are files (savevm FILE, loadvm FILE, -loadvm FILE)\n");
     } else {
         return false;
     }

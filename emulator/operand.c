@@ -68,20 +68,26 @@ bool op_write_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t val
     return seg_write(v, seg, off, &val, n, eip);
 }
 
+static uint32_t sp_mask(const struct vcpu *v) { return vcpu_stack16(v) ? 0xffffu : 0xffffffffu; }
+
 bool stack_push(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t val, uint32_t eip)
 {
-    if (!seg_write(v, SEG_SS, *esp - n, &val, n, eip))
+    uint32_t m = sp_mask(v), sp = (*esp - n) & m;
+
+    if (!seg_write(v, SEG_SS, sp, &val, n, eip))
         return false;
-    *esp -= n;
+    *esp = (*esp & ~m) | sp;
     return true;
 }
 
 bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_t eip)
 {
+    uint32_t m = sp_mask(v);
+
     *val = 0;
-    if (!seg_read(v, SEG_SS, *esp, val, n, eip))
+    if (!seg_read(v, SEG_SS, *esp & m, val, n, eip))
         return false;
-    *esp += n;
+    *esp = (*esp & ~m) | ((*esp + n) & m);
     return true;
 }
 

@@ -6,6 +6,7 @@
  * argument. Later occurrences of an option override earlier ones, as in
  * QEMU, except that a kernel may be named only once. */
 #include "emulator/options.h"
+#include "emulator/chardev.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -84,6 +85,17 @@ static int opt_memory(struct parse *p, const char *v)
     return 0;
 }
 
+/* A back-end spec (chardev.h) for -OPT; checked now, opened at start. */
+static int chardev_check(struct parse *p, const char *opt, const char *v, const char **out)
+{
+    struct chardev_spec cs;
+    char why[300];
+    if (chardev_parse(v, &cs, why, sizeof why) < 0)
+        return fail(p, "-%s %s", opt, why);
+    *out = v;
+    return 0;
+}
+
 /* "mon:stdio" is stdio shared with the monitor (Ctrl-A c). "none" (no port)
  * is taken as "null": the guest still sees a UART, which goes nowhere. */
 static int opt_serial(struct parse *p, const char *v)
@@ -97,11 +109,8 @@ static int opt_serial(struct parse *p, const char *v)
         p->o->serial = "stdio";
     else if (strcmp(v, "null") == 0 || strcmp(v, "none") == 0)
         p->o->serial = "null";
-    else if (strncmp(v, "file:", 5) == 0 && v[5])
-        p->o->serial = v;
     else
-        return fail(p, "-serial '%s': not supported (stdio, mon:stdio, null, none, file:PATH, "
-                    "chardev:ID)", v);
+        return chardev_check(p, "serial", v, &p->o->serial);
     return 0;
 }
 
@@ -331,35 +340,33 @@ static int opt_chardev(struct parse *p, const char *v)
     return 0;
 }
 
-/* -serial chardev:ID: the backend becomes what -serial would have said. */
-static int resolve_serial_chardev(struct parse *p)
+static int monitor_spec(struct parse *p, const char *opt, const char *v, bool stdio_ok,
+                        const char **out, const char **chardev_id);
+
+/* -serial/-monitor/-qmp chardev:ID: the back-end becomes what the
+ * option would have said itself ("tcp::4444,server,nowait"). */
+static int resolve_chardev(struct parse *p, const char *opt, const char *id, const char **out)
 {
-    const char *id = p->o->serial_chardev;
-    char buf[64], path[4096];
+    char buf[64], why[300];
     for (int i = p->o->nchardev - 1; i >= 0; i--) {
         const char *cd = p->o->chardev[i];
-        size_t bl = strcspn(cd, ",");
         if (!prop_value(cd, "id", true, buf, sizeof buf) || strcmp(buf, id) != 0)
             continue;
-        if (bl == 5 && strncmp(cd, "stdio", 5) == 0)
-            p->o->serial = "stdio";
-        else if (bl == 4 && strncmp(cd, "null", 4) == 0)
-            p->o->serial = "null";
-        else if (bl == 4 && strncmp(cd, "file", 4) == 0) {
-            if (!prop_value(cd, "path", true, path, sizeof path) || !path[0])
-                return fail(p, "-chardev '%s': the file backend needs path=PATH", cd);
-            /* Lives as long as the process, like argv. */
-            char *spec = malloc(strlen(path) + 6);
-            if (!spec)
-                return fail(p, "out of memory");
-            sprintf(spec, "file:%s", path);
-            p->o->serial = spec;
-        } else
-            return fail(p, "-chardev '%.*s': backend not supported (stdio, null, file)",
-                        (int)bl, cd);
-        return 0;
+        /* Lives as long as the process, like argv. */
+        size_t len = strlen(cd) + 32;
+        char *spec = malloc(len);
+        if (!spec)
+            return fail(p, "out of memory");
+        if (chardev_opts_to_spec(cd, spec, len, why, sizeof why) < 0) {
+            free(spec);
+            return fail(p, "-chardev %s", why);
+        }
+        if (strcmp(opt, "serial") == 0)
+            return chardev_check(p, opt, spec, out);
+        const char *again;
+        return monitor_spec(p, opt, spec, strcmp(opt, "monitor") == 0, out, &again);
     }
-    return fail(p, "-serial chardev:%s: no -chardev with id=%s", id, id);
+    return fail(p, "-%s chardev:%s: no -chardev with id=%s", opt, id, id);
 }
 
 /* -d ITEM[,ITEM...]: QEMU's log items. in_asm/out_asm are bt86's --trace
@@ -414,24 +421,45 @@ static int opt_gdb(struct parse *p, const char *v)
     p->o->gdb = v;
     return 0;
 }
-/* -monitor / -qmp: stdio (HMP only), none, or unix:PATH with QEMU's
- * server,nowait (bt86 always listens and never waits for a client). */
+/* -monitor / -qmp: none, stdio (HMP only), chardev:ID (resolved after
+ * parsing), or a socket or pty back-end (chardev.h). */
 static int monitor_spec(struct parse *p, const char *opt, const char *v, bool stdio_ok,
-                        const char **out)
+                        const char **out, const char **chardev_id)
 {
+    *chardev_id = NULL;
     if (strcmp(v, "none") == 0) {
         *out = NULL;
         return 0;
     }
-    if ((stdio_ok && strcmp(v, "stdio") == 0) || (strncmp(v, "unix:", 5) == 0 && v[5] && v[5] != ',')) {
+    if (strncmp(v, "chardev:", 8) == 0 && v[8]) {
+        *chardev_id = v + 8;
+        return 0;
+    }
+    if (stdio_ok && strcmp(v, "stdio") == 0) {
         *out = v;
         return 0;
     }
-    return fail(p, "-%s '%s': supported are %sunix:PATH[,server][,nowait] and none", opt, v,
+    if (!strncmp(v, "unix:", 4) || !strncmp(v, "tcp:", 4) || !strcmp(v, "pty"))
+        return chardev_check(p, opt, v, out);
+    return fail(p, "-%s '%s': supported are %stcp:[HOST]:PORT,server[,nowait], "
+                "unix:PATH,server[,nowait], pty, chardev:ID and none", opt, v,
                 stdio_ok ? "stdio, " : "");
 }
-static int opt_monitor(struct parse *p, const char *v) { return monitor_spec(p, "monitor", v, true, &p->o->monitor); }
-static int opt_qmp(struct parse *p, const char *v) { return monitor_spec(p, "qmp", v, false, &p->o->qmp); }
+static int opt_monitor(struct parse *p, const char *v)
+{
+    return monitor_spec(p, "monitor", v, true, &p->o->monitor, &p->o->monitor_chardev);
+}
+static int opt_qmp(struct parse *p, const char *v)
+{
+    return monitor_spec(p, "qmp", v, false, &p->o->qmp, &p->o->qmp_chardev);
+}
+static int opt_incoming(struct parse *p, const char *v)
+{
+    if (strncmp(v, "tcp:", 4) && strncmp(v, "unix:", 5) && strncmp(v, "exec:", 5))
+        return fail(p, "-incoming '%s': supported are tcp:[HOST]:PORT, unix:PATH and exec:CMD", v);
+    p->o->incoming = v;
+    return 0;
+}
 static int opt_gdb_default(struct parse *p, const char *v) { p->o->gdb = "tcp::1234"; return 0; }
 static int opt_gdb_wait(struct parse *p, const char *v) { p->o->gdb_wait = true; return 0; }
 
@@ -464,10 +492,12 @@ static int device_compat(struct parse *p, const char *v)
         p->o->pc_testdev = true;
         return 0;
     }
-    if (strcmp(v, "pci-testdev") == 0 || strncmp(v, "pci-testdev,", 12) == 0) {
-        fprintf(stderr, "bt86: -device pci-testdev: not emulated yet (no PCI bus), ignored\n");
+    if (strcmp(v, "pci-testdev") == 0) {
+        p->o->pci_testdev = true;
         return 0;
     }
+    if (strncmp(v, "pci-testdev,", 12) == 0)
+        return fail(p, "-device '%s': pci-testdev takes no properties here", v);
     return 1;
 }
 
@@ -562,14 +592,16 @@ static int opt_machine(struct parse *p, const char *v)
         type += 5;
         n -= 5;
     }
-    if ((n == 2 && strncmp(type, "pc", 2) == 0) || (n > 9 && strncmp(type, "pc-i440fx", 9) == 0))
+    const char *prop = type + n;
+    if (type == v && memchr(v, '=', n))
+        prop = v;               /* "-machine accel=tcg": properties only, pc stays */
+    else if ((n == 2 && strncmp(type, "pc", 2) == 0) || (n > 9 && strncmp(type, "pc-i440fx", 9) == 0))
         p->o->isapc = false;
     else if (n == 5 && strncmp(type, "isapc", 5) == 0)
         p->o->isapc = true;
     else
         return fail(p, "-machine '%.*s': supported are pc and isapc", (int)n, type);
-    for (const char *s = type + n; *s == ',';) {
-        const char *prop = s + 1;
+    for (prop += *prop == ','; *prop; prop += *prop == ',') {
         size_t len = strcspn(prop, ",");
         if (len > 6 && strncmp(prop, "accel=", 6) == 0) {
             char accel[16];
@@ -579,7 +611,7 @@ static int opt_machine(struct parse *p, const char *v)
         } else {
             return fail(p, "-machine: unsupported property '%.*s' (accel=tcg)", (int)len, prop);
         }
-        s = prop + len;
+        prop += len;
     }
     return 0;
 }
@@ -636,6 +668,7 @@ static int opt_hdc(struct parse *p, const char *v) { return opt_hd(p, v, 2); }
 static int opt_hdd(struct parse *p, const char *v) { return opt_hd(p, v, 3); }
 static int opt_snapshot(struct parse *p, const char *v) { p->o->snapshot = true; return 0; }
 static int opt_screen(struct parse *p, const char *v) { p->o->screen = v; return 0; }
+static int opt_loadvm(struct parse *p, const char *v) { p->o->loadvm = v; return 0; }
 
 /* --poll-storm N: a testing aid (emulator/poll_storm.c). */
 static int opt_poll_storm(struct parse *p, const char *v)
@@ -692,15 +725,16 @@ static const struct opt opts[] = {
     { "-", "initrd", NULL, "FILE", opt_initrd, "Linux: the initial ramdisk; Multiboot: modules \"F ARGS,F2\"" },
     { "-", "m", NULL, "SIZE", opt_memory, "guest RAM, 2M to 3G: MiB or K/M/G (default 128)" },
     { "-", "serial", NULL, "DEV", opt_serial, "COM1 to stdio (default), null, none, file:PATH,"
-      HELP_NL "mon:stdio (stdio shared with the monitor: Ctrl-A c" HELP_NL "switches, Ctrl-A x quits) or chardev:ID" },
+      HELP_NL "pty, tcp:[HOST]:PORT[,server][,nowait]," HELP_NL "unix:PATH[,server][,nowait], chardev:ID or"
+      HELP_NL "mon:stdio (stdio shared with the monitor: Ctrl-A c" HELP_NL "switches, Ctrl-A x quits)" },
     { "-", "display", NULL, "none", opt_display, "accepted; bt86 has no display" },
     { "-", "nographic", NULL, NULL, opt_nographic, "accepted (COM1 is on stdio by default)" },
     { "-", "no-reboot", NULL, NULL, opt_no_reboot,
       "accepted; a triple fault always ends the run" },
     { "-", "device", NULL, "isa-debug-exit[,iobase=0xf4][,iosize=0x04]", opt_device,
       "writing v to iobase ends the run with status (v<<1)|1;"
-      HELP_NL "also pc-testdev (QEMU's test device), pci-testdev"
-      HELP_NL "(accepted, not emulated yet), help (lists them)" },
+      HELP_NL "also pc-testdev and pci-testdev (QEMU's test"
+      HELP_NL "devices), help (lists them)" },
     { "-", "drive", NULL, "file=F[,index=0-3][,format=raw][,media=disk][,readonly=on]",
       opt_drive, "an IDE disk: a raw image (index 0,1 primary, 2,3 secondary)" },
     { "-", "hda", NULL, "FILE", opt_hda, "IDE primary master (-hdb slave, -hdc/-hdd secondary)" },
@@ -708,6 +742,8 @@ static const struct opt opts[] = {
     { "-", "hdc", NULL, "FILE", opt_hdc, NULL },
     { "-", "hdd", NULL, "FILE", opt_hdd, NULL },
     { "-", "snapshot", NULL, NULL, opt_snapshot, "disk writes stay in memory; image files untouched" },
+    { "-", "loadvm", NULL, "FILE", opt_loadvm, "start from a snapshot file that the monitor's savevm"
+      HELP_NL "wrote (same -m, -M, -device and drives; KERNEL may" HELP_NL "be left out)" },
     { "--", "screen", NULL, "FILE", opt_screen,
       "on exit, write the 80x25 VGA text screen to FILE" },
     { "-", "accel", NULL, "tcg", opt_accel, "accepted and ignored: bt86 is the accelerator" },
@@ -727,8 +763,9 @@ static const struct opt opts[] = {
     { "-", "name", NULL, "NAME", opt_ignored, "accepted and ignored" },
     { "-", "rtc", NULL, "base=utc|localtime|DATE[,clock=host|vm]", opt_rtc,
       "the CMOS clock's start time (default utc)" },
-    { "-", "chardev", NULL, "stdio|null|file,id=ID[,path=PATH]", opt_chardev,
-      "a character device for -serial chardev:ID" },
+    { "-", "chardev", NULL, "BACKEND,id=ID[,...]", opt_chardev,
+      "a character device for -serial, -monitor or -qmp" HELP_NL "chardev:ID: stdio, null, file,path=P, pty,"
+      HELP_NL "socket,host=H,port=P|path=P[,server=on][,wait=off]" },
     { "-", "d", NULL, "ITEMS", opt_log_items,
       "QEMU log items: in_asm, out_asm = --trace;" HELP_NL "others accepted (-d help)" },
     { "-", "D", NULL, "FILE", opt_log_file, "write the -d log (the trace) to FILE" },
@@ -736,9 +773,12 @@ static const struct opt opts[] = {
       HELP_NL "until GDB attaches (or -S)" },
     { "-", "s", NULL, NULL, opt_gdb_default, "same as -gdb tcp::1234" },
     { "-", "S", NULL, NULL, opt_gdb_wait, "start stopped, until GDB or the monitor continues" },
-    { "-", "monitor", NULL, "stdio|unix:PATH,server,nowait", opt_monitor,
-      "QEMU's human monitor (HMP) there (try 'help')" },
-    { "-", "qmp", NULL, "unix:PATH,server,nowait", opt_qmp, "QEMU's machine protocol (QMP, JSON) there" },
+    { "-", "monitor", NULL, "DEV", opt_monitor,
+      "QEMU's human monitor (HMP) there (try 'help'): stdio," HELP_NL "tcp:[HOST]:PORT,server[,nowait],"
+      HELP_NL "unix:PATH,server[,nowait], pty or chardev:ID" },
+    { "-", "qmp", NULL, "DEV", opt_qmp, "QEMU's machine protocol (QMP, JSON) there: as" HELP_NL "-monitor, without stdio" },
+    { "-", "incoming", NULL, "tcp:[HOST]:PORT|unix:PATH|exec:CMD", opt_incoming,
+      "wait for a live migration there, then run it" },
     { "--", "stats", NULL, NULL, opt_stats, "print translation and paging counters on exit" },
     { "--", "profile", NULL, "FILE", opt_profile, "sample the host: where the time goes (phases,"
       HELP_NL "callouts, signals, hottest guest functions and blocks)"
@@ -804,9 +844,11 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
         if (p.done)
             return 1;
     }
-    if (!o->kernel)
+    if (!o->kernel && !o->loadvm && !o->incoming)
         return fail(&p, "no kernel given (bt86 [options] KERNEL; try --help)");
-    if (o->serial_chardev && resolve_serial_chardev(&p) < 0)
+    if ((o->serial_chardev && resolve_chardev(&p, "serial", o->serial_chardev, &o->serial) < 0) ||
+        (o->monitor_chardev && resolve_chardev(&p, "monitor", o->monitor_chardev, &o->monitor) < 0) ||
+        (o->qmp_chardev && resolve_chardev(&p, "qmp", o->qmp_chardev, &o->qmp) < 0))
         return -1;
     if (o->nodefaults && !o->serial_given)
         o->serial = "null";
@@ -844,7 +886,8 @@ void options_usage(FILE *f)
             "            or powered off (ACPI S5), or the debugger killed it\n"
             "  (v<<1)|1  the guest wrote v to isa-debug-exit\n"
             "  2         bad command line\n"
-            "  3         bad kernel file\n"
+            "  3         bad kernel file, or a -loadvm snapshot or -incoming migration\n"
+            "            stream that cannot be loaded\n"
             "  4         triple fault (e.g. any exception before the guest loaded an IDT)\n"
             "  5         internal monitor error, or a guest state bt86 does not support\n"
             "            yet (the message says which)\n"

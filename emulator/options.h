@@ -30,7 +30,7 @@ struct options {
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
     bool verify;              /* --verify: run the isolation verifier on every block */
     bool trace;               /* --trace: log each block, guest insns and host code, to stderr */
-    const char *serial;       /* -serial stdio|null|file:PATH (default stdio) */
+    const char *serial;       /* -serial: a chardev.h spec (default stdio) */
     bool no_reboot;           /* -no-reboot (accepted; a triple fault always ends the run) */
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
     uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
@@ -49,15 +49,19 @@ struct options {
     int64_t rtc_date;         /* base=DATE: seconds since the epoch, UTC */
     const char *log_file;     /* -D FILE: where -d in_asm's trace goes (NULL: stderr) */
     bool pc_testdev;          /* -device pc-testdev */
+    bool pci_testdev;         /* -device pci-testdev */
     const char *gdb;          /* -gdb DEV (-s: tcp::1234), NULL for no GDB stub */
     bool gdb_wait;            /* -S: do not start the CPU until the debugger says so */
     const char *chardev[8];   /* -chardev values, resolved by -serial chardev:ID */
     int nchardev;
     const char *serial_chardev; /* -serial chardev:ID, resolved after parsing */
     bool serial_mux;          /* -serial mon:stdio: Ctrl-A c switches to the monitor */
-    const char *monitor;      /* -monitor stdio|unix:PATH[,server][,nowait], NULL: none */
-    const char *qmp;          /* -qmp unix:PATH[,server][,nowait], NULL: none */
+    const char *monitor;      /* -monitor stdio or a chardev.h socket/pty spec, NULL: none */
+    const char *qmp;          /* -qmp: a chardev.h socket/pty spec, NULL: none */
+    const char *monitor_chardev, *qmp_chardev;  /* chardev:ID, resolved after parsing */
     const char *profile;      /* --profile FILE: where the host time goes, NULL: off */
+    const char *loadvm;       /* -loadvm FILE: start from this snapshot (emulator/snapshot.h) */
+    const char *incoming;     /* -incoming tcp:[HOST]:PORT|unix:PATH|exec:CMD, NULL: none */
 };
 
 /* Add one -drive (forced_index -1) or -hdX (0..3) to o; -1 and a message. */

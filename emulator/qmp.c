@@ -295,6 +295,22 @@ static void human_monitor_command(struct monitor *m, struct mon_client *c, struc
     free(text);
 }
 
+static void qmp_migrate(struct monitor *m, struct mon_client *c, struct span args, struct span id)
+{
+    static const char *const keys[] = { "uri" };
+    struct span v;
+    char uri[1024], err[300];
+
+    if (!args.n || !jobject(args, keys, &v, 1) || !span_string(v, uri, sizeof uri)) {
+        reply(c, id, NULL, "GenericError", "Parameter 'uri' is missing");
+        return;
+    }
+    if (mon_migrate(m, uri, err, sizeof err))
+        reply(c, id, "{}", NULL, NULL);
+    else
+        reply(c, id, NULL, "GenericError", err);
+}
+
 static void execute(struct monitor *m, struct mon_client *c, const char *cmd, struct span args,
                     struct span id)
 {
@@ -334,7 +350,29 @@ static void execute(struct monitor *m, struct mon_client *c, const char *cmd, st
     } else if (strcmp(cmd, "human-monitor-command") == 0) {
         human_monitor_command(m, c, args, id);
     } else if (strcmp(cmd, "migrate") == 0) {
-        reply(c, id, NULL, "GenericError", "not supported yet");
+        qmp_migrate(m, c, args, id);
+    } else if (strcmp(cmd, "migrate-set-parameters") == 0) {
+        static const char *const keys[] = { "downtime-limit" };
+        struct span v = { 0 };
+        char line[96];
+        if (args.n && jobject(args, keys, &v, 1) && v.n && v.n < 24) {
+            snprintf(line, sizeof line, "downtime-limit %.*s", (int)v.n, v.p);
+            hmp_migrate_set_parameter(m, line, stderr);
+        }
+        reply(c, id, "{}", NULL, NULL);
+    } else if (strcmp(cmd, "migrate_cancel") == 0) {
+        reply(c, id, "{}", NULL, NULL);
+        hmp_migrate_cancel(m, "", stderr);
+    } else if (strcmp(cmd, "query-migrate") == 0) {
+        char *text = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&text, &n);
+        if (f) {
+            qmp_query_migrate(m, f);
+            fclose(f);
+            reply(c, id, text, NULL, NULL);
+            free(text);
+        }
     } else {
         snprintf(desc, sizeof desc, "The command %s has not been found", cmd);
         reply(c, id, NULL, "CommandNotFound", desc);

@@ -40,7 +40,10 @@ void seglim_update(struct vcpu *v)
     static const int data[5] = { SEG_ES, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
     uint32_t mask = 0;
 
-    for (int i = 0; i < 5; i++)
+    /* Real and virtual-8086 mode: 64 KiB segments that 16-bit addresses
+     * cannot leave; not checked (README: a 32-bit address beyond the
+     * limit there does not fault). */
+    for (int i = 0; i < 5 && !vcpu_seg_real(v); i++)
         if (checked(&v->seg[data[i]]))
             mask |= 1u << data[i];
     if (mask != v->seglim) {
@@ -91,7 +94,9 @@ static unsigned access_size(const struct insn *in)
 static int accesses(const struct vcpu *v, const struct insn *in, struct access a[3])
 {
     const struct bt_cpu *cpu = &v->bt;
-    uint32_t esp = cpu->gpr[R_ESP], os = in->opsize;
+    uint32_t spm = vcpu_stack16(v) ? 0xffffu : 0xffffffffu;      /* SP on a 16-bit stack */
+    uint32_t am = in->addrsize == 2 ? 0xffffu : 0xffffffffu;       /* SI DI CX BX */
+    uint32_t esp = cpu->gpr[R_ESP] & spm, os = in->opsize;
     int n = 0, dflt = in->seg != SEG_NONE ? in->seg : SEG_DS;
 
     if (in->modrm_off >= 0 && in->mod != 3 && in->kind != K_LEA && in->kind != K_STRING &&
@@ -103,10 +108,10 @@ static int accesses(const struct vcpu *v, const struct insn *in, struct access a
     }
     switch (in->kind) {
     case K_PUSH: case K_PUSHF: case K_CALL: case K_CALL_IND: case K_ENTER:
-        a[n++] = (struct access){ SEG_SS, esp - os, os };
+        a[n++] = (struct access){ SEG_SS, (esp - os) & spm, os };
         break;
     case K_PUSHA:
-        a[n++] = (struct access){ SEG_SS, esp - 8 * os, 8 * os };
+        a[n++] = (struct access){ SEG_SS, (esp - 8 * os) & spm, 8 * os };
         break;
     case K_POP: case K_POPF: case K_RET:
         a[n++] = (struct access){ SEG_SS, esp, os };
@@ -115,7 +120,7 @@ static int accesses(const struct vcpu *v, const struct insn *in, struct access a
         a[n++] = (struct access){ SEG_SS, esp, 8 * os };
         break;
     case K_LEAVE:
-        a[n++] = (struct access){ SEG_SS, cpu->gpr[R_EBP], os };
+        a[n++] = (struct access){ SEG_SS, cpu->gpr[R_EBP] & spm, os };
         break;
     case K_MOFFS: {
         uint32_t off = 0;
@@ -124,16 +129,16 @@ static int accesses(const struct vcpu *v, const struct insn *in, struct access a
         break;
     }
     case K_XLAT:
-        a[n++] = (struct access){ dflt, cpu->gpr[R_EBX] + (cpu->gpr[R_EAX] & 0xff), 1 };
+        a[n++] = (struct access){ dflt, (cpu->gpr[R_EBX] + (cpu->gpr[R_EAX] & 0xff)) & am, 1 };
         break;
     case K_STRING: {
         unsigned size = (in->opcode & 1) ? os : 1;
-        uint64_t count = in->rep ? cpu->gpr[R_ECX] : 1;
+        uint64_t count = in->rep ? cpu->gpr[R_ECX] & am : 1;
         bool down = cpu->eflags & FL_DF;
         if (bt_string_reads_esi(in->opcode))
-            a[n++] = string_range(dflt, cpu->gpr[R_ESI], count, size, down);
+            a[n++] = string_range(dflt, cpu->gpr[R_ESI] & am, count, size, down);
         if (bt_string_uses_edi(in->opcode))
-            a[n++] = string_range(SEG_ES, cpu->gpr[R_EDI], count, size, down);
+            a[n++] = string_range(SEG_ES, cpu->gpr[R_EDI] & am, count, size, down);
         break;
     }
     default:

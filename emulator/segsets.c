@@ -38,13 +38,23 @@ static uint32_t intern(struct vcpu *v)
     return v->nsegsets;
 }
 
+/* The code and stack sizes are keyed with the bases: a 16-bit CS is
+ * decoded as 16-bit code, a 16-bit SS has its stack accesses done by the
+ * monitor (bt/abi.h). */
+static uint32_t bits16(const struct vcpu *v)
+{
+    bool code16 = v->vm86 || !(v->seg[SEG_CS].ar >> 22 & 1);
+    return (code16 ? BT_MODE_CODE16 : 0) | (vcpu_stack16(v) ? BT_MODE_STACK16 : 0);
+}
+
 void segset_update(struct vcpu *v)
 {
-    uint32_t set = flat(v) ? 0 : intern(v);
+    uint32_t set = flat(v) ? 0 : intern(v), b16 = bits16(v);
 
     seglim_update(v);
-    if (set != v->segset) {
+    if (set != v->segset || b16 != v->bits16) {
         v->segset = set;
+        v->bits16 = b16;
         vcpu_mode_changed(v);
     }
 }

@@ -125,9 +125,6 @@ static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
                   CR0_PG)) | CR0_ET;
     if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
         return gp0(v, site);
-    if (!(val & CR0_PE))
-        return vcpu_stop_error(v, site->eip, "guest leaves protected mode (MOV CR0 at EIP 0x%08x): "
-                               "real mode is not supported", site->eip);
     /* SDM vol. 3A §4.1.2: PG (with PE) turns 32-bit paging on or off (PAE:
      * CR4.PAE, refused by paging_sync); WP changes what supervisor writes
      * may do. The callout ends the block, so the next instruction is
@@ -141,6 +138,8 @@ static int write_cr0(struct vcpu *v, const struct bt_site *site, uint32_t val)
         return gp0(v, site);
     v->cr0 = val;
     paging_cr_written(v, 0, old);
+    if ((old ^ val) & CR0_PE)
+        cr0_pe_changed(v);          /* real mode (realmode.c), or back */
     if ((old ^ val) & CR0_FPU_TRAP_BITS)
         vcpu_mode_changed(v);       /* x87/SSE trap to the monitor, or stop trapping */
     return BT_EXIT;
@@ -245,6 +244,8 @@ static int smsw_lmsw(struct vcpu *v, const struct bt_site *site, bool load)
     /* LMSW: PE MP EM TS only, and it cannot clear PE. */
     uint32_t old = v->cr0;
     v->cr0 = (v->cr0 & ~0xeu) | (val & 0xfu);
+    if ((old ^ v->cr0) & CR0_PE)
+        cr0_pe_changed(v);
     if ((old ^ v->cr0) & CR0_FPU_TRAP_BITS)
         vcpu_mode_changed(v);
     return BT_EXIT;
@@ -476,6 +477,13 @@ int co_sys(struct bt_cpu *cpu, const struct bt_site *site)
 
     v->vm->stats.callouts[K_SYS]++;
     cpu->next_eip = site->next_eip;
+    /* Protected-mode-only instructions are #UD in real and virtual-8086
+     * mode (SDM "LLDT", "LTR", "SLDT", "STR", "LAR", "LSL", "VERR", "ARPL"). */
+    if (vcpu_seg_real(v) &&
+        (in->id == X86_INS_LLDT || in->id == X86_INS_LTR || in->id == X86_INS_SLDT ||
+         in->id == X86_INS_STR || in->id == X86_INS_LAR || in->id == X86_INS_LSL ||
+         in->id == X86_INS_VERR || in->id == X86_INS_VERW || in->id == X86_INS_ARPL))
+        return ud(v, site);
     if ((in->flags & INSN_F_PRIV) && v->cpl > 0)
         return gp0(v, site);
     switch (in->id) {

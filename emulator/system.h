@@ -24,8 +24,22 @@ static inline uint32_t vcpu_mode(const struct vcpu *v)
     return (v->cpl & BT_MODE_CPL_MASK) | ((v->cr0 & CR0_PG) ? BT_MODE_PG : 0) |
            ((v->cr0 & CR0_FPU_TRAP_BITS) ? BT_MODE_FPU_TRAP : 0) |
            ((v->cr4 & CR4_TSD) && v->cpl ? BT_MODE_TSC_TRAP : 0) |
-           v->segset << BT_MODE_SEGSET_SHIFT | v->seglim << BT_MODE_SEGLIM_SHIFT;
+           v->segset << BT_MODE_SEGSET_SHIFT | v->seglim << BT_MODE_SEGLIM_SHIFT | v->bits16;
 }
+
+/* Real-address mode (CR0.PE = 0) and virtual-8086 mode: segment registers
+ * are loaded as selector << 4, with no descriptor (SDM vol. 3A §20.1.1,
+ * §20.2.1). */
+static inline bool vcpu_real(const struct vcpu *v) { return !(v->cr0 & CR0_PE); }
+static inline bool vcpu_seg_real(const struct vcpu *v) { return vcpu_real(v) || v->vm86; }
+/* SS.B = 0: implicit stack accesses use SP (vol. 1 §6.2.3). A null SS
+ * (only ever met while a faulting task switch is reported) counts as 32-bit. */
+static inline bool vcpu_stack16(const struct vcpu *v)
+{
+    return v->seg[SEG_SS].ar && !(v->seg[SEG_SS].ar >> 22 & 1);
+}
+/* The linear address of code offset eip in CS. */
+static inline uint32_t vcpu_code_lin(const struct vcpu *v, uint32_t eip) { return v->seg[SEG_CS].base + eip; }
 
 /* Segment bases changed (segsets.c): recompute the base set in the mode. */
 void segset_update(struct vcpu *v);
@@ -101,9 +115,9 @@ struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d)
 struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
                              struct segreg *out);
 /* Switch CS to sel/d at privilege level cpl: the hidden part, CPL and the
- * block-key mode (the caller sets the descriptor's accessed bit). false
- * (and the run stopped with a message) for a code segment bt86 cannot run:
- * 16-bit, or a non-zero base; nothing is changed then. */
+ * block-key mode (the caller sets the descriptor's accessed bit). Every
+ * code segment runs (16-bit ones as 16-bit code, any base); the result is
+ * kept for callers that stop the run on false. */
 bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint32_t eip);
 /* After a return to an outer ring: null ES, DS, FS, GS if they are data or
  * non-conforming code segments more privileged than the new CPL. */
@@ -113,10 +127,31 @@ void sys_reset(struct vcpu *v);
 /* A far transfer or event changed CPL: select the jump cache for the mode. */
 void vcpu_mode_changed(struct vcpu *v);
 
+/* ---- real-address and virtual-8086 mode (realmode.c) ------------------- */
+
+/* A segment-register load there: base = sel << 4 (CS also gets 16-bit code
+ * attributes; in virtual-8086 mode every segment is 64 KiB, DPL 3). */
+void seg_load_real(struct vcpu *v, int sreg, uint16_t sel, struct segreg *out);
+/* Load CS that way (CPL 0, or 3 in virtual-8086 mode) and update the mode. */
+void cs_load_real(struct vcpu *v, uint16_t sel);
+/* MOV CR0 or LMSW changed CR0.PE. */
+void cr0_pe_changed(struct vcpu *v);
+int far_real(struct vcpu *v, const struct bt_site *site);       /* far JMP/CALL/RET */
+int iret_real(struct vcpu *v, const struct bt_site *site);
+/* IRET at CPL 0 with VM in the EFLAGS image; esp points past EFLAGS. */
+int iret_to_v86(struct vcpu *v, const struct bt_site *site, uint32_t esp, uint32_t eip, uint32_t cs,
+                uint32_t fl);
+/* Deliver vector through the interrupt vector table (CR0.PE = 0). */
+struct fault deliver_real(struct vcpu *v, int vector, uint32_t eip, bool *stopped);
+
+/* Near CALL/RET/JMP on a 16-bit stack or through a 16-bit address
+ * (nearbranch.c). */
+int near_branch(struct vcpu *v, const struct bt_site *site);
+
 /* ---- operands (operand.c) ----------------------------------------------- */
 
 /* Segment register and offset of the ModRM memory operand of `in`
- * (32-bit addressing; 16-bit addressing never reaches a callout). */
+ * (32- or 16-bit addressing). */
 int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off);
 /* Guest memory through a segment: the base is added; limits are not
  * checked (README). false if the memory is not RAM: the run has been
@@ -128,7 +163,8 @@ bool op_read_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t *val
 bool op_write_rm(struct vcpu *v, const struct insn *in, unsigned n, uint32_t val, uint32_t eip);
 /* Write n bytes of val into GPR r (n = 2 keeps the upper half). */
 void gpr_write(struct bt_cpu *cpu, int r, unsigned n, uint32_t val);
-/* Stack helpers on SS:ESP (32-bit stack). push updates *esp. */
+/* Stack helpers on SS:ESP, or SS:SP for a 16-bit stack (the upper half of
+ * *esp kept). push updates *esp. */
 bool stack_push(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t val, uint32_t eip);
 bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_t eip);
 /* EFLAGS as the guest sees it (IF from the virtual IF; RF and VM clear). */

@@ -141,6 +141,16 @@ static struct fault load_segments(struct vcpu *v, const uint8_t *img, uint32_t e
     for (int s = 0; s < 6; s++)
         memcpy(&sel[s], img + TSS_SEG + 4 * s, 2);
     memcpy(&ldt, img + TSS_LDT, 2);
+    if (v->vm86) {
+        /* A virtual-8086 task (EFLAGS.VM in its TSS): every segment is
+         * selector << 4 at CPL 3, no descriptor checked (SDM vol. 3A
+         * §20.2.5, §7.3 step 12). */
+        for (int s = 0; s < 6; s++)
+            if (s != SEG_CS)
+                seg_load_real(v, s, sel[s], &v->seg[s]);
+        cs_load_real(v, sel[SEG_CS]);
+        return load_ldt(v, ldt, ext);
+    }
     for (int i = 0; i < 4; i++)
         v->seg[data[i]] = (struct segreg){ .sel = sel[data[i]] };
     v->seg[SEG_SS] = (struct segreg){ .sel = sel[SEG_SS] };
@@ -194,12 +204,8 @@ struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_
     if (!sys_read(v, nb, img, sizeof img))
         return pf_take(v, FAULT(EXC_TS, sel_err(sel) | ext));
     new_fl = rd32(img, TSS_EFLAGS);
-    if (new_fl & FL_VM) {
-        res->stopped = true;
-        vcpu_stop_error(v, ret_eip, "guest switches to a virtual-8086 task (TSS 0x%04x): not "
-                        "supported (TODO(#4))", sel);
-        return NO_FAULT;
-    }
+    if (v->vm86)
+        fl |= FL_VM;                            /* the old task's image keeps VM */
 
     /* Steps 6-10: the old task's state and busy bit, the back link. The
      * state is saved first, so that a page fault on the old TSS leaves
@@ -240,6 +246,7 @@ struct fault task_switch(struct vcpu *v, uint16_t sel, struct desc d, enum task_
     }
     memcpy(cpu->gpr, img + TSS_GPR, 32);
     set_guest_eflags(v, new_fl, ~0u);
+    v->vm86 = (new_fl & FL_VM) != 0;
     cpu->inhibit_irq = 0;
     cpu->eip = cpu->next_eip = rd32(img, TSS_EIP);
     f = load_segments(v, img, ext, &res->stopped);

@@ -175,6 +175,8 @@ int co_far(struct bt_cpu *cpu, const struct bt_site *site)
     const struct insn *in = SITE_INSN(site);
 
     count(v, K_FAR);
+    if (vcpu_seg_real(v))
+        return far_real(v, site);
     switch (in->opcode) {
     case 0xea: return far_jmp_call(v, site, false);
     case 0x9a: return far_jmp_call(v, site, true);
@@ -220,6 +222,8 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     bool ok, outer;
 
     count(v, K_IRET);
+    if (vcpu_seg_real(v))
+        return iret_real(v, site);
     if (cpu->eflags & FL_NT)
         return iret_task(v, site);
     if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip) ||
@@ -229,8 +233,8 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         eip &= 0xffff;
         fl = (guest_eflags(cpu) & 0xffff0000u) | (fl & 0xffff);
     }
-    if ((fl & FL_VM) && v->cpl == 0)
-        return vcpu_stop_error(v, site->eip, "guest IRET to virtual-8086 mode: not supported (TODO(#4))");
+    if ((fl & FL_VM) && v->cpl == 0 && n == 4)
+        return iret_to_v86(v, site, esp, eip, cs, fl);
     f = seg_check_code_return(v, (uint16_t)cs, &d);
     if (f.vec >= 0)
         return raise_fault(v, f, site->eip);
@@ -283,7 +287,12 @@ int co_int(struct bt_cpu *cpu, const struct bt_site *site)
     count(v, K_INT);
     switch (in->opcode) {
     case 0xcc: vec = EXC_BP; break;
-    case 0xcd: vec = in->bytes[in->imm_off]; break;
+    case 0xcd:
+        /* SDM "INT n": IOPL-sensitive in virtual-8086 mode (no CR4.VME). */
+        if (v->vm86 && (cpu->eflags >> 12 & 3) < 3)
+            return raise_fault(v, GP(0), site->eip);
+        vec = in->bytes[in->imm_off];
+        break;
     case 0xf1: vec = EXC_DB; src = EV_ICEBP; break;
     case 0xce:
         if (!(cpu->eflags & FL_OF)) {

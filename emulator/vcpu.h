@@ -98,6 +98,8 @@ struct vcpu {
     uint32_t cpl;
     uint32_t segset;            /* index of the current segment bases (segsets.c), 0: flat */
     uint32_t seglim;            /* data segments that are not flat (BT_MODE_SEGLIM, seglimit.c) */
+    uint32_t bits16;            /* BT_MODE_CODE16 | BT_MODE_STACK16 as CS and SS say (segsets.c) */
+    bool vm86;                  /* EFLAGS.VM: virtual-8086 mode (realmode.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct vm_exception exc;    /* the pending/last exception */
@@ -188,6 +190,7 @@ struct vm {
     struct acpi_pm acpi_pm;
     struct hpet hpet;
     struct pc_testdev *pc_testdev; /* -device pc-testdev, or NULL */
+    struct pci_testdev *pci_testdev; /* -device pci-testdev, or NULL */
     struct bt *bt_step;         /* one-instruction blocks (interrupt shadow) */
     struct events *events;      /* host timer, input (interrupts.c) */
     int exit_status;
@@ -199,7 +202,11 @@ struct vm {
     struct adapt_slot *adapt;   /* ADAPT_SLOTS */
     uint8_t *code_buf;          /* fetch.c: a block's bytes stitched from two frames */
     struct vm_debug dbg;        /* breakpoints, single steps (debug.c) */
+    uint64_t clock_shift;       /* guest clock = host CLOCK_MONOTONIC + this (vm_clock_ns) */
 };
+
+/* The clock the devices and their host timer run on (vm.c). */
+uint64_t vm_clock_ns(const struct vm *vm);
 
 static inline struct vcpu *vcpu_of(struct bt_cpu *cpu) { return (struct vcpu *)cpu; }
 static inline uint8_t *vcpu_poll_page(struct vcpu *v) { return (uint8_t *)v - 4096; }
@@ -223,6 +230,8 @@ int system_init(struct vm *vm, char *err, size_t errlen);
  * the firmware data in RAM as the BIOS leaves it at power-on. */
 int pc_board_init(struct vm *vm, clock_fn monotonic_ns, char *err, size_t errlen);
 void pc_firmware_init(struct vm *vm);
+/* The PCI bus's BAR mapper and -device pci-testdev (pci_bars.c). */
+int pci_bars_init(struct vm *vm, char *err, size_t errlen);
 void system_fini(struct vm *vm);
 void intr_line(struct vcpu *v, int level);
 

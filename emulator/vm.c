@@ -37,7 +37,10 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t monotonic_ns(void *opaque) { return clock_ns(CLOCK_MONOTONIC); }
+/* The devices' clock: the host's, shifted so that a restored snapshot's
+ * guest time continues where it was saved (snapshot_state.c). */
+uint64_t vm_clock_ns(const struct vm *vm) { return clock_ns(CLOCK_MONOTONIC) + vm->clock_shift; }
+static uint64_t monotonic_ns(void *opaque) { return vm_clock_ns(opaque); }
 static uint64_t realtime_ns(void *opaque) { return clock_ns(CLOCK_REALTIME); }
 
 /* fw_cfg's DMA: guest RAM only, through the same path as the monitor's
@@ -180,6 +183,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     misc_init(&vm->misc, &vm->io, on_reset, vm);
     ide_init(&vm->ide, &vm->io, cfg->disks, isa_irq_line, &vm->isa);
     pci_init(&vm->pci, &vm->io, on_reset, vm);
+    if (pci_bars_init(vm, err, errlen) < 0)
+        goto fail;
     vga_init(&vm->vga, &vm->io);
     fw_cfg_init(&vm->fw_cfg, &vm->io, cfg->ram_size, 1, fw_cfg_mem, vm);
     if (cfg->pc_testdev && pc_testdev_attach(vm, err, errlen) < 0)
@@ -210,6 +215,7 @@ void vm_destroy(struct vm *vm)
     paging_fini(vm);
     ram_destroy(&vm->ram);
     free(vm->pc_testdev);
+    free(vm->pci_testdev);
     free(vm);
 }
 

@@ -13,6 +13,7 @@
 struct vm;
 struct vcpu;
 struct disk;
+struct chardev;
 
 struct vm_config {
     uint64_t ram_size;        /* bytes of RAM at guest physical 0 */
@@ -24,6 +25,7 @@ struct vm_config {
     bool stop_on_exception;   /* report guest exceptions to the caller instead of
                                  delivering them (used when there is no IDT) */
     int  console_fd;          /* UART/debugcon output; -1 for none */
+    struct chardev *console;  /* COM1's back-end (chardev.h), or NULL: console_fd, stdin */
     unsigned shadow_spaces;   /* cached shadow address spaces (0: the default, 8) */
     struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
@@ -39,6 +41,7 @@ struct vm_config {
     int64_t rtc_offset_s;      /* -rtc base=: CMOS time minus host UTC, in seconds */
     FILE *trace_file;          /* --trace output (NULL: stderr) */
     bool pc_testdev;           /* QEMU's pc-testdev (ports 0xe0-0xef, 0x2000; MMIO 0xe0000000) */
+    bool pci_testdev;          /* QEMU's pci-testdev at 00:02.0 */
 };
 
 enum vm_exit {
@@ -93,10 +96,15 @@ struct vm_mmio_ops {
 };
 int vm_mmio_register(struct vm *vm, uint32_t gpa, uint32_t size, const struct vm_mmio_ops *ops,
                      void *opaque, char *err, size_t errlen);
+/* Remove the range that starts at gpa (a PCI BAR moving); -1 if none. */
+int vm_mmio_unregister(struct vm *vm, uint32_t gpa);
 
 /* Control registers for the next run, as MOV CRn would set them (the
  * differential tester turns paging on this way). */
 void vm_set_control(struct vm *vm, uint32_t cr0, uint32_t cr3, uint32_t cr4);
+/* Real-address mode (CR0.PE and PG clear, CPL 0) with segment registers
+ * sel[] (ES CS SS DS FS GS) loaded as selector << 4, 64 KiB, 16-bit. */
+void vm_set_real_mode(struct vm *vm, const uint16_t sel[6]);
 
 /* Guest physical memory access for the caller (not for device MMIO).
  * Writes keep traced page tables and translated code coherent. */
@@ -138,6 +146,13 @@ int vm_debug_breakpoint(struct vm *vm, uint32_t lin, bool insert);
 int vm_debug_watchpoint(struct vm *vm, uint32_t lin, uint32_t len, bool insert);
 /* After VM_EXIT_DEBUG: was it a watchpoint (its address in *lin)? */
 bool vm_debug_watch_hit(struct vm *vm, uint32_t *lin);
+/* Watchpoints of any type (GDB's Z2, Z3, Z4): WRITE stops after an
+ * instruction that changed the bytes, READ after one that read any of
+ * them, ACCESS after one that read or wrote any; and the type of the one
+ * that stopped the run (0 if none). */
+enum { VM_WATCH_WRITE = 2, VM_WATCH_READ = 3, VM_WATCH_ACCESS = 4 };
+int vm_debug_watchpoint_type(struct vm *vm, int type, uint32_t lin, uint32_t len, bool insert);
+int vm_debug_watch_hit_type(struct vm *vm);
 void vm_debug_clear_breakpoints(struct vm *vm);
 /* vm_run until an exit, or VM_EXIT_DEBUG: at an inserted breakpoint (not
  * the one the run resumes from), after one instruction if step, after an

@@ -148,6 +148,7 @@ void mmu_destroy(struct mmu *m)
     free(m->hash);
     free(m->frame_head);
     free(m->frame_flags);
+    free(m->dirty);
     free(m->cand);
     free(m->want_w);
     free(m);

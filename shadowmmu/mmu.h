@@ -270,6 +270,26 @@ void mmu_invlpg(struct mmu *m, uint32_t linear);
 /* Drop every paging space (keys too) and all tracing. */
 void mmu_flush_all(struct mmu *m);
 
+/* Dirty logging for live migration (mmu_dirty.c). While on, every RAM
+ * frame not written since the last sync is read-only in every space (code
+ * frames and traced page tables keep their own protection on top); the
+ * first store marks it dirty: guest stores through their write fault, the
+ * monitor's through mmu_write_phys, the walker's A/D updates, and
+ * mmu_dirty_mark for stores made by plain copies. start: all frames clean
+ * (false: no memory). sync ("get and clear"): copies the bitmap — bit
+ * `frame` of word frame / 64, MMU_DIRTY_WORDS words covering 4 GiB — into
+ * `out`, clears it and write-protects those frames again; returns how many
+ * it held. stop: logging off, every mapping may be writable again. */
+#define MMU_DIRTY_WORDS ((1u << 20) / 64)
+bool mmu_dirty_log_start(struct mmu *m);
+uint32_t mmu_dirty_log_sync(struct mmu *m, uint64_t *out);
+void mmu_dirty_log_stop(struct mmu *m);
+bool mmu_dirty_logging(const struct mmu *m);
+void mmu_dirty_mark(struct mmu *m, uint32_t gpa, size_t len);
+/* Logging is on and the frame of `gpa` was not written since the last
+ * sync: a store must mark it (a plain memcpy would go unseen). */
+bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
+
 /* Statistics (--stats). */
 #define MMU_STATS(X)                                                                      \
     X(faults,          "host faults in shadow spaces handled")                           \
@@ -295,7 +315,9 @@ void mmu_flush_all(struct mmu *m);
     X(spaces_recycled, "cached spaces recycled for another CR3 (LRU)")                   \
     X(flushes,         "drops of all spaces (CR0.PG/WP, CR4.PSE/PAE or EFER.NXE changed)") \
     X(evictions,       "spaces emptied to free host mappings or records")                \
-    X(enomem,          "host system calls that failed with ENOMEM")
+    X(enomem,          "host system calls that failed with ENOMEM")                      \
+    X(dirty_logged,    "first stores to a frame under dirty logging (migration)")        \
+    X(dirty_syncs,     "dirty-log get-and-clear passes")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;

@@ -55,6 +55,7 @@ bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new)
         return true;
     if (!__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
         return false;
+    dirty_mark_frame(m, gpa >> 12);     /* an A/D bit is guest memory too */
     rmap_sync_entry(m->rm, gpa, new);
     return true;
 }
@@ -217,13 +218,22 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
     }
     if (!m->ident_mapped)
         return done(r, MMU_ERROR);      /* mmu_activate maps it, outside the handler */
+    if (acc == MMU_WRITE && (m->frame_flags[frame] & FRAME_IDWP)) {
+        /* Dirty logging: the first store here since the last sync. */
+        m->st.dirty_logged++;
+        mmu_dirty_open(m, frame, true);
+        if (!frame_is_code(m, frame)) {
+            m->st.hidden++;
+            return done(r, MMU_HIDDEN);
+        }
+    }
     if (acc == MMU_WRITE && frame_is_code(m, frame)) {
         m->st.code_writes++;
         return done(r, MMU_CODE_WRITE);
     }
     /* A stale fault: restate the page's protection. */
     m->st.host_calls++;
-    space_protect(&m->ident.sp, frame << 12, 4096, frame_is_code(m, frame) ? PROT_R : PROT_RW);
+    space_protect(&m->ident.sp, frame << 12, 4096, ident_prot(m, frame));
     m->st.hidden++;
     return done(r, MMU_HIDDEN);
 }
@@ -296,6 +306,13 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
         return done(r, MMU_MMIO);
     }
     want_w = may_write(w.perm, user) && w.dirty;
+    if (acc == MMU_WRITE && (m->frame_flags[frame] & FRAME_LOGWP)) {
+        /* Dirty logging: the walk allowed the store; it is the frame's
+         * first since the last sync (tracing and code protection keep
+         * their own reasons below). */
+        st->dirty_logged++;
+        mmu_dirty_open(m, frame, false);
+    }
     prot = prot_want(m, frame, want_w);
 
     rec = mmu_rec_find(m, s, lpn);

@@ -36,6 +36,9 @@
 #define PROT_R 1                   /* == PROT_READ */
 #define PROT_RW 3                  /* == PROT_READ | PROT_WRITE */
 #define FRAME_CODE 1u              /* frame_flags: holds translated code */
+#define FRAME_LOGWP 2u             /* frame_flags: dirty logging on, not written in a paging
+                                      space since the last sync: read-only there */
+#define FRAME_IDWP 4u              /* the same for the identity space (mmu_dirty.c) */
 #define IDENT_ID 0xffffu
 #define MREC_FREE 0xffffffffu      /* the key of a record on the free list */
 #define XL_ENTRIES 16
@@ -120,6 +123,9 @@ struct mmu {
                                       signal stack is too small for it) */
     uint8_t *want_w;               /* cfg.prefetch entries: scratch for map_run */
     struct mmu_stats st;
+    /* Dirty logging (mmu_dirty.c): one bit per frame written since the
+     * last sync, allocated while logging is on. */
+    uint64_t *dirty;
 };
 
 static inline struct mspace *ms_of(struct space *s) { return (struct mspace *)s; }
@@ -132,10 +138,24 @@ static inline bool frame_is_code(const struct mmu *m, uint32_t frame)
 {
     return (m->frame_flags[frame] & FRAME_CODE) != 0;
 }
+/* Protection the identity space gives a RAM frame. */
+static inline int ident_prot(const struct mmu *m, uint32_t frame)
+{
+    return (m->frame_flags[frame] & (FRAME_CODE | FRAME_IDWP)) ? PROT_R : PROT_RW;
+}
+/* A store to `frame` happened or is about to (dirty logging on): the next
+ * sync hands it out. Its FRAME_LOGWP/IDWP stay until a write fault opens
+ * the mappings (mmu_dirty_open). Async-signal-safe. */
+static inline void dirty_mark_frame(struct mmu *m, uint32_t frame)
+{
+    if (m->dirty)
+        m->dirty[frame >> 6] |= 1ull << (frame & 63);
+}
 /* rmap_tracked is a hash lookup; this is the protection rule of mmu.h. */
 static inline int prot_want(const struct mmu *m, uint32_t frame, bool want_w)
 {
-    if (want_w && !frame_is_code(m, frame) && !rmap_tracked(m->rm, frame << 12))
+    if (want_w && !(m->frame_flags[frame] & (FRAME_CODE | FRAME_LOGWP)) &&
+        !rmap_tracked(m->rm, frame << 12))
         return PROT_RW;
     return PROT_R;
 }
@@ -182,6 +202,10 @@ uint32_t rec_free_count(const struct mmu *m);
 /* Identity space: map RAM; set a frame's code protection. */
 int ident_map(struct mmu *m);
 int ident_set_code(struct mmu *m, uint32_t frame, bool code);
+/* Set or clear `flag` (FRAME_CODE, FRAME_IDWP) on frames [first, first+n)
+ * of one RAM region and bring their identity pages to ident_prot with one
+ * mprotect. 0 or -errno. */
+int ident_set_flag_run(struct mmu *m, uint32_t first, uint32_t n, uint8_t flag, bool on);
 void model_adjust(struct mmu *m, struct mspace *s, int delta);
 
 /* mmu_protect.c */
@@ -190,6 +214,12 @@ void mmu_rmap_zap(void *opaque, unsigned space, uint32_t linear, uint32_t npages
 void mmu_rmap_untracked(void *opaque, uint32_t gpa, enum rmap_why why);
 /* Deferred rmap_drop_space calls (see struct mspace). */
 void mmu_settle(struct mmu *m);
+
+/* mmu_dirty.c: a write fault on a frame held read-only by dirty logging:
+ * mark it and drop the flag of the space kind it faulted in (identity:
+ * FRAME_IDWP, and the page is opened; else FRAME_LOGWP: the caller then
+ * gives the faulting mapping the protection prot_want says). */
+void mmu_dirty_open(struct mmu *m, uint32_t frame, bool identity);
 
 /* mmu_fill.c */
 /* Bring record r of space s up to date with the guest's entries for its

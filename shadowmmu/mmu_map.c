@@ -120,7 +120,7 @@ static struct pstate page_state(const struct mmu *m, const struct mspace *s, int
         if (!m->ident_mapped)
             return st;
         frame = (uint32_t)lpn;
-        st.prot = frame_is_code(m, frame) ? PROT_R : PROT_RW;
+        st.prot = ident_prot(m, frame);
     } else {
         uint32_t r = mmu_rec_find(m, s, (uint32_t)lpn);
         if (!r)
@@ -405,14 +405,16 @@ int ident_map(struct mmu *m)
         delta += !joined(m, s, first - 1) + !joined(m, s, last);
     }
     model_adjust(m, s, delta);
-    /* Code frames registered before the first activation. */
+    /* Code frames registered (and frames dirty logging protected) before
+     * the first activation. */
     for (int i = 0; i < m->ram->n; i++) {
         const struct ram_region *rg = &m->ram->r[i];
         for (uint64_t off = 0; off < rg->size; off += 4096) {
             uint32_t frame = (uint32_t)((rg->gpa + off) >> 12);
-            if (frame_is_code(m, frame)) {
-                m->frame_flags[frame] &= (uint8_t)~FRAME_CODE;
-                ident_set_code(m, frame, true);
+            uint8_t f = m->frame_flags[frame] & (FRAME_CODE | FRAME_IDWP);
+            if (f) {
+                m->frame_flags[frame] &= (uint8_t)~f;
+                ident_set_flag_run(m, frame, 1, f, true);
             }
         }
     }
@@ -421,31 +423,55 @@ int ident_map(struct mmu *m)
 
 int ident_set_code(struct mmu *m, uint32_t frame, bool code)
 {
-    struct mspace *s = &m->ident;
-    uint8_t old = m->frame_flags[frame];
-    int before, after, rc;
+    if (code == frame_is_code(m, frame))
+        return 0;
+    return ident_set_flag_run(m, frame, 1, FRAME_CODE, code);
+}
 
-    if (code == ((old & FRAME_CODE) != 0))
+/* Non-merging pairs that involve pages [first, first + n). */
+static int breaks_in(const struct mmu *m, const struct mspace *s, uint32_t first, uint32_t n)
+{
+    int b = 0;
+    for (int64_t j = (int64_t)first - 1; j < (int64_t)first + n; j++)
+        b += !joined(m, s, j);
+    return b;
+}
+
+int ident_set_flag_run(struct mmu *m, uint32_t first, uint32_t n, uint8_t flag, bool on)
+{
+    struct mspace *s = &m->ident;
+    uint8_t old0 = m->frame_flags[first];
+    int before = 0, after, rc = 0;
+    bool mapped = m->ident_mapped && ram_region_of(m->ram, first << 12);
+
+    if (mapped)
+        before = breaks_in(m, s, first, n);
+    for (uint32_t i = 0; i < n; i++)
+        m->frame_flags[first + i] = on ? m->frame_flags[first + i] | flag
+                                       : m->frame_flags[first + i] & (uint8_t)~flag;
+    if (!mapped)
         return 0;
-    if (!m->ident_mapped || !ram_region_of(m->ram, frame << 12)) {
-        m->frame_flags[frame] = code ? old | FRAME_CODE : old & (uint8_t)~FRAME_CODE;
-        return 0;
-    }
-    before = breaks_around(m, s, frame);
-    m->frame_flags[frame] = code ? old | FRAME_CODE : old & (uint8_t)~FRAME_CODE;
-    after = breaks_around(m, s, frame);
+    after = breaks_in(m, s, first, n);
     if (after > before)
         mmu_reserve(m, s, (uint32_t)(after - before), 0);
-    m->st.host_calls++;
-    while ((rc = space_protect(&s->sp, frame << 12, 4096, code ? PROT_R : PROT_RW)) == -ENOMEM &&
-           mmu_relieve(m, s))
-        ;
+    /* One mprotect per stretch of equal protection (the other flag may
+     * hold some frames read-only). */
+    for (uint32_t i = 0, j; i < n && rc == 0; i = j) {
+        int prot = ident_prot(m, first + i);
+        for (j = i + 1; j < n && ident_prot(m, first + j) == prot; j++)
+            ;
+        m->st.host_calls++;
+        while ((rc = space_protect(&s->sp, (first + i) << 12, (size_t)(j - i) << 12, prot)) == -ENOMEM &&
+               mmu_relieve(m, s))
+            ;
+    }
     if (rc < 0) {
-        /* Unprotect: the frame just stays read-only. Protect: writes in
-         * the identity space would go unseen. */
-        if (code)
+        /* Unprotect: the frames just stay read-only (a write fault restates
+         * them). Protect: writes in the identity space would go unseen. */
+        if (on)
             m->broken = true;
-        m->frame_flags[frame] = old;
+        if (n == 1)
+            m->frame_flags[first] = old0;
         return rc;
     }
     model_adjust(m, s, after - before);

@@ -248,6 +248,7 @@ bool mmu_write_phys(struct mmu *m, uint32_t gpa, const void *src, size_t len)
             n = len;
         to = ram_ptr(m->ram, gpa, n);
         if (to) {
+            dirty_mark_frame(m, gpa >> 12);
             if (rmap_write_begin(m->rm, gpa, (unsigned)n)) {
                 memcpy(to, from, n);
                 traced_write_end(m, gpa, (unsigned)n, ram_ptr(m->ram, gpa & PTE_FRAME, 4096));

@@ -14,7 +14,11 @@
  * command (the bits QEMU lets a guest set), class code, header type, and
  * BARs whose writable bits are the size mask, so the usual sizing (write
  * all-ones, read back, invert) works for the BARs a function has and
- * reads 0 for those it does not. As in QEMU, the device-specific area
+ * reads 0 for those it does not. A function with BAR handlers decodes its
+ * BARs as QEMU's pci_bar_address does: an I/O BAR while command bit 0 is
+ * set, a memory BAR while bit 1 is, never at address 0 or where the range
+ * would wrap (a BAR holding all-ones during sizing decodes nothing), and
+ * I/O only inside the 64 KiB port space. As in QEMU, the device-specific area
  * 40h-FFh is plain read/write storage, with the PIIX registers that
  * drivers check set as firmware leaves them.
  *
@@ -52,6 +56,46 @@ static void put32(uint8_t *p, uint32_t v)
     put16(p + 2, (uint16_t)(v >> 16));
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Where BAR b decodes now, or 0 for nowhere (QEMU's PCI_BAR_UNMAPPED). */
+static uint32_t bar_address(const struct pci_function *f, const struct pci_bar *b)
+{
+    uint16_t cmd = (uint16_t)(f->cfg[CFG_COMMAND] | f->cfg[CFG_COMMAND + 1] << 8);
+    uint32_t addr = get32(f->cfg + CFG_BAR0 + 4 * b->index) & ~(b->size - 1) &
+                    (b->io ? 0xFFFFFFFCu : 0xFFFFFFF0u);
+    uint32_t last = addr + (b->size - 1);
+
+    if (!(cmd & (b->io ? 0x1 : 0x2)) || addr == 0 || last <= addr || last == 0xFFFFFFFFu)
+        return 0;
+    if (b->io && last > 0xFFFF)
+        return 0;
+    return addr;
+}
+
+static void update_mappings(struct pci_bus *p, struct pci_function *f)
+{
+    if (!f->bar_read || !p->map)
+        return;
+    for (int i = 0; i < 6; i++) {
+        struct pci_bar *b = &f->bar[i];
+        if (!b->size)
+            continue;
+        uint32_t addr = bar_address(f, b);
+        if (b->mapped && addr != b->addr) {
+            p->map(p->map_opaque, b, false);
+            b->mapped = false;
+        }
+        if (!b->mapped && addr) {
+            b->addr = addr;
+            b->mapped = p->map(p->map_opaque, b, true) == 0;
+        }
+    }
+}
+
 struct pci_function *pci_add_function(struct pci_bus *p, const struct pci_function_info *info)
 {
     if (p->nfn >= PCI_MAX_FUNCTIONS)
@@ -83,10 +127,51 @@ struct pci_function *pci_add_function(struct pci_bus *p, const struct pci_functi
          * hard-wired to zero, which is what sizing reads back. */
         uint32_t mask = ~(size - 1) & (info->bar_io[i] ? 0xFFFFFFFCu : 0xFFFFFFF0u);
         put32(f->wmask + CFG_BAR0 + 4 * i, mask);
-        put32(f->cfg + CFG_BAR0 + 4 * i, info->bar_io[i] ? 1 : 0);
+        put32(f->cfg + CFG_BAR0 + 4 * i, (info->bar_addr[i] & mask) | (info->bar_io[i] ? 1 : 0));
+        f->bar[i] = (struct pci_bar){ .fn = f, .index = i, .io = info->bar_io[i], .size = size };
     }
     memset(f->wmask + 0x40, 0xFF, 256 - 0x40);
+    f->bar_read = info->bar_read;
+    f->bar_write = info->bar_write;
+    f->dev = info->dev;
+    update_mappings(p, f);
     return f;
+}
+
+void pci_set_mapper(struct pci_bus *p, pci_bar_mapper map, void *opaque)
+{
+    p->map = map;
+    p->map_opaque = opaque;
+}
+
+void pci_update_mappings(struct pci_bus *p)
+{
+    for (int i = 0; i < p->nfn; i++)
+        update_mappings(p, &p->fn[i]);
+}
+
+uint32_t pci_bar_io_read(void *bar, uint16_t port, int size)
+{
+    struct pci_bar *b = bar;
+    return b->fn->bar_read(b->fn->dev, b->index, port - b->addr, (unsigned)size);
+}
+
+void pci_bar_io_write(void *bar, uint16_t port, int size, uint32_t val)
+{
+    struct pci_bar *b = bar;
+    b->fn->bar_write(b->fn->dev, b->index, port - b->addr, (unsigned)size, val);
+}
+
+uint32_t pci_bar_mem_read(void *bar, uint32_t off, unsigned size)
+{
+    struct pci_bar *b = bar;
+    return b->fn->bar_read(b->fn->dev, b->index, off, size);
+}
+
+void pci_bar_mem_write(void *bar, uint32_t off, unsigned size, uint32_t val)
+{
+    struct pci_bar *b = bar;
+    b->fn->bar_write(b->fn->dev, b->index, off, size, val);
 }
 
 static struct pci_function *find(struct pci_bus *p)
@@ -132,6 +217,8 @@ static void data_write(void *dev, uint16_t port, int size, uint32_t val)
         uint8_t m = f->wmask[reg + (unsigned)i];
         f->cfg[reg + (unsigned)i] = (uint8_t)((f->cfg[reg + (unsigned)i] & ~m) | (val & m));
     }
+    if (reg < CFG_BAR0 + 24 && reg + (unsigned)span(port, size) > CFG_COMMAND)
+        update_mappings(p, f);
 }
 
 static uint32_t address_read(void *dev, uint16_t port, int size)

@@ -222,6 +222,34 @@ int disk_write(struct disk *d, uint64_t sector, const void *buf, uint32_t count)
     return 0;
 }
 
+uint64_t disk_overlay_sectors(const struct disk *d)
+{
+    uint64_t n = 0;
+    for (uint64_t c = 0; d->overlay && c < d->overlay->nchunks; c++)
+        for (int w = 0; d->overlay->chunks[c] && w < CHUNK_SECTORS / 64; w++)
+            n += (uint64_t)__builtin_popcountll(d->overlay->chunks[c]->present[w]);
+    return n;
+}
+
+void disk_overlay_each(const struct disk *d,
+                       void (*fn)(void *opaque, uint64_t sector, const uint8_t *data), void *opaque)
+{
+    for (uint64_t c = 0; d->overlay && c < d->overlay->nchunks; c++) {
+        const struct chunk *ch = d->overlay->chunks[c];
+        for (unsigned k = 0; ch && k < CHUNK_SECTORS; k++)
+            if (ch->present[k / 64] >> (k % 64) & 1)
+                fn(opaque, c * CHUNK_SECTORS + k, ch->data + (size_t)k * DISK_SECTOR);
+    }
+}
+
+void disk_overlay_drop(struct disk *d)
+{
+    for (uint64_t c = 0; d->overlay && c < d->overlay->nchunks; c++) {
+        free(d->overlay->chunks[c]);
+        d->overlay->chunks[c] = NULL;
+    }
+}
+
 int disk_flush(struct disk *d)
 {
     if (d->overlay || d->readonly || !d->ops->flush)

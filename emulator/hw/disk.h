@@ -46,6 +46,14 @@ int disk_read(struct disk *d, uint64_t sector, void *buf, uint32_t count);
 int disk_write(struct disk *d, uint64_t sector, const void *buf, uint32_t count);
 int disk_flush(struct disk *d);
 
+/* The -snapshot overlay, for VM snapshots: how many sectors it holds, each
+ * of them in sector order, and forgetting them all (reads then see the
+ * image again). Nothing for a disk without an overlay. */
+uint64_t disk_overlay_sectors(const struct disk *d);
+void disk_overlay_each(const struct disk *d,
+                       void (*fn)(void *opaque, uint64_t sector, const uint8_t *data), void *opaque);
+void disk_overlay_drop(struct disk *d);
+
 /* True if the image starts with qcow2's magic "QFI\xfb" (a format bt86
  * would otherwise show the guest as raw bytes). */
 bool disk_is_qcow2(struct disk *d);

@@ -45,6 +45,16 @@ int io_register(struct io_bus *bus, uint16_t base, uint16_t count, void *dev,
     return 0;
 }
 
+int io_unregister(struct io_bus *bus, uint16_t base)
+{
+    for (int i = 0; i < bus->n; i++)
+        if (bus->r[i].base == base) {
+            bus->r[i] = bus->r[--bus->n];
+            return 0;
+        }
+    return -1;
+}
+
 uint32_t io_in(struct io_bus *bus, uint16_t port, int size)
 {
     const struct io_range *r = io_find(bus, port);

@@ -33,6 +33,8 @@ struct io_bus {
 /* Returns 0, or -1 if the table is full or the range overlaps another. */
 int io_register(struct io_bus *bus, uint16_t base, uint16_t count, void *dev,
                 io_read_fn read, io_write_fn write);
+/* Remove the range that starts at base (a PCI BAR moving); -1 if none. */
+int io_unregister(struct io_bus *bus, uint16_t base);
 /* size is 1, 2 or 4; the result is masked to size. */
 uint32_t io_in(struct io_bus *bus, uint16_t port, int size);
 void io_out(struct io_bus *bus, uint16_t port, int size, uint32_t val);

@@ -81,14 +81,19 @@ static void bt_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
         vm_write_phys(vm, DT_PT, pt, sizeof pt);
         vm_set_control(vm, 0x80010011, DT_PT, 0);   /* PG WP ET PE */
     }
+    if (dt_real) {
+        static const uint16_t sel[6] = { DT_DATA >> 4, DT_CODE >> 4, DT_STACK >> 4, DT_DATA >> 4,
+                                         DT_DATA >> 4, DT_STACK >> 4 };   /* ES CS SS DS FS GS */
+        vm_set_real_mode(vm, sel);
+    }
     struct vm_regs regs;
     memcpy(regs.gpr, c->in.gpr, sizeof regs.gpr);
-    regs.eip = DT_CODE;
+    regs.eip = dt_real ? 0 : DT_CODE;
     regs.eflags = c->in.eflags;
     vm_set_regs(vm, &regs);
     vm_set_fxsave(vm, c->in.fx);
 
-    enum vm_exit e = vm_run(vm, dt_stop_eip(c), 2000);
+    enum vm_exit e = vm_run(vm, dt_real ? c->main_len : dt_stop_eip(c), 2000);
     vm_get_regs(vm, &regs);
     memcpy(r->out.gpr, regs.gpr, sizeof regs.gpr);
     r->out.eflags = regs.eflags;

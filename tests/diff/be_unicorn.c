@@ -156,9 +156,63 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
     plan_fix(u, b, size, g);
 }
 
+/* How a run that did not reach the stop address ended: an exception
+ * (the INTR hook, or an invalid opcode), unmapped memory, another error.
+ * false: it did not end that way. */
+static bool stopped_by(struct uctx *u, uc_err e, uint32_t eip, struct dt_result *r) {
+    if (u->faulted) {
+        r->exit = DT_EXIT_EXCEPTION; r->vector = u->vector; r->fault_eip = u->fault_eip;
+    } else if (e == UC_ERR_INSN_INVALID) {
+        r->exit = DT_EXIT_EXCEPTION; r->vector = 6; r->fault_eip = eip;
+    } else if (e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) {
+        r->exit = DT_EXIT_UNMAPPED;
+        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
+    } else if (e) {
+        r->exit = DT_EXIT_ERROR;
+        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* --real: the segment registers as dt.h says (CS ES SS DS FS GS order of
+ * the ids below does not matter: real mode loads sel << 4). */
+static void real_segments(uc_engine *uc) {
+    static const int ids[6] = { UC_X86_REG_CS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS,
+                                UC_X86_REG_SS, UC_X86_REG_GS };
+    static const uint32_t sel[6] = { DT_CODE >> 4, DT_DATA >> 4, DT_DATA >> 4, DT_DATA >> 4,
+                                     DT_STACK >> 4, DT_STACK >> 4 };
+    for (int i = 0; i < 6; i++) uc_reg_write(uc, ids[i], &sel[i]);
+}
+
+/* A 16-bit real-mode case: no FPU transfer, no trace analysis (gen16.c
+ * defines every flag it leaves), EIP as an offset in CS. */
+static void uni_run_real(struct uctx *u, const struct dt_case *c, struct dt_result *r) {
+    uc_engine *uc = u->uc;
+    uc_context_restore(uc, u->ctx);
+    for (int i = 0; i < DT_NREGIONS; i++)
+        uc_mem_write(uc, dt_regions[i].base, c->in.mem + dt_regions[i].off, dt_regions[i].size);
+    uc_ctl_remove_cache(uc, DT_CODE, DT_CODE + DT_CODE_SIZE);
+    real_segments(uc);
+    for (int i = 0; i < 8; i++) uc_reg_write(uc, gpr_ids[i], &c->in.gpr[i]);
+    uc_reg_write(uc, UC_X86_REG_EFLAGS, &c->in.eflags);
+    uc_err e = uc_emu_start(uc, DT_CODE, dt_stop_eip(c), 0, STEP_LIMIT);
+    uint32_t eip;
+    uc_reg_read(uc, UC_X86_REG_EIP, &eip);
+    if (!stopped_by(u, e, eip, r))
+        r->exit = eip == c->main_len ? DT_EXIT_STOP : DT_EXIT_LIMIT;
+    for (int i = 0; i < 8; i++) uc_reg_read(uc, gpr_ids[i], &r->out.gpr[i]);
+    uc_reg_read(uc, UC_X86_REG_EFLAGS, &r->out.eflags);
+    r->out.eip = r->exit == DT_EXIT_EXCEPTION ? r->fault_eip : eip;
+    memcpy(r->out.fx, c->in.fx, sizeof r->out.fx);
+    for (int i = 0; i < DT_NREGIONS; i++)
+        uc_mem_read(uc, dt_regions[i].base, r->out.mem + dt_regions[i].off, dt_regions[i].size);
+}
+
 static void *uni_open(char *err, size_t errlen) {
     struct uctx *u = calloc(1, sizeof *u);
-    uc_err e = uc_open(UC_ARCH_X86, UC_MODE_32, &u->uc);
+    uc_err e = uc_open(UC_ARCH_X86, dt_real ? UC_MODE_16 : UC_MODE_32, &u->uc);
     if (e) { snprintf(err, errlen, "uc_open: %s", uc_strerror(e)); return NULL; }
     for (int i = 0; i < DT_NREGIONS; i++) {
         e = uc_mem_map(u->uc, dt_regions[i].base, dt_regions[i].size, UC_PROT_ALL);
@@ -173,11 +227,14 @@ static void *uni_open(char *err, size_t errlen) {
     };
     uc_mem_write(u->uc, SCRATCH, stubs, sizeof stubs);
     uint32_t cr0 = 0x33, cr4 = 0x600;               /* PE MP ET NE; OSFXSR OSXMMEXCPT */
-    uc_reg_write(u->uc, UC_X86_REG_CR0, &cr0);
-    uc_reg_write(u->uc, UC_X86_REG_CR4, &cr4);
+    if (!dt_real) {
+        uc_reg_write(u->uc, UC_X86_REG_CR0, &cr0);
+        uc_reg_write(u->uc, UC_X86_REG_CR4, &cr4);
+    }
     uc_hook h;
     uc_hook_add(u->uc, &h, UC_HOOK_INTR, (void *)on_intr, u, 1, 0);
-    uc_hook_add(u->uc, &h, UC_HOOK_CODE, (void *)on_code, u, DT_CODE, DT_CODE + DT_CODE_SIZE - 1);
+    if (!dt_real)
+        uc_hook_add(u->uc, &h, UC_HOOK_CODE, (void *)on_code, u, DT_CODE, DT_CODE + DT_CODE_SIZE - 1);
     uc_context_alloc(u->uc, &u->ctx);
     uc_context_save(u->uc, u->ctx);
     return u;
@@ -189,6 +246,10 @@ static void uni_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     memset(r, 0, sizeof *r);
     u->c = c; u->r = r; u->faulted = false;
     u->fix.kind = FIX_NONE;
+    if (dt_real) {
+        uni_run_real(u, c, r);
+        return;
+    }
     uc_context_restore(uc, u->ctx);
     for (int i = 0; i < DT_NREGIONS; i++)
         uc_mem_write(uc, dt_regions[i].base, c->in.mem + dt_regions[i].off, dt_regions[i].size);
@@ -224,16 +285,8 @@ static void uni_run(void *ctx, const struct dt_case *c, struct dt_result *r) {
     e = uc_emu_start(uc, DT_CODE, stop, 0, STEP_LIMIT);
     uint32_t eip;
     uc_reg_read(uc, UC_X86_REG_EIP, &eip);
-    if (u->faulted) {
-        r->exit = DT_EXIT_EXCEPTION; r->vector = u->vector; r->fault_eip = u->fault_eip;
-    } else if (e == UC_ERR_INSN_INVALID) {
-        r->exit = DT_EXIT_EXCEPTION; r->vector = 6; r->fault_eip = eip;
-    } else if (e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) {
-        r->exit = DT_EXIT_UNMAPPED;
-        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
-    } else if (e) {
-        r->exit = DT_EXIT_ERROR;
-        snprintf(r->msg, sizeof r->msg, "%s at eip %08x", uc_strerror(e), eip);
+    if (stopped_by(u, e, eip, r)) {
+        /* classified */
     } else if (eip == stop) {
         r->exit = DT_EXIT_STOP;
     } else if (r->an.steps >= STEP_LIMIT) {

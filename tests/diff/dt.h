@@ -133,3 +133,9 @@ void dt_page_tables(uint32_t pt[3][1024]);
 extern bool dt_pae;
 void dt_page_tables_pae(uint64_t pt[DT_PT_PAGES][512]);
 void dt_fx_default(uint8_t fx[512]);   /* the FNINIT/reset image */
+/* --real: both backends run 16-bit real-mode code (gen16.c) with CS =
+ * DT_CODE >> 4 (IP 0), DS = ES = FS = DT_DATA >> 4, SS = GS = DT_STACK >> 4
+ * and SP = DT16_SP; EIPs are offsets in CS; no x87/SSE state is moved. */
+extern bool dt_real;
+#define DT16_SP 0x1c00u
+bool gen16_case(uint64_t seed, struct dt_case *c);

@@ -29,6 +29,7 @@ bool dt_paging;
 unsigned dt_poll_storm;
 bool dt_adapt_first;
 bool dt_pae;
+bool dt_real;
 
 void dt_page_tables(uint32_t pt[3][1024]) {
     memset(pt, 0, 3 * 4096);

@@ -14,6 +14,7 @@
  *                                        entry polls (dt.h)
  *            --paging-pae                ... with PAE paging and EFER.NXE
  *            --adapt-first               adaptive callouts at the first fault (dt.h)
+ *            --real                      16-bit real-mode sequences (gen16.c, dt.h)
  *
  * Ends with "N passed, N failed, N skipped"; exit status 0 iff none failed. */
 #include <dirent.h>
@@ -107,7 +108,7 @@ static int run_corpus(struct pair *p, const char *dir, int *pass, int *fail, int
 
 static void usage(void) {
     fprintf(stderr, "usage: bt86-difftest --seed S --count N [--class NAME] [--verbose] [--against unicorn|bt86|mutant[-flag|-mem|-x87]]\n"
-                    "                     [--save DIR] [--no-shrink] [--paging[-pae]] [--adapt-first] [--poll-storm N] | --corpus DIR | --print SEED | --list-classes\n");
+                    "                     [--save DIR] [--no-shrink] [--paging[-pae]] [--adapt-first] [--poll-storm N] [--real] | --corpus DIR | --print SEED | --list-classes\n");
     exit(2);
 }
 
@@ -137,6 +138,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--poll-storm") && v) { dt_poll_storm = (unsigned)strtoul(v, NULL, 0); i++; }
         else if (!strcmp(a, "--paging-pae")) dt_paging = dt_pae = true;
         else if (!strcmp(a, "--adapt-first")) dt_adapt_first = true;
+        else if (!strcmp(a, "--real")) dt_real = true;
         else if (!strcmp(a, "--list-classes")) {
             for (int c = 0; c < gen_class_count(); c++)
                 printf("%s%s\n", gen_class_name(c), gen_class_in_all(c) ? "" : " (not in all)");
@@ -207,8 +209,8 @@ int main(int argc, char **argv) {
         int cp[64] = { 0 }, cf[64] = { 0 }, cs[64] = { 0 };
         for (long i = 0; i < count; i++) {
             uint64_t cseed = seed + i;
-            int chosen;
-            if (!gen_case(cseed, cls, &c, &s, &chosen)) { skip++; continue; }
+            int chosen = -1;
+            if (dt_real ? !gen16_case(cseed, &c) : !gen_case(cseed, cls, &c, &s, &chosen)) { skip++; continue; }
             int slot = chosen < 0 ? ncls : chosen;
             enum verdict v = run_pair(&p, &c);
             if (v == V_PASS) { pass++; cp[slot]++; continue; }
@@ -229,8 +231,8 @@ int main(int argc, char **argv) {
             fail++; cf[slot]++;
             char title[128];
             snprintf(title, sizeof title, "case %llu (class %s)", (unsigned long long)cseed, gen_class_name(chosen));
-            if (verbose || !shrink) report(&p, &c, title);
-            if (shrink) {
+            if (verbose || !shrink || dt_real) report(&p, &c, title);
+            if (shrink && !dt_real) {     /* 16-bit cases have no item list to shrink */
                 int runs = dt_shrink(&p, &c, &s);
                 char t2[160];
                 snprintf(t2, sizeof t2, "%s, shrunk in %d runs", title, runs);

@@ -30,7 +30,7 @@ void dt_print_case(const struct dt_case *c, FILE *f) {
     memcpy(&fcw, c->in.fx, 2); memcpy(&fsw, c->in.fx + 2, 2); memcpy(&mxcsr, c->in.fx + 24, 4);
     fprintf(f, " eflags=%08x\n           fcw=%04x fsw=%04x ftw=%02x mxcsr=%08x\n", c->in.eflags, fcw, fsw, c->in.fx[4], mxcsr);
     csh h;
-    if (cs_open(CS_ARCH_X86, CS_MODE_32, &h) != CS_ERR_OK) return;
+    if (cs_open(CS_ARCH_X86, dt_real ? CS_MODE_16 : CS_MODE_32, &h) != CS_ERR_OK) return;
     const uint8_t *code = c->in.mem + dt_mem_index(DT_CODE);
     disasm(h, code, DT_CODE, dt_stop_eip(c), f);
     fprintf(f, "    %08x  (stop)\n", dt_stop_eip(c));

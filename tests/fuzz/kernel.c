@@ -149,6 +149,24 @@ static void prologue(struct code *c, struct kernel_desc *d, uint64_t *rng)
         uint32_t esp = rng_chance(rng, 70) ? odd[rng_below(rng, 9)] : (uint32_t)rng_next(rng);
         code_byte(c, 0xbc); code_u32(c, esp);
     }
+    /* 16-bit bodies at CS:IP = FFFF:(IMG_BODY - 0xFFFF0): by IRET into
+     * virtual-8086 mode (IOPL 0 or 3), or by clearing CR0.PE and a far JMP
+     * (SDM vol. 3A §20.2.1, §9.9.2). */
+    if (d->mode16 == 1) {
+        static const uint32_t frame[9] = { 0, 0, 0xffff, 0xffff, 0x1000, 0xfff0, 0, 0xffff,
+                                           IMG_BODY - 0xffff0 };   /* GS FS DS ES SS ESP EFLAGS CS EIP */
+        for (int i = 0; i < 9; i++) {
+            code_byte(c, 0x68);
+            code_u32(c, i == 6 ? fl | 0x20000 | (rng_chance(rng, 50) ? 0x3000 : 0) : frame[i]);
+        }
+        code_byte(c, 0xcf);                                  /* iret */
+        return;
+    }
+    if (d->mode16 == 2) {
+        code_bytes(c, "\x0f\x20\xc0\x24\xfe\x0f\x22\xc0", 8); /* cr0 &= ~PE */
+        code_byte(c, 0xea); code_u32(c, IMG_BODY - 0xffff0); code_u16(c, 0xffff);
+        return;
+    }
     code_byte(c, 0xe9); code_u32(c, IMG_BODY - (code_here(c) + 4));
 }
 
@@ -164,6 +182,11 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
     d->sse = rng_chance(rng, 80);
     d->irq = kind == BODY_IO || (rng_chance(rng, 50) && kind != BODY_DIFF);
     d->elf = rng_chance(rng, 30);
+    {   /* from a stream of its own, so that the other kernels stay as they were */
+        uint64_t s16 = seed ^ 0x1616161616161616ull;
+        if (kind != BODY_IO && rng_chance(&s16, 8))
+            d->mode16 = d->paging || rng_chance(&s16, 50) ? 1 : 2;
+    }
 
     for (uint32_t i = 0; i < IMG_SCRATCH_LEN; i += 8) {
         uint64_t v = rng_next(rng);

@@ -30,6 +30,7 @@ enum body_kind { BODY_INSNS, BODY_BYTES, BODY_IO, BODY_DIFF, BODY_KINDS };
 struct kernel_desc {
     enum body_kind body;
     bool paging, sse, irq, elf;
+    int mode16;         /* the body runs as 16-bit code: 0 no, 1 virtual-8086 mode, 2 real mode */
     int ninsn;
     uint32_t gpr[8], eflags;    /* the state the body starts with */
     uint32_t diff_end;          /* BODY_DIFF: the address of the final jump */

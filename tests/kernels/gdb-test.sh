@@ -6,7 +6,7 @@
 #      memory, detach; the kernel then passes only because of the write.
 #   2. Ctrl-C: the kernel spins, gdb is interrupted (SIGINT -> 0x03 byte).
 #   3. -gdb without -S: gdb attaches to the running, spinning guest.
-#   4. a write watchpoint.
+#   4. a write watchpoint; 4b. read and access watchpoints (rwatch, awatch).
 #   5. Ctrl-C during a HLT nothing else would end, then kill.
 #   6. a breakpoint session over TCP (-gdb tcp:127.0.0.1:PORT).
 # The waits are for guest output ("spinning"); timeouts are a safety net.
@@ -90,8 +90,11 @@ expect "$dir/session.vm" 'counter 6 answer 42'
 
 # 2. Ctrl-C while the guest runs
 start_vm interrupt -S -append spin
-# Not through gdb_batch: $! must be timeout's pid, which passes SIGINT on to gdb.
-timeout 60 gdb -nx -batch -ex 'set pagination off' -ex "file $kernel" -ex "target remote $sock" \
+# Not through gdb_batch: $! must be timeout's pid, which passes SIGINT on to
+# gdb. --foreground: only to gdb; else timeout also signals its process
+# group, gdb gets a second SIGINT while it waits for the stop (on a loaded
+# host), asks "not responding to interrupt requests?" and disconnects.
+timeout --foreground 60 gdb -nx -batch -ex 'set pagination off' -ex "file $kernel" -ex "target remote $sock" \
     -ex continue -ex 'p gdb_spins > 0' -ex 'set var gdb_release = 1' \
     -ex 'set var gdb_answer = 42' -ex detach >"$dir/interrupt.gdb" 2>&1 &
 gdb_pid=$!
@@ -123,9 +126,31 @@ expect "$dir/watch.gdb" '^New value = 1$'
 expect "$dir/watch.gdb" '^Old value = 1$'
 expect "$dir/watch.gdb" '^New value = 3$'
 
+# 4b. read and access watchpoints on gdb_counter, which gdb_checkpoint
+#     reads with one instruction and writes with a later one: rwatch stops
+#     after each read and never at the write between; awatch at both.
+start_vm rwatch -S
+gdb_batch -ex 'rwatch gdb_counter' -ex continue -ex 'p $pc' -ex continue -ex 'p $pc' -ex delete \
+    -ex 'awatch gdb_counter' -ex continue -ex 'p $pc' -ex continue -ex 'p $pc' -ex delete \
+    -ex 'set var gdb_answer = 42' -ex detach >"$dir/rwatch.gdb" 2>&1
+cat "$dir/rwatch.gdb"
+finish_vm rwatch
+g=$dir/rwatch.gdb
+expect "$g" '^Hardware read watchpoint 1: gdb_counter'
+expect "$g" '^Value = 0$'
+expect "$g" '^\$1 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
+expect "$g" '^Value = 1$'
+expect "$g" '^\$2 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
+expect "$g" '^Hardware access \(read/write\) watchpoint 2: gdb_counter'
+expect "$g" '^Old value = 1$'
+expect "$g" '^New value = 3$'
+expect "$g" '^\$3 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+16>'
+expect "$g" '^Value = 3$'
+expect "$g" '^\$4 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <gdb_checkpoint\+5>'
+
 # 5. Ctrl-C while the guest sleeps in HLT with nothing to wake it, then kill
 start_vm sleep -S -append sleep
-timeout 60 gdb -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex "file $kernel" \
+timeout --foreground 60 gdb -nx -batch -ex 'set pagination off' -ex 'set confirm off' -ex "file $kernel" \
     -ex "target remote $sock" -ex continue -ex 'p gdb_sleeping' -ex kill >"$dir/sleep.gdb" 2>&1 &
 gdb_pid=$!
 wait_for "$dir/sleep.vm" sleeping

@@ -5,7 +5,9 @@ counts gdb_spins until released; "sleep": HLT for ever).
 
 Every wait is for an answer or guest output; the timeouts are a safety net.
 Addresses come from the kernel's symbols (nm)."""
-import json, os, socket, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile, time
+
+from hmp_client import Hmp, connect
 
 bt86, kernel = sys.argv[1], sys.argv[2]
 TIMEOUT = 60
@@ -31,40 +33,6 @@ def start(args, stdin=subprocess.DEVNULL):
     return subprocess.Popen([bt86, "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
                             + args + [kernel], stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-
-
-def connect(path):
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-            s.settimeout(TIMEOUT)
-            return s
-        except OSError:
-            s.close()
-            time.sleep(0.05)
-    raise SystemExit("monitor-test: no socket " + path)
-
-
-class Hmp:
-    def __init__(self, path):
-        self.s = connect(path)
-        self.buf = b""
-        self.banner = self.until_prompt()
-
-    def until_prompt(self):
-        while b"(qemu) " not in self.buf:
-            d = self.s.recv(4096)
-            if not d:
-                break
-            self.buf += d
-        text, _, self.buf = self.buf.partition(b"(qemu) ")
-        return text.decode()
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b"\n")
-        return self.until_prompt()
 
 
 class Qmp:
@@ -122,8 +90,12 @@ check("0x11111111" in h.cmd("xp /1xw 0x%x" % symbol("gdb_words")), "xp reads gdb
 check("0x2222" in h.cmd("x /2xh 0x%x+4" % symbol("gdb_words")), "x with an expression and halfwords")
 check("unknown command: 'frobnicate'" in h.cmd("frobnicate 1 2"), "bad HMP command: an error")
 check("invalid" in h.cmd("x /4q 0"), "bad x format: an error")
-check("not supported yet" in h.cmd("savevm s1"), "savevm: not supported yet")
-check("not supported yet" in h.cmd("migrate tcp:0:4444"), "migrate: not supported yet")
+check("Error: loadvm needs a file name" in h.cmd("loadvm"), "loadvm without a file: an error")
+check("cannot open snapshot" in h.cmd("loadvm %s/none" % tmp), "loadvm of a missing file: an error")
+check("snapshots are files" in h.cmd("info snapshots"), "info snapshots: snapshots are files")
+check("Error: unix:%s/nobody: cannot connect" % tmp in h.cmd("migrate unix:%s/nobody" % tmp),
+      "migrate to nowhere: an error")
+check("Error: unsupported migration URI" in h.cmd("migrate rdma:x"), "migrate to a bad URI: an error")
 check("PG disabled" in h.cmd("info mem"), "info mem without paging")
 jit = h.cmd("info jit")
 check("bt_blocks" in jit or "blocks" in jit, "info jit prints the translation statistics")
@@ -155,6 +127,28 @@ deadline = time.time() + TIMEOUT
 while spins(h) == b and time.time() < deadline:
     time.sleep(0.01)
 check(spins(h) != b, "running again: gdb_spins moves")
+check(q.cmd("query-migrate") == {"return": {}}, "query-migrate before any migration: {}")
+check(q.cmd("migrate")["error"]["class"] == "GenericError", "QMP migrate without uri: an error")
+check("cannot connect" in q.cmd("migrate", arguments={"uri": "unix:%s/nobody" % tmp})["error"]["desc"],
+      "QMP migrate to nowhere: an error")
+# A whole migration through QMP: the stream goes to a file; the source ends
+# stopped (postmigrate) and cont runs it again, as in QEMU.
+check(q.cmd("migrate", arguments={"uri": "exec:cat > %s/stream" % tmp}) == {"return": {}}, "QMP migrate")
+deadline = time.time() + TIMEOUT
+while time.time() < deadline:
+    qm = q.cmd("query-migrate")["return"]
+    if qm.get("status") in ("completed", "failed"):
+        break
+    time.sleep(0.02)
+check(qm.get("status") == "completed" and "downtime" in qm and qm["ram"]["transferred"] > 0,
+      "query-migrate: completed with downtime and bytes (%s)" % qm)
+check(os.path.getsize("%s/stream" % tmp) == qm["ram"]["transferred"], "the stream file holds every byte sent")
+check(q.event("STOP") and q.event("MIGRATION"), "STOP and MIGRATION events")
+check("paused (postmigrate)" in h.cmd("info status"), "HMP info status: paused (postmigrate)")
+check("Migration status: completed" in h.cmd("info migrate"), "HMP info migrate: completed")
+q.events.clear()
+h.cmd("cont")
+check(q.event("RESUME"), "cont after a migration")
 h.cmd("stop")
 check(q.event("STOP"), "HMP stop sends the STOP event")
 h.cmd("cont")

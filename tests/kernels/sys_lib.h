@@ -28,6 +28,14 @@ struct tss {
     uint8_t iobitmap[8192 + 1];
 } __attribute__((packed));
 
+/* A TSS without the I/O bitmap (limit 0x67), for the tests' own tasks. */
+struct tss32 {
+    uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    uint32_t es, cs, ss, ds, fs, gs, ldt;
+    uint16_t trap, iomap;
+} __attribute__((packed));
+
 struct trap_frame {
     uint32_t edi, esi, ebp, esp0, ebx, edx, ecx, eax;   /* pusha */
     uint32_t vector, error;

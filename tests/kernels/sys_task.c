@@ -12,13 +12,6 @@
 enum { SEL_B = 0x38, SEL_C = 0x40, SEL_D = 0x48, SEL_DF = 0x50, SEL_GATE_B = 0x58,
        SEL_SHORT = 0x60, SEL_ABSENT = 0x68, SEL_E = 0x70, SEL_F = 0x78, SEL_G = 0x80 };
 
-/* A TSS without the I/O bitmap (limit 0x67). */
-struct tss32 {
-    uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-    uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-    uint32_t es, cs, ss, ds, fs, gs, ldt;
-    uint16_t trap, iomap;
-} __attribute__((packed));
 
 static struct tss32 tss_b, tss_c, tss_d, tss_df, tss_e, tss_f, tss_g;
 static uint8_t stacks[7][4096] __attribute__((aligned(16)));

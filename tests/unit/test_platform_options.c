@@ -113,9 +113,24 @@ static void serial(void **state)
     assert_string_equal(o.serial, "stdio");
     assert_int_equal(parse("-serial file:/tmp/out.txt k"), 0);
     assert_string_equal(o.serial, "file:/tmp/out.txt");
-    expect_error("-serial file: k", "not supported");
-    expect_error("-serial tcp::4444 k", "not supported");
-    expect_error("-serial pty k", "not supported");
+    expect_error("-serial file: k", "file: needs a path");
+    assert_int_equal(parse("-serial pty k"), 0);
+    assert_string_equal(o.serial, "pty");
+    assert_int_equal(parse("-serial tcp::4444,server,nowait k"), 0);
+    assert_string_equal(o.serial, "tcp::4444,server,nowait");
+    assert_int_equal(parse("-serial tcp:127.0.0.1:4444,server,wait=off k"), 0);
+    assert_int_equal(parse("-serial unix:/tmp/s,server,nowait k"), 0);
+    expect_error("-serial tcp:4444 k", "expected tcp:[HOST]:PORT");
+    expect_error("-serial tcp::0,server k", "port of 1-65535");
+    expect_error("-serial tcp::70000 k", "port of 1-65535");
+    expect_error("-serial tcp::4444,server,bogus k", "unknown socket flag");
+    expect_error("-serial unix: k", "needs a socket path");
+    expect_error("-serial vc k", "supported are null, stdio, pty");
+    expect_error("-monitor vc k", "-monitor 'vc': supported are stdio");
+    expect_error("-qmp stdio k", "-qmp 'stdio': supported are tcp:");
+    assert_int_equal(parse("-monitor tcp:localhost:4444,server,nowait -qmp pty k"), 0);
+    assert_string_equal(o.monitor, "tcp:localhost:4444,server,nowait");
+    assert_string_equal(o.qmp, "pty");
 }
 
 static void debug_exit_device(void **state)
@@ -148,8 +163,9 @@ static void qemu_runner_line(void **state)
     assert_int_equal(parse("-nodefaults -global kvm-pit.lost_tick_policy=discard "
                            "-device pc-testdev -device isa-debug-exit,iobase=0xf4,iosize=0x4 "
                            "-vnc none -serial stdio -device pci-testdev -no-user-config "
-                           "-name guest1 -kernel K -append a=b"), 0);
-    assert_true(o.nodefaults && o.pc_testdev && o.debug_exit);
+                           "-name guest1 -machine accel=tcg -smp 1 -kernel K -append a=b "
+                           "-initrd E"), 0);
+    assert_true(o.nodefaults && o.pc_testdev && o.pci_testdev && o.debug_exit);
     assert_string_equal(o.serial, "stdio");
     assert_string_equal(o.kernel, "K");
     assert_int_equal(parse("-nodefaults k"), 0);        /* no default COM1, as in QEMU */
@@ -157,6 +173,7 @@ static void qemu_runner_line(void **state)
     expect_error("-global kvm-pit k", "DRIVER.PROPERTY=VALUE");
     expect_error("-global .x=1 k", "DRIVER.PROPERTY=VALUE");
     expect_error("-vnc :1 k", "no display");
+    expect_error("-device pci-testdev,membar=4096 k", "takes no properties");
 }
 
 static void cpu_models(void **state)
@@ -209,7 +226,19 @@ static void rtc_chardev_log_gdb(void **state)
     assert_int_equal(parse("-chardev null,id=n -serial chardev:n k"), 0);
     assert_string_equal(o.serial, "null");
     expect_error("-serial chardev:zz k", "no -chardev with id=zz");
-    expect_error("-chardev pty,id=p -serial chardev:p k", "backend not supported");
+    assert_int_equal(parse("-chardev pty,id=p -serial chardev:p k"), 0);
+    assert_string_equal(o.serial, "pty");
+    assert_int_equal(parse("-chardev socket,id=m,port=5555,host=127.0.0.1,server=on,wait=off "
+                           "-monitor chardev:m k"), 0);
+    assert_string_equal(o.monitor, "tcp:127.0.0.1:5555,server,nowait");
+    assert_int_equal(parse("-chardev socket,id=q,path=/tmp/q.sock,server,nowait -qmp chardev:q k"), 0);
+    assert_string_equal(o.qmp, "unix:/tmp/q.sock,server,nowait");
+    assert_int_equal(parse("-chardev socket,id=c,port=5555 -serial chardev:c k"), 0);
+    assert_string_equal(o.serial, "tcp::5555");
+    expect_error("-chardev vc,id=v -serial chardev:v k", "backend 'vc' not supported");
+    expect_error("-chardev socket,id=s -serial chardev:s k", "needs port=PORT or path=PATH");
+    expect_error("-chardev file,id=f,path=/tmp/f -monitor chardev:f k", "-monitor 'file:/tmp/f'");
+    expect_error("-chardev stdio,id=s -qmp chardev:s k", "-qmp 'stdio'");
     expect_error("-chardev file,id=f -serial chardev:f k", "needs path=PATH");
     expect_error("-chardev stdio k", "needs id=NAME");
 
@@ -264,6 +293,11 @@ static void machine_and_smp(void **state)
     assert_true(o.isapc);
     assert_int_equal(parse("-machine type=isapc -M pc k"), 0);
     assert_false(o.isapc);                              /* the later one wins */
+    assert_int_equal(parse("-M isapc -machine accel=tcg k"), 0);   /* properties only */
+    assert_true(o.isapc);
+    assert_int_equal(parse("-machine accel=tcg k"), 0);
+    assert_false(o.isapc);
+    expect_error("-machine accel=kvm k", "only tcg");
     expect_error("-smp 2 k", "SMP is not supported yet");
     expect_error("-smp cpus=4 k", "SMP is not supported yet");
     expect_error("-smp x k", "expected a CPU count");

@@ -145,10 +145,70 @@ static void reset_control(void **state)
     assert_int_equal(f->resets, 1);
 }
 
+/* BAR decoding: the mapper hears of every move, enable and disable. */
+static int maps, unmaps;
+static uint32_t last_addr;
+static int fake_map(void *opaque, struct pci_bar *b, bool map)
+{
+    (void)opaque;
+    *(map ? &maps : &unmaps) += 1;
+    last_addr = b->addr;
+    return 0;
+}
+static uint32_t bar_rd(void *dev, int bar, uint32_t off, unsigned size) { return (uint32_t)bar << 16 | off; }
+static void bar_wr(void *dev, int bar, uint32_t off, unsigned size, uint32_t val) {}
+
+static void bar_decoding(void **state)
+{
+    struct fixture *f = *state;
+    const struct pci_function_info info = {
+        .devfn = 3 << 3, .vendor = 0x1234, .device = 0x5678, .command = 0x0003,
+        .bar_size = { 4096, 256 }, .bar_io = { false, true }, .bar_addr = { 0xfe000000, 0xc000 },
+        .bar_read = bar_rd, .bar_write = bar_wr };
+
+    maps = unmaps = 0;
+    pci_set_mapper(&f->pci, fake_map, NULL);
+    struct pci_function *fn = pci_add_function(&f->pci, &info);
+    assert_non_null(fn);
+    assert_int_equal(maps, 2);                          /* both, where firmware put them */
+    assert_true(fn->bar[0].mapped && fn->bar[1].mapped);
+    assert_int_equal(pci_bar_mem_read(&fn->bar[0], 0x10, 4), 0x10);
+    assert_int_equal(pci_bar_io_read(&fn->bar[1], 0xc004, 1), 0x10004);
+    /* sizing: all-ones decodes nowhere, the old value maps it back */
+    wr(f, 3, 0, 0x10, 4, 0xFFFFFFFF);
+    assert_int_equal(rd(f, 3, 0, 0x10, 4), 0xFFFFF000);
+    assert_int_equal(unmaps, 1);
+    assert_false(fn->bar[0].mapped);
+    wr(f, 3, 0, 0x10, 4, 0xfe001000);
+    assert_int_equal(maps, 3);
+    assert_int_equal(last_addr, 0xfe001000);
+    /* I/O sizing; address 0 decodes nothing */
+    wr(f, 3, 0, 0x14, 4, 0xFFFFFFFF);
+    assert_int_equal(rd(f, 3, 0, 0x14, 4), 0xFFFFFF01);
+    assert_int_equal(unmaps, 2);
+    wr(f, 3, 0, 0x14, 4, 0);
+    assert_int_equal(maps, 3);
+    wr(f, 3, 0, 0x14, 4, 0xd000);
+    assert_int_equal(maps, 4);
+    assert_int_equal(last_addr, 0xd000);
+    /* the command register's enables */
+    wr(f, 3, 0, 0x04, 2, 0x0001);                       /* memory off */
+    assert_int_equal(unmaps, 3);
+    assert_false(fn->bar[0].mapped);
+    assert_true(fn->bar[1].mapped);
+    wr(f, 3, 0, 0x04, 2, 0x0000);
+    assert_int_equal(unmaps, 4);
+    wr(f, 3, 0, 0x04, 2, 0x0003);
+    assert_int_equal(maps, 6);
+    /* a byte write to the BAR's top byte moves it too */
+    wr(f, 3, 0, 0x13, 1, 0xfd);
+    assert_int_equal(last_addr, 0xfd001000);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = { T(address_register), T(functions), T(writes_and_bars),
-                                        T(reset_control) };
+                                        T(reset_control), T(bar_decoding) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

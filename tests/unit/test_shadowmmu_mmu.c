@@ -1551,6 +1551,114 @@ static void test_translate_from_shadow(void **state)
     rm_fx(f);
 }
 
+/* ---- dirty logging (migration) ------------------------------------------------ */
+
+static bool bit(const uint64_t *bm, uint32_t gpa) { return bm[gpa >> 18] >> ((gpa >> 12) & 63) & 1; }
+
+static uint32_t count_bits(const uint64_t *bm)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < MMU_DIRTY_WORDS; i++)
+        n += (uint32_t)__builtin_popcountll(bm[i]);
+    return n;
+}
+
+/* Paging off: every RAM page becomes read-only; a write fault marks exactly
+ * its frame and opens it; the monitor's stores mark too; a code frame keeps
+ * its protection after it is marked; sync hands out exactly the written
+ * frames and protects them again; stop opens all but code. */
+static void test_dirty_log_identity(void **state)
+{
+    struct fx *f = mk_default();
+    struct mmu_fault_result r;
+    struct space *id = mmu_activate(f->m, CR0_PE, 0, 0, 0);
+    uint64_t *bm = calloc(MMU_DIRTY_WORDS, sizeof *bm);
+
+    (void)state;
+    mmu_protect_code(f->m, 0x9000);
+    assert_true(mmu_dirty_log_start(f->m));
+    assert_true(mmu_dirty_logging(f->m));
+    assert_false(writable(id, 0x5000));
+    assert_false(writable(id, RAM2_GPA + 0x1000));
+    assert_true(readable(id, 0x5000));
+    assert_true(mmu_dirty_clean(f->m, 0x5000));
+    assert_int_equal(fault(f, id, 0x5010, MMU_WRITE, false, &r), MMU_HIDDEN);
+    assert_true(writable(id, 0x5000));
+    assert_false(writable(id, 0x6000));
+    assert_false(mmu_dirty_clean(f->m, 0x5000));
+    assert_false(mmu_write_phys(f->m, RAM2_GPA + 0x1ffe, "abcd", 4));   /* two frames */
+    mmu_dirty_mark(f->m, 0x7000, 1);
+    assert_int_equal(fault(f, id, 0x9000, MMU_WRITE, false, &r), MMU_CODE_WRITE);
+    assert_false(writable(id, 0x9000));     /* still code */
+    check_model(f, id);
+
+    assert_int_equal(mmu_dirty_log_sync(f->m, bm), 5);
+    assert_int_equal(count_bits(bm), 5);
+    assert_true(bit(bm, 0x5000) && bit(bm, 0x7000) && bit(bm, 0x9000));
+    assert_true(bit(bm, RAM2_GPA + 0x1000) && bit(bm, RAM2_GPA + 0x2000));
+    assert_false(writable(id, 0x5000));     /* protected again */
+    assert_true(mmu_dirty_clean(f->m, 0x5000));
+    check_model(f, id);
+    assert_int_equal(mmu_dirty_log_sync(f->m, bm), 0);
+    assert_int_equal(fault(f, id, 0x6004, MMU_WRITE, false, &r), MMU_HIDDEN);
+    assert_int_equal(mmu_dirty_log_sync(f->m, bm), 1);
+    assert_true(bit(bm, 0x6000));
+
+    mmu_dirty_log_stop(f->m);
+    assert_false(mmu_dirty_logging(f->m));
+    assert_true(writable(id, 0x5000));
+    assert_true(writable(id, 0x6000));
+    assert_false(writable(id, 0x9000));
+    check_model(f, id);
+    free(bm);
+    rm_fx(f);
+}
+
+/* Paging on: a writable mapping made before logging becomes read-only; a
+ * write fault marks the frame (not the linear page) and reopens it; a
+ * store to a traced page table stays a traced write but is marked; the
+ * walker's A/D updates mark the page table; sync re-protects. */
+static void test_dirty_log_paging(void **state)
+{
+    struct fx *f = mk_default();
+    struct mmu_fault_result r;
+    struct space *s;
+    uint64_t *bm = calloc(MMU_DIRTY_WORDS, sizeof *bm);
+
+    (void)state;
+    std_tables(f, PD, PT1);
+    set_pte(f, PT1, 0x401000, 0x205000 | RWUAD);
+    set_pte(f, PT1, 0x402000, 0x206000 | (RWUAD & ~PTE_D));
+    s = mmu_activate(f->m, PAGING, PD, 0, 0);
+    assert_int_equal(fault(f, s, 0x401000, MMU_WRITE, false, NULL), MMU_HIDDEN);
+    assert_true(writable(s, 0x401000));
+    assert_true(mmu_dirty_log_start(f->m));
+    assert_false(writable(s, 0x401000));
+    assert_true(readable(s, 0x401000));
+    assert_int_equal(mmu_dirty_log_sync(f->m, bm), 0);
+
+    assert_int_equal(fault(f, s, 0x401008, MMU_WRITE, false, &r), MMU_HIDDEN);
+    assert_true(writable(s, 0x401000));
+    /* The first write to 0x402000 sets D in its PTE: PT1 is dirty too. */
+    assert_int_equal(fault(f, s, 0x402000, MMU_WRITE, false, &r), MMU_HIDDEN);
+    assert_true(writable(s, 0x402000));
+    /* PT0 maps itself at 0x11000: a traced store. */
+    assert_int_equal(fault(f, s, PT0 + 0x40, MMU_WRITE, false, &r), MMU_TRACED_WRITE);
+    /* ... and its walk set A in PDE 0: PD is dirty as well. */
+    assert_int_equal(mmu_dirty_log_sync(f->m, bm), 5);
+    assert_true(bit(bm, 0x205000) && bit(bm, 0x206000) && bit(bm, PT1) && bit(bm, PT0) &&
+                bit(bm, PD));
+    assert_false(writable(s, 0x401000));
+    assert_false(writable(s, 0x402000));
+    check_model(f, s);
+    mmu_dirty_log_stop(f->m);
+    assert_int_equal(fault(f, s, 0x401000, MMU_WRITE, false, NULL), MMU_HIDDEN);
+    assert_true(writable(s, 0x401000));
+    assert_true(stats(f).dirty_logged >= 3);
+    free(bm);
+    rm_fx(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1577,6 +1685,8 @@ int main(void)
         cmocka_unit_test(test_random_coherence),
         cmocka_unit_test(test_pte_edit_forms),
         cmocka_unit_test(test_translate_from_shadow),
+        cmocka_unit_test(test_dirty_log_identity),
+        cmocka_unit_test(test_dirty_log_paging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
