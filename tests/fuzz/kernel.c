@@ -184,7 +184,7 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
     d->elf = rng_chance(rng, 30);
     {   /* from a stream of its own, so that the other kernels stay as they were */
         uint64_t s16 = seed ^ 0x1616161616161616ull;
-        if (kind != BODY_IO && rng_chance(&s16, 8))
+        if (kind != BODY_IO && kind != BODY_DIFF && rng_chance(&s16, 8))   /* diff: Unicorn runs 32-bit */
             d->mode16 = d->paging || rng_chance(&s16, 50) ? 1 : 2;
     }
 
