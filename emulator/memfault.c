@@ -108,13 +108,36 @@ static enum mf_action open_bus_step(struct vcpu *v, ucontext_t *uc, struct space
     return MF_RESUME;
 }
 
+/* The guest-physical bytes a store at gpa may write: the element, or for
+ * a REP string all the elements left (host RCX counts them, DF says
+ * which way), which would not fault again once the frame is unprotected. */
+static void store_range(const ucontext_t *uc, const struct insn *in, uint32_t gpa, unsigned len,
+                        uint64_t *lo, uint64_t *hi)
+{
+    *lo = gpa;
+    *hi = (uint64_t)gpa + len;
+    if (in->kind == K_STRING && in->rep && len) {
+        uint64_t n = (uint64_t)(uint32_t)uc->uc_mcontext.gregs[REG_RCX] * len;
+        if (uc->uc_mcontext.gregs[REG_EFL] & FL_DF)
+            *lo = n > (uint64_t)gpa + len ? 0 : gpa + len - n;
+        else
+            *hi = gpa + n;
+    }
+}
+
 /* A store to a code frame. */
-static enum mf_action code_write(struct vcpu *v, struct tb *tb, uint32_t gpa, const struct insn *in,
-                                 bool decoded)
+static enum mf_action code_write(struct vcpu *v, const ucontext_t *uc, struct tb *tb, uint32_t gpa,
+                                 const struct insn *in, bool decoded)
 {
     struct vm *vm = v->vm;
     unsigned len = decoded ? memop_store_size(in) : 0;
-    bool into_self = len && tb_overlaps(tb, gpa, (uint64_t)gpa + len);
+    uint64_t lo, hi;
+    bool into_self = false;
+
+    if (len) {
+        store_range(uc, in, gpa, len, &lo, &hi);
+        into_self = tb_overlaps(tb, lo, hi);
+    }
 
     smc_code_write(v, gpa, 4096, true);
     mmu_unprotect_code(vm->mmu, gpa);
@@ -143,11 +166,14 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     if (where == MMU_OUTSIDE)
         return MF_OUTSIDE;
     if (where == MMU_GUARD) {
-        /* Past the window: the guest's address wrapped at 4 GiB. */
-        if (decode_at(v, tb, eip, off, in))
-            return MF_EMULATE;
+        /* Past the window: the guest's address wrapped at 4 GiB. A block
+         * a store has invalidated since may hold an instruction that is no
+         * longer there: the CPU runs what is there now (found by
+         * tests/fuzz: "wraps at 4 GiB ... daa"). */
         if (!tb->valid)
             return MF_REFETCH;
+        if (decode_at(v, tb, eip, off, in))
+            return MF_EMULATE;
         snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that "
                  "wraps at 4 GiB", eip);
         return MF_ERROR;
@@ -178,7 +204,7 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
         decoded = decode_at(v, tb, eip, off, in);
         if (decoded)
             adapt_fault(v, tb, in, tb->phys + off);
-        return code_write(v, tb, r.gpa, in, decoded);
+        return code_write(v, uc, tb, r.gpa, in, decoded);
     default:
         snprintf(v->error, sizeof v->error, "shadow MMU out of host resources at guest address "
                  "0x%08x (EIP 0x%08x)", lin, eip);

@@ -261,9 +261,16 @@ static void addr16_branch_and_system(void)
  * stored, so EAX keeps its value (before, bt86 ran the old MOV). */
 static void stale_code_own_block(void)
 {
-    uint32_t eax, lo = 0x90909090, hi = 0x90909090;
+    uint32_t eax, lo = 0x90909090, hi = 0x90909090, edi, ecx = 8;
 
     STOS_OVER("movl $1, %%eax");
+    /* A backward REP STOS whose first byte lies just past the block's last
+     * instruction and whose later ones overwrite the MOV and the JMP. */
+    eax = 0x4321;
+    __asm__ volatile("lea 4f, %1\n\tmov %%eax, %%edx\n\tmov $0x90, %%al\n\tstd\n\trep stosb\n\tcld\n\t"
+                     "mov %%edx, %%eax\n\tmovl $1, %%eax\n\tjmp 5f\n4:\t.byte 0\n5:"
+                     : "+a"(eax), "=&D"(edi), "+c"(ecx) : : "edx", "memory", "cc");
+    CHECK_EQ(eax, 0x4321);
     __asm__ volatile("lea 1f, %%esi\n\tmov (%%esi), %%eax\n\tmov 4(%%esi), %%edx\n\t"
                      "cmpxchg8b (%%esi)\n\tmov $0x5678, %%eax\n"
                      "1:\tmovl $1, %%eax\n\tnop\n\tnop\n\tnop"
