@@ -355,7 +355,9 @@ static int co_enter(struct bt_cpu *cpu, const struct bt_site *site)
         if (!stack_push(v, &esp, osz, frame, site->eip))
             return BT_EXIT;
     }
-    gpr_write(cpu, R_EBP, osz, frame);
+    /* SDM "ENTER": EBP or BP by the stack size, not the operand size
+     * (found by the Unicorn comparison: 66 C8 on a 32-bit stack). */
+    gpr_write(cpu, R_EBP, m == 0xffffu ? 2 : 4, frame);
     cpu->gpr[R_ESP] = (esp & ~m) | ((esp - size) & m);
     return BT_RESUME;
 }

@@ -213,6 +213,11 @@ static void wrap_forms(void)
                      "movl saved_esp, %%esp\n\tmovl saved_ebp, %%ebp" : : : "memory");
     CHECK_EQ(esp_after, 0xfffffff6u);
     CHECK_EQ(got_eax, 0xfffffffeu);
+    /* A 16-bit ENTER on a 32-bit stack sets all of EBP (SDM "ENTER"). */
+    __asm__ volatile("movl %%ebp, saved_ebp\n\tmovl %%esp, saved_esp\n\tmovl $0x12345678, %%ebp\n\t"
+                     "enterw $4, $1\n\tmovl %%ebp, got_eax\n\tmovl %%esp, esp_after\n\t"
+                     "movl saved_esp, %%esp\n\tmovl saved_ebp, %%ebp" : : : "memory");
+    CHECK_EQ(got_eax, esp_after + 4 + 2);
     CHECK_EQ(zero[0], 0x34);
     CHECK_EQ(zero[1], 0x12);
 }
