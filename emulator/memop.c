@@ -628,7 +628,7 @@ static int classify(const struct insn *in)
             return 0;
         if (is_alu(op) || (op >= 0x80 && op <= 0x8b) || ((op == 0xc6 || op == 0xc7) && in->reg == 0))
             return 1;
-        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 5)
+        if ((op == 0xf6 || op == 0xf7) && in->reg <= 5)     /* /1: the TEST alias */
             return 1;
         if (op == 0x69 || op == 0x6b)
             return 1;
@@ -715,7 +715,7 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
             m.size = in->opsize;
             return op_mul(&m);
         case 0xf6: case 0xf7:
-            if (in->reg == 0)
+            if (in->reg <= 1)
                 return op_alu(&m, A_TEST, false, true, (uint32_t)in->imm);
             if (in->reg >= 4)
                 return op_mul(&m);
