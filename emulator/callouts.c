@@ -355,16 +355,21 @@ static int co_enter(struct bt_cpu *cpu, const struct bt_site *site)
         if (!stack_push(v, &esp, osz, frame, site->eip))
             return BT_EXIT;
     }
-    gpr_write(cpu, R_EBP, osz, frame);
+    /* SDM "ENTER": EBP or BP by the stack size, not the operand size
+     * (found by the Unicorn comparison: 66 C8 on a 32-bit stack). */
+    gpr_write(cpu, R_EBP, m == 0xffffu ? 2 : 4, frame);
     cpu->gpr[R_ESP] = (esp & ~m) | ((esp - size) & m);
     return BT_RESUME;
 }
 
-/* Forms the translator leaves out (16-bit addresses in string and stack
- * operands, XLAT through a based DS, ...): memop.c performs those it
- * knows, exactly as it does for device memory. */
+/* Forms the translator leaves out (16-bit addresses in string, stack and
+ * branch operands, XLAT and MASKMOV through a based DS, ...): the near
+ * branches and ENTER in C, memop.c the forms it knows, exactly as it does
+ * for device memory, bounce.c MASKMOV. */
 static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
 {
+    int r;
+
     switch (SITE_INSN(site)->kind) {
     case K_CALL: case K_RET: case K_CALL_IND: case K_JMP_IND:
         return near_branch(vcpu_of(cpu), site);
@@ -375,6 +380,8 @@ static int co_untranslated(struct bt_cpu *cpu, const struct bt_site *site)
     }
     if (memop_performs(SITE_INSN(site)))
         return co_memop(cpu, site);
+    if ((r = bounce_run(vcpu_of(cpu), SITE_INSN(site), NULL)) >= 0)
+        return r;
     return co_unsupported(vcpu_of(cpu), site, "this operand form is not translated yet: TODO(#2)");
 }
 

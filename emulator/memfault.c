@@ -24,7 +24,9 @@
  *                  and the block left after it.
  *   device, wrap   a frame that is not RAM, or an access running past
  *                  4 GiB into the guard: the instruction is emulated
- *                  (memop.c) and translated code left after it.
+ *                  (memop.c; stack and branch forms in stackop.c; x87,
+ *                  SSE, CMPXCHG8B, DIV... on a bounce buffer, bounce.c)
+ *                  and translated code left after it.
  *   open bus       a frame that is neither RAM nor a device, touched by an
  *                  instruction memop.c does not know (x87, SSE, MUL, ...):
  *                  a private page of all-ones is lent at that place for one
@@ -110,20 +112,43 @@ static enum mf_action open_bus_step(struct vcpu *v, ucontext_t *uc, struct space
     return MF_RESUME;
 }
 
+/* The guest-physical bytes a store at gpa may write: the element, or for
+ * a REP string all the elements left (host RCX counts them, DF says
+ * which way), which would not fault again once the frame is unprotected. */
+static void store_range(const ucontext_t *uc, const struct insn *in, uint32_t gpa, unsigned len,
+                        uint64_t *lo, uint64_t *hi)
+{
+    *lo = gpa;
+    *hi = (uint64_t)gpa + len;
+    if (in->kind == K_STRING && in->rep && len) {
+        uint64_t n = (uint64_t)(uint32_t)uc->uc_mcontext.gregs[REG_RCX] * len;
+        if (uc->uc_mcontext.gregs[REG_EFL] & FL_DF)
+            *lo = n > (uint64_t)gpa + len ? 0 : gpa + len - n;
+        else
+            *hi = gpa + n;
+    }
+}
+
 /* A store to a code frame. */
-static enum mf_action code_write(struct vcpu *v, struct tb *tb, uint32_t gpa, const struct insn *in,
-                                 bool decoded)
+static enum mf_action code_write(struct vcpu *v, const ucontext_t *uc, struct tb *tb, uint32_t gpa,
+                                 const struct insn *in, bool decoded)
 {
     struct vm *vm = v->vm;
     unsigned len = decoded ? memop_store_size(in) : 0;
-    bool into_self = len && tb_overlaps(tb, gpa, (uint64_t)gpa + len);
+    uint64_t lo, hi;
+    bool into_self = false;
+
+    if (len) {
+        store_range(uc, in, gpa, len, &lo, &hi);
+        into_self = tb_overlaps(tb, lo, hi);
+    }
 
     smc_code_write(v, gpa, 4096, true);
     mmu_unprotect_code(vm->mmu, gpa);
-    if (into_self && memop_supported(in)) {
+    if (into_self && (memop_performs(in) || stackop_performs(in) || bounce_performs(in))) {
         /* The running block may hold a stale copy of what is stored: do
-         * the store here and leave it. TODO(#5): single-step the forms
-         * memop.c does not know to the next instruction boundary. */
+         * the store here and leave it (SDM vol. 3A §11.6: the CPU fetches
+         * the stored bytes). */
         return MF_EMULATE;
     }
     return MF_RESUME;
@@ -142,14 +167,18 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
     enum mmu_where where = mmu_locate(vm->mmu, addr, &s, &lin);
     struct insn *in = &v->mf.insn;
 
+    v->mf.uc = uc;
     if (where == MMU_OUTSIDE)
         return MF_OUTSIDE;
     if (where == MMU_GUARD) {
-        /* Past the window: the guest's address wrapped at 4 GiB. */
-        if (decode_at(v, tb, eip, off, in))
-            return MF_EMULATE;
+        /* Past the window: the guest's address wrapped at 4 GiB. A block
+         * a store has invalidated since may hold an instruction that is no
+         * longer there: the CPU runs what is there now (found by
+         * tests/fuzz: "wraps at 4 GiB ... daa"). */
         if (!tb->valid)
             return MF_REFETCH;
+        if (decode_at(v, tb, eip, off, in))
+            return MF_EMULATE;
         snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that "
                  "wraps at 4 GiB", eip);
         return MF_ERROR;
@@ -195,7 +224,7 @@ again:
         decoded = decode_at(v, tb, eip, off, in);
         if (decoded)
             adapt_fault(v, tb, in, tb->phys + off);
-        return code_write(v, tb, r.gpa, in, decoded);
+        return code_write(v, uc, tb, r.gpa, in, decoded);
     default:
         snprintf(v->error, sizeof v->error, "shadow MMU out of host resources at guest address "
                  "0x%08x (EIP 0x%08x)", lin, eip);
@@ -241,6 +270,9 @@ void memfault_finish(struct vcpu *v, enum mf_action a, struct tb *tb, uint32_t e
         guest_mem_fail(v, eip, v->mf.fail_lin, "touches");
         return;
     default:
+        /* Stack and branch forms in C, the rest on a bounce buffer. */
+        if (stackop_run(v, in) >= 0 || bounce_run(v, in, v->mf.uc) >= 0)
+            return;
         insn_format(bt_decoder(v->vm->bt), in, text, sizeof text);
         vcpu_stop_error(v, eip, "guest instruction at EIP 0x%08x touches device memory or wraps at "
                         "4 GiB, which the monitor cannot emulate yet: %s (TODO(#5))", eip, text);

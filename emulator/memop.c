@@ -359,6 +359,8 @@ static enum memop_result op_push(struct mo *m)
         v = reg_get(m->r, in->opcode - 0x50, n);
     else if (in->opcode == 0x68 || in->opcode == 0x6a)
         v = (uint32_t)in->imm & mask_of(n);
+    else if (in->mod == 3)
+        v = reg_get(m->r, in->rm, n);
     else if (!ld(m, m->lin, n, &v))
         return MEMOP_FAULT;
     return push(m, v, n);
@@ -375,9 +377,9 @@ static enum memop_result op_pop(struct mo *m)
 
     if (!ld(m, ss_lin(r, esp), n, &v))
         return MEMOP_FAULT;
-    if (in->opcode != 0x8f) {
+    if (in->opcode != 0x8f || in->mod == 3) {
         sp_set(r, esp + n);
-        reg_set(r, in->opcode - 0x58, n, v);
+        reg_set(r, in->opcode != 0x8f ? in->opcode - 0x58u : in->rm, n, v);
         return MEMOP_DONE;
     }
     sp_set(r, esp + n);
@@ -602,7 +604,7 @@ static bool is_push_pop(const struct insn *in)
 {
     uint8_t op = in->opcode;
     return (op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a ||
-           (op == 0xff && in->reg == 6 && in->mod != 3) || (op == 0x8f && in->reg == 0 && in->mod != 3);
+           (op == 0xff && in->reg == 6) || (op == 0x8f && in->reg == 0);   /* mod=3 too: FF F4 */
 }
 static bool is_shift(const struct insn *in)
 {
@@ -626,7 +628,7 @@ static int classify(const struct insn *in)
             return 0;
         if (is_alu(op) || (op >= 0x80 && op <= 0x8b) || ((op == 0xc6 || op == 0xc7) && in->reg == 0))
             return 1;
-        if ((op == 0xf6 || op == 0xf7) && in->reg != 1 && in->reg <= 5)
+        if ((op == 0xf6 || op == 0xf7) && in->reg <= 5)     /* /1: the TEST alias */
             return 1;
         if (op == 0x69 || op == 0x6b)
             return 1;
@@ -684,7 +686,7 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
     if (is_1b(in) && op == 0xc9)
         return op_leave(&m);
     if (is_1b(in) && is_push_pop(in)) {
-        if (op == 0xff)
+        if (op == 0xff && in->mod != 3)
             m.lin = modrm_lin(in, r);
         return (op >= 0x58 && op <= 0x5f) || op == 0x8f ? op_pop(&m) : op_push(&m);
     }
@@ -713,7 +715,7 @@ enum memop_result memop_exec(const struct insn *in, struct memop_regs *r, const 
             m.size = in->opsize;
             return op_mul(&m);
         case 0xf6: case 0xf7:
-            if (in->reg == 0)
+            if (in->reg <= 1)
                 return op_alu(&m, A_TEST, false, true, (uint32_t)in->imm);
             if (in->reg >= 4)
                 return op_mul(&m);

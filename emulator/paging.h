@@ -173,3 +173,15 @@ int co_divide_error(struct bt_cpu *cpu, const struct bt_site *site);
  * (translation, tracing, devices). MEMOP_FAULT: v->pf says which #PF, or
  * nothing when the memory is not backed. */
 enum memop_result memop_run(struct vcpu *v, const struct insn *in);
+/* CALL RET JMP/CALL r/m PUSHF POPF ENTER performed in C (stackop.c):
+ * BT_EXIT with cpu->next_eip set or an exception raised; -1 for any other
+ * instruction. */
+int stackop_run(struct vcpu *v, const struct insn *in);
+bool stackop_performs(const struct insn *in);
+/* An instruction neither memop.c nor stackop.c performs (x87, MMX, SSE,
+ * CMPXCHG8B, DIV, ...), run on the host against a copy of its memory
+ * operand (bounce.c); uc is the signal context that holds the guest's FPU
+ * state, NULL in a callout. BT_EXIT with cpu->next_eip set or an
+ * exception raised; -1 for forms it does not know. */
+int bounce_run(struct vcpu *v, const struct insn *in, void *uc);
+bool bounce_performs(const struct insn *in);

@@ -81,10 +81,13 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
         if (t == SYS_TASKGATE || t == SYS_TSS32_AVAIL || t == SYS_TSS32_BUSY || t == SYS_TSS16_AVAIL ||
             t == SYS_TSS16_BUSY)
             return far_task(v, site, sel, d, call);
-        /* Call gates (SDM "JMP"/"CALL"). TODO(#4). */
-        return vcpu_stop_error(v, site->eip, "guest far %s through a %s (selector 0x%04x): not supported "
-                               "yet (TODO(#4))", call ? "CALL" : "JMP",
-                               (desc_type(d) & 7) == 4 ? "call gate" : "TSS or task gate", sel);
+        /* SDM "JMP"/"CALL": any other system descriptor (an LDT, an
+         * interrupt or trap gate, a reserved type) is #GP(selector). */
+        if (t != SYS_CALLGATE16 && t != SYS_CALLGATE32)
+            return raise_fault(v, GP(sel & 0xfffc), site->eip);
+        /* Call gates. TODO(#4). */
+        return vcpu_stop_error(v, site->eip, "guest far %s through a call gate (selector 0x%04x): not "
+                               "supported yet (TODO(#4))", call ? "CALL" : "JMP", sel);
     }
     f = seg_check_code_jump(v, sel, &d);
     if (f.vec >= 0)

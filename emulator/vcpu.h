@@ -70,6 +70,7 @@ struct mf_note {
     struct fault pf;            /* MF_PF */
     struct insn insn;           /* MF_EMULATE: the faulting instruction */
     uint32_t fail_lin;          /* memop_run: the linear address an access failed at */
+    void *uc;                   /* MF_EMULATE: the signal context (its FPU state, bounce.c) */
 };
 
 /* The last #PF delivered, until the handler returns to the instruction

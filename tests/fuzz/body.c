@@ -20,11 +20,29 @@ uint32_t body_value(uint64_t *rng)
     }
 }
 
+/* A value for a register or an absolute address: diff kernels keep to
+ * the scratch area, where Unicorn's memory is the same as bt86's. */
+static uint32_t value(struct body_ctx *b)
+{
+    return b->d->body == BODY_DIFF ? diff_value(b->rng) : body_value(b->rng);
+}
+
+/* An absolute address: diff kernels' stay in the scratch area. */
+static uint32_t address(struct body_ctx *b)
+{
+    return b->d->body == BODY_DIFF ? IMG_SCRATCH + R(IMG_SCRATCH_LEN - 16) : body_value(b->rng);
+}
+
 static void emit_prefixes(struct body_ctx *b)
 {
     static const uint8_t pf[] = { 0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+    static const uint8_t diff[] = { 0x66, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+    /* Diff kernels: no LOCK (Unicorn runs non-lockable LOCK forms, or
+     * aborts), no F2/F3 (F3 0F BC is TZCNT there), no 67 (16-bit
+     * addresses land in the low MiB, where bt86 keeps firmware tables). */
+    bool d = b->d->body == BODY_DIFF;
     while (CHANCE(12))
-        code_byte(b->c, pf[R(sizeof pf)]);
+        code_byte(b->c, d ? diff[R(sizeof diff)] : pf[R(sizeof pf)]);
 }
 
 /* ModRM (+SIB, displacement) with `reg`; memory operands mostly. */
@@ -32,15 +50,24 @@ static void modrm(struct body_ctx *b, unsigned reg, bool mem_only)
 {
     struct code *c = b->c;
     unsigned mod = mem_only || CHANCE(75) ? R(3) : 3, rm = R(8);
+    /* Diff kernels: addresses that stay in the scratch area (absolute
+     * ones, small displacements, no index), so that Unicorn can compare. */
+    bool diff = b->d->body == BODY_DIFF;
+    if (diff && mod != 3 && CHANCE(40)) {
+        mod = 0;
+        rm = 5;
+    }
     code_byte(c, (uint8_t)(mod << 6 | (reg & 7) << 3 | rm));
     if (mod == 3)
         return;
     if (rm == 4)
-        code_byte(c, (uint8_t)R(256));
+        code_byte(c, diff ? (uint8_t)(0x20 | R(8)) : (uint8_t)R(256));     /* diff: index none */
+    if (diff && rm == 4 && mod == 0 && (c->p[c->len - 1] & 7) == 5)
+        code_u32(c, address(b));                                        /* SIB: no base, disp32 */
     if (mod == 1)
         code_byte(c, (uint8_t)R(256));
     else if (mod == 2 || (mod == 0 && rm == 5))
-        code_u32(c, mod == 0 ? body_value(b->rng) : (CHANCE(70) ? R(0x100) : (uint32_t)rng_next(b->rng)));
+        code_u32(c, mod == 0 ? address(b) : (CHANCE(70) || diff ? R(0x100) : (uint32_t)rng_next(b->rng)));
 }
 
 static const uint16_t selectors[] = { 0, 0x08, 0x10, 0x1b, 0x23, 0x28, 0x30, 0x38, 0x40, 0x48,
@@ -62,7 +89,7 @@ static void f_alu_imm(struct body_ctx *b)
     uint8_t op = (uint8_t)(0x80 + R(4));
     code_byte(b->c, op);
     modrm(b, R(8), false);
-    if (op == 0x81) code_u32(b->c, body_value(b->rng));
+    if (op == 0x81) code_u32(b->c, value(b));
     else code_byte(b->c, (uint8_t)R(256));
 }
 
@@ -70,12 +97,12 @@ static void f_mov(struct body_ctx *b)
 {
     switch (R(4)) {
     case 0: code_byte(b->c, (uint8_t)(0x88 + R(4))); modrm(b, R(8), false); break;
-    case 1: code_byte(b->c, 0xc7); modrm(b, 0, false); code_u32(b->c, body_value(b->rng)); break;
-    case 2: code_byte(b->c, (uint8_t)(0xa0 + R(4))); code_u32(b->c, body_value(b->rng)); break;
+    case 1: code_byte(b->c, 0xc7); modrm(b, 0, false); code_u32(b->c, value(b)); break;
+    case 2: code_byte(b->c, (uint8_t)(0xa0 + R(4))); code_u32(b->c, address(b)); break;
     default: {
         unsigned r = R(8);
         if (r == 4 && CHANCE(80)) r = 0;
-        code_byte(b->c, (uint8_t)(0xb8 + r)); code_u32(b->c, r == 4 ? IMG_STACK_TOP - R(64) : body_value(b->rng));
+        code_byte(b->c, (uint8_t)(0xb8 + r)); code_u32(b->c, r == 4 ? IMG_STACK_TOP - R(64) : value(b));
     }
     }
 }
@@ -113,7 +140,7 @@ static void f_stack(struct body_ctx *b)
     switch (R(9)) {
     case 0: code_byte(c, (uint8_t)(0x50 + R(8))); break;
     case 1: code_byte(c, (uint8_t)(0x58 + R(8))); break;
-    case 2: code_byte(c, 0x68); code_u32(c, body_value(b->rng)); break;
+    case 2: code_byte(c, 0x68); code_u32(c, value(b)); break;
     case 3: code_byte(c, 0x6a); code_byte(c, (uint8_t)R(256)); break;
     case 4: code_byte(c, 0xff); modrm(b, 6, true); break;      /* push m */
     case 5: code_byte(c, 0x8f); modrm(b, 0, true); break;      /* pop m */
@@ -346,7 +373,24 @@ static void f_bytes(struct body_ctx *b)
     for (unsigned n = 1 + R(4); n; n--) code_byte(b->c, (uint8_t)R(256));
 }
 
-static const struct { void (*gen)(struct body_ctx *); int weight; } forms[] = {
+struct form { void (*gen)(struct body_ctx *); int weight; };
+
+/* n instructions drawn from t by weight, each after random prefixes. */
+static int emit_forms(struct body_ctx *b, int n, const struct form *t, size_t nt)
+{
+    int total = 0, k;
+    for (size_t i = 0; i < nt; i++) total += t[i].weight;
+    for (k = 0; k < n && code_room(b->c, 32); k++) {
+        int w = (int)R((uint32_t)total);
+        size_t i = 0;
+        while (w >= t[i].weight) w -= t[i++].weight;
+        emit_prefixes(b);
+        t[i].gen(b);
+    }
+    return k;
+}
+
+static const struct form forms[] = {
     { f_alu, 10 }, { f_alu_imm, 6 }, { f_mov, 14 }, { f_shift_unary, 6 }, { f_0f_int, 6 }, { f_stack, 8 },
     { f_popf, 3 }, { f_branch, 4 }, { f_string, 5 }, { f_segload, 4 }, { f_far, 3 }, { f_iret, 2 },
     { f_int, 2 }, { f_crn, 3 }, { f_dt, 3 }, { f_x87, 6 }, { f_sse, 6 }, { f_misc, 3 }, { f_io, 2 },
@@ -355,17 +399,7 @@ static const struct { void (*gen)(struct body_ctx *); int weight; } forms[] = {
 
 int body_insns(struct body_ctx *b, int n)
 {
-    int total = 0;
-    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) total += forms[i].weight;
-    int k;
-    for (k = 0; k < n && code_room(b->c, 32); k++) {
-        int w = (int)R((uint32_t)total);
-        size_t i = 0;
-        while (w >= forms[i].weight) w -= forms[i++].weight;
-        emit_prefixes(b);
-        forms[i].gen(b);
-    }
-    return k;
+    return emit_forms(b, n, forms, sizeof forms / sizeof *forms);
 }
 
 void body_bytes(struct body_ctx *b, int n)
@@ -399,4 +433,45 @@ void body_io(struct body_ctx *b, int n)
         if (op == 0xe4 || op == 0xe6) code_byte(c, (uint8_t)(pt < 0x100 ? pt : 0x80));
     }
     code_byte(c, 0xe9); code_u32(c, top - (code_here(c) + 4));   /* again */
+}
+
+/* BODY_DIFF: the forms Unicorn 2.0.1 runs as the SDM says
+ * (tests/diff/unicorn-quirks.md): integer ALU, MOV, shifts, MUL/DIV, the
+ * 0F integer forms, the stack, strings, forward branches, INT n (never
+ * one of the vectors with an error code, which the report could not tell
+ * from the exception), INT3, INTO, BOUND, AAM. */
+static void f_branch_fwd(struct body_ctx *b)
+{
+    struct code *c = b->c;
+    switch (R(4)) {
+    case 0: code_byte(c, (uint8_t)(0x70 + R(16))); code_byte(c, (uint8_t)R(4)); break;
+    case 1: code_byte(c, 0xeb); code_byte(c, (uint8_t)R(4)); break;
+    case 2: code_byte(c, 0xe8); code_u32(c, R(3)); break;
+    default: code_byte(c, (uint8_t)(0xe0 + R(4))); code_byte(c, (uint8_t)R(3)); break;
+    }
+}
+
+static void f_int_diff(struct body_ctx *b)
+{
+    struct code *c = b->c;
+    uint8_t v;
+    switch (R(5)) {
+    case 0: code_byte(c, 0xcc); return;
+    case 1: code_byte(c, 0xce); return;                         /* into */
+    case 2: code_byte(c, 0x62); modrm(b, R(8), true); return;   /* bound */
+    case 3: code_byte(c, 0xd4); code_byte(c, (uint8_t)R(3)); return;   /* aam (0: #DE) */
+    default:
+        do v = (uint8_t)R(256);
+        while (v == 8 || (v >= 10 && v <= 14) || v == 17);
+        code_byte(c, 0xcd); code_byte(c, v);
+    }
+}
+
+int body_diff(struct body_ctx *b, int n)
+{
+    static const struct form diff_forms[] = {
+        { f_alu, 10 }, { f_alu_imm, 6 }, { f_mov, 14 }, { f_shift_unary, 6 }, { f_0f_int, 6 },
+        { f_stack, 8 }, { f_string, 3 }, { f_branch_fwd, 4 }, { f_int_diff, 1 },
+    };
+    return emit_forms(b, n, diff_forms, sizeof diff_forms / sizeof *diff_forms);
 }

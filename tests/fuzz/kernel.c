@@ -8,7 +8,7 @@
 
 const char *kernel_kind_name(enum body_kind k)
 {
-    static const char *const n[] = { "insns", "bytes", "io" };
+    static const char *const n[] = { "insns", "bytes", "io", "diff" };
     return k < BODY_KINDS ? n[k] : "?";
 }
 
@@ -52,7 +52,7 @@ static void gdt(struct image *im, uint64_t *rng)
 /* Handler stubs: "mov al, v; out 0xf4, al; cli; hlt", except the timer
  * vector (0x20), which counts the tick budget down and returns; with
  * `io`, every PIC vector (0x20-0x2f) returns after an EOI to both PICs. */
-static void idt(struct image *im, bool io)
+static void idt(struct image *im, bool io, bool diff)
 {
     for (uint32_t v = 0; v < 256; v++) {
         uint32_t stub = IMG_STUBS + v * STUB_BYTES;
@@ -66,6 +66,10 @@ static void idt(struct image *im, bool io)
     }
     img_put16(im, IMG_IDTR, 256 * 8 - 1);
     img_put32(im, IMG_IDTR + 2, IMG_IDT);
+    if (diff) {
+        diff_stubs(im);
+        return;
+    }
     /* The IRQ handler. */
     struct code c = { img_at(im, IMG_STUBS + 256 * STUB_BYTES), 0, 64, IMG_STUBS + 256 * STUB_BYTES };
     code_bytes(&c, "\xff\x0d", 2); code_u32(&c, IMG_TICKS);  /* dec dword [ticks] */
@@ -100,7 +104,7 @@ static void out_imm(struct code *c, uint8_t port, uint8_t v)
     code_byte(c, 0xe6); code_byte(c, port);                  /* out port, al */
 }
 
-static void prologue(struct code *c, const struct kernel_desc *d, uint64_t *rng)
+static void prologue(struct code *c, struct kernel_desc *d, uint64_t *rng)
 {
     code_byte(c, 0xfa);                                      /* cli */
     code_bytes(c, "\x0f\x01\x15", 3); code_u32(c, IMG_GDTR); /* lgdt */
@@ -132,12 +136,15 @@ static void prologue(struct code *c, const struct kernel_desc *d, uint64_t *rng)
     for (int r = 0; r < 8; r++) {
         if (r == 4)
             continue;
-        code_byte(c, (uint8_t)(0xb8 + r)); code_u32(c, body_value(rng));
+        d->gpr[r] = d->body == BODY_DIFF ? diff_value(rng) : body_value(rng);
+        code_byte(c, (uint8_t)(0xb8 + r)); code_u32(c, d->gpr[r]);
     }
     /* EFLAGS: random arithmetic flags and DF; IF when d->irq. */
     uint32_t fl = 2 | ((uint32_t)rng_next(rng) & 0x8d5) | (d->irq ? 0x200 : 0);
     code_byte(c, 0x68); code_u32(c, fl); code_byte(c, 0x9d);
-    if (rng_chance(rng, 10)) {   /* ESP near the 4 GiB wrap or anywhere */
+    d->eflags = fl;
+    d->gpr[4] = IMG_STACK_TOP;
+    if (rng_chance(rng, 10) && d->body != BODY_DIFF) {   /* ESP near the 4 GiB wrap or anywhere */
         static const uint32_t odd[] = { 0, 1, 2, 3, 4, 6, 0xfffffffe, 0x1000, IMG_SCRATCH + 2 };
         uint32_t esp = rng_chance(rng, 70) ? odd[rng_below(rng, 9)] : (uint32_t)rng_next(rng);
         code_byte(c, 0xbc); code_u32(c, esp);
@@ -171,18 +178,20 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
     if (kind < 0)
         kind = rng_chance(rng, 75) ? BODY_INSNS : BODY_BYTES;
     d->body = (enum body_kind)kind;
-    d->paging = rng_chance(rng, 40);
+    d->paging = rng_chance(rng, 40) && kind != BODY_DIFF;
     d->sse = rng_chance(rng, 80);
-    d->irq = kind == BODY_IO || rng_chance(rng, 50);
+    d->irq = kind == BODY_IO || (rng_chance(rng, 50) && kind != BODY_DIFF);
     d->elf = rng_chance(rng, 30);
     {   /* from a stream of its own, so that the other kernels stay as they were */
         uint64_t s16 = seed ^ 0x1616161616161616ull;
-        if (kind != BODY_IO && rng_chance(&s16, 8))
+        if (kind != BODY_IO && kind != BODY_DIFF && rng_chance(&s16, 8))   /* diff: Unicorn runs 32-bit */
             d->mode16 = d->paging || rng_chance(&s16, 50) ? 1 : 2;
     }
 
     for (uint32_t i = 0; i < IMG_SCRATCH_LEN; i += 8) {
         uint64_t v = rng_next(rng);
+        if (kind == BODY_DIFF)  /* pointers back into it, so that loaded addresses stay comparable */
+            v = diff_value(rng) | (uint64_t)diff_value(rng) << 32;
         memcpy(img_at(im, IMG_SCRATCH + i), &v, 8);
     }
     /* Pseudo-descriptors and far pointers for the body's LGDT/LIDT/LDS/
@@ -193,7 +202,7 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
     img_put32(im, IMG_TSS + 8, SEL_DATA0);                    /* SS0 */
     img_put16(im, IMG_TSS + 102, 104);                        /* no I/O bitmap */
     gdt(im, rng);
-    idt(im, kind == BODY_IO);
+    idt(im, kind == BODY_IO, kind == BODY_DIFF);
     if (d->paging)
         paging(im, rng);
 
@@ -211,6 +220,10 @@ void kernel_build(uint64_t seed, int kind, struct image *im, struct kernel_desc 
     } else if (kind == BODY_IO) {
         d->ninsn = 8 + (int)rng_below(rng, 40);
         body_io(&bc, d->ninsn);
+    } else if (kind == BODY_DIFF) {
+        d->ninsn = body_diff(&bc, 4 + (int)rng_below(rng, 30));
+        diff_tail(im, &b, d);
+        return;
     } else {
         d->ninsn = body_insns(&bc, 4 + (int)rng_below(rng, 60));
     }

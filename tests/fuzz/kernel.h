@@ -21,13 +21,19 @@
 #define SEL_TSS   0x40
 #define SEL_LDT   0x60
 
-enum body_kind { BODY_INSNS, BODY_BYTES, BODY_IO, BODY_KINDS };
+/* BODY_DIFF: instructions Unicorn can run the same way (diffk.c), no
+ * paging, no interrupts, ESP at the stack top; every handler and the end
+ * of the body report the state through port 0xE9 (the Unicorn comparison,
+ * unicorn.c). */
+enum body_kind { BODY_INSNS, BODY_BYTES, BODY_IO, BODY_DIFF, BODY_KINDS };
 
 struct kernel_desc {
     enum body_kind body;
     bool paging, sse, irq, elf;
     int mode16;         /* the body runs as 16-bit code: 0 no, 1 virtual-8086 mode, 2 real mode */
     int ninsn;
+    uint32_t gpr[8], eflags;    /* the state the body starts with */
+    uint32_t diff_end;          /* BODY_DIFF: the address of the final jump */
 };
 
 /* Build the kernel for `seed` into *im (kind -1: chosen by the seed). */
@@ -43,6 +49,24 @@ struct body_ctx {
 int body_insns(struct body_ctx *b, int n);
 void body_bytes(struct body_ctx *b, int n);
 void body_io(struct body_ctx *b, int n);
+/* diffk.c: the BODY_DIFF body and the code that reports the state. */
+int body_diff(struct body_ctx *b, int n);
+void diff_stubs(struct image *im);
+void diff_tail(struct image *im, struct code *b, struct kernel_desc *d);
+/* A diff body ends with DIFF_PAD NOPs (a last forward branch lands
+ * there) and a jump to the report at kernel_desc.diff_end (vector 0xFF). */
+#define DIFF_PAD 16u
+/* The report: "DMP " and the hex of struct diff_dump. */
+#define IMG_DUMP_CODE 0x104a00u
+#define IMG_DUMP_DATA 0x104f00u
+struct diff_dump {
+    uint32_t vector;            /* 0xFF: the body ended */
+    uint32_t gpr[8];
+    uint32_t eip, eflags, hash; /* hash: diff_hash of the scratch area */
+};
+uint32_t diff_hash(const uint8_t *scratch);
 /* Values worth putting in a register: pointers into the scratch area,
  * near 0 and 4 GiB, RAM, open bus. */
 uint32_t body_value(uint64_t *rng);
+/* The same for diff kernels: mostly the scratch area. */
+uint32_t diff_value(uint64_t *rng);

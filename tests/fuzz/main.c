@@ -1,6 +1,6 @@
 /* bt86-fuzz — the random-kernel fuzzer (DESIGN §8).
  *
- *   bt86-fuzz --bt86 PATH --seed S --count N [--kind insns|bytes|io|mixed]
+ *   bt86-fuzz --bt86 PATH --seed S --count N [--kind insns|bytes|io|diff|mixed]
  *             [--jobs J] [--cpu-ms MS] [--wall-s S] [--save DIR] [--verbose]
  *   bt86-fuzz --bt86 PATH --malformed FILE... [--seed S --count N]
  *   bt86-fuzz --write SEED FILE [--kind K]      one kernel, to reproduce
@@ -9,7 +9,9 @@
  * CPU-time limit. A monitor crash (signal), an internal error, a verifier
  * rejection, a host-time timeout, a bad-option status, and for generated
  * kernels a refusal to load, are failures: each is printed with the seed
- * and the command that reproduces it. "Not supported" stops are counted in
+ * and the command that reproduces it. With --kind diff every kernel that
+ * Unicorn can run the same way is also compared against it (unicorn.h);
+ * a mismatch is a failure. "Not supported" stops are counted in
  * their own classes. Ends with the table of outcome classes (also when
  * stopped early by SIGINT/SIGTERM); exit status 1 iff anything failed. */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "kernel.h"
 #include "malformed.h"
 #include "run.h"
+#include "unicorn.h"
 
 #define MAX_CLASSES 256
 
@@ -29,6 +32,7 @@ struct tally {
     bool fail[MAX_CLASSES];
     int n;
     long total, failures, unsupported;
+    long uni_match, uni_mismatch, uni_nc;   /* diff kernels against Unicorn */
 };
 
 struct fuzz {
@@ -77,6 +81,9 @@ static void tally_print(struct tally *t)
     }
     printf("%ld kernels, %ld failures, %ld stopped on \"not supported\" (%.2f%%)\n", t->total, t->failures,
            t->unsupported, t->total ? 100.0 * t->unsupported / (double)t->total : 0.0);
+    if (t->uni_match + t->uni_mismatch + t->uni_nc)
+        printf("Unicorn: %ld compared, %ld matched, %ld mismatched; %ld not comparable\n",
+               t->uni_match + t->uni_mismatch, t->uni_match, t->uni_mismatch, t->uni_nc);
 }
 
 static bool make_kernel(void *ctx, long i, const char *path)
@@ -118,12 +125,35 @@ static void done_kernel(void *ctx, long i, const char *path, const struct outcom
     struct fuzz *f = ctx;
     char cls[160];
     bool fail = classify(o, cls, sizeof cls);
+    char uni[400] = "";
     if (!strcmp(cls, "bad kernel file")) fail = true;        /* the generator's own files load */
-    tally_add(&f->t, cls, fail);
     uint64_t seed = f->seed + (uint64_t)i;
+    if (f->kind == BODY_DIFF && !fail && strncmp(cls, "unsupported", 11) && strcmp(cls, "cpu limit (guest loops)")) {
+        struct kernel_desc d;
+        kernel_build(seed, f->kind, &f->im, &d);
+        switch (uni_compare(&f->im, &d, o->report, uni, sizeof uni)) {
+        case UNI_MATCH: f->t.uni_match++; break;
+        case UNI_NOT_COMPARABLE:
+            f->t.uni_nc++;
+            if (f->verbose) {
+                char why[400];
+                snprintf(why, sizeof why, " [Unicorn: not comparable: %s]", uni);
+                snprintf(uni, sizeof uni, "%s", why);
+            } else {
+                uni[0] = 0;
+            }
+            break;
+        default:
+            f->t.uni_mismatch++;
+            snprintf(cls, sizeof cls, "UNICORN MISMATCH");
+            fail = true;
+            break;
+        }
+    }
+    tally_add(&f->t, cls, fail);
     if (fail || f->verbose) {
-        printf("%s seed %llu (%s): %s: %s\n", fail ? "FAIL" : "   ", (unsigned long long)seed,
-               f->kind < 0 ? "mixed" : kernel_kind_name((enum body_kind)f->kind), cls, o->msg);
+        printf("%s seed %llu (%s): %s: %s%s\n", fail ? "FAIL" : "   ", (unsigned long long)seed,
+               f->kind < 0 ? "mixed" : kernel_kind_name((enum body_kind)f->kind), cls, o->msg, uni);
         if (fail)
             printf("  reproduce: bt86-fuzz --write %llu k.bin%s%s && %s --verify -m 16 -serial null k.bin\n",
                    (unsigned long long)seed, f->kind < 0 ? "" : " --kind ",
@@ -175,13 +205,13 @@ static int kind_of(const char *s)
     for (int k = 0; k < BODY_KINDS; k++)
         if (!strcmp(s, kernel_kind_name((enum body_kind)k))) return k;
     if (!strcmp(s, "mixed")) return -1;
-    fprintf(stderr, "bt86-fuzz: unknown kind %s (insns, bytes, io, mixed)\n", s);
+    fprintf(stderr, "bt86-fuzz: unknown kind %s (insns, bytes, io, diff, mixed)\n", s);
     exit(2);
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bt86-fuzz --bt86 PATH [--seed S] [--count N] [--kind insns|bytes|io|mixed] [--jobs J]\n"
+    fprintf(stderr, "usage: bt86-fuzz --bt86 PATH [--seed S] [--count N] [--kind insns|bytes|io|diff|mixed] [--jobs J]\n"
                     "                 [--cpu-ms MS] [--wall-s S] [--save DIR] [--verbose] [--malformed FILE...]\n"
                     "       bt86-fuzz --write SEED FILE [--kind K]\n");
     exit(2);
@@ -220,6 +250,7 @@ int main(int argc, char **argv)
     }
     if (!ro.bt86) usage();
     f.bt86 = ro.bt86;
+    ro.serial_stdout = f.kind == BODY_DIFF;
     if (f.nfiles) {
         if (f.nfiles > 32) f.nfiles = 32;
         size_t max = 0;
@@ -233,5 +264,9 @@ int main(int argc, char **argv)
         run_all(&ro, count, &f, make_kernel, done_kernel);
     }
     tally_print(&f.t);
+    if (f.kind == BODY_DIFF && count >= 50 && f.t.uni_match + f.t.uni_mismatch == 0) {
+        printf("no kernel could be compared against Unicorn\n");      /* the harness itself broke */
+        return 1;
+    }
     return f.t.failures ? 1 : 0;
 }

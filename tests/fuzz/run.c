@@ -66,7 +66,7 @@ static bool start(const struct run_opts *o, struct slot *s)
     argv[a++] = "-m";
     argv[a++] = "16";
     argv[a++] = "-serial";
-    argv[a++] = "null";
+    argv[a++] = o->serial_stdout ? "stdio" : "null";
     for (int k = 0; o->extra && o->extra[k] && a < 30; k++) argv[a++] = o->extra[k];
     argv[a++] = s->path;
     argv[a] = NULL;
@@ -77,7 +77,7 @@ static bool start(const struct run_opts *o, struct slot *s)
         setrlimit(RLIMIT_CPU, &cpu);
         setrlimit(RLIMIT_CORE, &core);
         int nul = open("/dev/null", O_RDWR);
-        dup2(nul, 0); dup2(nul, 1); dup2(pfd[1], 2);
+        dup2(nul, 0); dup2(o->serial_stdout ? pfd[1] : nul, 1); dup2(pfd[1], 2);
         execv(o->bt86, (char *const *)argv);
         _exit(127);
     }
@@ -118,6 +118,11 @@ static void pick_message(struct slot *s)
     if (l >= sizeof s->out.msg) l = sizeof s->out.msg - 1;
     memcpy(s->out.msg, m, l);
     s->out.msg[l] = 0;
+    const char *r = strstr(s->err, "DMP ");
+    l = r ? strcspn(r, "\n") : 0;
+    if (l >= sizeof s->out.report) l = sizeof s->out.report - 1;
+    if (r) memcpy(s->out.report, r, l);
+    s->out.report[l] = 0;
 }
 
 static void finish(struct slot *s)

@@ -11,6 +11,7 @@ struct outcome {
     int sig;                    /* terminating signal, or 0 */
     bool cpu_limit, wall_limit; /* the runner stopped it */
     char msg[512];              /* stderr's first line */
+    char report[160];           /* with serial_stdout: the line starting "DMP " */
 };
 
 struct run_opts {
@@ -18,6 +19,7 @@ struct run_opts {
     const char *const *extra;   /* extra bt86 arguments, NULL-terminated */
     int jobs;
     int cpu_ms, wall_s;
+    bool serial_stdout;         /* COM1 and port 0xE9 to the captured output (diff kernels) */
 };
 
 /* Runs n kernels: make(i, path) writes kernel i to `path` (false: skip

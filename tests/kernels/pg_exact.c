@@ -343,6 +343,51 @@ static void test_pf_task_gate(void)
     __asm__ volatile("clts");
 }
 
+/* ---- an x87 operand across the 4 GiB wrap, paged -----------------------------
+ * FLD/FSTP m64 at 0xfffffffc touch the last page and page 0 (bounce.c):
+ * a #PF on page 0 (not present, then read-only) reports CR2 = 0 and
+ * leaves both pages and the FPU stack as they were; with page 0 writable
+ * the store lands on both sides. */
+static uint16_t fsw(void) { uint16_t w; __asm__ volatile("fnstsw %0" : "=m"(w)); return w; }
+static volatile uintptr_t page0 = 0;             /* linear 0, hidden from the compiler */
+
+static void test_x87_wrap_paged(void)
+{
+    uint32_t *top = pg_alloc();
+    volatile uint32_t *pte0 = pg_pte(exact_pd, 0), saved = *pte0;
+    uint64_t one = 0x3ff0000000000000ull;
+    uint16_t before;
+
+    pg_map(exact_pd, 0xfffff000u, (uint32_t)top, PG_RW);
+    top[1023] = 0x11111111;
+    volatile uint32_t *zero = (volatile uint32_t *)page0;
+
+    *zero = 0x22222222;                         /* through the identity map, still present */
+    *pte0 = saved & ~PG_P;
+    invlpg(zero);
+    __asm__ volatile("fninit");
+    before = fsw();
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "fldl 0xfffffffc" TRY_END ::: "memory");
+    CHECK_PF(0, 0);
+    CHECK_EQ(fsw(), before);
+    *pte0 = saved & ~PG_RW;
+    invlpg(zero);
+    __asm__ volatile("fldl %0" : : "m"(one));
+    before = fsw();
+    trap_reset();
+    __asm__ volatile(TRY_BEGIN "fstpl 0xfffffffc" TRY_END ::: "memory");
+    CHECK_PF(PFE_P | PFE_W, 0);
+    CHECK_EQ(fsw(), before);                    /* not popped */
+    CHECK_EQ(top[1023], 0x11111111u);           /* nothing written on the first page */
+    *pte0 = saved;
+    invlpg(zero);
+    __asm__ volatile("fstpl 0xfffffffc" ::: "memory");
+    CHECK_EQ(top[1023], 0u);
+    CHECK_EQ(*zero, 0x3ff00000u);
+    __asm__ volatile("fninit");
+}
+
 void kmain(uint32_t magic, struct mb_info *mbi)
 {
     sys_init();
@@ -358,5 +403,6 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     test_cr3_code();
     test_task_cr3();
     test_pf_task_gate();
+    test_x87_wrap_paged();
     test_finish("pg_exact");
 }
