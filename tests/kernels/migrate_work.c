@@ -33,13 +33,8 @@ static void on_irq(struct trap_frame *f)
 
 static void timer_init(void)
 {
-    outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
-    outb(0xa0, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
-    outb(0x21, 0xfe);                    /* IRQ 0 only */
-    outb(0xa1, 0xff);
-    outb(0x43, 0x34);                    /* channel 0, lo/hi, mode 2 */
-    outb(0x40, (uint8_t)(PIT_HZ / RATE));
-    outb(0x40, (uint8_t)((PIT_HZ / RATE) >> 8));
+    pic_init_masks(0xfe, 0xff);           /* IRQ 0 only */
+    pit_rate(PIT_HZ / RATE);
 }
 
 void kmain(uint32_t magic, struct mb_info *mbi)

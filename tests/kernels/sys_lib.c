@@ -114,3 +114,20 @@ void run_user(void (*fn)(void), unsigned iopl)
 {
     run_user_asm(fn, user_stack_top(), 0x2 | (iopl & 3) << 12);
 }
+
+void pic_init_masks(uint8_t master, uint8_t slave)
+{
+    /* ICW1 (edge, cascade, ICW4), ICW2 (vector base), ICW3 (cascade on
+     * IRQ 2), ICW4 (8086 mode): 8259A datasheet, initialization sequence. */
+    outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
+    outb(0xa0, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
+    outb(0x21, master);
+    outb(0xa1, slave);
+}
+
+void pit_rate(uint16_t count)
+{
+    outb(0x43, 0x34);                    /* channel 0, lo/hi, mode 2 */
+    outb(0x40, (uint8_t)count);
+    outb(0x40, (uint8_t)(count >> 8));
+}

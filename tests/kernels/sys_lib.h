@@ -100,3 +100,10 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 static inline uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (uint64_t)hi << 32 | lo; }
+
+/* The 8259 pair as firmware leaves it for protected mode: IRQ 0-7 at
+ * vectors 0x20-0x27, IRQ 8-15 at 0x28-0x2F, the slave on IRQ 2; then the
+ * masks (a set bit masks the line). */
+void pic_init_masks(uint8_t master, uint8_t slave);
+/* PIT channel 0 as a rate generator (mode 2) with that reload count. */
+void pit_rate(uint16_t count);

@@ -21,21 +21,6 @@ static void on_irq(struct trap_frame *f)
         outb(0x20, 0x20);
 }
 
-static void pic_init(void)
-{
-    outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, 0x01);
-    outb(0xa0, 0x11); outb(0xa1, 0x28); outb(0xa1, 0x02); outb(0xa1, 0x01);
-    outb(0x21, 0xfe);                    /* IRQ 0 only */
-    outb(0xa1, 0xff);
-}
-
-static void pit_init(uint16_t count)
-{
-    outb(0x43, 0x34);                    /* channel 0, lo/hi, mode 2 */
-    outb(0x40, (uint8_t)count);
-    outb(0x40, (uint8_t)(count >> 8));
-}
-
 static uint8_t rtc_seconds(void)
 {
     for (;;) {
@@ -137,8 +122,8 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     const char *cmd = (mbi->flags & (1u << 2)) ? (const char *)mbi->cmdline : "";
     sys_init();
     sys_irq_hook = on_irq;
-    pic_init();
-    pit_init(PIT_HZ / RATE);
+    pic_init_masks(0xfe, 0xff);           /* IRQ 0 only */
+    pit_rate(PIT_HZ / RATE);
     if (strstr(cmd, "idle")) {
         for (uint32_t i = 0; i < 2 * RATE; i++)
             __asm__ volatile("sti\n\thlt" ::: "memory");
