@@ -8,7 +8,7 @@
  *    top of RAM below initrd_addr_max (as QEMU places it), the low area.
  * 3. Write: payload, initrd, GDT, command line, boot_params. */
 #include "emulator/boot/linux.h"
-#include "emulator/boot/bytes.h"
+#include "emulator/bytes.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@
  *    the kernel and the modules instead, where QEMU puts it. Modules go
  *    page-aligned above the kernel. */
 #include "emulator/boot/loader.h"
-#include "emulator/boot/bytes.h"
+#include "emulator/bytes.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

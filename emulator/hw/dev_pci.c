@@ -24,6 +24,7 @@
  *
  * 0xCF9 is the PIIX3's reset control register (82371SB datasheet §4.1.4):
  * bit 1 selects a hard reset, setting bit 2 resets the system. */
+#include "emulator/bytes.h"
 #include "emulator/hw/pci.h"
 
 #include <string.h>
@@ -48,24 +49,11 @@ enum {
 #define SUBSYS_VENDOR 0x1AF4
 #define SUBSYS_ID     0x1100
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Where BAR b decodes now, or 0 for nowhere (QEMU's PCI_BAR_UNMAPPED). */
 static uint32_t bar_address(const struct pci_function *f, const struct pci_bar *b)
 {
     uint16_t cmd = (uint16_t)(f->cfg[CFG_COMMAND] | f->cfg[CFG_COMMAND + 1] << 8);
-    uint32_t addr = get32(f->cfg + CFG_BAR0 + 4 * b->index) & ~(b->size - 1) &
+    uint32_t addr = rd32(f->cfg + CFG_BAR0 + 4 * b->index) & ~(b->size - 1) &
                     (b->io ? 0xFFFFFFFCu : 0xFFFFFFF0u);
     uint32_t last = addr + (b->size - 1);
 
@@ -106,17 +94,17 @@ struct pci_function *pci_add_function(struct pci_bus *p, const struct pci_functi
     struct pci_function *f = &p->fn[p->nfn++];
     memset(f, 0, sizeof *f);
     f->devfn = info->devfn;
-    put16(f->cfg + CFG_VENDOR, info->vendor);
-    put16(f->cfg + CFG_DEVICE, info->device);
-    put16(f->cfg + CFG_COMMAND, info->command);
+    wr16(f->cfg + CFG_VENDOR, info->vendor);
+    wr16(f->cfg + CFG_DEVICE, info->device);
+    wr16(f->cfg + CFG_COMMAND, info->command);
     f->cfg[CFG_REVISION] = info->revision;
     f->cfg[CFG_PROG_IF] = info->prog_if;
     f->cfg[CFG_SUBCLASS] = info->subclass;
     f->cfg[CFG_CLASS] = info->class_code;
     f->cfg[CFG_HEADER_TYPE] = info->header_type;
-    put16(f->cfg + CFG_SUBSYS_VENDOR, SUBSYS_VENDOR);
-    put16(f->cfg + CFG_SUBSYS_ID, SUBSYS_ID);
-    put16(f->wmask + CFG_COMMAND, COMMAND_WMASK);
+    wr16(f->cfg + CFG_SUBSYS_VENDOR, SUBSYS_VENDOR);
+    wr16(f->cfg + CFG_SUBSYS_ID, SUBSYS_ID);
+    wr16(f->wmask + CFG_COMMAND, COMMAND_WMASK);
     f->wmask[CFG_CACHE_LINE] = 0xFF;
     f->wmask[CFG_INT_LINE] = 0xFF;
     for (int i = 0; i < 6; i++) {
@@ -126,8 +114,8 @@ struct pci_function *pci_add_function(struct pci_bus *p, const struct pci_functi
         /* §6.2.5.1: bit 0 says I/O; the address bits below the size are
          * hard-wired to zero, which is what sizing reads back. */
         uint32_t mask = ~(size - 1) & (info->bar_io[i] ? 0xFFFFFFFCu : 0xFFFFFFF0u);
-        put32(f->wmask + CFG_BAR0 + 4 * i, mask);
-        put32(f->cfg + CFG_BAR0 + 4 * i, (info->bar_addr[i] & mask) | (info->bar_io[i] ? 1 : 0));
+        wr32(f->wmask + CFG_BAR0 + 4 * i, mask);
+        wr32(f->cfg + CFG_BAR0 + 4 * i, (info->bar_addr[i] & mask) | (info->bar_io[i] ? 1 : 0));
         f->bar[i] = (struct pci_bar){ .fn = f, .index = i, .io = info->bar_io[i], .size = size };
     }
     memset(f->wmask + 0x40, 0xFF, 256 - 0x40);

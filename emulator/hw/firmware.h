@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "emulator/bytes.h"
+
 #define FW_EBDA_BASE    0x9FC00u
 #define FW_EBDA_KIB     1u
 #define FW_BASE_MEM_KIB (FW_EBDA_BASE / 1024u)   /* 639 */
@@ -41,19 +43,9 @@ void fw_build(uint8_t *low_mem, bool apic, uint32_t cpu_signature, uint32_t cpu_
 void fw_mptable_build(uint8_t *low_mem, uint32_t cpu_signature, uint32_t cpu_features);
 void fw_acpi_build(uint8_t *low_mem);
 
-/* Little-endian stores and the 8-bit checksum every table carries. */
+/* The 8-bit checksum every table carries; little-endian stores: wr16/wr32/wr64
+ * (emulator/bytes.h). */
 static inline void fw_w8(uint8_t *p, uint8_t v) { p[0] = v; }
-static inline void fw_w16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void fw_w32(uint8_t *p, uint32_t v)
-{
-    fw_w16(p, (uint16_t)v);
-    fw_w16(p + 2, (uint16_t)(v >> 16));
-}
-static inline void fw_w64(uint8_t *p, uint64_t v)
-{
-    fw_w32(p, (uint32_t)v);
-    fw_w32(p + 4, (uint32_t)(v >> 32));
-}
 /* The byte that makes p[0..n) sum to zero. */
 static inline uint8_t fw_checksum(const uint8_t *p, uint32_t n)
 {

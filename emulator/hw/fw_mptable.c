@@ -28,7 +28,7 @@ static uint8_t *io_intr(uint8_t *e, uint8_t type, uint16_t flags, uint8_t irq, u
 {
     e[0] = MP_IOINTR;
     e[1] = type;
-    fw_w16(e + 2, flags);
+    wr16(e + 2, flags);
     e[4] = 0;                               /* source bus: ISA */
     e[5] = irq;
     e[6] = dest_id;
@@ -45,8 +45,8 @@ void fw_mptable_build(uint8_t *low_mem, uint32_t cpu_signature, uint32_t cpu_fea
     e[1] = 0;                               /* local APIC ID */
     e[2] = MP_LAPIC_VERSION;
     e[3] = 0x03;                            /* enabled, boot processor */
-    fw_w32(e + 4, cpu_signature);
-    fw_w32(e + 8, cpu_features);
+    wr32(e + 4, cpu_signature);
+    wr32(e + 8, cpu_features);
     e += 20, entries++;
 
     e[0] = MP_BUS;
@@ -58,7 +58,7 @@ void fw_mptable_build(uint8_t *low_mem, uint32_t cpu_signature, uint32_t cpu_fea
     e[1] = IOAPIC_ID;
     e[2] = 0x11;                            /* version */
     e[3] = 0x01;                            /* enabled */
-    fw_w32(e + 4, IOAPIC_BASE);
+    wr32(e + 4, IOAPIC_BASE);
     e += 8, entries++;
 
     for (uint8_t irq = 0; irq < 16; irq++) {
@@ -72,7 +72,7 @@ void fw_mptable_build(uint8_t *low_mem, uint32_t cpu_signature, uint32_t cpu_fea
     for (uint8_t lint = 0; lint < 2; lint++) {
         e[0] = MP_LINTR;
         e[1] = lint == 0 ? MP_EXTINT : MP_NMI;
-        fw_w16(e + 2, 0);
+        wr16(e + 2, 0);
         e[4] = 0;
         e[5] = 0;
         e[6] = 0xFF;                        /* every local APIC */
@@ -82,21 +82,21 @@ void fw_mptable_build(uint8_t *low_mem, uint32_t cpu_signature, uint32_t cpu_fea
 
     uint16_t len = (uint16_t)(e - t);
     memcpy(t, "PCMP", 4);
-    fw_w16(t + 4, len);
+    wr16(t + 4, len);
     t[6] = 4;                               /* spec revision 1.4 */
     memcpy(t + 8, "BOCHSCPU", 8);
     memcpy(t + 16, "0.1         ", 12);
-    fw_w32(t + 28, 0);                      /* no OEM table */
-    fw_w16(t + 32, 0);
-    fw_w16(t + 34, entries);
-    fw_w32(t + 36, LAPIC_BASE);
-    fw_w16(t + 40, 0);                      /* no extended table */
+    wr32(t + 28, 0);                      /* no OEM table */
+    wr16(t + 32, 0);
+    wr16(t + 34, entries);
+    wr32(t + 36, LAPIC_BASE);
+    wr16(t + 40, 0);                      /* no extended table */
     t[42] = 0;
     t[7] = 0;
     t[7] = fw_checksum(t, len);
 
     memcpy(fp, "_MP_", 4);
-    fw_w32(fp + 4, MP_CONFIG);
+    wr32(fp + 4, MP_CONFIG);
     fp[8] = 1;
     fp[9] = 4;
     fp[11] = 0;                             /* feature 1: the table above */

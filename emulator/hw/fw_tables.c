@@ -19,10 +19,10 @@
 void fw_build(uint8_t *low_mem, bool apic, uint32_t cpu_signature, uint32_t cpu_features)
 {
     memset(low_mem + FW_EBDA_BASE, 0, FW_EBDA_KIB * 1024);
-    fw_w16(low_mem + BDA_COM1, 0x3F8);
-    fw_w16(low_mem + BDA_EBDA_SEG, (uint16_t)(FW_EBDA_BASE >> 4));
-    fw_w16(low_mem + BDA_EQUIPMENT, EQUIPMENT);
-    fw_w16(low_mem + BDA_BASE_KIB, (uint16_t)FW_BASE_MEM_KIB);
+    wr16(low_mem + BDA_COM1, 0x3F8);
+    wr16(low_mem + BDA_EBDA_SEG, (uint16_t)(FW_EBDA_BASE >> 4));
+    wr16(low_mem + BDA_EQUIPMENT, EQUIPMENT);
+    wr16(low_mem + BDA_BASE_KIB, (uint16_t)FW_BASE_MEM_KIB);
     fw_w8(low_mem + FW_EBDA_BASE, FW_EBDA_KIB);
     if (!apic)
         return;

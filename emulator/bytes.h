@@ -1,5 +1,6 @@
-/* bytes — little-endian fields of boot images and of the structures the
- * loaders leave in guest memory (Multiboot information, boot_params). */
+/* bytes — little-endian fields of boot images, of the structures the
+ * loaders leave in guest memory (Multiboot information, boot_params), of
+ * the firmware tables and of PCI configuration space. */
 #pragma once
 #include <stdint.h>
 
