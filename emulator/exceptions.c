@@ -96,7 +96,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
     uint32_t off, frame[10], esp, eflags = guest_eflags(cpu) | (v->dbx.rf ? FL_RF : 0) |
                                            (v->vm86 ? FL_VM : 0);
-    unsigned type, new_cpl, size, n = 0;
+    unsigned type, new_cpl, size, n = 0, old_cpl = v->cpl;
     struct segreg new_ss = v->seg[SEG_SS];
     struct desc gate, cs;
     uint16_t sel;
@@ -220,10 +220,10 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         if (desc_read(v, new_ss.sel, &ssd))
             desc_set_accessed(v, new_ss.sel, &ssd);
         v->seg[SEG_SS] = new_ss;
-        segset_update(v);
     }
     desc_set_accessed(v, sel, &cs);
-    seg_set_cs(v, sel, cs, new_cpl, off);
+    seg_load_cs(v, sel, cs, new_cpl);
+    vcpu_derive(v, old_cpl);
     cpu->gpr[R_ESP] = esp;
     eflags &= ~(FL_TF | FL_NT | FL_RF | FL_VM);
     if (type == SYS_INTGATE16 || type == SYS_INTGATE32)

@@ -5,8 +5,10 @@
  * Each handler reads its operands and the return frame, checks the new CS
  * (and SS for a return to an outer ring), and only then commits: a fault
  * leaves the guest state as it was before the instruction. They end the
- * block (BT_EXIT at cpu->next_eip); a CPL change also switches the block
- * key's mode and the jump cache (vcpu_mode_changed). */
+ * block (BT_EXIT at cpu->next_eip), or continue into the next one
+ * (callout_continue). CS, SS, CPL and the data segments are changed
+ * together, then vcpu_derive works out the block mode, jump cache and
+ * shadow space once (derive.c). */
 #include "emulator/paging.h"
 
 static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
@@ -122,7 +124,6 @@ static void commit_outer_stack(struct vcpu *v, const struct segreg *ss)
     if (desc_read(v, ss->sel, &d))
         desc_set_accessed(v, ss->sel, &d);
     v->seg[SEG_SS] = *ss;
-    segset_update(v);
 }
 
 static int far_ret(struct vcpu *v, const struct bt_site *site)
@@ -131,7 +132,7 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     const struct insn *in = SITE_INSN(site);
     unsigned n = in->opsize, rpl;
     uint32_t imm = in->opcode == 0xca ? (uint16_t)in->imm : 0;
-    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, new_esp = 0;
+    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, new_esp = 0, old_cpl = v->cpl;
     struct segreg ss;
     struct desc d;
     struct fault f;
@@ -157,13 +158,13 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
         eip &= 0xffff;
     if (eip > desc_limit(d))
         return raise_fault(v, GP(0), site->eip);
-    if (!seg_set_cs(v, (uint16_t)cs, d, rpl, site->eip))
-        return BT_EXIT;
+    seg_load_cs(v, (uint16_t)cs, d, rpl);
     desc_set_accessed(v, (uint16_t)cs, &d);
     if (outer) {
         commit_outer_stack(v, &ss);
         seg_clear_inner(v);
     }
+    vcpu_derive(v, old_cpl);
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
     return callout_continue(v);
@@ -214,7 +215,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
-    unsigned n = in->opsize, rpl, iopl = cpu->eflags >> 12 & 3;
+    unsigned n = in->opsize, rpl, iopl = cpu->eflags >> 12 & 3, old_cpl;
     uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, fl = 0, new_esp = 0, mask;
     struct segreg ss;
     struct desc d;
@@ -258,8 +259,8 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         mask |= FL_IOPL;
     if (n == 2)
         mask &= 0xffff;
-    if (!seg_set_cs(v, (uint16_t)cs, d, rpl, site->eip))
-        return BT_EXIT;
+    old_cpl = v->cpl;
+    seg_load_cs(v, (uint16_t)cs, d, rpl);
     desc_set_accessed(v, (uint16_t)cs, &d);
     set_guest_eflags(v, fl, mask);
     v->dbx.rf = n == 4 && (fl & FL_RF);     /* SDM "IRET": RF comes from the frame */
@@ -268,6 +269,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         commit_outer_stack(v, &ss);
         seg_clear_inner(v);
     }
+    vcpu_derive(v, old_cpl);
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
     if (v->pf_return.pending)
@@ -349,36 +351,45 @@ static struct desc flat_desc(bool code, unsigned dpl)
     return (struct desc){ 0x0000ffffu, 0x00cf9000u | (code ? 0xb00u : 0x300u) | dpl << 13 };
 }
 
-static void set_flat_ss(struct vcpu *v, uint16_t sel, unsigned dpl)
+/* CS and SS are loaded with fixed flat descriptors, not from the GDT, and
+ * the derived state follows once for both. */
+static void set_flat_cs_ss(struct vcpu *v, uint16_t cs, uint16_t ss, unsigned cpl)
 {
-    seg_from_desc(&v->seg[SEG_SS], sel, flat_desc(false, dpl));
-    segset_update(v);
+    unsigned old = v->cpl;
+
+    seg_load_cs(v, cs, flat_desc(true, cpl), cpl);
+    seg_from_desc(&v->seg[SEG_SS], ss, flat_desc(false, cpl));
+    vcpu_derive(v, old);
 }
 
+/* SDM "SYSENTER": #GP(0) in real mode or with IA32_SYSENTER_CS[15:2] = 0;
+ * VM, IF and RF are cleared (from virtual-8086 mode too). */
 int sys_sysenter(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
 
-    if (cs == 0)
+    if (cs == 0 || vcpu_real(v))
         return raise_fault(v, GP(0), site->eip);
-    seg_set_cs(v, cs, flat_desc(true, 0), 0, site->eip);
-    set_flat_ss(v, (uint16_t)(cs + 8), 0);
+    v->vm86 = false;
     set_guest_eflags(v, 0, FL_VM | FL_IF | FL_RF);
+    v->dbx.rf = false;
+    set_flat_cs_ss(v, cs, (uint16_t)(cs + 8), 0);
     cpu->gpr[R_ESP] = v->sysenter_esp;
     cpu->next_eip = v->sysenter_eip;
     return callout_continue(v);
 }
 
+/* SDM "SYSEXIT": #GP(0) in real mode, at CPL > 0 (virtual-8086 mode
+ * included) or with IA32_SYSENTER_CS[15:2] = 0. */
 int sys_sysexit(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
 
-    if (cs == 0 || v->cpl != 0)
+    if (cs == 0 || vcpu_real(v) || v->cpl != 0)
         return raise_fault(v, GP(0), site->eip);
-    seg_set_cs(v, (uint16_t)((cs + 16) | 3), flat_desc(true, 3), 3, site->eip);
-    set_flat_ss(v, (uint16_t)((cs + 24) | 3), 3);
+    set_flat_cs_ss(v, (uint16_t)((cs + 16) | 3), (uint16_t)((cs + 24) | 3), 3);
     cpu->gpr[R_ESP] = cpu->gpr[R_ECX];
     cpu->next_eip = cpu->gpr[R_EDX];
     return callout_continue(v);
