@@ -172,18 +172,16 @@ struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d)
 }
 
 struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
-                             struct segreg *out)
+                             struct segreg *out, struct desc *d)
 {
-    struct desc d;
-
     if ((sel & 0xfffc) == 0)
         return FAULT(err_vec, ext);
-    if (!desc_read(v, sel, &d) || (sel & 3) != cpl || !desc_is_data(d) || !(desc_type(d) & 2) ||
-        desc_dpl(d) != cpl)
+    if (!desc_read(v, sel, d) || (sel & 3) != cpl || !desc_is_data(*d) || !(desc_type(*d) & 2) ||
+        desc_dpl(*d) != cpl)
         return FAULT(err_vec, sel_err(sel) | ext);
-    if (!desc_present(d))
+    if (!desc_present(*d))
         return FAULT(EXC_SS, sel_err(sel) | ext);
-    seg_from_desc(out, sel, d);
+    seg_from_desc(out, sel, *d);
     return NO_FAULT;
 }
 

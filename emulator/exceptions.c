@@ -79,8 +79,11 @@ static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16
 
     if (!v->tr.ar || at + size + 1 > v->tr.limit)
         return ts;
-    if (!sys_read(v, v->tr.base + at, &val, size) || !sys_read(v, v->tr.base + at + size, &sel, 2))
+    uint8_t buf[6];                     /* ESPn, then SSn: one access */
+    if (!sys_read(v, v->tr.base + at, buf, size + 2))
         return pf_take(v, ts);
+    memcpy(&val, buf, size);
+    memcpy(&sel, buf + size, 2);
     *ss = sel;
     *esp = val;
     return NO_FAULT;
@@ -98,7 +101,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
                                            (v->vm86 ? FL_VM : 0);
     unsigned type, new_cpl, size, n = 0, old_cpl = v->cpl;
     struct segreg new_ss = v->seg[SEG_SS];
-    struct desc gate, cs;
+    struct desc gate, cs, ssd;
     uint16_t sel;
     uint8_t raw[8];
 
@@ -171,7 +174,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         struct fault f = tss_stack(v, new_cpl, ext, &ss_sel, &esp);
         if (f.vec >= 0)
             return f;
-        f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss);
+        f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss, &ssd);
         if (f.vec >= 0)
             return pf_take(v, f);
         if (v->vm86) {      /* GS, FS, DS, ES first, then the usual frame */
@@ -190,15 +193,19 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         frame[n++] = err;
     /* Push on the new stack (its base, not the old SS's), as the new CPL,
      * in one store: the first word pushed is the highest. Every page is
-     * checked first, so a #PF leaves nothing half written. */
+     * checked first, so a #PF leaves nothing half written (a store within
+     * one page is translated before anything is written: no probe). */
     {
         uint8_t img[sizeof frame];
         unsigned fl = GM_WRITE | (new_cpl == 3 ? GM_USER : 0);
         for (unsigned i = 0; i < n; i++)
             memcpy(img + (n - 1 - i) * size, &frame[i], size);
         uint32_t spm = !new_ss.ar || ar_big(new_ss.ar) ? 0xffffffffu : 0xffffu;  /* 16-bit: SP */
+        uint32_t lin;
         esp = (esp & ~spm) | ((esp - n * size) & spm);
-        if (!guest_access(v, new_ss.base + (esp & spm), NULL, n * size, fl | GM_PROBE)) {
+        lin = new_ss.base + (esp & spm);
+        if (((lin & 4095) + n * size > 4096 && !guest_access(v, lin, NULL, n * size, fl | GM_PROBE)) ||
+            !guest_access(v, lin, img, n * size, fl)) {
             if (v->pf.pending)
                 return pf_take(v, NO_FAULT);
             *stopped = true;
@@ -206,7 +213,6 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
                             exc_name(vector), new_ss.base + (esp & spm));
             return NO_FAULT;
         }
-        guest_access(v, new_ss.base + (esp & spm), img, n * size, fl);
     }
 
     /* Commit. Leaving virtual-8086 mode nulls the data segments, whose
@@ -216,9 +222,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         v->seg[SEG_ES] = v->seg[SEG_DS] = v->seg[SEG_FS] = v->seg[SEG_GS] = (struct segreg){ 0 };
     }
     if (new_cpl < v->cpl) {
-        struct desc ssd;
-        if (desc_read(v, new_ss.sel, &ssd))
-            desc_set_accessed(v, new_ss.sel, &ssd);
+        desc_set_accessed(v, new_ss.sel, &ssd);
         v->seg[SEG_SS] = new_ss;
     }
     desc_set_accessed(v, sel, &cs);

@@ -121,9 +121,10 @@ void seg_commit(struct vcpu *v, int sreg, const struct segreg *s);
 struct fault seg_check_code_jump(struct vcpu *v, uint16_t sel, struct desc *d);
 struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d);
 /* The SS of a stack switch to privilege level `cpl` (selector from a TSS or
- * a return frame). err_vec is #TS for TSS stacks, #GP for return frames. */
+ * a return frame). err_vec is #TS for TSS stacks, #GP for return frames.
+ * *d: the descriptor, for desc_set_accessed at the commit. */
 struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
-                             struct segreg *out);
+                             struct segreg *out, struct desc *d);
 /* Switch CS to sel/d at privilege level cpl: the hidden part, CPL and the
  * block-key mode (the caller sets the descriptor's accessed bit). Every
  * code segment runs (16-bit ones as 16-bit code, any base); the result is
@@ -181,6 +182,10 @@ void gpr_write(struct bt_cpu *cpu, int r, unsigned n, uint32_t val);
  * *esp kept). push updates *esp. */
 bool stack_push(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t val, uint32_t eip);
 bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_t eip);
+/* `count` (up to 4) pops in one guest access (a return frame: each access
+ * through the guest's tables costs tens of cycles); as many stack_pop
+ * calls where SP would wrap. */
+bool stack_pop_n(struct vcpu *v, uint32_t *esp, unsigned n, unsigned count, uint32_t *vals, uint32_t eip);
 /* EFLAGS as the guest sees it (IF from the virtual IF; RF and VM clear). */
 uint32_t guest_eflags(const struct bt_cpu *cpu);
 /* Load EFLAGS bits `mask` from val (IF into the virtual IF). */

@@ -109,20 +109,20 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
 
 /* The outer-ring part of RET/IRET: SS:ESP popped from the old stack. */
 static struct fault pop_outer_stack(struct vcpu *v, uint32_t *esp, unsigned n, unsigned rpl,
-                                    uint32_t eip, uint32_t *new_esp, struct segreg *ss, bool *ok)
+                                    uint32_t eip, uint32_t *new_esp, struct segreg *ss, struct desc *ssd,
+                                    bool *ok)
 {
-    uint32_t sel = 0;
-    *ok = stack_pop(v, esp, n, new_esp, eip) && stack_pop(v, esp, n, &sel, eip);
+    uint32_t f[2];
+    *ok = stack_pop_n(v, esp, n, 2, f, eip);
     if (!*ok)
         return NO_FAULT;
-    return seg_check_stack(v, (uint16_t)sel, rpl, EXC_GP, 0, ss);
+    *new_esp = f[0];
+    return seg_check_stack(v, (uint16_t)f[1], rpl, EXC_GP, 0, ss, ssd);
 }
 
-static void commit_outer_stack(struct vcpu *v, const struct segreg *ss)
+static void commit_outer_stack(struct vcpu *v, const struct segreg *ss, struct desc *ssd)
 {
-    struct desc d;
-    if (desc_read(v, ss->sel, &d))
-        desc_set_accessed(v, ss->sel, &d);
+    desc_set_accessed(v, ss->sel, ssd);
     v->seg[SEG_SS] = *ss;
 }
 
@@ -132,14 +132,16 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     const struct insn *in = SITE_INSN(site);
     unsigned n = in->opsize, rpl;
     uint32_t imm = in->opcode == 0xca ? (uint16_t)in->imm : 0;
-    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, new_esp = 0, old_cpl = v->cpl;
+    uint32_t esp = cpu->gpr[R_ESP], eip, cs, new_esp = 0, old_cpl = v->cpl, fr[2];
     struct segreg ss;
-    struct desc d;
+    struct desc d, ssd;
     struct fault f;
     bool ok, outer;
 
-    if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip))
+    if (!stack_pop_n(v, &esp, n, 2, fr, site->eip))
         return BT_EXIT;
+    eip = fr[0];
+    cs = fr[1];
     f = seg_check_code_return(v, (uint16_t)cs, &d);
     if (f.vec >= 0)
         return raise_fault(v, f, site->eip);
@@ -147,7 +149,7 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     outer = rpl > v->cpl;
     esp += imm;
     if (outer) {
-        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ok);
+        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ssd, &ok);
         if (!ok)
             return BT_EXIT;
         if (f.vec >= 0)
@@ -161,7 +163,7 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     seg_load_cs(v, (uint16_t)cs, d, rpl);
     desc_set_accessed(v, (uint16_t)cs, &d);
     if (outer) {
-        commit_outer_stack(v, &ss);
+        commit_outer_stack(v, &ss, &ssd);
         seg_clear_inner(v);
     }
     vcpu_derive(v, old_cpl);
@@ -216,9 +218,9 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
     unsigned n = in->opsize, rpl, iopl = cpu->eflags >> 12 & 3, old_cpl;
-    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, fl = 0, new_esp = 0, mask;
+    uint32_t esp = cpu->gpr[R_ESP], eip, cs, fl, new_esp = 0, mask, fr[3];
     struct segreg ss;
-    struct desc d;
+    struct desc d, ssd;
     struct fault f;
     bool ok, outer;
 
@@ -227,9 +229,11 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         return iret_real(v, site);
     if (cpu->eflags & FL_NT)
         return iret_task(v, site);
-    if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip) ||
-        !stack_pop(v, &esp, n, &fl, site->eip))
+    if (!stack_pop_n(v, &esp, n, 3, fr, site->eip))
         return BT_EXIT;
+    eip = fr[0];
+    cs = fr[1];
+    fl = fr[2];
     if (n == 2) {
         eip &= 0xffff;
         fl = (guest_eflags(cpu) & 0xffff0000u) | (fl & 0xffff);
@@ -242,7 +246,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     rpl = cs & 3;
     outer = rpl > v->cpl;
     if (outer) {
-        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ok);
+        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ssd, &ok);
         if (!ok)
             return BT_EXIT;
         if (f.vec >= 0)
@@ -266,7 +270,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     v->dbx.rf = n == 4 && (fl & FL_RF);     /* SDM "IRET": RF comes from the frame */
     v->dbx.rf_loaded = true;
     if (outer) {
-        commit_outer_stack(v, &ss);
+        commit_outer_stack(v, &ss, &ssd);
         seg_clear_inner(v);
     }
     vcpu_derive(v, old_cpl);
