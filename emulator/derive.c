@@ -12,9 +12,10 @@
  * are worked out from (struct derive_key: CPL, VM, each segment's base,
  * limit and access rights, CR0, CR3, CR4, EFER, the PDPTEs). An entry also
  * names things that can go away, and is used only while they are intact:
- *  - a jump-cache slot: while that slot still serves the entry's mode
- *    (checked on use; a slot's mode is unique among the slots, and flushing
- *    its entries does not change which mode it serves);
+ *  - a jump-cache slot: while that slot still serves the entry's mode (a
+ *    slot's mode is unique among the slots; flushing its entries does not
+ *    change which mode it serves, and giving it another mode, jcache.c,
+ *    calls derive_forget);
  *  - a segment-base set index: indexes are only added, until the table
  *    starts again (segsets.c), which calls derive_forget;
  *  - a shadow space: while the MMU's key generation is unchanged (it moves
@@ -66,12 +67,6 @@ static bool key_is_current(const struct vcpu *v, const struct derive_key *k, uin
     return d == 0;
 }
 
-/* Are the entry's jump cache and space still the ones a recomputation
- * would pick? (The key covers the rest.) */
-static bool intact(const struct vcpu *v, const struct derive_memo *e)
-{
-    return v->jc[e->slot].mode == e->mode && v->jc[e->slot].e && v->pg == paging_on(v);
-}
 
 static void apply(struct vcpu *v, const struct derive_memo *e)
 {
@@ -109,7 +104,6 @@ static void record(struct vcpu *v)
         return;
     key_of(v, &e->key);
     e->slot = v->jc_cur;
-    e->mode = vcpu_mode(v);
     e->segset = v->segset;
     memcpy(e->segset_any, v->segset_any, sizeof e->segset_any);
     e->seglim = v->seglim;
@@ -131,7 +125,7 @@ void vcpu_derive(struct vcpu *v, unsigned old_cpl)
          * call goes back to the one before. */
         for (unsigned i = 0, at = d->last; i < DERIVE_MEMO + 2; i++, at = i == 1 ? d->prev : i - 2) {
             const struct derive_memo *e = &d->e[at];
-            if (e->valid && key_is_current(v, &e->key, mmu_gen) && intact(v, e)) {
+            if (e->valid && key_is_current(v, &e->key, mmu_gen)) {
                 v->vm->stats.derive_hits++;
                 if (at != d->last) {
                     d->prev = d->last;

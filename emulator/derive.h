@@ -21,8 +21,8 @@ struct derive_key {
 struct derive_memo {
     struct derive_key key;
     bool valid;
-    int slot;                   /* jump-cache slot, while it still serves `mode` */
-    uint32_t mode, segset, segset_any[4], seglim, bits16;
+    int slot;                   /* the jump-cache slot of its mode */
+    uint32_t segset, segset_any[4], seglim, bits16;
     struct space *space;        /* the shadow space translated code runs in */
 };
 

@@ -225,6 +225,7 @@ bool jc_select(struct vcpu *v, uint32_t mode)
         bt_rstack_reset(&v->bt);
         jc_clear(j);
         j->mode = mode;
+        derive_forget(v);       /* remembered states may name this slot */
     }
     jc_use(v, k);
     return true;
@@ -248,4 +249,5 @@ void jc_reset_modes(struct vcpu *v)
     jc_flush_all(v);
     for (int k = 0; k < JC_SLOTS; k++)
         v->jc[k].mode = ~0u;
+    derive_forget(v);
 }
