@@ -82,7 +82,10 @@ static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16
     uint8_t buf[6];                     /* ESPn, then SSn: one access */
     if (!sys_read(v, v->tr.base + at, buf, size + 2))
         return pf_take(v, ts);
-    memcpy(&val, buf, size);
+    if (tss32)
+        memcpy(&val, buf, 4);
+    else
+        memcpy(&val, buf, 2);
     memcpy(&sel, buf + size, 2);
     *ss = sel;
     *esp = val;
@@ -198,8 +201,12 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     {
         uint8_t img[sizeof frame];
         unsigned fl = GM_WRITE | (new_cpl == 3 ? GM_USER : 0);
-        for (unsigned i = 0; i < n; i++)
-            memcpy(img + (n - 1 - i) * size, &frame[i], size);
+        for (unsigned i = 0; i < n; i++) {
+            if (size == 4)          /* constant sizes: a store, not a byte loop */
+                memcpy(img + (n - 1 - i) * 4, &frame[i], 4);
+            else
+                memcpy(img + (n - 1 - i) * 2, &frame[i], 2);
+        }
         uint32_t spm = !new_ss.ar || ar_big(new_ss.ar) ? 0xffffffffu : 0xffffu;  /* 16-bit: SP */
         uint32_t lin;
         esp = (esp & ~spm) | ((esp - n * size) & spm);

@@ -107,8 +107,13 @@ bool stack_pop_n(struct vcpu *v, uint32_t *esp, unsigned n, unsigned count, uint
     if (!seg_read(v, SEG_SS, sp, buf, n * count, eip))
         return false;
     for (unsigned i = 0; i < count; i++) {
-        vals[i] = 0;
-        memcpy(&vals[i], buf + i * n, n);
+        uint16_t w;
+        if (n == 4) {
+            memcpy(&vals[i], buf + i * 4, 4);
+        } else {
+            memcpy(&w, buf + i * 2, 2);
+            vals[i] = w;
+        }
     }
     *esp = (*esp & ~m) | ((sp + n * count) & m);
     return true;
