@@ -11,17 +11,26 @@
 bt_rt_begin:
 
 /* Load guest RFLAGS bits, GPRs and ESP from the bt_cpu at r15, then jump to
- * r11. Host reserved RFLAGS bits are kept; only CF PF AF ZF SF OF DF come from
- * the guest (IF, TF, AC... are virtual and never reach the host). */
+ * r11. Only CF PF AF ZF SF OF DF come from the guest (IF, TF, AC... are
+ * virtual and never reach the host), and they are set without POPFQ,
+ * which cost about 12 cycles of every callout: DF with CLD or STD, OF
+ * with an ADD that overflows exactly when it is set (0x7f + 1), then the
+ * other five from the low byte with SAHF, which leaves OF alone. */
 .macro LOAD_GUEST_AND_JMP target
-        pushfq
-        pop     rax
-        and     eax, ~GUEST_HOST_FLAGS
-        mov     ecx, [r15 + CPU_EFLAGS]
-        and     ecx, GUEST_HOST_FLAGS
-        or      eax, ecx
-        push    rax
-        popfq
+        mov     eax, [r15 + CPU_EFLAGS]
+        test    eax, 0x400
+        jz      .Lcld\@
+        std
+        jmp     .Ldf\@
+.Lcld\@:
+        cld
+.Ldf\@:
+        mov     ecx, eax
+        shr     ecx, 11
+        and     ecx, 1
+        add     cl, 0x7f
+        mov     ah, al
+        sahf
         mov     eax, [r15 + CPU_GPR + 0]
         mov     ecx, [r15 + CPU_GPR + 4]
         mov     edx, [r15 + CPU_GPR + 8]

@@ -130,7 +130,7 @@ void seg_commit(struct vcpu *v, int sreg, const struct segreg *s)
             desc_set_accessed(v, s->sel, &d);
     }
     v->seg[sreg] = *s;
-    segset_update(v);
+    vcpu_derive(v, v->cpl);
     if (sreg == SEG_SS) {
         v->bt.inhibit_irq = 1;  /* SDM "MOV": interrupts are inhibited until after the next instruction */
         v->dbx.ss_shadow = true;    /* ... and debug exceptions (single step) too */
@@ -172,19 +172,23 @@ struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d)
 }
 
 struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
-                             struct segreg *out)
+                             struct segreg *out, struct desc *d)
 {
-    struct desc d;
-
     if ((sel & 0xfffc) == 0)
         return FAULT(err_vec, ext);
-    if (!desc_read(v, sel, &d) || (sel & 3) != cpl || !desc_is_data(d) || !(desc_type(d) & 2) ||
-        desc_dpl(d) != cpl)
+    if (!desc_read(v, sel, d) || (sel & 3) != cpl || !desc_is_data(*d) || !(desc_type(*d) & 2) ||
+        desc_dpl(*d) != cpl)
         return FAULT(err_vec, sel_err(sel) | ext);
-    if (!desc_present(d))
+    if (!desc_present(*d))
         return FAULT(EXC_SS, sel_err(sel) | ext);
-    seg_from_desc(out, sel, d);
+    seg_from_desc(out, sel, *d);
     return NO_FAULT;
+}
+
+void seg_load_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl)
+{
+    seg_from_desc(&v->seg[SEG_CS], (uint16_t)((sel & ~3u) | cpl), d);
+    v->cpl = cpl;
 }
 
 bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint32_t eip)
@@ -192,11 +196,8 @@ bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint3
     unsigned old = v->cpl;
 
     (void)eip;
-    seg_from_desc(&v->seg[SEG_CS], (uint16_t)((sel & ~3u) | cpl), d);
-    v->cpl = cpl;
-    if (cpl != old)
-        vcpu_mode_changed(v);
-    segset_update(v);           /* the CS base and size are in the block mode */
+    seg_load_cs(v, sel, d, cpl);
+    vcpu_derive(v, old);        /* the CS base and size are in the block mode */
     return true;
 }
 
@@ -209,7 +210,6 @@ void seg_clear_inner(struct vcpu *v)
         if (s->ar && !ar_conforming(s->ar) && ar_dpl(s->ar) < v->cpl)
             *s = (struct segreg){ 0 };
     }
-    segset_update(v);
 }
 
 void vcpu_mode_changed(struct vcpu *v)
@@ -242,4 +242,5 @@ void sys_reset(struct vcpu *v)
     msr_reset(v);
     v->segset = 0;                  /* every base is zero */
     memset(v->segset_any, 0, sizeof v->segset_any);
+    derive_forget(v);
 }

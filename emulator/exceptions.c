@@ -79,8 +79,14 @@ static struct fault tss_stack(struct vcpu *v, unsigned dpl, uint32_t ext, uint16
 
     if (!v->tr.ar || at + size + 1 > v->tr.limit)
         return ts;
-    if (!sys_read(v, v->tr.base + at, &val, size) || !sys_read(v, v->tr.base + at + size, &sel, 2))
+    uint8_t buf[6];                     /* ESPn, then SSn: one access */
+    if (!sys_read(v, v->tr.base + at, buf, size + 2))
         return pf_take(v, ts);
+    if (tss32)
+        memcpy(&val, buf, 4);
+    else
+        memcpy(&val, buf, 2);
+    memcpy(&sel, buf + size, 2);
     *ss = sel;
     *esp = val;
     return NO_FAULT;
@@ -96,9 +102,9 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
     uint32_t ext = src == EV_SOFT ? 0 : 1, idt_err = (uint32_t)vector * 8 + 2 + ext;
     uint32_t off, frame[10], esp, eflags = guest_eflags(cpu) | (v->dbx.rf ? FL_RF : 0) |
                                            (v->vm86 ? FL_VM : 0);
-    unsigned type, new_cpl, size, n = 0;
+    unsigned type, new_cpl, size, n = 0, old_cpl = v->cpl;
     struct segreg new_ss = v->seg[SEG_SS];
-    struct desc gate, cs;
+    struct desc gate, cs, ssd;
     uint16_t sel;
     uint8_t raw[8];
 
@@ -171,7 +177,7 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         struct fault f = tss_stack(v, new_cpl, ext, &ss_sel, &esp);
         if (f.vec >= 0)
             return f;
-        f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss);
+        f = seg_check_stack(v, ss_sel, new_cpl, EXC_TS, ext, &new_ss, &ssd);
         if (f.vec >= 0)
             return pf_take(v, f);
         if (v->vm86) {      /* GS, FS, DS, ES first, then the usual frame */
@@ -190,15 +196,23 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         frame[n++] = err;
     /* Push on the new stack (its base, not the old SS's), as the new CPL,
      * in one store: the first word pushed is the highest. Every page is
-     * checked first, so a #PF leaves nothing half written. */
+     * checked first, so a #PF leaves nothing half written (a store within
+     * one page is translated before anything is written: no probe). */
     {
         uint8_t img[sizeof frame];
         unsigned fl = GM_WRITE | (new_cpl == 3 ? GM_USER : 0);
-        for (unsigned i = 0; i < n; i++)
-            memcpy(img + (n - 1 - i) * size, &frame[i], size);
+        for (unsigned i = 0; i < n; i++) {
+            if (size == 4)          /* constant sizes: a store, not a byte loop */
+                memcpy(img + (n - 1 - i) * 4, &frame[i], 4);
+            else
+                memcpy(img + (n - 1 - i) * 2, &frame[i], 2);
+        }
         uint32_t spm = !new_ss.ar || ar_big(new_ss.ar) ? 0xffffffffu : 0xffffu;  /* 16-bit: SP */
+        uint32_t lin;
         esp = (esp & ~spm) | ((esp - n * size) & spm);
-        if (!guest_access(v, new_ss.base + (esp & spm), NULL, n * size, fl | GM_PROBE)) {
+        lin = new_ss.base + (esp & spm);
+        if (((lin & 4095) + n * size > 4096 && !guest_access(v, lin, NULL, n * size, fl | GM_PROBE)) ||
+            !guest_access(v, lin, img, n * size, fl)) {
             if (v->pf.pending)
                 return pf_take(v, NO_FAULT);
             *stopped = true;
@@ -206,7 +220,6 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
                             exc_name(vector), new_ss.base + (esp & spm));
             return NO_FAULT;
         }
-        guest_access(v, new_ss.base + (esp & spm), img, n * size, fl);
     }
 
     /* Commit. Leaving virtual-8086 mode nulls the data segments, whose
@@ -216,14 +229,12 @@ static struct fault deliver_once(struct vcpu *v, int vector, enum event_src src,
         v->seg[SEG_ES] = v->seg[SEG_DS] = v->seg[SEG_FS] = v->seg[SEG_GS] = (struct segreg){ 0 };
     }
     if (new_cpl < v->cpl) {
-        struct desc ssd;
-        if (desc_read(v, new_ss.sel, &ssd))
-            desc_set_accessed(v, new_ss.sel, &ssd);
+        desc_set_accessed(v, new_ss.sel, &ssd);
         v->seg[SEG_SS] = new_ss;
-        segset_update(v);
     }
     desc_set_accessed(v, sel, &cs);
-    seg_set_cs(v, sel, cs, new_cpl, off);
+    seg_load_cs(v, sel, cs, new_cpl);
+    vcpu_derive(v, old_cpl);
     cpu->gpr[R_ESP] = esp;
     eflags &= ~(FL_TF | FL_NT | FL_RF | FL_VM);
     if (type == SYS_INTGATE16 || type == SYS_INTGATE32)

@@ -80,7 +80,9 @@ static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, u
                                   : (flags & GM_WRITE) ? phys_write(v, gpa, buf, n) : phys_read(v, gpa, buf, n);
     if (flags & GM_PROBE)
         return true;
-    if (!(flags & GM_WRITE))
+    if (!(flags & GM_WRITE) && n == 8)
+        memcpy(buf, p, 8);      /* descriptors and gates: a load, not a call */
+    else if (!(flags & GM_WRITE))
         memcpy(buf, p, n);
     else if (mmu_is_traced(v->vm->mmu, gpa) || mmu_is_code(v->vm->mmu, gpa) ||
              mmu_dirty_clean(v->vm->mmu, gpa))

@@ -201,8 +201,6 @@ bool jc_select(struct vcpu *v, uint32_t mode)
     int k = v->jc_prev;
     struct jcache *j;
 
-    if (mode != v->jc[v->jc_cur].mode)
-        bt_rstack_reset(&v->bt);     /* landing pads of another mode's blocks */
     /* A system call goes back and forth between two modes: try the slot
      * used before this one first (each slot's struct is kilobytes apart). */
     if (v->jc[v->jc_cur].mode == mode) {
@@ -224,15 +222,26 @@ bool jc_select(struct vcpu *v, uint32_t mode)
         return false;
     }
     if (j->mode != mode) {
+        bt_rstack_reset(&v->bt);
         jc_clear(j);
         j->mode = mode;
+        derive_forget(v);       /* remembered states may name this slot */
     }
+    jc_use(v, k);
+    return true;
+}
+
+void jc_use(struct vcpu *v, int k)
+{
+    struct jcache *j = &v->jc[k];
+
     j->used = ++v->jc_tick;
-    if (k != v->jc_cur)
+    if (k != v->jc_cur) {
+        bt_rstack_reset(&v->bt);     /* landing pads of another mode's blocks */
         v->jc_prev = v->jc_cur;
+    }
     v->jc_cur = k;
     v->bt.jcache = (uint64_t)(uintptr_t)j->e;
-    return true;
 }
 
 void jc_reset_modes(struct vcpu *v)
@@ -240,4 +249,5 @@ void jc_reset_modes(struct vcpu *v)
     jc_flush_all(v);
     for (int k = 0; k < JC_SLOTS; k++)
         v->jc[k].mode = ~0u;
+    derive_forget(v);
 }

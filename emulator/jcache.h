@@ -54,5 +54,8 @@ void jc_drop(struct vcpu *v, uint32_t eip, const void *host);
  * else the least recently selected one, emptied.
  * false: out of memory (the run was stopped). */
 bool jc_select(struct vcpu *v, uint32_t mode);
+/* jc_select's end: make slot k, allocated and already serving the mode
+ * wanted, the current one (a slot's mode is unique among the slots). */
+void jc_use(struct vcpu *v, int k);
 /* Paging was turned on or off: every entry is stale. */
 void jc_reset_modes(struct vcpu *v);

@@ -110,6 +110,7 @@ int main(int argc, char **argv)
     cfg.no_chain = o.no_chain;
     cfg.rstack = o.rstack;
     cfg.no_superblocks = o.no_superblocks;
+    cfg.no_derive_memo = o.no_derive_memo;
     cfg.ic_ways = o.ic_ways;
     cfg.verify = o.verify;
     cfg.trace = o.trace;

@@ -6,6 +6,8 @@
  * (guestmem.c): a page fault is raised as #PF at the instruction. Segment
  * limits are not checked here, as translated code does not check them
  * either (README). */
+#include <string.h>
+
 #include "emulator/paging.h"
 
 int op_ea(const struct vcpu *v, const struct insn *in, uint32_t *off)
@@ -88,6 +90,32 @@ bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_
     if (!seg_read(v, SEG_SS, *esp & m, val, n, eip))
         return false;
     *esp = (*esp & ~m) | ((*esp + n) & m);
+    return true;
+}
+
+bool stack_pop_n(struct vcpu *v, uint32_t *esp, unsigned n, unsigned count, uint32_t *vals, uint32_t eip)
+{
+    uint32_t m = sp_mask(v), sp = *esp & m;
+    uint8_t buf[4 * 4];
+
+    if (count > 4 || (uint64_t)sp + n * count - 1 > m) {
+        for (unsigned i = 0; i < count; i++)        /* SP wraps on the way */
+            if (!stack_pop(v, esp, n, &vals[i], eip))
+                return false;
+        return true;
+    }
+    if (!seg_read(v, SEG_SS, sp, buf, n * count, eip))
+        return false;
+    for (unsigned i = 0; i < count; i++) {
+        uint16_t w;
+        if (n == 4) {
+            memcpy(&vals[i], buf + i * 4, 4);
+        } else {
+            memcpy(&w, buf + i * 2, 2);
+            vals[i] = w;
+        }
+    }
+    *esp = (*esp & ~m) | ((sp + n * count) & m);
     return true;
 }
 

@@ -709,6 +709,7 @@ static int opt_profile(struct parse *p, const char *v) { p->o->profile = v; retu
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_rstack(struct parse *p, const char *v) { p->o->rstack = true; return 0; }
 static int opt_no_superblocks(struct parse *p, const char *v) { p->o->no_superblocks = true; return 0; }
+static int opt_no_derive_memo(struct parse *p, const char *v) { p->o->no_derive_memo = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
 static int opt_ic_ways(struct parse *p, const char *v)
 {
@@ -828,6 +829,9 @@ static const struct opt opts[] = {
       "pair guest CALL/RET through a shadow return stack (experimental)" },
     { "--", "no-superblocks", NULL, NULL, opt_no_superblocks,
       "end translations at every conditional branch (slow path, for tests)" },
+    { "--", "no-derive-memo", NULL, NULL, opt_no_derive_memo,
+      "work out the mode and address space after every privilege"
+      HELP_NL "change instead of remembering them (slow path, for tests)" },
     { "--", "ic-ways", NULL, "N", opt_ic_ways,
       "targets remembered inline per indirect branch site, 1-4 (default 4)" },
     { "--", "poll-storm", NULL, "N", opt_poll_storm,

@@ -27,6 +27,7 @@ struct options {
     uint16_t debug_exit_base, debug_exit_size;   /* default 0xf4, 4 */
     bool no_chain;            /* --no-chain: never patch exits (slow path for tests) */
     bool rstack;              /* --rstack: CALL/RET through the shadow return stack */
+    bool no_derive_memo;      /* --no-derive-memo */
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
     uint8_t ic_ways;          /* --ic-ways N: ways per indirect site (0: default) */
     bool verify;              /* --verify: run the isolation verifier on every block */

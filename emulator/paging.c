@@ -197,6 +197,7 @@ void vm_set_control(struct vm *vm, uint32_t cr0, uint32_t cr3, uint32_t cr4)
     v->cr0 = cr0;
     v->cr3 = cr3;
     v->cr4 = cr4;
+    derive_forget(v);                   /* the space is not activated until vm_run */
     if (paging_pae(cr0, cr4))
         paging_load_pdptes(v, cr3);     /* a loader's tables: reserved bits are its bug */
     if (paging_on(v))

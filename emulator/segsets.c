@@ -30,6 +30,7 @@ static uint32_t intern(struct vcpu *v, const uint32_t base[6])
     if (v->nsegsets == SEGSET_MAX) {
         vm_flush_code(v->vm);     /* blocks keyed on the old indexes go too */
         v->nsegsets = 0;
+        derive_forget(v);         /* ... and remembered ones */
     }
     v->nsegsets++;
     memcpy(v->segsets[v->nsegsets], base, sizeof v->segsets[v->nsegsets]);

@@ -455,6 +455,7 @@ void snap_state_loaded(struct vm *vm)
     v->segset = 0;
     v->segset_any[0] = ~0u;     /* recompute every key below */
     memset(v->segset_memo, 0, sizeof v->segset_memo);
+    derive_forget(v);
     v->dbx.ncovered = 0;
     v->dbx.tf_step = v->dbx.unrun = v->dbx.delivered = v->dbx.completed = false;
     v->dbx.nacc = 0;

@@ -41,6 +41,12 @@ static inline bool vcpu_stack16(const struct vcpu *v)
 /* The linear address of code offset eip in CS. */
 static inline uint32_t vcpu_code_lin(const struct vcpu *v, uint32_t eip) { return v->seg[SEG_CS].base + eip; }
 
+/* CS, SS, CPL or other segment registers changed together (a control
+ * transfer; CPL was old_cpl before it): the block mode, jump cache and
+ * shadow space that follow, from the memo when it has them (derive.c). */
+void vcpu_derive(struct vcpu *v, unsigned old_cpl);
+/* Something the memo's entries depend on changed wholesale: drop them. */
+void derive_forget(struct vcpu *v);
 /* Segment bases changed (segsets.c): recompute the base set in the mode. */
 void segset_update(struct vcpu *v);
 /* The key of a block translated in `mode` (vcpu_mode) that folds in no FS
@@ -115,16 +121,21 @@ void seg_commit(struct vcpu *v, int sreg, const struct segreg *s);
 struct fault seg_check_code_jump(struct vcpu *v, uint16_t sel, struct desc *d);
 struct fault seg_check_code_return(struct vcpu *v, uint16_t sel, struct desc *d);
 /* The SS of a stack switch to privilege level `cpl` (selector from a TSS or
- * a return frame). err_vec is #TS for TSS stacks, #GP for return frames. */
+ * a return frame). err_vec is #TS for TSS stacks, #GP for return frames.
+ * *d: the descriptor, for desc_set_accessed at the commit. */
 struct fault seg_check_stack(struct vcpu *v, uint16_t sel, unsigned cpl, int err_vec, uint32_t ext,
-                             struct segreg *out);
+                             struct segreg *out, struct desc *d);
 /* Switch CS to sel/d at privilege level cpl: the hidden part, CPL and the
  * block-key mode (the caller sets the descriptor's accessed bit). Every
  * code segment runs (16-bit ones as 16-bit code, any base); the result is
  * kept for callers that stop the run on false. */
 bool seg_set_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl, uint32_t eip);
+/* The same without the block mode: for a transfer that changes more
+ * segment registers and then calls vcpu_derive once. */
+void seg_load_cs(struct vcpu *v, uint16_t sel, struct desc d, unsigned cpl);
 /* After a return to an outer ring: null ES, DS, FS, GS if they are data or
- * non-conforming code segments more privileged than the new CPL. */
+ * non-conforming code segments more privileged than the new CPL (the
+ * caller calls vcpu_derive). */
 void seg_clear_inner(struct vcpu *v);
 /* Power-on state for a Multiboot kernel: flat 4 GiB segments, ring 0. */
 void sys_reset(struct vcpu *v);
@@ -171,6 +182,10 @@ void gpr_write(struct bt_cpu *cpu, int r, unsigned n, uint32_t val);
  * *esp kept). push updates *esp. */
 bool stack_push(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t val, uint32_t eip);
 bool stack_pop(struct vcpu *v, uint32_t *esp, unsigned n, uint32_t *val, uint32_t eip);
+/* `count` (up to 4) pops in one guest access (a return frame: each access
+ * through the guest's tables costs tens of cycles); as many stack_pop
+ * calls where SP would wrap. */
+bool stack_pop_n(struct vcpu *v, uint32_t *esp, unsigned n, unsigned count, uint32_t *vals, uint32_t eip);
 /* EFLAGS as the guest sees it (IF from the virtual IF; RF and VM clear). */
 uint32_t guest_eflags(const struct bt_cpu *cpu);
 /* Load EFLAGS bits `mask` from val (IF into the virtual IF). */

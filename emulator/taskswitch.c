@@ -136,6 +136,7 @@ static struct fault load_segments(struct vcpu *v, const uint8_t *img, uint32_t e
     static const int data[4] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
     uint16_t sel[6], ldt;
     struct segreg ss;
+    struct desc ssd;
     struct fault f;
 
     for (int s = 0; s < 6; s++)
@@ -158,15 +159,11 @@ static struct fault load_segments(struct vcpu *v, const uint8_t *img, uint32_t e
         return f;
     if ((f = load_cs(v, sel[SEG_CS], rd32(img, TSS_EIP), ext, stopped)).vec >= 0 || *stopped)
         return f;
-    f = seg_check_stack(v, sel[SEG_SS], v->cpl, EXC_TS, ext, &ss);
+    f = seg_check_stack(v, sel[SEG_SS], v->cpl, EXC_TS, ext, &ss, &ssd);
     if (f.vec >= 0)
         return pf_take(v, f);
-    {
-        struct desc d;
-        if (desc_read(v, ss.sel, &d))
-            desc_set_accessed(v, ss.sel, &d);
-        v->seg[SEG_SS] = ss;
-    }
+    desc_set_accessed(v, ss.sel, &ssd);
+    v->seg[SEG_SS] = ss;
     for (int i = 0; i < 4; i++)
         if ((f = load_data(v, data[i], sel[data[i]], ext)).vec >= 0)
             return f;

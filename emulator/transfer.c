@@ -5,8 +5,10 @@
  * Each handler reads its operands and the return frame, checks the new CS
  * (and SS for a return to an outer ring), and only then commits: a fault
  * leaves the guest state as it was before the instruction. They end the
- * block (BT_EXIT at cpu->next_eip); a CPL change also switches the block
- * key's mode and the jump cache (vcpu_mode_changed). */
+ * block (BT_EXIT at cpu->next_eip), or continue into the next one
+ * (callout_continue). CS, SS, CPL and the data segments are changed
+ * together, then vcpu_derive works out the block mode, jump cache and
+ * shadow space once (derive.c). */
 #include "emulator/paging.h"
 
 static void count(struct vcpu *v, int kind) { v->vm->stats.callouts[kind]++; }
@@ -107,22 +109,21 @@ static int far_jmp_call(struct vcpu *v, const struct bt_site *site, bool call)
 
 /* The outer-ring part of RET/IRET: SS:ESP popped from the old stack. */
 static struct fault pop_outer_stack(struct vcpu *v, uint32_t *esp, unsigned n, unsigned rpl,
-                                    uint32_t eip, uint32_t *new_esp, struct segreg *ss, bool *ok)
+                                    uint32_t eip, uint32_t *new_esp, struct segreg *ss, struct desc *ssd,
+                                    bool *ok)
 {
-    uint32_t sel = 0;
-    *ok = stack_pop(v, esp, n, new_esp, eip) && stack_pop(v, esp, n, &sel, eip);
+    uint32_t f[2];
+    *ok = stack_pop_n(v, esp, n, 2, f, eip);
     if (!*ok)
         return NO_FAULT;
-    return seg_check_stack(v, (uint16_t)sel, rpl, EXC_GP, 0, ss);
+    *new_esp = f[0];
+    return seg_check_stack(v, (uint16_t)f[1], rpl, EXC_GP, 0, ss, ssd);
 }
 
-static void commit_outer_stack(struct vcpu *v, const struct segreg *ss)
+static void commit_outer_stack(struct vcpu *v, const struct segreg *ss, struct desc *ssd)
 {
-    struct desc d;
-    if (desc_read(v, ss->sel, &d))
-        desc_set_accessed(v, ss->sel, &d);
+    desc_set_accessed(v, ss->sel, ssd);
     v->seg[SEG_SS] = *ss;
-    segset_update(v);
 }
 
 static int far_ret(struct vcpu *v, const struct bt_site *site)
@@ -131,14 +132,16 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     const struct insn *in = SITE_INSN(site);
     unsigned n = in->opsize, rpl;
     uint32_t imm = in->opcode == 0xca ? (uint16_t)in->imm : 0;
-    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, new_esp = 0;
+    uint32_t esp = cpu->gpr[R_ESP], eip, cs, new_esp = 0, old_cpl = v->cpl, fr[2];
     struct segreg ss;
-    struct desc d;
+    struct desc d, ssd;
     struct fault f;
     bool ok, outer;
 
-    if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip))
+    if (!stack_pop_n(v, &esp, n, 2, fr, site->eip))
         return BT_EXIT;
+    eip = fr[0];
+    cs = fr[1];
     f = seg_check_code_return(v, (uint16_t)cs, &d);
     if (f.vec >= 0)
         return raise_fault(v, f, site->eip);
@@ -146,7 +149,7 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
     outer = rpl > v->cpl;
     esp += imm;
     if (outer) {
-        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ok);
+        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ssd, &ok);
         if (!ok)
             return BT_EXIT;
         if (f.vec >= 0)
@@ -157,13 +160,13 @@ static int far_ret(struct vcpu *v, const struct bt_site *site)
         eip &= 0xffff;
     if (eip > desc_limit(d))
         return raise_fault(v, GP(0), site->eip);
-    if (!seg_set_cs(v, (uint16_t)cs, d, rpl, site->eip))
-        return BT_EXIT;
+    seg_load_cs(v, (uint16_t)cs, d, rpl);
     desc_set_accessed(v, (uint16_t)cs, &d);
     if (outer) {
-        commit_outer_stack(v, &ss);
+        commit_outer_stack(v, &ss, &ssd);
         seg_clear_inner(v);
     }
+    vcpu_derive(v, old_cpl);
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
     return callout_continue(v);
@@ -214,10 +217,10 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
     const struct insn *in = SITE_INSN(site);
-    unsigned n = in->opsize, rpl, iopl = cpu->eflags >> 12 & 3;
-    uint32_t esp = cpu->gpr[R_ESP], eip = 0, cs = 0, fl = 0, new_esp = 0, mask;
+    unsigned n = in->opsize, rpl, iopl = cpu->eflags >> 12 & 3, old_cpl;
+    uint32_t esp = cpu->gpr[R_ESP], eip, cs, fl, new_esp = 0, mask, fr[3];
     struct segreg ss;
-    struct desc d;
+    struct desc d, ssd;
     struct fault f;
     bool ok, outer;
 
@@ -226,9 +229,11 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         return iret_real(v, site);
     if (cpu->eflags & FL_NT)
         return iret_task(v, site);
-    if (!stack_pop(v, &esp, n, &eip, site->eip) || !stack_pop(v, &esp, n, &cs, site->eip) ||
-        !stack_pop(v, &esp, n, &fl, site->eip))
+    if (!stack_pop_n(v, &esp, n, 3, fr, site->eip))
         return BT_EXIT;
+    eip = fr[0];
+    cs = fr[1];
+    fl = fr[2];
     if (n == 2) {
         eip &= 0xffff;
         fl = (guest_eflags(cpu) & 0xffff0000u) | (fl & 0xffff);
@@ -241,7 +246,7 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
     rpl = cs & 3;
     outer = rpl > v->cpl;
     if (outer) {
-        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ok);
+        f = pop_outer_stack(v, &esp, n, rpl, site->eip, &new_esp, &ss, &ssd, &ok);
         if (!ok)
             return BT_EXIT;
         if (f.vec >= 0)
@@ -258,16 +263,17 @@ int co_iret(struct bt_cpu *cpu, const struct bt_site *site)
         mask |= FL_IOPL;
     if (n == 2)
         mask &= 0xffff;
-    if (!seg_set_cs(v, (uint16_t)cs, d, rpl, site->eip))
-        return BT_EXIT;
+    old_cpl = v->cpl;
+    seg_load_cs(v, (uint16_t)cs, d, rpl);
     desc_set_accessed(v, (uint16_t)cs, &d);
     set_guest_eflags(v, fl, mask);
     v->dbx.rf = n == 4 && (fl & FL_RF);     /* SDM "IRET": RF comes from the frame */
     v->dbx.rf_loaded = true;
     if (outer) {
-        commit_outer_stack(v, &ss);
+        commit_outer_stack(v, &ss, &ssd);
         seg_clear_inner(v);
     }
+    vcpu_derive(v, old_cpl);
     cpu->gpr[R_ESP] = esp;
     cpu->next_eip = eip;
     if (v->pf_return.pending)
@@ -349,36 +355,45 @@ static struct desc flat_desc(bool code, unsigned dpl)
     return (struct desc){ 0x0000ffffu, 0x00cf9000u | (code ? 0xb00u : 0x300u) | dpl << 13 };
 }
 
-static void set_flat_ss(struct vcpu *v, uint16_t sel, unsigned dpl)
+/* CS and SS are loaded with fixed flat descriptors, not from the GDT, and
+ * the derived state follows once for both. */
+static void set_flat_cs_ss(struct vcpu *v, uint16_t cs, uint16_t ss, unsigned cpl)
 {
-    seg_from_desc(&v->seg[SEG_SS], sel, flat_desc(false, dpl));
-    segset_update(v);
+    unsigned old = v->cpl;
+
+    seg_load_cs(v, cs, flat_desc(true, cpl), cpl);
+    seg_from_desc(&v->seg[SEG_SS], ss, flat_desc(false, cpl));
+    vcpu_derive(v, old);
 }
 
+/* SDM "SYSENTER": #GP(0) in real mode or with IA32_SYSENTER_CS[15:2] = 0;
+ * VM, IF and RF are cleared (from virtual-8086 mode too). */
 int sys_sysenter(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
 
-    if (cs == 0)
+    if (cs == 0 || vcpu_real(v))
         return raise_fault(v, GP(0), site->eip);
-    seg_set_cs(v, cs, flat_desc(true, 0), 0, site->eip);
-    set_flat_ss(v, (uint16_t)(cs + 8), 0);
+    v->vm86 = false;
     set_guest_eflags(v, 0, FL_VM | FL_IF | FL_RF);
+    v->dbx.rf = false;
+    set_flat_cs_ss(v, cs, (uint16_t)(cs + 8), 0);
     cpu->gpr[R_ESP] = v->sysenter_esp;
     cpu->next_eip = v->sysenter_eip;
     return callout_continue(v);
 }
 
+/* SDM "SYSEXIT": #GP(0) in real mode, at CPL > 0 (virtual-8086 mode
+ * included) or with IA32_SYSENTER_CS[15:2] = 0. */
 int sys_sysexit(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
 
-    if (cs == 0 || v->cpl != 0)
+    if (cs == 0 || vcpu_real(v) || v->cpl != 0)
         return raise_fault(v, GP(0), site->eip);
-    seg_set_cs(v, (uint16_t)((cs + 16) | 3), flat_desc(true, 3), 3, site->eip);
-    set_flat_ss(v, (uint16_t)((cs + 24) | 3), 3);
+    set_flat_cs_ss(v, (uint16_t)((cs + 16) | 3), (uint16_t)((cs + 24) | 3), 3);
     cpu->gpr[R_ESP] = cpu->gpr[R_ECX];
     cpu->next_eip = cpu->gpr[R_EDX];
     return callout_continue(v);

@@ -10,6 +10,7 @@
 #include "decoder/x86.h"
 #include "emulator/debug.h"
 #include "emulator/debugexc.h"
+#include "emulator/derive.h"
 #include "emulator/fault.h"
 #include "emulator/hw/devices.h"
 #include "emulator/hw/fw_cfg.h"
@@ -106,6 +107,7 @@ struct vcpu {
     uint8_t segset_memo[64];    /* tuple hash -> a likely index (segsets.c) */
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
+    struct derive_state derive; /* the last transfers' derived states (derive.c) */
     struct vm_exception exc;    /* the pending/last exception */
     enum exit_reason exit;
     char error[200];

@@ -158,6 +158,7 @@ struct space *mmu_identity(struct mmu *m) { return &m->ident.sp; }
 
 void mmu_flush_all(struct mmu *m)
 {
+    m->key_gen++;
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         space_reset(m, &m->spaces[i], false);
         m->spaces[i].drop_pending = false;
@@ -263,6 +264,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         if (!pick || (!s->keyed && pick->keyed) || (s->keyed == pick->keyed && s->lru < pick->lru))
             pick = s;
     }
+    m->key_gen++;
     if (pick->keyed) {
         space_reset(m, pick, true);
         soft_forget_space(m, pick);
@@ -279,6 +281,19 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     if (m->cfg.share)
         mmu_share_fill(m, pick);
     return &pick->sp;
+}
+
+uint64_t mmu_key_gen(const struct mmu *m) { return m->key_gen; }
+
+void mmu_reactivate(struct mmu *m, struct space *sp)
+{
+    struct mspace *s = (struct mspace *)sp;
+
+    m->st.activations++;
+    mmu_settle(m);
+    touch(m, s);
+    if (!s->identity)
+        m->view_sp[s->view] = s;
 }
 
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl)

@@ -204,6 +204,13 @@ struct mmu_regs {
  * signal handler (the first call maps the identity space); a hit costs a
  * compare, or a scan of the cache. */
 struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsigned cpl);
+/* A space's key (CR3 or PDPTEs, view) and the rules it was built under
+ * stay what they were while this number is unchanged: mmu_activate_regs
+ * with the registers it returned `sp` for then returns `sp` again, and
+ * mmu_reactivate(m, sp) does what that call would do, without the
+ * search. */
+uint64_t mmu_key_gen(const struct mmu *m);
+void mmu_reactivate(struct mmu *m, struct space *sp);
 /* The same for 32-bit paging or paging off (EFER and PDPTEs zero). */
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl);
 /* The identity space (for the monitor's setup before the first activation). */

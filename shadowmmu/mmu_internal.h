@@ -116,6 +116,7 @@ struct mmu {
     /* Host mappings. */
     uint32_t maps_total, maps_budget;
     uint64_t evict_gen;            /* bumped whenever a space is emptied */
+    uint64_t key_gen;              /* bumped whenever a space may serve another key (mmu_key_gen) */
     struct rmap *rm;
     struct walk_mem mem;
     bool in_cb;                    /* inside an rmap callback: no rmap calls */
