@@ -27,10 +27,18 @@ busybox=$cache/bin/busybox
 initrd=$work/$flavour/initramfs.cpio
 python3 "$here/mkinitramfs.py" "$initrd" "$busybox" "$here/init" "$here/workload.sh" || exit 1
 
-# The expected result: the same static i386 busybox, run on the host.
-hostbin=$work/$flavour/hostbin
-rm -rf "$hostbin" && mkdir -p "$hostbin" && "$busybox" --install -s "$hostbin" || exit 1
-expected=$(cd "$work/$flavour" && PATH=$hostbin TMPDIR=$work/$flavour "$busybox" sh "$here/workload.sh")
+# The expected result: the same static i386 busybox, run on the host. A host
+# kernel without IA32 emulation (CONFIG_IA32_EMULATION off or ia32_emulation=0,
+# as on some nested clouds) cannot execute it; the workload is plain POSIX
+# text processing, so the host's own tools then give the same result.
+if "$busybox" true 2>/dev/null; then
+    hostbin=$work/$flavour/hostbin
+    rm -rf "$hostbin" && mkdir -p "$hostbin" && "$busybox" --install -s "$hostbin" || exit 1
+    expected=$(cd "$work/$flavour" && PATH=$hostbin TMPDIR=$work/$flavour "$busybox" sh "$here/workload.sh")
+else
+    echo "linux test: this host cannot run i386 programs; the expected result comes from its own tools"
+    expected=$(cd "$work/$flavour" && LC_ALL=C TMPDIR=$work/$flavour sh "$here/workload.sh")
+fi
 case $expected in
 "workload "*) ;;
 *) echo "linux test: the workload does not run natively: '$expected'"; exit 1 ;;
