@@ -457,7 +457,10 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
 
         bool breakpoint = xl.ninsn > 0 && bt->cfg.stop_at &&
                           bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + (uint32_t)off);
-        if (xl.ninsn >= (int)max || off >= page_left || (off >= (int64_t)avail && xl.ninsn > 0) ||
+        /* A translation that inlined a call may grow to the table's size:
+         * the rest of a call tree cut off costs unpaired returns. */
+        int cap = xl.inlined && !bt->cfg.max_insns ? XL_MAX_INSNS - 1 : (int)max;
+        if (xl.ninsn >= cap || off >= page_left || (off >= (int64_t)avail && xl.ninsn > 0) ||
             breakpoint || xl.nexits > XL_JCC_EXITS - 2) {
             xl_exit_direct(&xl, -1, eip + (uint32_t)off);
             break;

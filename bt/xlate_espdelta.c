@@ -125,7 +125,7 @@ bool xl_esp_lazy_insn(struct xl *xl, const struct insn *in, bool memop)
         emit_guest_load32(e, in->opcode & 7, H_RSP, xl->esp_delta);
         xl_esp_move(xl, 4);
         return true;
-    case K_COPY:
+    case K_COPY: case K_COPY_MEM:     /* 83 /0 etc. are K_COPY_MEM whatever their mod */
         if (esp_add_sub(xl, in))
             return true;
         /* fall through */
