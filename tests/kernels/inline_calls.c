@@ -8,7 +8,9 @@
  * return address, a #GP inside an inlined callee whose handler checks EIP
  * and ESP exactly (pending pushes and calls included), timer interrupts
  * while inlined code runs (with --poll-storm: many more stops), and a
- * callee whose code is rewritten after it was inlined. Run by default,
+ * callee whose code is rewritten after it was inlined, from outside and by
+ * another inlined callee, a conditional exit taken with ESP's moves
+ * pending. Run by default,
  * with --no-inline-calls and with --verify; the results must be the same
  * (and under QEMU). */
 #include "sys_lib.h"
@@ -25,6 +27,8 @@ uint32_t fault_outer(void);
 uint32_t smc_caller(void);
 uint32_t smc_return(uint32_t v);
 uint32_t lazy_mix(uint32_t x);
+uint32_t smc2_caller(uint32_t v);
+uint32_t jcc_caller(uint32_t x);
 extern uint8_t fault_at[], fault_after[], smc_imm[], leaf_before[], inl_page_end[];
 extern volatile uint32_t fault_base, lj_esp;
 
@@ -37,6 +41,26 @@ __asm__(".text\n"
         "smc_callee:\n"
         "    movl $0x11111111, %eax\n"
         "smc_imm = . - 4\n"
+        "    ret\n"
+        /* Rewritten by an inlined callee of a block that starts above it. */
+        "smc2_target:\n"
+        "    movl $5, %eax\n"
+        "smc2_imm = . - 4\n"
+        "    ret\n"
+        "smc2_writer:\n"
+        "    movl %ecx, smc2_imm\n"
+        "    ret\n"
+        /* A conditional exit taken with pushes and a call pending in ESP. */
+        "jcc_callee:\n"
+        "    pushl %ebx\n"
+        "    movl 8(%esp), %ebx\n"
+        "    testl %ebx, %ebx\n"
+        "    jz 1f\n"
+        "    leal 5(%ebx), %eax\n"
+        "    popl %ebx\n"
+        "    ret\n"
+        "1:  movl $77, %eax\n"
+        "    popl %ebx\n"
         "    ret\n"
         /* Nested calls, 3 deep, callees before and after. */
         "nest3:\n"
@@ -201,6 +225,18 @@ __asm__(".text\n"
         "    popl %edi\n"
         "    popl %esi\n"
         "    ret\n"
+        "smc2_caller:\n"
+        "    movl 4(%esp), %ecx\n"
+        "    call smc2_target\n"
+        "    call smc2_writer\n"
+        "    call smc2_target\n"
+        "    ret\n"
+        "jcc_caller:\n"
+        "    movl 4(%esp), %eax\n"
+        "    pushl %eax\n"
+        "    call jcc_callee\n"
+        "    addl $4, %esp\n"
+        "    ret\n"
         /* Above every caller. */
         "leaf_after:\n"
         "    addl $7, %eax\n"
@@ -270,6 +306,9 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         static uint32_t other[64];
         CHECK_EQ(ret_copy(&other[64]), 8u);
         CHECK_EQ(lazy_mix(40), 48u);
+        CHECK_EQ(jcc_caller(3), 8u);
+        CHECK_EQ(jcc_caller(0), 77u);
+        CHECK_EQ(smc2_caller(5), 5u);           /* the same bytes: nothing changes */
         check_fault();
         CHECK_EQ(smc_return(0x11111111), 0x11111111u);
     }
@@ -279,6 +318,10 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     CHECK_EQ(smc_caller(), 0x22222223u);
     CHECK_EQ(smc_return(0x33333333), 0x33333333u);
     CHECK_EQ(smc_return(0x44444444), 0x44444444u);
+    /* An inlined callee rewrites another one below the block's first byte,
+     * which the same translation called before: the block must stop. */
+    CHECK_EQ(smc2_caller(6), 6u);
+    CHECK_EQ(smc2_caller(7), 7u);
 
     /* Timer interrupts (and, with --poll-storm, monitor stops) at every
      * block entry of the inlined code. */
