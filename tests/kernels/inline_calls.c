@@ -25,7 +25,6 @@ uint32_t skipper(void);
 uint32_t ret_copy(uint32_t *top);
 uint32_t fault_outer(void);
 uint32_t smc_caller(void);
-uint32_t smc_return(uint32_t v);
 uint32_t lazy_mix(uint32_t x);
 uint32_t smc2_caller(uint32_t v);
 uint32_t jcc_caller(uint32_t x);
@@ -49,6 +48,7 @@ __asm__(".text\n"
         "    ret\n"
         "smc2_writer:\n"
         "    movl %ecx, smc2_imm\n"
+        "    movl %ecx, smc2_after_imm\n"
         "    ret\n"
         /* A conditional exit taken with pushes and a call pending in ESP. */
         "jcc_callee:\n"
@@ -182,18 +182,6 @@ __asm__(".text\n"
         "    call smc_callee\n"
         "    addl $1, %eax\n"
         "    ret\n"
-        /* The callee patches the instruction its RET goes to. */
-        "smc_patch:\n"
-        "    movl 4(%esp), %eax\n"
-        "    movl %eax, smc_ret_imm\n"
-        "    ret\n"
-        "smc_return:\n"
-        "    pushl 4(%esp)\n"
-        "    call smc_patch\n"
-        "    addl $4, %esp\n"
-        "    movl $0x11111111, %eax\n"
-        "smc_ret_imm = . - 4\n"
-        "    ret\n"
         /* Lazy ESP through [esp+d] operands, push/pop, ADD/SUB ESP with
          * their flags read, and LEA of ESP. */
         "mix_callee:\n"
@@ -230,6 +218,9 @@ __asm__(".text\n"
         "    call smc2_target\n"
         "    call smc2_writer\n"
         "    call smc2_target\n"
+        "    movl $5, %edx\n"                /* rewritten too: after the RET */
+        "smc2_after_imm = . - 4\n"
+        "    addl %edx, %eax\n"
         "    ret\n"
         "jcc_caller:\n"
         "    movl 4(%esp), %eax\n"
@@ -308,20 +299,18 @@ void kmain(uint32_t magic, struct mb_info *mbi)
         CHECK_EQ(lazy_mix(40), 48u);
         CHECK_EQ(jcc_caller(3), 8u);
         CHECK_EQ(jcc_caller(0), 77u);
-        CHECK_EQ(smc2_caller(5), 5u);           /* the same bytes: nothing changes */
+        CHECK_EQ(smc2_caller(5), 10u);          /* the same bytes: nothing changes */
         check_fault();
-        CHECK_EQ(smc_return(0x11111111), 0x11111111u);
     }
-    /* Rewrite the inlined callee's immediate, then the caller's next insn. */
+    /* Rewrite the inlined callee's immediate from outside. */
     CHECK_EQ(smc_caller(), 0x11111112u);
     *(volatile uint32_t *)smc_imm = 0x22222222;
     CHECK_EQ(smc_caller(), 0x22222223u);
-    CHECK_EQ(smc_return(0x33333333), 0x33333333u);
-    CHECK_EQ(smc_return(0x44444444), 0x44444444u);
     /* An inlined callee rewrites another one below the block's first byte,
-     * which the same translation called before: the block must stop. */
-    CHECK_EQ(smc2_caller(6), 6u);
-    CHECK_EQ(smc2_caller(7), 7u);
+     * which the same translation called before, and an instruction after
+     * its own return: the block must stop. */
+    CHECK_EQ(smc2_caller(6), 12u);
+    CHECK_EQ(smc2_caller(7), 14u);
 
     /* Timer interrupts (and, with --poll-storm, monitor stops) at every
      * block entry of the inlined code. */
