@@ -67,6 +67,9 @@ static bool esp_base_only(const struct xl *xl, const struct insn *in)
         return false;           /* may become a checked divide's callout */
     if (in->len > 10)
         return false;           /* room for gs:, 0x67 and a disp32 within 15 bytes */
+    if (in->kind != K_LEA && in->modrm_off >= 0 && in->mod != 3 &&
+        xl_seg_base(xl, xl_operand_seg(in)) != 0)
+        return false;           /* through a borrowed register (xl_copy_borrowed) */
     if (in->modrm_off < 0)
         return (in->opcode & 7) != 4;
     return in->reg != 4 && !(in->mod == 3 && in->rm == 4);

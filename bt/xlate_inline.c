@@ -31,20 +31,24 @@
  * offsets are signed (struct tb_pcmap), and the block covers
  * [first - below, first + guest_len) of one page (struct tb), which is
  * what SMC invalidation, revalidation and page tracking use. An inlined
- * translation never crosses the page end. Only flat 32-bit code (the target
- * EIP is the linear offset on the same page), never a single-step block,
+ * translation never crosses the page end. Only 32-bit code with flat CS and
+ * SS (the target EIP is the linear offset on the same page), no segment
+ * limit checks, never a single-step block,
  * never with --no-chain (the miss path enters blocks through the jump
  * cache). */
 #include "bt/abi_offsets.h"
 #include "bt/xlate.h"
 
-static bool inline_mode(const struct xl *xl)
+/* CS and SS must be flat (the callee's EIP is its linear offset; stack
+ * accesses need no base); other segments may have bases (Linux's per-CPU
+ * FS): an operand through them is never kept lazy (xlate_espdelta.c). */
+static bool inline_mode(struct xl *xl)
 {
     const struct bt *bt = xl->bt;
 
     return bt->cfg.inline_calls && !bt->cfg.no_chain &&
            !(xl->mode & (BT_MODE_STEP | BT_MODE_CODE16 | BT_MODE_STACK16)) &&
-           BT_MODE_SEGSET(xl->mode) == 0 && BT_MODE_SEGLIM(xl->mode) == 0;
+           BT_MODE_SEGLIM(xl->mode) == 0 && xl_seg_base(xl, SEG_CS) == 0 && xl_seg_base(xl, SEG_SS) == 0;
 }
 
 bool xl_inline_call(struct xl *xl, const struct insn *in)

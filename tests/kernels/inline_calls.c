@@ -28,6 +28,7 @@ uint32_t smc_caller(void);
 uint32_t lazy_mix(uint32_t x);
 uint32_t smc2_caller(uint32_t v);
 uint32_t jcc_caller(uint32_t x);
+uint32_t fs_caller(uint32_t x);
 extern uint8_t fault_at[], fault_after[], smc_imm[], leaf_before[], inl_page_end[];
 extern volatile uint32_t fault_base, lj_esp;
 
@@ -228,6 +229,19 @@ __asm__(".text\n"
         "    call jcc_callee\n"
         "    addl $4, %esp\n"
         "    ret\n"
+        /* With FS based at -4 (a block with a segment base, as Linux's
+         * per-CPU FS): an FS operand on ESP with pushes pending. */
+        "fs_callee:\n"
+        "    pushl %ebx\n"
+        "    movl %fs:12(%esp), %eax\n"     /* linear ESP + 8: the argument */
+        "    popl %ebx\n"
+        "    ret\n"
+        "fs_caller:\n"
+        "    movl 4(%esp), %eax\n"
+        "    pushl %eax\n"
+        "    call fs_callee\n"
+        "    addl $4, %esp\n"
+        "    ret\n"
         /* Above every caller. */
         "leaf_after:\n"
         "    addl $7, %eax\n"
@@ -311,6 +325,13 @@ void kmain(uint32_t magic, struct mb_info *mbi)
      * its own return: the block must stop. */
     CHECK_EQ(smc2_caller(6), 12u);
     CHECK_EQ(smc2_caller(7), 14u);
+
+    /* FS based at -4: the callees of a block with a segment base are inlined too. */
+    gdt[7] = seg_desc(0xfffffffcu, 0xfffff, 0x92, 0xc);
+    __asm__ volatile("mov %0, %%fs" : : "r"(0x38) : "memory");
+    for (int round = 0; round < 3; round++)
+        CHECK_EQ(fs_caller(0x5a5a0000u + (uint32_t)round), 0x5a5a0000u + (uint32_t)round);
+    __asm__ volatile("mov %0, %%fs" : : "r"(SEL_KDATA) : "memory");
 
     /* Timer interrupts (and, with --poll-storm, monitor stops) at every
      * block entry of the inlined code. */
