@@ -78,13 +78,13 @@ void xa_destroy(struct xa *x)
 int xa_translate(struct xa *x, uint32_t eip, const uint8_t *code, size_t avail,
                  struct xa_block *out, char *err, size_t errlen)
 {
-    struct tb *tb = bt_translate(x->bt, eip, eip, TB_NO_FRAME2, 0, code, avail);
+    struct tb *tb = bt_translate(x->bt, eip, eip, TB_NO_FRAME2, 0, code, 0, avail);
     if (!tb) {
         /* Full: flush and retry, as the dispatcher does (the runtime
          * trampolines live in an area that survives flushes). */
         cache_flush(x->cache);
         x->flushes++;
-        tb = bt_translate(x->bt, eip, eip, TB_NO_FRAME2, 0, code, avail);
+        tb = bt_translate(x->bt, eip, eip, TB_NO_FRAME2, 0, code, 0, avail);
         if (!tb) {
             snprintf(err, errlen, "bt_translate failed at %#x on an empty cache", eip);
             return -1;

@@ -58,6 +58,11 @@ struct bt_config {
     bool no_chain;       /* never chain (the dispatcher reads this too) */
     bool rstack;         /* pair guest CALL/RET through the shadow return stack */
     bool no_superblocks; /* end every block at its first conditional branch */
+    /* Continue a translation into the callee of a direct CALL on the same
+     * page, and keep ESP's moves as a pending displacement from there on
+     * (bt/xlate_inline.c, bt/xlate_espdelta.c). */
+    bool inline_calls;
+    bool no_lazy_esp;    /* inline calls, but move ESP at every push and pop */
     uint8_t ic_ways;     /* ways of each indirect site's inline cache, 1-4 (0: 4) */
     bool verify;         /* run the isolation verifier on every block */
     FILE *trace;         /* per-block log, or NULL */
@@ -93,6 +98,8 @@ struct bt_config {
     X(rstack_calls,    "CALLs translated through the shadow return stack")          \
     X(superblock_jccs, "conditional branches a translation continued past")         \
     X(superblock_jmps, "direct JMPs a translation continued at the target of")       \
+    X(inlined_calls,   "direct CALLs a translation continued into the callee of")   \
+    X(inlined_rets,    "RETs of inlined callees translated as a checked fall-through") \
     X(ic_ways_filled,  "indirect-site inline-cache ways filled with a target")      \
     X(verify_failures, "blocks the verifier rejected")
 
@@ -119,13 +126,15 @@ void bt_rstack_reset(struct bt_cpu *cpu);
 
 /* Translate the block at guest linear eip whose bytes are code[0..avail)
  * (avail may run past the page end so that an instruction crossing it can be
- * decoded; the block stops at the first page boundary). phys is the guest
+ * decoded; the block stops at the first page boundary); code[-before..0)
+ * are the page's bytes below eip, readable too (a callee there may be
+ * inlined; 0: none). phys is the guest
  * physical address of code[0]; frame2 the frame the bytes past the page end
  * come from (TB_NO_FRAME2: the physically next one); mode the block-key
  * mode bits. Returns the new, inserted block, or NULL if the cache is full
  * (the caller flushes and retries). */
 struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t frame2,
-                        uint32_t mode, const uint8_t *code, size_t avail);
+                        uint32_t mode, const uint8_t *code, size_t before, size_t avail);
 
 /* May translated code enter block `to` without the dispatcher's checks?
  * Not a one-instruction step block (BT_MODE_STEP: the dispatcher runs
@@ -150,9 +159,9 @@ bool bt_link(struct bt *bt, struct tb_exit *ex, struct tb *to, uint32_t eip);
  * Async-signal-safe; ucontext is the handler's ucontext_t. */
 struct bt_recovered {
     uint32_t eip;          /* the guest instruction the host PC belongs to */
-    uint32_t guest_off;    /* eip - tb->eip */
+    int32_t guest_off;     /* eip - tb->eip (negative in a callee inlined from below) */
     bool at_entry;         /* the block's entry poll: nothing of it ran yet */
-    uint32_t gpr[8];       /* guest EAX..EDI */
+    uint32_t gpr[8];       /* guest EAX..EDI (ESP with a pending displacement added) */
     uint32_t arith;        /* guest CF PF AF ZF SF OF DF (BT_ARITH_FLAGS bits) */
 };
 #define BT_ARITH_FLAGS 0xcd5u

@@ -8,6 +8,7 @@
  *   TB_PC_ENTRY      the entry poll: nothing ran, nothing to undo
  *   TB_PC_SPILL(r)   guest register r is borrowed; its value is in R10
  *   TB_PC_STR_*      a string instruction added segment bases to ESI/EDI
+ *   TB_PC_ESP        ESP's moves since an inlined CALL are pending: add them
  *
  * RSI/RDI rebased into the guest window (r14 + ESI, xlate_string.c) need no
  * row: the window's base is 4 GiB aligned, so truncating to 32 bits undoes
@@ -26,12 +27,13 @@ void bt_recover(const struct bt *bt, const struct tb *tb, const void *ucontext, 
     uint16_t flags = pm ? pm->flags : 0;
 
     r->guest_off = pm ? pm->guest_off : 0;
-    r->eip = tb->eip + r->guest_off;
+    r->eip = tb->eip + (uint32_t)r->guest_off;
     r->at_entry = (flags & TB_PC_ENTRY) != 0;
     for (int k = 0; k < 8; k++)
         r->gpr[k] = (uint32_t)g[reg_of[k]];
     if (TB_PC_SPILLED_REG(flags) >= 0)
         r->gpr[TB_PC_SPILLED_REG(flags)] = (uint32_t)g[REG_R10];
+    r->gpr[R_ESP] += (uint32_t)TB_PC_ESP_OF(flags);
     if ((TB_PC_STR_SRC_SEG(flags) >= 0 || (flags & TB_PC_STR_ES)) && BT_MODE_SEGSET(tb->mode) &&
         bt->cfg.seg_bases) {
         uint32_t base[6];

@@ -16,3 +16,12 @@
 /* The guest register reg (0..7) is borrowed here; its value is in host R10. */
 #define TB_PC_SPILL(reg) (((reg) + 1) << 8)
 #define TB_PC_SPILLED_REG(flags) ((int)((flags) >> 8 & 15) - 1)
+/* ESP is behind by a pending displacement here (bt/xlate_espdelta.c): the
+ * guest's ESP is host ESP + delta, delta a multiple of 4 in [-128, 124],
+ * kept as delta / 4 in bits 2..7. */
+#define TB_PC_ESP               0x8000
+#define TB_PC_ESP_MASK          (TB_PC_ESP | 0xfc)
+#define TB_PC_ESP_DELTA(d)      ((uint16_t)(TB_PC_ESP | ((((d) / 4) & 63) << 2)))
+#define TB_PC_ESP_OF(flags)     (((flags) & TB_PC_ESP) ? ((((int)(flags) >> 2 & 63) ^ 32) - 32) * 4 : 0)
+#define TB_PC_ESP_MIN           (-128)
+#define TB_PC_ESP_MAX           124

@@ -13,6 +13,8 @@
 /* Exits a superblock may leave behind through Jccs, its last instruction's
  * included; the rest of TB_MAX_EXITS is for an indirect site's ways. */
 #define XL_JCC_EXITS 6
+/* Callees inlined into one another at most (xlate_inline.c). */
+#define XL_INLINE_DEPTH 8
 
 struct bt {
     struct code_cache *cache;
@@ -40,7 +42,19 @@ struct xl {
     int npc;                             /* rows in pc */
     int ninsn;                           /* guest instructions translated */
     size_t rs_land_rel;                  /* xl_rstack_call's rel32 to the landing pad */
-    uint32_t jump_off;                   /* a JMP continued the translation here (0: no) */
+    bool redirect;                       /* a JMP, inlined CALL or RET continues the */
+    int32_t next_off;                    /* translation at this guest offset */
+    /* Call inlining (xlate_inline.c): the guest bytes usable around the
+     * block's first one, [-below_max, page_left) (never past the page);
+     * the return EIPs of the callees being translated, innermost last. */
+    int32_t below_max, page_left;
+    int inl_depth;
+    uint32_t inl_ret[XL_INLINE_DEPTH];
+    int inlined;                         /* CALLs inlined in this block */
+    /* Lazy ESP (xlate_espdelta.c): on after the first inlined CALL; guest
+     * ESP = host ESP + esp_delta. */
+    bool esp_lazy;
+    int32_t esp_delta;
 };
 
 /* From the current host offset on, the instruction being translated is in
@@ -49,6 +63,25 @@ struct xl {
  * a register in r10, say), never before, so that a fault or poll at any
  * host PC is recovered with the recipe in force there. */
 void xl_pc_state(struct xl *xl, uint16_t flags);
+
+/* Call inlining (xlate_inline.c). At a direct CALL: continue the
+ * translation in its callee (after the guest push)? At a RET: is it an
+ * inlined callee's, translated as a checked fall-through? Each emits the
+ * instruction if it says true. */
+bool xl_inline_call(struct xl *xl, const struct insn *in);
+bool xl_inline_ret(struct xl *xl, const struct insn *in);
+
+/* Lazy ESP (xlate_espdelta.c). Before translating `in` (memop: it becomes
+ * a monitor callout): translate it with ESP's pending displacement (true),
+ * or materialise ESP so that the ordinary translation applies (false). */
+bool xl_esp_lazy_insn(struct xl *xl, const struct insn *in, bool memop);
+/* lea esp, [rsp + delta]; no displacement pending from here on. */
+void xl_esp_materialise(struct xl *xl);
+/* Move the pending displacement by d, or materialise ESP moved by d when
+ * the result does not fit the side table's field. */
+void xl_esp_move(struct xl *xl, int32_t d);
+/* The displacement for a memory operand based on ESP (0 if none pending). */
+static inline int32_t xl_esp_disp(const struct xl *xl) { return xl->esp_delta; }
 
 /* Decode one instruction as the block's code size says (CODE16). */
 int xl_decode(struct xl *xl, const uint8_t *code, size_t avail, uint32_t eip, struct insn *in);

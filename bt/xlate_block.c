@@ -37,12 +37,30 @@ static bool callout_continues(int kind)
 void xl_exit_direct(struct xl *xl, int cc, uint32_t target)
 {
     size_t off;
-    uint64_t here = emit_rx_here(&xl->e);
+    uint64_t here;
 
     if (xl->nexits == TB_MAX_EXITS) {   /* cannot happen: every kind uses at most two */
         xl->e.overflow = true;
         return;
     }
+    if (xl->esp_delta && cc >= 0) {
+        /* ESP made real on the taken path only (xlate_espdelta.c). */
+        size_t over;
+        emit_u8(&xl->e, (uint8_t)(0x70 | (cc ^ 1)));
+        over = emit_off(&xl->e);
+        emit_u8(&xl->e, 0);
+        emit_lea_r32(&xl->e, H_RSP, H_RSP, -1, 0, xl->esp_delta);
+        int32_t d = xl->esp_delta;
+        xl->esp_delta = 0;
+        xl_exit_direct(xl, -1, target);
+        xl->esp_delta = d;
+        xl->ended = false;
+        emit_patch_rel8_here(&xl->e, over);
+        return;
+    }
+    if (cc < 0)
+        xl_esp_materialise(xl);
+    here = emit_rx_here(&xl->e);
     off = cc < 0 ? emit_jmp_rel32(&xl->e, here) : emit_jcc_rel32(&xl->e, cc, here);
     xl->exit_patch[xl->nexits] = off;
     xl->exit_target[xl->nexits] = target;
@@ -198,9 +216,12 @@ static void translate_one(struct xl *xl, const struct insn *in)
         (bt_insn_segments(in) & BT_MODE_SEGLIM(xl->mode)))
         xl_callout(xl, bt->h.helper[BT_HELPER_SEGLIMIT], in, 0);
     /* Adaptive translation: the monitor asked for this one to be emulated. */
-    if ((mem || in->kind == K_MOFFS || in->kind == K_STRING) && bt->cfg.slow_mem &&
-        bt->h.helper[BT_HELPER_MEMOP] &&
-        bt->cfg.slow_mem(bt->cfg.slow_mem_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip))) {
+    bool memop = (mem || in->kind == K_MOFFS || in->kind == K_STRING) && bt->cfg.slow_mem &&
+                 bt->h.helper[BT_HELPER_MEMOP] &&
+                 bt->cfg.slow_mem(bt->cfg.slow_mem_opaque, in->eip, xl->tb_phys + (in->eip - xl->tb_eip));
+    if (xl_esp_lazy_insn(xl, in, memop))
+        return;
+    if (memop) {
         xl_callout(xl, bt->h.helper[BT_HELPER_MEMOP], in, 0);
         bt->stats.memop_sites++;
         return;
@@ -335,13 +356,15 @@ static void emit_stubs(struct xl *xl)
     }
 }
 
-/* A row for the instruction at guest offset guest_off, from here on. An
- * earlier row at the same host offset has no host code of its own (nothing
- * can fault in it) and is replaced. */
-static void pc_row(struct xl *xl, uint16_t guest_off, uint16_t flags)
+/* A row for the instruction at guest offset guest_off, from here on, with
+ * the ESP displacement pending now. An earlier row at the same host offset
+ * has no host code of its own (nothing can fault in it) and is replaced. */
+static void pc_row(struct xl *xl, int16_t guest_off, uint16_t flags)
 {
     uint32_t here = (uint32_t)emit_off(&xl->e);
     struct tb_pcmap *last = xl->npc ? &xl->pc[xl->npc - 1] : NULL;
+
+    flags = (uint16_t)((flags & ~TB_PC_ESP_MASK) | (xl->esp_delta ? TB_PC_ESP_DELTA(xl->esp_delta) : 0));
 
     if (last && last->host_off == here && !(last->flags & TB_PC_ENTRY)) {
         *last = (struct tb_pcmap){ here, guest_off, flags };
@@ -374,9 +397,11 @@ static void trace_block(struct xl *xl, const uint8_t *code)
 
     fprintf(f, "block %08x phys %08x: %u insns, %u guest bytes -> %u host bytes at %p\n",
             tb->eip, tb->phys, tb->ninsn, tb->guest_len, tb->host_len, (void *)tb->host);
+    if (tb->below)
+        fprintf(f, "  (and %u guest bytes below: inlined callees)\n", tb->below);
     for (uint32_t i = 0, next; i < tb->npcmap; i = next) {
         struct insn in;
-        uint32_t goff = tb->pcmap[i].guest_off;
+        int32_t goff = tb->pcmap[i].guest_off;
         for (next = i + 1; next < tb->npcmap && tb->pcmap[next].guest_off == goff &&
                            !(tb->pcmap[i].flags & TB_PC_ENTRY); next++)
             ;   /* one line per instruction, over all its rows */
@@ -393,11 +418,13 @@ static void trace_block(struct xl *xl, const uint8_t *code)
 }
 
 struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t frame2,
-                        uint32_t mode, const uint8_t *code, size_t avail)
+                        uint32_t mode, const uint8_t *code, size_t before, size_t avail)
 {
     uint8_t *rw, *rx;
     size_t room;
-    uint32_t off = 0, page_left = 4096 - (phys & 4095);
+    /* off: the next instruction's guest offset from eip, negative in a
+     * callee inlined from below; [lo, hi): the guest bytes covered. */
+    int32_t off = 0, lo = 0, hi = 0, page_left = (int32_t)(4096 - (phys & 4095));
     uint32_t max = bt->cfg.max_insns ? bt->cfg.max_insns : 64;
     struct xl xl;
     struct tb *tb;
@@ -416,6 +443,8 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
     xl.mode = mode;
     xl.tb_eip = eip;
     xl.tb_phys = phys;
+    xl.below_max = (int32_t)(before < (phys & 4095) ? before : (phys & 4095));
+    xl.page_left = avail < (size_t)page_left ? (int32_t)avail : page_left;
     if (BT_MODE_SEGSET(mode) && bt->cfg.seg_bases)
         bt->cfg.seg_bases(bt->cfg.seg_bases_opaque, BT_MODE_SEGSET(mode), xl.seg_base);
     emit_init(&xl.e, rw, rx, room > 65536 ? 65536 : room);
@@ -427,37 +456,44 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
         int r;
 
         bool breakpoint = xl.ninsn > 0 && bt->cfg.stop_at &&
-                          bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + off);
-        if (xl.ninsn >= (int)max || off >= page_left || (off >= avail && xl.ninsn > 0) ||
+                          bt->cfg.stop_at(bt->cfg.stop_at_opaque, eip + (uint32_t)off);
+        /* A translation that inlined a call may grow to the table's size:
+         * the rest of a call tree cut off costs unpaired returns. */
+        int cap = xl.inlined && !bt->cfg.max_insns ? XL_MAX_INSNS - 1 : (int)max;
+        if (xl.ninsn >= cap || off >= page_left || (off >= (int64_t)avail && xl.ninsn > 0) ||
             breakpoint || xl.nexits > XL_JCC_EXITS - 2) {
-            xl_exit_direct(&xl, -1, eip + off);
+            xl_exit_direct(&xl, -1, eip + (uint32_t)off);
             break;
         }
         if ((mode & BT_MODE_CODE16) && eip + off > 0xffff) {
-            xl_exit_direct(&xl, -1, eip + off);   /* past CS's 64 KiB: the dispatcher's #GP */
+            xl_exit_direct(&xl, -1, eip + (uint32_t)off);   /* past CS's 64 KiB: the dispatcher's #GP */
             break;
         }
-        r = xl_decode(&xl, code + off, avail - off, eip + off, &in);
-        if (r == -2 && xl.ninsn > 0) {
-            xl_exit_direct(&xl, -1, eip + off);
+        r = xl_decode(&xl, code + off, avail - (size_t)(int64_t)off, eip + (uint32_t)off, &in);
+        /* A translation with inlined callees stays on its page. */
+        if ((r == -2 || (xl.inlined && r == 0 && off + in.glen > page_left)) && xl.ninsn > 0) {
+            xl_exit_direct(&xl, -1, eip + (uint32_t)off);
             break;
         }
-        pc_row(&xl, (uint16_t)off, 0);
+        pc_row(&xl, (int16_t)off, 0);
         xl.ninsn++;
         if (r != 0) {
-            in.eip = eip + off;
+            in.eip = eip + (uint32_t)off;
             if (in.glen == 0)
                 in.len = in.glen = 1;
             xl_callout(&xl, bt->h.invalid, &in, 0);
-            xl_exit_direct(&xl, -1, eip + off);
+            xl_exit_direct(&xl, -1, eip + (uint32_t)off);
             off += in.glen;
+            hi = off > hi ? off : hi;
             break;
         }
         translate_one(&xl, &in);
+        lo = off < lo ? off : lo;
         off += in.glen;
-        if (xl.jump_off) {          /* a JMP continued the superblock at its target */
-            off = xl.jump_off;
-            xl.jump_off = 0;
+        hi = off > hi ? off : hi;
+        if (xl.redirect) {          /* a JMP, inlined CALL or RET continues elsewhere */
+            off = xl.next_off;
+            xl.redirect = false;
         }
         if (xl.e.overflow)
             return NULL;
@@ -465,6 +501,8 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
     emit_stubs(&xl);
     if (xl.e.overflow)
         return NULL;
+    if (off > hi)
+        hi = off;
 
     tb->pcmap = cache_meta_alloc(bt->cache, sizeof(struct tb_pcmap) * (size_t)xl.npc);
     if (!tb->pcmap)
@@ -474,8 +512,9 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
     tb->eip = eip;
     tb->phys = phys;
     tb->mode = mode;
-    tb->guest_len = off;
-    tb->hash = cache_hash_guest(code, off);
+    tb->guest_len = (uint32_t)hi;
+    tb->below = (uint16_t)-lo;
+    tb->hash = cache_hash_guest(code + lo, (size_t)(hi - lo));
     tb->ninsn = (uint32_t)xl.ninsn;
     tb->host = rx;
     tb->host_len = (uint32_t)emit_off(&xl.e);
@@ -496,7 +535,7 @@ struct tb *bt_translate(struct bt *bt, uint32_t eip, uint32_t phys, uint32_t fra
 
     bt->stats.blocks++;
     bt->stats.guest_insns += tb->ninsn;
-    bt->stats.guest_bytes += off;
+    bt->stats.guest_bytes += (uint64_t)(hi - lo);
     bt->stats.host_bytes += tb->host_len;
     if (bt->cfg.trace)
         trace_block(&xl, code);

@@ -60,13 +60,16 @@ bool xl_branch(struct xl *xl, const struct insn *in)
         return true;
     case K_JMP:
         if (xl_superblock_jumps(xl, in)) {
-            xl->jump_off = in->target - xl->tb_eip;
+            xl->redirect = true;
+            xl->next_off = (int32_t)(in->target - xl->tb_eip);
             xl->bt->stats.superblock_jmps++;
             return true;
         }
         xl_exit_direct(xl, -1, in->target);
         return true;
     case K_CALL:
+        if (xl_inline_call(xl, in))
+            return true;
         push_return(e, xl_ss(xl), in);
         if (in->opsize == 4 && xl_rstack_on(xl)) {
             xl_rstack_call(xl, in);
@@ -78,6 +81,8 @@ bool xl_branch(struct xl *xl, const struct insn *in)
         return true;
     case K_RET: {
         uint16_t extra = in->opcode == 0xc2 ? (uint16_t)in->imm : 0;
+        if (xl_inline_ret(xl, in))
+            return true;
         if (in->opsize == 4)
             emit_guest_load32(e, H_R11, H_RSP, xl_ss(xl));
         else

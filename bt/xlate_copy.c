@@ -24,6 +24,14 @@ static void emit_rm_operand(struct xl *xl, const struct insn *in, int reg)
     int from = in->modrm_off + 1;
     int to = in->disp_off >= 0 ? in->disp_off + in->disp_size : (in->sib_off >= 0 ? in->sib_off + 1 : from);
 
+    if (xl->esp_delta && in->mod != 3 && in->rm == 4 && in->sib_off >= 0 && (in->bytes[in->sib_off] & 7) == 4 &&
+        !(in->flags & INSN_F_ADDR16)) {
+        /* [esp + ...] with ESP's displacement pending (xlate_espdelta.c): disp32. */
+        emit_u8(&xl->e, (uint8_t)((modrm & 0x38) | 0x84));
+        emit_u8(&xl->e, in->bytes[in->sib_off]);
+        emit_u32(&xl->e, (uint32_t)(in->disp + xl->esp_delta));
+        return;
+    }
     if (in->flags & INSN_F_DISP32_ONLY) {
         emit_u8(&xl->e, (uint8_t)((modrm & 0x38) | 0x04));
         emit_u8(&xl->e, 0x25);

@@ -48,7 +48,8 @@ struct tb_exit {
  * are the translator's (bt/sidetable.h); the cache only stores them. */
 struct tb_pcmap {
     uint32_t host_off;
-    uint16_t guest_off;    /* from tb->eip */
+    int16_t guest_off;     /* from tb->eip; negative in a callee inlined from below
+                              the block's first byte (bt/xlate_inline.c) */
     uint16_t flags;        /* the translator's state word */
 };
 
@@ -63,7 +64,11 @@ struct tb {
     uint32_t eip;          /* guest linear address of the first instruction */
     uint32_t phys;         /* guest physical address of the first byte */
     uint32_t mode;         /* mode bits at translation (CPL, paging, segment bases...) */
-    uint32_t guest_len;    /* guest bytes covered */
+    uint32_t guest_len;    /* guest bytes covered from the first one on */
+    /* Bytes covered below the first one, on the same page: a translation
+     * that inlined a callee lying before the block (bt/xlate_inline.c)
+     * covers [phys - below, phys + guest_len), never crossing a page. */
+    uint16_t below;
     uint32_t ninsn;        /* guest instructions */
     uint64_t hash;         /* XXH3 of the guest bytes, for SMC revalidation */
     uint8_t *host;         /* RX address of the entry */
@@ -100,7 +105,7 @@ static inline bool tb_crosses(const struct tb *tb)
  * once the block is inserted). */
 static inline bool tb_overlaps(const struct tb *tb, uint64_t lo, uint64_t hi)
 {
-    uint64_t len = tb->guest_len ? tb->guest_len : 1, a = tb->phys;
+    uint64_t len = tb->below + (tb->guest_len ? tb->guest_len : 1), a = tb->phys - tb->below;
     uint64_t first = tb->frame2 == TB_NO_FRAME2 ? len : 4096 - (a & 4095);
 
     if (a < hi && lo < a + first)
@@ -229,8 +234,9 @@ void cache_for_page(struct code_cache *c, uint32_t page, void (*fn)(struct tb *,
  * cache_hash_guest is the hash for tb->hash (XXH3-64). cache_lookup_stale
  * finds the invalidated block with that key (there is at most one: inserting
  * a new block with the same key drops it). cache_revalidate hashes tb's
- * guest bytes (guest points at tb->guest_len bytes of guest physical memory
- * at tb->phys; NULL counts as changed): if they match tb->hash the block is
+ * guest bytes (guest points at the bytes of guest physical memory at
+ * tb->phys, readable from guest - tb->below to guest + tb->guest_len; NULL
+ * counts as changed): if they match tb->hash the block is
  * valid and findable again (unchained; chain it anew), otherwise it is
  * dropped for good. Returns whether the block is valid. */
 uint64_t cache_hash_guest(const void *bytes, size_t len);

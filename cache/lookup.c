@@ -153,7 +153,7 @@ bool cache_revalidate(struct code_cache *c, struct tb *tb, const void *guest)
      * superseded or failed a check before has a successor, or none is due. */
     if (!chain_unlink(stale_head(c, tb->phys, tb->eip, tb->mode), tb))
         return false;
-    if (!guest || cache_hash_guest(guest, tb->guest_len) != tb->hash)
+    if (!guest || cache_hash_guest((const uint8_t *)guest - tb->below, tb->below + tb->guest_len) != tb->hash)
         return false;
     tb->valid = true;
     struct tb **h = live_head(c, tb->phys, tb->eip, tb->mode);

@@ -22,6 +22,7 @@
 
 struct code_src {
     const uint8_t *code;
+    size_t before;              /* bytes of the page below code, readable too */
     size_t avail;
     uint32_t phys;
     uint32_t frame2;            /* paging: the next page's frame, if stitched */
@@ -54,6 +55,7 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
     struct insn in;
 
     cs->frame2 = TB_NO_FRAME2;
+    cs->before = lin & 4095;    /* code points into RAM, not the stitched buffer */
     v->fetch_global = false;
     /* An EIP beyond the CS limit: #GP(0) at it (SDM vol. 3A §5.3; real
      * mode's IP past 0xFFFF). */
@@ -97,6 +99,7 @@ static bool code_source(struct vm *vm, struct vcpu *v, uint32_t eip, struct code
         return false;
     }
     v->fetch_global = global && v->fetch_global;
+    cs->before = 0;
     memcpy(vm->code_buf, code, left);
     memcpy(vm->code_buf + left, code2, MAX_INSN);
     cs->code = vm->code_buf;
@@ -146,7 +149,7 @@ static struct tb *revalidate(struct vm *vm, struct vcpu *v, uint32_t eip, uint32
 
     if (!tb)
         return NULL;
-    bytes = tb->guest_len <= cs->avail && still_mapped(tb, cs) ? cs->code : NULL;
+    bytes = tb->guest_len <= cs->avail && tb->below <= cs->before && still_mapped(tb, cs) ? cs->code : NULL;
     if (!cache_revalidate(vm->cache, tb, bytes))
         return NULL;
     smc_protect_block(v, tb);
@@ -198,7 +201,7 @@ struct tb *find_block(struct vm *vm, struct vcpu *v, uint32_t eip, uint64_t stop
     for (int attempt = 0; attempt < 2; attempt++) {
         uint64_t before = cache_epoch(vm->cache);
         prof_phase = PROF_TRANSLATE;
-        tb = bt_translate(bt, eip, cs.phys, cs.frame2, mode, cs.code, cs.avail);
+        tb = bt_translate(bt, eip, cs.phys, cs.frame2, mode, cs.code, cs.before, cs.avail);
         prof_phase = PROF_DISPATCH;
         if (tb) {
             if (cache_epoch(vm->cache) != before)

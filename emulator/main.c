@@ -110,6 +110,8 @@ int main(int argc, char **argv)
     cfg.no_chain = o.no_chain;
     cfg.rstack = o.rstack;
     cfg.no_superblocks = o.no_superblocks;
+    cfg.no_inline_calls = o.no_inline_calls;
+    cfg.no_lazy_esp = o.no_lazy_esp;
     cfg.no_derive_memo = o.no_derive_memo;
     cfg.ic_ways = o.ic_ways;
     cfg.verify = o.verify;

@@ -709,6 +709,8 @@ static int opt_profile(struct parse *p, const char *v) { p->o->profile = v; retu
 static int opt_no_chain(struct parse *p, const char *v) { p->o->no_chain = true; return 0; }
 static int opt_rstack(struct parse *p, const char *v) { p->o->rstack = true; return 0; }
 static int opt_no_superblocks(struct parse *p, const char *v) { p->o->no_superblocks = true; return 0; }
+static int opt_no_inline_calls(struct parse *p, const char *v) { p->o->no_inline_calls = true; return 0; }
+static int opt_no_lazy_esp(struct parse *p, const char *v) { p->o->no_lazy_esp = true; return 0; }
 static int opt_no_derive_memo(struct parse *p, const char *v) { p->o->no_derive_memo = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
 static int opt_ic_ways(struct parse *p, const char *v)
@@ -829,6 +831,11 @@ static const struct opt opts[] = {
       "pair guest CALL/RET through a shadow return stack (experimental)" },
     { "--", "no-superblocks", NULL, NULL, opt_no_superblocks,
       "end translations at every conditional branch (slow path, for tests)" },
+    { "--", "no-inline-calls", NULL, NULL, opt_no_inline_calls,
+      "end translations at every CALL and RET instead of continuing"
+      HELP_NL "into callees on the same page (and never defer ESP's moves)" },
+    { "--", "no-lazy-esp", NULL, NULL, opt_no_lazy_esp,
+      "inline calls, but move ESP at every push, pop, CALL and RET" },
     { "--", "no-derive-memo", NULL, NULL, opt_no_derive_memo,
       "work out the mode and address space after every privilege"
       HELP_NL "change instead of remembering them (slow path, for tests)" },

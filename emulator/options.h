@@ -29,6 +29,8 @@ struct options {
     bool rstack;              /* --rstack: CALL/RET through the shadow return stack */
     bool no_derive_memo;      /* --no-derive-memo */
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
+    bool no_inline_calls;     /* --no-inline-calls: CALL/RET end blocks (and ESP is never lazy) */
+    bool no_lazy_esp;         /* --no-lazy-esp: inline calls, move ESP at every push and pop */
     uint8_t ic_ways;          /* --ic-ways N: ways per indirect site (0: default) */
     bool verify;              /* --verify: run the isolation verifier on every block */
     bool trace;               /* --trace: log each block, guest insns and host code, to stderr */

@@ -116,8 +116,8 @@ void smc_protect_block(struct vcpu *v, struct tb *tb);
  * their jump-cache entries. Sets v->smc_cur_hit if v->smc_cur was one.
  * Returns how many. Async-signal-safe. */
 unsigned smc_code_write(struct vcpu *v, uint32_t gpa, uint32_t len, bool whole);
-/* Instruction bytes of tb at guest offset off (up to 15, across its page
- * end): *n of them in out. Async-signal-safe. */
+/* Instruction bytes of tb at guest offset off (signed: below the block's
+ * first byte in an inlined callee; up to 15, across its page end): *n of them in out. Async-signal-safe. */
 void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint8_t out[15], size_t *n);
 
 /* ---- memfault.c ---------------------------------------------------------- */

@@ -75,8 +75,10 @@ void smc_insn_bytes(const struct vm *vm, const struct tb *tb, uint32_t off, uint
     const uint8_t *p;
 
     *n = 0;
-    for (uint32_t i = off; i < off + 15 && i < tb->guest_len; i++) {
-        uint32_t gpa = (f2 != TB_NO_FRAME2 && i >= left) ? (f2 << 12) + (i - left) : tb->phys + i;
+    /* off is signed: negative in a callee inlined from below the block. */
+    for (int32_t i = (int32_t)off; i < (int32_t)off + 15 && i < (int32_t)tb->guest_len; i++) {
+        uint32_t gpa = (f2 != TB_NO_FRAME2 && i >= (int32_t)left) ? (f2 << 12) + ((uint32_t)i - left)
+                                                                : tb->phys + (uint32_t)i;
         if (!(p = ram_ptr(&vm->ram, gpa, 1)))
             break;
         out[(*n)++] = *p;

@@ -149,6 +149,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     btc.no_chain = cfg->no_chain;
     btc.rstack = cfg->rstack;
     btc.no_superblocks = cfg->no_superblocks;
+    btc.inline_calls = !cfg->no_inline_calls;
+    btc.no_lazy_esp = cfg->no_lazy_esp;
     btc.ic_ways = cfg->ic_ways;
     btc.max_insns = cfg->max_block_insns;
     btc.verify = cfg->verify;

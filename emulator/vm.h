@@ -20,6 +20,8 @@ struct vm_config {
     bool no_chain;            /* never chain blocks (slow path) */
     bool rstack;              /* CALL/RET through the shadow return stack (bt/xlate_rstack.c) */
     bool no_superblocks;      /* end blocks at every conditional branch (slow path) */
+    bool no_inline_calls;     /* CALL/RET end blocks (bt/xlate_inline.c off) */
+    bool no_lazy_esp;         /* ESP moved at every push and pop (bt/xlate_espdelta.c off) */
     bool no_derive_memo;      /* work out every transfer's mode and space (slow path) */
     uint8_t ic_ways;          /* ways per indirect site's inline cache (0: bt's default) */
     bool verify;              /* isolation verifier on every block */

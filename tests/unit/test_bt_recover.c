@@ -15,13 +15,19 @@
 static uint8_t code[64];
 /* Row 0: the entry poll; the instruction at guest +0 borrows ESI from
  * host +12; the one at guest +3 is a string instruction with DS and ES
- * bases added from host +30. */
+ * bases added from host +30; then an inlined callee 0x40 bytes below the
+ * block with 12 bytes of pushes and calls pending in ESP (host +44), an
+ * instruction at +5 with the most that can be pending, 128 (host +52), and
+ * after it ESP made real (host +58). */
 static struct tb_pcmap rows[] = {
     { .host_off = 0, .guest_off = 0, .flags = TB_PC_ENTRY },
     { .host_off = 7, .guest_off = 0 },
     { .host_off = 12, .guest_off = 0, .flags = TB_PC_SPILL(6) },
     { .host_off = 24, .guest_off = 3 },
     { .host_off = 30, .guest_off = 3, .flags = TB_PC_STR_SRC(3) | TB_PC_STR_ES },
+    { .host_off = 44, .guest_off = -0x40, .flags = TB_PC_ESP_DELTA(-12) },
+    { .host_off = 52, .guest_off = 5, .flags = TB_PC_ESP_DELTA(-128) },
+    { .host_off = 58, .guest_off = 5 },
 };
 
 static void bases(void *opaque, uint32_t set, uint32_t base[6])
@@ -37,7 +43,7 @@ static struct bt_recovered at(uint32_t host_off)
     static struct bt *bt;
     static const int reg_of[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI };
     struct tb tb = { .eip = 0x8000, .mode = 5u << BT_MODE_SEGSET_SHIFT, .host = code,
-                     .host_len = sizeof code, .pcmap = rows, .npcmap = 5 };
+                     .host_len = sizeof code, .pcmap = rows, .npcmap = sizeof rows / sizeof rows[0] };
     ucontext_t uc;
     struct bt_recovered r;
     char err[200];
@@ -92,12 +98,28 @@ static void test_string_bases_taken_off(void **s)
     assert_int_equal(r.gpr[R_EDI], 0x80000 - 0x1000);
 }
 
+static void test_inlined_callee_below_with_esp_pending(void **s)
+{
+    struct bt_recovered r = at(46);
+    assert_int_equal(r.guest_off, -0x40);
+    assert_int_equal(r.eip, 0x8000 - 0x40);
+    assert_int_equal(r.gpr[R_ESP], 0x50000 - 12);
+    assert_int_equal(r.gpr[R_EBP], 0x60000);
+    r = at(54);
+    assert_int_equal(r.eip, 0x8005);
+    assert_int_equal(r.gpr[R_ESP], 0x50000 - 128);
+    r = at(60);
+    assert_int_equal(r.gpr[R_ESP], 0x50000);
+    assert_int_equal(TB_PC_ESP_OF(TB_PC_ESP_DELTA(TB_PC_ESP_MAX)), TB_PC_ESP_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry_poll_has_nothing_to_undo),
         cmocka_unit_test(test_borrowed_register_only_after_it_is_saved),
         cmocka_unit_test(test_string_bases_taken_off),
+        cmocka_unit_test(test_inlined_callee_below_with_esp_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
