@@ -630,6 +630,18 @@ static void test_traced_store_zaps_exactly(void **state)
     rm_fx(f);
 }
 
+/* The standard tables with 0x400000 -> 0x200000, activated and faulted in. */
+static struct space *one_page_space(struct fx *f)
+{
+    struct space *s;
+
+    std_tables(f, PD, PT1);
+    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
+    s = mmu_activate(f->m, PAGING, PD, 0, 0);
+    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    return s;
+}
+
 /* A misaligned store (not a PTE update) stops tracing the page. */
 static void test_write_flood(void **state)
 {
@@ -638,10 +650,7 @@ static void test_write_flood(void **state)
     uint32_t traced;
 
     (void)state;
-    std_tables(f, PD, PT1);
-    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
-    s = mmu_activate(f->m, PAGING, PD, 0, 0);
-    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    s = one_page_space(f);
     assert_int_equal(fault(f, s, PT1 + 0x801, MMU_WRITE, false, NULL), MMU_TRACED_WRITE);
     traced = stats(f).traced_pages;
     assert_int_equal(mmu_unprotect_for_store(f->m, s, PT1 + 0x801, PT1 + 0x801, 2),
@@ -669,10 +678,7 @@ static void test_flood_on_own_directory(void **state)
     struct mmu_space_info info;
 
     (void)state;
-    std_tables(f, PD, PT1);
-    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
-    s = mmu_activate(f->m, PAGING, PD, 0, 0);
-    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    s = one_page_space(f);
     assert_int_equal(fault(f, s, PD + 0x10, MMU_WRITE, false, NULL), MMU_TRACED_WRITE);
     /* 8 bytes across two 32-bit PDEs, not 8-aligned: no PTE update. */
     assert_int_equal(mmu_unprotect_for_store(f->m, s, PD + 0x14, PD + 0x14, 8), MMU_STORE_STEP);
@@ -728,10 +734,7 @@ static void test_flood_detaches_directory(void **state)
     uint64_t kept;
 
     (void)state;
-    std_tables(f, PD, PT1);
-    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
-    s = mmu_activate(f->m, PAGING, PD, 0, 0);
-    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    s = one_page_space(f);
     flood_pd(f, s);
     assert_int_equal(stats(f).detaches, 1);
     assert_true(readable(s, 0x400000));         /* kept while detached */
