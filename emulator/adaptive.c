@@ -19,13 +19,25 @@
  * shadow) and raises #PF itself. Such a mark is not for good: a demand-
  * paging loop faults once per page and then runs thousands of times
  * without, so PF_CLEAN executions without a fault translate it natively
- * again (at most one re-translation per PF_CLEAN callouts). */
+ * again (at most one re-translation per PF_CLEAN callouts).
+ *
+ * The other marks expire too (unless --sticky-memops): a store that hit a
+ * page table may run millions of times after the page stopped being one
+ * (Linux's fork and exec reuse the same copy and clear routines on page
+ * tables and on data). A callout whose access needed the monitor — a
+ * store to a traced page or a code frame (mmu_special_writes), a device
+ * access, a soft page — starts the count over; MEMOP_CLEAN << k clean
+ * executions translate the site natively again, and k (at most
+ * MEMOP_LEVELS - 1) grows by one each time, so a site that keeps being
+ * re-marked costs at most ADAPT_THRESHOLD signals per 1024 callouts. */
 #include <string.h>
 
 #include "emulator/paging.h"
 
 #define ADAPT_THRESHOLD 4
 #define PF_CLEAN 256
+#define MEMOP_CLEAN 256
+#define MEMOP_LEVELS 3
 #define PROBES 16
 
 static struct adapt_slot *slot(struct vm *vm, uint32_t phys, bool add)
@@ -70,6 +82,7 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
         if (++s->faults < threshold(vm))
             return;
         s->slow = 1;
+        s->clean = 0;
         vm->stats.adaptive++;
     }
     /* Marked: this block (any block still holding the fast form) goes. */
@@ -218,6 +231,44 @@ static uint32_t site_phys(struct vcpu *v, const struct bt_site *site)
     return tb ? tb->phys + (site->eip - tb->eip) : 0;
 }
 
+/* Snapshot of what tells a callout's access needed the monitor. */
+struct special {
+    uint64_t soft, writes, mmio;
+};
+
+static struct special special_now(const struct vm *vm)
+{
+    return (struct special){ mmu_soft_accesses(vm->mmu), mmu_special_writes(vm->mmu),
+                             vm->stats.mmio_accesses };
+}
+
+/* A callout of marked site sl ran to completion: true when its mark
+ * expires now (counted clean runs, see the top of the file). */
+static bool clean_run(struct vm *vm, struct adapt_slot *sl, const struct special *before)
+{
+    struct special now = special_now(vm);
+
+    if (sl->page_faults) {
+        if (now.soft != before->soft) {
+            sl->clean = 0;      /* it touched a soft page: stays a callout */
+            return false;
+        }
+        return ++sl->clean >= PF_CLEAN;
+    }
+    if (vm->cfg.sticky_memops)
+        return false;
+    if (now.soft != before->soft || now.writes != before->writes || now.mmio != before->mmio) {
+        sl->clean = 0;
+        return false;
+    }
+    if (++sl->clean < MEMOP_CLEAN << sl->level)
+        return false;
+    vm->stats.adapt_unmarks++;
+    if (sl->level + 1 < MEMOP_LEVELS)
+        sl->level++;
+    return true;
+}
+
 int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
 {
     struct vcpu *v = vcpu_of(cpu);
@@ -225,7 +276,7 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
     enum memop_result res;
     struct adapt_slot *sl = NULL;
     struct tb *tb;
-    uint64_t soft;
+    struct special before;
     char text[120];
 
     v->vm->stats.memop_callouts++;
@@ -233,15 +284,13 @@ int co_memop(struct bt_cpu *cpu, const struct bt_site *site)
     tb = cache_find_by_host(v->vm->cache, (const void *)(uintptr_t)cpu->resume);
     v->smc_cur = tb;
     v->smc_cur_hit = false;
-    soft = mmu_soft_accesses(v->vm->mmu);
+    before = special_now(v->vm);
     res = memop_run(v, in);
     v->smc_cur = NULL;
     switch (res) {
     case MEMOP_DONE:
-        if (tb && (sl = slot(v->vm, tb->phys + (site->eip - tb->eip), false)) && sl->page_faults &&
-            mmu_soft_accesses(v->vm->mmu) != soft) {
-            sl->clean = 0;      /* it touched a soft page: stays a callout */
-        } else if (sl && sl->page_faults && ++sl->clean >= PF_CLEAN) {
+        if (tb && (sl = slot(v->vm, tb->phys + (site->eip - tb->eip), false)) && sl->slow &&
+            clean_run(v->vm, sl, &before)) {
             /* It stopped faulting: native again, from the next instruction. */
             sl->slow = sl->faults = sl->page_faults = 0;
             sl->clean = 0;

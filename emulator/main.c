@@ -119,6 +119,8 @@ int main(int argc, char **argv)
     cfg.shadow_spaces = o.shadow_spaces;
     cfg.soft_pages = o.soft_pages;
     cfg.shared_fills = o.shared_fills;
+    cfg.no_retarget = o.no_retarget;
+    cfg.sticky_memops = o.sticky_memops;
     cfg.poll_storm = o.poll_storm;
     cfg.debug_exit_base = o.debug_exit_base;
     cfg.debug_exit_size = o.debug_exit_size;

@@ -650,6 +650,8 @@ static int opt_soft_pages(struct parse *p, const char *v)
 }
 
 static int opt_shared_fills(struct parse *p, const char *v) { (void)v; p->o->shared_fills = true; return 0; }
+static int opt_no_retarget(struct parse *p, const char *v) { (void)v; p->o->no_retarget = true; return 0; }
+static int opt_sticky_memops(struct parse *p, const char *v) { (void)v; p->o->sticky_memops = true; return 0; }
 
 /* --cpu-limit SECONDS: the run's CPU-time budget (vm_run's timeout), so
  * tests bound a guest by the work it does, not by wall time on a loaded
@@ -823,6 +825,11 @@ static const struct opt opts[] = {
     { "--", "shared-fills", NULL, NULL, opt_shared_fills,
       "fill a new address space from those sharing its page"
       HELP_NL "directory entries (off: it multiplies write-protections)" },
+    { "--", "no-retarget", NULL, NULL, opt_no_retarget,
+      "empty the address spaces of a page directory that stops"
+      HELP_NL "being traced, instead of keeping them to retarget" },
+    { "--", "sticky-memops", NULL, NULL, opt_sticky_memops,
+      "instructions turned into memory callouts stay so (no" HELP_NL "expiry after clean executions)" },
     { "--", "cpu-limit", NULL, "SECONDS", opt_cpu_limit,
       "end the run (status 124) after this much CPU time" },
     { "--", "no-chain", NULL, NULL, opt_no_chain,

@@ -39,6 +39,8 @@ struct options {
     unsigned shadow_spaces;   /* --shadow-spaces N (0: the default) */
     int soft_pages;           /* --soft-pages N|off|all (vm.h; 0: the default) */
     bool shared_fills;        /* --shared-fills */
+    bool no_retarget;         /* --no-retarget */
+    bool sticky_memops;       /* --sticky-memops */
     uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
     struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */
     bool snapshot;            /* -snapshot: disk writes stay in memory */

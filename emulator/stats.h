@@ -29,6 +29,7 @@
     X(open_bus_steps,  "instructions single-stepped on a lent open-bus page") \
     X(adaptive,        "instructions re-translated to call the monitor (adaptive)") \
     X(memop_callouts,  "monitor calls made by re-translated instructions")         \
+    X(adapt_unmarks,   "marked instructions translated natively again after clean runs") \
     X(memop_page_faults, "#PF raised by re-translated instructions without a host signal") \
     X(mmio_accesses,   "device-memory accesses emulated by the monitor")               \
     X(divide_errors,   "#DE raised by checked DIV/IDIV without a host signal (adaptive)")

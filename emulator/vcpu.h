@@ -164,7 +164,9 @@ struct adapt_slot {
     uint8_t divide_error;       /* a DIV/IDIV here raised #DE: translate it checked */
     uint8_t page_faults;        /* marked slow for guest #PFs (adaptive.c): unmarked again
                                    once it stops faulting */
-    uint16_t clean;             /* its executions without a #PF since the last one */
+    uint16_t clean;             /* its executions without a #PF since the last one; for
+                                   other marks, without a special access (adaptive.c) */
+    uint8_t level;              /* k: a mark expires after MEMOP_CLEAN << k clean runs */
 };
 #define ADAPT_SLOTS 4096
 

@@ -34,6 +34,8 @@ struct vm_config {
     int soft_pages;           /* PTE changes that make a page soft (shadowmmu/mmu_soft.c;
                                  0: the default, 4; -1: never; -2: every page, testing) */
     bool shared_fills;        /* new spaces filled from their siblings (shadowmmu/mmu_share.c) */
+    bool no_retarget;         /* a directory no longer traced empties its spaces (mmu_retarget.c) */
+    bool sticky_memops;       /* adaptive MEMOP marks never expire (adaptive.c) */
     struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block
                                  entries from the dispatcher (0: never; poll_storm.c) */

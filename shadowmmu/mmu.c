@@ -102,7 +102,8 @@ struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram
     m->cand = calloc(m->cfg.prefetch, sizeof *m->cand);
     m->want_w = calloc(m->cfg.prefetch, 1);
     m->spaces = calloc(m->cfg.spaces, sizeof *m->spaces);
-    if (!m->rec || !m->hash || !m->frame_head || !m->frame_flags || !m->cand || !m->want_w ||
+    m->saved_pds = calloc((size_t)m->cfg.spaces * 1024, sizeof *m->saved_pds);
+    if (!m->saved_pds || !m->rec || !m->hash || !m->frame_head || !m->frame_flags || !m->cand || !m->want_w ||
         !m->spaces) {
         snprintf(err, errlen, "shadow MMU: out of memory");
         goto fail;
@@ -113,9 +114,11 @@ struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram
 
     if (init_space(&m->ident, IDENT_ID, err, errlen) < 0)
         goto fail;
-    for (unsigned i = 0; i < m->cfg.spaces; i++)
+    for (unsigned i = 0; i < m->cfg.spaces; i++) {
         if (init_space(&m->spaces[i], (uint16_t)i, err, errlen) < 0)
             goto fail;
+        m->spaces[i].saved = &m->saved_pds[(size_t)i * 1024];
+    }
     m->maps_total = m->cfg.spaces + 1;
     m->st.maps_peak = m->maps_total;
 
@@ -124,6 +127,7 @@ struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram
     ops.opaque = m;
     ops.zap = mmu_rmap_zap;
     ops.untracked = mmu_rmap_untracked;
+    ops.detach = mmu_rmap_detach;
     m->rm = rmap_create(&rc, &ops, err, errlen);
     if (!m->rm)
         goto fail;
@@ -144,6 +148,7 @@ void mmu_destroy(struct mmu *m)
     for (unsigned i = 0; m->spaces && i < m->cfg.spaces; i++)
         space_destroy(&m->spaces[i].sp);
     free(m->spaces);
+    free(m->saved_pds);
     free(m->rec);
     free(m->hash);
     free(m->frame_head);
@@ -174,6 +179,25 @@ static void touch(struct mmu *m, struct mspace *s)
 {
     s->lru = ++m->tick;
     m->cur = s;
+    if (s->detached)
+        mmu_retarget(m, s);
+}
+
+/* The space a CR3 without a cached space takes: a detached one of the
+ * view (its process is gone; its kernel half likely serves the new
+ * directory), else one never keyed, else the least recently activated. */
+static bool better_pick(const struct mspace *s, const struct mspace *pick, uint8_t view)
+{
+    bool sd = s->keyed && s->detached && s->view == view;
+    bool pd = pick->keyed && pick->detached && pick->view == view;
+
+    if (sd != pd)
+        return sd;
+    if (sd)
+        return s->lru > pick->lru;
+    if (!s->keyed || !pick->keyed)
+        return !s->keyed && pick->keyed;
+    return s->lru < pick->lru;
 }
 
 /* Does cached space s serve (cr3, pdpte) under the current mode? With PAE
@@ -261,12 +285,13 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
             touch(m, s);
             return &(m->view_sp[view] = s)->sp;
         }
-        if (!pick || (!s->keyed && pick->keyed) || (s->keyed == pick->keyed && s->lru < pick->lru))
+        if (!pick || better_pick(s, pick, view))
             pick = s;
     }
     m->key_gen++;
     if (pick->keyed) {
-        space_reset(m, pick, true);
+        if (!pick->detached || pick->view != view)
+            space_reset(m, pick, true);
         soft_forget_space(m, pick);
         m->st.spaces_recycled++;
     } else {
@@ -352,7 +377,7 @@ void mmu_space_info(const struct mmu *m, const struct space *sp, struct mmu_spac
 {
     const struct mspace *s = (const struct mspace *)sp;
 
-    *out = (struct mmu_space_info){ .identity = s->identity, .keyed = s->keyed, .cr3 = s->cr3,
+    *out = (struct mmu_space_info){ .identity = s->identity, .keyed = s->keyed, .detached = s->detached, .cr3 = s->cr3,
                                     .pae = m->pae && s->keyed, .view = (enum mmu_view)s->view, .pages = s->nrecs,
                                     .maps = s->maps, .id = s->id };
 }

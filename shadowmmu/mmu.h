@@ -117,8 +117,10 @@
  * checked where the monitor translates EIP (mmu_translate with MMU_FETCH).
  *
  * Limits: CR4.PGE/G ignored (every translation is non-global, always safe
- * since nothing is flushed on CR3 writes anyway); no SMEP/SMAP. A write flood on a page directory empties every
- * space built on it (the rmap's rule). Adaptive translation of the
+ * since nothing is flushed on CR3 writes anyway); no SMEP/SMAP. A write flood on a page directory detaches
+ * every space built on it (32-bit paging, mmu_retarget.c: its shadow is
+ * kept, and checked PDE by PDE before it serves again, for its CR3 or
+ * another); with PAE or cfg.no_retarget it empties them (the rmap's rule). Adaptive translation of the
  * instructions that keep faulting (a callout using mmu_translate +
  * mmu_write_phys) is the monitor's: emulator/adaptive.c.
  *
@@ -176,6 +178,8 @@ struct mmu_config {
     bool soft_all;          /* testing: every page of a paging space is soft */
     bool share;             /* fill a new space from the cached spaces that share its
                                page-directory entries (mmu_share.c) */
+    bool no_retarget;       /* a page directory no longer traced empties its spaces, instead
+                               of detaching them for a later retarget (mmu_retarget.c) */
 };
 
 struct mmu;
@@ -294,6 +298,9 @@ bool mmu_is_code(const struct mmu *m, uint32_t gpa);
 /* Is the frame holding `gpa` a traced page directory or page table? (For
  * adaptive translation: an instruction that keeps storing to one.) */
 bool mmu_is_traced(const struct mmu *m, uint32_t gpa);
+/* mmu_write_phys calls so far that stored to a traced page or a code
+ * frame (a callout tells from it whether its store needed the monitor). */
+uint64_t mmu_special_writes(const struct mmu *m);
 
 /* Map `linear` in s now if the guest's entries for it are present and
  * already accessed — a page a #PF handler just made present, or one an
@@ -359,7 +366,10 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(shared_pages,    "pages a new space took over from spaces sharing its page tables") \
     X(soft_pages,      "linear pages made soft: their PTE churned, kept out of host mappings") \
     X(soft_faults,     "host faults on soft pages (the monitor performs the access)")    \
-    X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")
+    X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")        \
+    X(detaches,        "spaces kept, not emptied, when their directory stopped being traced") \
+    X(retargets,       "detached spaces checked PDE by PDE against a directory")     \
+    X(retarget_kept,   "PDEs whose shadow pages a retarget kept")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;
@@ -378,6 +388,8 @@ void mmu_get_stats(const struct mmu *m, struct mmu_stats *st);
 struct mmu_space_info {
     bool identity;
     bool keyed;                 /* paging: holds a (CR3, view) */
+    bool detached;              /* its directory is not traced: it serves the translations
+                                   it had until it is retargeted (mmu_retarget.c) */
     uint32_t cr3;
     bool pae;                   /* keyed by PDPTE registers */
     enum mmu_view view;

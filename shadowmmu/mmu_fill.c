@@ -287,6 +287,8 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
         return ident_fault(m, linear, acc, r);
     if (!s->keyed)
         return done(r, MMU_ERROR);
+    if (s->detached)
+        mmu_retarget(m, s);
     user = user || s->view == MMU_VIEW_USER;    /* the user view maps only what CPL 3 may touch */
     mode = mmu_mode(m, s->cr3, s->pdpte);
 

@@ -61,12 +61,15 @@ struct mspace {
     bool identity;
     bool keyed;                    /* holds (cr3, view) */
     bool drop_pending;             /* emptied inside an rmap callback: rmap_drop_space later */
+    bool detached;                 /* its directory is no longer traced: mmu_retarget before
+                                      it serves anything again (mmu_retarget.c) */
     uint8_t view;                  /* enum mmu_view */
     uint32_t cr3;                  /* page-directory base (CR3 & PTE_FRAME); PAE: CR3 */
     uint64_t pdpte[4];             /* PAE: the PDPTE registers it was keyed with */
     uint64_t lru;                  /* last activation; 0: emptied, recycle first */
     uint32_t recs, nrecs;          /* its records */
     uint32_t maps;                 /* modelled VMAs of the reservation */
+    uint32_t *saved;               /* detached: the 1024 PDEs its records were built from */
 };
 
 /* A linear page whose guest mapping changes (mmu_soft.c): key as a
@@ -98,6 +101,7 @@ struct mmu {
     const struct guest_ram *ram;
     struct mspace ident;
     struct mspace *spaces;         /* cfg.spaces paging spaces, id = index */
+    uint32_t *saved_pds;           /* cfg.spaces * 1024: mspace.saved */
     struct mspace *cur;            /* the last one activated */
     bool ident_mapped;
     bool broken;                   /* a shadow could not be made coherent: faults say ERROR */
@@ -116,6 +120,7 @@ struct mmu {
     /* Host mappings. */
     uint32_t maps_total, maps_budget;
     uint64_t evict_gen;            /* bumped whenever a space is emptied */
+    uint64_t special_writes;       /* mmu_special_writes */
     uint64_t key_gen;              /* bumped whenever a space may serve another key (mmu_key_gen) */
     struct rmap *rm;
     struct walk_mem mem;
@@ -255,6 +260,11 @@ void soft_forget_space(struct mmu *m, const struct mspace *s);
 /* mmu_share.c: fill a newly keyed space from the cached spaces whose
  * page-directory entries it shares (mmu.h "Shared fills"). */
 void mmu_share_fill(struct mmu *m, struct mspace *s);
+
+/* mmu_retarget.c: the rmap's detach callback, and the check of a
+ * detached space against the directory at its (possibly new) s->cr3. */
+bool mmu_rmap_detach(void *opaque, unsigned space, const uint32_t *pd);
+void mmu_retarget(struct mmu *m, struct mspace *s);
 
 /* mmu_fill.c */
 /* Space s uses the table at gpa (an rmap dependency `dep`): trace it,

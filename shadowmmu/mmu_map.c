@@ -373,6 +373,7 @@ void space_reset(struct mmu *m, struct mspace *s, bool drop_deps)
     for (unsigned i = 0; i < 2; i++)
         if (m->pend[i].s == s)
             m->pend[i].used = false;
+    s->detached = false;        /* nothing left to retarget */
     if (drop_deps && !s->identity) {
         if (m->in_cb) {
             s->drop_pending = true;

@@ -155,6 +155,8 @@ bool mmu_is_traced(const struct mmu *m, uint32_t gpa)
     return rmap_tracked(m->rm, gpa);
 }
 
+uint64_t mmu_special_writes(const struct mmu *m) { return m->special_writes; }
+
 /* ---- traced stores ------------------------------------------------------ */
 
 /* The diff of a traced store. A PTE it changed whose page stays mapped
@@ -255,6 +257,7 @@ bool mmu_write_phys(struct mmu *m, uint32_t gpa, const void *src, size_t len)
             n = len;
         to = ram_ptr(m->ram, gpa, n);
         if (to) {
+            m->special_writes += rmap_tracked(m->rm, gpa) || frame_is_code(m, gpa >> 12);
             dirty_mark_frame(m, gpa >> 12);
             if (rmap_write_begin(m->rm, gpa, (unsigned)n)) {
                 memcpy(to, from, n);

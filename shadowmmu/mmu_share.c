@@ -88,7 +88,7 @@ void mmu_share_fill(struct mmu *m, struct mspace *s)
         struct mspace *o = &m->spaces[k];
         const uint32_t *theirs;
 
-        if (o == s || !o->keyed || o->view != s->view || !o->nrecs ||
+        if (o == s || !o->keyed || o->detached || o->view != s->view || !o->nrecs ||
             (o->cr3 & PTE_FRAME) == pd || !(theirs = ram_ptr(m->ram, o->cr3 & PTE_FRAME, 4096)))
             continue;
         for (unsigned i = 0; i < 1024; i++) {

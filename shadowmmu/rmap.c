@@ -205,6 +205,17 @@ static void zap(struct rmap *rm, unsigned space, uint32_t linear, uint32_t npage
     rm->busy = false;
 }
 
+static bool detach(struct rmap *rm, unsigned space, const uint32_t *pd)
+{
+    bool kept;
+
+    rm->busy = true;
+    kept = rm->ops.detach(rm->ops.opaque, space, pd);
+    rm->busy = false;
+    rm->st.detaches += kept;
+    return kept;
+}
+
 /* Free a page with no dependents left. */
 static void page_release(struct rmap *rm, uint32_t p, enum rmap_why why)
 {
@@ -259,7 +270,8 @@ static void drop_space(struct rmap *rm, unsigned space)
 
 /* Stop tracing page p: zap what depends on it, then release it. A space
  * whose page directory this is can no longer be kept coherent at all, so
- * it is flushed whole and all of its dependents go. */
+ * it is flushed whole and all of its dependents go — unless ops->detach
+ * takes it over (32-bit directories): then only that dependent goes. */
 static void page_evict(struct rmap *rm, uint32_t p, enum rmap_why why)
 {
     struct rpage *pg = &rm->pages[p];
@@ -268,7 +280,9 @@ static void page_evict(struct rmap *rm, uint32_t p, enum rmap_why why)
     while (pg->deps != NIL) {
         struct rdep *dp = &rm->deps[pg->deps];
         unsigned space = dp->space;
-        if (dep_is_dir(dp->pde)) {
+        if (dp->pde == RMAP_PD && rm->ops.detach && detach(rm, space, rm->snap[p])) {
+            dep_unlink(rm, pg->deps);       /* the page tables' dependents stay */
+        } else if (dep_is_dir(dp->pde)) {
             zap(rm, space, 0, RMAP_ALL_PAGES);
             drop_space(rm, space);          /* removes dp and anything else of space */
         } else {
@@ -472,6 +486,16 @@ void rmap_remove(struct rmap *rm, unsigned space, unsigned pde)
     d = *slot_of(rm, space, pde);
     if (d != NIL)
         dep_unlink(rm, d);
+}
+
+bool rmap_dep_page(const struct rmap *rm, unsigned space, unsigned pde, uint32_t *gpa)
+{
+    uint32_t d = *slot_of(rm, space, pde);
+
+    if (d == NIL)
+        return false;
+    *gpa = rm->pages[rm->deps[d].page].gpa;
+    return true;
 }
 
 void rmap_drop_space(struct rmap *rm, unsigned space)

@@ -79,6 +79,14 @@ struct rmap_ops {
     /* The page at `gpa` is no longer traced: lift its write protection,
      * unless something else (translated code) still needs it. */
     void (*untracked)(void *opaque, uint32_t gpa, enum rmap_why why);
+    /* Optional. The 32-bit page directory of `space` stops being traced
+     * (evicted or flooded); `pd` is its snapshot, the 1024 entries the
+     * space was built from. True: the caller keeps the space's shadow
+     * (mmu_retarget.c), so only the directory dependent goes and the
+     * space's page-table dependents stay (they keep the pages below each
+     * PDE coherent). False, or no callback: the space is zapped whole
+     * (RMAP_ALL_PAGES) and all its dependents go. */
+    bool (*detach)(void *opaque, unsigned space, const uint32_t *pd);
 };
 
 struct rmap_config {
@@ -95,6 +103,7 @@ struct rmap_stats {
     uint64_t writes;        /* stores reported by rmap_write_begin on traced pages */
     uint64_t changed;       /* entries found changed by diffs */
     uint64_t zaps;          /* ops->zap calls */
+    uint64_t detaches;      /* page directories given up through ops->detach */
 };
 
 struct rmap;
@@ -122,6 +131,8 @@ enum rmap_add_result rmap_add(struct rmap *rm, unsigned space, unsigned pde, uin
                               const void *page);
 /* Forget one dependent (no zap). */
 void rmap_remove(struct rmap *rm, unsigned space, unsigned pde);
+/* The page `space` uses as `pde`, or false if none. */
+bool rmap_dep_page(const struct rmap *rm, unsigned space, unsigned pde, uint32_t *gpa);
 /* Forget every dependent of `space` (it was flushed or evicted; no zap). */
 void rmap_drop_space(struct rmap *rm, unsigned space);
 /* Forget everything (e.g. all spaces flushed). */

@@ -630,6 +630,18 @@ static void test_traced_store_zaps_exactly(void **state)
     rm_fx(f);
 }
 
+/* The standard tables with 0x400000 -> 0x200000, activated and faulted in. */
+static struct space *one_page_space(struct fx *f)
+{
+    struct space *s;
+
+    std_tables(f, PD, PT1);
+    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
+    s = mmu_activate(f->m, PAGING, PD, 0, 0);
+    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    return s;
+}
+
 /* A misaligned store (not a PTE update) stops tracing the page. */
 static void test_write_flood(void **state)
 {
@@ -638,10 +650,7 @@ static void test_write_flood(void **state)
     uint32_t traced;
 
     (void)state;
-    std_tables(f, PD, PT1);
-    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
-    s = mmu_activate(f->m, PAGING, PD, 0, 0);
-    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    s = one_page_space(f);
     assert_int_equal(fault(f, s, PT1 + 0x801, MMU_WRITE, false, NULL), MMU_TRACED_WRITE);
     traced = stats(f).traced_pages;
     assert_int_equal(mmu_unprotect_for_store(f->m, s, PT1 + 0x801, PT1 + 0x801, 2),
@@ -659,18 +668,17 @@ static void test_write_flood(void **state)
 }
 
 /* A flood on the page directory of the space the store runs in empties
- * that space; the store still completes, through a mapping made for it. */
+ * that space (no_retarget); the store still completes, through a mapping
+ * made for it. */
 static void test_flood_on_own_directory(void **state)
 {
-    struct fx *f = mk_default();
+    struct mmu_config cfg = { .spaces = 4, .no_retarget = true };
+    struct fx *f = mk(&cfg);
     struct space *s;
     struct mmu_space_info info;
 
     (void)state;
-    std_tables(f, PD, PT1);
-    set_pte(f, PT1, 0x400000, 0x200000 | RWUAD);
-    s = mmu_activate(f->m, PAGING, PD, 0, 0);
-    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    s = one_page_space(f);
     assert_int_equal(fault(f, s, PD + 0x10, MMU_WRITE, false, NULL), MMU_TRACED_WRITE);
     /* 8 bytes across two 32-bit PDEs, not 8-aligned: no PTE update. */
     assert_int_equal(mmu_unprotect_for_store(f->m, s, PD + 0x14, PD + 0x14, 8), MMU_STORE_STEP);
@@ -688,6 +696,89 @@ static void test_flood_on_own_directory(void **state)
     /* The space refills and traces its directory again. */
     assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
     assert_true(mmu_is_traced(f->m, PD));
+    rm_fx(f);
+}
+
+static uint32_t read32(struct space *s, uint32_t linear)
+{
+    uint32_t v;
+    memcpy(&v, s->base + linear, 4);
+    return v;
+}
+
+/* Flood the directory of s with a store of two PDEs at 0x14 (not a PTE
+ * update): s is detached (mmu_retarget.c), its pages stay. */
+static void flood_pd(struct fx *f, struct space *s)
+{
+    struct mmu_space_info info;
+
+    assert_int_equal(fault(f, s, PD + 0x10, MMU_WRITE, false, NULL), MMU_TRACED_WRITE);
+    /* The page stays mapped and is untraced now: writable, the store is
+     * simply retried. */
+    assert_int_equal(mmu_unprotect_for_store(f->m, s, PD + 0x14, PD + 0x14, 8), MMU_STORE_RETRY);
+    assert_false(mmu_is_traced(f->m, PD));
+    assert_true(writable(s, PD));
+    memset(s->base + PD + 0x14, 0, 8);
+    mmu_space_info(f->m, s, &info);
+    assert_true(info.pages >= 2);
+}
+
+/* A detached space keeps its pages; the next activation compares its
+ * PDEs with the directory: identical ones keep their pages (and their
+ * tables traced), changed ones lose them; the directory is traced again.
+ * The same for a detached space recycled for another directory. */
+static void test_flood_detaches_directory(void **state)
+{
+    struct fx *f = mk_default();
+    struct space *s, *t;
+    uint64_t kept;
+
+    (void)state;
+    s = one_page_space(f);
+    flood_pd(f, s);
+    assert_int_equal(stats(f).detaches, 1);
+    assert_true(readable(s, 0x400000));         /* kept while detached */
+    /* The same CR3 again: PDE 1 is identical, so its page stays. */
+    kept = stats(f).retarget_kept;
+    assert_ptr_equal(mmu_activate(f->m, PAGING, PD, 0, 0), s);
+    assert_int_equal(stats(f).retargets, 1);
+    assert_true(stats(f).retarget_kept > kept);
+    assert_true(mmu_is_traced(f->m, PD));
+    assert_true(mmu_is_traced(f->m, PT1));
+    assert_true(readable(s, 0x400000));
+    assert_int_equal(read32(s, 0x400000), 0x200000);
+    check_model(f, s);
+    /* Tracing works again: a PTE store through PT1 is seen. */
+    assert_true(mmu_write_phys(f->m, PT1 + 4 * 0, &(uint32_t){ 0x201000 | RWUAD }, 4) == false);
+    assert_false(readable(s, 0x400000) && read32(s, 0x400000) == 0x200000);
+
+    /* Detached again, then PDE 1 changes untraced (A clear too): the
+     * activation drops what it mapped. */
+    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    assert_int_equal(read32(s, 0x400000), 0x201000);
+    flood_pd(f, s);
+    set_pde(f, PD, 0x400000, 0x13000 | PTE_P | PTE_RW | PTE_US);
+    memset(ram_ptr(&f->ram, 0x13000, 4096), 0, 4096);
+    set_pte(f, 0x13000, 0x400000, 0x300000 | RWUAD);
+    assert_ptr_equal(mmu_activate(f->m, PAGING, PD, 0, 0), s);
+    assert_false(readable(s, 0x400000));
+    assert_int_equal(fault(f, s, 0x400000, MMU_READ, false, NULL), MMU_HIDDEN);
+    assert_int_equal(read32(s, 0x400000), 0x300000);
+    check_model(f, s);
+
+    /* Detached, then recycled for another directory sharing PDE 0 (as a
+     * kernel half): PDE 0's pages stay, PDE 1's go. */
+    assert_int_equal(fault(f, s, 0x1000, MMU_READ, false, NULL), MMU_HIDDEN);
+    flood_pd(f, s);
+    memcpy(ram_ptr(&f->ram, PDB, 4096), ram_ptr(&f->ram, PD, 4096), 4096);
+    set_pde(f, PDB, 0x400000, 0);
+    t = mmu_activate(f->m, PAGING, PDB, 0, 0);
+    assert_ptr_equal(t, s);
+    assert_true(readable(t, 0x1000));
+    assert_false(readable(t, 0x400000));
+    assert_true(mmu_is_traced(f->m, PDB));
+    assert_true(mmu_is_traced(f->m, PT0));
+    check_model(f, t);
     rm_fx(f);
 }
 
@@ -1217,9 +1308,20 @@ static void check_in(struct rnd_state *st, struct space *s, uint32_t cr3, bool u
     }
 }
 
+/* A detached space (mmu_retarget.c) may serve stale translations, as a
+ * TLB may until the next CR3 load (SDM vol. 3A §4.10.4.3): it is checked
+ * once retargeted. */
+static bool detached(struct rnd_state *st, struct space *s)
+{
+    struct mmu_space_info info;
+    mmu_space_info(st->f->m, s, &info);
+    return info.detached;
+}
+
 static void check_page(struct rnd_state *st, uint32_t linear)
 {
-    check_in(st, st->s, st->cr3, st->cpl == 3, linear);
+    if (!detached(st, st->s))
+        check_in(st, st->s, st->cr3, st->cpl == 3, linear);
 }
 
 /* Every cached space, active or not, against the guest's tables now:
@@ -1230,7 +1332,7 @@ static void check_all_spaces(struct rnd_state *st, struct space **seen, unsigned
         struct mmu_space_info info;
         mmu_space_info(st->f->m, seen[i], &info);
         check_model(st->f, seen[i]);
-        if (!info.keyed)
+        if (!info.keyed || info.detached)
             continue;
         for (uint32_t l = 0; l < (12u << 20); l += 4096)
             check_in(st, seen[i], info.cr3, info.view == MMU_VIEW_USER, l);
@@ -1415,6 +1517,9 @@ static void random_coherence(unsigned soft_after, bool soft_all, bool share)
                       (unsigned long long)s.code_writes, (unsigned long long)s.zaps,
                       (unsigned long long)s.evictions, (unsigned long long)s.spaces_recycled,
                       s.maps_peak);
+        print_message("random: %llu detaches, %llu retargets, %llu PDEs kept\n",
+                      (unsigned long long)s.detaches, (unsigned long long)s.retargets,
+                      (unsigned long long)s.retarget_kept);
     }
     rm_fx(f);
 }
@@ -1727,6 +1832,7 @@ int main(void)
         cmocka_unit_test(test_traced_store_zaps_exactly),
         cmocka_unit_test(test_write_flood),
         cmocka_unit_test(test_flood_on_own_directory),
+        cmocka_unit_test(test_flood_detaches_directory),
         cmocka_unit_test(test_write_phys),
         cmocka_unit_test(test_lru_recycling),
         cmocka_unit_test(test_invlpg_and_mode_changes),
