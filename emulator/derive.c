@@ -82,12 +82,14 @@ static void apply(struct vcpu *v, const struct derive_memo *e)
     }
     if (e->space != vm->cur_space) {
         uint64_t base = (uint64_t)(uintptr_t)e->space->base;
-        mmu_reactivate(vm->mmu, e->space);
+        mmu_reactivate(vm->mmu, e->space, v->cpl);
         vm->cur_space = e->space;
         if (base != v->bt.membase) {
             v->bt.membase = base;
             set_gs_base(base);
         }
+    } else if (vm->cur_space != mmu_identity(vm->mmu)) {
+        mmu_set_cpl(vm->mmu, v->cpl);   /* one view for both rings: who runs in it */
     }
 }
 

@@ -111,6 +111,8 @@ int main(int argc, char **argv)
     cfg.rstack = o.rstack;
     cfg.no_superblocks = o.no_superblocks;
     cfg.no_derive_memo = o.no_derive_memo;
+    cfg.two_views = o.two_views;
+    cfg.no_access_tlb = o.no_access_tlb;
     cfg.ic_ways = o.ic_ways;
     cfg.verify = o.verify;
     cfg.trace = o.trace;

@@ -21,6 +21,8 @@ struct vm_config {
     bool rstack;              /* CALL/RET through the shadow return stack (bt/xlate_rstack.c) */
     bool no_superblocks;      /* end blocks at every conditional branch (slow path) */
     bool no_derive_memo;      /* work out every transfer's mode and space (slow path) */
+    bool two_views;           /* CPL 3 never in the supervisor view (shadowmmu/mmu_view.c) */
+    bool no_access_tlb;       /* no monitor access TLB (emulator/acctlb.h) */
     uint8_t ic_ways;          /* ways per indirect site's inline cache (0: bt's default) */
     bool verify;              /* isolation verifier on every block */
     bool trace;               /* per-block log to stderr */

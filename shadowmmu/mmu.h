@@ -176,6 +176,7 @@ struct mmu_config {
     bool soft_all;          /* testing: every page of a paging space is soft */
     bool share;             /* fill a new space from the cached spaces that share its
                                page-directory entries (mmu_share.c) */
+    bool two_views;         /* never run CPL 3 in the supervisor view (mmu_view.c) */
 };
 
 struct mmu;
@@ -210,7 +211,9 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
  * mmu_reactivate(m, sp) does what that call would do, without the
  * search. */
 uint64_t mmu_key_gen(const struct mmu *m);
-void mmu_reactivate(struct mmu *m, struct space *sp);
+void mmu_reactivate(struct mmu *m, struct space *sp, unsigned cpl);
+/* The CPL changed and the space did not (one view for both, mmu_view.c). */
+void mmu_set_cpl(struct mmu *m, unsigned cpl);
 /* The same for 32-bit paging or paging off (EFER and PDPTEs zero). */
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl);
 /* The identity space (for the monitor's setup before the first activation). */
@@ -238,7 +241,21 @@ struct mmu_fault_result {
     uint32_t error;     /* GUEST_PF: #PF error code (walk.h PFEC_*) */
     uint32_t cr2;       /* GUEST_PF: the faulting linear address */
     bool global;        /* mmu_translate of a fetch: G is set in the entry that maps the page */
+    uint8_t exact;      /* mmu_translate: MMU_EXACT_* (answered by an exact shadow record) */
 };
+/* What a record that answered mmu_translate allows, for the monitor's
+ * access TLB: a plain host load of the page is exact (A set as the CPU
+ * would have it), a plain host store is too (D set, writable, not traced,
+ * not code, not awaiting dirty logging), and CPL 3 may do the same. Valid
+ * while mmu_xlate_gen is unchanged. */
+#define MMU_EXACT_READ 1u
+#define MMU_EXACT_STORE 2u
+#define MMU_EXACT_USER 4u
+/* A number that moves whenever a linear -> guest-physical translation or
+ * its exactness (above) may have changed: a space switch, CR0/CR4 paging
+ * changes, an unmapped, remapped or write-protected page, INVLPG, a
+ * flush. The pointer stays valid for the mmu's lifetime. */
+const uint64_t *mmu_xlate_gen(const struct mmu *m);
 
 /* A host fault at `linear` of space `s` (from mmu_locate), for an access of
  * type `acc` by user (CPL 3) or supervisor code; `user` should match the
@@ -359,7 +376,9 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(shared_pages,    "pages a new space took over from spaces sharing its page tables") \
     X(soft_pages,      "linear pages made soft: their PTE churned, kept out of host mappings") \
     X(soft_faults,     "host faults on soft pages (the monitor performs the access)")    \
-    X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")
+    X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")                \
+    X(one_view,        "CPL-3 activations that kept the supervisor view (mmu_view.c)")    \
+    X(lent_walks,      "supervisor-only pages walked, not mapped, while CPL 3 had that view")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;
