@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "emulator/hw/apic.h"
 #include "decoder/x86.h"
+#include "emulator/acctlb.h"
 #include "emulator/debug.h"
 #include "emulator/debugexc.h"
 #include "emulator/derive.h"
@@ -141,6 +142,7 @@ struct vcpu {
     uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
     uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;
+    struct acctlb acctlb;       /* the monitor's access TLB (acctlb.h) */
     struct pf_return pf_return;
     struct mf_note mf;
     struct step_state step;
