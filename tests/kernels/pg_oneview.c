@@ -28,22 +28,7 @@
 
 static uint32_t *pd;
 static volatile uint32_t u_val, u_calls, u_step;
-static struct { int vector; uint32_t error, eip, expect; } seen[8];
-
-static void note(int i)
-{
-    seen[i].vector = last_trap.vector;
-    seen[i].error = last_trap.error;
-    seen[i].eip = last_trap.eip;
-    seen[i].expect = expect_eip;
-}
-
-#define U_TRY(i, insn, a)                                                              \
-    do {                                                                               \
-        trap_reset();                                                                  \
-        __asm__ volatile(TRY_BEGIN insn TRY_END : : "r"(a) : "eax", "memory", "cc");   \
-        note(i);                                                                       \
-    } while (0)
+static struct pg_user_note seen[8];
 
 static uint32_t u_syscall(uint32_t b, uint32_t c)
 {
@@ -66,8 +51,8 @@ static void user_rw(void)
 static void user_try_upage(void)
 {
     u_calls += u_syscall(1, 1) == 2;
-    U_TRY(0, "movl (%0), %%eax", UPAGE + 8);
-    U_TRY(1, "movl %%eax, (%0)", UPAGE + 12);
+    U_TRY(seen[0], "movl (%0), %%eax", UPAGE + 8);
+    U_TRY(seen[1], "movl %%eax, (%0)", UPAGE + 12);
     u_step = 2;
 }
 
@@ -83,21 +68,21 @@ static void user_unmap_self(void)
     u_val = v;
     *u_pte &= ~PG_US;
     __asm__ volatile("int $0x82" : : : "memory");
-    U_TRY(0, "movl (%0), %%eax", UPAGE + 16);
+    U_TRY(seen[0], "movl (%0), %%eax", UPAGE + 16);
     u_step = 3;
 }
 
 static void user_write_ro(void)
 {
-    U_TRY(0, "movl %%eax, (%0)", ROPAGE + 8);
-    U_TRY(1, "movl (%0), %%eax", ROPAGE + 8);
+    U_TRY(seen[0], "movl %%eax, (%0)", ROPAGE + 8);
+    U_TRY(seen[1], "movl (%0), %%eax", ROPAGE + 8);
     u_val = peek32(ROPAGE + 8);
     u_step = 4;
 }
 
 static void check_seen(int i, int vector, uint32_t err)
 {
-    CHECK_EQ_CTX(seen[i].vector, vector, "access %d", i);
+    CHECK_EQ_CTX(seen[i].vector, (uint32_t)vector, "access %d", i);
     if (vector >= 0) {
         CHECK_EQ_CTX(seen[i].error, err, "access %d", i);
         CHECK_EQ_CTX(seen[i].eip, seen[i].expect, "access %d", i);
@@ -182,9 +167,7 @@ void kmain(uint32_t magic, struct mb_info *mbi)
 {
     (void)magic;
     (void)mbi;
-    sys_init();
-    pg_install_pf();
-    pd = pg_kernel_pd();
+    pd = pg_setup();
     pg_map(pd, UPAGE, (uint32_t)pg_alloc(), PG_RW | PG_US);
     pg_map(pd, ROPAGE, (uint32_t)pg_alloc(), PG_US);
     set_gate(0x82, (uint32_t)int82, SEL_KCODE, 0xe, 3);

@@ -213,10 +213,8 @@ void kmain(uint32_t magic, struct mb_info *mbi)
 {
     (void)magic;
     (void)mbi;
-    sys_init();
-    pg_install_pf();
+    pd = pg_setup();
     kernel_esp0 = tss.esp0;
-    pd = pg_kernel_pd();
     pd_b = pg_kernel_pd();
     pg_map(pd, KSTK, (uint32_t)pg_alloc(), PG_RW);
     pg_map(pd, GALIAS, (uint32_t)pg_alloc(), PG_RW);
