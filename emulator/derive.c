@@ -68,7 +68,7 @@ static bool key_is_current(const struct vcpu *v, const struct derive_key *k, uin
     return d == 0;
 }
 
-static void apply(struct vcpu *v, const struct derive_memo *e)
+static void apply(struct vcpu *v, const struct derive_memo *e, unsigned old_cpl)
 {
     struct vm *vm = v->vm;
 
@@ -88,7 +88,7 @@ static void apply(struct vcpu *v, const struct derive_memo *e)
             v->bt.membase = base;
             set_gs_base(base);
         }
-    } else if (vm->cur_space != mmu_identity(vm->mmu)) {
+    } else if ((old_cpl == 3) != (v->cpl == 3) && v->pg) {
         mmu_set_cpl(vm->mmu, v->cpl);   /* one view for both rings: who runs in it */
     }
 }
@@ -131,7 +131,7 @@ void vcpu_derive(struct vcpu *v, unsigned old_cpl)
             if (e->valid && key_is_current(v, &e->key, mmu_gen)) {
                 v->vm->stats.derive_hits++;
                 d->last[c] = at;
-                apply(v, e);
+                apply(v, e, old_cpl);
                 return;
             }
         }

@@ -78,7 +78,7 @@ static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, u
     uint32_t gpa;
     uint8_t *p;
 
-    if (v->acctlb.genp && paging_on(v)) {
+    if (paging_on(v) && v->acctlb.genp) {
         p = acctlb_probe(&v->acctlb, lin, (flags & GM_WRITE) != 0, (flags & GM_USER) != 0);
         if (p) {
             v->vm->stats.acctlb_hits++;

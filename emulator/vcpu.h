@@ -142,12 +142,12 @@ struct vcpu {
     uint64_t efer;              /* IA32_EFER: NXE (bit 11) is all a 32-bit CPU has */
     uint64_t pdpte[4];          /* PAE: the PDPTE registers, loaded with CR3 (SDM vol. 3A §4.4.1) */
     struct pf_note pf;
-    struct acctlb acctlb;       /* the monitor's access TLB (acctlb.h) */
     struct pf_return pf_return;
     struct mf_note mf;
     struct step_state step;
     const struct tb *smc_cur;   /* the block an emulated store runs in (smc.c) */
     bool smc_cur_hit;           /* ... and a store invalidated it */
+    struct acctlb acctlb;       /* the monitor's access TLB (acctlb.h) */
 };
 
 /* A device's guest-physical range (mmio.c, vm_mmio_register). */
