@@ -140,6 +140,13 @@
  * keeps doing so into a callout (adaptive translation). SOFT_QUIET
  * accesses without a change make it an ordinary page again.
  *
+ * One view (mmu_view.c): while the supervisor-view space of a CR3 holds
+ * no `over` record (one that allows the supervisor what CPL 3 may not),
+ * an activation for CPL 3 returns that space itself (`lent`): no GS-base
+ * switch on ring changes. Nothing may then add an over record to it; the
+ * first one a kernel makes moves mmu_key_gen, and CPL 3 goes back to the
+ * user view. cfg.two_views turns this off.
+ *
  * Shared fills (mmu_share.c, cfg.share): a space keyed for a new CR3
  * starts with the pages that other cached spaces of its view map through
  * identical page-directory entries (a kernel half), in runs, instead of
@@ -197,7 +204,8 @@ struct mmu_regs {
 
 /* The space translated code must use for this CPU state: the identity
  * space when CR0.PG=0, else the cached space for (CR3, cpl == 3 ? user :
- * supervisor) — with PAE, for (PDPTE registers, view): the PDPTEs are what
+ * supervisor) — for CPL 3 the supervisor one while it may be lent (One
+ * view, above) — with PAE, for (PDPTE registers, view): the PDPTEs are what
  * the CPU walks from, and a PDPT edited without a CR3 load is not seen —
  * recycling the least recently used one on a miss. Drops all paging spaces
  * when CR0.PG, CR0.WP, CR4.PSE, CR4.PAE or EFER.NXE changed since the
