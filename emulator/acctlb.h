@@ -15,8 +15,10 @@
  *
  * Everything that could make an entry stale moves mmu_xlate_gen (a space
  * switch, CR0/CR4 paging changes, a record unmapped, remapped or
- * write-protected, INVLPG, a flush); a probe that sees it moved empties
- * the TLB first. Paging off, guest_xlate is the identity and the TLB is
+ * write-protected, INVLPG, a flush); each entry holds the generation it
+ * was made under and serves only while that is current. (Emptying the
+ * TLB when the generation moved, a 1 KiB memset, cost PTE store + INVLPG
+ * + touch about 50 ticks, measured.) Paging off, guest_xlate is the identity and the TLB is
  * not used. --no-access-tlb turns it off; --stats: acctlb_hits,
  * acctlb_misses. */
 #pragma once
@@ -29,13 +31,13 @@
 #define ACCTLB_USER 2u
 
 struct acctlb_entry {
-    uint32_t tag;               /* linear page | ACCTLB_VALID | ACCTLB_USER; 0: empty */
+    uint64_t gen;               /* mmu_xlate_gen when it was made */
     uint8_t *host;              /* the monitor's pointer to the page's frame */
+    uint32_t tag;               /* linear page | ACCTLB_VALID | ACCTLB_USER; 0: empty */
 };
 
 struct acctlb {
     const uint64_t *genp;       /* mmu_xlate_gen; NULL: the TLB is off */
-    uint64_t gen;               /* *genp when the entries were made */
     struct acctlb_entry rd[ACCTLB_ENTRIES], wr[ACCTLB_ENTRIES];
 };
 
@@ -43,20 +45,15 @@ static inline void acctlb_flush(struct acctlb *t)
 {
     memset(t->rd, 0, sizeof t->rd);
     memset(t->wr, 0, sizeof t->wr);
-    t->gen = *t->genp;
 }
 
 /* The host address of linear `lin` for this access, or NULL. */
 static inline uint8_t *acctlb_probe(struct acctlb *t, uint32_t lin, bool write, bool user)
 {
-    const struct acctlb_entry *e;
+    const struct acctlb_entry *e = &(write ? t->wr : t->rd)[(lin >> 12) % ACCTLB_ENTRIES];
 
-    if (t->gen != *t->genp) {
-        acctlb_flush(t);
-        return NULL;
-    }
-    e = &(write ? t->wr : t->rd)[(lin >> 12) % ACCTLB_ENTRIES];
-    if ((e->tag & ~ACCTLB_USER) != ((lin & ~4095u) | ACCTLB_VALID) || (user && !(e->tag & ACCTLB_USER)))
+    if ((e->tag & ~ACCTLB_USER) != ((lin & ~4095u) | ACCTLB_VALID) || e->gen != *t->genp ||
+        (user && !(e->tag & ACCTLB_USER)))
         return NULL;
     return e->host + (lin & 4095);
 }
@@ -65,11 +62,9 @@ static inline uint8_t *acctlb_probe(struct acctlb *t, uint32_t lin, bool write, 
  * `exact`; page: the host address of its frame. */
 static inline void acctlb_fill(struct acctlb *t, uint32_t lin, uint8_t *page, unsigned exact)
 {
-    struct acctlb_entry e = { (lin & ~4095u) | ACCTLB_VALID | (exact & 4u ? ACCTLB_USER : 0), page };
+    struct acctlb_entry e = { *t->genp, page, (lin & ~4095u) | ACCTLB_VALID | (exact & 4u ? ACCTLB_USER : 0) };
     unsigned i = (lin >> 12) % ACCTLB_ENTRIES;
 
-    if (t->gen != *t->genp)
-        acctlb_flush(t);
     if (exact & 1u)
         t->rd[i] = e;
     if (exact & 2u)
