@@ -250,7 +250,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         m->st.cr3_hits++;
         m->st.one_view++;
         touch(m, s);
-        m->lent = true;
+        m->lent = s->was_lent = true;
         return &s->sp;
     }
     s = m->cur;
@@ -285,6 +285,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         m->st.spaces_created++;
     }
     pick->keyed = true;
+    pick->was_lent = false;
     pick->cr3 = cr3;
     memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
@@ -309,6 +310,8 @@ void mmu_reactivate(struct mmu *m, struct space *sp, unsigned cpl)
      * remembered for CPL 3 in the supervisor view is still lendable. */
     m->lent = !s->identity && s->view == MMU_VIEW_SUPER && cpl == 3;
     m->st.one_view += m->lent;
+    if (m->lent)
+        s->was_lent = true;
     if (!s->identity)
         m->view_sp[s->view] = s;
 }

@@ -73,6 +73,7 @@ struct mspace {
     uint32_t recs, nrecs;          /* its records */
     uint32_t maps;                 /* modelled VMAs of the reservation */
     uint32_t over;                 /* its records with `over` set (mmu_view.c) */
+    bool was_lent;                 /* CPL 3 ran in it (supervisor view) since it was keyed */
 };
 
 /* A linear page whose guest mapping changes (mmu_soft.c): key as a

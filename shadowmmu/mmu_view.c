@@ -36,8 +36,11 @@
 
 void view_rec_added(struct mmu *m, struct mspace *s, const struct mrec *p)
 {
-    if (p->over && s->over++ == 0)
-        m->key_gen++;           /* a space CPL 3 used may not serve it any more */
+    /* A space CPL 3 ran in may not serve it any more: the derive memo
+     * must forget it (only then: Linux's spaces, never lent, would cost a
+     * memo miss per new space). */
+    if (p->over && s->over++ == 0 && s->was_lent)
+        m->key_gen++;
 }
 
 void view_rec_removed(struct mmu *m, struct mspace *s, const struct mrec *p)
@@ -97,4 +100,6 @@ void mmu_set_cpl(struct mmu *m, unsigned cpl)
 
     m->lent = s && !s->identity && s->view == MMU_VIEW_SUPER && cpl == 3;
     m->st.one_view += m->lent;
+    if (m->lent)
+        s->was_lent = true;
 }
