@@ -47,15 +47,16 @@ static void key_of(const struct vcpu *v, struct derive_key *k)
     k->mmu_gen = mmu_key_gen(v->vm->mmu);
 }
 
-/* Is k the key of the current state? Read straight from the vCPU (a key
- * built on the stack and compared with memcmp stalled on store
- * forwarding): CPL and the CS and SS access rights first, which tell most
- * entries apart, then the rest without branches. */
+/* Is k the key of the current state? Read straight from the vCPU: a key
+ * built on the stack and compared (memcmp, or 16 bytes at a time with
+ * SSE2) stalls on store forwarding — measured 22 ticks more per SYSENTER
+ * round trip than this. CPL and the CS and SS access rights first, which
+ * tell most entries apart, then the rest without branches. */
 static bool key_is_current(const struct vcpu *v, const struct derive_key *k, uint64_t mmu_gen)
 {
     if ((k->cpl ^ v->cpl) | (k->seg[SEG_CS][2] ^ v->seg[SEG_CS].ar) | (k->seg[SEG_SS][2] ^ v->seg[SEG_SS].ar))
         return false;
-    uint64_t d = (k->vm86 ^ v->vm86) | (k->vm86 ^ v->vm86) | (k->cr0 ^ v->cr0) | (k->cr3 ^ v->cr3) |
+    uint64_t d = (k->vm86 ^ v->vm86) | (k->cr0 ^ v->cr0) | (k->cr3 ^ v->cr3) |
                  (k->cr4 ^ v->cr4) | (k->gen ^ v->derive.gen) | (k->efer ^ v->efer) |
                  (k->mmu_gen ^ mmu_gen);
 
@@ -67,8 +68,7 @@ static bool key_is_current(const struct vcpu *v, const struct derive_key *k, uin
     return d == 0;
 }
 
-
-static void apply(struct vcpu *v, const struct derive_memo *e)
+static void apply(struct vcpu *v, const struct derive_memo *e, unsigned old_cpl)
 {
     struct vm *vm = v->vm;
 
@@ -82,12 +82,14 @@ static void apply(struct vcpu *v, const struct derive_memo *e)
     }
     if (e->space != vm->cur_space) {
         uint64_t base = (uint64_t)(uintptr_t)e->space->base;
-        mmu_reactivate(vm->mmu, e->space);
+        mmu_reactivate(vm->mmu, e->space, v->cpl);
         vm->cur_space = e->space;
         if (base != v->bt.membase) {
             v->bt.membase = base;
             set_gs_base(base);
         }
+    } else if ((old_cpl == 3) != (v->cpl == 3) && v->pg) {
+        mmu_set_cpl(vm->mmu, v->cpl);   /* one view for both rings: who runs in it */
     }
 }
 
@@ -110,8 +112,7 @@ static void record(struct vcpu *v)
     e->bits16 = v->bits16;
     e->space = vm->cur_space;
     e->valid = true;
-    d->prev = d->last;
-    d->last = d->next;
+    d->last[v->cpl & 3] = d->next;
     d->next = (d->next + 1) % DERIVE_MEMO;
 }
 
@@ -121,17 +122,16 @@ void vcpu_derive(struct vcpu *v, unsigned old_cpl)
 
     if (!v->vm->cfg.no_derive_memo) {
         uint64_t mmu_gen = mmu_key_gen(v->vm->mmu);
-        /* A transfer within the kernel stays in the last state, a system
-         * call goes back to the one before. */
-        for (unsigned i = 0, at = d->last; i < DERIVE_MEMO + 2; i++, at = i == 1 ? d->prev : i - 2) {
+        unsigned c = v->cpl & 3;
+
+        /* A system call goes back to the state its ring had last: that
+         * entry first, then the rest. */
+        for (unsigned i = 0, at = d->last[c]; i <= DERIVE_MEMO; at = i++) {
             const struct derive_memo *e = &d->e[at];
             if (e->valid && key_is_current(v, &e->key, mmu_gen)) {
                 v->vm->stats.derive_hits++;
-                if (at != d->last) {
-                    d->prev = d->last;
-                    d->last = at;
-                }
-                apply(v, e);
+                d->last[c] = at;
+                apply(v, e, old_cpl);
                 return;
             }
         }

@@ -28,6 +28,7 @@ struct derive_memo {
 
 struct derive_state {
     struct derive_memo e[DERIVE_MEMO];
-    unsigned last, prev, next;  /* the entries hit last and before; the next to replace */
+    unsigned last[4];           /* per CPL: the entry hit or made last */
+    unsigned next;              /* the next to replace */
     uint32_t gen;               /* bumped by derive_forget */
 };

@@ -30,6 +30,11 @@ bool guest_xlate(struct vcpu *v, uint32_t lin, enum mmu_access acc, bool user, u
     *gpa = r.gpa;
     if (acc == MMU_FETCH)
         v->fetch_global = r.global && (v->cr4 & CR4_PGE);
+    else if (r.exact && v->acctlb.genp) {
+        uint8_t *page = ram_ptr(&v->vm->ram, r.gpa & ~4095u, 4096);
+        if (page)
+            acctlb_fill(&v->acctlb, lin, page, r.exact);
+    }
     return true;
 }
 
@@ -73,6 +78,22 @@ static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, u
     uint32_t gpa;
     uint8_t *p;
 
+    if (paging_on(v) && v->acctlb.genp) {
+        p = acctlb_probe(&v->acctlb, lin, (flags & GM_WRITE) != 0, (flags & GM_USER) != 0);
+        if (p) {
+            v->vm->stats.acctlb_hits++;
+            if (flags & GM_PROBE)
+                return true;
+            if (!(flags & GM_WRITE) && n == 8)
+                memcpy(buf, p, 8);
+            else if (!(flags & GM_WRITE))
+                memcpy(buf, p, n);
+            else
+                memcpy(p, buf, n);      /* exact: D set, not traced, not code (acctlb.h) */
+            return true;
+        }
+        v->vm->stats.acctlb_misses++;
+    }
     if (!guest_xlate(v, lin, (flags & GM_WRITE) ? MMU_WRITE : MMU_READ, (flags & GM_USER) != 0, &gpa))
         return false;
     if (!(p = ram_ptr(&v->vm->ram, gpa, n)))

@@ -714,6 +714,8 @@ static int opt_no_superblocks(struct parse *p, const char *v) { p->o->no_superbl
 static int opt_no_inline_calls(struct parse *p, const char *v) { p->o->no_inline_calls = true; return 0; }
 static int opt_no_lazy_esp(struct parse *p, const char *v) { p->o->no_lazy_esp = true; return 0; }
 static int opt_no_derive_memo(struct parse *p, const char *v) { p->o->no_derive_memo = true; return 0; }
+static int opt_two_views(struct parse *p, const char *v) { (void)v; p->o->two_views = true; return 0; }
+static int opt_no_access_tlb(struct parse *p, const char *v) { (void)v; p->o->no_access_tlb = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
 static int opt_ic_ways(struct parse *p, const char *v)
 {
@@ -846,6 +848,12 @@ static const struct opt opts[] = {
     { "--", "no-derive-memo", NULL, NULL, opt_no_derive_memo,
       "work out the mode and address space after every privilege"
       HELP_NL "change instead of remembering them (slow path, for tests)" },
+    { "--", "two-views", NULL, NULL, opt_two_views,
+      "always switch between the user and supervisor views of an"
+      HELP_NL "address space on ring changes (slow path, for tests)" },
+    { "--", "no-access-tlb", NULL, NULL, opt_no_access_tlb,
+      "translate every monitor access to guest memory instead of"
+      HELP_NL "using the access TLB (slow path, for tests)" },
     { "--", "ic-ways", NULL, "N", opt_ic_ways,
       "targets remembered inline per indirect branch site, 1-4 (default 4)" },
     { "--", "poll-storm", NULL, "N", opt_poll_storm,

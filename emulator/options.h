@@ -28,6 +28,8 @@ struct options {
     bool no_chain;            /* --no-chain: never patch exits (slow path for tests) */
     bool rstack;              /* --rstack: CALL/RET through the shadow return stack */
     bool no_derive_memo;      /* --no-derive-memo */
+    bool two_views;           /* --two-views */
+    bool no_access_tlb;       /* --no-access-tlb */
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */
     bool no_inline_calls;     /* --no-inline-calls: CALL/RET end blocks (and ESP is never lazy) */
     bool no_lazy_esp;         /* --no-lazy-esp: inline calls, move ESP at every push and pop */

@@ -49,7 +49,8 @@ int paging_init(struct vm *vm, char *err, size_t errlen)
                              .soft_after = vm->cfg.soft_pages == 0 ? MMU_DEFAULT_SOFT_AFTER
                                          : vm->cfg.soft_pages > 0 ? (unsigned)vm->cfg.soft_pages : 0,
                              .soft_all = vm->cfg.soft_pages == -2, .share = vm->cfg.shared_fills,
-                             .no_retarget = vm->cfg.no_retarget };
+                             .no_retarget = vm->cfg.no_retarget,
+                             .two_views = vm->cfg.two_views };
 
     vm->mmu = mmu_create(&mc, &vm->ram, err, errlen);
     if (!vm->mmu)

@@ -32,6 +32,8 @@
     X(adapt_unmarks,   "marked instructions translated natively again after clean runs") \
     X(memop_page_faults, "#PF raised by re-translated instructions without a host signal") \
     X(mmio_accesses,   "device-memory accesses emulated by the monitor")               \
+    X(acctlb_hits,     "monitor guest accesses answered by the access TLB")        \
+    X(acctlb_misses,   "monitor guest accesses with paging on that missed it")     \
     X(divide_errors,   "#DE raised by checked DIV/IDIV without a host signal (adaptive)")
 
 /* One counter list printed by --stats: `prefix` before each name. */

@@ -8,6 +8,7 @@
 #include "cache/cache.h"
 #include "emulator/hw/apic.h"
 #include "decoder/x86.h"
+#include "emulator/acctlb.h"
 #include "emulator/debug.h"
 #include "emulator/debugexc.h"
 #include "emulator/derive.h"
@@ -146,6 +147,7 @@ struct vcpu {
     struct step_state step;
     const struct tb *smc_cur;   /* the block an emulated store runs in (smc.c) */
     bool smc_cur_hit;           /* ... and a store invalidated it */
+    struct acctlb acctlb;       /* the monitor's access TLB (acctlb.h) */
 };
 
 /* A device's guest-physical range (mmio.c, vm_mmio_register). */

@@ -91,6 +91,10 @@ static struct vcpu *vcpu_create(struct vm *vm, char *err, size_t errlen)
     vm->vcpu_map = map;
     vm->vcpu_map_len = len;
     v->vm = vm;
+    if (!vm->cfg.no_access_tlb) {
+        v->acctlb.genp = mmu_xlate_gen(vm->mmu);      /* paging_init made the MMU */
+        acctlb_flush(&v->acctlb);
+    }
     if (!jc_init(v)) {
         snprintf(err, errlen, "out of memory");
         return NULL;

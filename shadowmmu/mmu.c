@@ -164,6 +164,7 @@ struct space *mmu_identity(struct mmu *m) { return &m->ident.sp; }
 void mmu_flush_all(struct mmu *m)
 {
     m->key_gen++;
+    xlate_moved(m);
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         space_reset(m, &m->spaces[i], false);
         m->spaces[i].drop_pending = false;
@@ -240,6 +241,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
 
     m->st.activations++;
     mmu_settle(m);
+    m->lent = false;
     if (!(cr0 & CR0_PG)) {
         if (m->paging) {
             mmu_flush_all(m);
@@ -256,6 +258,8 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         mmu_flush_all(m);
         m->st.flushes++;
     }
+    if (!m->paging || m->cr3 != cr3 || memcmp(m->pdpte, pdpte, sizeof m->pdpte))
+        xlate_moved(m);         /* another address space */
     m->paging = true;
     m->wp = wp;
     m->pse = pse;
@@ -266,6 +270,14 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     if (!pae)
         cr3 &= PTE_FRAME;
 
+    if (view == MMU_VIEW_USER && (s = view_lendable(m, cr3, pdpte))) {
+        m->st.cr3_hits++;
+        m->st.one_view++;
+        touch(m, s);
+        m->lent = s->was_lent = true;
+        return &s->sp;
+    }
+    s = m->cur;
     if (s && key_match(m, s, cr3, pdpte) && s->view == view) {
         m->st.cr3_hits++;
         touch(m, s);
@@ -298,6 +310,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
         m->st.spaces_created++;
     }
     pick->keyed = true;
+    pick->was_lent = false;
     pick->cr3 = cr3;
     memcpy(pick->pdpte, pdpte, sizeof pick->pdpte);
     pick->view = view;
@@ -309,14 +322,21 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
 }
 
 uint64_t mmu_key_gen(const struct mmu *m) { return m->key_gen; }
+const uint64_t *mmu_xlate_gen(const struct mmu *m) { return &m->xlate_gen; }
 
-void mmu_reactivate(struct mmu *m, struct space *sp)
+void mmu_reactivate(struct mmu *m, struct space *sp, unsigned cpl)
 {
     struct mspace *s = (struct mspace *)sp;
 
     m->st.activations++;
     mmu_settle(m);
     touch(m, s);
+    /* The key generation moves when s gains an over record, so a space
+     * remembered for CPL 3 in the supervisor view is still lendable. */
+    m->lent = !s->identity && s->view == MMU_VIEW_SUPER && cpl == 3;
+    m->st.one_view += m->lent;
+    if (m->lent)
+        s->was_lent = true;
     if (!s->identity)
         m->view_sp[s->view] = s;
 }
@@ -344,6 +364,7 @@ enum mmu_where mmu_locate(const struct mmu *m, uintptr_t host, struct space **sp
 void mmu_invlpg(struct mmu *m, uint32_t linear)
 {
     m->st.invlpgs++;
+    xlate_moved(m);
     if (!m->paging)
         return;
     mmu_settle(m);

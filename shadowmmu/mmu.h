@@ -142,6 +142,13 @@
  * keeps doing so into a callout (adaptive translation). SOFT_QUIET
  * accesses without a change make it an ordinary page again.
  *
+ * One view (mmu_view.c): while the supervisor-view space of a CR3 holds
+ * no `over` record (one that allows the supervisor what CPL 3 may not),
+ * an activation for CPL 3 returns that space itself (`lent`): no GS-base
+ * switch on ring changes. Nothing may then add an over record to it; the
+ * first one a kernel makes moves mmu_key_gen, and CPL 3 goes back to the
+ * user view. cfg.two_views turns this off.
+ *
  * Shared fills (mmu_share.c, cfg.share): a space keyed for a new CR3
  * starts with the pages that other cached spaces of its view map through
  * identical page-directory entries (a kernel half), in runs, instead of
@@ -180,6 +187,7 @@ struct mmu_config {
                                page-directory entries (mmu_share.c) */
     bool no_retarget;       /* a page directory no longer traced empties its spaces, instead
                                of detaching them for a later retarget (mmu_retarget.c) */
+    bool two_views;         /* never run CPL 3 in the supervisor view (mmu_view.c) */
 };
 
 struct mmu;
@@ -200,7 +208,8 @@ struct mmu_regs {
 
 /* The space translated code must use for this CPU state: the identity
  * space when CR0.PG=0, else the cached space for (CR3, cpl == 3 ? user :
- * supervisor) — with PAE, for (PDPTE registers, view): the PDPTEs are what
+ * supervisor) — for CPL 3 the supervisor one while it may be lent (One
+ * view, above) — with PAE, for (PDPTE registers, view): the PDPTEs are what
  * the CPU walks from, and a PDPT edited without a CR3 load is not seen —
  * recycling the least recently used one on a miss. Drops all paging spaces
  * when CR0.PG, CR0.WP, CR4.PSE, CR4.PAE or EFER.NXE changed since the
@@ -214,7 +223,9 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
  * mmu_reactivate(m, sp) does what that call would do, without the
  * search. */
 uint64_t mmu_key_gen(const struct mmu *m);
-void mmu_reactivate(struct mmu *m, struct space *sp);
+void mmu_reactivate(struct mmu *m, struct space *sp, unsigned cpl);
+/* The CPL changed and the space did not (one view for both, mmu_view.c). */
+void mmu_set_cpl(struct mmu *m, unsigned cpl);
 /* The same for 32-bit paging or paging off (EFER and PDPTEs zero). */
 struct space *mmu_activate(struct mmu *m, uint32_t cr0, uint32_t cr3, uint32_t cr4, unsigned cpl);
 /* The identity space (for the monitor's setup before the first activation). */
@@ -242,7 +253,21 @@ struct mmu_fault_result {
     uint32_t error;     /* GUEST_PF: #PF error code (walk.h PFEC_*) */
     uint32_t cr2;       /* GUEST_PF: the faulting linear address */
     bool global;        /* mmu_translate of a fetch: G is set in the entry that maps the page */
+    uint8_t exact;      /* mmu_translate: MMU_EXACT_* (answered by an exact shadow record) */
 };
+/* What a record that answered mmu_translate allows, for the monitor's
+ * access TLB: a plain host load of the page is exact (A set as the CPU
+ * would have it), a plain host store is too (D set, writable, not traced,
+ * not code, not awaiting dirty logging), and CPL 3 may do the same. Valid
+ * while mmu_xlate_gen is unchanged. */
+#define MMU_EXACT_READ 1u
+#define MMU_EXACT_STORE 2u
+#define MMU_EXACT_USER 4u
+/* A number that moves whenever a linear -> guest-physical translation or
+ * its exactness (above) may have changed: a space switch, CR0/CR4 paging
+ * changes, an unmapped, remapped or write-protected page, INVLPG, a
+ * flush. The pointer stays valid for the mmu's lifetime. */
+const uint64_t *mmu_xlate_gen(const struct mmu *m);
 
 /* A host fault at `linear` of space `s` (from mmu_locate), for an access of
  * type `acc` by user (CPL 3) or supervisor code; `user` should match the
@@ -369,7 +394,9 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(soft_xlates,     "monitor accesses to soft pages (walked, not mapped)")        \
     X(detaches,        "spaces kept, not emptied, when their directory stopped being traced") \
     X(retargets,       "detached spaces checked PDE by PDE against a directory")     \
-    X(retarget_kept,   "PDEs whose shadow pages a retarget kept")
+    X(retarget_kept,   "PDEs whose shadow pages a retarget kept")                         \
+    X(one_view,        "CPL-3 activations that kept the supervisor view (mmu_view.c)")    \
+    X(lent_walks,      "supervisor-only pages walked, not mapped, while CPL 3 had that view")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;

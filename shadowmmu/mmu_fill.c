@@ -90,7 +90,7 @@ static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode
         uint32_t lpn = base + i, frame;
         uint64_t leaf;
         unsigned perm;
-        bool want_w;
+        bool want_w, over;
 
         if (m->cand[i].ok || lpn >> tshift != lpn0 >> tshift)
             continue;   /* the faulting page; another table's (PAE: 512 per table) */
@@ -111,7 +111,10 @@ static void gather(struct mmu *m, struct mspace *s, const struct walk_mode *mode
             soft_page(m, s, lpn, false))
             continue;
         want_w = may_write(perm, user) && (leaf & PTE_D);
-        m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w,
+        over = perm_over(perm, user, want_w);
+        if (over && view_lent(m, s))
+            continue;   /* CPL 3 runs in s (mmu_view.c) */
+        m->cand[i] = (struct cand){ .frame = frame, .ok = 1, .want_w = want_w, .over = over,
                                     .prot = (uint8_t)prot_want(m, frame, want_w) };
     }
 }
@@ -133,14 +136,14 @@ static uint32_t run_end(const struct mmu *m, uint32_t i, uint32_t n)
 static int map_cands(struct mmu *m, struct mspace *s, uint32_t base, uint32_t lo, uint32_t hi)
 {
     for (uint32_t i = lo; i <= hi; i++) {
-        m->want_w[i - lo] = m->cand[i].want_w;
+        m->want_w[i - lo] = rec_wflags(m->cand[i].want_w, m->cand[i].over);
         m->cand[i].ok = 0;
     }
     return map_run(m, s, base + lo, hi - lo + 1, m->cand[lo].frame, m->cand[lo].prot, m->want_w);
 }
 
 static int fill(struct mmu *m, struct mspace *s, const struct walk_mode *mode, const struct walk *w,
-                uint32_t linear, bool user, int prot, bool want_w)
+                uint32_t linear, bool user, int prot, bool want_w, bool over)
 {
     uint32_t n = m->cfg.prefetch, lpn = linear >> 12, base = lpn & ~(n - 1), at = lpn - base;
     const struct ram_region *rg;
@@ -149,7 +152,7 @@ static int fill(struct mmu *m, struct mspace *s, const struct walk_mode *mode, c
 
     memset(m->cand, 0, n * sizeof *m->cand);
     m->cand[at] = (struct cand){ .frame = w->frame >> 12, .ok = 1, .prot = (uint8_t)prot,
-                                 .want_w = want_w };
+                                 .want_w = want_w, .over = over };
     if (n > 1)
         gather(m, s, mode, w, base, n, lpn, user);
 
@@ -175,7 +178,7 @@ static int fill(struct mmu *m, struct mspace *s, const struct walk_mode *mode, c
          * space's own mappings go, then the faulting page alone. */
         space_reset(m, s, false);
         lo = hi = at;
-        m->want_w[0] = (uint8_t)want_w;
+        m->want_w[0] = rec_wflags(want_w, over);
         rc = map_run(m, s, lpn, 1, w->frame >> 12, prot, m->want_w);
     }
     if (rc < 0)
@@ -276,7 +279,7 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
     struct walk_mode mode;
     struct walk w;
     uint32_t frame, lpn = linear >> 12, rec;
-    bool want_w;
+    bool want_w, over;
     int prot;
 
     memset(r, 0, sizeof *r);
@@ -308,6 +311,13 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
         return done(r, MMU_MMIO);
     }
     want_w = may_write(w.perm, user) && w.dirty;
+    over = perm_over(w.perm, user, want_w);
+    if (over && view_lent(m, s)) {
+        /* CPL 3 runs in s: a supervisor-only right must not appear in it
+         * (mmu_view.c). Walked, A/D set: the monitor does the access. */
+        st->lent_walks++;
+        return done(r, MMU_SOFT);
+    }
     if (acc == MMU_WRITE && (m->frame_flags[frame] & FRAME_LOGWP)) {
         /* Dirty logging: the walk allowed the store; it is the frame's
          * first since the last sync (tracing and code protection keep
@@ -324,7 +334,7 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
         return done(r, MMU_SOFT);
     }
     if (rec && m->rec[rec].frame == frame) {
-        m->rec[rec].want_w = want_w;
+        view_rec_set(m, rec, want_w, over);
         if (m->rec[rec].prot != prot) {
             if (mmu_set_prot(m, rec, prot) < 0)
                 return done(r, MMU_ERROR);
@@ -336,7 +346,7 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
          * PTE; unmap it properly all the same. */
         if (rec && mmu_zap_range(m, s, lpn, 1) < 0)
             return done(r, MMU_ERROR);
-        if (fill(m, s, &mode, &w, linear, user, prot, want_w) < 0)
+        if (fill(m, s, &mode, &w, linear, user, prot, want_w, over) < 0)
             return done(r, MMU_ERROR);
     }
 
@@ -382,7 +392,7 @@ static bool translate_from_shadow(struct mmu *m, uint32_t linear, enum mmu_acces
                                   struct mmu_fault_result *r)
 {
     for (int view = user ? MMU_VIEW_USER : MMU_VIEW_SUPER;; view = MMU_VIEW_USER) {
-        struct mspace *s = mmu_current_space(m, (enum mmu_view)view);
+        struct mspace *s = view == MMU_VIEW_USER ? view_user_space(m) : mmu_current_space(m, MMU_VIEW_SUPER);
         uint32_t key = s ? (uint32_t)s->id << 20 | linear >> 12 : 0, i = (linear >> 12) % XL_ENTRIES;
         uint32_t rec = m->xl_rec[view][i];
         if (s && (!rec || m->xl_key[view][i] != key || m->rec[rec].key != key)) {
@@ -391,7 +401,12 @@ static bool translate_from_shadow(struct mmu *m, uint32_t linear, enum mmu_acces
             m->xl_rec[view][i] = rec;
         }
         if (s && rec && (acc == MMU_READ || m->rec[rec].want_w)) {
-            r->gpa = m->rec[rec].frame << 12 | (linear & 4095);
+            const struct mrec *p = &m->rec[rec];
+            r->gpa = p->frame << 12 | (linear & 4095);
+            /* Exact: a plain host load (and, mapped writable, store) does
+             * what the CPU would; CPL 3 may do the same unless over. */
+            r->exact = MMU_EXACT_READ | (p->prot == PROT_RW ? MMU_EXACT_STORE : 0) |
+                       (s->view == MMU_VIEW_USER || !p->over ? MMU_EXACT_USER : 0);
             return true;
         }
         if (view == MMU_VIEW_USER)
@@ -421,17 +436,20 @@ enum mmu_result mmu_translate(struct mmu *m, uint32_t linear, enum mmu_access ac
          * (the same IDT entry, descriptor, TSS field or stack frame on the
          * next system call) is answered by the shadow. The fill's walk
          * sets A/D as the one below would. */
-        struct mspace *s = mmu_current_space(m, user ? MMU_VIEW_USER : MMU_VIEW_SUPER);
+        struct mspace *s = user ? view_user_space(m) : mmu_current_space(m, MMU_VIEW_SUPER);
         struct mmu_stats quiet = { 0 };
         struct mmu_fault_result f;
         enum mmu_result k = s ? shadow_fill(m, &s->sp, linear, acc, user, &f, &quiet, false) : MMU_ERROR;
         m->st.soft_xlates += k == MMU_SOFT;
+        m->st.lent_walks += quiet.lent_walks;
         if (k == MMU_GUEST_PF) {
             *r = f;
             return done(r, MMU_GUEST_PF);
         }
         if (k != MMU_ERROR) {
             r->gpa = f.gpa;
+            if (k == MMU_HIDDEN && translate_from_shadow(m, linear, acc, user, &f) && f.gpa == r->gpa)
+                r->exact = f.exact;     /* the fill made a record: exact from now on */
             return done(r, MMU_HIDDEN);
         }
     }
@@ -451,7 +469,7 @@ int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid)
 {
     struct mrec *p = &m->rec[r];
     uint32_t linear = lpn_of_rec(p) << 12, frame;
-    bool user = s->view == MMU_VIEW_USER, want_w;
+    bool user = s->view == MMU_VIEW_USER, want_w, over;
     struct walk_mode mode = mmu_mode(m, s->cr3, s->pdpte);
     struct walk w;
     int prot;
@@ -465,17 +483,20 @@ int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid)
         return -1;
     frame = w.frame >> 12;
     want_w = may_write(w.perm, user) && w.dirty;
+    over = perm_over(w.perm, user, want_w);
+    if (over && view_lent(m, s))
+        return -1;      /* CPL 3 runs in s: unmapped, its next access walks (mmu_view.c) */
     prot = prot_want(m, frame, want_w);
     if (frame == p->frame && prot == p->prot) {
-        p->want_w = want_w;
+        view_rec_set(m, r, want_w, over);
         m->st.refreshes++;
         return 0;
     }
     if (frame == p->frame) {
-        p->want_w = want_w;
+        view_rec_set(m, r, want_w, over);
         return mmu_set_prot(m, r, prot);
     }
-    return mmu_remap_page(m, r, frame, prot, want_w);
+    return mmu_remap_page(m, r, frame, prot, rec_wflags(want_w, over));
 }
 
 void mmu_map_accessed(struct mmu *m, struct space *sp, uint32_t linear, bool user)

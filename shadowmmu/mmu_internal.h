@@ -53,7 +53,12 @@ struct mrec {
     uint8_t prot;                  /* PROT_R or PROT_RW, as mapped now */
     uint8_t want_w;                /* guest entries let this view write and D is set:
                                       writable once neither traced nor code */
+    uint8_t over;                  /* supervisor view: CPL 3 may not do what this record
+                                      allows (mmu_view.c) */
 };
+/* The per-page byte map_run and mmu_remap_page take: want_w, and `over`. */
+#define MREC_WANT_W 1u
+#define MREC_OVER 2u
 
 struct mspace {
     struct space sp;               /* first: a struct space * is a struct mspace * */
@@ -70,6 +75,8 @@ struct mspace {
     uint32_t recs, nrecs;          /* its records */
     uint32_t maps;                 /* modelled VMAs of the reservation */
     uint32_t *saved;               /* detached: the 1024 PDEs its records were built from */
+    uint32_t over;                 /* its records with `over` set (mmu_view.c) */
+    bool was_lent;                 /* CPL 3 ran in it (supervisor view) since it was keyed */
 };
 
 /* A linear page whose guest mapping changes (mmu_soft.c): key as a
@@ -84,7 +91,7 @@ struct churn {
 /* A page a fill may map: the faulting one or a prefetch candidate. */
 struct cand {
     uint32_t frame;
-    uint8_t ok, prot, want_w;
+    uint8_t ok, prot, want_w, over;
 };
 
 /* A traced store being single-stepped (mmu_unprotect_for_store). */
@@ -122,6 +129,8 @@ struct mmu {
     uint64_t evict_gen;            /* bumped whenever a space is emptied */
     uint64_t special_writes;       /* mmu_special_writes */
     uint64_t key_gen;              /* bumped whenever a space may serve another key (mmu_key_gen) */
+    uint64_t xlate_gen;            /* mmu_xlate_gen: bumped whenever a translation may go stale */
+    bool lent;                     /* cur is a supervisor-view space CPL 3 runs in (mmu_view.c) */
     struct rmap *rm;
     struct walk_mem mem;
     bool in_cb;                    /* inside an rmap callback: no rmap calls */
@@ -206,7 +215,7 @@ int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t 
             const uint8_t *want_w);
 int mmu_set_prot(struct mmu *m, uint32_t r, int prot);
 /* Point record r's page at another frame (one mmap over the old page). */
-int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w);
+int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, uint8_t wflags);
 /* Unmap the recorded pages of [lpn, lpn + n). */
 int mmu_zap_range(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n);
 /* Unmap everything in s; drop_deps: also forget its rmap dependents (now,
@@ -278,3 +287,35 @@ bool mmu_trace_table(struct mmu *m, struct mspace *s, unsigned dep, uint32_t gpa
 int mmu_rec_refresh(struct mmu *m, struct mspace *s, uint32_t r, uint32_t avoid);
 uint32_t mmu_mem_read32(void *opaque, uint32_t gpa, bool *ok);
 bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new);
+
+/* mmu_view.c: one view for both privilege levels while they agree.
+ * A record is `over` when it lets the supervisor view do what CPL 3 may
+ * not: a page that is not user-readable, or one the supervisor view may
+ * write (want_w, e.g. CR0.WP=0) that CPL 3 may not. perm: WALK_PERM_*;
+ * user: the fill was made with user rights (never over then). */
+static inline bool perm_over(unsigned perm, bool user, bool want_w)
+{
+    return !user && (!(perm & WALK_PERM_UR) || (want_w && !(perm & WALK_PERM_UW)));
+}
+static inline uint8_t rec_wflags(bool want_w, bool over)
+{
+    return (uint8_t)((want_w ? MREC_WANT_W : 0) | (over ? MREC_OVER : 0));
+}
+/* Is s lent to CPL 3 right now? Nothing may make it hold an `over` record. */
+static inline bool view_lent(const struct mmu *m, const struct mspace *s)
+{
+    return m->lent && m->cur == s;
+}
+/* A translation the monitor may have cached (mmu_xlate_gen) may be stale. */
+static inline void xlate_moved(struct mmu *m) { m->xlate_gen++; }
+/* Record r was inserted / is being removed: count its `over`. */
+void view_rec_added(struct mmu *m, struct mspace *s, const struct mrec *p);
+void view_rec_removed(struct mmu *m, struct mspace *s, const struct mrec *p);
+/* Change a record's want_w and over in place. */
+void view_rec_set(struct mmu *m, uint32_t r, bool want_w, bool over);
+/* The supervisor-view space of (cr3, pdpte) if CPL 3 may run in it (no
+ * `over` record, one view allowed), or NULL. */
+struct mspace *view_lendable(struct mmu *m, uint32_t cr3, const uint64_t *pdpte);
+/* A space any user access may be answered from: the user view of the
+ * current key, else a lendable supervisor view. */
+struct mspace *view_user_space(struct mmu *m);

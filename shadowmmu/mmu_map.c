@@ -45,7 +45,7 @@ int rec_desired_prot(const struct mmu *m, const struct mrec *r)
 
 /* Callers check rec_free_count first. */
 static uint32_t rec_insert(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t frame, int prot,
-                           bool want_w)
+                           uint8_t wflags)
 {
     uint32_t r = m->rec_free, *b;
     struct mrec *p = &m->rec[r];
@@ -53,7 +53,8 @@ static uint32_t rec_insert(struct mmu *m, struct mspace *s, uint32_t lpn, uint32
     m->rec_free = p->hnext;
     m->rec_used++;
     *p = (struct mrec){ .frame = frame, .key = key_of(s, lpn), .prot = (uint8_t)prot,
-                        .want_w = want_w };
+                        .want_w = (wflags & MREC_WANT_W) != 0, .over = (wflags & MREC_OVER) != 0 };
+    view_rec_added(m, s, p);
     b = bucket(m, p->key);
     p->hnext = *b;
     *b = r;
@@ -75,6 +76,7 @@ static void rec_remove(struct mmu *m, uint32_t r)
     struct mspace *s = space_of_rec(m, p);
     uint32_t *b = bucket(m, p->key);
 
+    view_rec_removed(m, s, p);
     while (*b != r)
         b = &m->rec[*b].hnext;
     *b = p->hnext;
@@ -234,7 +236,7 @@ int map_run(struct mmu *m, struct mspace *s, uint32_t lpn, uint32_t n, uint32_t 
     return 0;
 }
 
-int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool want_w)
+int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, uint8_t wflags)
 {
     struct mrec *p = &m->rec[r];
     struct mspace *s = space_of_rec(m, p);
@@ -250,7 +252,7 @@ int mmu_remap_page(struct mmu *m, uint32_t r, uint32_t frame, int prot, bool wan
     if (rc < 0)
         return rc;
     rec_remove(m, r);
-    rec_insert(m, s, lpn, frame, prot, want_w);
+    rec_insert(m, s, lpn, frame, prot, wflags);
     model_adjust(m, s, breaks_around(m, s, lpn) - before);
     m->st.remaps++;
     return 0;
@@ -265,6 +267,7 @@ int mmu_set_prot(struct mmu *m, uint32_t r, int prot)
 
     if (old == prot)
         return 0;
+    xlate_moved(m);
     before = breaks_around(m, s, lpn);
     p->prot = (uint8_t)prot;
     after = breaks_around(m, s, lpn);

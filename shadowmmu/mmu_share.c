@@ -57,14 +57,14 @@ static bool copy_pde(struct mmu *m, struct mspace *s, struct mspace *o, unsigned
         frame = m->rec[r].frame;
         prot = m->rec[r].prot;
         rg = ram_region_of(m->ram, frame << 12);
-        m->share_w[0] = m->rec[r].want_w;
+        m->share_w[0] = rec_wflags(m->rec[r].want_w, m->rec[r].over);
         while (l + n < 1024) {
             uint32_t q = mmu_rec_find(m, o, base + l + n);
             if (!q || m->rec[q].frame != frame + n || m->rec[q].prot != prot ||
                 !ram_region_of(m->ram, (frame + n) << 12) ||
                 ram_region_of(m->ram, (frame + n) << 12) != rg || mmu_rec_find(m, s, base + l + n))
                 break;
-            m->share_w[n++] = m->rec[q].want_w;
+            m->share_w[n++] = rec_wflags(m->rec[q].want_w, m->rec[q].over);
         }
         if (rec_free_count(m) < n || (uint64_t)m->maps_total + 2 > m->maps_budget)
             return false;

@@ -71,45 +71,26 @@ static void test_supervisor(void)
 /* ---- ring 3 ---------------------------------------------------------------- */
 
 static volatile uint32_t user_step;
-static struct { uint32_t vector, error, eip, expect, cr2; } user_seen[16];
-
-static void note(int i)
-{
-    user_seen[i].vector = (uint32_t)last_trap.vector;
-    user_seen[i].error = last_trap.error;
-    user_seen[i].eip = last_trap.eip;
-    user_seen[i].expect = expect_eip;
-    user_seen[i].cr2 = pg_last_cr2;
-}
-
-/* Runs at CPL 3: each access faults and resumes after itself. The notes
- * are written by the kernel's trap handler before it resumes us, so here
- * we only copy them (the kernel image is user-accessible). */
-#define U_TRY(i, insn, a)                                                    \
-    do {                                                                     \
-        trap_reset();                                                        \
-        __asm__ volatile(TRY_BEGIN insn TRY_END : : "r"(a) : "eax", "memory", "cc"); \
-        note(i);                                                             \
-    } while (0)
+static struct pg_user_note user_seen[16];
 
 static void user_body(void)
 {
-    U_TRY(0, "movl (%0), %%eax", NP + 40);          /* not present: U */
-    U_TRY(1, "movl %%eax, (%0)", NP + 44);          /* U|W */
-    U_TRY(2, "movl %%eax, (%0)", RO + 48);          /* P|U|W */
-    U_TRY(3, "movl (%0), %%eax", SUP + 52);         /* P|U */
-    U_TRY(4, "movl %%eax, (%0)", SUP + 56);         /* P|U|W */
-    U_TRY(5, "movl (%0), %%eax", MIXU + 60);        /* PDE supervisor: P|U */
-    U_TRY(6, "movl %%eax, (%0)", MIXW + 64);        /* PDE read-only: P|U|W */
-    U_TRY(7, "movl (%0), %%eax", MIXW + 68);        /* reading it is fine */
-    U_TRY(8, "movl (%0), %%eax", RSVD + 72);        /* P|U|RSVD */
-    U_TRY(9, "pushl (%0); popl %%eax", RO + 76);     /* the read is fine */
+    U_TRY(user_seen[0], "movl (%0), %%eax", NP + 40);          /* not present: U */
+    U_TRY(user_seen[1], "movl %%eax, (%0)", NP + 44);          /* U|W */
+    U_TRY(user_seen[2], "movl %%eax, (%0)", RO + 48);          /* P|U|W */
+    U_TRY(user_seen[3], "movl (%0), %%eax", SUP + 52);         /* P|U */
+    U_TRY(user_seen[4], "movl %%eax, (%0)", SUP + 56);         /* P|U|W */
+    U_TRY(user_seen[5], "movl (%0), %%eax", MIXU + 60);        /* PDE supervisor: P|U */
+    U_TRY(user_seen[6], "movl %%eax, (%0)", MIXW + 64);        /* PDE read-only: P|U|W */
+    U_TRY(user_seen[7], "movl (%0), %%eax", MIXW + 68);        /* reading it is fine */
+    U_TRY(user_seen[8], "movl (%0), %%eax", RSVD + 72);        /* P|U|RSVD */
+    U_TRY(user_seen[9], "pushl (%0); popl %%eax", RO + 76);     /* the read is fine */
     {   /* PUSHF onto a supervisor page */
         uint32_t sp = SUP + 0x800;
         trap_reset();
         __asm__ volatile("xchg %%esp, %0\n\t" TRY_BEGIN "pushfl" TRY_END "xchg %%esp, %0"
                          : "+r"(sp) : : "memory");
-        note(10);
+        user_seen[10] = pg_note();
     }
     user_step = 1;
 }

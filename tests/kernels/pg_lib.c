@@ -113,3 +113,10 @@ void pg_install_pf(void)
 {
     set_gate(14, (uint32_t)pg_pf_entry, SEL_KCODE, 0xe, 0);
 }
+
+uint32_t *pg_setup(void)
+{
+    sys_init();
+    pg_install_pf();
+    return pg_kernel_pd();
+}

@@ -51,6 +51,8 @@ void pg_map4m(uint32_t *pd, uint32_t lin, uint32_t phys, uint32_t flags);
 volatile uint32_t *pg_pte(uint32_t *pd, uint32_t lin);
 static inline volatile uint32_t *pg_pde(uint32_t *pd, uint32_t lin) { return &pd[lin >> 22]; }
 void pg_enable(uint32_t *pd);
+/* sys_init, pg_install_pf, and a pg_kernel_pd() to start from. */
+uint32_t *pg_setup(void);
 void pg_disable(void);
 
 extern int (*volatile pg_fault_hook)(struct trap_frame *f, uint32_t cr2);
@@ -70,6 +72,25 @@ void pg_check_pf(uint32_t err, uint32_t cr2, int line);
     do {                                                                                    \
         trap_reset();                                                                       \
         __asm__ volatile(TRY_BEGIN "movl $0x5a5a, (%0)" TRY_END : : "r"(a) : "memory");     \
+    } while (0)
+
+/* What a ring-3 access that may fault saw (U_TRY): the trap (-1: none),
+ * its error code and EIP, the EIP expected, CR2. The notes are taken by
+ * the code at CPL 3 from what the kernel's handler recorded (the kernel
+ * image is user-accessible). */
+struct pg_user_note { uint32_t vector, error, eip, expect, cr2; };
+static inline struct pg_user_note pg_note(void)
+{
+    return (struct pg_user_note){ (uint32_t)last_trap.vector, last_trap.error, last_trap.eip,
+                                  expect_eip, pg_last_cr2 };
+}
+/* Run insn (operand %0 = a), which may fault and resume after itself;
+ * store what happened in note n. */
+#define U_TRY(n, insn, a)                                                              \
+    do {                                                                               \
+        trap_reset();                                                                  \
+        __asm__ volatile(TRY_BEGIN insn TRY_END : : "r"(a) : "eax", "memory", "cc");   \
+        (n) = pg_note();                                                               \
     } while (0)
 
 static inline void invlpg(const volatile void *p) { __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory"); }

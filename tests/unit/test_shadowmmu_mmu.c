@@ -71,7 +71,18 @@ static uint32_t get_pte(struct fx *f, uint32_t pt, uint32_t linear)
     return g32(f, pt + ((linear >> 12) & 0x3ff) * 4);
 }
 
+/* Two views unless a test asks for one (mk_one_view): most tests here
+ * check the user view itself. */
+static struct fx *mk_cfg(const struct mmu_config *cfg);
 static struct fx *mk(const struct mmu_config *cfg)
+{
+    struct mmu_config c = *cfg;
+
+    c.two_views = true;
+    return mk_cfg(&c);
+}
+
+static struct fx *mk_cfg(const struct mmu_config *cfg)
 {
     struct fx *f = calloc(1, sizeof *f);
     char err[200];
@@ -1393,12 +1404,12 @@ static void guest_store(struct rnd_state *st, uint32_t linear, uint32_t v, unsig
  * fresh walk. soft_after/soft_all: with soft pages (mmu_soft.c) a page
  * may answer MMU_SOFT instead of being mapped; its translation must then
  * be the walk's. */
-static void random_coherence(unsigned soft_after, bool soft_all, bool share)
+static void random_coherence_views(unsigned soft_after, bool soft_all, bool share, bool one_view)
 {
     struct mmu_config cfg = { .spaces = 3, .max_records = 512, .rmap_pages = 6,
                               .max_maps = 4 + 120, .soft_after = soft_after, .soft_all = soft_all,
                               .share = share };
-    struct fx *f = mk(&cfg);
+    struct fx *f = one_view ? mk_cfg(&cfg) : mk(&cfg);
     struct rnd_state st = { .f = f, .seed = 12345, .cr0 = PAGING };
     static const uint32_t pds[3] = { PD, PDB, PDC }, pt1s[3] = { PT1, 0x21000, 0x31000 };
     /* Soak runs: MMU_SEED=n MMU_OPS=n. */
@@ -1456,6 +1467,19 @@ static void random_coherence(unsigned soft_after, bool soft_all, bool share)
                     ram_ptr(&f->ram, wk.gpa, 4))
                     v = g32(f, wk.gpa);
                 guest_store(&st, linear, v, 4);
+            } else if (one_view && rnd(&st) % 2) {
+                /* The monitor's implicit supervisor read (IDT, GDT, TSS)
+                 * at any CPL: the gpa a walk gives, and nothing mapped in
+                 * a space CPL 3 runs in that CPL 3 may not read (check_page). */
+                struct walk_mem mem = { .opaque = f, .read32 = chk_read32,
+                                        .cmpxchg32 = chk_cmpxchg32 };
+                struct walk_mode mode = walk_mode_of(st.cr0, st.cr3, st.cr4, false);
+                struct walk wk;
+                bool ok = walk32(&mem, &mode, linear, WALK_READ, 0, &wk);
+                enum mmu_result res = mmu_translate(f->m, linear, MMU_READ, false, &r);
+                assert_int_equal(res, ok ? MMU_HIDDEN : MMU_GUEST_PF);
+                if (ok)
+                    assert_int_equal(r.gpa, wk.gpa);
             } else {
                 enum mmu_result res = mmu_fault(f->m, st.s, linear, acc, st.cpl == 3, &r);
                 assert_true(res == MMU_HIDDEN || res == MMU_GUEST_PF ||
@@ -1520,8 +1544,29 @@ static void random_coherence(unsigned soft_after, bool soft_all, bool share)
         print_message("random: %llu detaches, %llu retargets, %llu PDEs kept\n",
                       (unsigned long long)s.detaches, (unsigned long long)s.retargets,
                       (unsigned long long)s.retarget_kept);
+        print_message("random: %llu one-view activations, %llu lent walks\n",
+                      (unsigned long long)s.one_view, (unsigned long long)s.lent_walks);
+        if (one_view)
+            assert_true(s.one_view > 0);
+        else
+            assert_int_equal(s.one_view, 0);
     }
     rm_fx(f);
+}
+
+static void random_coherence(unsigned soft_after, bool soft_all, bool share)
+{
+    random_coherence_views(soft_after, soft_all, share, false);
+}
+
+/* CPL 3 in the supervisor view while it has no `over` record
+ * (mmu_view.c): every page CPL 3 can reach in the space it runs in is one
+ * the guest lets it reach (check_page with user rights). */
+static void test_random_coherence_one_view(void **state)
+{
+    (void)state;
+    random_coherence_views(0, false, false, true);
+    random_coherence_views(2, false, false, true);
 }
 
 static void test_random_coherence(void **state)
@@ -1844,6 +1889,7 @@ int main(void)
         cmocka_unit_test(test_random_coherence),
         cmocka_unit_test(test_random_coherence_soft),
         cmocka_unit_test(test_random_coherence_shared),
+        cmocka_unit_test(test_random_coherence_one_view),
         cmocka_unit_test(test_pte_edit_forms),
         cmocka_unit_test(test_translate_from_shadow),
         cmocka_unit_test(test_dirty_log_identity),
