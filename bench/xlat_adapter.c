@@ -108,6 +108,12 @@ unsigned xa_decode(struct xa *x, uint32_t eip, const uint8_t *code, size_t avail
     return r == 0 ? in.len : 0;
 }
 
+void xa_empty(struct xa *x)
+{
+    cache_flush(x->cache);
+    x->flushes = 0;
+}
+
 unsigned xa_flushes(const struct xa *x)
 {
     return x->flushes;

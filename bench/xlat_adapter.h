@@ -31,4 +31,7 @@ int xa_translate(struct xa *x, uint32_t eip, const uint8_t *code, size_t avail,
 unsigned xa_decode(struct xa *x, uint32_t eip, const uint8_t *code, size_t avail);
 
 /* Cache flushes the translations needed (a full cache mid-run). */
+/* Empty the code cache (as the monitor's flush does) and zero the flush
+ * count: the next pass reuses memory the previous one touched. */
+void xa_empty(struct xa *x);
 unsigned xa_flushes(const struct xa *x);
