@@ -199,6 +199,13 @@ size_t emit_jcc_rel32(struct emit *e, int cc, uint64_t target_rx)
     return off;
 }
 
+size_t emit_jcc_rel8(struct emit *e, int cc)
+{
+    emit_u8(e, (uint8_t)(0x70 | cc));
+    emit_u8(e, 0);
+    return emit_off(e) - 1;
+}
+
 size_t emit_jrcxz_rel8(struct emit *e)
 {
     emit_u8(e, 0xe3);

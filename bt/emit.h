@@ -104,6 +104,8 @@ void emit_modrm_mem(struct emit *e, int opc, int r, int base, int index, int shi
 /* jmp rel32 */               size_t emit_jmp_rel32(struct emit *e, uint64_t target_rx);
 /* jcc rel32 */               size_t emit_jcc_rel32(struct emit *e, int cc, uint64_t target_rx);
 /* jrcxz rel8 (target set later with emit_patch_rel8) */ size_t emit_jrcxz_rel8(struct emit *e);
+/* jcc rel8, cc the condition's low nibble (target set later with emit_patch_rel8) */
+size_t emit_jcc_rel8(struct emit *e, int cc);
 /* jmp r64 */                 void emit_jmp_r64(struct emit *e, int r);
 /* jmp qword [base+disp] */   void emit_jmp_m64(struct emit *e, int base, int32_t disp);
 /* Point the rel8 at offset off to the current position. */

@@ -80,8 +80,6 @@ void xl_esp_materialise(struct xl *xl);
 /* Move the pending displacement by d, or materialise ESP moved by d when
  * the result does not fit the side table's field. */
 void xl_esp_move(struct xl *xl, int32_t d);
-/* The displacement for a memory operand based on ESP (0 if none pending). */
-static inline int32_t xl_esp_disp(const struct xl *xl) { return xl->esp_delta; }
 
 /* Decode one instruction as the block's code size says (CODE16). */
 int xl_decode(struct xl *xl, const uint8_t *code, size_t avail, uint32_t eip, struct insn *in);

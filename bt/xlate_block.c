@@ -45,10 +45,7 @@ void xl_exit_direct(struct xl *xl, int cc, uint32_t target)
     }
     if (xl->esp_delta && cc >= 0) {
         /* ESP made real on the taken path only (xlate_espdelta.c). */
-        size_t over;
-        emit_u8(&xl->e, (uint8_t)(0x70 | (cc ^ 1)));
-        over = emit_off(&xl->e);
-        emit_u8(&xl->e, 0);
+        size_t over = emit_jcc_rel8(&xl->e, cc ^ 1);
         emit_lea_r32(&xl->e, H_RSP, H_RSP, -1, 0, xl->esp_delta);
         int32_t d = xl->esp_delta;
         xl->esp_delta = 0;

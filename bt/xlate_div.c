@@ -42,14 +42,6 @@ static void shift_imm(struct emit *e, int opc_flags, int op, int r, uint8_t n)
     emit_u8(e, n);
 }
 
-/* jcc rel8 to a label bound later with emit_patch_rel8_here. */
-static size_t jcc8(struct emit *e, int cc)
-{
-    emit_u8(e, (uint8_t)(0x70 | cc));
-    emit_u8(e, 0);
-    return emit_off(e) - 1;
-}
-
 /* r11 = the r/m operand of `in` (8, 16 or 32 bits), zero- or sign-extended. */
 static void load_divisor(struct xl *xl, const struct insn *in, int bits, bool sign)
 {
@@ -105,7 +97,7 @@ bool xl_div_checked(struct xl *xl, const struct insn *in)
             emit_mov_r32_r32(e, H_R10, H_RDX);
         }
         emit_modrm_reg(e, 0x39 | P_REXW, H_R11, H_R10);          /* cmp r10, r11 */
-        de1 = jcc8(e, CC_AE);
+        de1 = emit_jcc_rel8(e, CC_AE);
     } else {
         /* r10 = the dividend D, sign-extended to 64 bits. */
         if (bits == 8) {
@@ -122,7 +114,7 @@ bool xl_div_checked(struct xl *xl, const struct insn *in)
                 emit_modrm_reg(e, 0x63 | P_REXW, H_R10, H_R10);  /* movsxd r10, r10d */
         }
         emit_modrm_reg(e, 0x85 | P_REXW, H_R11, H_R11);          /* test r11, r11 */
-        de1 = jcc8(e, CC_E);
+        de1 = emit_jcc_rel8(e, CC_E);
         /* r9 = L + 1 = 2^(n-1) + (D and the divisor differ in sign) */
         emit_mov_r64_r64(e, H_R9, H_R10);
         emit_modrm_reg(e, 0x31 | P_REXW, H_R11, H_R9);           /* xor r9, r11 */
@@ -142,7 +134,7 @@ bool xl_div_checked(struct xl *xl, const struct insn *in)
         }
         emit_modrm_reg(e, 0xaf | P_EXT | P_REXW, H_R9, H_R12);   /* imul r9, r12 */
         emit_modrm_reg(e, 0x39 | P_REXW, H_R9, H_R10);           /* cmp r10, r9 */
-        de2 = jcc8(e, CC_AE);
+        de2 = emit_jcc_rel8(e, CC_AE);
     }
     emit_modrm_reg(e, bits == 8 ? 0xf6 | P_BYTERM : 0xf7 | (bits == 16 ? P_DATA16 : 0), in->reg,
                    H_R11);                                       /* div/idiv r11 */

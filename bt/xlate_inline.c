@@ -62,8 +62,7 @@ bool xl_inline_call(struct xl *xl, const struct insn *in)
         xl_esp_materialise(xl);
         return false;
     }
-    if (!xl->esp_lazy && !xl->bt->cfg.no_lazy_esp)
-        xl->esp_lazy = true;
+    xl->esp_lazy |= !xl->bt->cfg.no_lazy_esp;
     emit_guest_store32_imm(&xl->e, H_RSP, xl->esp_delta - 4, ret);
     if (xl->esp_lazy)
         xl_esp_move(xl, -4);

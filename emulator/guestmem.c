@@ -72,6 +72,17 @@ bool phys_write(struct vcpu *v, uint32_t gpa, const void *src, size_t n)
     return true;
 }
 
+/* The plain copy between buf and the host page bytes at p. */
+static inline void copy_plain(uint8_t *p, void *buf, size_t n, bool write)
+{
+    if (write)
+        memcpy(p, buf, n);
+    else if (n == 8)
+        memcpy(buf, p, 8);      /* descriptors and gates: a load, not a call */
+    else
+        memcpy(buf, p, n);
+}
+
 /* Within one page of RAM, not traced, not code: a plain copy. */
 static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, unsigned flags)
 {
@@ -79,17 +90,12 @@ static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, u
     uint8_t *p;
 
     if (paging_on(v) && v->acctlb.genp) {
+        /* A write entry is exact: D set, not traced, not code (acctlb.h). */
         p = acctlb_probe(&v->acctlb, lin, (flags & GM_WRITE) != 0, (flags & GM_USER) != 0);
         if (p) {
             v->vm->stats.acctlb_hits++;
-            if (flags & GM_PROBE)
-                return true;
-            if (!(flags & GM_WRITE) && n == 8)
-                memcpy(buf, p, 8);
-            else if (!(flags & GM_WRITE))
-                memcpy(buf, p, n);
-            else
-                memcpy(p, buf, n);      /* exact: D set, not traced, not code (acctlb.h) */
+            if (!(flags & GM_PROBE))
+                copy_plain(p, buf, n, flags & GM_WRITE);
             return true;
         }
         v->vm->stats.acctlb_misses++;
@@ -101,15 +107,10 @@ static bool access_one_page(struct vcpu *v, uint32_t lin, void *buf, size_t n, u
                                   : (flags & GM_WRITE) ? phys_write(v, gpa, buf, n) : phys_read(v, gpa, buf, n);
     if (flags & GM_PROBE)
         return true;
-    if (!(flags & GM_WRITE) && n == 8)
-        memcpy(buf, p, 8);      /* descriptors and gates: a load, not a call */
-    else if (!(flags & GM_WRITE))
-        memcpy(buf, p, n);
-    else if (mmu_is_traced(v->vm->mmu, gpa) || mmu_is_code(v->vm->mmu, gpa) ||
-             mmu_dirty_clean(v->vm->mmu, gpa))
+    if ((flags & GM_WRITE) && (mmu_is_traced(v->vm->mmu, gpa) || mmu_is_code(v->vm->mmu, gpa) ||
+                               mmu_dirty_clean(v->vm->mmu, gpa)))
         return phys_write(v, gpa, buf, n);      /* also marks it dirty for a migration */
-    else
-        memcpy(p, buf, n);
+    copy_plain(p, buf, n, flags & GM_WRITE);
     return true;
 }
 

@@ -270,7 +270,7 @@ struct space *mmu_activate_regs(struct mmu *m, const struct mmu_regs *regs, unsi
     if (!pae)
         cr3 &= PTE_FRAME;
 
-    if (view == MMU_VIEW_USER && (s = view_lendable(m, cr3, pdpte))) {
+    if (view == MMU_VIEW_USER && (s = view_lendable(m))) {
         m->st.cr3_hits++;
         m->st.one_view++;
         touch(m, s);

@@ -313,9 +313,9 @@ void view_rec_added(struct mmu *m, struct mspace *s, const struct mrec *p);
 void view_rec_removed(struct mmu *m, struct mspace *s, const struct mrec *p);
 /* Change a record's want_w and over in place. */
 void view_rec_set(struct mmu *m, uint32_t r, bool want_w, bool over);
-/* The supervisor-view space of (cr3, pdpte) if CPL 3 may run in it (no
- * `over` record, one view allowed), or NULL. */
-struct mspace *view_lendable(struct mmu *m, uint32_t cr3, const uint64_t *pdpte);
+/* The supervisor-view space of the current key if CPL 3 may run in it
+ * (no `over` record, one view allowed), or NULL. */
+struct mspace *view_lendable(struct mmu *m);
 /* A space any user access may be answered from: the user view of the
  * current key, else a lendable supervisor view. */
 struct mspace *view_user_space(struct mmu *m);

@@ -30,7 +30,6 @@
  * its page-table dependent dropped. Then the directory is traced again
  * (its snapshot is the guest's directory now), and so is every kept page
  * table (a use, for the write-flood rule). */
-#define _GNU_SOURCE
 #include "shadowmmu/mmu_internal.h"
 
 #include <string.h>
@@ -83,7 +82,7 @@ void mmu_retarget(struct mmu *m, struct mspace *s)
         space_reset(m, s, true);
         return;
     }
-    pdes_mapped(m, s, mapped);
+    pdes_mapped(m, s, mapped);      /* from here on: the PDEs kept */
     for (unsigned i = 0; i < 1024; i++) {
         uint32_t e = __atomic_load_n(&now[i], __ATOMIC_RELAXED);
         bool has = (mapped[i / 32] >> (i % 32)) & 1;
@@ -94,6 +93,7 @@ void mmu_retarget(struct mmu *m, struct mspace *s)
         if (has) {
             m->st.zaps++;
             mmu_zap_range(m, s, i << 10, 1024);
+            mapped[i / 32] &= ~(1u << (i % 32));
         }
         rmap_remove(m->rm, s->id, i);
     }
@@ -104,8 +104,8 @@ void mmu_retarget(struct mmu *m, struct mspace *s)
     }
     for (unsigned i = 0; i < 1024; i++) {
         uint32_t e = s->saved[i];
-        if (((mapped[i / 32] >> (i % 32)) & 1) && e == now[i] && !(m->pse && (e & PTE_PS)) &&
-            (e & PTE_P) && !mmu_trace_table(m, s, i, e & PTE_FRAME)) {
+        if (((mapped[i / 32] >> (i % 32)) & 1) && !(m->pse && (e & PTE_PS)) &&
+            !mmu_trace_table(m, s, i, e & PTE_FRAME)) {
             space_reset(m, s, true);
             return;
         }

@@ -32,8 +32,6 @@
  * mmu_config.two_views (--two-views) turns lending off. */
 #include "shadowmmu/mmu_internal.h"
 
-#include <string.h>
-
 void view_rec_added(struct mmu *m, struct mspace *s, const struct mrec *p)
 {
     /* A space CPL 3 ran in may not serve it any more: the derive memo
@@ -57,41 +55,24 @@ void view_rec_set(struct mmu *m, uint32_t r, bool want_w, bool over)
 
     if (p->want_w == want_w && p->over == over)
         return;
-    xlate_moved(m);
-    view_rec_removed(m, s, p);
+    view_rec_removed(m, s, p);          /* moves mmu_xlate_gen */
     p->want_w = want_w;
     p->over = over;
     view_rec_added(m, s, p);
 }
 
-static bool key_is(const struct mmu *m, const struct mspace *s, uint32_t cr3, const uint64_t *pdpte)
+struct mspace *view_lendable(struct mmu *m)
 {
-    if (!s->keyed)
-        return false;
-    return m->pae ? !memcmp(s->pdpte, pdpte, sizeof s->pdpte) : s->cr3 == cr3;
-}
+    struct mspace *s = m->cfg.two_views ? NULL : mmu_current_space(m, MMU_VIEW_SUPER);
 
-struct mspace *view_lendable(struct mmu *m, uint32_t cr3, const uint64_t *pdpte)
-{
-    struct mspace *s = m->cur;
-
-    if (m->cfg.two_views)
-        return NULL;
-    if (!s || s->identity || s->view != MMU_VIEW_SUPER || !key_is(m, s, cr3, pdpte))
-        s = m->view_sp[MMU_VIEW_SUPER];
-    if (!s || s->view != MMU_VIEW_SUPER || !key_is(m, s, cr3, pdpte))
-        return NULL;
-    return s->over ? NULL : s;
+    return s && !s->over ? s : NULL;
 }
 
 struct mspace *view_user_space(struct mmu *m)
 {
     struct mspace *s = mmu_current_space(m, MMU_VIEW_USER);
 
-    if (s)
-        return s;
-    s = mmu_current_space(m, MMU_VIEW_SUPER);
-    return s && !s->over && !m->cfg.two_views ? s : NULL;
+    return s ? s : view_lendable(m);
 }
 
 void mmu_set_cpl(struct mmu *m, unsigned cpl)
