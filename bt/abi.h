@@ -5,9 +5,12 @@
  *   host RAX..RDI  guest EAX..EDI (same register numbers), upper 32 bits zero
  *   host RSP       guest ESP, upper 32 bits zero; never used as a host stack
  *   host RFLAGS    guest CF PF AF ZF SF OF and DF; IF/IOPL/TF/AC... are virtual
- *   host GS base   the active guest address space (4 GiB + guards)
  *   R15            struct bt_cpu * (first member of the monitor's struct vcpu)
- *   R14            the active address space base (== GS base): string rebasing
+ *   R14            the active guest address space: a 4 GiB window, 4 GiB
+ *                  aligned, with at least BT_GUARD_BELOW / BT_GUARD_ABOVE
+ *                  bytes of PROT_NONE reservation around it. Guest memory
+ *                  is [base + r14 + disp] (bt/xlate_copy.c); loading R14
+ *                  is all a space switch costs translated code
  *   R13            the per-vCPU jump cache (struct bt_jcache_entry[BT_JCACHE_SIZE])
  *   R8..R12        translator scratch, dead at every guest instruction boundary
  *   x87/MMX/SSE    the guest's own state, live in the host FPU
@@ -50,6 +53,14 @@ struct bt_jcache_entry {
     uint64_t host;  /* RX address of the block's entry */
 };
 
+/* The guest window and its guards (see R14 above). An operand
+ * [base + r14 + disp32], base a zero-extended 32-bit register, reaches
+ * r14 - 2 GiB .. r14 + 6 GiB: a guest address that wraps at 4 GiB lands in
+ * a guard, where the monitor's fault handler emulates the access. */
+#define BT_WINDOW      (1ull << 32)
+#define BT_GUARD_BELOW (4ull << 30)
+#define BT_GUARD_ABOVE (4ull << 30)
+
 /* Shadow return stack slots: (ESP >> 2) mod 256. */
 #define BT_RSTACK_SIZE 256
 
@@ -82,7 +93,7 @@ struct bt_cpu {
     uint64_t host_rsp;      /* host stack pointer inside bt_enter */
     uint64_t resume;        /* callout: host address to resume at */
     uint64_t site;          /* callout: struct bt_site * being served */
-    uint64_t membase;       /* active address-space base (loaded into R14 and GS) */
+    uint64_t membase;       /* active address-space base (loaded into R14) */
     uint64_t jcache;        /* struct bt_jcache_entry * (loaded into R13) */
     uint64_t tramp_signal_exit; /* where the signal path resumes (bt_runtime_init) */
     uint8_t  vif;           /* virtual EFLAGS.IF */

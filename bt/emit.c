@@ -31,10 +31,6 @@ void emit_opc(struct emit *e, int opc, int r, int rm, int index)
 {
     int rex = 0;
 
-    if (opc & P_GS)
-        emit_u8(e, 0x65);
-    if (opc & P_ADDR32)
-        emit_u8(e, 0x67);
     if (opc & P_DATA16)
         emit_u8(e, 0x66);
     if (opc & P_REXW)
@@ -67,9 +63,21 @@ static bool fits8(int32_t d) { return d >= -128 && d <= 127; }
 
 void emit_modrm_mem(struct emit *e, int opc, int r, int base, int index, int shift, int32_t disp)
 {
+    if (opc & P_GUEST) {
+        /* R14 as the index (scale 1): RSP can be the base, never an index. */
+        if (base < 0)
+            base = H_R14;
+        else
+            index = H_R14, shift = 0;
+    }
+    emit_opc(e, opc, r, base < 0 ? 0 : base, index);
+    emit_mem_operand(e, r, base, index, shift, disp);
+}
+
+void emit_mem_operand(struct emit *e, int r, int base, int index, int shift, int32_t disp)
+{
     int mod, rr = (r & 7) << 3;
 
-    emit_opc(e, opc, r, base < 0 ? 0 : base, index);
     if (base < 0) {
         /* No base: SIB with base=101 and mod=00 means disp32 only. Never
          * mod=00 rm=101, which is RIP-relative in 64-bit mode (§2.2.1.6). */

@@ -25,9 +25,10 @@ enum {
 #define P_REXW   0x00800  /* REX.W: 64-bit operand */
 #define P_BYTER  0x01000  /* reg field is a byte register: REX for SPL..DIL */
 #define P_BYTERM 0x02000  /* r/m field is a byte register */
-#define P_GS     0x04000  /* 65: guest memory */
-#define P_ADDR32 0x08000  /* 67: 32-bit address computation */
-#define P_GUEST  (P_GS | P_ADDR32)
+/* Guest memory: the operand [base + disp] becomes [base + r14 + disp], R14
+ * holding the active guest window (bt/abi.h). base holds a zero-extended
+ * 32-bit address; with no base, disp must be below 2^31. */
+#define P_GUEST  0x04000
 
 /* Opcodes (low byte), named after their operand forms. */
 enum {
@@ -76,6 +77,8 @@ void emit_opc(struct emit *e, int opc, int r, int rm, int index);
 void emit_modrm_reg(struct emit *e, int opc, int r, int rm);
 /* opc with a memory operand [base + index<<shift + disp]. */
 void emit_modrm_mem(struct emit *e, int opc, int r, int base, int index, int shift, int32_t disp);
+/* Its ModRM/SIB/displacement alone, for an opcode emitted by the caller. */
+void emit_mem_operand(struct emit *e, int r, int base, int index, int shift, int32_t disp);
 
 /* mov r32, r32 */            void emit_mov_r32_r32(struct emit *e, int dst, int src);
 /* mov r64, r64 */            void emit_mov_r64_r64(struct emit *e, int dst, int src);
@@ -92,13 +95,13 @@ void emit_modrm_mem(struct emit *e, int opc, int r, int base, int index, int shi
 /* movzx r32, r16 */          void emit_movzx_r32_r16(struct emit *e, int dst, int src);
 /* not r64 */                 void emit_not_r64(struct emit *e, int r);
 
-/* Guest memory: every access is gs: with 0x67 (32-bit address, wraps like the guest's). */
-/* mov r32, gs:[base+disp] */ void emit_guest_load32(struct emit *e, int r, int base, int32_t disp);
-/* movzx r32, word gs:[base+disp] */ void emit_guest_load16z(struct emit *e, int r, int base, int32_t disp);
-/* mov gs:[base+disp], r32 */ void emit_guest_store32(struct emit *e, int base, int32_t disp, int r);
-/* mov gs:[base+disp], r16 */ void emit_guest_store16(struct emit *e, int base, int32_t disp, int r);
-/* mov dword gs:[base+disp], imm32 */ void emit_guest_store32_imm(struct emit *e, int base, int32_t disp, uint32_t imm);
-/* mov word gs:[base+disp], imm16 */  void emit_guest_store16_imm(struct emit *e, int base, int32_t disp, uint16_t imm);
+/* Guest memory: [base + r14 + disp] (P_GUEST). */
+/* mov r32, [base+r14+disp] */ void emit_guest_load32(struct emit *e, int r, int base, int32_t disp);
+/* movzx r32, word [base+r14+disp] */ void emit_guest_load16z(struct emit *e, int r, int base, int32_t disp);
+/* mov [base+r14+disp], r32 */ void emit_guest_store32(struct emit *e, int base, int32_t disp, int r);
+/* mov [base+r14+disp], r16 */ void emit_guest_store16(struct emit *e, int base, int32_t disp, int r);
+/* mov dword [base+r14+disp], imm32 */ void emit_guest_store32_imm(struct emit *e, int base, int32_t disp, uint32_t imm);
+/* mov word [base+r14+disp], imm16 */  void emit_guest_store16_imm(struct emit *e, int base, int32_t disp, uint16_t imm);
 
 /* Control flow. Each returns the offset (emit_off) of its rel32/rel8 field. */
 /* jmp rel32 */               size_t emit_jmp_rel32(struct emit *e, uint64_t target_rx);

@@ -6,8 +6,11 @@
  * the block (Capstone, 64-bit mode) and rejects anything outside these rules:
  *
  *  1. Explicit memory operands. Each must be one of
- *     (a) gs: with 0x67: a 32-bit address inside the guest window (any
- *         base/index; 4 GiB + the guard after it);
+ *     (a) r14 + [lo, hi] with the whole access inside the guest window and
+ *         the guards the monitor keeps below and above it (BT_GUARD_BELOW,
+ *         BT_GUARD_ABOVE in bt/abi.h): [base + r14 + disp] with base a
+ *         zero-extended 32-bit register, [r14 + disp], or [reg] where reg
+ *         was computed by `lea reg,[r14 + ...]` (see "values");
  *     (b) [r15 + disp], no index, the access inside [-4096, 8192): the
  *         struct bt_cpu and the poll page just below it;
  *     (c) the jump cache: [r13 + ...], or [reg + disp] where reg was computed
@@ -20,16 +23,16 @@
  *         `mov esi,esi` and a fresh lea (the guards cover one operation).
  *     LEA and multi-byte NOP do not access memory and may use any form,
  *     RIP-relative included (LEA computes resume addresses). Every other
- *     RIP-relative operand is rejected — with or without gs:/0x67: it is what
- *     a copied mod=00 rm=101 operand that nobody re-encoded looks like.
- *     Also rejected: gs: without 0x67, 0x67 without gs:, fs:, several
- *     segment prefixes on one instruction.
+ *     RIP-relative operand is rejected: it is what a copied mod=00 rm=101
+ *     operand that nobody re-encoded looks like. Also rejected: fs: and gs:
+ *     (the host's segment bases), 0x67 on a memory operand (a 32-bit
+ *     address is not r14-relative).
  *  2. Implicit memory. Anything that uses the host stack (PUSH POP CALL RET
  *     PUSHF POPF ENTER LEAVE, and any instruction Capstone says reads or
- *     writes RSP implicitly); XLAT unless gs: + 0x67; MASKMOV* (a store to
- *     [rdi]) unless gs: + 0x67 or RDI is rebased as in 1d. The exception:
- *     pushfq/popfq while RSP = r15 + offset, the vCPU's RFLAGS slot used by
- *     the inline PUSHF/POPF translations.
+ *     writes RSP implicitly); XLAT; MASKMOV* (a store to [rdi]) unless RDI
+ *     is rebased as in 1d. The exception: pushfq/popfq while RSP = r15 +
+ *     offset, the vCPU's RFLAGS slot used by the inline PUSHF/POPF
+ *     translations.
  *  3. System instructions: INT/INT3/INTO/SYSCALL/SYSENTER, IRET, far
  *     transfers, IN/OUT/INS/OUTS, HLT CLI STI, MOV to or from a segment,
  *     control or debug register, LxS, WRGSBASE/WRFSBASE (and the reads),
@@ -85,8 +88,8 @@
 
 #include "bt/abi.h"
 
-/* Host memory reachable without gs:, relative to the register that holds
- * its base. The vCPU bound is the monitor's struct vcpu (struct bt_cpu is
+/* Host memory reachable outside the guest window, relative to the
+ * register that holds its base. The vCPU bound is the monitor's struct vcpu (struct bt_cpu is
  * its first member), generously; the poll page is the 4 KiB below it. */
 #define CPU_LO    (-4096)
 #define CPU_HI    8192
@@ -651,16 +654,13 @@ static const char *check_mem(const struct block *b, size_t i, const cs_x86_op *o
 
     if (m->base == X86_REG_RIP || m->base == X86_REG_EIP)
         return "RIP-relative access";
-    if (v->nseg > 1)
-        return "several segment prefixes";
     /* A string instruction's [rdi] ignores segment prefixes; Capstone puts
      * the override on the operand it applies to. */
-    if (m->segment == X86_REG_GS || (v->seg == 0x65 && !v->string))
-        return v->a32 ? NULL : "gs: without 0x67 (64-bit address)";
-    if (m->segment == X86_REG_FS || (v->seg == 0x64 && !v->string))
-        return "fs: override";
+    if (m->segment == X86_REG_GS || m->segment == X86_REG_FS ||
+        ((v->seg == 0x64 || v->seg == 0x65) && !v->string))
+        return "fs:/gs: override (the host's segment bases are not the guest's)";
     if (v->a32)
-        return "0x67 without gs:";
+        return "0x67 on a memory operand (the guest window is reached through r14)";
 
     struct val a = addr_of(&b->st[i], m, false);
     int64_t size = access_size(v->ci, op);
@@ -681,11 +681,14 @@ static const char *check_mem(const struct block *b, size_t i, const cs_x86_op *o
         }
         return NULL;
     case V_MEM:
-        if (!v->string)
-            return "r14-relative access outside a string instruction (use gs:)";
-        if (a.lo < 0 || a.hi > GUEST32) {
+        if (v->string && (a.lo < 0 || a.hi > GUEST32)) {
             snprintf(why, whylen, "%s not freshly rebased (lea %s,[r14+%s] before each string instruction)",
                      cs_reg_name(b->h, m->base), cs_reg_name(b->h, m->base), cs_reg_name(b->h, m->base));
+            return why;
+        }
+        if (a.lo < -(int64_t)BT_GUARD_BELOW || a.hi + size > (int64_t)(BT_WINDOW + BT_GUARD_ABOVE)) {
+            snprintf(why, whylen, "guest access not provably inside the window and its guards"
+                     " (r14%+lld..r14%+lld)", (long long)a.lo, (long long)(a.hi + size));
             return why;
         }
         return NULL;
@@ -703,7 +706,7 @@ static const char *check_mem(const struct block *b, size_t i, const cs_x86_op *o
                  " other than lea %s,[r13+...])", reg_name(b, g), reg_name(b, g));
         return why;
     }
-    return "host memory access without gs:+0x67";
+    return "host memory access outside the guest window (not r14-relative)";
 }
 
 /* Registers that leave the block holding anything but a zero-extended
@@ -816,22 +819,19 @@ static const char *check(const struct block *b, size_t i, char *why, size_t whyl
     }
 
     /* Implicit operands Capstone does not list: XLAT reads [rbx+al],
-     * MASKMOV* store to [rdi]. Both take a segment override, so gs:+0x67
-     * works; MASKMOV* may also run on a rebased RDI, like a string. */
-    bool gs32 = v->nseg == 1 && v->seg == 0x65 && v->a32;
+     * MASKMOV* store to [rdi]. XLAT cannot be made r14-relative; MASKMOV*
+     * runs on a rebased RDI, like a string. */
     switch (ci->id) {
     case X86_INS_XLATB:
-        if (!gs32)
-            return "implicit memory access without gs:+0x67";
-        break;
+        return "XLAT (implicit [rbx+al], not r14-relative)";
     case X86_INS_MASKMOVQ:
     case X86_INS_MASKMOVDQU:
     case X86_INS_VMASKMOVDQU: {
         struct val rdi = b->st[i].r[7];
         bool rebased = !v->a32 && v->seg != 0x64 && v->seg != 0x65 && v->nseg <= 1 &&
                        rdi.kind == V_MEM && rdi.lo >= 0 && rdi.hi <= GUEST32;
-        if (!gs32 && !rebased)
-            return "implicit [rdi] store neither gs:+0x67 nor rebased (lea rdi,[r14+rdi])";
+        if (!rebased)
+            return "implicit [rdi] store not rebased (lea rdi,[r14+rdi])";
         break;
     }
     default:

@@ -1,8 +1,8 @@
 /* bt/verify.h — the isolation verifier (DESIGN §2, "The verifier").
  *
  * Disassembles a translated block (Capstone, 64-bit mode) and checks that it
- * can touch host memory only through gs: with the 0x67 address-size prefix
- * (the guest window), through R15 (the vCPU and the poll page below it) or
+ * can touch host memory only relative to R14 (the guest window and its
+ * guards), through R15 (the vCPU and the poll page below it) or
  * through the jump cache at R13, that it never uses the host stack, and that
  * it contains no privileged, I/O, segment-loading or system-call instruction.
  * The rules are listed at the top of verify.c.

@@ -125,12 +125,14 @@ static inline uint32_t xl_seg_base(const struct xl *xl, int seg)
     xl->tb->seg_bases_read |= (uint8_t)(1u << seg);
     return BT_MODE_SEGSET(xl->mode) ? xl->seg_base[seg] : 0;
 }
-/* The SS base as a displacement: stack accesses are gs:[esp+d] with 32-bit
- * addressing, so adding the base to d wraps exactly as SS:ESP does. */
+/* The SS base as a displacement: stack accesses are [rsp + r14 + d]; a sum
+ * that wraps at 4 GiB lands in a guard of the window and is emulated. */
 static inline int32_t xl_ss(const struct xl *xl) { return (int32_t)xl_seg_base(xl, SEG_SS); }
 /* Emit `in` with its ModRM reg field replaced by host register reg (REX as
  * needed), its opcode replaced by opc[0..opc_len), operand size prefix kept;
- * the memory operand (if any) rewritten for guest memory (gs:, 0x67). */
+ * the memory operand (if any) rewritten for guest memory (xlate_copy.c), or
+ * for LEA (opc 8D) kept as the guest's 32-bit address. reg is written, never
+ * read: it may be the scratch (r11) the operand's address goes through. */
 void xl_reencode(struct xl *xl, const struct insn *in, const uint8_t *opc, int opc_len,
                  int reg, bool rexw, bool copy_imm);
 /* Load the r/m operand (32 or 16 bits zero-extended, per opsize) into host reg. */

@@ -260,7 +260,7 @@ static void translate_one(struct xl *xl, const struct insn *in)
     switch (in->kind) {
     case K_COPY:
     case K_COPY_MEM:
-    case K_LEA:      /* gs: is ignored by LEA; 0x67 keeps the sum 32-bit */
+    case K_LEA:      /* a 32-bit LEA keeps the low 32 bits of the sum: the guest's */
         xl_copy(xl, in);
         break;
     case K_INCDEC_SHORT: case K_MOFFS: case K_XLAT: case K_SALC: case K_CLI: case K_STI:

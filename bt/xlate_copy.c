@@ -1,24 +1,48 @@
 /* xlate_copy — copying guest instructions into host code.
  *
  * Guest and host share register numbers, so an instruction whose meaning is
- * the same in 64-bit mode is copied byte for byte. A memory operand gets the
- * gs: and 0x67 prefixes (the address is computed in 32 bits, wraps like the
- * guest's, and lands in the guest address space that GS points at), and the
- * one ModRM form whose meaning changes — mod=00 rm=101, disp32 in 32-bit mode
- * but RIP-relative in 64-bit mode (SDM vol. 2 §2.2.1.6) — is re-encoded with
- * a SIB byte that says "no base, no index": mov eax,[0x1000] = 8b 05 .. becomes
- * 65 67 8b 04 25 00 10 00 00. */
+ * the same in 64-bit mode is copied byte for byte. A memory operand is
+ * rewritten to land in the guest window that R14 points at (bt/abi.h):
+ *
+ *   [base + disp]          [base + r14 + disp]: base is a zero-extended
+ *                          32-bit guest register, disp sign-extended, so the
+ *                          sum is the guest's whenever base + disp does not
+ *                          wrap at 4 GiB; when it does, the access lands in a
+ *                          guard below or above the window and the monitor
+ *                          emulates it (emulator/memfault.c).
+ *   [disp32], disp < 2^31  [r14 + disp32]
+ *   anything else          lea r11d, [the guest's form] (a 32-bit LEA wraps
+ *                          at 4 GiB as the guest's address does; an address
+ *                          of 0x80000000 and up cannot be a sign-extended
+ *                          disp32), then [r11 + r14].
+ *
+ * The rewritten operand needs a REX prefix (R14), with which a ModRM reg
+ * field of 4..7 in a byte instruction means SPL..DIL instead of AH..BH
+ * (SDM vol. 2 §2.2.1.2): those instructions go through a borrowed register
+ * (xl_copy_borrowed), which needs none. LEA computes an address and touches
+ * no memory: it is copied with the guest's own form. The one ModRM form
+ * whose meaning changes in 64-bit mode — mod=00 rm=101, disp32 in 32-bit
+ * mode but RIP-relative in 64-bit mode (SDM vol. 2 §2.2.1.6) — never
+ * reaches the host as such. */
 #include "bt/xlate.h"
 
 #include <string.h>
+
+/* A base register with a displacement below this is taken to be a pointer
+ * with a small negative offset ([ebp-8]), not a small index into a table
+ * at a high address ([eax+0xc0000000]), which goes through the LEA. */
+#define NEG_DISP_DIRECT (-65536)
 
 static bool is_seg_prefix(uint8_t b)
 {
     return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65;
 }
 
-/* ModRM (+SIB +disp) of `in` with its reg field set to reg&7. */
-static void emit_rm_operand(struct xl *xl, const struct insn *in, int reg)
+static void operand_ea(const struct insn *in, int *base, int *index, int *shift, int32_t *disp);
+
+/* The guest's ModRM (+SIB +disp), its reg field set to reg&7, as a 32-bit
+ * address computation (LEA, or a borrowed register's address). */
+static void emit_guest_form(struct xl *xl, const struct insn *in, int reg)
 {
     uint8_t modrm = (uint8_t)((in->bytes[in->modrm_off] & 0xc7) | (reg & 7) << 3);
     int from = in->modrm_off + 1;
@@ -41,11 +65,77 @@ static void emit_rm_operand(struct xl *xl, const struct insn *in, int reg)
     emit_bytes(&xl->e, in->bytes + from, (size_t)(to - from));
 }
 
+/* The host operand of a guest memory access: [base + index + disp], index
+ * R14 or base R14 (see the top of the file). */
+struct host_ea {
+    int base, index;
+    int32_t disp;
+};
+
+/* The guest address as base + index<<shift + disp, ESP's pending
+ * displacement (xlate_espdelta.c) included. */
+static void operand_ea_now(const struct xl *xl, const struct insn *in, int *base, int *index, int *shift,
+                           int32_t *disp)
+{
+    operand_ea(in, base, index, shift, disp);
+    if (*base == H_RSP && !(in->flags & INSN_F_ADDR16))
+        *disp += xl->esp_delta;
+}
+
+/* Load scratch with the zero-extended linear address base + index<<shift +
+ * disp (+ seg_base), 16-bit addresses truncated before the base is added. */
+static void emit_linear(struct xl *xl, const struct insn *in, int scratch, uint32_t seg_base)
+{
+    struct emit *e = &xl->e;
+    int base, index, shift;
+    int32_t disp;
+
+    operand_ea_now(xl, in, &base, &index, &shift, &disp);
+    if (in->flags & INSN_F_ADDR16) {
+        if (base < 0)
+            emit_mov_r32_imm32(e, scratch, (uint32_t)disp);
+        else
+            emit_lea_r32(e, scratch, base, index, 0, disp);
+        emit_movzx_r32_r16(e, scratch, scratch);
+        if (seg_base)
+            emit_lea_r32(e, scratch, scratch, -1, 0, (int32_t)seg_base);
+    } else if (base < 0 && index < 0) {
+        emit_mov_r32_imm32(e, scratch, (uint32_t)disp + seg_base);
+    } else {
+        emit_lea_r32(e, scratch, base, index, shift, (int32_t)((uint32_t)disp + seg_base));
+    }
+}
+
+/* Plan `in`'s memory operand, emitting the LEA it needs first (into
+ * scratch, which the instruction itself may only write). */
+static struct host_ea guest_operand(struct xl *xl, const struct insn *in, int scratch)
+{
+    int base, index, shift;
+    int32_t disp;
+
+    operand_ea_now(xl, in, &base, &index, &shift, &disp);
+    if (!(in->flags & INSN_F_ADDR16)) {
+        if (index < 0 && base >= 0 && disp >= NEG_DISP_DIRECT)
+            return (struct host_ea){ base, H_R14, disp };
+        if (index < 0 && base < 0 && disp >= 0)
+            return (struct host_ea){ H_R14, -1, disp };
+    }
+    emit_linear(xl, in, scratch, 0);
+    return (struct host_ea){ scratch, H_R14, 0 };
+}
+
+static void emit_rex(struct emit *e, bool w, int reg, const struct host_ea *a)
+{
+    uint8_t rex = (uint8_t)((w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (a->index >= 8 ? 2 : 0) | (a->base >= 8 ? 1 : 0));
+    if (rex)
+        emit_u8(e, 0x40 | rex);
+}
+
 /* Does prefix byte b at position i say nothing that a later prefix does
  * not say again? A repeated prefix is redundant, and of F2/F3 only the last
  * counts (SDM vol. 2 §2.1.1 allows one prefix per group; the CPU uses the
  * last of a group). Dropping these keeps a 14- or 15-byte guest instruction
- * within the 15-byte limit once gs:, 0x67 and a SIB byte are added. */
+ * within the 15-byte limit once REX and a SIB byte are added. */
 static bool prefix_redundant(const struct insn *in, int i)
 {
     uint8_t b = in->bytes[i];
@@ -58,7 +148,7 @@ static bool prefix_redundant(const struct insn *in, int i)
 }
 
 /* The guest's legacy prefixes, each once; for a memory operand, without
- * its segment override and 0x67 (gs: and 0x67 replace them). */
+ * its segment override and 0x67 (the rewritten operand replaces them). */
 static void copy_prefixes(struct emit *e, const struct insn *in, bool mem)
 {
     for (int i = 0; i < in->npfx; i++) {
@@ -93,7 +183,19 @@ static int operand_end(const struct insn *in)
     return in->modrm_off + 1;
 }
 
-static void operand_ea(const struct insn *in, int *base, int *index, int *shift, int32_t *disp);
+/* Byte instructions whose ModRM reg field names a byte register (Gb):
+ * ALU Eb,Gb / Gb,Eb, TEST, XCHG, MOV, CMPXCHG, XADD. */
+static bool reg_is_high_byte(const struct insn *in)
+{
+    uint8_t op = in->opcode;
+
+    if (in->reg < 4)
+        return false;
+    if (in->opc_len == 1)
+        return (op < 0x40 && (op & 7) <= 2 && !(op & 1)) || op == 0x84 || op == 0x86 || op == 0x88 ||
+               op == 0x8a;
+    return in->opc_len == 2 && (op == 0xb0 || op == 0xc0);
+}
 
 void xl_copy(struct xl *xl, const struct insn *in)
 {
@@ -101,15 +203,28 @@ void xl_copy(struct xl *xl, const struct insn *in)
     bool mem = in->modrm_off >= 0 && in->mod != 3;
     int op = in->npfx;
 
-    if (mem)
-        emit_bytes(e, "\x65\x67", 2);
-    copy_prefixes(e, in, mem);
-    emit_opcode(e, in);
     if (!mem) {
+        copy_prefixes(e, in, false);
+        emit_opcode(e, in);
         emit_bytes(e, in->bytes + op + in->opc_len, (size_t)(in->len - op - in->opc_len));
         return;
     }
-    emit_rm_operand(xl, in, in->reg);
+    if (in->kind != K_LEA && reg_is_high_byte(in)) {
+        xl_copy_borrowed(xl, in, 0);
+        return;
+    }
+    if (in->kind == K_LEA) {
+        /* A 32-bit LEA of a 64-bit sum keeps its low 32 bits: the guest's. */
+        copy_prefixes(e, in, true);
+        emit_opcode(e, in);
+        emit_guest_form(xl, in, in->reg);
+    } else {
+        struct host_ea a = guest_operand(xl, in, H_R11);
+        copy_prefixes(e, in, true);
+        emit_rex(e, false, 0, &a);
+        emit_opcode(e, in);
+        emit_mem_operand(e, in->reg, a.base, a.index, 0, a.disp);
+    }
     int end = operand_end(in);
     emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
 }
@@ -118,15 +233,22 @@ void xl_reencode(struct xl *xl, const struct insn *in, const uint8_t *opc, int o
                  int reg, bool rexw, bool copy_imm)
 {
     struct emit *e = &xl->e;
-    bool mem = in->mod != 3;
-    uint8_t rex = (uint8_t)((rexw ? 8 : 0) | (reg >= 8 ? 4 : 0));
+    bool lea = opc_len == 1 && opc[0] == 0x8d;
 
-    if (mem)
-        emit_bytes(e, "\x65\x67", 2);
-    if (rex)
-        emit_u8(e, 0x40 | rex);
-    emit_bytes(e, opc, (size_t)opc_len);
-    emit_rm_operand(xl, in, reg);
+    if (in->mod == 3) {
+        emit_rex(e, rexw, reg, &(struct host_ea){ in->rm, -1, 0 });
+        emit_bytes(e, opc, (size_t)opc_len);
+        emit_u8(e, (uint8_t)(0xc0 | (reg & 7) << 3 | in->rm));
+    } else if (lea) {
+        emit_rex(e, rexw, reg, &(struct host_ea){ -1, -1, 0 });
+        emit_bytes(e, opc, (size_t)opc_len);
+        emit_guest_form(xl, in, reg);
+    } else {
+        struct host_ea a = guest_operand(xl, in, H_R11);
+        emit_rex(e, rexw, reg, &a);
+        emit_bytes(e, opc, (size_t)opc_len);
+        emit_mem_operand(e, reg, a.base, a.index, 0, a.disp);
+    }
     if (copy_imm) {
         int end = operand_end(in);
         emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
@@ -139,13 +261,7 @@ void xl_load_rm(struct xl *xl, const struct insn *in, int reg)
 
     if (seg_base) {
         /* The linear address into r10 (lea wraps at 32 bits), then load. */
-        int base, index, shift;
-        int32_t disp;
-        operand_ea(in, &base, &index, &shift, &disp);
-        if (base < 0 && index < 0)
-            emit_mov_r32_imm32(&xl->e, H_R10, (uint32_t)disp + seg_base);
-        else
-            emit_lea_r32(&xl->e, H_R10, base, index, shift, (int32_t)((uint32_t)disp + seg_base));
+        emit_linear(xl, in, H_R10, seg_base);
         emit_modrm_mem(&xl->e, (in->opsize == 2 ? OPC_MOVZWL : OPC_MOVL_GvEv) | P_GUEST, reg,
                        H_R10, -1, 0, 0);
         return;
@@ -201,41 +317,29 @@ static void operand_ea(const struct insn *in, int *base, int *index, int *shift,
     *index = -1;
 }
 
-/* Operands 64-bit mode cannot express directly — 16-bit addressing (0x67 in
- * 32-bit code, SDM vol. 2 table 2-1) and segments with a non-zero base
- * (DESIGN §2) — are reached through a borrowed guest register: ESI or EDI,
- * whichever the instruction does not name, is parked in r10, loaded with the
- * linear address (lea wraps at 32 bits; 16-bit addresses are truncated to
- * 16 bits before the base is added), and the instruction runs on gs:[it].
- * No REX prefix is involved, so AH..BH keep their meaning. A fault while the
- * register is borrowed is made precise by the side table (TB_PC_SPILL). */
+/* Operands that need a register without REX — a byte instruction naming
+ * AH..BH (see the top of the file) — and those 64-bit mode cannot express
+ * directly — 16-bit addressing (0x67 in 32-bit code, SDM vol. 2 table 2-1)
+ * and segments with a non-zero base (DESIGN §2) — are reached through a
+ * borrowed guest register: ESI or EDI, whichever the instruction does not
+ * name, is parked in r10, loaded with the linear address (lea wraps at 32
+ * bits; 16-bit addresses are truncated to 16 bits before the base is
+ * added), rebased into the window (lea with r14), and the instruction runs
+ * on [it]. A fault while the register is borrowed is made precise by the
+ * side table (TB_PC_SPILL). */
 void xl_copy_borrowed(struct xl *xl, const struct insn *in, uint32_t seg_base)
 {
     struct emit *e = &xl->e;
     int x = in->reg != H_RSI ? H_RSI : H_RDI;
-    int base, index, shift;
-    int32_t disp;
 
-    operand_ea(in, &base, &index, &shift, &disp);
     emit_mov_r64_r64(e, H_R10, x);
     xl_pc_state(xl, (uint16_t)TB_PC_SPILL(x));
-    if (in->flags & INSN_F_ADDR16) {
-        if (base < 0)
-            emit_mov_r32_imm32(e, x, (uint32_t)disp);
-        else
-            emit_lea_r32(e, x, base, index, 0, disp);
-        emit_movzx_r32_r16(e, x, x);
-        if (seg_base)
-            emit_lea_r32(e, x, x, -1, 0, (int32_t)seg_base);
-    } else if (base < 0 && index < 0) {
-        emit_mov_r32_imm32(e, x, (uint32_t)disp + seg_base);
-    } else {
-        emit_lea_r32(e, x, base, index, shift, (int32_t)((uint32_t)disp + seg_base));
-    }
-    emit_bytes(e, "\x65\x67", 2);
+    emit_linear(xl, in, x, seg_base);
+    if (in->kind != K_LEA)
+        emit_lea_r64(e, x, H_R14, x, 0, 0);                 /* lea x, [r14 + x] */
     copy_prefixes(e, in, true);
     emit_opcode(e, in);
-    emit_u8(e, (uint8_t)((in->reg & 7) << 3 | (x & 7)));   /* mod=00 [esi] or [edi] */
+    emit_u8(e, (uint8_t)((in->reg & 7) << 3 | (x & 7)));   /* mod=00 [rsi] or [rdi] */
     int end = operand_end(in);
     emit_bytes(e, in->bytes + end, (size_t)(in->len - end));
     emit_mov_r64_r64(e, x, H_R10);

@@ -7,10 +7,10 @@
  *
  * With a displacement d pending (guest ESP = host ESP + d):
  *
- *   inlined CALL     mov dword gs:[esp + d - 4], R          d -= 4
- *   inlined RET      mov r11d, gs:[esp + d]                 d += 4 + imm16
- *   PUSH r32/imm     mov gs:[esp + d - 4], r/imm            d -= 4
- *   POP r32          mov r, gs:[esp + d]                    d += 4
+ *   inlined CALL     mov dword [rsp + r14 + d - 4], R       d -= 4
+ *   inlined RET      mov r11d, [rsp + r14 + d]              d += 4 + imm16
+ *   PUSH r32/imm     mov [rsp + r14 + d - 4], r/imm         d -= 4
+ *   POP r32          mov r, [rsp + r14 + d]                 d += 4
  *   ADD/SUB ESP,imm  the flags on a copy: lea r10d, [rsp + d]; add r10d, imm;  d += imm
  *   [esp + x]        the operand becomes [esp + x + d] (disp32)
  *
@@ -66,7 +66,7 @@ static bool esp_base_only(const struct xl *xl, const struct insn *in)
     if (in->id == X86_INS_DIV || in->id == X86_INS_IDIV)
         return false;           /* may become a checked divide's callout */
     if (in->len > 10)
-        return false;           /* room for gs:, 0x67 and a disp32 within 15 bytes */
+        return false;           /* room for REX, SIB and a disp32 within 15 bytes */
     if (in->kind != K_LEA && in->modrm_off >= 0 && in->mod != 3 &&
         xl_seg_base(xl, xl_operand_seg(in)) != 0)
         return false;           /* through a borrowed register (xl_copy_borrowed) */

@@ -11,7 +11,7 @@
  * guest's flags (as the shadow return stack's landing pad does, see
  * xlate_rstack.c):
  *
- *           mov r11d, gs:[esp + delta]         the return EIP
+ *           mov r11d, [rsp + r14 + delta]      the return EIP
  *           (ESP moves by 4 + imm16)
  *           mov r8, rcx
  *           lea ecx, [r11 - R]                 the expected return EIP R

@@ -56,23 +56,29 @@ bool xl_misc(struct xl *xl, const struct insn *in)
         emit_u8(e, (uint8_t)(0xc0 | (op & 8) | (op & 7)));
         return true;
     case K_MOFFS: {
-        /* A0-A3: mov al/eax <-> [moffs32] becomes 8A/8B/88/89 with a no-base SIB. */
-        static const uint8_t as_modrm[4] = { 0x8a, 0x8b, 0x88, 0x89 };
+        /* A0-A3: mov al/eax <-> [moffs32] becomes 8A/8B/88/89 on the window. */
+        static const int as_modrm[4] = { OPC_MOVB_GbEb, OPC_MOVL_GvEv, OPC_MOVB_EbGb, OPC_MOVL_EvGv };
         uint32_t moffs = 0;
         /* With 0x67 the offset is 16 bits wide (SDM "MOV": moffs16). */
         memcpy(&moffs, in->bytes + in->npfx + 1, in->addrsize);
         moffs += xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS);
-        emit_bytes(e, "\x65\x67", 2);
-        copy_data16(e, in);
-        emit_u8(e, as_modrm[op - 0xa0]);
-        emit_bytes(e, "\x04\x25", 2);
-        emit_u32(e, moffs);
+        int opc = as_modrm[op - 0xa0] | P_GUEST | (in->opsize == 2 ? P_DATA16 : 0);
+        if (moffs < 0x80000000u) {
+            emit_modrm_mem(e, opc, H_RAX, -1, -1, 0, (int32_t)moffs);
+        } else {    /* not a sign-extended disp32 */
+            emit_mov_r32_imm32(e, H_R11, moffs);
+            emit_modrm_mem(e, opc, H_RAX, H_R11, -1, 0, 0);
+        }
         return true;
     }
     case K_XLAT:
+        /* AL = [EBX + AL], the sum wrapping at 4 GiB. */
         if (in->addrsize != 4)
             return false;
-        emit_bytes(e, "\x65\x67\xd7", 3);   /* xlat gs:[ebx+al] with 32-bit addressing */
+        emit_modrm_reg(e, OPC_MOVZBL, H_R11, H_RAX);                      /* movzx r11d, al */
+        emit_lea_r32(e, H_R11, H_RBX, H_R11, 0,
+                     (int32_t)xl_seg_base(xl, in->seg != SEG_NONE ? in->seg : SEG_DS));
+        emit_modrm_mem(e, OPC_MOVB_GbEb | P_GUEST, H_RAX, H_R11, -1, 0, 0);  /* mov al, [r11 + r14] */
         return true;
     case K_SALC:
         /* AL = CF ? 0xFF : 0, flags untouched: build both candidates, cmovc. */

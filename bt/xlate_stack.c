@@ -1,7 +1,7 @@
 /* xlate_stack — PUSH POP PUSHA POPA ENTER LEAVE.
  *
  * Guest ESP is host RSP, but the host stack instructions would address host
- * memory, so every stack access is a gs:/0x67 move and ESP moves with a
+ * memory, so every stack access is a [rsp + r14 + d] move and ESP moves with a
  * flag-free lea. The store (or load) comes first and ESP moves last, so a
  * fault leaves ESP as it was: the exception is precise (DESIGN §2). */
 #include "bt/xlate.h"

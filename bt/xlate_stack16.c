@@ -3,7 +3,8 @@
  *
  * The host has no addressing mode that wraps SP at 64 KiB, so the new SP
  * is computed in r11 and zero-extended, the access goes through
- * gs:[r11d + SS.base] (0x67: the sum wraps at 4 GiB as the guest's does),
+ * [r11 + r14 + SS.base] (an SS.base + SP that wraps at 4 GiB lands in the
+ * window's guard and is emulated, emulator/memfault.c),
  * and only then is SP written with a 16-bit move, which keeps the upper
  * half of ESP (SDM vol. 1 §6.2.3). The access comes before SP changes, so
  * a fault leaves the instruction without effect; r10/r11 are scratch, dead
@@ -30,17 +31,10 @@ static void sp_minus(struct emit *e, int n)
     emit_movzx_r32_r16(e, H_R11, H_R11);
 }
 
-/* [66] 65 67 REX op modrm(mod=10, reg, rm=r11) disp32: gs:[r11d + disp]. */
-static void gs_r11(struct emit *e, bool o16, uint8_t rex, uint8_t op, int reg, int32_t disp)
+/* [66] op [r11 + r14 + disp]. */
+static void guest_r11(struct emit *e, bool o16, uint8_t op, int reg, int32_t disp)
 {
-    if (o16)
-        emit_u8(e, 0x66);
-    emit_u8(e, 0x65);
-    emit_u8(e, 0x67);
-    emit_u8(e, (uint8_t)(rex | 0x41));
-    emit_u8(e, op);
-    emit_u8(e, (uint8_t)(0x80 | (reg & 7) << 3 | 3));
-    emit_u32(e, (uint32_t)disp);
+    emit_modrm_mem(e, op | (o16 ? P_DATA16 : 0) | P_GUEST, reg, H_R11, -1, 0, disp);
 }
 
 bool xl_stack16(struct xl *xl, const struct insn *in)
@@ -57,7 +51,7 @@ bool xl_stack16(struct xl *xl, const struct insn *in)
         if (op < 0x50 || op > 0x57)
             return false;
         sp_minus(e, (int)n);
-        gs_r11(e, n == 2, 0, 0x89, op - 0x50, ss);         /* mov gs:[r11d+ss], reg */
+        guest_r11(e, n == 2, 0x89, op - 0x50, ss);         /* mov [r11+r14+ss], reg */
         set_sp(e, H_R11);
         return true;
     case K_POP:
@@ -67,7 +61,7 @@ bool xl_stack16(struct xl *xl, const struct insn *in)
         emit_u8(e, 0x0f);
         emit_u8(e, 0xb7);
         emit_u8(e, 0xdc);
-        gs_r11(e, n == 2, 0, 0x8b, op - 0x58, ss);         /* mov reg, gs:[r11d+ss] */
+        guest_r11(e, n == 2, 0x8b, op - 0x58, ss);         /* mov reg, [r11+r14+ss] */
         emit_lea_r32(e, H_R11, H_R11, -1, 0, (int32_t)n);
         set_sp(e, H_R11);
         return true;
@@ -75,7 +69,7 @@ bool xl_stack16(struct xl *xl, const struct insn *in)
         if (op != 0xe8)
             return false;
         sp_minus(e, (int)n);
-        gs_r11(e, n == 2, 0, 0xc7, 0, ss);                 /* mov gs:[r11d+ss], imm */
+        guest_r11(e, n == 2, 0xc7, 0, ss);                 /* mov [r11+r14+ss], imm */
         if (n == 2)
             emit_u16(e, (uint16_t)(in->eip + in->glen));
         else
@@ -89,18 +83,8 @@ bool xl_stack16(struct xl *xl, const struct insn *in)
         emit_u8(e, 0x0f);
         emit_u8(e, 0xb7);
         emit_u8(e, 0xd4);
-        /* r11d = the return EIP: movzx r11d, word gs:[r10d+ss] or mov r11d, ... */
-        emit_u8(e, 0x65);
-        emit_u8(e, 0x67);
-        emit_u8(e, 0x45);
-        if (n == 2) {
-            emit_u8(e, 0x0f);
-            emit_u8(e, 0xb7);
-        } else {
-            emit_u8(e, 0x8b);
-        }
-        emit_u8(e, 0x9a);
-        emit_u32(e, (uint32_t)ss);
+        /* r11d = the return EIP: movzx r11d, word [r10+r14+ss] or mov r11d, ... */
+        emit_modrm_mem(e, (n == 2 ? OPC_MOVZWL : OPC_MOVL_GvEv) | P_GUEST, H_R11, H_R10, -1, 0, ss);
         emit_lea_r32(e, H_R10, H_R10, -1, 0, (int32_t)(n + extra));
         set_sp(e, H_R10);
         xl_exit_indirect_r11(xl);

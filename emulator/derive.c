@@ -6,7 +6,7 @@
  * the block mode's segment-base set and 16-bit bits (segsets.c), its
  * limit-checked segments (seglimit.c), the jump cache of that mode
  * (jcache.c) and the shadow space of the CPL's view with its host base in
- * the GS base (paging.c). Worked out per segment register, that was most
+ * cpu->membase (paging.c). Worked out per segment register, that was most
  * of a system call's cost. A system call flips between two such states, so
  * the last DERIVE_MEMO results are kept, keyed by exactly the inputs they
  * are worked out from (struct derive_key: CPL, VM, each segment's base,
@@ -81,13 +81,9 @@ static void apply(struct vcpu *v, const struct derive_memo *e, unsigned old_cpl)
         jc_use(v, e->slot);
     }
     if (e->space != vm->cur_space) {
-        uint64_t base = (uint64_t)(uintptr_t)e->space->base;
         mmu_reactivate(vm->mmu, e->space, v->cpl);
         vm->cur_space = e->space;
-        if (base != v->bt.membase) {
-            v->bt.membase = base;
-            set_gs_base(base);
-        }
+        v->bt.membase = (uint64_t)(uintptr_t)e->space->base;
     } else if ((old_cpl == 3) != (v->cpl == 3) && v->pg) {
         mmu_set_cpl(vm->mmu, v->cpl);   /* one view for both rings: who runs in it */
     }

@@ -225,7 +225,7 @@ enum vm_exit vm_run(struct vm *vm, uint64_t stop_eip, uint32_t timeout_ms)
     }
     signals_set_current(v);
     v->exit = EXIT_NONE;
-    v->bt.membase = 0;          /* GS is set anew: the caller may have changed it */
+    v->bt.membase = 0;          /* paging_sync picks the space anew */
     if (!paging_sync(v))
         return VM_EXIT_ERROR;
     v->exc.vector = -1;

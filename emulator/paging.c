@@ -1,12 +1,12 @@
 /* paging — which shadow space translated code runs in (DESIGN §4).
  *
- * Translated code reaches guest memory through the host GS base (and R14,
- * reloaded from cpu->membase after every callout). Paging off, that is the
+ * Translated code reaches guest memory through R14, loaded from
+ * cpu->membase on entry and after every callout. Paging off, that is the
  * identity space; paging on, the space the shadow MMU caches for (CR3,
  * view), where the view is user at CPL 3 and supervisor otherwise, so the
  * host MMU enforces U/S (SDM vol. 3A §4.6). paging_sync() runs after every
  * change of CR0, CR3, CR4 and CPL; a hit in the MMU's cache of spaces
- * makes a CR3 switch a GS-base write.
+ * makes a CR3 switch a store to cpu->membase: no system call.
  *
  * Translations are keyed on the guest *physical* address, so a changed
  * mapping makes the lookup find another block; only the jump caches map
@@ -16,31 +16,16 @@
  * through a jump-cache entry made by a fetch walk (fetch.c) under the same
  * mapping, or a chain within its linear page. Chains never cross a
  * linear page with paging on (bt_link, BT_MODE_PG). */
-#define _GNU_SOURCE
-#include <asm/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "emulator/paging.h"
 #include "shadowmmu/walk.h"
 
+_Static_assert(SPACE_GUARD >= BT_GUARD_BELOW && SPACE_GUARD >= BT_GUARD_ABOVE && SPACE_WINDOW == BT_WINDOW,
+               "translated code's reach (bt/abi.h) within a space's reservation");
 
-/* WRGSBASE is a few cycles where the kernel enables it (Linux >= 5.9 sets
- * CR4.FSGSBASE and reports HWCAP2_FSGSBASE); otherwise arch_prctl. */
-void set_gs_base(uint64_t base)
-{
-    static int fsgsbase = -1;
-    if (fsgsbase < 0)
-        fsgsbase = (getauxval(AT_HWCAP2) & 2) != 0;
-    if (fsgsbase)
-        __asm__ volatile("wrgsbase %0" : : "r"(base) : "memory");
-    else
-        syscall(SYS_arch_prctl, ARCH_SET_GS, base);
-}
 
 int paging_init(struct vm *vm, char *err, size_t errlen)
 {
@@ -105,10 +90,7 @@ bool paging_sync(struct vcpu *v)
     vm->ram_mapped = true;
     vm->cur_space = s;
     base = (uint64_t)(uintptr_t)s->base;
-    if (base != v->bt.membase) {
-        v->bt.membase = base;
-        set_gs_base(base);
-    }
+    v->bt.membase = base;
     return true;
 }
 

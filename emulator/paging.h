@@ -3,7 +3,7 @@
  * itself is shadowmmu/ (mmu.h); this is the monitor's side of it:
  *
  *   paging.c    which space runs (CR0/CR3/CR4 writes, CPL changes, INVLPG),
- *               the GS base, the jump caches on mapping changes
+ *               cpu->membase (R14), the jump caches on mapping changes
  *   guestmem.c  the monitor's own guest accesses: linear -> physical
  *               through the guest's tables, #PF notes, device memory,
  *               stores that keep tracing and translated code coherent
@@ -26,7 +26,7 @@
 
 int paging_init(struct vm *vm, char *err, size_t errlen);
 void paging_fini(struct vm *vm);
-/* Point GS (and cpu->membase, which R14 is loaded from) at the space for
+/* Point cpu->membase (which R14 is loaded from) at the space for
  * the vCPU's CR0/CR3/CR4 and CPL (SDM vol. 3A §4.1.1: CR0.PG, CR4.PSE and
  * PAE select the paging mode); a change of CR0.PG also empties the jump
  * caches. false: the run was stopped (PAE paging is not supported). */
@@ -51,7 +51,6 @@ void paging_invlpg(struct vcpu *v, uint32_t lin);
 /* IRET to eip with a #PF pending return: if it returns to the faulting
  * instruction, map the page its handler made present (paging.c). */
 void paging_pf_return(struct vcpu *v, uint32_t eip);
-void set_gs_base(uint64_t base);
 static inline bool paging_on(const struct vcpu *v) { return (v->cr0 & CR0_PG) != 0; }
 
 /* ---- guestmem.c ---------------------------------------------------------- */

@@ -78,9 +78,9 @@ static void on_fault_body(int sig, siginfo_t *si, void *ucv)
     bt_recover(v->vm->bt, tb, uc, &st);
     eip = st.eip;
     /* A host #GP (SIGSEGV with SI_KERNEL, no address): in translated code
-     * only a misaligned 16-byte SSE operand causes one (addresses are 32-bit
-     * and gs-relative), which is #GP(0) for the guest too (SDM vol. 1
-     * §11.6.7). */
+     * only a misaligned 16-byte SSE operand causes one (addresses are
+     * r14-relative, within the window's reservation, always canonical),
+     * which is #GP(0) for the guest too (SDM vol. 1 §11.6.7). */
     bool gp = sig == SIGSEGV && si->si_code == SI_KERNEL;
     if ((sig == SIGSEGV || sig == SIGBUS) && !gp &&
         !(addr >= (uintptr_t)vcpu_poll_page(v) && addr < (uintptr_t)v)) {

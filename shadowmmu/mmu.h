@@ -2,7 +2,7 @@
  * mappings that the host MMU walks, kept coherent by tracing (DESIGN §4).
  *
  * A *space* (space.h) is a 4 GiB host window addressed by translated code
- * through the GS base. This module owns all of them:
+ * relative to R14. This module owns all of them:
  *
  *   identity space   paging off: every RAM region mapped read-write at its
  *                    guest physical address (code frames read-only, §3)
@@ -11,7 +11,7 @@
  *                    view (CPL 0-2) maps what a supervisor may access; the
  *                    user view (CPL 3) maps only user-accessible pages, so
  *                    the host MMU enforces U/S (SDM vol. 3A §4.6). Returning
- *                    to a cached CR3 is a GS-base change, no refill.
+ *                    to a cached CR3 is a new R14, no refill.
  *
  * Paging spaces start empty (PROT_NONE) and are filled lazily. A host fault
  * in a window comes to mmu_fault(), which walks the guest tables (walk.h,
@@ -54,10 +54,10 @@
  *   vm_create   after the RAM regions: m = mmu_create(&cfg, &vm->ram, ...)
  *               with cfg.spaces from --shadow-spaces. It replaces vm->space.
  *   vm_run      s = mmu_activate(m, cr0, cr3, cr4, cpl) (maps the identity
- *               space the first time); GS base = cpu->membase = s->base.
+ *               space the first time); cpu->membase (R14) = s->base.
  *   MOV CR0/CR3/CR4, task switch, and every CPL change (interrupt/exception
  *               delivery, IRET, far RET/CALL, SYSENTER/SYSEXIT):
- *               s = mmu_activate(...) again and reload GS/membase if it
+ *               s = mmu_activate(...) again and reload membase if it
  *               changed (mmu_activate_regs with PAE: EFER and the PDPTE
  *               registers too). Changes of CR0.PG, CR0.WP, CR4.PSE,
  *               CR4.PAE or EFER.NXE drop every cached space by themselves;
@@ -144,7 +144,7 @@
  *
  * One view (mmu_view.c): while the supervisor-view space of a CR3 holds
  * no `over` record (one that allows the supervisor what CPL 3 may not),
- * an activation for CPL 3 returns that space itself (`lent`): no GS-base
+ * an activation for CPL 3 returns that space itself (`lent`): no space
  * switch on ring changes. Nothing may then add an over record to it; the
  * first one a kernel makes moves mmu_key_gen, and CPL 3 goes back to the
  * user view. cfg.two_views turns this off.

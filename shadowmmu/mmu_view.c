@@ -4,8 +4,8 @@
  * A paging space is keyed by (CR3, view): the supervisor view maps what
  * CPL 0-2 may access, the user view what CPL 3 may (SDM vol. 3A §4.6), so
  * the host MMU enforces U/S. Switching between them on every ring change
- * costs a GS-base write each way, which is a system call (arch_prctl) on
- * hosts without FSGSBASE. Many kernels (nanobenchmarks, teaching kernels)
+ * costs little now (translated code reloads R14), but two views are two
+ * spaces to fill, trace and protect: twice the host mapping calls. Many kernels (nanobenchmarks, teaching kernels)
  * map every page user-accessible; there the two views are identical.
  *
  * Every record of a supervisor-view space says whether it is `over`: it

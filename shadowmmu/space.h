@@ -2,9 +2,11 @@
  *
  * A space is a 4 GiB window of host address space, 4 GiB aligned, flanked by
  * 16 GiB PROT_NONE guards on each side, all reserved with MAP_NORESERVE so it
- * costs nothing until mapped. Guest memory operands are gs:-relative with
- * 32-bit addresses, so they can only land in the window; rebased string
- * instructions can run at most ECX*4 = 16 GiB past either end, into a guard.
+ * costs nothing until mapped. Guest memory operands are [base + r14 + disp32]
+ * with a 32-bit base, so they land in the window or at most 2 GiB below or
+ * 2 GiB above it, where a guest address that wrapped at 4 GiB faults into
+ * a guard; rebased string instructions can run at most ECX*4 = 16 GiB past
+ * either end, into a guard.
  * Guest RAM is one memfd; its regions are mapped into the window at their
  * guest physical addresses (paging off: the identity space) and once more,
  * linearly, for the monitor's own use. */

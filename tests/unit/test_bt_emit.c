@@ -64,14 +64,20 @@ static void fmt_num(char *s, size_t n, uint64_t v)
     snprintf(s, n, v <= 9 ? "%llu" : "0x%llx", (unsigned long long)v);
 }
 
-/* The text of a memory operand as Capstone prints it: `size ptr seg:[...]`.
- * size "" is LEA's (no size). guest: gs: and 32-bit register names. */
+/* The text of a memory operand as Capstone prints it: `size ptr [...]`.
+ * size "" is LEA's (no size). guest: P_GUEST's form, r14 added as the index
+ * (or as the base when there is none). */
 static void fmt_mem(char *s, size_t n, const char *size, bool guest, int base, int index,
                     int shift, int32_t disp)
 {
-    const char *const *names = guest ? r32 : r64;
+    const char *const *names = r64;
     char in[96] = "", num[32];
     size_t k = 0;
+
+    if (guest && base < 0)
+        base = H_R14;
+    else if (guest)
+        index = H_R14, shift = 0;
 
     if (base >= 0)
         k += (size_t)snprintf(in + k, sizeof in - k, "%s", names[base]);
@@ -87,7 +93,7 @@ static void fmt_mem(char *s, size_t n, const char *size, bool guest, int base, i
         fmt_num(num, sizeof num, disp < 0 ? (uint64_t)-(int64_t)disp : (uint64_t)disp);
         snprintf(in + k, sizeof in - k, " %c %s", disp < 0 ? '-' : '+', num);
     }
-    snprintf(s, n, "%s%s%s[%s]", size, size[0] ? " ptr " : "", guest ? "gs:" : "", in);
+    snprintf(s, n, "%s%s[%s]", size, size[0] ? " ptr " : "", in);
 }
 
 /* Disassemble the emitted bytes; they must be exactly one instruction. */
@@ -271,7 +277,7 @@ static void lea(void **state)
     DONE();
 }
 
-/* ---- guest memory: gs: + 0x67 ------------------------------------------- */
+/* ---- guest memory: [base + r14 + disp] ----------------------------------- */
 
 static void guest_access(void **state)
 {
@@ -280,6 +286,8 @@ static void guest_access(void **state)
         for (size_t k = 0; k < NDISP; k++)
             for (int r = 0; r < 16; r++) {
                 int32_t d = disps[k];
+                if (base < 0 && d < 0)
+                    continue;   /* [r14 + disp] needs disp < 2^31 (emit.h) */
                 fmt_mem(m, sizeof m, "dword", true, base, -1, 0, d);
                 snprintf(w, sizeof w, "mov %s, %s", r32[r], m);
                 CHECK(w, emit_guest_load32(e, r, base, d));
@@ -300,6 +308,8 @@ static void guest_store_imm(void **state)
     for (int base = -1; base < 16; base++)
         for (size_t k = 0; k < NDISP; k++) {
             int32_t d = disps[k];
+            if (base < 0 && d < 0)
+                continue;
             fmt_mem(m, sizeof m, "dword", true, base, -1, 0, d);
             snprintf(w, sizeof w, "mov %s, 0x87654321", m);
             CHECK(w, emit_guest_store32_imm(e, base, d, 0x87654321));
@@ -317,12 +327,12 @@ static void guest_store_imm(void **state)
 static void known_bytes(void **state)
 {
     static const struct { const char *what; uint8_t len, b[12]; } t[] = {
-        { "mov eax, gs:[ebx+8]",       5, { 0x65, 0x67, 0x8b, 0x43, 0x08 } },
+        { "mov eax, [rbx+r14+8]",      5, { 0x42, 0x8b, 0x44, 0x33, 0x08 } },
         { "mov r11d, [r15-0x1000]",    7, { 0x45, 0x8b, 0x9f, 0x00, 0xf0, 0xff, 0xff } },
         { "lea r10, [r13+r10*8]",      5, { 0x4f, 0x8d, 0x54, 0xd5, 0x00 } },
         { "lea r10, [r10+r10]",        4, { 0x4f, 0x8d, 0x14, 0x12 } },
         { "mov byte [r15+0x48], 0",    5, { 0x41, 0xc6, 0x47, 0x48, 0x00 } },
-        { "mov dword gs:[esp-4], imm", 10, { 0x65, 0x67, 0xc7, 0x44, 0x24, 0xfc, 0x78, 0x56, 0x34, 0x12 } },
+        { "mov dword [rsp+r14-4], imm", 9, { 0x42, 0xc7, 0x44, 0x34, 0xfc, 0x78, 0x56, 0x34, 0x12 } },
         { "jmp [r10+8]",               4, { 0x41, 0xff, 0x62, 0x08 } },
         { "movzx r10d, r11w",          4, { 0x45, 0x0f, 0xb7, 0xd3 } },
         { "mov eax, [0x1000]",         7, { 0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00 } },
@@ -367,8 +377,8 @@ static void prefix_flags(void **state)
         /* P_DATA16 (as xlate_stack uses it: mov r16, r11w). */
         snprintf(w, sizeof w, "mov %s, r11w", r16[r]);
         CHECK(w, emit_modrm_reg(e, OPC_MOVL_EvGv | P_DATA16, H_R11, r));
-        /* P_GUEST | P_DATA16 together: 65 67 66 in any order is fine. */
-        snprintf(w, sizeof w, "mov word ptr gs:[r10d], %s", r16[r]);
+        /* P_GUEST | P_DATA16 together: 66 before the REX. */
+        snprintf(w, sizeof w, "mov word ptr [r10 + r14], %s", r16[r]);
         CHECK(w, emit_modrm_mem(e, OPC_MOVL_EvGv | P_GUEST | P_DATA16, r, H_R10, -1, 0, 0));
         /* P_EXT38: movbe r32, m32 (0F 38 F0). */
         snprintf(w, sizeof w, "movbe %s, dword ptr [rsi]", r32[r]);
@@ -384,8 +394,6 @@ static void prefix_flags(void **state)
     CHECK("lea r8d, [r13 + r14*4]", emit_opc(e, OPC_LEA, H_R8, H_R13, H_R14);
           emit_u8(e, 0x44); emit_u8(e, 0xb5); emit_u8(e, 0));
     CHECK("cpuid", emit_opc(e, 0xa2 | P_EXT, 0, 0, -1));
-    CHECK("movzx ecx, word ptr gs:[eax]", emit_opc(e, OPC_MOVZWL | P_GUEST, H_RCX, H_RAX, -1);
-          emit_u8(e, 0x08));
     /* Without P_BYTER a byte opcode with reg 4..7 means ah..bh. */
     CHECK("mov byte ptr [rax], ah", emit_modrm_mem(e, 0x88, H_RSP, H_RAX, -1, 0, 0));
     DONE();

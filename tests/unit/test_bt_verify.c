@@ -56,20 +56,32 @@ static void expect_bad(const uint8_t *code, size_t len, uint32_t off, const char
 
 /* ---- good blocks -------------------------------------------------------- */
 
-GOOD(good_guest_load,         /* mov eax, gs:[ebx+esi*4+8] */
-     0x65, 0x67, 0x8b, 0x44, 0xb3, 0x08)
-GOOD(good_guest_store_imm,    /* mov dword gs:[esp-4], 0x12345678 */
-     0x65, 0x67, 0xc7, 0x44, 0x24, 0xfc, 0x78, 0x56, 0x34, 0x12)
+GOOD(good_guest_load,         /* mov eax, [rbx+r14+8] */
+     0x42, 0x8b, 0x44, 0x33, 0x08)
+GOOD(good_guest_indexed,      /* lea r11d, [rbx+rsi*4+8]; mov eax, [r11+r14] */
+     0x44, 0x8d, 0x5c, 0xb3, 0x08, 0x43, 0x8b, 0x04, 0x33)
+GOOD(good_guest_store_imm,    /* mov dword [rsp+r14-4], 0x12345678 */
+     0x42, 0xc7, 0x44, 0x34, 0xfc, 0x78, 0x56, 0x34, 0x12)
+GOOD(good_guest_wrap_reach,   /* mov eax, [rbx+r14-0x80000000]: a guard at worst */
+     0x42, 0x8b, 0x84, 0x33, 0x00, 0x00, 0x00, 0x80)
 GOOD(good_vcpu_byte,          /* mov byte [r15+0x48], 0   (CLI) */
      0x41, 0xc6, 0x47, 0x48, 0x00)
 GOOD(good_poll,               /* mov r11d, [r15-0x1000] */
      0x45, 0x8b, 0x9f, 0x00, 0xf0, 0xff, 0xff)
-GOOD(good_moffs_no_base_sib,  /* mov eax, gs:[0x1000] (no-base SIB, was A1 moffs) */
-     0x65, 0x67, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00)
-GOOD(good_guest_lea,          /* lea eax, gs:[ebx+esi*4+8]  (K_LEA keeps the prefixes) */
-     0x65, 0x67, 0x8d, 0x44, 0xb3, 0x08)
-GOOD(good_xlat,               /* xlat gs:[ebx] with 0x67 */
-     0x65, 0x67, 0xd7)
+GOOD(good_moffs,             /* mov eax, [r14+0x1000] (was A1 moffs) */
+     0x41, 0x8b, 0x86, 0x00, 0x10, 0x00, 0x00)
+GOOD(good_moffs_high,         /* mov r11d, 0xc0001000; mov eax, [r11+r14] */
+     0x41, 0xbb, 0x00, 0x10, 0x00, 0xc0, 0x43, 0x8b, 0x04, 0x33)
+GOOD(good_guest_lea,          /* lea eax, [rbx+rsi*4+8] (K_LEA: no memory access) */
+     0x8d, 0x44, 0xb3, 0x08)
+GOOD(good_borrowed,           /* mov [ebx+8], ah through a borrowed ESI */
+     0x49, 0x89, 0xf2,                          /* mov r10, rsi */
+     0x8d, 0x73, 0x08,                          /* lea esi, [rbx+8] */
+     0x49, 0x8d, 0x34, 0x36,                    /* lea rsi, [r14+rsi] */
+     0x88, 0x26,                                /* mov [rsi], ah */
+     0x4c, 0x89, 0xd6)                          /* mov rsi, r10 */
+GOOD(good_xlat,               /* XLAT: movzx r11d, al; lea r11d, [rbx+r11]; mov al, [r11+r14] */
+     0x44, 0x0f, 0xb6, 0xd8, 0x46, 0x8d, 0x1c, 0x1b, 0x43, 0x8a, 0x04, 0x33)
 GOOD(good_multibyte_nop,      /* nop dword [rax+rax] */
      0x0f, 0x1f, 0x44, 0x00, 0x00)
 
@@ -102,9 +114,8 @@ GOOD(good_rebased_stos_only_rdi,
      0xf3, 0xab,                                /* rep stosd */
      0x89, 0xff)                                /* mov edi, edi */
 
-/* MASKMOV* store to [rdi]: overridable to gs:, or run on a rebased RDI. */
+/* MASKMOV* store to [rdi]: run on a rebased RDI. */
 GOOD(good_maskmov,
-     0x65, 0x67, 0x66, 0x0f, 0xf7, 0xc1,        /* maskmovdqu xmm0, xmm1 -> gs:[edi] */
      0x49, 0x8d, 0x3c, 0x3e,                    /* lea rdi, [r14+rdi] */
      0x0f, 0xf7, 0xc1,                          /* maskmovq mm0, mm1 */
      0x89, 0xff)                                /* mov edi, edi */
@@ -122,9 +133,9 @@ GOOD(good_callout_and_stub,
 
 /* Translated PUSH/POP and runtime jumps. */
 GOOD(good_stack_translation,
-     0x65, 0x67, 0x89, 0x44, 0x24, 0xfc,        /* mov gs:[esp-4], eax */
+     0x42, 0x89, 0x44, 0x34, 0xfc,              /* mov [rsp+r14-4], eax */
      0x8d, 0x64, 0x24, 0xfc,                    /* lea esp, [rsp-4] */
-     0x65, 0x67, 0x8b, 0x04, 0x24,              /* mov eax, gs:[esp] */
+     0x42, 0x8b, 0x04, 0x34,                    /* mov eax, [rsp+r14] */
      0x8d, 0x64, 0x24, 0x04,                    /* lea esp, [rsp+4] */
      0x41, 0xff, 0x67, 0x50)                    /* jmp [r15+0x50] */
 GOOD(good_jmp_scratch_reg,    /* jmp r11 */
@@ -138,7 +149,7 @@ GOOD(good_counted_branch,
 
 /* A loop inside the block (back edge): the dataflow reaches a fixpoint. */
 GOOD(good_backward_loop,
-     0x65, 0x67, 0x8a, 0x06,                    /* 1: mov al, gs:[esi] */
+     0x42, 0x8a, 0x04, 0x36,                    /* 1: mov al, [rsi+r14] */
      0x8d, 0x76, 0x01,                          /* lea esi, [rsi+1] */
      0x8d, 0x49, 0xff,                          /* lea ecx, [rcx-1] */
      0xe3, 0x02,                                /* jrcxz 2f */
@@ -154,10 +165,10 @@ GOOD(good_jcache_and_shl,
 
 /* Hint NOPs Capstone 4.0.2 cannot decode (copied guest prefetch / NOPs). */
 GOOD(good_hint_nops,
-     0x65, 0x67, 0x0f, 0x0d, 0x00,              /* prefetch gs:[eax] (0F 0D /0) */
+     0x42, 0x0f, 0x0d, 0x04, 0x30,              /* prefetch [rax+r14] (0F 0D /0) */
      0x0f, 0x1f, 0xc0,                          /* nop eax (0F 1F register form) */
      0x0f, 0x1e, 0xfb,                          /* hint nop, register form */
-     0x65, 0x67, 0x0f, 0x0d, 0x84, 0x24, 0x00, 0x01, 0x00, 0x00, /* prefetch gs:[esp+0x100] */
+     0x42, 0x0f, 0x0d, 0x84, 0x34, 0x00, 0x01, 0x00, 0x00, /* prefetch [rsp+r14+0x100] */
      0x89, 0xd8)                                /* mov eax, ebx */
 
 /* LFENCE/MFENCE/SFENCE ignore their r/m field (0F AE E8-EF, F0-F7, F8-FF);
@@ -178,8 +189,8 @@ GOOD(good_rep_hint_nops,
      0xf2, 0x0f, 0x1a, 0xc8,
      0xf3, 0x0f, 0x1a, 0xd3,
      0xf2, 0x0f, 0x1b, 0xc1,
-     0x65, 0x67, 0xf3, 0x0f, 0x1b, 0x03,        /* gs:[ebx] */
-     0x65, 0x67, 0xf2, 0x0f, 0x1a, 0x44, 0xb3, 0x08,   /* gs:[ebx+esi*4+8] */
+     0xf3, 0x42, 0x0f, 0x1b, 0x04, 0x33,        /* [rbx+r14] */
+     0xf2, 0x43, 0x0f, 0x1a, 0x04, 0x33,        /* [r11+r14] */
      0x89, 0xd8)
 
 static void good_empty(void **state)
@@ -191,7 +202,7 @@ static void good_empty(void **state)
 
 static void good_null_result(void **state)
 {
-    static const uint8_t ok[] = { 0x65, 0x67, 0x8b, 0x03 };   /* mov eax, gs:[ebx] */
+    static const uint8_t ok[] = { 0x42, 0x8b, 0x04, 0x33 };   /* mov eax, [rbx+r14] */
     static const uint8_t bad[] = { 0x8b, 0x03 };              /* mov eax, [rbx] */
     assert_true(bt_verify(ok, sizeof ok, RX, NULL));
     assert_false(bt_verify(bad, sizeof bad, RX, NULL));
@@ -203,10 +214,9 @@ static void bad_rip_relative_full_text(void **state)
 {
     /* 24 bytes of good code, then the mod=00 rm=101 form nobody re-encoded. */
     static const uint8_t code[] = {
-        0x65, 0x67, 0x8b, 0x44, 0xb3, 0x08,     /* 00 mov eax, gs:[ebx+esi*4+8] */
-        0x65, 0x67, 0x8b, 0x44, 0xb3, 0x08,     /* 06 */
-        0x65, 0x67, 0x8b, 0x44, 0xb3, 0x08,     /* 0c */
-        0x65, 0x67, 0x8b, 0x44, 0xb3, 0x08,     /* 12 */
+        0x42, 0x8b, 0x84, 0x33, 0, 1, 0, 0,     /* 00 mov eax, [rbx+r14+0x100] */
+        0x42, 0x8b, 0x84, 0x33, 0, 1, 0, 0,     /* 08 */
+        0x42, 0x8b, 0x84, 0x33, 0, 1, 0, 0,     /* 10 */
         0x41, 0xc6, 0x47, 0x48, 0x00,           /* 18 mov byte [r15+0x48], 0 */
         0x90, 0x90, 0x90,                       /* 1d..1f */
         0x8b, 0x05, 0x10, 0x00, 0x00, 0x00,     /* 20 mov eax, [rip+0x10] */
@@ -220,20 +230,22 @@ static void bad_rip_relative_full_text(void **state)
 BAD(bad_rip_relative_with_gs, 2, "RIP-relative access",
     0x89, 0xd8,                                 /* mov eax, ebx */
     0x65, 0x67, 0x8b, 0x05, 0x10, 0, 0, 0)      /* mov eax, gs:[eip+0x10] */
-BAD(bad_gs_without_67, 4, "gs: without 0x67",
-    0x65, 0x67, 0x8b, 0x03,                     /* mov eax, gs:[ebx] */
+BAD(bad_gs, 4, "fs:/gs: override",
+    0x42, 0x8b, 0x04, 0x33,                     /* mov eax, [rbx+r14] */
     0x65, 0x8b, 0x03)                           /* mov eax, gs:[rbx] */
-BAD(bad_67_without_gs, 0, "0x67 without gs:",
+BAD(bad_gs_67, 0, "fs:/gs: override",
+    0x65, 0x67, 0x8b, 0x03)                     /* mov eax, gs:[ebx] (the old form) */
+BAD(bad_67, 0, "0x67 on a memory operand",
     0x67, 0x8b, 0x03)                           /* mov eax, [ebx] */
-BAD(bad_ds_67, 0, "0x67 without gs:",           /* a guest ds: left in place */
+BAD(bad_ds_67, 0, "0x67 on a memory operand",   /* a guest ds: left in place */
     0x3e, 0x67, 0x8b, 0x03)
-BAD(bad_fs, 0, "fs: override",
-    0x64, 0x67, 0x8b, 0x03)                     /* mov eax, fs:[ebx] */
-BAD(bad_two_segments, 0, "several segment prefixes",
+BAD(bad_fs, 0, "fs:/gs: override",
+    0x64, 0x42, 0x8b, 0x04, 0x33)               /* mov eax, fs:[rbx+r14] */
+BAD(bad_two_segments, 0, "fs:/gs: override",
     0x65, 0x64, 0x67, 0x8b, 0x03)
-BAD(bad_plain_host_load, 0, "host memory access without gs:+0x67",
+BAD(bad_plain_host_load, 0, "host memory access outside the guest window",
     0x8b, 0x03)                                 /* mov eax, [rbx] */
-BAD(bad_r15d_base, 0, "0x67 without gs:",
+BAD(bad_r15d_base, 0, "0x67 on a memory operand",
     0x67, 0x41, 0x8b, 0x07)                     /* mov eax, [r15d] */
 BAD(bad_vcpu_far, 0, "vCPU access outside",
     0x41, 0x8b, 0x87, 0x00, 0x00, 0x10, 0x00)   /* mov eax, [r15+0x100000] */
@@ -243,8 +255,13 @@ BAD(bad_vcpu_straddles_end, 0, "vCPU access outside",
     0x49, 0x8b, 0x87, 0xfc, 0x1f, 0x00, 0x00)   /* mov rax, [r15+0x1ffc] */
 BAD(bad_vcpu_indexed, 0, "vCPU access with an index register",
     0x41, 0x8b, 0x44, 0x07, 0x08)               /* mov eax, [r15+rax+8] */
-BAD(bad_r14_direct, 0, "r14-relative access outside a string instruction",
-    0x49, 0x8b, 0x0c, 0x36)                     /* mov rcx, [r14+rsi] */
+BAD(bad_r14_scaled, 0, "guest access not provably inside the window",
+    0x49, 0x8b, 0x0c, 0xc6)                     /* mov rcx, [r14+rax*8] */
+BAD(bad_r14_plus_two_guest_regs, 4, "guest access not provably inside the window",
+    0x4d, 0x8d, 0x14, 0x06,                     /* 0 lea r10, [r14+rax] */
+    0x41, 0x8b, 0x04, 0x1a)                     /* 4 mov eax, [r10+rbx] */
+BAD(bad_r14_twice, 0, "host memory access outside the guest window",
+    0x43, 0x8b, 0x04, 0x36)                     /* mov eax, [r14+r14] */
 
 /* ---- bad blocks: the jump cache ----------------------------------------- */
 
@@ -265,7 +282,7 @@ BAD(bad_r10_overwritten_on_a_path, 0x12, "[r10] is not a jump-cache pointer",
 BAD(bad_jcache_unbounded_index, 0, "jump-cache access not provably inside the table",
     0x49, 0x8b, 0x4c, 0xc5, 0x00)               /* mov rcx, [r13+rax*8] (eax < 2^32) */
 BAD(bad_jcache_lea_unbounded, 9, "jump-cache access not provably inside the table",
-    0x65, 0x67, 0x8b, 0x03,                     /* 0 mov eax, gs:[ebx] */
+    0x42, 0x8b, 0x04, 0x33,                     /* 0 mov eax, [rbx+r14] */
     0x4d, 0x8d, 0x54, 0xc5, 0x00,               /* 4 lea r10, [r13+rax*8] */
     0x49, 0x8b, 0x0a)                           /* 9 mov rcx, [r10] */
 BAD(bad_jcache_past_end, 7, "jump-cache access not provably inside the table",
@@ -281,9 +298,9 @@ BAD(bad_movsd_rebase_cleared, 0xa, "string instruction without rebase (lea rsi,[
     0x49, 0x8d, 0x3c, 0x3e,                     /* 4 lea rdi, [r14+rdi] */
     0x89, 0xf6,                                 /* 8 mov esi, esi */
     0xf3, 0xa5)                                 /* a rep movsd */
-BAD(bad_movsd_67, 0, "0x67 without gs:",        /* [edi] cannot be overridden */
-    0x65, 0x67, 0xf3, 0xa5)
-BAD(bad_movsd_gs_on_rebased, 8, "gs: without 0x67",
+BAD(bad_movsd_67, 0, "0x67 on a memory operand",
+    0x67, 0xf3, 0xa5)
+BAD(bad_movsd_gs_on_rebased, 8, "fs:/gs: override",
     0x49, 0x8d, 0x34, 0x36,                     /* 0 lea rsi, [r14+rsi] */
     0x49, 0x8d, 0x3c, 0x3e,                     /* 4 lea rdi, [r14+rdi] */
     0x65, 0xa5)                                 /* 8 movsd gs:[rsi] = base twice */
@@ -300,11 +317,11 @@ BAD(bad_string_not_truncated, 0xa, "leaves the block with rdi still rebased onto
     0x49, 0x8d, 0x3c, 0x3e,                     /* 4 lea rdi, [r14+rdi] */
     0xf3, 0xa5,                                 /* 8 rep movsd */
     0x89, 0xf6)                                 /* a mov esi, esi (mov edi,edi missing) */
-BAD(bad_xlat_plain, 0, "implicit memory access without gs:+0x67",
+BAD(bad_xlat_plain, 0, "XLAT (implicit [rbx+al]",
     0xd7)                                       /* xlat [rbx+al] */
-BAD(bad_maskmovdqu, 0, "implicit [rdi] store neither gs:+0x67 nor rebased",
+BAD(bad_maskmovdqu, 0, "implicit [rdi] store not rebased",
     0x66, 0x0f, 0xf7, 0xc1)                     /* maskmovdqu xmm0, xmm1 ([rdi]) */
-BAD(bad_maskmovq_rebase_cleared, 6, "implicit [rdi] store neither gs:+0x67 nor rebased",
+BAD(bad_maskmovq_rebase_cleared, 6, "implicit [rdi] store not rebased",
     0x49, 0x8d, 0x3c, 0x3e,                     /* 0 lea rdi, [r14+rdi] */
     0x89, 0xff,                                 /* 4 mov edi, edi */
     0x0f, 0xf7, 0xc1)                           /* 6 maskmovq mm0, mm1 */
@@ -335,25 +352,25 @@ BAD(bad_hlt, 0, "privileged instruction", 0xf4)
 BAD(bad_cli, 0, "privileged instruction", 0xfa)
 BAD(bad_in, 0, "port I/O", 0xec)                                 /* in al, dx */
 BAD(bad_out, 0, "port I/O", 0xe6, 0x80)                          /* out 0x80, al */
-BAD(bad_lgdt, 0, "privileged instruction", 0x65, 0x67, 0x0f, 0x01, 0x10)
+BAD(bad_lgdt, 0, "privileged instruction", 0x42, 0x0f, 0x01, 0x14, 0x33)
 BAD(bad_mov_cr0, 0, "moves a control or debug register", 0x0f, 0x20, 0xc0)  /* mov rax, cr0 */
 BAD(bad_mov_to_gs, 0, "moves a segment register", 0x8e, 0xe8)    /* mov gs, eax */
 BAD(bad_mov_from_ds, 0, "moves a segment register", 0x8c, 0xd8)  /* mov eax, ds */
-BAD(bad_lgs, 0, "loads a segment register", 0x65, 0x67, 0x0f, 0xb5, 0x03)
+BAD(bad_lgs, 0, "loads a segment register", 0x42, 0x0f, 0xb5, 0x04, 0x33)
 BAD(bad_wrgsbase, 0, "writes the GS/FS base", 0xf3, 0x48, 0x0f, 0xae, 0xd8)
 BAD(bad_rdgsbase, 0, "reads the host GS/FS base", 0xf3, 0x48, 0x0f, 0xae, 0xc8)
 BAD(bad_cpuid, 0, "sensitive", 0x0f, 0xa2)
 BAD(bad_rdtsc, 0, "sensitive", 0x0f, 0x31)
 /* The rest of the sensitive list: each reveals host state when copied. */
-BAD(bad_sgdt, 0, "sensitive", 0x65, 0x67, 0x0f, 0x01, 0x00)   /* sgdt gs:[eax] */
-BAD(bad_sidt, 0, "sensitive", 0x65, 0x67, 0x0f, 0x01, 0x08)   /* sidt gs:[eax] */
+BAD(bad_sgdt, 0, "sensitive", 0x42, 0x0f, 0x01, 0x04, 0x30)   /* sgdt [rax+r14] */
+BAD(bad_sidt, 0, "sensitive", 0x42, 0x0f, 0x01, 0x0c, 0x30)   /* sidt [rax+r14] */
 BAD(bad_sldt, 0, "sensitive", 0x0f, 0x00, 0xc0)               /* sldt eax */
 BAD(bad_str, 0, "sensitive", 0x0f, 0x00, 0xc8)                /* str eax */
 BAD(bad_smsw, 0, "sensitive", 0x0f, 0x01, 0xe0)               /* smsw eax */
 BAD(bad_lar, 0, "sensitive", 0x0f, 0x02, 0xc3)                /* lar eax, ebx */
 BAD(bad_lsl, 0, "sensitive", 0x0f, 0x03, 0xc3)                /* lsl eax, ebx */
 BAD(bad_verr, 0, "sensitive", 0x0f, 0x00, 0xe0)               /* verr ax */
-BAD(bad_sgdt_after_ok, 2, "sensitive", 0x89, 0xd8, 0x65, 0x67, 0x0f, 0x01, 0x00)
+BAD(bad_sgdt_after_ok, 2, "sensitive", 0x89, 0xd8, 0x42, 0x0f, 0x01, 0x04, 0x30)
 
 /* Inline RDTSC (bt/xlate_rdtsc.c): accepted only with the vCPU's offset added. */
 #define RDTSC_HEAD 0x0f, 0x31,                          /* 00 rdtsc */                    \
@@ -391,7 +408,7 @@ BAD(bad_jmp_guest_reg, 2, "indirect jump through a guest or runtime register",
     0x89, 0xd8,                                 /* mov eax, ebx */
     0xff, 0xe0)                                 /* jmp rax: a copied guest jmp eax */
 BAD(bad_jmp_guest_memory, 0, "indirect jump target not loaded from the vCPU or the jump cache",
-    0x65, 0x67, 0xff, 0x20)                     /* jmp qword gs:[eax] */
+    0x42, 0xff, 0x24, 0x30)                     /* jmp qword [rax+r14] */
 BAD(bad_branch_mid_insn, 0, "branch into the middle of an instruction",
     0xeb, 0x01,                                 /* jmp +1: into the mov's immediate */
     0xb8, 0x78, 0x56, 0x34, 0x12)               /* mov eax, 0x12345678 */
@@ -403,16 +420,16 @@ BAD(bad_rsp_64bit, 5, "leaves the block with rsp with its upper 32 bits possibly
     0x48, 0x8d, 0x64, 0x24, 0xfc,               /* lea rsp, [rsp-4] (64-bit) */
     0xe9, 0xfb, 0x0f, 0x00, 0x00)               /* jmp out */
 BAD(bad_undecodable, 4, "undecodable bytes 06 90",
-    0x65, 0x67, 0x8b, 0x03,                     /* mov eax, gs:[ebx] */
+    0x42, 0x8b, 0x04, 0x33,                     /* mov eax, [rbx+r14] */
     0x06, 0x90)                                 /* push es: invalid in 64-bit mode */
 /* The hint-NOP lengths are exact: the next instruction is checked where it is. */
-BAD(bad_after_hint_nop_sib_disp32, 10, "host memory access without gs:+0x67",
-    0x65, 0x67, 0x0f, 0x0d, 0x84, 0x24, 0x00, 0x01, 0x00, 0x00, /* prefetch gs:[esp+0x100] */
+BAD(bad_after_hint_nop_sib_disp32, 9, "host memory access outside the guest window",
+    0x42, 0x0f, 0x0d, 0x84, 0x34, 0x00, 0x01, 0x00, 0x00, /* prefetch [rsp+r14+0x100] */
     0x8b, 0x03)                                 /* a mov eax, [rbx] */
-BAD(bad_after_hint_nop_disp32_only, 7, "host memory access without gs:+0x67",
+BAD(bad_after_hint_nop_disp32_only, 7, "host memory access outside the guest window",
     0x0f, 0x0d, 0x05, 0x10, 0x00, 0x00, 0x00,   /* prefetch [rip+0x10]: no access */
     0x8b, 0x03)                                 /* 7 mov eax, [rbx] */
-BAD(bad_after_hint_nop_disp8, 4, "host memory access without gs:+0x67",
+BAD(bad_after_hint_nop_disp8, 4, "host memory access outside the guest window",
     0x0f, 0x1f, 0x40, 0x08,                     /* nop [rax+8] */
     0x8b, 0x03)                                 /* 4 mov eax, [rbx] */
 BAD(bad_locked_hint_nop, 0, "undecodable bytes f0 0f 0d 00",
@@ -420,7 +437,7 @@ BAD(bad_locked_hint_nop, 0, "undecodable bytes f0 0f 0d 00",
 BAD(bad_truncated_hint_nop, 0, "undecodable bytes 0f 0d 80 00 ...",
     0x0f, 0x0d, 0x80, 0x00, 0x00)               /* disp32 cut short */
 /* The first bad instruction wins over the undecodable tail. */
-BAD(bad_before_undecodable, 0, "host memory access without gs:+0x67",
+BAD(bad_before_undecodable, 0, "host memory access outside the guest window",
     0x8b, 0x03, 0x06)
 
 int main(void)
@@ -430,7 +447,11 @@ int main(void)
         cmocka_unit_test(good_guest_store_imm),
         cmocka_unit_test(good_vcpu_byte),
         cmocka_unit_test(good_poll),
-        cmocka_unit_test(good_moffs_no_base_sib),
+        cmocka_unit_test(good_moffs),
+        cmocka_unit_test(good_moffs_high),
+        cmocka_unit_test(good_borrowed),
+        cmocka_unit_test(good_guest_indexed),
+        cmocka_unit_test(good_guest_wrap_reach),
         cmocka_unit_test(good_guest_lea),
         cmocka_unit_test(good_xlat),
         cmocka_unit_test(good_multibyte_nop),
@@ -452,8 +473,9 @@ int main(void)
 
         cmocka_unit_test(bad_rip_relative_full_text),
         cmocka_unit_test(bad_rip_relative_with_gs),
-        cmocka_unit_test(bad_gs_without_67),
-        cmocka_unit_test(bad_67_without_gs),
+        cmocka_unit_test(bad_gs),
+        cmocka_unit_test(bad_gs_67),
+        cmocka_unit_test(bad_67),
         cmocka_unit_test(bad_ds_67),
         cmocka_unit_test(bad_fs),
         cmocka_unit_test(bad_two_segments),
@@ -463,7 +485,9 @@ int main(void)
         cmocka_unit_test(bad_vcpu_below_poll),
         cmocka_unit_test(bad_vcpu_straddles_end),
         cmocka_unit_test(bad_vcpu_indexed),
-        cmocka_unit_test(bad_r14_direct),
+        cmocka_unit_test(bad_r14_scaled),
+        cmocka_unit_test(bad_r14_plus_two_guest_regs),
+        cmocka_unit_test(bad_r14_twice),
 
         cmocka_unit_test(bad_r10_overwritten),
         cmocka_unit_test(bad_r10_overwritten_on_a_path),
