@@ -32,6 +32,7 @@ _Static_assert(offsetof(struct bt_cpu, mxcsr_host) == CPU_MXCSR_HOST, "abi_offse
 _Static_assert(offsetof(struct bt_cpu, xmm_guest) == CPU_XMM_GUEST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rflags_slot) == CPU_RFLAGS_SLOT, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, tsc_offset) == CPU_TSC_OFFSET, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, entries) == CPU_ENTRIES, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rs_miss) == CPU_RS_MISS, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rstack) == CPU_RSTACK, "abi_offsets.h");
 _Static_assert(CPU_RSTACK + 8 * BT_RSTACK_SIZE <= 8192, "the verifier's vCPU window");
