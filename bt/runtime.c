@@ -10,7 +10,7 @@
 #include "bt/abi_offsets.h"
 #include "bt/xlate.h"
 
-extern const uint8_t bt_rt_begin[], bt_rt_enter[], bt_rt_exit[], bt_rt_callout[],
+extern const uint8_t bt_rt_begin[], bt_rt_enter[], bt_rt_exit[], bt_rt_callout[], bt_rt_callout_nofp[],
     bt_rt_signal_exit[], bt_rt_rs_miss[], bt_rt_end[];
 
 _Static_assert(offsetof(struct bt_cpu, gpr) == CPU_GPR, "abi_offsets.h");
@@ -69,6 +69,7 @@ struct bt *bt_create(struct code_cache *cache, const struct bt_config *cfg,
     bt->rt_enter = (uint64_t)(rx + (bt_rt_enter - bt_rt_begin));
     bt->rt_exit = (uint64_t)(rx + (bt_rt_exit - bt_rt_begin));
     bt->rt_callout = (uint64_t)(rx + (bt_rt_callout - bt_rt_begin));
+    bt->rt_callout_nofp = (uint64_t)(rx + (bt_rt_callout_nofp - bt_rt_begin));
     bt->rt_signal_exit = (uint64_t)(rx + (bt_rt_signal_exit - bt_rt_begin));
     bt->rt_rs_miss = (uint64_t)(rx + (bt_rt_rs_miss - bt_rt_begin));
     return bt;
