@@ -104,13 +104,10 @@ bt_rt_signal_exit:
         pop     rbp
         ret
 
-/* XMM0-7 and MXCSR of the guest, set aside while C runs in a callout.
- * MXCSR is loaded only when the guest's differs from the monitor's (it
- * seldom does): an LDMXCSR each way was about a fifth of a SYSENTER/SYSEXIT
- * round trip on this AMD host. C leaves the monitor's MXCSR in place
- * (bounce.c restores it), so the same test decides the way back. Clobbers
- * rcx (rax in RESTORE_XMM holds the callout's result). With mxcsr=0
- * (bt_rt_callout_nofp) MXCSR is not touched at all. */
+/* XMM0-7 and MXCSR of the guest, set aside while C runs in a callout;
+ * with mxcsr=0 (bt_rt_callout_nofp) MXCSR is not touched. (Loading MXCSR
+ * only when the guest's differs from the monitor's measured no faster:
+ * the compare waits for the STMXCSR.) */
 .macro SAVE_XMM mxcsr
         movaps  [r15 + CPU_XMM_GUEST + 0x00], xmm0
         movaps  [r15 + CPU_XMM_GUEST + 0x10], xmm1
@@ -122,20 +119,12 @@ bt_rt_signal_exit:
         movaps  [r15 + CPU_XMM_GUEST + 0x70], xmm7
 .if \mxcsr
         stmxcsr [r15 + CPU_MXCSR_GUEST]
-        mov     ecx, [r15 + CPU_MXCSR_GUEST]
-        cmp     ecx, [r15 + CPU_MXCSR_HOST]
-        je      .Lsame\@
         ldmxcsr [r15 + CPU_MXCSR_HOST]
-.Lsame\@:
 .endif
 .endm
 .macro RESTORE_XMM mxcsr
 .if \mxcsr
-        mov     ecx, [r15 + CPU_MXCSR_GUEST]
-        cmp     ecx, [r15 + CPU_MXCSR_HOST]
-        je      .Lsame\@
         ldmxcsr [r15 + CPU_MXCSR_GUEST]
-.Lsame\@:
 .endif
         movaps  xmm0, [r15 + CPU_XMM_GUEST + 0x00]
         movaps  xmm1, [r15 + CPU_XMM_GUEST + 0x10]
@@ -155,10 +144,11 @@ bt_rt_signal_exit:
  *
  * bt_rt_callout_nofp is the same for handlers that run no floating-point
  * instruction (bt_handlers.no_fp): MXCSR only governs those, so the C code
- * may run under the guest's, and the STMXCSR that finds it out (about 29
- * cycles on this AMD host, a quarter of a SYSENTER/SYSEXIT round trip) is
- * left out. If such a callout leaves translated code, the FXSAVE in
- * bt_rt_signal_exit takes the guest's MXCSR straight from the FPU. */
+ * may run under the guest's, and the STMXCSR/LDMXCSR pair each way is left
+ * out (STMXCSR alone takes up to 29 cycles on this AMD host; a SYSENTER/
+ * SYSEXIT round trip measured 7-8% faster). If such a callout leaves
+ * translated code, the FXSAVE in bt_rt_signal_exit takes the guest's
+ * MXCSR straight from the FPU. */
 .macro CALLOUT mxcsr
         mov     [r15 + CPU_RESUME], r11
         mov     [r15 + CPU_SITE], r10
