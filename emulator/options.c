@@ -851,7 +851,8 @@ static const struct opt opts[] = {
       HELP_NL "change instead of remembering them (slow path, for tests)" },
     { "--", "no-sysfast", NULL, NULL, opt_no_sysfast,
       "SYSENTER/SYSEXIT always derive their state instead of reusing"
-      HELP_NL "what the last pair made (slow path, for tests)" },
+      HELP_NL "what the last pair made, and switch MXCSR like every other"
+      HELP_NL "callout (slow path, for tests)" },
     { "--", "two-views", NULL, NULL, opt_two_views,
       "always switch between the user and supervisor views of an"
       HELP_NL "address space on ring changes (slow path, for tests)" },
