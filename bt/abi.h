@@ -107,6 +107,8 @@ struct bt_cpu {
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */
     uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset (WRMSR 0x10); read by the
                                inline RDTSC */
+    uint64_t entries;       /* bumped by every callout and every enter: translated code
+                               alone ran between two equal readings (emulator/sysfast.c) */
     _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
     _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
     _Alignas(16) uint8_t xmm_guest[128]; /* callout: guest XMM0-7 while C runs */

@@ -23,5 +23,6 @@
 #define CPU_XMM_GUEST   0x4c0
 #define CPU_RFLAGS_SLOT 0x78
 #define CPU_TSC_OFFSET  0x80
+#define CPU_ENTRIES     0x88
 #define CPU_RS_MISS     0x540
 #define CPU_RSTACK      0x580

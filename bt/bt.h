@@ -45,6 +45,10 @@ struct bt_handlers {
     bt_callout_fn kind[K_COUNT];
     bt_callout_fn invalid;    /* undecodable bytes: raise #UD */
     bt_callout_fn helper[BT_HELPER_COUNT];  /* instructions emulated in C (BCD, ...) */
+    /* Optional: true if the kind's handler runs no floating-point
+     * instruction for `in`; its callout then keeps the guest's MXCSR
+     * (bt_rt_callout_nofp). */
+    bool (*no_fp)(const struct insn *in);
 };
 
 
@@ -94,6 +98,7 @@ struct bt_config {
     X(guest_bytes,     "guest code bytes translated")                                \
     X(host_bytes,      "host code bytes emitted")                                    \
     X(callout_sites,   "instructions translated into callouts")                      \
+    X(nofp_callout_sites, "callouts that keep the guest's MXCSR (handler runs no FP)") \
     X(memop_sites,     "instructions translated into monitor memory accesses")       \
     X(rstack_calls,    "CALLs translated through the shadow return stack")          \
     X(superblock_jccs, "conditional branches a translation continued past")         \

@@ -10,7 +10,7 @@
 #include "bt/abi_offsets.h"
 #include "bt/xlate.h"
 
-extern const uint8_t bt_rt_begin[], bt_rt_enter[], bt_rt_exit[], bt_rt_callout[],
+extern const uint8_t bt_rt_begin[], bt_rt_enter[], bt_rt_exit[], bt_rt_callout[], bt_rt_callout_nofp[],
     bt_rt_signal_exit[], bt_rt_rs_miss[], bt_rt_end[];
 
 _Static_assert(offsetof(struct bt_cpu, gpr) == CPU_GPR, "abi_offsets.h");
@@ -32,6 +32,7 @@ _Static_assert(offsetof(struct bt_cpu, mxcsr_host) == CPU_MXCSR_HOST, "abi_offse
 _Static_assert(offsetof(struct bt_cpu, xmm_guest) == CPU_XMM_GUEST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rflags_slot) == CPU_RFLAGS_SLOT, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, tsc_offset) == CPU_TSC_OFFSET, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, entries) == CPU_ENTRIES, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rs_miss) == CPU_RS_MISS, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, rstack) == CPU_RSTACK, "abi_offsets.h");
 _Static_assert(CPU_RSTACK + 8 * BT_RSTACK_SIZE <= 8192, "the verifier's vCPU window");
@@ -68,6 +69,7 @@ struct bt *bt_create(struct code_cache *cache, const struct bt_config *cfg,
     bt->rt_enter = (uint64_t)(rx + (bt_rt_enter - bt_rt_begin));
     bt->rt_exit = (uint64_t)(rx + (bt_rt_exit - bt_rt_begin));
     bt->rt_callout = (uint64_t)(rx + (bt_rt_callout - bt_rt_begin));
+    bt->rt_callout_nofp = (uint64_t)(rx + (bt_rt_callout_nofp - bt_rt_begin));
     bt->rt_signal_exit = (uint64_t)(rx + (bt_rt_signal_exit - bt_rt_begin));
     bt->rt_rs_miss = (uint64_t)(rx + (bt_rt_rs_miss - bt_rt_begin));
     return bt;

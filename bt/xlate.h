@@ -23,6 +23,7 @@ struct bt {
     struct bt_handlers h;
     struct bt_stats stats;
     uint64_t rt_enter, rt_exit, rt_callout, rt_signal_exit, rt_rs_miss;  /* RX addresses */
+    uint64_t rt_callout_nofp;   /* for sites whose handler runs no floating point (no_fp) */
 };
 
 struct xl {

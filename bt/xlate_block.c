@@ -152,7 +152,12 @@ struct bt_site_insn *xl_callout(struct xl *xl, bt_callout_fn fn, const struct in
     s->insn = *in;
     emit_mov_r64_imm64(e, H_R10, (uint64_t)(uintptr_t)s);   /* mov r10, site */
     emit_bytes(e, "\x4c\x8d\x1d\x05\x00\x00\x00", 7);        /* lea r11, [rip+5] */
-    emit_jmp_rel32(e, xl->bt->rt_callout);                   /* jmp bt_rt_callout */
+    if (fn == xl->bt->h.kind[in->kind] && xl->bt->h.no_fp && xl->bt->h.no_fp(in)) {
+        emit_jmp_rel32(e, xl->bt->rt_callout_nofp);          /* jmp bt_rt_callout_nofp */
+        xl->bt->stats.nofp_callout_sites++;
+    } else {
+        emit_jmp_rel32(e, xl->bt->rt_callout);               /* jmp bt_rt_callout */
+    }
     xl->bt->stats.callout_sites++;
     return s;
 }

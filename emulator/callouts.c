@@ -419,10 +419,21 @@ static int co_fpu_trap(struct bt_cpu *cpu, const struct bt_site *site)
     return BT_EXIT;
 }
 
+/* Handlers that run no floating-point instruction, whatever they meet
+ * (bt_handlers.no_fp): SYSENTER and SYSEXIT, the hot system call of Linux
+ * on 32-bit CPUs with SEP, down to their slow paths (transfer.c,
+ * derive.c, the shadow space and the code cache). Only the --stats and
+ * --profile reports compute in floating point. */
+static bool callout_no_fp(const struct insn *in)
+{
+    return in->kind == K_SYS && (in->id == X86_INS_SYSENTER || in->id == X86_INS_SYSEXIT);
+}
+
 void callouts_fill(struct bt_handlers *h)
 {
     memset(h, 0, sizeof *h);
     h->invalid = co_invalid;
+    h->no_fp = callout_no_fp;
     h->kind[K_HLT] = co_hlt;
     h->kind[K_IO] = co_io;
     h->kind[K_PUSHF] = co_pushf;

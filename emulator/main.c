@@ -113,6 +113,7 @@ int main(int argc, char **argv)
     cfg.no_inline_calls = o.no_inline_calls;
     cfg.no_lazy_esp = o.no_lazy_esp;
     cfg.no_derive_memo = o.no_derive_memo;
+    cfg.no_sysfast = o.no_sysfast;
     cfg.two_views = o.two_views;
     cfg.no_access_tlb = o.no_access_tlb;
     cfg.ic_ways = o.ic_ways;

@@ -714,6 +714,7 @@ static int opt_no_superblocks(struct parse *p, const char *v) { p->o->no_superbl
 static int opt_no_inline_calls(struct parse *p, const char *v) { p->o->no_inline_calls = true; return 0; }
 static int opt_no_lazy_esp(struct parse *p, const char *v) { p->o->no_lazy_esp = true; return 0; }
 static int opt_no_derive_memo(struct parse *p, const char *v) { p->o->no_derive_memo = true; return 0; }
+static int opt_no_sysfast(struct parse *p, const char *v) { (void)v; p->o->no_sysfast = true; return 0; }
 static int opt_two_views(struct parse *p, const char *v) { (void)v; p->o->two_views = true; return 0; }
 static int opt_no_access_tlb(struct parse *p, const char *v) { (void)v; p->o->no_access_tlb = true; return 0; }
 static int opt_verify(struct parse *p, const char *v) { p->o->verify = true; return 0; }
@@ -848,6 +849,10 @@ static const struct opt opts[] = {
     { "--", "no-derive-memo", NULL, NULL, opt_no_derive_memo,
       "work out the mode and address space after every privilege"
       HELP_NL "change instead of remembering them (slow path, for tests)" },
+    { "--", "no-sysfast", NULL, NULL, opt_no_sysfast,
+      "SYSENTER/SYSEXIT always derive their state instead of reusing"
+      HELP_NL "what the last pair made, and switch MXCSR like every other"
+      HELP_NL "callout (slow path, for tests)" },
     { "--", "two-views", NULL, NULL, opt_two_views,
       "always switch between the user and supervisor views of an"
       HELP_NL "address space on ring changes (slow path, for tests)" },

@@ -28,6 +28,7 @@ struct options {
     bool no_chain;            /* --no-chain: never patch exits (slow path for tests) */
     bool rstack;              /* --rstack: CALL/RET through the shadow return stack */
     bool no_derive_memo;      /* --no-derive-memo */
+    bool no_sysfast;          /* --no-sysfast */
     bool two_views;           /* --two-views */
     bool no_access_tlb;       /* --no-access-tlb */
     bool no_superblocks;      /* --no-superblocks: end blocks at every Jcc */

@@ -17,6 +17,7 @@
     X(soft_interrupts, "INT n, INT3, INTO, INT1 delivered")                        \
     X(derive_hits,     "control transfers whose mode and space were remembered")   \
     X(derive_misses,   "control transfers whose mode and space were worked out")   \
+    X(sysfast_hits,    "SYSENTER/SYSEXIT that reused the state the last pair made") \
     X(v86_entries,     "entries into virtual-8086 mode (IRET with VM)")              \
     X(halt_sleeps,     "host sleeps in HLT")                                       \
     X(halt_sleep_us,   "microseconds slept in HLT")                                \

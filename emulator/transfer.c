@@ -372,7 +372,10 @@ int sys_sysenter(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
+    int r = sysfast_run(v, SF_ENTER);
 
+    if (r >= 0)
+        return r;
     if (cs == 0 || vcpu_real(v))
         return raise_fault(v, GP(0), site->eip);
     v->vm86 = false;
@@ -381,6 +384,7 @@ int sys_sysenter(struct vcpu *v, const struct bt_site *site)
     set_flat_cs_ss(v, cs, (uint16_t)(cs + 8), 0);
     cpu->gpr[R_ESP] = v->sysenter_esp;
     cpu->next_eip = v->sysenter_eip;
+    sysfast_record(v, SF_ENTER);
     return callout_continue(v);
 }
 
@@ -390,11 +394,15 @@ int sys_sysexit(struct vcpu *v, const struct bt_site *site)
 {
     struct bt_cpu *cpu = &v->bt;
     uint16_t cs = (uint16_t)(v->sysenter_cs & 0xfffc);
+    int r = sysfast_run(v, SF_EXIT);
 
+    if (r >= 0)
+        return r;
     if (cs == 0 || vcpu_real(v) || v->cpl != 0)
         return raise_fault(v, GP(0), site->eip);
     set_flat_cs_ss(v, (uint16_t)((cs + 16) | 3), (uint16_t)((cs + 24) | 3), 3);
     cpu->gpr[R_ESP] = cpu->gpr[R_ECX];
     cpu->next_eip = cpu->gpr[R_EDX];
+    sysfast_record(v, SF_EXIT);
     return callout_continue(v);
 }

@@ -22,6 +22,7 @@
 #include "emulator/hw/timers.h"
 #include "emulator/jcache.h"
 #include "emulator/stats.h"
+#include "emulator/sysfast.h"
 #include "emulator/vm.h"
 #include "shadowmmu/mmu.h"
 
@@ -109,6 +110,7 @@ struct vcpu {
     unsigned nsegsets;
     uint32_t segsets[SEGSET_MAX + 1][6];
     struct derive_state derive; /* the last transfers' derived states (derive.c) */
+    struct sysfast sysfast;     /* the last SYSENTER/SYSEXIT pair's states (sysfast.c) */
     struct vm_exception exc;    /* the pending/last exception */
     enum exit_reason exit;
     char error[200];

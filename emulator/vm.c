@@ -150,6 +150,8 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
     /* One translation, filed under the segment bases it uses (fetch.c). */
     cache_set_variant_bits(vm->cache, 0xffu << BT_MODE_SEGSET_SHIFT | BT_MODE_ANY_FSGS);
     callouts_fill(&h);
+    if (cfg->no_sysfast)
+        h.no_fp = NULL;         /* every callout switches MXCSR, as before */
     btc.no_chain = cfg->no_chain;
     btc.rstack = cfg->rstack;
     btc.no_superblocks = cfg->no_superblocks;

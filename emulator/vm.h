@@ -23,6 +23,7 @@ struct vm_config {
     bool no_inline_calls;     /* CALL/RET end blocks (bt/xlate_inline.c off) */
     bool no_lazy_esp;         /* ESP moved at every push and pop (bt/xlate_espdelta.c off) */
     bool no_derive_memo;      /* work out every transfer's mode and space (slow path) */
+    bool no_sysfast;          /* SYSENTER/SYSEXIT always take the full path (sysfast.c off) */
     bool two_views;           /* CPL 3 never in the supervisor view (shadowmmu/mmu_view.c) */
     bool no_access_tlb;       /* no monitor access TLB (emulator/acctlb.h) */
     uint8_t ic_ways;          /* ways per indirect site's inline cache (0: bt's default) */
