@@ -22,10 +22,11 @@
  * generation is compared; wholesale rewrites (reset, snapshot load) move
  * the derive generation, also compared, as is the MSR itself.
  *
- * A side is used only when it was made from the other one (linked) and
- * lives in the same shadow space (one view for both rings; a switch of
- * views takes the full path, as does anything unusual: a fault, a
- * pending event, --no-sysfast). */
+ * A side is used only when it was made from the other one (linked); its
+ * shadow space is the same one (one view for both rings) or the other
+ * view of the same CR3, installed as derive.c's apply does (since guest
+ * memory is R14-relative that is a few stores). Anything unusual takes
+ * the full path: a fault, a pending event, --no-sysfast. */
 #include <string.h>
 
 #include "emulator/paging.h"
@@ -46,7 +47,7 @@ int sysfast_run(struct vcpu *v, int dir)
     unsigned old = v->cpl;
 
     if (f->last != !dir || cpu->entries != f->entries + 1 || !f->linked[dir] ||
-        s->space != vm->cur_space || old != from->cpl || v->seg[SEG_CS].sel != from->cs_sel ||
+        from->space != vm->cur_space || old != from->cpl || v->seg[SEG_CS].sel != from->cs_sel ||
         !side_valid(v, s) || vm->cfg.no_sysfast)
         return -1;
     if (dir == SF_ENTER) {
@@ -72,8 +73,13 @@ int sysfast_run(struct vcpu *v, int dir)
         cpu->exit_slot = 0;     /* never chain across a mode change */
         jc_use(v, s->slot);
     }
-    if ((old == 3) != (v->cpl == 3) && v->pg)
+    if (s->space != vm->cur_space) {
+        mmu_reactivate(vm->mmu, s->space, v->cpl);      /* the other view */
+        vm->cur_space = s->space;
+        cpu->membase = (uint64_t)(uintptr_t)s->space->base;
+    } else if ((old == 3) != (v->cpl == 3) && v->pg) {
         mmu_set_cpl(vm->mmu, v->cpl);   /* one view for both rings: who runs in it */
+    }
     vm->stats.sysfast_hits++;
     f->last = dir;
     f->entries = cpu->entries;
