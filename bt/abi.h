@@ -101,7 +101,8 @@ struct bt_cpu {
     uint8_t  inhibit_irq;   /* STI / MOV SS interrupt shadow */
     uint8_t  tf_set;        /* the inline POPF just set EFLAGS.TF: leave the block */
     uint8_t  rstack_on;     /* blocks use the shadow return stack (bt_config.rstack) */
-    uint8_t  pad0[3];
+    uint8_t  pad0;
+    uint16_t fcw_host;      /* the monitor's x87 control word, saved at enter */
     uint32_t mxcsr_guest;   /* callout: the guest's MXCSR while C runs */
     uint32_t mxcsr_host;    /* the monitor's MXCSR, saved at enter */
     uint64_t rflags_slot;   /* inline PUSHF/POPF: pushfq/popfq go through here */
@@ -110,7 +111,6 @@ struct bt_cpu {
     uint64_t entries;       /* bumped by every callout and every enter: translated code
                                alone ran between two equal readings (emulator/sysfast.c) */
     _Alignas(64) uint8_t fx_guest[512];  /* FXSAVE area: guest x87/SSE while in C */
-    _Alignas(64) uint8_t fx_host[512];   /* FXSAVE area: the monitor's own */
     _Alignas(16) uint8_t xmm_guest[128]; /* callout: guest XMM0-7 while C runs */
     /* The shadow return stack (bt/xlate_rstack.c): landing pads of
      * translated CALLs, indexed by the guest ESP holding the return address;

@@ -12,7 +12,6 @@
 #define CPU_MEMBASE     0x50
 #define CPU_JCACHE      0x58
 #define CPU_FX_GUEST    0xc0
-#define CPU_FX_HOST     0x2c0
 /* Guest-visible host RFLAGS bits: CF PF AF ZF SF OF and DF. */
 #define GUEST_HOST_FLAGS 0xcd5
 #define CPU_VIF         0x68
@@ -20,9 +19,10 @@
 #define CPU_TF_SET      0x6b
 #define CPU_MXCSR_GUEST 0x70
 #define CPU_MXCSR_HOST  0x74
-#define CPU_XMM_GUEST   0x4c0
+#define CPU_FCW_HOST    0x6e
+#define CPU_XMM_GUEST   0x2c0
 #define CPU_RFLAGS_SLOT 0x78
 #define CPU_TSC_OFFSET  0x80
 #define CPU_ENTRIES     0x88
-#define CPU_RS_MISS     0x540
-#define CPU_RSTACK      0x580
+#define CPU_RS_MISS     0x340
+#define CPU_RSTACK      0x380

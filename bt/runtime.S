@@ -77,8 +77,11 @@ bt_rt_enter:
         sub     rsp, 8                  /* host_rsp 16-byte aligned for calls */
         mov     r15, rdi
         mov     [r15 + CPU_HOST_RSP], rsp
+        /* Of the monitor's FPU state the C ABI keeps only the x87 control
+         * word and MXCSR's control bits across a call (SysV x86-64 psABI
+         * §3.2.1); the rest is the caller's to lose. */
         stmxcsr [r15 + CPU_MXCSR_HOST]
-        fxsave64 [r15 + CPU_FX_HOST]
+        fnstcw  [r15 + CPU_FCW_HOST]
         fxrstor64 [r15 + CPU_FX_GUEST]
         mov     r14, [r15 + CPU_MEMBASE]
         mov     r13, [r15 + CPU_JCACHE]
@@ -94,7 +97,11 @@ bt_rt_exit:
 bt_rt_signal_exit:
         cld                             /* sigreturn restored the guest's DF */
         fxsave64 [r15 + CPU_FX_GUEST]
-        fxrstor64 [r15 + CPU_FX_HOST]
+        /* The ABI's state for the monitor: an empty x87 stack, its control
+         * word and MXCSR (the guest's XMM values may stay in the registers). */
+        fninit
+        fldcw   [r15 + CPU_FCW_HOST]
+        ldmxcsr [r15 + CPU_MXCSR_HOST]
         add     rsp, 8
         pop     r15
         pop     r14

@@ -26,7 +26,7 @@ _Static_assert(offsetof(struct bt_cpu, jcache) == CPU_JCACHE, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, vif) == CPU_VIF, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, irq_pending) == CPU_IRQ_PENDING, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, fx_guest) == CPU_FX_GUEST, "abi_offsets.h");
-_Static_assert(offsetof(struct bt_cpu, fx_host) == CPU_FX_HOST, "abi_offsets.h");
+_Static_assert(offsetof(struct bt_cpu, fcw_host) == CPU_FCW_HOST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, mxcsr_guest) == CPU_MXCSR_GUEST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, mxcsr_host) == CPU_MXCSR_HOST, "abi_offsets.h");
 _Static_assert(offsetof(struct bt_cpu, xmm_guest) == CPU_XMM_GUEST, "abi_offsets.h");
