@@ -416,7 +416,8 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(one_view,        "CPL-3 activations that kept the supervisor view (mmu_view.c)")    \
     X(lent_walks,      "supervisor-only pages walked, not mapped, while CPL 3 had that view") \
     X(unsync_pages,    "page tables traced without write protection (unsync, mmu_unsync.c)") \
-    X(unsync_syncs,    "diffs of unsync page tables at TLB flushes, INVLPGs and fills")
+    X(unsync_syncs,    "diffs of unsync page tables at TLB flushes, INVLPGs and fills") \
+    X(unsync_edited,   "unsync page tables protected again: edited entry by entry")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;

@@ -94,6 +94,12 @@ struct cand {
     uint8_t ok, prot, want_w, over;
 };
 
+/* An unsync page table (mmu_unsync.c). */
+struct unsync_page {
+    uint32_t frame;
+    uint8_t edits;                 /* diffs in a row that found one or two entries changed */
+};
+
 /* A traced store being single-stepped (mmu_unprotect_for_store). */
 struct pending {
     struct mspace *s;
@@ -150,7 +156,7 @@ struct mmu {
     struct churn churn[SOFT_ENTRIES];
     uint8_t share_w[1024];         /* mmu_share.c: want_w of a run */
     uint32_t soft_pages;           /* entries now soft (0: nothing to look up) */
-    uint32_t unsync[MMU_MAX_UNSYNC];   /* frames of the unsync page tables (mmu_unsync.c) */
+    struct unsync_page unsync[MMU_MAX_UNSYNC];  /* the unsync page tables, oldest first */
     unsigned nunsync;
     struct mmu_stats st;
     /* Dirty logging (mmu_dirty.c): one bit per frame written since the

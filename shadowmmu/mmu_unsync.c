@@ -41,6 +41,8 @@
 
 #include <string.h>
 
+#define UNSYNC_EDITS 8
+
 /* Does some space map the frame writable (a protect_frame would cost a
  * system call)? */
 static bool mapped_writable(const struct mmu *m, uint32_t frame)
@@ -58,11 +60,11 @@ bool unsync_may_skip_protect(struct mmu *m, unsigned dep, uint32_t gpa)
     if (dep >= RMAP_PD || m->pae || !m->cfg.unsync || !mapped_writable(m, frame))
         return false;
     if (m->nunsync >= m->cfg.unsync)
-        unsync_end(m, m->unsync[0] << 12);      /* the oldest is protected instead */
+        unsync_end(m, m->unsync[0].frame << 12);    /* the oldest is protected instead */
     if (m->nunsync >= m->cfg.unsync)
         return false;
     rmap_set_unsync(m->rm, gpa, true);
-    m->unsync[m->nunsync++] = frame;
+    m->unsync[m->nunsync++] = (struct unsync_page){ .frame = frame };
     m->st.unsync_pages++;
     return true;
 }
@@ -70,7 +72,7 @@ bool unsync_may_skip_protect(struct mmu *m, unsigned dep, uint32_t gpa)
 void unsync_forget(struct mmu *m, uint32_t gpa)
 {
     for (unsigned i = 0; i < m->nunsync; i++)
-        if (m->unsync[i] == gpa >> 12) {
+        if (m->unsync[i].frame == gpa >> 12) {
             memmove(&m->unsync[i], &m->unsync[i + 1], (m->nunsync - i - 1) * sizeof *m->unsync);
             m->nunsync--;
             return;
@@ -78,17 +80,41 @@ void unsync_forget(struct mmu *m, uint32_t gpa)
 }
 
 /* Diff one unsync page as a traced store to all of it would be. */
-static void sync_one(struct mmu *m, uint32_t frame)
+static unsigned diff(struct mmu *m, uint32_t frame)
 {
     const void *page = ram_ptr(m->ram, frame << 12, 4096);
+    unsigned n;
 
     m->st.unsync_syncs++;
     if (!page)
-        return;
+        return 0;
     m->writing = frame;
     m->kept_live = false;
-    rmap_sync_page(m->rm, frame << 12, page);
+    n = rmap_sync_page(m->rm, frame << 12, page);
     m->writing = 0;
+    return n;
+}
+
+/* Diff it, and protect it after UNSYNC_EDITS diffs in a row found one or
+ * two entries changed: a table edited PTE by PTE, each edit followed by
+ * INVLPG or a fill through it (a page-fault handler's, a kernel's kmap),
+ * pays a whole-page diff per edit, where a traced store (an adaptive
+ * callout, mmu_protect.c) diffs four bytes. */
+static void sync_one(struct mmu *m, uint32_t frame)
+{
+    unsigned n = diff(m, frame);
+
+    for (unsigned i = 0; n && i < m->nunsync; i++) {
+        struct unsync_page *u = &m->unsync[i];
+        if (u->frame != frame)
+            continue;
+        u->edits = n > 2 ? 0 : (uint8_t)(u->edits + 1);
+        if (u->edits >= UNSYNC_EDITS) {
+            m->st.unsync_edited++;
+            unsync_end(m, frame << 12);
+        }
+        return;
+    }
 }
 
 void unsync_sync_all(struct mmu *m)
@@ -99,7 +125,8 @@ void unsync_sync_all(struct mmu *m)
     if (!n)
         return;
     mmu_settle(m);
-    memcpy(todo, m->unsync, n * sizeof *todo);    /* settling may shorten the list */
+    for (unsigned i = 0; i < n; i++)   /* settling and protecting shorten the list */
+        todo[i] = m->unsync[i].frame;
     for (unsigned i = 0; i < n; i++)
         if (rmap_is_unsync(m->rm, todo[i] << 12))
             sync_one(m, todo[i]);
@@ -125,7 +152,7 @@ void unsync_end(struct mmu *m, uint32_t gpa)
 {
     if (!rmap_is_unsync(m->rm, gpa))
         return;
-    sync_one(m, gpa >> 12);
+    diff(m, gpa >> 12);
     rmap_set_unsync(m->rm, gpa, false);
     unsync_forget(m, gpa);
     protect_frame(m, gpa >> 12);

@@ -656,13 +656,20 @@ unsigned rmap_sync_page(struct rmap *rm, uint32_t gpa, const void *page)
 
     assert(!rm->busy);
     p = hash_find(rm, gpa & ~0xfffu);
-    if (p == NIL)
+    /* Mostly nothing changed: one compare of the page (a few hundred
+     * cycles), then 512-byte blocks and 64-byte lines down to the pairs. */
+    if (p == NIL || !memcmp(rm->snap[p], now, 4096))
         return 0;
-    /* Equal 64-byte lines are skipped with memcmp: most of a page is unchanged. */
-    for (unsigned line = 0; line < 4096 && p != NIL; line += 64) {
-        if (memcmp((const uint8_t *)rm->snap[p] + line, now + line, 64))
+    for (unsigned blk = 0; blk < 4096; blk += 512) {
+        if (!memcmp((const uint8_t *)rm->snap[p] + blk, now + blk, 512))
+            continue;
+        for (unsigned line = blk; line < blk + 512; line += 64) {
+            if (!memcmp((const uint8_t *)rm->snap[p] + line, now + line, 64))
+                continue;
             n += diff_pairs(rm, p, line >> 2, ((line + 64) >> 2) - 1, page);
-        p = hash_find(rm, gpa & ~0xfffu);      /* a zap may have released it */
+            if ((p = hash_find(rm, gpa & ~0xfffu)) == NIL)
+                return n;       /* a zap released it (not for a page table; cheap to check) */
+        }
     }
     return n;
 }

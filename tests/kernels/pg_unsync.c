@@ -15,6 +15,10 @@
  *            read — a fill through the unsync table — then made
  *            not-present again and CR3 reloaded: the next read must fault,
  *            so the fill must have been built from a diffed table.
+ *   edit     one PTE at a time, each with INVLPG: the table goes back to
+ *            write protection after a few such edits (--stats counts it).
+ * The phases before `edit` change several entries between flushes, so
+ * their tables stay unsync.
  *
  * With --stats the fork rounds cost next to no host mapping calls
  * (CMake: fewer than 100; about 2 per round with --unsync-tables off).
@@ -78,7 +82,9 @@ static void running_space(uint32_t *t)
         }
     }
     for (int round = 0; round < 64; round++) {
-        int i = round % NPG;
+        int i = round % (NPG - 3);
+        for (int j = NPG - 3; j < NPG; j++)         /* not one edit at a time: stays unsync */
+            t[j] = PTE(frames[(j + round) % NFR]);
         t[i] = 0;
         write_cr3((uint32_t)pd_b);
         TRY_READ(page(i));
@@ -91,6 +97,14 @@ static void running_space(uint32_t *t)
         CHECK_PF(0, page(i));
         t[i] = PTE(frames[round % NFR]);
         write_cr3((uint32_t)pd_b);
+    }
+    /* Edits one entry at a time, each with its INVLPG: the table is
+     * protected again (mmu_unsync.c), and the pages still follow. */
+    for (int round = 0; round < 64; round++) {
+        int i = round % NPG;
+        t[i] = PTE(frames[(5 * round) % NFR]);
+        invlpg((void *)page(i));
+        check(peek32(page(i)), tag((5 * round) % NFR), "edit", round, i);
     }
 }
 
