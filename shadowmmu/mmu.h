@@ -160,7 +160,7 @@
  * shadow built from it may then lag the guest's stores until the guest
  * invalidates, as a TLB may: every mmu_tlb_flush and mmu_invlpg diffs
  * these pages against their snapshots, and a fill diffs the table it
- * walks first. */
+ * walks first. A table edited entry by entry is protected again. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

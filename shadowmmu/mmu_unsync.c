@@ -33,7 +33,8 @@
  *                   entry, rmap_sync_entry).
  *
  * A page becomes write-protected after all when it is also used as a
- * directory. At most cfg.unsync pages are unsync at a time (every flush
+ * directory, or when its diffs keep finding a single edit (a table edited
+ * PTE by PTE with an INVLPG each: a traced store is cheaper there). At most cfg.unsync pages are unsync at a time (every flush
  * diffs all of them): a new one takes the place of the oldest, which is
  * diffed and write-protected then (the mprotect the new one saves: the
  * tables written last are the likeliest to be written again). */
