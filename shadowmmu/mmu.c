@@ -370,7 +370,7 @@ void mmu_invlpg(struct mmu *m, uint32_t linear)
     xlate_moved(m);
     if (!m->paging)
         return;
-    unsync_sync_all(m);
+    unsync_sync_all(m, false);
     mmu_settle(m);
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         struct mspace *s = &m->spaces[i];

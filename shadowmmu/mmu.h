@@ -160,7 +160,8 @@
  * shadow built from it may then lag the guest's stores until the guest
  * invalidates, as a TLB may: every mmu_tlb_flush and mmu_invlpg diffs
  * these pages against their snapshots, and a fill diffs the table it
- * walks first. A table edited entry by entry is protected again. */
+ * walks first. A table edited entry by entry, or no longer written, is
+ * protected again. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -417,7 +418,8 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(lent_walks,      "supervisor-only pages walked, not mapped, while CPL 3 had that view") \
     X(unsync_pages,    "page tables traced without write protection (unsync, mmu_unsync.c)") \
     X(unsync_syncs,    "diffs of unsync page tables at TLB flushes, INVLPGs and fills") \
-    X(unsync_edited,   "unsync page tables protected again: edited entry by entry")
+    X(unsync_edited,   "unsync page tables protected again: edited entry by entry") \
+    X(unsync_idle,     "unsync page tables protected again: not written for 16 diffs")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;

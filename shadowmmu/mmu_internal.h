@@ -98,6 +98,7 @@ struct cand {
 struct unsync_page {
     uint32_t frame;
     uint8_t edits;                 /* diffs in a row that found one or two entries changed */
+    uint8_t idle;                  /* diffs in a row that found nothing changed */
 };
 
 /* A traced store being single-stepped (mmu_unprotect_for_store). */
@@ -289,8 +290,9 @@ void mmu_retarget(struct mmu *m, struct mspace *s);
 bool unsync_may_skip_protect(struct mmu *m, unsigned dep, uint32_t gpa);
 /* The rmap released the page: it is no longer unsync. */
 void unsync_forget(struct mmu *m, uint32_t gpa);
-/* Diff every unsync page (a TLB flush, INVLPG). */
-void unsync_sync_all(struct mmu *m);
+/* Diff every unsync page (flush: a TLB flush, which counts an idle table
+ * towards its protection; else INVLPG). */
+void unsync_sync_all(struct mmu *m, bool flush);
 /* A fill of `linear` in s walks now: diff the page table it goes through
  * if that one is unsync. */
 void unsync_before_walk(struct mmu *m, const struct mspace *s, uint32_t linear);

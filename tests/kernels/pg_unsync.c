@@ -17,6 +17,8 @@
  *            so the fill must have been built from a diffed table.
  *   edit     one PTE at a time, each with INVLPG: the table goes back to
  *            write protection after a few such edits (--stats counts it).
+ *   idle     a fresh table, then CR3 switches that do not write it: it goes
+ *            back to write protection too; a copy after that is seen.
  * The phases before `edit` change several entries between flushes, so
  * their tables stay unsync.
  *
@@ -126,6 +128,20 @@ void kmain(uint32_t magic, struct mb_info *mbi)
     fork_rounds();
     write_cr3((uint32_t)pd_b);
     running_space(tab[(ROUNDS - 1) & 1]);
+    write_cr3((uint32_t)pd_a);
+    /* A fresh table, then switches that do not write it: it goes back to
+     * write protection (--stats), and a write after that still counts. */
+    copy_table(tab[0], 5);
+    pd_b[USER >> 22] = PTE(tab[0]);
+    for (int round = 0; round < 40; round++) {
+        write_cr3((uint32_t)pd_b);
+        check(peek32(page(round % NPG)), tag((round % NPG + 5) % NFR), "idle", round, round % NPG);
+        write_cr3((uint32_t)pd_a);
+    }
+    copy_table(tab[0], 9);
+    write_cr3((uint32_t)pd_b);
+    for (int i = 0; i < NPG; i++)
+        check(peek32(page(i)), tag((i + 9) % NFR), "after idle", 0, i);
     write_cr3((uint32_t)pd_a);
     CHECK_EQ(bad, 0);
     kprintf("%d forks, %u checks\n", ROUNDS, checks);
