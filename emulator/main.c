@@ -123,6 +123,7 @@ int main(int argc, char **argv)
     cfg.soft_pages = o.soft_pages;
     cfg.shared_fills = o.shared_fills;
     cfg.no_retarget = o.no_retarget;
+    cfg.unsync_tables = o.unsync_tables;
     cfg.sticky_memops = o.sticky_memops;
     cfg.poll_storm = o.poll_storm;
     cfg.debug_exit_base = o.debug_exit_base;

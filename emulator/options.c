@@ -25,6 +25,7 @@
 #define DEBUG_EXIT_BASE 0xf4
 #define DEBUG_EXIT_SIZE 4
 #define SHADOW_SPACES_MAX 256     /* shadowmmu/mmu.h MMU_MAX_SPACES */
+#define UNSYNC_MAX 64             /* shadowmmu/mmu.h MMU_MAX_UNSYNC */
 
 struct parse {
     struct options *o;
@@ -649,6 +650,25 @@ static int opt_soft_pages(struct parse *p, const char *v)
     return 0;
 }
 
+/* --unsync-tables N|off: how many traced page tables may stay writable,
+ * diffed at TLB flushes instead (shadowmmu/mmu_unsync.c). */
+static int opt_unsync_tables(struct parse *p, const char *v)
+{
+    char *end;
+    unsigned long n;
+
+    if (!strcmp(v, "off")) {
+        p->o->unsync_tables = -1;
+        return 0;
+    }
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (end == v || *end || *v == '-' || errno == ERANGE || n < 1 || n > UNSYNC_MAX)
+        return fail(p, "--unsync-tables '%s': expected 1 to %d or off", v, UNSYNC_MAX);
+    p->o->unsync_tables = (int)n;
+    return 0;
+}
+
 static int opt_shared_fills(struct parse *p, const char *v) { (void)v; p->o->shared_fills = true; return 0; }
 static int opt_no_retarget(struct parse *p, const char *v) { (void)v; p->o->no_retarget = true; return 0; }
 static int opt_sticky_memops(struct parse *p, const char *v) { (void)v; p->o->sticky_memops = true; return 0; }
@@ -828,6 +848,8 @@ static const struct opt opts[] = {
     { "--", "shared-fills", NULL, NULL, opt_shared_fills,
       "fill a new address space from those sharing its page"
       HELP_NL "directory entries (off: it multiplies write-protections)" },
+    { "--", "unsync-tables", NULL, "N|off", opt_unsync_tables,
+      "page tables left writable when traced, diffed at CR3" HELP_NL "loads and INVLPG instead (default 8)" },
     { "--", "no-retarget", NULL, NULL, opt_no_retarget,
       "empty the address spaces of a page directory that stops"
       HELP_NL "being traced, instead of keeping them to retarget" },

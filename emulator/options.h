@@ -43,6 +43,7 @@ struct options {
     int soft_pages;           /* --soft-pages N|off|all (vm.h; 0: the default) */
     bool shared_fills;        /* --shared-fills */
     bool no_retarget;         /* --no-retarget */
+    int unsync_tables;        /* --unsync-tables N|off (vm.h; 0: the default) */
     bool sticky_memops;       /* --sticky-memops */
     uint32_t cpu_limit_ms;    /* --cpu-limit SECONDS: CPU-time budget (0: none) */
     struct drive_opt drive[OPT_DRIVES];  /* by index: primary master, slave, secondary ... */

@@ -35,6 +35,8 @@ int paging_init(struct vm *vm, char *err, size_t errlen)
                                          : vm->cfg.soft_pages > 0 ? (unsigned)vm->cfg.soft_pages : 0,
                              .soft_all = vm->cfg.soft_pages == -2, .share = vm->cfg.shared_fills,
                              .no_retarget = vm->cfg.no_retarget,
+                             .unsync = vm->cfg.unsync_tables == 0 ? MMU_DEFAULT_UNSYNC
+                                     : vm->cfg.unsync_tables > 0 ? (unsigned)vm->cfg.unsync_tables : 0,
                              .two_views = vm->cfg.two_views };
 
     vm->mmu = mmu_create(&mc, &vm->ram, err, errlen);
@@ -113,6 +115,7 @@ bool paging_cr_written(struct vcpu *v, int cr, uint32_t old)
         if (paging_on(v))
             jc_flush_all(v);
     }
+    mmu_tlb_flush(v->vm->mmu);  /* unsync page tables (shadowmmu/mmu_unsync.c) */
     return paging_sync(v);
 }
 

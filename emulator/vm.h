@@ -38,6 +38,8 @@ struct vm_config {
                                  0: the default, 4; -1: never; -2: every page, testing) */
     bool shared_fills;        /* new spaces filled from their siblings (shadowmmu/mmu_share.c) */
     bool no_retarget;         /* a directory no longer traced empties its spaces (mmu_retarget.c) */
+    int unsync_tables;        /* page tables traced without write protection (shadowmmu/
+                                 mmu_unsync.c; 0: the default, 8; -1: none) */
     bool sticky_memops;       /* adaptive MEMOP marks never expire (adaptive.c) */
     struct disk *disks[4];    /* IDE drives by QEMU index (hw/disk.h); the caller's */
     unsigned poll_storm;      /* testing: arm the poll page before about 1 in N block

@@ -76,6 +76,8 @@ struct mmu *mmu_create(const struct mmu_config *cfg, const struct guest_ram *ram
         m->cfg.max_records = MMU_DEFAULT_RECORDS;
     if (!m->cfg.rmap_pages)
         m->cfg.rmap_pages = MMU_DEFAULT_RMAP_PAGES;
+    if (m->cfg.unsync > MMU_MAX_UNSYNC)
+        m->cfg.unsync = MMU_MAX_UNSYNC;
     m->maps_budget = m->cfg.max_maps ? m->cfg.max_maps : default_budget();
     if (m->cfg.spaces > MMU_MAX_SPACES || m->cfg.prefetch > 1024 ||
         (m->cfg.prefetch & (m->cfg.prefetch - 1)) || m->cfg.max_records < m->cfg.prefetch ||
@@ -174,6 +176,7 @@ void mmu_flush_all(struct mmu *m)
     m->pend[0].used = m->pend[1].used = false;
     memset(m->churn, 0, sizeof m->churn);
     m->soft_pages = 0;
+    m->nunsync = 0;
 }
 
 static void touch(struct mmu *m, struct mspace *s)
@@ -367,6 +370,7 @@ void mmu_invlpg(struct mmu *m, uint32_t linear)
     xlate_moved(m);
     if (!m->paging)
         return;
+    unsync_sync_all(m, false);
     mmu_settle(m);
     for (unsigned i = 0; i < m->cfg.spaces; i++) {
         struct mspace *s = &m->spaces[i];

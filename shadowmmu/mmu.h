@@ -152,7 +152,16 @@
  * Shared fills (mmu_share.c, cfg.share): a space keyed for a new CR3
  * starts with the pages that other cached spaces of its view map through
  * identical page-directory entries (a kernel half), in runs, instead of
- * one hidden fault per page. */
+ * one hidden fault per page.
+ *
+ * Unsync page tables (mmu_unsync.c, cfg.unsync): a 32-bit page table that
+ * a space maps writable when a fill starts tracing it stays writable (no
+ * mprotect, and no write fault on the next burst of stores to it); the
+ * shadow built from it may then lag the guest's stores until the guest
+ * invalidates, as a TLB may: every mmu_tlb_flush and mmu_invlpg diffs
+ * these pages against their snapshots, and a fill diffs the table it
+ * walks first. A table edited entry by entry, or no longer written, is
+ * protected again. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -166,6 +175,8 @@
 #define MMU_DEFAULT_RECORDS (128u << 10)
 #define MMU_DEFAULT_RMAP_PAGES 1024
 #define MMU_DEFAULT_SOFT_AFTER 4
+#define MMU_MAX_UNSYNC 64
+#define MMU_DEFAULT_UNSYNC 8
 
 enum mmu_access { MMU_READ, MMU_WRITE, MMU_FETCH };
 enum mmu_view { MMU_VIEW_SUPER, MMU_VIEW_USER };
@@ -188,6 +199,9 @@ struct mmu_config {
     bool no_retarget;       /* a page directory no longer traced empties its spaces, instead
                                of detaching them for a later retarget (mmu_retarget.c) */
     bool two_views;         /* never run CPL 3 in the supervisor view (mmu_view.c) */
+    unsigned unsync;        /* page tables a fill may leave writable when it starts tracing
+                               them, at most MMU_MAX_UNSYNC (0: none; MMU_DEFAULT_UNSYNC is
+                               the monitor's default; mmu_unsync.c) */
 };
 
 struct mmu;
@@ -339,6 +353,11 @@ void mmu_map_accessed(struct mmu *m, struct space *s, uint32_t linear, bool user
 void mmu_invlpg(struct mmu *m, uint32_t linear);
 /* Drop every paging space (keys too) and all tracing. */
 void mmu_flush_all(struct mmu *m);
+/* The guest flushed its non-global TLB entries (MOV to CR3, also with an
+ * unchanged value; a task switch; CR0/CR4 paging changes): call before
+ * the activation, so unsync page tables are diffed (mmu.h "Unsync page
+ * tables"). */
+void mmu_tlb_flush(struct mmu *m);
 
 /* Dirty logging for live migration (mmu_dirty.c). While on, every RAM
  * frame not written since the last sync is read-only in every space (code
@@ -396,7 +415,11 @@ bool mmu_dirty_clean(const struct mmu *m, uint32_t gpa);
     X(retargets,       "detached spaces checked PDE by PDE against a directory")     \
     X(retarget_kept,   "PDEs whose shadow pages a retarget kept")                         \
     X(one_view,        "CPL-3 activations that kept the supervisor view (mmu_view.c)")    \
-    X(lent_walks,      "supervisor-only pages walked, not mapped, while CPL 3 had that view")
+    X(lent_walks,      "supervisor-only pages walked, not mapped, while CPL 3 had that view") \
+    X(unsync_pages,    "page tables traced without write protection (unsync, mmu_unsync.c)") \
+    X(unsync_syncs,    "diffs of unsync page tables at TLB flushes, INVLPGs and fills") \
+    X(unsync_edited,   "unsync page tables protected again: edited entry by entry") \
+    X(unsync_idle,     "unsync page tables protected again: not written for 16 diffs")
 
 struct mmu_stats {
 #define X(name, desc) uint64_t name;

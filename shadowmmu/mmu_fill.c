@@ -56,7 +56,7 @@ bool mmu_mem_cmpxchg32(void *opaque, uint32_t gpa, uint32_t old, uint32_t new)
     if (!__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
         return false;
     dirty_mark_frame(m, gpa >> 12);     /* an A/D bit is guest memory too */
-    rmap_sync_entry(m->rm, gpa, new);
+    rmap_sync_entry(m->rm, gpa, old, new);
     return true;
 }
 
@@ -248,9 +248,12 @@ static enum mmu_result ident_fault(struct mmu *m, uint32_t linear, enum mmu_acce
  * space is keyed by what it read then. */
 bool mmu_trace_table(struct mmu *m, struct mspace *s, unsigned dep, uint32_t gpa)
 {
-    enum rmap_add_result res = rmap_add(m->rm, s->id, dep, gpa, ram_ptr(m->ram, gpa, 4096));
+    enum rmap_add_result res;
 
-    if (res == RMAP_ADD_NEW)
+    if (m->nunsync && (dep == RMAP_PD || dep >= RMAP_PAE_PD(0)))
+        unsync_end(m, gpa);     /* a directory is always write-protected (mmu_unsync.c) */
+    res = rmap_add(m->rm, s->id, dep, gpa, ram_ptr(m->ram, gpa, 4096));
+    if (res == RMAP_ADD_NEW && !unsync_may_skip_protect(m, dep, gpa))
         protect_frame(m, gpa >> 12);
     return res != RMAP_ADD_FULL;
 }
@@ -294,6 +297,7 @@ static enum mmu_result shadow_fill(struct mmu *m, struct space *sp, uint32_t lin
         mmu_retarget(m, s);
     user = user || s->view == MMU_VIEW_USER;    /* the user view maps only what CPL 3 may touch */
     mode = mmu_mode(m, s->cr3, s->pdpte);
+    unsync_before_walk(m, s, linear);   /* the fill is built from its snapshot */
 
     if (!walk_translate(&m->mem, &mode, linear, (enum walk_access)acc,
                         (user ? WALK_USER : 0) | WALK_SET_AD, &w)) {

@@ -94,6 +94,13 @@ struct cand {
     uint8_t ok, prot, want_w, over;
 };
 
+/* An unsync page table (mmu_unsync.c). */
+struct unsync_page {
+    uint32_t frame;
+    uint8_t edits;                 /* diffs in a row that found one or two entries changed */
+    uint8_t idle;                  /* diffs in a row that found nothing changed */
+};
+
 /* A traced store being single-stepped (mmu_unprotect_for_store). */
 struct pending {
     struct mspace *s;
@@ -150,6 +157,8 @@ struct mmu {
     struct churn churn[SOFT_ENTRIES];
     uint8_t share_w[1024];         /* mmu_share.c: want_w of a run */
     uint32_t soft_pages;           /* entries now soft (0: nothing to look up) */
+    struct unsync_page unsync[MMU_MAX_UNSYNC];  /* the unsync page tables, oldest first */
+    unsigned nunsync;
     struct mmu_stats st;
     /* Dirty logging (mmu_dirty.c): one bit per frame written since the
      * last sync, allocated while logging is on. */
@@ -274,6 +283,21 @@ void mmu_share_fill(struct mmu *m, struct mspace *s);
  * detached space against the directory at its (possibly new) s->cr3. */
 bool mmu_rmap_detach(void *opaque, unsigned space, const uint32_t *pd);
 void mmu_retarget(struct mmu *m, struct mspace *s);
+
+/* mmu_unsync.c: traced page tables left writable (mmu.h "Unsync page
+ * tables"). A fill starts tracing the page table at gpa as `dep`: true if
+ * it is left unsync (no write protection needed). */
+bool unsync_may_skip_protect(struct mmu *m, unsigned dep, uint32_t gpa);
+/* The rmap released the page: it is no longer unsync. */
+void unsync_forget(struct mmu *m, uint32_t gpa);
+/* Diff every unsync page (flush: a TLB flush, which counts an idle table
+ * towards its protection; else INVLPG). */
+void unsync_sync_all(struct mmu *m, bool flush);
+/* A fill of `linear` in s walks now: diff the page table it goes through
+ * if that one is unsync. */
+void unsync_before_walk(struct mmu *m, const struct mspace *s, uint32_t linear);
+/* Diff the page at gpa if unsync, and write-protect it from now on. */
+void unsync_end(struct mmu *m, uint32_t gpa);
 
 /* mmu_fill.c */
 /* Space s uses the table at gpa (an rmap dependency `dep`): trace it,

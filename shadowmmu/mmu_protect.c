@@ -65,9 +65,9 @@ void mmu_rmap_untracked(void *opaque, uint32_t gpa, enum rmap_why why)
     /* Mappings of the frame stay read-only until a write faults and finds
      * it untraced (mmu_fault upgrades them). Not eagerly (measured on Linux
      * fork+exec: a table flooded or left unused is mostly traced again
-     * soon, and making it writable at once doubled the mprotects). */
-    (void)opaque;
-    (void)gpa;
+     * soon, and making it writable at once doubled the mprotects). An
+     * unsync page (mmu_unsync.c) stops being one. */
+    unsync_forget(opaque, gpa);
     (void)why;
 }
 

@@ -119,6 +119,15 @@ void soft_note_range(struct mmu *m, const struct mspace *s, uint32_t lpn, uint32
             if (mmu_rec_find(m, s, lpn + i))
                 soft_note_change(m, s, lpn + i, true);
     }
+    /* A soft page under the changed entry is no mapping, yet it is still
+     * churning: its quiet count starts over, or a page table swapped under
+     * one PDE again and again (a fork's) would map it every SOFT_QUIET
+     * accesses, only to unmap it at the next swap. */
+    for (unsigned i = 0; m->soft_pages && i < SOFT_ENTRIES; i++) {
+        struct churn *c = &m->churn[i];
+        if (c->soft && (c->key1 - 1) >> 20 == s->id && ((c->key1 - 1) & (LPNS - 1)) - lpn < n)
+            c->quiet = 0;
+    }
 }
 
 bool soft_page(struct mmu *m, const struct mspace *s, uint32_t lpn, bool access)

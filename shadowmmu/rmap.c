@@ -37,6 +37,7 @@ struct rpage {
     uint32_t lru_prev, lru_next;
     uint16_t writes;            /* stores since last use as a page table */
     uint8_t pinned, dying;
+    uint8_t unsync;             /* not write-protected: diffed by rmap_sync_page (rmap.h) */
 };
 
 struct rdep {
@@ -506,7 +507,26 @@ void rmap_drop_space(struct rmap *rm, unsigned space)
 
 bool rmap_tracked(const struct rmap *rm, uint32_t gpa)
 {
+    uint32_t p = hash_find(rm, gpa & ~0xfffu);
+    return p != NIL && !rm->pages[p].unsync;
+}
+
+bool rmap_known(const struct rmap *rm, uint32_t gpa)
+{
     return hash_find(rm, gpa & ~0xfffu) != NIL;
+}
+
+bool rmap_is_unsync(const struct rmap *rm, uint32_t gpa)
+{
+    uint32_t p = hash_find(rm, gpa & ~0xfffu);
+    return p != NIL && rm->pages[p].unsync;
+}
+
+void rmap_set_unsync(struct rmap *rm, uint32_t gpa, bool unsync)
+{
+    uint32_t p = hash_find(rm, gpa & ~0xfffu);
+    if (p != NIL)
+        rm->pages[p].unsync = unsync;
 }
 
 void rmap_note_use(struct rmap *rm, uint32_t gpa)
@@ -532,8 +552,8 @@ bool rmap_write_begin(struct rmap *rm, uint32_t gpa, unsigned len)
 
     assert(!rm->busy);
     p = hash_find(rm, gpa & ~0xfffu);
-    if (p == NIL)
-        return false;
+    if (p == NIL || rm->pages[p].unsync)
+        return false;   /* unsync: stored as it is, diffed at the next rmap_sync_page */
     rm->st.writes++;
     if (!rmap_store_aligned(gpa & 0xfff, len) || ++rm->pages[p].writes >= rm->cfg.flood_writes) {
         page_evict(rm, p, RMAP_FLOOD);
@@ -582,22 +602,15 @@ static void zap_entry(struct rmap *rm, uint32_t p, unsigned i, bool narrow, bool
     }
 }
 
-unsigned rmap_write_end(struct rmap *rm, uint32_t gpa, unsigned len, const void *page)
+/* Diff the 8-byte pairs [first, last] of page p against `now`, zapping and
+ * updating the snapshot. Whole pairs, so a PAE entry is judged with both
+ * halves; the extra dword of a pair is unchanged unless stored, and costs
+ * nothing. */
+static unsigned diff_pairs(struct rmap *rm, uint32_t p, unsigned first, unsigned last,
+                           const uint32_t *now)
 {
-    const uint32_t *now = page;
-    uint32_t p, off = gpa & 0xfff;
-    unsigned first, last, n = 0;
+    unsigned n = 0;
 
-    assert(!rm->busy);
-    p = hash_find(rm, gpa & ~0xfffu);
-    if (p == NIL || len == 0)
-        return 0;
-    if (len > 4096 - off)
-        len = 4096 - off;
-    /* Whole 8-byte pairs, so a PAE entry is judged with both halves; the
-     * extra dword of a pair is unchanged unless stored, and costs nothing. */
-    first = (off >> 2) & ~1u;
-    last = ((off + len - 1) >> 2) | 1u;
     for (unsigned i = first; i <= last; i += 2) {
         uint32_t old[2] = { rm->snap[p][i], rm->snap[p][i + 1] }, new[2];
         uint64_t old64, new64;
@@ -622,11 +635,56 @@ unsigned rmap_write_end(struct rmap *rm, uint32_t gpa, unsigned len, const void 
     return n;
 }
 
-void rmap_sync_entry(struct rmap *rm, uint32_t gpa, uint32_t value)
+unsigned rmap_write_end(struct rmap *rm, uint32_t gpa, unsigned len, const void *page)
 {
-    uint32_t p = hash_find(rm, gpa & ~0xfffu);
-    if (p != NIL)
-        rm->snap[p][(gpa & 0xfff) >> 2] = value;
+    uint32_t p, off = gpa & 0xfff;
+
+    assert(!rm->busy);
+    p = hash_find(rm, gpa & ~0xfffu);
+    if (p == NIL || len == 0)
+        return 0;
+    if (len > 4096 - off)
+        len = 4096 - off;
+    return diff_pairs(rm, p, (off >> 2) & ~1u, ((off + len - 1) >> 2) | 1u, page);
+}
+
+unsigned rmap_sync_page(struct rmap *rm, uint32_t gpa, const void *page)
+{
+    const uint8_t *now = page;
+    uint32_t p;
+    unsigned n = 0;
+
+    assert(!rm->busy);
+    p = hash_find(rm, gpa & ~0xfffu);
+    /* Mostly nothing changed: one compare of the page (a few hundred
+     * cycles), then 512-byte blocks and 64-byte lines down to the pairs. */
+    if (p == NIL || !memcmp(rm->snap[p], now, 4096))
+        return 0;
+    for (unsigned blk = 0; blk < 4096; blk += 512) {
+        if (!memcmp((const uint8_t *)rm->snap[p] + blk, now + blk, 512))
+            continue;
+        for (unsigned line = blk; line < blk + 512; line += 64) {
+            if (!memcmp((const uint8_t *)rm->snap[p] + line, now + line, 64))
+                continue;
+            n += diff_pairs(rm, p, line >> 2, ((line + 64) >> 2) - 1, page);
+            if ((p = hash_find(rm, gpa & ~0xfffu)) == NIL)
+                return n;       /* a zap released it (not for a page table; cheap to check) */
+        }
+    }
+    return n;
+}
+
+void rmap_sync_entry(struct rmap *rm, uint32_t gpa, uint32_t old, uint32_t value)
+{
+    uint32_t p = hash_find(rm, gpa & ~0xfffu), *e;
+
+    if (p == NIL)
+        return;
+    /* An unsync page whose entry the guest changed since its snapshot keeps
+     * the snapshot's value: the next rmap_sync_page sees the change. */
+    e = &rm->snap[p][(gpa & 0xfff) >> 2];
+    if (!rm->pages[p].unsync || *e == old)
+        *e = value;
 }
 
 unsigned rmap_diff(struct rmap *rm, uint32_t gpa, const void *page,

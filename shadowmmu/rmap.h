@@ -138,8 +138,22 @@ void rmap_drop_space(struct rmap *rm, unsigned space);
 /* Forget everything (e.g. all spaces flushed). */
 void rmap_clear(struct rmap *rm);
 
-/* Is the page holding `gpa` traced? O(1). */
+/* Is the page holding `gpa` traced and write-protected (not unsync)? O(1). */
 bool rmap_tracked(const struct rmap *rm, uint32_t gpa);
+/* Is it in the rmap at all (traced, or unsync)? */
+bool rmap_known(const struct rmap *rm, uint32_t gpa);
+
+/* Unsync pages (the caller's choice, mmu_unsync.c): a traced page left
+ * writable. Its snapshot may lag the page; guest stores to it are not
+ * reported (rmap_write_begin says false) and rmap_sync_page diffs the
+ * whole page later, zapping as rmap_write_end would. Its dependents stay
+ * as for any traced page; rmap_tracked says false for it. */
+bool rmap_is_unsync(const struct rmap *rm, uint32_t gpa);
+void rmap_set_unsync(struct rmap *rm, uint32_t gpa, bool unsync);
+/* Diff the whole page against `page` (its 4 KiB now): zap the dependents'
+ * ranges of every entry that changed and was present, update the
+ * snapshot. Returns the number of entries that changed. */
+unsigned rmap_sync_page(struct rmap *rm, uint32_t gpa, const void *page);
 /* The page holding `gpa` was used as a page table by a walk: mark it
  * recently used and reset its flood count. */
 void rmap_note_use(struct rmap *rm, uint32_t gpa);
@@ -158,9 +172,11 @@ bool rmap_write_begin(struct rmap *rm, uint32_t gpa, unsigned len);
  * entry that changed and was present, and updates the snapshot. Returns the
  * number of entries that changed. */
 unsigned rmap_write_end(struct rmap *rm, uint32_t gpa, unsigned len, const void *page);
-/* The monitor itself set entry `gpa` (4-aligned) to `value` (A/D updates by
- * the walker): update the snapshot, zap nothing. */
-void rmap_sync_entry(struct rmap *rm, uint32_t gpa, uint32_t value);
+/* The monitor itself set entry `gpa` (4-aligned) from `old` to `value`
+ * (A/D updates by the walker): update the snapshot, zap nothing. On an
+ * unsync page whose snapshot entry is not `old` (the guest changed it
+ * since) the snapshot stays, for rmap_sync_page to see the change. */
+void rmap_sync_entry(struct rmap *rm, uint32_t gpa, uint32_t old, uint32_t value);
 
 /* The diff primitive: compare the whole page holding `gpa` with `page`,
  * call fn(index, old, new) for each 32-bit entry that differs, in index

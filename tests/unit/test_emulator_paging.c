@@ -37,8 +37,10 @@ static void wr32(uint32_t a, uint32_t v) { wr(a, &v, 4); }
 
 static int setup(void **state)
 {
+    /* Page tables written protected and traced, as these tests count
+     * (left writable, shadowmmu/mmu_unsync.c, is pg_unsync's). */
     struct vm_config cfg = { .ram_size = 4u << 20, .console_fd = -1, .verify = true,
-                             .stop_on_exception = true };
+                             .stop_on_exception = true, .unsync_tables = -1 };
     static uint32_t pt[1024];
     char err[200];
 

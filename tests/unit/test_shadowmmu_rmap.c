@@ -1,7 +1,7 @@
 /* Reverse map of traced guest page-table pages (shadowmmu/rmap.c): adding
  * and removing dependents, diffs that report exactly the changed entries,
- * the zaps a store causes, LRU eviction under the caps, write floods, and a
- * randomised run against a naive model. */
+ * the zaps a store causes, unsync pages, LRU eviction under the caps, write
+ * floods, and a randomised run against a naive model. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -322,7 +322,7 @@ static void test_write_to_page_table(void **state)
 
     /* The walker's own A/D update is synced, not diffed. */
     pt[0x10] |= 0x40;
-    rmap_sync_entry(rm, 0x6000 + 0x10 * 4, pt[0x10]);
+    rmap_sync_entry(rm, 0x6000 + 0x10 * 4, pt[0x10] & ~0x40u, pt[0x10]);
     assert_int_equal(rmap_write_end(rm, 0x6000, 4096, pt), 0);
     assert_int_equal(f->log.nzap, 0);
 
@@ -333,6 +333,57 @@ static void test_write_to_page_table(void **state)
 
 /* A guest store to a page directory: the 4 MiB range, and the end of the
  * dependency on the table the old PDE referenced. */
+/* An unsync page (shadowmmu/mmu_unsync.c): not reported as traced, its
+ * stores not taken, and one whole-page diff zaps what changed since the
+ * snapshot; the walker's A/D update keeps a snapshot entry only where the
+ * guest did not change it first. */
+static void test_unsync_page(void **state)
+{
+    struct fx *f = *state;
+    struct rmap *rm = f->rm;
+    uint32_t *pt = f->page[0];
+
+    memset(pt, 0, 4096);
+    pt[0x10] = 0x00123000u | 0x27;
+    pt[0x20] = 0x00124000u | 0x07;           /* present, A clear */
+    pt[0x3ff] = 0x00125000u | 0x27;
+    rmap_add(rm, 2, RMAP_PD, 0x1000, f->page[1]);
+    rmap_add(rm, 2, 0x300, 0x6000, pt);
+    rmap_set_unsync(rm, 0x6000, true);
+    assert_true(rmap_is_unsync(rm, 0x6000) && rmap_known(rm, 0x6000));
+    assert_false(rmap_tracked(rm, 0x6000));
+    assert_false(rmap_write_begin(rm, 0x6000 + 0x10 * 4, 4));
+    assert_true(rmap_known(rm, 0x6000));     /* no flood either */
+
+    /* Stores made as they are; nothing zapped until the diff. */
+    log_clear(&f->log);
+    pt[0x10] = 0x00999000u | 0x27;
+    pt[0x3ff] = 0;
+    assert_int_equal(f->log.nzap, 0);
+    assert_int_equal(rmap_sync_page(rm, 0x6000, pt), 2);
+    assert_int_equal(f->log.nzap, 2);
+    assert_true(saw_zap(&f->log, 2, 0xc0010000u, 1));
+    assert_true(saw_zap(&f->log, 2, 0xc03ff000u, 1));
+    log_clear(&f->log);
+    assert_int_equal(rmap_sync_page(rm, 0x6000, pt), 0);
+
+    /* A/D by the walker on an unchanged entry: synced, no later zap. */
+    pt[0x20] |= 0x20;
+    rmap_sync_entry(rm, 0x6000 + 0x20 * 4, pt[0x20] & ~0x20u, pt[0x20]);
+    assert_int_equal(rmap_sync_page(rm, 0x6000, pt), 0);
+    /* On an entry the guest changed since: the snapshot keeps the old
+     * value, and the diff zaps. */
+    pt[0x10] = 0x00777000u | 0x07;
+    pt[0x10] |= 0x20;
+    rmap_sync_entry(rm, 0x6000 + 0x10 * 4, 0x00777000u | 0x07, pt[0x10]);
+    assert_int_equal(rmap_sync_page(rm, 0x6000, pt), 1);
+    assert_true(saw_zap(&f->log, 2, 0xc0010000u, 1));
+
+    rmap_set_unsync(rm, 0x6000, false);
+    assert_true(rmap_tracked(rm, 0x6000));
+    assert_true(rmap_write_begin(rm, 0x6000 + 0x10 * 4, 4));
+}
+
 static void test_write_to_page_directory(void **state)
 {
     struct fx *f = *state;
@@ -870,6 +921,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diff_reports_exactly_the_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_to_page_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_to_page_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsync_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pae_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lru_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_space_pd_is_pinned, setup, teardown),
