@@ -1,7 +1,10 @@
 /* seginsn — segment-register instructions (K_SEG: MOV Sreg, PUSH/POP Sreg,
  * LDS/LES/LSS/LFS/LGS) and the selector probes LAR, LSL, VERR, VERW, ARPL
  * (SDM vol. 2 under each name). Loads go through seg_check_load (desc.c)
- * and commit only when every check and memory access has succeeded. */
+ * and commit only when every check and memory access has succeeded; the
+ * vCPU then goes on into the next instruction's block of the mode the
+ * load made (callout_continue) rather than through the dispatcher: Linux
+ * loads DS, ES, FS and GS on every system call. */
 #include <capstone/capstone.h>
 
 #include "emulator/paging.h"
@@ -49,12 +52,12 @@ int co_seg(struct bt_cpu *cpu, const struct bt_site *site)
         if (!op_read_rm(v, in, 2, &val, site->eip))
             return BT_EXIT;
         r = load(v, site, in->reg, (uint16_t)val);
-        return r >= 0 ? r : BT_EXIT;
+        return r >= 0 ? r : callout_continue(v);
     }
     if (in->opc_len == 1 && in->opcode == 0x8c) {              /* MOV r/m, Sreg */
         /* To a register with a 32-bit operand size P6 and later zero-extend. */
         op_write_rm(v, in, in->mod == 3 ? n : 2, v->seg[in->reg].sel, site->eip);
-        return BT_EXIT;
+        return callout_continue(v);
     }
     if ((in->opc_len == 1 && in->opcode < 0x20) || (in->opc_len == 2 && in->opcode < 0xb0 &&
                                                     (in->opcode & 0xf6) == 0xa0)) {
@@ -64,7 +67,7 @@ int co_seg(struct bt_cpu *cpu, const struct bt_site *site)
             /* 32-bit: the selector zero-extended (as QEMU and P6 do). */
             if (stack_push(v, &esp, n, v->seg[sreg].sel, site->eip))
                 cpu->gpr[R_ESP] = esp;
-            return BT_EXIT;
+            return callout_continue(v);
         }
         if (!stack_pop(v, &esp, n, &val, site->eip))
             return BT_EXIT;
@@ -72,7 +75,7 @@ int co_seg(struct bt_cpu *cpu, const struct bt_site *site)
         if (r >= 0)
             return r;
         cpu->gpr[R_ESP] = esp;
-        return BT_EXIT;
+        return callout_continue(v);
     }
     /* LDS LES LSS LFS LGS r, m16:16/32 */
     {
@@ -89,7 +92,7 @@ int co_seg(struct bt_cpu *cpu, const struct bt_site *site)
         if (sreg == SEG_SS)
             cpu->inhibit_irq = 0;      /* only MOV SS and POP SS inhibit interrupts */
         gpr_write(cpu, in->reg, n, val);
-        return BT_EXIT;
+        return callout_continue(v);
     }
 }
 
