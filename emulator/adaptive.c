@@ -89,8 +89,9 @@ void adapt_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t 
     drop_for_good(v, tb);
 }
 
-/* A fault on a soft page (shadowmmu/mmu_soft.c): marked like a #PF site,
- * native again once its accesses stop finding soft pages. */
+/* A fault on a soft page (shadowmmu/mmu_soft.c), or in a window's guard
+ * after a guest address wrapped at 4 GiB (memfault.c): marked like a #PF
+ * site, native again once its accesses stop being special. */
 void adapt_soft_fault(struct vcpu *v, struct tb *tb, const struct insn *in, uint32_t phys)
 {
     struct adapt_slot *s;

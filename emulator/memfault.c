@@ -36,8 +36,8 @@
  *   soft page      a page whose guest mapping churns (shadowmmu/mmu_soft.c):
  *                  the instruction is emulated like a device access.
  *
- * Traced, code, device and soft-page faults are counted per instruction
- * (adaptive.c).
+ * Traced, code, device, soft-page and wrap faults are counted per
+ * instruction (adaptive.c).
  * Everything before the guest state is copied out runs on the signal
  * stack without allocating, except the decoder (Capstone), which is safe
  * here: these signals come from translated code, never from inside the
@@ -177,8 +177,13 @@ enum mf_action memfault_segv(struct vcpu *v, void *ucv, uintptr_t addr, struct t
          * tests/fuzz: "wraps at 4 GiB ... daa"). */
         if (!tb->valid)
             return MF_REFETCH;
-        if (decode_at(v, tb, eip, off, in))
+        if (decode_at(v, tb, eip, off, in)) {
+            /* [base + r14 + disp] lands here whenever base + disp wraps:
+             * a site that keeps wrapping becomes a callout, as for soft
+             * pages, instead of a host fault each time. */
+            adapt_soft_fault(v, tb, in, tb->phys + off);
             return MF_EMULATE;
+        }
         snprintf(v->error, sizeof v->error, "cannot decode the instruction at EIP 0x%08x that "
                  "wraps at 4 GiB", eip);
         return MF_ERROR;
