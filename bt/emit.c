@@ -27,25 +27,21 @@ void emit_u16(struct emit *e, uint16_t v) { emit_bytes(e, &v, 2); }
 void emit_u32(struct emit *e, uint32_t v) { emit_bytes(e, &v, 4); }
 void emit_u64(struct emit *e, uint64_t v) { emit_bytes(e, &v, 8); }
 
+void emit_rex(struct emit *e, bool w, int r, int rm, int index, bool bare)
+{
+    int rex = (w ? 8 : 0) | (r >= 8 ? 4 : 0) | (index >= 8 ? 2 : 0) | (rm >= 8 ? 1 : 0);
+
+    if (rex || bare)
+        emit_u8(e, (uint8_t)(0x40 | rex));
+}
+
 void emit_opc(struct emit *e, int opc, int r, int rm, int index)
 {
-    int rex = 0;
-
     if (opc & P_DATA16)
         emit_u8(e, 0x66);
-    if (opc & P_REXW)
-        rex |= 8;
-    if (r >= 8)
-        rex |= 4;
-    if (index >= 8)
-        rex |= 2;
-    if (rm >= 8)
-        rex |= 1;
     /* Byte registers 4..7 mean SPL..DIL only with a REX prefix (§2.2.1.2). */
-    if (((opc & P_BYTER) && r >= 4 && r < 8) || ((opc & P_BYTERM) && rm >= 4 && rm < 8))
-        rex |= 0x40;
-    if (rex)
-        emit_u8(e, (uint8_t)(0x40 | rex));
+    emit_rex(e, (opc & P_REXW) != 0, r, rm, index,
+             ((opc & P_BYTER) && r >= 4 && r < 8) || ((opc & P_BYTERM) && rm >= 4 && rm < 8));
     if (opc & (P_EXT | P_EXT38))
         emit_u8(e, 0x0f);
     if (opc & P_EXT38)

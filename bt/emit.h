@@ -73,6 +73,9 @@ void emit_bytes(struct emit *e, const void *b, size_t n);
 /* Prefixes, REX and opcode for `opc` whose ModRM reg field is r, r/m field
  * rm and SIB index field index (-1 if none). */
 void emit_opc(struct emit *e, int opc, int r, int rm, int index);
+/* The REX prefix for these registers (R, B, X extensions), if one is
+ * needed; `bare` forces it (SPL..DIL rather than AH..BH). */
+void emit_rex(struct emit *e, bool w, int r, int rm, int index, bool bare);
 /* opc with register-direct ModRM (mod=3). */
 void emit_modrm_reg(struct emit *e, int opc, int r, int rm);
 /* opc with a memory operand [base + index<<shift + disp]. */

@@ -124,13 +124,6 @@ static struct host_ea guest_operand(struct xl *xl, const struct insn *in, int sc
     return (struct host_ea){ scratch, H_R14, 0 };
 }
 
-static void emit_rex(struct emit *e, bool w, int reg, const struct host_ea *a)
-{
-    uint8_t rex = (uint8_t)((w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (a->index >= 8 ? 2 : 0) | (a->base >= 8 ? 1 : 0));
-    if (rex)
-        emit_u8(e, 0x40 | rex);
-}
-
 /* Does prefix byte b at position i say nothing that a later prefix does
  * not say again? A repeated prefix is redundant, and of F2/F3 only the last
  * counts (SDM vol. 2 §2.1.1 allows one prefix per group; the CPU uses the
@@ -221,7 +214,7 @@ void xl_copy(struct xl *xl, const struct insn *in)
     } else {
         struct host_ea a = guest_operand(xl, in, H_R11);
         copy_prefixes(e, in, true);
-        emit_rex(e, false, 0, &a);
+        emit_rex(e, false, 0, a.base, a.index, false);
         emit_opcode(e, in);
         emit_mem_operand(e, in->reg, a.base, a.index, 0, a.disp);
     }
@@ -236,16 +229,16 @@ void xl_reencode(struct xl *xl, const struct insn *in, const uint8_t *opc, int o
     bool lea = opc_len == 1 && opc[0] == 0x8d;
 
     if (in->mod == 3) {
-        emit_rex(e, rexw, reg, &(struct host_ea){ in->rm, -1, 0 });
+        emit_rex(e, rexw, reg, in->rm, -1, false);
         emit_bytes(e, opc, (size_t)opc_len);
         emit_u8(e, (uint8_t)(0xc0 | (reg & 7) << 3 | in->rm));
     } else if (lea) {
-        emit_rex(e, rexw, reg, &(struct host_ea){ -1, -1, 0 });
+        emit_rex(e, rexw, reg, -1, -1, false);
         emit_bytes(e, opc, (size_t)opc_len);
         emit_guest_form(xl, in, reg);
     } else {
         struct host_ea a = guest_operand(xl, in, H_R11);
-        emit_rex(e, rexw, reg, &a);
+        emit_rex(e, rexw, reg, a.base, a.index, false);
         emit_bytes(e, opc, (size_t)opc_len);
         emit_mem_operand(e, reg, a.base, a.index, 0, a.disp);
     }

@@ -68,7 +68,7 @@ static bool key_is_current(const struct vcpu *v, const struct derive_key *k, uin
     return d == 0;
 }
 
-static void apply(struct vcpu *v, const struct derive_memo *e, unsigned old_cpl)
+void derive_install(struct vcpu *v, const struct derived *e, unsigned old_cpl)
 {
     struct vm *vm = v->vm;
 
@@ -89,24 +89,35 @@ static void apply(struct vcpu *v, const struct derive_memo *e, unsigned old_cpl)
     }
 }
 
+bool derive_whole(const struct vcpu *v)
+{
+    const struct vm *vm = v->vm;
+
+    return v->exit == EXIT_NONE && vm->cur_space && v->jc[v->jc_cur].mode == vcpu_mode(v) &&
+           v->pg == paging_on(v) && v->bt.membase == (uint64_t)(uintptr_t)vm->cur_space->base;
+}
+
+void derive_capture(const struct vcpu *v, struct derived *r)
+{
+    r->slot = v->jc_cur;
+    r->segset = v->segset;
+    memcpy(r->segset_any, v->segset_any, sizeof r->segset_any);
+    r->seglim = v->seglim;
+    r->bits16 = v->bits16;
+    r->space = v->vm->cur_space;
+}
+
 /* After a miss: remember the state just worked out, if it is the whole
  * of it (no error stopped the work half way). */
 static void record(struct vcpu *v)
 {
     struct derive_state *d = &v->derive;
     struct derive_memo *e = &d->e[d->next];
-    struct vm *vm = v->vm;
 
-    if (v->exit != EXIT_NONE || !vm->cur_space || v->jc[v->jc_cur].mode != vcpu_mode(v) ||
-        v->pg != paging_on(v) || v->bt.membase != (uint64_t)(uintptr_t)vm->cur_space->base)
+    if (!derive_whole(v))
         return;
     key_of(v, &e->key);
-    e->slot = v->jc_cur;
-    e->segset = v->segset;
-    memcpy(e->segset_any, v->segset_any, sizeof e->segset_any);
-    e->seglim = v->seglim;
-    e->bits16 = v->bits16;
-    e->space = vm->cur_space;
+    derive_capture(v, &e->r);
     e->valid = true;
     d->last[v->cpl & 3] = d->next;
     d->next = (d->next + 1) % DERIVE_MEMO;
@@ -127,7 +138,7 @@ void vcpu_derive(struct vcpu *v, unsigned old_cpl)
             if (e->valid && key_is_current(v, &e->key, mmu_gen)) {
                 v->vm->stats.derive_hits++;
                 d->last[c] = at;
-                apply(v, e, old_cpl);
+                derive_install(v, &e->r, old_cpl);
                 return;
             }
         }

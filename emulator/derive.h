@@ -18,12 +18,17 @@ struct derive_key {
     uint64_t mmu_gen;           /* mmu_key_gen */
 };
 
-struct derive_memo {
-    struct derive_key key;
-    bool valid;
+/* What a transfer derives from them: what derive_install puts in place. */
+struct derived {
     int slot;                   /* the jump-cache slot of its mode */
     uint32_t segset, segset_any[4], seglim, bits16;
     struct space *space;        /* the shadow space translated code runs in */
+};
+
+struct derive_memo {
+    struct derive_key key;
+    bool valid;
+    struct derived r;
 };
 
 struct derive_state {

@@ -24,8 +24,8 @@
  *
  * A side is used only when it was made from the other one (linked); its
  * shadow space is the same one (one view for both rings) or the other
- * view of the same CR3, installed as derive.c's apply does (since guest
- * memory is R14-relative that is a few stores). Anything unusual takes
+ * view of the same CR3, installed by derive_install as a memo hit would
+ * be (since guest memory is R14-relative that is a few stores). Anything unusual takes
  * the full path: a fault, a pending event, --no-sysfast. */
 #include <string.h>
 
@@ -47,7 +47,7 @@ int sysfast_run(struct vcpu *v, int dir)
     unsigned old = v->cpl;
 
     if (f->last != !dir || cpu->entries != f->entries + 1 || !f->linked[dir] ||
-        from->space != vm->cur_space || old != from->cpl || v->seg[SEG_CS].sel != from->cs_sel ||
+        from->r.space != vm->cur_space || old != from->cpl || v->seg[SEG_CS].sel != from->cs_sel ||
         !side_valid(v, s) || vm->cfg.no_sysfast)
         return -1;
     if (dir == SF_ENTER) {
@@ -64,39 +64,21 @@ int sysfast_run(struct vcpu *v, int dir)
     v->seg[SEG_CS] = (struct segreg){ .sel = s->cs_sel, .limit = 0xffffffffu, .ar = s->cs_ar };
     v->seg[SEG_SS] = (struct segreg){ .sel = s->ss_sel, .limit = 0xffffffffu, .ar = s->ss_ar };
     v->cpl = s->cpl;
-    /* What derive.c's apply installs for the same space. */
-    v->segset = s->segset;
-    memcpy(v->segset_any, s->segset_any, sizeof v->segset_any);
-    v->seglim = s->seglim;
-    v->bits16 = s->bits16;
-    if (s->slot != v->jc_cur) {
-        cpu->exit_slot = 0;     /* never chain across a mode change */
-        jc_use(v, s->slot);
-    }
-    if (s->space != vm->cur_space) {
-        mmu_reactivate(vm->mmu, s->space, v->cpl);      /* the other view */
-        vm->cur_space = s->space;
-        cpu->membase = (uint64_t)(uintptr_t)s->space->base;
-    } else if ((old == 3) != (v->cpl == 3) && v->pg) {
-        mmu_set_cpl(vm->mmu, v->cpl);   /* one view for both rings: who runs in it */
-    }
+    derive_install(v, &s->r, old);
     vm->stats.sysfast_hits++;
     f->last = dir;
     f->entries = cpu->entries;
     return callout_continue(v);
 }
 
-/* The state vcpu_derive left is the whole of it (derive.c's record()
- * asks the same), and CS and SS are the flat ones the instruction loads. */
+/* The state vcpu_derive left is the whole of it, and CS and SS are the
+ * flat ones the instruction loads. */
 static bool derived_whole(const struct vcpu *v)
 {
-    const struct vm *vm = v->vm;
     const struct segreg *cs = &v->seg[SEG_CS], *ss = &v->seg[SEG_SS];
 
-    return v->exit == EXIT_NONE && !v->bt.exc_pending && vm->cur_space &&
-           v->jc[v->jc_cur].mode == vcpu_mode(v) && v->pg == paging_on(v) &&
-           v->bt.membase == (uint64_t)(uintptr_t)vm->cur_space->base && !v->vm86 &&
-           cs->base == 0 && cs->limit == 0xffffffffu && ss->base == 0 && ss->limit == 0xffffffffu;
+    return derive_whole(v) && !v->bt.exc_pending && !v->vm86 && cs->base == 0 &&
+           cs->limit == 0xffffffffu && ss->base == 0 && ss->limit == 0xffffffffu;
 }
 
 void sysfast_record(struct vcpu *v, int dir)
@@ -115,12 +97,7 @@ void sysfast_record(struct vcpu *v, int dir)
     s.cs_ar = v->seg[SEG_CS].ar;
     s.ss_ar = v->seg[SEG_SS].ar;
     s.cpl = v->cpl;
-    s.segset = v->segset;
-    memcpy(s.segset_any, v->segset_any, sizeof s.segset_any);
-    s.seglim = v->seglim;
-    s.bits16 = v->bits16;
-    s.slot = v->jc_cur;
-    s.space = v->vm->cur_space;
+    derive_capture(v, &s.r);
     s.derive_gen = v->derive.gen;
     s.msr_cs = v->sysenter_cs;
     s.mmu_gen = mmu_key_gen(v->vm->mmu);

@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum { SF_ENTER, SF_EXIT };
+#include "emulator/derive.h"
 
-struct space;
+enum { SF_ENTER, SF_EXIT };
 
 /* What a SYSENTER (side SF_ENTER) or SYSEXIT (SF_EXIT) left in the vCPU
  * besides ESP, EIP and EFLAGS: CS, SS, CPL and what vcpu_derive worked
@@ -16,9 +16,7 @@ struct sysfast_side {
     uint16_t cs_sel, ss_sel;
     uint32_t cs_ar, ss_ar;      /* both flat: base 0, limit 4 GiB - 1 */
     uint32_t cpl;
-    uint32_t segset, segset_any[4], seglim, bits16;
-    int slot;                   /* the jump-cache slot of the mode */
-    struct space *space;
+    struct derived r;           /* what vcpu_derive worked out (derive.c) */
     uint32_t derive_gen, msr_cs;
     uint64_t mmu_gen;
 };

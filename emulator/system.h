@@ -47,6 +47,12 @@ static inline uint32_t vcpu_code_lin(const struct vcpu *v, uint32_t eip) { retur
 void vcpu_derive(struct vcpu *v, unsigned old_cpl);
 /* Something the memo's entries depend on changed wholesale: drop them. */
 void derive_forget(struct vcpu *v);
+/* The vCPU's derived state is the whole of it (no error stopped the work
+ * half way), so derive_capture may remember it. */
+bool derive_whole(const struct vcpu *v);
+/* Remember what was derived / put it back (after CPL was old_cpl). */
+void derive_capture(const struct vcpu *v, struct derived *r);
+void derive_install(struct vcpu *v, const struct derived *r, unsigned old_cpl);
 /* Segment bases changed (segsets.c): recompute the base set in the mode. */
 void segset_update(struct vcpu *v);
 /* The key of a block translated in `mode` (vcpu_mode) that folds in no FS

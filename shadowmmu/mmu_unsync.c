@@ -36,8 +36,9 @@
  * directory, or when its diffs keep finding a single edit (a table edited
  * PTE by PTE with an INVLPG each: a traced store is cheaper there) or
  * nothing at all (a table no longer written: measured on Linux, 8 idle
- * tables diffed at every context switch cost a pipe ping-pong 10%). At most cfg.unsync pages are unsync at a time (every flush
- * diffs all of them): a new one takes the place of the oldest, which is
+ * tables diffed at every context switch cost a pipe ping-pong 10%). At
+ * most cfg.unsync pages are unsync at a time (every flush diffs all of
+ * them): a new one takes the place of the oldest, which is
  * diffed and write-protected then (the mprotect the new one saves: the
  * tables written last are the likeliest to be written again). */
 #include "shadowmmu/mmu_internal.h"
